@@ -1,0 +1,3 @@
+module manta
+
+go 1.26.0
