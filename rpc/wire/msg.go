@@ -1,0 +1,231 @@
+package wire
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// Kind says what a message is and so which fields it carries.
+type Kind uint8
+
+// Message kinds. Node→worker: Execute, CreateActor, GetReply, WaitReply,
+// Shutdown. Worker→node: Done, Submit, Get, Wait, Put, Blocked, Unblocked,
+// AddRef, DelRef, ActorReady.
+const (
+	KindExecute Kind = iota + 1
+	KindCreateActor
+	KindGetReply
+	KindWaitReply
+	KindShutdown
+	KindDone
+	KindSubmit
+	KindGet
+	KindWait
+	KindPut
+	KindBlocked
+	KindUnblocked
+	KindAddRef
+	KindDelRef
+	KindActorReady
+	kindEnd
+)
+
+var kindNames = [...]string{"", "Execute", "CreateActor", "GetReply", "WaitReply", "Shutdown",
+	"Done", "Submit", "Get", "Wait", "Put", "Blocked", "Unblocked", "AddRef", "DelRef", "ActorReady"}
+
+func (k Kind) String() string {
+	if k > 0 && k < kindEnd {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("Kind(%d)", uint8(k))
+}
+
+// Status is the outcome carried by Done, ActorReady and each Result.
+type Status uint8
+
+// Outcomes: StatusOK carries a value, StatusError an encoded error.
+const (
+	StatusOK Status = iota
+	StatusError
+)
+
+// SubmitKind says what a Submit asks for.
+type SubmitKind uint8
+
+// What a Submit asks for: a task, an actor's creation, or a method call.
+const (
+	SubmitTask SubmitKind = iota
+	SubmitActor
+	SubmitActorCall
+)
+
+// Arg is one argument of a task: an inline encoded value, or a reference
+// to an object that the node resolves before the task runs. Node→worker
+// messages carry only inline arguments.
+type Arg struct {
+	IsRef bool
+	Ref   ObjectID
+	Data  []byte
+}
+
+// Result is one value in a GetReply.
+type Result struct {
+	Status Status
+	Data   []byte
+}
+
+// Msg is every message, flattened: the kind decides which fields are on the
+// wire (see fieldsOf); the others are left as they were. Decoding into a
+// reused Msg keeps its slices' capacity, so steady-state decoding does not
+// allocate.
+type Msg struct {
+	Kind           Kind
+	Task           TaskID     // Execute, CreateActor, Done, Submit, ActorReady
+	Actor          TaskID     // Execute (method calls), Submit (method calls)
+	Attempt        uint32     // Execute, CreateActor
+	Status         Status     // Done, ActorReady
+	Submit         SubmitKind // Submit
+	Name           []byte     // function, actor type or method name
+	ReqID          uint64     // Get, Wait and their replies
+	K              uint32     // Wait: how many must be ready
+	TimeoutNanos   int64      // Get, Wait: <= 0 means no timeout
+	MaxConcurrency uint32     // CreateActor
+	Object         ObjectID   // Put
+	Data           []byte     // Done, Put, ActorReady: a value or an encoded error
+	Args           []Arg      // Execute, CreateActor, Submit
+	IDs            []ObjectID // Get, Wait, AddRef, DelRef; refs contained in Done, Submit, Put
+	Results        []Result   // GetReply
+	Ready          []uint32   // WaitReply: indexes into the Wait's IDs
+}
+
+type fieldSet uint32
+
+const (
+	fTask fieldSet = 1 << iota
+	fActor
+	fAttempt
+	fStatus
+	fSubmit
+	fName
+	fReqID
+	fK
+	fTimeout
+	fMaxConcurrency
+	fObject
+	fData
+	fArgs
+	fIDs
+	fResults
+	fReady
+)
+
+var fieldsOf = [kindEnd]fieldSet{
+	KindExecute:     fTask | fActor | fAttempt | fName | fArgs,
+	KindCreateActor: fTask | fAttempt | fName | fMaxConcurrency | fArgs,
+	KindGetReply:    fReqID | fResults,
+	KindWaitReply:   fReqID | fReady,
+	KindShutdown:    0,
+	KindDone:        fTask | fStatus | fData | fIDs,
+	KindSubmit:      fTask | fActor | fSubmit | fName | fArgs | fIDs,
+	KindGet:         fReqID | fTimeout | fIDs,
+	KindWait:        fReqID | fK | fTimeout | fIDs,
+	KindPut:         fObject | fData | fIDs,
+	KindBlocked:     0,
+	KindUnblocked:   0,
+	KindAddRef:      fIDs,
+	KindDelRef:      fIDs,
+	KindActorReady:  fTask | fStatus | fData,
+}
+
+// ErrMalformed is wrapped by every decoding error.
+var ErrMalformed = errors.New("wire: malformed message")
+
+// Append encodes m onto dst and returns the extended buffer. It panics on a
+// kind it does not know: that is a bug in the caller, not bad input.
+func Append(dst []byte, m *Msg) []byte {
+	if m.Kind == 0 || m.Kind >= kindEnd {
+		panic(fmt.Sprintf("BUG: wire.Append of %v", m.Kind))
+	}
+	f := fieldsOf[m.Kind]
+	dst = append(dst, byte(m.Kind))
+	if f&fTask != 0 {
+		dst = appendTaskID(dst, m.Task)
+	}
+	if f&fActor != 0 {
+		dst = appendTaskID(dst, m.Actor)
+	}
+	if f&fAttempt != 0 {
+		dst = binary.AppendUvarint(dst, uint64(m.Attempt))
+	}
+	if f&fStatus != 0 {
+		dst = append(dst, byte(m.Status))
+	}
+	if f&fSubmit != 0 {
+		dst = append(dst, byte(m.Submit))
+	}
+	if f&fName != 0 {
+		dst = appendBytes(dst, m.Name)
+	}
+	if f&fReqID != 0 {
+		dst = binary.AppendUvarint(dst, m.ReqID)
+	}
+	if f&fK != 0 {
+		dst = binary.AppendUvarint(dst, uint64(m.K))
+	}
+	if f&fTimeout != 0 {
+		dst = binary.AppendVarint(dst, m.TimeoutNanos)
+	}
+	if f&fMaxConcurrency != 0 {
+		dst = binary.AppendUvarint(dst, uint64(m.MaxConcurrency))
+	}
+	if f&fObject != 0 {
+		dst = AppendObjectID(dst, m.Object)
+	}
+	if f&fData != 0 {
+		dst = appendBytes(dst, m.Data)
+	}
+	if f&fArgs != 0 {
+		dst = binary.AppendUvarint(dst, uint64(len(m.Args)))
+		for i := range m.Args {
+			a := &m.Args[i]
+			if a.IsRef {
+				dst = append(dst, 1)
+				dst = AppendObjectID(dst, a.Ref)
+			} else {
+				dst = append(dst, 0)
+				dst = appendBytes(dst, a.Data)
+			}
+		}
+	}
+	if f&fIDs != 0 {
+		dst = binary.AppendUvarint(dst, uint64(len(m.IDs)))
+		for _, id := range m.IDs {
+			dst = AppendObjectID(dst, id)
+		}
+	}
+	if f&fResults != 0 {
+		dst = binary.AppendUvarint(dst, uint64(len(m.Results)))
+		for i := range m.Results {
+			dst = append(dst, byte(m.Results[i].Status))
+			dst = appendBytes(dst, m.Results[i].Data)
+		}
+	}
+	if f&fReady != 0 {
+		dst = binary.AppendUvarint(dst, uint64(len(m.Ready)))
+		for _, r := range m.Ready {
+			dst = binary.AppendUvarint(dst, uint64(r))
+		}
+	}
+	return dst
+}
+
+func appendTaskID(dst []byte, t TaskID) []byte {
+	dst = binary.LittleEndian.AppendUint64(dst, t.Hi)
+	return binary.LittleEndian.AppendUint64(dst, t.Lo)
+}
+
+func appendBytes(dst, b []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(b)))
+	return append(dst, b...)
+}
