@@ -23,6 +23,12 @@
 // dynamics, truncated by TimeLimit at the registered max_episode_steps
 // (500, 200, 500, 200 and 999 steps). Both can be true at once.
 //
+// For many copies at once, NewVec steps N envs of one id into contiguous
+// batch buffers (copy i's observation is row i of one []float32) with
+// automatic resets, either Gymnasium 1.x's NextStep rule or SameStep with
+// FinalObs; Vec.Reset(seed) seeds copy i with seed+i as Gymnasium's vector
+// envs do. Env.Step and Vec.Step do not allocate (tests guard it).
+//
 // # Bad input
 //
 // Errors, never panics: an unknown id (ErrUnknownEnv, listing the known
