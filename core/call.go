@@ -1,0 +1,123 @@
+package core
+
+import (
+	"fmt"
+
+	"manta/rpc/wire"
+)
+
+// call gathers one remote call's arguments before it is submitted. Values
+// are encoded back to back into buf; refs become dependencies.
+type call struct {
+	kind      wire.SubmitKind
+	name      string
+	actor     wire.TaskID
+	buf       []byte
+	args      []wire.Arg
+	ends      []int // end offset in buf of each inline argument
+	contained []wire.ObjectID
+	holds     []*refHandle // keeps argument refs reachable until submitted
+	err       error
+}
+
+func (c *call) begin(kind wire.SubmitKind, name string, nargs int) {
+	c.kind, c.name = kind, name
+	c.args = make([]wire.Arg, 0, nargs)
+	c.ends = make([]int, 0, nargs)
+}
+
+// addArg adds argument i, which must be an A or a Ref[A].
+func addArg[A any](c *call, i int, a any) {
+	if c.err != nil {
+		return
+	}
+	if r, ok := a.(Ref[A]); ok {
+		c.addRef(i, r.h)
+		return
+	}
+	x, ok := a.(A)
+	if !ok {
+		c.err = fmt.Errorf("%w: %s argument %d is %T, want %T or core.Ref[%T]", ErrBadArguments, c.name, i, a, x, x)
+		return
+	}
+	cd := codecFor[A]()
+	var err error
+	if c.buf, err = cd.enc(c.buf, &x); err != nil {
+		c.err = fmt.Errorf("%w: %s argument %d: %v", ErrBadArguments, c.name, i, err)
+		return
+	}
+	if cd.refs {
+		c.contained = refsIn(c.contained, x)
+	}
+	c.args = append(c.args, wire.Arg{})
+	c.ends = append(c.ends, len(c.buf))
+}
+
+// addAny adds an argument whose expected type is not known here (calls by
+// name): refs become dependencies, anything else is encoded as it is.
+func (c *call) addAny(i int, a any) {
+	if c.err != nil {
+		return
+	}
+	if r, ok := a.(AnyRef); ok {
+		c.addRef(i, r.handle())
+		return
+	}
+	var err error
+	if c.buf, err = encodeAny(c.buf, a); err != nil {
+		c.err = fmt.Errorf("%w: %s argument %d: %v", ErrBadArguments, c.name, i, err)
+		return
+	}
+	c.contained = refsIn(c.contained, a)
+	c.args = append(c.args, wire.Arg{})
+	c.ends = append(c.ends, len(c.buf))
+}
+
+func (c *call) addRef(i int, h *refHandle) {
+	switch {
+	case h == nil:
+		c.err = fmt.Errorf("%w: %s argument %d is the zero Ref", ErrBadArguments, c.name, i)
+	case h.err != nil:
+		c.err = fmt.Errorf("%s argument %d: %w", c.name, i, h.err)
+	default:
+		c.args = append(c.args, wire.Arg{IsRef: true, Ref: h.id})
+		c.ends = append(c.ends, -1)
+		c.holds = append(c.holds, h)
+	}
+}
+
+// finish points each inline argument at its bytes, now that buf no longer
+// moves.
+func (c *call) finish() {
+	start := 0
+	for i, end := range c.ends {
+		if end < 0 {
+			continue
+		}
+		c.args[i].Data = c.buf[start:end:end]
+		start = end
+	}
+}
+
+// submit hands the call to this process's runtime and returns the typed
+// reference to its result.
+func submit[R any](c *call) Ref[R] {
+	if c.err != nil {
+		return failedRef[R](c.err)
+	}
+	rt := current.Load()
+	if rt == nil {
+		return failedRef[R](ErrNotInitialized)
+	}
+	for _, h := range c.holds {
+		if h.rt != rt {
+			return failedRef[R](fmt.Errorf("%s: an argument belongs to a runtime that has shut down: %w", c.name, ErrShutdown))
+		}
+	}
+	c.finish()
+	task := rt.nextTaskID()
+	if err := rt.backend.submit(task, c); err != nil {
+		return failedRef[R](err)
+	}
+	return Ref[R]{h: newHandle(rt, wire.ReturnID(task))}
+}

@@ -1,0 +1,174 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"manta/rpc/wire"
+	"manta/sched"
+)
+
+// Cluster is the embedded single-node cluster Init starts inside the
+// driver: the node manager, its scheduler, and worker child processes.
+type Cluster struct {
+	rt       *runtimeState
+	n        *node
+	stopTick chan struct{}
+}
+
+// Init starts manta in this process. In a worker process started by a
+// node it never returns (see WorkerMain). It fails if manta is already
+// running here.
+func Init(cfg Config) (*Cluster, error) {
+	WorkerMain()
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	n, err := newNode(cfg)
+	if err != nil {
+		return nil, err
+	}
+	rt := newRuntimeState(&driver{n})
+	if !current.CompareAndSwap(nil, rt) {
+		n.pool.stop()
+		return nil, errors.New("manta: already initialized in this process")
+	}
+	c := &Cluster{rt: rt, n: n, stopTick: make(chan struct{})}
+	go c.tick()
+	return c, nil
+}
+
+// tick feeds the scheduler its clock, for reaping idle workers.
+func (c *Cluster) tick() {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stopTick:
+			return
+		case <-t.C:
+			c.n.mu.Lock()
+			c.n.sched.Tick(time.Since(c.n.start))
+			c.n.processActions()
+			c.n.mu.Unlock()
+		}
+	}
+}
+
+// Shutdown stops the cluster: unfinished calls fail with ErrShutdown,
+// workers are asked to exit and killed after the grace period, and every
+// shared-memory segment is released. References made by this cluster fail
+// with ErrShutdown from then on. Init may be called again afterwards.
+func (c *Cluster) Shutdown() error {
+	n := c.n
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil
+	}
+	n.closed = true
+	close(c.stopTick)
+	for _, t := range n.tasks {
+		n.finish(t, nil, ErrShutdown)
+	}
+	conns := make([]*workerConn, 0, len(n.pool.conns))
+	for _, w := range n.pool.conns {
+		w.send(&wire.Msg{Kind: wire.KindShutdown})
+		conns = append(conns, w)
+	}
+	n.mu.Unlock()
+
+	deadline := time.NewTimer(n.cfg.ShutdownGrace)
+	defer deadline.Stop()
+	for _, w := range conns {
+		select {
+		case <-w.exited:
+		case <-deadline.C:
+			n.mu.Lock()
+			for _, w := range conns {
+				w.kill()
+			}
+			n.mu.Unlock()
+		}
+	}
+	n.pool.exits.Wait()
+	n.pool.stop()
+	current.CompareAndSwap(c.rt, nil)
+	return nil
+}
+
+// Stats is a snapshot of the node, for status output and tests.
+type Stats struct {
+	Objects int // objects held
+	Tasks   int // tasks submitted and not finished
+	Workers int // live worker processes
+	Actors  int // actors alive or being created
+	Sched   sched.Stats
+}
+
+// Stats returns a snapshot of the node's tables.
+func (c *Cluster) Stats() Stats {
+	n := c.n
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	s := Stats{Objects: len(n.objects), Tasks: len(n.tasks), Workers: len(n.pool.conns), Sched: n.sched.Stats()}
+	for _, a := range n.actors {
+		if a.state != actorDead {
+			s.Actors++
+		}
+	}
+	return s
+}
+
+// driver is the backend of the driver process: the node is in-process.
+type driver struct{ n *node }
+
+func (d *driver) submit(task wire.TaskID, c *call) error {
+	d.n.mu.Lock()
+	defer d.n.mu.Unlock()
+	if d.n.closed {
+		return ErrShutdown
+	}
+	d.n.submitLocked(task, c.kind, c.name, c.actor, c.args, c.contained)
+	return nil
+}
+
+func (d *driver) get(ctx context.Context, ids []wire.ObjectID, out []result) error {
+	return d.n.get(ctx, ids, out)
+}
+
+func (d *driver) wait(ctx context.Context, ids []wire.ObjectID, k int, timeout time.Duration) ([]int, error) {
+	return d.n.wait(ctx, ids, k, timeout)
+}
+
+func (d *driver) put(id wire.ObjectID, data []byte, contained []wire.ObjectID) error {
+	d.n.mu.Lock()
+	defer d.n.mu.Unlock()
+	if d.n.closed {
+		return ErrShutdown
+	}
+	d.n.putLocked(id, data, contained)
+	return nil
+}
+
+func (d *driver) adopt(id wire.ObjectID) {
+	d.n.mu.Lock()
+	d.n.hold(id)
+	d.n.mu.Unlock()
+}
+
+func (d *driver) release(id wire.ObjectID) {
+	d.n.mu.Lock()
+	d.n.drop(id)
+	d.n.mu.Unlock()
+}
+
+func (d *driver) killActor(id wire.TaskID) error {
+	if err := d.n.killActor(id); err != nil {
+		return fmt.Errorf("cannot kill actor: %w", err)
+	}
+	return nil
+}

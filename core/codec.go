@@ -1,0 +1,349 @@
+package core
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"reflect"
+	"sync"
+	"unsafe"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+// A value on the wire is a format byte and a body. Common scalar and slice
+// types have fixed fast formats that encode and decode without allocation
+// beyond the result; everything else is CBOR (fxamacker/cbor), where
+// references nested in the value are CBOR tags (see ref.go).
+const (
+	fmtCBOR byte = iota
+	fmtInt
+	fmtUint
+	fmtFloat64
+	fmtFloat32
+	fmtBool
+	fmtString
+	fmtBytes
+	fmtFloat64s
+	fmtFloat32s
+)
+
+// codec encodes and decodes values of one Go type. It is built once per
+// type, at registration, so the task path does no reflection.
+type codec[T any] struct {
+	enc func(dst []byte, v *T) ([]byte, error)
+	dec func(src []byte, v *T) error
+	// refs says whether values of T may contain references, so only those
+	// are walked for the references they carry.
+	refs bool
+}
+
+var codecCache sync.Map // reflect.Type -> any (*codec[T])
+
+func codecFor[T any]() *codec[T] {
+	t := reflect.TypeFor[T]()
+	if c, ok := codecCache.Load(t); ok {
+		return c.(*codec[T])
+	}
+	c := newCodec[T](t)
+	actual, _ := codecCache.LoadOrStore(t, c)
+	return actual.(*codec[T])
+}
+
+func newCodec[T any](t reflect.Type) *codec[T] {
+	c := &codec[T]{refs: mayHoldRefs(t)}
+	if c.refs {
+		c.enc, c.dec = cborEnc[T], cborDec[T]
+		return c
+	}
+	// The fast formats reinterpret *T as its underlying kind, so named
+	// types (type Celsius float64) take them too.
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		size := t.Size()
+		c.enc = func(dst []byte, v *T) ([]byte, error) {
+			return binary.AppendVarint(append(dst, fmtInt), loadInt(unsafe.Pointer(v), size)), nil
+		}
+		c.dec = func(src []byte, v *T) error {
+			x, err := decodeInt(src)
+			if err != nil {
+				return err
+			}
+			if !storeInt(unsafe.Pointer(v), size, x) {
+				return fmt.Errorf("%w: %d overflows %v", ErrDecode, x, t)
+			}
+			return nil
+		}
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		size := t.Size()
+		c.enc = func(dst []byte, v *T) ([]byte, error) {
+			return binary.AppendUvarint(append(dst, fmtUint), loadUint(unsafe.Pointer(v), size)), nil
+		}
+		c.dec = func(src []byte, v *T) error {
+			x, err := decodeUint(src)
+			if err != nil {
+				return err
+			}
+			if !storeUint(unsafe.Pointer(v), size, x) {
+				return fmt.Errorf("%w: %d overflows %v", ErrDecode, x, t)
+			}
+			return nil
+		}
+	case reflect.Float64:
+		c.enc = func(dst []byte, v *T) ([]byte, error) {
+			return binary.LittleEndian.AppendUint64(append(dst, fmtFloat64), math.Float64bits(*(*float64)(unsafe.Pointer(v)))), nil
+		}
+		c.dec = func(src []byte, v *T) error {
+			f, err := decodeFloat64(src)
+			*(*float64)(unsafe.Pointer(v)) = f
+			return err
+		}
+	case reflect.Float32:
+		c.enc = func(dst []byte, v *T) ([]byte, error) {
+			return binary.LittleEndian.AppendUint32(append(dst, fmtFloat32), math.Float32bits(*(*float32)(unsafe.Pointer(v)))), nil
+		}
+		c.dec = func(src []byte, v *T) error {
+			if len(src) != 5 || src[0] != fmtFloat32 {
+				return formatError(src, "float32")
+			}
+			*(*float32)(unsafe.Pointer(v)) = math.Float32frombits(binary.LittleEndian.Uint32(src[1:]))
+			return nil
+		}
+	case reflect.Bool:
+		c.enc = func(dst []byte, v *T) ([]byte, error) {
+			b := byte(0)
+			if *(*bool)(unsafe.Pointer(v)) {
+				b = 1
+			}
+			return append(dst, fmtBool, b), nil
+		}
+		c.dec = func(src []byte, v *T) error {
+			if len(src) != 2 || src[0] != fmtBool || src[1] > 1 {
+				return formatError(src, "bool")
+			}
+			*(*bool)(unsafe.Pointer(v)) = src[1] == 1
+			return nil
+		}
+	case reflect.String:
+		c.enc = func(dst []byte, v *T) ([]byte, error) {
+			return append(append(dst, fmtString), *(*string)(unsafe.Pointer(v))...), nil
+		}
+		c.dec = func(src []byte, v *T) error {
+			if len(src) < 1 || src[0] != fmtString {
+				return formatError(src, "string")
+			}
+			*(*string)(unsafe.Pointer(v)) = string(src[1:])
+			return nil
+		}
+	case reflect.Slice:
+		switch t.Elem().Kind() {
+		case reflect.Uint8:
+			c.enc = func(dst []byte, v *T) ([]byte, error) {
+				return append(append(dst, fmtBytes), *(*[]byte)(unsafe.Pointer(v))...), nil
+			}
+			c.dec = func(src []byte, v *T) error {
+				if len(src) < 1 || src[0] != fmtBytes {
+					return formatError(src, "[]byte")
+				}
+				*(*[]byte)(unsafe.Pointer(v)) = append([]byte(nil), src[1:]...)
+				return nil
+			}
+		case reflect.Float64:
+			c.enc = func(dst []byte, v *T) ([]byte, error) {
+				return appendFloat64s(append(dst, fmtFloat64s), *(*[]float64)(unsafe.Pointer(v))), nil
+			}
+			c.dec = func(src []byte, v *T) error {
+				s, err := decodeFloat64s(src)
+				*(*[]float64)(unsafe.Pointer(v)) = s
+				return err
+			}
+		case reflect.Float32:
+			c.enc = func(dst []byte, v *T) ([]byte, error) {
+				return appendFloat32s(append(dst, fmtFloat32s), *(*[]float32)(unsafe.Pointer(v))), nil
+			}
+			c.dec = func(src []byte, v *T) error {
+				s, err := decodeFloat32s(src)
+				*(*[]float32)(unsafe.Pointer(v)) = s
+				return err
+			}
+		}
+	}
+	if c.enc == nil {
+		c.enc, c.dec = cborEnc[T], cborDec[T]
+	}
+	return c
+}
+
+func cborEnc[T any](dst []byte, v *T) ([]byte, error) {
+	b, err := cbor.Marshal(v)
+	if err != nil {
+		return dst, fmt.Errorf("manta: cannot encode %T: %w", *v, err)
+	}
+	return append(append(dst, fmtCBOR), b...), nil
+}
+
+func cborDec[T any](src []byte, v *T) error {
+	if len(src) < 1 || src[0] != fmtCBOR {
+		return formatError(src, reflect.TypeFor[T]().String())
+	}
+	if err := cbor.Unmarshal(src[1:], v); err != nil {
+		return fmt.Errorf("%w into %T: %v", ErrDecode, *v, err)
+	}
+	return nil
+}
+
+// encodeAny encodes a value whose type is known only at run time (dynamic
+// calls by name) in the same formats as the typed codecs.
+func encodeAny(dst []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case int:
+		return codecFor[int]().enc(dst, &x)
+	case int64:
+		return codecFor[int64]().enc(dst, &x)
+	case uint64:
+		return codecFor[uint64]().enc(dst, &x)
+	case float64:
+		return codecFor[float64]().enc(dst, &x)
+	case float32:
+		return codecFor[float32]().enc(dst, &x)
+	case bool:
+		return codecFor[bool]().enc(dst, &x)
+	case string:
+		return codecFor[string]().enc(dst, &x)
+	case []byte:
+		return codecFor[[]byte]().enc(dst, &x)
+	case []float64:
+		return codecFor[[]float64]().enc(dst, &x)
+	case []float32:
+		return codecFor[[]float32]().enc(dst, &x)
+	}
+	return cborEnc(dst, &v)
+}
+
+func formatError(src []byte, want string) error {
+	if len(src) == 0 {
+		return fmt.Errorf("%w: empty value, want %s", ErrDecode, want)
+	}
+	return fmt.Errorf("%w: value in format %d does not decode as %s", ErrDecode, src[0], want)
+}
+
+func decodeInt(src []byte) (int64, error) {
+	if len(src) < 2 || src[0] != fmtInt {
+		return 0, formatError(src, "an integer")
+	}
+	x, n := binary.Varint(src[1:])
+	if n != len(src)-1 {
+		return 0, fmt.Errorf("%w: bad integer", ErrDecode)
+	}
+	return x, nil
+}
+
+func decodeUint(src []byte) (uint64, error) {
+	if len(src) < 2 || src[0] != fmtUint {
+		return 0, formatError(src, "an unsigned integer")
+	}
+	x, n := binary.Uvarint(src[1:])
+	if n != len(src)-1 {
+		return 0, fmt.Errorf("%w: bad unsigned integer", ErrDecode)
+	}
+	return x, nil
+}
+
+func decodeFloat64(src []byte) (float64, error) {
+	if len(src) != 9 || src[0] != fmtFloat64 {
+		return 0, formatError(src, "float64")
+	}
+	return math.Float64frombits(binary.LittleEndian.Uint64(src[1:])), nil
+}
+
+func loadInt(p unsafe.Pointer, size uintptr) int64 {
+	switch size {
+	case 1:
+		return int64(*(*int8)(p))
+	case 2:
+		return int64(*(*int16)(p))
+	case 4:
+		return int64(*(*int32)(p))
+	}
+	return *(*int64)(p)
+}
+
+func storeInt(p unsafe.Pointer, size uintptr, x int64) bool {
+	switch size {
+	case 1:
+		*(*int8)(p) = int8(x)
+		return int64(int8(x)) == x
+	case 2:
+		*(*int16)(p) = int16(x)
+		return int64(int16(x)) == x
+	case 4:
+		*(*int32)(p) = int32(x)
+		return int64(int32(x)) == x
+	}
+	*(*int64)(p) = x
+	return true
+}
+
+func loadUint(p unsafe.Pointer, size uintptr) uint64 {
+	switch size {
+	case 1:
+		return uint64(*(*uint8)(p))
+	case 2:
+		return uint64(*(*uint16)(p))
+	case 4:
+		return uint64(*(*uint32)(p))
+	}
+	return *(*uint64)(p)
+}
+
+func storeUint(p unsafe.Pointer, size uintptr, x uint64) bool {
+	switch size {
+	case 1:
+		*(*uint8)(p) = uint8(x)
+		return uint64(uint8(x)) == x
+	case 2:
+		*(*uint16)(p) = uint16(x)
+		return uint64(uint16(x)) == x
+	case 4:
+		*(*uint32)(p) = uint32(x)
+		return uint64(uint32(x)) == x
+	}
+	*(*uint64)(p) = x
+	return true
+}
+
+func appendFloat64s(dst []byte, s []float64) []byte {
+	for _, f := range s {
+		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(f))
+	}
+	return dst
+}
+
+func decodeFloat64s(src []byte) ([]float64, error) {
+	if len(src) < 1 || src[0] != fmtFloat64s || (len(src)-1)%8 != 0 {
+		return nil, formatError(src, "[]float64")
+	}
+	out := make([]float64, (len(src)-1)/8)
+	for i := range out {
+		out[i] = math.Float64frombits(binary.LittleEndian.Uint64(src[1+8*i:]))
+	}
+	return out, nil
+}
+
+func appendFloat32s(dst []byte, s []float32) []byte {
+	for _, f := range s {
+		dst = binary.LittleEndian.AppendUint32(dst, math.Float32bits(f))
+	}
+	return dst
+}
+
+func decodeFloat32s(src []byte) ([]float32, error) {
+	if len(src) < 1 || src[0] != fmtFloat32s || (len(src)-1)%4 != 0 {
+		return nil, formatError(src, "[]float32")
+	}
+	out := make([]float32, (len(src)-1)/4)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[1+4*i:]))
+	}
+	return out, nil
+}

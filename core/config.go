@@ -1,0 +1,99 @@
+package core
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config configures the embedded cluster that Init starts. Zero fields take
+// defaults; every field can also be set by the environment variable named
+// in envConfig, which wins over the value in code (as Ray's RAY_ vars do).
+type Config struct {
+	// Resources this node offers, e.g. {"CPU": 8, "GPU": 1, "ssd": 2}.
+	// Default: {"CPU": number of CPUs}.
+	Resources map[string]float64
+	// MaxWorkers caps worker processes for tasks. Default: the CPU count.
+	MaxWorkers int
+	// PipelineDepth is how many tasks may be queued on one leased worker to
+	// hide the round trip. Default 16.
+	PipelineDepth int
+	// RingBytes is the capacity of each ring between the node and a worker,
+	// per direction (a power of two). Default 4 MiB.
+	RingBytes int
+	// IdleTimeout stops task workers idle this long. Default 10 s.
+	IdleTimeout time.Duration
+	// ShutdownGrace is how long Shutdown lets workers exit before killing
+	// them. Default 2 s.
+	ShutdownGrace time.Duration
+}
+
+// envConfig is the typed table of environment overrides.
+var envConfig = []struct {
+	name  string
+	apply func(c *Config, v string) error
+}{
+	{"MANTA_RESOURCES", func(c *Config, v string) error { // "CPU=4,GPU=1,foo=2"
+		r, err := parseResources(v)
+		c.Resources = r
+		return err
+	}},
+	{"MANTA_MAX_WORKERS", func(c *Config, v string) (err error) { c.MaxWorkers, err = strconv.Atoi(v); return }},
+	{"MANTA_PIPELINE_DEPTH", func(c *Config, v string) (err error) { c.PipelineDepth, err = strconv.Atoi(v); return }},
+	{"MANTA_RING_BYTES", func(c *Config, v string) (err error) { c.RingBytes, err = strconv.Atoi(v); return }},
+	{"MANTA_IDLE_TIMEOUT", func(c *Config, v string) (err error) { c.IdleTimeout, err = time.ParseDuration(v); return }},
+	{"MANTA_SHUTDOWN_GRACE", func(c *Config, v string) (err error) { c.ShutdownGrace, err = time.ParseDuration(v); return }},
+}
+
+func parseResources(s string) (map[string]float64, error) {
+	out := map[string]float64{}
+	for _, kv := range strings.Split(s, ",") {
+		name, val, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		if !ok || name == "" {
+			return nil, fmt.Errorf("resource %q is not NAME=QUANTITY", kv)
+		}
+		q, err := strconv.ParseFloat(val, 64)
+		if err != nil {
+			return nil, fmt.Errorf("resource %s: %v", name, err)
+		}
+		out[name] = q
+	}
+	return out, nil
+}
+
+// withDefaults applies the environment, then fills defaults and checks the
+// result.
+func (c Config) withDefaults() (Config, error) {
+	for _, e := range envConfig {
+		if v, ok := os.LookupEnv(e.name); ok {
+			if err := e.apply(&c, v); err != nil {
+				return c, fmt.Errorf("manta: bad %s=%q: %v", e.name, v, err)
+			}
+		}
+	}
+	if c.Resources == nil {
+		c.Resources = map[string]float64{"CPU": float64(runtime.NumCPU())}
+	}
+	if c.MaxWorkers <= 0 {
+		c.MaxWorkers = max(1, int(c.Resources["CPU"]))
+	}
+	if c.PipelineDepth <= 0 {
+		c.PipelineDepth = 16
+	}
+	if c.RingBytes <= 0 {
+		c.RingBytes = 4 << 20
+	}
+	if c.RingBytes&(c.RingBytes-1) != 0 || c.RingBytes < 4096 {
+		return c, fmt.Errorf("manta: RingBytes %d is not a power of two >= 4096", c.RingBytes)
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 10 * time.Second
+	}
+	if c.ShutdownGrace <= 0 {
+		c.ShutdownGrace = 2 * time.Second
+	}
+	return c, nil
+}

@@ -1,0 +1,130 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+// Sentinel errors. Errors returned by Get wrap one of these where one
+// applies, so callers test them with errors.Is.
+var (
+	// ErrNotInitialized: a remote call, Put or Get before Init.
+	ErrNotInitialized = errors.New("manta: not initialized (call core.Init first)")
+	// ErrShutdown: the runtime that owns the reference has shut down.
+	ErrShutdown = errors.New("manta: runtime shut down")
+	// ErrUnknownFunction: no function, actor or method of that name is
+	// registered in the process that was asked to run it.
+	ErrUnknownFunction = errors.New("manta: unknown function")
+	// ErrBadArguments: arguments do not match the registered signature.
+	ErrBadArguments = errors.New("manta: arguments do not match the registered signature")
+	// ErrInfeasible: no node can ever satisfy the resource request.
+	ErrInfeasible = errors.New("manta: infeasible resource request")
+	// ErrTaskFailed: the task returned an error or panicked.
+	ErrTaskFailed = errors.New("manta: task failed")
+	// ErrWorkerDied: the worker process running the task died and the task
+	// had no retries left.
+	ErrWorkerDied = errors.New("manta: worker died")
+	// ErrActorDied: the actor's process died with no restarts left, its
+	// constructor failed, or it was killed.
+	ErrActorDied = errors.New("manta: actor died")
+	// ErrObjectFreed: the object was released by every holder before it
+	// was read (a reference forged from an ID, or read after release).
+	ErrObjectFreed = errors.New("manta: object freed or unknown")
+	// ErrDecode: a value could not be decoded into the requested type.
+	ErrDecode = errors.New("manta: cannot decode value")
+)
+
+// errKind is how a sentinel crosses a process boundary inside a TaskError.
+type errKind uint8
+
+const (
+	kindTaskFailed errKind = iota
+	kindUnknownFunction
+	kindBadArguments
+	kindWorkerDied
+	kindActorDied
+	kindInfeasible
+	kindShutdown
+	kindObjectFreed
+	kindDecode
+)
+
+var sentinelOf = [...]error{
+	kindTaskFailed:      ErrTaskFailed,
+	kindUnknownFunction: ErrUnknownFunction,
+	kindBadArguments:    ErrBadArguments,
+	kindWorkerDied:      ErrWorkerDied,
+	kindActorDied:       ErrActorDied,
+	kindInfeasible:      ErrInfeasible,
+	kindShutdown:        ErrShutdown,
+	kindObjectFreed:     ErrObjectFreed,
+	kindDecode:          ErrDecode,
+}
+
+// TaskError is the error Get returns for a task that failed remotely: it
+// names the function and task, carries the remote error text or panic value
+// with the worker's stack, and unwraps to the matching sentinel (usually
+// ErrTaskFailed).
+type TaskError struct {
+	Kind    errKind `cbor:"1,keyasint"`
+	Func    string  `cbor:"2,keyasint"`
+	Task    string  `cbor:"3,keyasint"`
+	Message string  `cbor:"4,keyasint"`
+	Panic   string  `cbor:"5,keyasint,omitempty"` // the panic value, if the task panicked
+	Stack   string  `cbor:"6,keyasint,omitempty"` // the worker goroutine's stack at the panic
+}
+
+func (e *TaskError) Error() string {
+	msg := fmt.Sprintf("manta: task %s (%s) failed: %s", e.Task, e.Func, e.Message)
+	if e.Panic != "" {
+		msg = fmt.Sprintf("manta: task %s (%s) panicked: %s\n%s", e.Task, e.Func, e.Panic, e.Stack)
+	}
+	return msg
+}
+
+// Unwrap returns the sentinel for the failure's kind.
+func (e *TaskError) Unwrap() error {
+	if int(e.Kind) < len(sentinelOf) {
+		return sentinelOf[e.Kind]
+	}
+	return ErrTaskFailed
+}
+
+// kindOf finds the kind of a local error so it can be sent as a TaskError.
+func kindOf(err error) errKind {
+	var te *TaskError
+	if errors.As(err, &te) {
+		return te.Kind
+	}
+	for k, s := range sentinelOf {
+		if errors.Is(err, s) {
+			return errKind(k)
+		}
+	}
+	return kindTaskFailed
+}
+
+// encodeError turns err into the bytes stored for a failed object.
+func encodeError(err error, fn string, task fmt.Stringer) []byte {
+	te, ok := err.(*TaskError)
+	if !ok {
+		te = &TaskError{Kind: kindOf(err), Func: fn, Task: task.String(), Message: err.Error()}
+	}
+	b, encErr := cbor.Marshal(te)
+	if encErr != nil {
+		panic(fmt.Sprintf("BUG: cannot encode a TaskError: %v", encErr))
+	}
+	return b
+}
+
+// decodeError is encodeError's inverse; undecodable bytes still give an
+// error that says so rather than a nil.
+func decodeError(b []byte) error {
+	var te TaskError
+	if err := cbor.Unmarshal(b, &te); err != nil {
+		return fmt.Errorf("%w: undecodable remote error (%v)", ErrTaskFailed, err)
+	}
+	return &te
+}

@@ -1,0 +1,537 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"manta/rpc/wire"
+	"manta/sched"
+)
+
+// node is the node manager of the embedded cluster: it owns every object
+// and task of the node (the owner in Ray's ownership design, here one per
+// node), resolves dependencies, drives the local scheduler and talks to
+// worker processes over shared-memory rings. All its state is guarded by mu;
+// the worker pool and the inbound loop only take mu, never hold it across a
+// blocking call.
+type node struct {
+	mu      sync.Mutex
+	cfg     Config
+	sched   *sched.Local
+	objects map[wire.ObjectID]*object
+	tasks   map[wire.TaskID]*task
+	slab    []*task // sched.TaskRef -> task
+	free    []sched.TaskRef
+	classes map[string]classResult // resource request key -> class
+	actors  map[wire.TaskID]*actor
+	placing map[sched.ActorRef]*actor
+	nextRef sched.ActorRef
+	pool    *pool
+	acts    []sched.Action
+	args    []wire.Arg // dispatch scratch
+	inBuf   []byte     // inbound message scratch
+	closed  bool
+	start   time.Time
+}
+
+type classResult struct {
+	id  sched.ClassID
+	err error
+}
+
+type objState uint8
+
+const (
+	objPending objState = iota
+	objReady
+	objFailed
+)
+
+// object is one value of the node. refs counts every hold on it: driver
+// handles, worker borrows, tasks that take it as an argument and objects
+// that contain it; at zero it is freed.
+type object struct {
+	state      objState
+	refs       int32
+	data       []byte // the value, or the encoded error when failed
+	contained  []wire.ObjectID
+	waiters    []*waiter
+	dependents []*task
+}
+
+// task is a submitted task, actor creation or actor method call that has
+// not finished.
+type task struct {
+	id          wire.TaskID
+	ref         sched.TaskRef
+	class       sched.ClassID
+	kind        wire.SubmitKind
+	name        string
+	fn          *funcInfo
+	args        []wire.Arg
+	contained   []wire.ObjectID
+	pending     int   // dependencies not yet ready
+	depErr      error // the first dependency that failed
+	attempt     uint32
+	retriesLeft int
+	worker      *workerConn
+	actor       *actor
+	ret         *object
+	done        bool
+}
+
+// waiter is a Get or Wait in progress: the driver's (ch) or a worker's
+// (conn and reqID).
+type waiter struct {
+	need  int
+	fired bool
+	ch    chan struct{}
+	conn  *workerConn
+	reqID uint64
+	ids   []wire.ObjectID
+	wait  bool
+	timer *time.Timer
+}
+
+func newNode(cfg Config) (*node, error) {
+	total, err := sched.NewResources(cfg.Resources)
+	if err != nil {
+		return nil, fmt.Errorf("manta: node resources: %w", err)
+	}
+	n := &node{
+		cfg: cfg,
+		sched: sched.New(sched.Config{
+			Total:         total,
+			MaxWorkers:    cfg.MaxWorkers,
+			PipelineDepth: cfg.PipelineDepth,
+			IdleTimeout:   cfg.IdleTimeout,
+		}),
+		objects: map[wire.ObjectID]*object{},
+		tasks:   map[wire.TaskID]*task{},
+		classes: map[string]classResult{},
+		actors:  map[wire.TaskID]*actor{},
+		placing: map[sched.ActorRef]*actor{},
+		start:   time.Now(),
+	}
+	if n.pool, err = newPool(n); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// classOf interns a resource request; the error is immediate for requests
+// no node can ever satisfy.
+func (n *node) classOf(res map[string]float64) (sched.ClassID, error) {
+	key := fmt.Sprint(res) // maps print sorted
+	if c, ok := n.classes[key]; ok {
+		return c.id, c.err
+	}
+	r, err := sched.NewResources(res)
+	var id sched.ClassID
+	if err == nil {
+		id, err = n.sched.Class(r)
+	}
+	if err != nil {
+		err = fmt.Errorf("%w: %v", ErrInfeasible, err)
+	}
+	n.classes[key] = classResult{id, err}
+	return id, err
+}
+
+// submitLocked records a call made on this node (by the driver, or by a
+// worker on behalf of conn) and starts it once its dependencies are ready.
+func (n *node) submitLocked(id wire.TaskID, kind wire.SubmitKind, name string, actorID wire.TaskID, args []wire.Arg, contained []wire.ObjectID) *task {
+	t := &task{id: id, kind: kind, name: name, args: args, contained: contained, retriesLeft: DefaultMaxRetries}
+	t.ret = &object{refs: 1}
+	n.objects[wire.ReturnID(id)] = t.ret
+	n.tasks[id] = t
+	for _, c := range contained {
+		n.hold(c)
+	}
+	for _, a := range args {
+		if a.IsRef && n.objects[a.Ref] == nil {
+			t.args = nil // no holds were taken on them
+			n.finish(t, nil, fmt.Errorf("argument %v: %w", a.Ref, ErrObjectFreed))
+			return t
+		}
+	}
+	switch kind {
+	case wire.SubmitTask:
+		if t.fn = lookupFunc([]byte(name)); t.fn != nil {
+			t.retriesLeft = t.fn.opts.MaxRetries
+		}
+	case wire.SubmitActor:
+		n.newActor(t)
+	case wire.SubmitActorCall:
+		t.retriesLeft = 0
+		a := n.actors[actorID]
+		if a == nil {
+			n.finish(t, nil, fmt.Errorf("%w: no actor %v on this node", ErrActorDied, actorID))
+			return t
+		}
+		t.actor = a
+		a.queue = append(a.queue, t)
+	}
+	for _, a := range args {
+		if !a.IsRef {
+			continue
+		}
+		dep := n.objects[a.Ref]
+		dep.refs++
+		switch dep.state {
+		case objPending:
+			t.pending++
+			dep.dependents = append(dep.dependents, t)
+		case objFailed:
+			if t.depErr == nil {
+				t.depErr = decodeError(dep.data)
+			}
+		}
+	}
+	if t.pending == 0 {
+		n.ready(t)
+	}
+	return t
+}
+
+// ready is called once a task's dependencies are all resolved.
+func (n *node) ready(t *task) {
+	switch t.kind {
+	case wire.SubmitActorCall:
+		n.pumpActor(t.actor)
+		return
+	case wire.SubmitActor:
+		if t.depErr != nil {
+			n.actorFailed(t.actor, t.depErr)
+			return
+		}
+		n.placeActor(t.actor)
+		return
+	}
+	if t.depErr != nil {
+		n.finish(t, nil, t.depErr)
+		return
+	}
+	res := map[string]float64{"CPU": 1}
+	if t.fn != nil {
+		res = t.fn.opts.Resources
+	}
+	class, err := n.classOf(res)
+	if err != nil {
+		n.finish(t, nil, fmt.Errorf("%s: %w", t.name, err))
+		return
+	}
+	n.enqueue(t, class)
+}
+
+func (n *node) enqueue(t *task, class sched.ClassID) {
+	if len(n.free) > 0 {
+		t.ref = n.free[len(n.free)-1]
+		n.free = n.free[:len(n.free)-1]
+		n.slab[t.ref] = t
+	} else {
+		t.ref = sched.TaskRef(len(n.slab))
+		n.slab = append(n.slab, t)
+	}
+	t.class = class
+	n.sched.Submit(class, t.ref)
+	n.processActions()
+}
+
+func (n *node) unslab(t *task) {
+	if int(t.ref) < len(n.slab) && n.slab[t.ref] == t {
+		n.slab[t.ref] = nil
+		n.free = append(n.free, t.ref)
+	}
+}
+
+// processActions carries out what the scheduler decided.
+func (n *node) processActions() {
+	for {
+		acts := n.sched.Actions()
+		if len(acts) == 0 {
+			return
+		}
+		n.acts = append(n.acts[:0], acts...)
+		n.sched.ClearActions()
+		for _, a := range n.acts {
+			switch a.Kind {
+			case sched.Dispatch:
+				t, c := n.slab[a.Task], n.pool.conns[a.Worker]
+				if t == nil || c == nil {
+					panic(fmt.Sprintf("BUG: dispatch of task %d to worker %d that the node does not know", a.Task, a.Worker))
+				}
+				n.dispatch(t, c, wire.TaskID{})
+			case sched.StartWorker:
+				n.pool.start()
+			case sched.StopWorker:
+				if c := n.pool.conns[a.Worker]; c != nil {
+					c.send(&wire.Msg{Kind: wire.KindShutdown})
+				}
+			case sched.PlaceActor:
+				act, c := n.placing[a.Actor], n.pool.conns[a.Worker]
+				delete(n.placing, a.Actor)
+				if act != nil && c != nil {
+					n.actorPlaced(act, c)
+				}
+			}
+		}
+	}
+}
+
+// dispatch sends t to worker c with its dependencies' values inline.
+func (n *node) dispatch(t *task, c *workerConn, actor wire.TaskID) {
+	t.worker = c
+	t.attempt++
+	n.args = n.args[:0]
+	for _, a := range t.args {
+		if a.IsRef {
+			a = wire.Arg{Data: n.objects[a.Ref].data}
+		}
+		n.args = append(n.args, a)
+	}
+	kind := wire.KindExecute
+	if t.kind == wire.SubmitActor {
+		kind = wire.KindCreateActor
+	}
+	m := wire.Msg{Kind: kind, Task: t.id, Actor: actor, Attempt: t.attempt, Name: []byte(t.name), Args: n.args}
+	if t.actor != nil && kind == wire.KindCreateActor {
+		m.MaxConcurrency = uint32(t.actor.maxConcurrency())
+	}
+	c.send(&m)
+}
+
+// finish records t's outcome: data on success, err on failure, and
+// releases what t held.
+func (n *node) finish(t *task, data []byte, err error) { n.finishWith(t, data, nil, err) }
+
+// finishWith is finish for a result that contains references.
+func (n *node) finishWith(t *task, data []byte, contained []wire.ObjectID, err error) {
+	if t.done {
+		return
+	}
+	t.done = true
+	delete(n.tasks, t.id)
+	n.unslab(t)
+	if err != nil {
+		n.resolve(t.ret, objFailed, encodeError(err, t.name, t.id), nil)
+	} else {
+		n.resolve(t.ret, objReady, data, contained)
+	}
+	for _, a := range t.args {
+		if a.IsRef {
+			n.drop(a.Ref)
+		}
+	}
+	for _, c := range t.contained {
+		n.drop(c)
+	}
+	if t.ret.refs <= 0 {
+		n.freeObject(wire.ReturnID(t.id), t.ret)
+	}
+}
+
+// resolve makes o ready or failed, wakes who waits for it and starts the
+// tasks that depended on it.
+func (n *node) resolve(o *object, state objState, data []byte, contained []wire.ObjectID) {
+	o.state, o.data = state, data
+	if len(contained) > 0 {
+		o.contained = append([]wire.ObjectID(nil), contained...)
+		for _, c := range o.contained {
+			n.hold(c)
+		}
+	}
+	for _, w := range o.waiters {
+		if w.fired {
+			continue
+		}
+		if w.need--; w.need <= 0 {
+			n.fire(w)
+		}
+	}
+	o.waiters = nil
+	deps := o.dependents
+	o.dependents = nil
+	for _, t := range deps {
+		if t.done {
+			continue
+		}
+		if state == objFailed && t.depErr == nil {
+			t.depErr = decodeError(data)
+		}
+		if t.pending--; t.pending == 0 {
+			n.ready(t)
+		}
+	}
+}
+
+func (n *node) hold(id wire.ObjectID) {
+	if o := n.objects[id]; o != nil {
+		o.refs++
+	}
+}
+
+// drop releases one hold on id, freeing it at zero unless its task is
+// still running (it is freed when the task finishes).
+func (n *node) drop(id wire.ObjectID) {
+	o := n.objects[id]
+	if o == nil {
+		return
+	}
+	if o.refs--; o.refs <= 0 && o.state != objPending {
+		n.freeObject(id, o)
+	}
+}
+
+func (n *node) freeObject(id wire.ObjectID, o *object) {
+	delete(n.objects, id)
+	for _, c := range o.contained {
+		n.drop(c)
+	}
+}
+
+// fire completes a Get or Wait whose objects are ready (or whose time ran
+// out).
+func (n *node) fire(w *waiter) {
+	w.fired = true
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+	if w.ch != nil {
+		close(w.ch)
+		return
+	}
+	if w.conn.dead {
+		return
+	}
+	if w.wait {
+		w.conn.send(&wire.Msg{Kind: wire.KindWaitReply, ReqID: w.reqID, Ready: n.readyIndexes(w.ids)})
+		return
+	}
+	results := make([]wire.Result, len(w.ids))
+	for i, id := range w.ids {
+		results[i] = n.resultOf(id)
+	}
+	w.conn.send(&wire.Msg{Kind: wire.KindGetReply, ReqID: w.reqID, Results: results})
+}
+
+func (n *node) resultOf(id wire.ObjectID) wire.Result {
+	o := n.objects[id]
+	switch {
+	case o == nil:
+		return wire.Result{Status: wire.StatusError, Data: encodeError(fmt.Errorf("object %v: %w", id, ErrObjectFreed), "", id.Task)}
+	case o.state == objFailed:
+		return wire.Result{Status: wire.StatusError, Data: o.data}
+	case o.state == objPending:
+		return wire.Result{Status: wire.StatusError, Data: encodeError(fmt.Errorf("object %v: %w", id, ErrShutdown), "", id.Task)}
+	}
+	return wire.Result{Data: o.data}
+}
+
+// readyIndexes lists which of ids are no longer pending; zero IDs (failed
+// references) count as ready.
+func (n *node) readyIndexes(ids []wire.ObjectID) []uint32 {
+	var out []uint32
+	for i, id := range ids {
+		if o := n.objects[id]; id.IsZero() || o == nil || o.state != objPending {
+			out = append(out, uint32(i))
+		}
+	}
+	return out
+}
+
+// awaitLocked registers w on the pending ones of ids and returns how many
+// it waits for.
+func (n *node) awaitLocked(w *waiter, ids []wire.ObjectID) int {
+	pending := 0
+	for _, id := range ids {
+		if o := n.objects[id]; o != nil && o.state == objPending {
+			o.waiters = append(o.waiters, w)
+			pending++
+		}
+	}
+	return pending
+}
+
+// get is the driver's Get: it waits for ids without copying their bytes.
+func (n *node) get(ctx context.Context, ids []wire.ObjectID, out []result) error {
+	n.mu.Lock()
+	w := &waiter{ch: make(chan struct{})}
+	w.need = n.awaitLocked(w, ids)
+	closed := n.closed
+	n.mu.Unlock()
+	if closed {
+		return ErrShutdown
+	}
+	if w.need > 0 {
+		select {
+		case <-w.ch:
+		case <-ctx.Done():
+			n.mu.Lock()
+			w.fired = true
+			n.mu.Unlock()
+			return fmt.Errorf("manta: get: %w", ctx.Err())
+		}
+	}
+	n.mu.Lock()
+	for i, id := range ids {
+		r := n.resultOf(id)
+		out[i].data = r.Data
+		if r.Status == wire.StatusError {
+			out[i].data = nil
+			out[i].err = errorBytes(r.Data)
+		}
+	}
+	n.mu.Unlock()
+	for i := range out {
+		if eb, ok := out[i].err.(errorBytes); ok {
+			out[i].err = decodeError(eb)
+		}
+	}
+	return nil
+}
+
+// errorBytes carries an encoded error out of the lock to be decoded there.
+type errorBytes []byte
+
+func (e errorBytes) Error() string { return "encoded error" }
+
+func (n *node) wait(ctx context.Context, ids []wire.ObjectID, k int, timeout time.Duration) ([]int, error) {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil, ErrShutdown
+	}
+	w := &waiter{ch: make(chan struct{})}
+	ready := len(n.readyIndexes(ids))
+	if ready < k {
+		n.awaitLocked(w, ids)
+		w.need = k - ready
+	}
+	n.mu.Unlock()
+	if ready < k {
+		var timeoutC <-chan time.Time
+		if timeout > 0 {
+			t := time.NewTimer(timeout)
+			defer t.Stop()
+			timeoutC = t.C
+		}
+		select {
+		case <-w.ch:
+		case <-timeoutC:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("manta: wait: %w", ctx.Err())
+		}
+	}
+	n.mu.Lock()
+	w.fired = true
+	idx := n.readyIndexes(ids)
+	n.mu.Unlock()
+	out := make([]int, len(idx))
+	for i, x := range idx {
+		out[i] = int(x)
+	}
+	return out, nil
+}

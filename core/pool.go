@@ -1,0 +1,335 @@
+package core
+
+import (
+	"bytes"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"manta/rpc/wire"
+	"manta/sched"
+	"manta/shm"
+)
+
+// Environment of a worker process: its ID, the ring capacity, and the two
+// shared segments as inherited file descriptors 3 (the node's doorbell) and
+// 4 (the worker's doorbell and rings).
+const (
+	envWorkerID  = "MANTA_WORKER_ID"
+	envRingBytes = "MANTA_WORKER_RING_BYTES"
+)
+
+// Layout of a worker segment: the worker's doorbell, then the node→worker
+// ring, then the worker→node ring.
+func workerSegmentSize(ring int) int { return shm.DoorbellSize + 2*shm.RingSize(ring) }
+
+func workerRings(mem []byte, ring int) (bell []byte, toWorker, toNode []byte) {
+	r := shm.RingSize(ring)
+	return mem[:shm.DoorbellSize], mem[shm.DoorbellSize : shm.DoorbellSize+r], mem[shm.DoorbellSize+r:]
+}
+
+// pool starts, watches and talks to the node's worker processes.
+type pool struct {
+	n             *node
+	seg           *shm.Segment // holds the node's doorbell
+	bell          *shm.Doorbell
+	conns         map[sched.WorkerID]*workerConn // guarded by n.mu
+	live          atomic.Pointer[[]*workerConn]  // the inbound loop's copy
+	nextID        sched.WorkerID
+	startFailures int
+	stopping      atomic.Bool
+	loopDone      chan struct{}
+	exits         sync.WaitGroup
+}
+
+// workerConn is one worker process and its rings. Fields other than the
+// rings are guarded by the node's mutex.
+type workerConn struct {
+	id       sched.WorkerID
+	n        *node
+	seg      *shm.Segment
+	in, out  *shm.Ring // in: worker→node, out: node→worker
+	cmd      *exec.Cmd
+	sendBuf  []byte
+	overflow [][]byte // messages waiting for room in out, in order
+	flushing bool
+	actor    *actor
+	borrows  map[wire.ObjectID]int32 // holds the worker has on objects
+	dead     bool
+	exited   chan struct{}
+}
+
+func newPool(n *node) (*pool, error) {
+	seg, err := shm.NewSegment("manta-node", shm.DoorbellSize)
+	if err != nil {
+		return nil, fmt.Errorf("manta: node segment: %w", err)
+	}
+	p := &pool{n: n, seg: seg, bell: shm.NewDoorbell(seg.Bytes()), conns: map[sched.WorkerID]*workerConn{}, loopDone: make(chan struct{})}
+	p.live.Store(&[]*workerConn{})
+	go p.inboundLoop()
+	return p, nil
+}
+
+// start launches one worker process; called under n.mu.
+func (p *pool) start() {
+	p.nextID++
+	id := p.nextID
+	go p.spawn(id)
+}
+
+func (p *pool) spawn(id sched.WorkerID) {
+	c, err := p.launch(id)
+	n := p.n
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if err != nil {
+		n.sched.WorkerStartFailed()
+		p.startFailures++
+		log.Printf("manta: cannot start worker %d: %v", id, err)
+		if p.startFailures >= 3 {
+			n.failQueued(fmt.Errorf("%w: %d worker starts failed in a row, last: %v", ErrWorkerDied, p.startFailures, err))
+		}
+		n.processActions()
+		return
+	}
+	p.startFailures = 0
+	if n.closed {
+		c.kill()
+	} else {
+		p.conns[id] = c
+		p.publish()
+		n.sched.WorkerStarted(id)
+		n.processActions()
+	}
+	p.exits.Add(1)
+	go p.watch(c)
+}
+
+func (p *pool) launch(id sched.WorkerID) (*workerConn, error) {
+	ring := p.n.cfg.RingBytes
+	seg, err := shm.NewSegment("manta-worker", workerSegmentSize(ring))
+	if err != nil {
+		return nil, err
+	}
+	bellMem, toWorker, toNode := workerRings(seg.Bytes(), ring)
+	out, err := shm.NewRing(toWorker, ring, shm.NewDoorbell(bellMem))
+	if err == nil {
+		var in *shm.Ring
+		in, err = shm.NewRing(toNode, ring, p.bell)
+		if err == nil {
+			exe, exeErr := os.Executable()
+			if exeErr != nil {
+				err = exeErr
+			} else {
+				c := &workerConn{id: id, n: p.n, seg: seg, in: in, out: out, borrows: map[wire.ObjectID]int32{}, exited: make(chan struct{})}
+				c.cmd = exec.Command(exe, os.Args[1:]...)
+				c.cmd.Env = append(os.Environ(), envWorkerID+"="+strconv.Itoa(int(id)), envRingBytes+"="+strconv.Itoa(ring))
+				c.cmd.ExtraFiles = []*os.File{p.seg.File(), seg.File()}
+				c.cmd.Stdout, c.cmd.Stderr = os.Stderr, os.Stderr
+				// The kernel kills the worker if the driver dies, so no
+				// worker outlives its driver.
+				c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+				if err = c.cmd.Start(); err == nil {
+					return c, nil
+				}
+			}
+		}
+	}
+	seg.Close()
+	return nil, err
+}
+
+// publish gives the inbound loop the current set of connections.
+func (p *pool) publish() {
+	live := make([]*workerConn, 0, len(p.conns))
+	for _, c := range p.conns {
+		live = append(live, c)
+	}
+	p.live.Store(&live)
+	p.bell.Ring()
+}
+
+// watch waits for the worker to exit and cleans up after it.
+func (p *pool) watch(c *workerConn) {
+	defer p.exits.Done()
+	waitErr := c.cmd.Wait()
+	n := p.n
+	n.mu.Lock()
+	// What the worker sent before it died still counts.
+	c.in.Close()
+	p.drain(c)
+	c.out.Close()
+	c.dead = true
+	delete(p.conns, c.id)
+	p.publish()
+	cause := fmt.Errorf("%w: worker %d (pid %d) exited: %v", ErrWorkerDied, c.id, c.cmd.Process.Pid, exitReason(waitErr))
+	lost, _, hadActor := n.sched.WorkerExited(c.id)
+	for id, k := range c.borrows {
+		for ; k > 0; k-- {
+			n.drop(id)
+		}
+	}
+	c.borrows = nil
+	for _, ref := range lost {
+		n.retryOrFail(n.slab[ref], cause)
+	}
+	if hadActor && c.actor != nil && c.actor.conn == c {
+		n.actorWorkerDied(c.actor, cause)
+	}
+	n.processActions()
+	n.mu.Unlock()
+	c.seg.Close()
+	close(c.exited)
+}
+
+func exitReason(err error) string {
+	if err == nil {
+		return "status 0"
+	}
+	return err.Error()
+}
+
+// retryOrFail re-queues a task whose worker died, or fails it when it has
+// no retries left.
+func (n *node) retryOrFail(t *task, cause error) {
+	if t == nil || t.done {
+		return
+	}
+	if t.retriesLeft > 0 && !n.closed {
+		t.retriesLeft--
+		t.worker = nil
+		n.sched.Submit(t.class, t.ref)
+		return
+	}
+	n.finish(t, nil, fmt.Errorf("%s after %d attempts: %w", t.name, t.attempt, cause))
+}
+
+// failQueued fails every task still waiting for a worker.
+func (n *node) failQueued(cause error) {
+	for _, t := range n.slab {
+		if t != nil && t.worker == nil && n.sched.Cancel(t.ref) {
+			n.finish(t, nil, cause)
+		}
+	}
+}
+
+// kill ends the worker's process at once; watch does the rest.
+func (c *workerConn) kill() {
+	if c.cmd.Process != nil {
+		_ = c.cmd.Process.Kill()
+	}
+}
+
+// send queues m for the worker; called under n.mu. It never blocks: when
+// the ring is full the message waits in overflow, which a flusher goroutine
+// pushes in order, so the node never stalls on one slow worker.
+func (c *workerConn) send(m *wire.Msg) {
+	if c.dead {
+		return
+	}
+	c.sendBuf = wire.Append(c.sendBuf[:0], m)
+	if len(c.overflow) == 0 && c.out.TryPush(c.sendBuf) {
+		return
+	}
+	c.overflow = append(c.overflow, bytes.Clone(c.sendBuf))
+	if !c.flushing {
+		c.flushing = true
+		go c.flush()
+	}
+}
+
+func (c *workerConn) flush() {
+	mu := &c.n.mu
+	for {
+		mu.Lock()
+		if len(c.overflow) == 0 || c.dead {
+			c.flushing, c.overflow = false, nil
+			mu.Unlock()
+			return
+		}
+		msg := c.overflow[0]
+		mu.Unlock()
+		err := c.out.Push(msg, 0)
+		mu.Lock()
+		c.overflow = c.overflow[1:]
+		if err != nil {
+			c.flushing, c.overflow = false, nil
+			mu.Unlock()
+			return
+		}
+		mu.Unlock()
+	}
+}
+
+// inboundLoop reads every worker's ring and handles the messages, in
+// batches under one lock; when all rings are empty it parks on the node's
+// doorbell.
+func (p *pool) inboundLoop() {
+	defer close(p.loopDone)
+	for !p.stopping.Load() {
+		got := false
+		for _, c := range *p.live.Load() {
+			if c.in.Empty() {
+				continue
+			}
+			p.n.mu.Lock()
+			if !c.dead {
+				got = p.drain(c) > 0 || got
+			}
+			p.n.mu.Unlock()
+		}
+		if !got {
+			p.bell.Wait(p.inboundReady, time.Second)
+		}
+	}
+}
+
+func (p *pool) inboundReady() bool {
+	if p.stopping.Load() {
+		return true
+	}
+	for _, c := range *p.live.Load() {
+		if !c.in.Empty() {
+			return true
+		}
+	}
+	return false
+}
+
+// drain handles up to a batch of c's messages; called under n.mu.
+func (p *pool) drain(c *workerConn) int {
+	var m wire.Msg
+	handled := 0
+	for ; handled < 512; handled++ {
+		msg, ok, err := c.in.TryPop(c.n.inBuf[:0])
+		if !ok {
+			if err != nil && !c.in.Closed() {
+				log.Printf("manta: worker %d: %v; killing it", c.id, err)
+				c.kill()
+			}
+			break
+		}
+		c.n.inBuf = msg
+		if err := wire.Decode(msg, &m); err != nil {
+			log.Printf("manta: worker %d sent a bad message (%v); killing it", c.id, err)
+			c.kill()
+			break
+		}
+		c.n.handle(c, &m)
+	}
+	return handled
+}
+
+// stop ends the inbound loop and releases the node segment.
+func (p *pool) stop() {
+	p.stopping.Store(true)
+	p.bell.Ring()
+	<-p.loopDone
+	p.seg.Close()
+}

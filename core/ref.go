@@ -1,0 +1,276 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"runtime"
+	"sync"
+
+	"github.com/fxamacker/cbor/v2"
+
+	"manta/rpc/wire"
+)
+
+// refHandle is one process's hold on an object. Every copy of a Ref shares
+// its handle; when the last copy becomes unreachable the garbage collector
+// runs the handle's cleanup, which releases this process's hold, so an
+// object lives exactly as long as someone can still name it.
+type refHandle struct {
+	id  wire.ObjectID
+	rt  *runtimeState
+	err error // set instead of id when the reference could not be made
+}
+
+// Ref is a typed future: the reference to the value a remote call will
+// produce (or a value stored with Put). Pass it to other remote calls as an
+// argument (it becomes a dependency, resolved before that call runs), nest
+// it inside argument values (it stays a reference), or Get it.
+type Ref[T any] struct{ h *refHandle }
+
+// AnyRef is a reference of any value type, for Wait.
+type AnyRef interface {
+	ID() wire.ObjectID
+	handle() *refHandle
+}
+
+// ID returns the object's ID (zero for a reference that failed to be made).
+func (r Ref[T]) ID() wire.ObjectID {
+	if r.h == nil {
+		return wire.ObjectID{}
+	}
+	return r.h.id
+}
+
+func (r Ref[T]) handle() *refHandle { return r.h }
+
+// Get blocks until the value is ready, ctx is done, or its task fails, and
+// returns the value or the task's error (a *TaskError for remote failures).
+func (r Ref[T]) Get(ctx context.Context) (T, error) {
+	var v T
+	data, err := getOne(ctx, r.h)
+	if err != nil {
+		return v, err
+	}
+	if err := codecFor[T]().dec(data, &v); err != nil {
+		return v, fmt.Errorf("cannot get %v: %w", r.h.id, err)
+	}
+	return v, nil
+}
+
+// GetAll gets several references of one type, in order. It fails with the
+// first error in that order.
+func GetAll[T any](ctx context.Context, refs []Ref[T]) ([]T, error) {
+	hs := make([]*refHandle, len(refs))
+	for i, r := range refs {
+		hs[i] = r.h
+	}
+	datas, err := getMany(ctx, hs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, len(refs))
+	c := codecFor[T]()
+	for i, d := range datas {
+		if err := c.dec(d, &out[i]); err != nil {
+			return nil, fmt.Errorf("cannot get %v: %w", refs[i].h.id, err)
+		}
+	}
+	return out, nil
+}
+
+func getOne(ctx context.Context, h *refHandle) ([]byte, error) {
+	if h == nil {
+		return nil, fmt.Errorf("cannot get the zero Ref: %w", ErrObjectFreed)
+	}
+	if h.err != nil {
+		return nil, h.err
+	}
+	var out [1]result
+	if err := h.rt.backend.get(ctx, []wire.ObjectID{h.id}, out[:]); err != nil {
+		return nil, err
+	}
+	runtime.KeepAlive(h) // hold the object until its bytes are in hand
+	if out[0].err != nil {
+		return nil, out[0].err
+	}
+	return out[0].data, nil
+}
+
+func getMany(ctx context.Context, hs []*refHandle) ([][]byte, error) {
+	if len(hs) == 0 {
+		return nil, nil
+	}
+	ids := make([]wire.ObjectID, len(hs))
+	var rt *runtimeState
+	for i, h := range hs {
+		if h == nil {
+			return nil, fmt.Errorf("cannot get the zero Ref: %w", ErrObjectFreed)
+		}
+		if h.err != nil {
+			return nil, h.err
+		}
+		if rt != nil && h.rt != rt {
+			return nil, fmt.Errorf("cannot get references of two runtimes at once: %w", ErrShutdown)
+		}
+		rt, ids[i] = h.rt, h.id
+	}
+	out := make([]result, len(ids))
+	if err := rt.backend.get(ctx, ids, out); err != nil {
+		return nil, err
+	}
+	runtime.KeepAlive(hs)
+	datas := make([][]byte, len(out))
+	for i, r := range out {
+		if r.err != nil {
+			return nil, r.err
+		}
+		datas[i] = r.data
+	}
+	return datas, nil
+}
+
+// result is one object's outcome as a backend reports it.
+type result struct {
+	data []byte
+	err  error
+}
+
+// failedRef makes a reference whose Get returns err at once: how calls that
+// cannot even be submitted (bad arguments, infeasible resources) report.
+func failedRef[T any](err error) Ref[T] { return Ref[T]{h: &refHandle{err: err}} }
+
+// newHandle wraps an ID this process already holds once (the backend
+// counted it) and arranges for that hold to be released with the handle.
+func newHandle(rt *runtimeState, id wire.ObjectID) *refHandle {
+	h := &refHandle{id: id, rt: rt}
+	runtime.AddCleanup(h, rt.release, id)
+	return h
+}
+
+// refTag marks a reference nested inside a CBOR-encoded value.
+const refTag = 55799 + 1000
+
+// MarshalCBOR encodes a nested reference as a tagged object ID.
+func (r Ref[T]) MarshalCBOR() ([]byte, error) {
+	if r.h == nil || r.h.err != nil {
+		return nil, fmt.Errorf("manta: cannot pass a failed or zero Ref inside a value")
+	}
+	return cbor.Marshal(cbor.Tag{Number: refTag, Content: wire.AppendObjectID(nil, r.h.id)})
+}
+
+// UnmarshalCBOR decodes a nested reference and takes this process's hold on
+// the object, so the reference is usable here like any other.
+func (r *Ref[T]) UnmarshalCBOR(b []byte) error {
+	var tag cbor.RawTag
+	if err := cbor.Unmarshal(b, &tag); err != nil || tag.Number != refTag {
+		return fmt.Errorf("%w: not a manta reference", ErrDecode)
+	}
+	var raw []byte
+	if err := cbor.Unmarshal(tag.Content, &raw); err != nil {
+		return fmt.Errorf("%w: bad reference: %v", ErrDecode, err)
+	}
+	id, ok := wire.ObjectIDFromBytes(raw)
+	if !ok {
+		return fmt.Errorf("%w: reference of %d bytes", ErrDecode, len(raw))
+	}
+	rt := current.Load()
+	if rt == nil {
+		r.h = &refHandle{id: id, err: ErrNotInitialized}
+		return nil
+	}
+	rt.backend.adopt(id)
+	r.h = newHandle(rt, id)
+	return nil
+}
+
+var refValueType = reflect.TypeFor[AnyRef]()
+
+var holdsRefs sync.Map // reflect.Type -> bool
+
+// mayHoldRefs reports whether a value of type t can contain a reference;
+// interfaces may hold anything, so they count.
+func mayHoldRefs(t reflect.Type) bool {
+	if v, ok := holdsRefs.Load(t); ok {
+		return v.(bool)
+	}
+	v := typeHoldsRefs(t, map[reflect.Type]bool{})
+	holdsRefs.Store(t, v)
+	return v
+}
+
+func typeHoldsRefs(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if t.Implements(refValueType) || t.Kind() == reflect.Interface {
+		return true
+	}
+	if seen[t] {
+		return false
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		return typeHoldsRefs(t.Elem(), seen)
+	case reflect.Map:
+		return typeHoldsRefs(t.Key(), seen) || typeHoldsRefs(t.Elem(), seen)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if f := t.Field(i); f.IsExported() && typeHoldsRefs(f.Type, seen) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// refsIn appends the IDs of the references inside v, so the node can hold
+// them for as long as the value that carries them. Like CBOR, it looks only
+// at exported fields: unexported ones never travel.
+func refsIn(dst []wire.ObjectID, v any) []wire.ObjectID {
+	rv := reflect.ValueOf(v)
+	if !rv.IsValid() || !mayHoldRefs(rv.Type()) {
+		return dst
+	}
+	return walkRefs(dst, rv, map[uintptr]bool{})
+}
+
+func walkRefs(dst []wire.ObjectID, v reflect.Value, seen map[uintptr]bool) []wire.ObjectID {
+	t := v.Type()
+	if t.Kind() != reflect.Interface && t.Implements(refValueType) {
+		if h := v.Interface().(AnyRef).handle(); h != nil && h.err == nil {
+			dst = append(dst, h.id)
+		}
+		return dst
+	}
+	if !mayHoldRefs(t) {
+		return dst
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() || seen[v.Pointer()] {
+			return dst
+		}
+		seen[v.Pointer()] = true
+		return walkRefs(dst, v.Elem(), seen)
+	case reflect.Interface:
+		if v.IsNil() {
+			return dst
+		}
+		return walkRefs(dst, v.Elem(), seen)
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			dst = walkRefs(dst, v.Index(i), seen)
+		}
+	case reflect.Map:
+		it := v.MapRange()
+		for it.Next() {
+			dst = walkRefs(walkRefs(dst, it.Key(), seen), it.Value(), seen)
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if t.Field(i).IsExported() {
+				dst = walkRefs(dst, v.Field(i), seen)
+			}
+		}
+	}
+	return dst
+}

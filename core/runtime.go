@@ -1,0 +1,116 @@
+package core
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"manta/rpc/wire"
+)
+
+// backend is what the public API needs from the process it runs in: the
+// driver talks to its node manager directly, a worker through its rings.
+type backend interface {
+	submit(task wire.TaskID, c *call) error
+	get(ctx context.Context, ids []wire.ObjectID, out []result) error
+	wait(ctx context.Context, ids []wire.ObjectID, k int, timeout time.Duration) ([]int, error)
+	put(id wire.ObjectID, data []byte, contained []wire.ObjectID) error
+	// adopt takes one more hold on id for this process; release drops one.
+	adopt(id wire.ObjectID)
+	release(id wire.ObjectID)
+	killActor(id wire.TaskID) error
+}
+
+// runtimeState is this process's manta: the driver's or a worker's.
+type runtimeState struct {
+	backend backend
+	root    wire.TaskID // parent of every task this process submits
+	seq     atomic.Uint64
+	release func(wire.ObjectID) // backend.release, bound once for AddCleanup
+}
+
+// current is the process's runtime. The API is process-wide like Ray's
+// (a worker process serves one node), while node managers themselves are
+// plain values, so tests and simulations can hold several.
+var current atomic.Pointer[runtimeState]
+
+func newRuntimeState(b backend) *runtimeState {
+	rt := &runtimeState{backend: b, root: randomTaskID(), release: b.release}
+	return rt
+}
+
+// nextTaskID returns a fresh ID for a task this process submits.
+func (rt *runtimeState) nextTaskID() wire.TaskID { return rt.root.Child(rt.seq.Add(1)) }
+
+func randomTaskID() wire.TaskID {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("manta: no randomness for IDs: %v", err))
+	}
+	return wire.TaskID{Hi: binary.LittleEndian.Uint64(b[:8]), Lo: binary.LittleEndian.Uint64(b[8:]) | 1}
+}
+
+// Put stores v and returns a reference to it, for passing one value to
+// many calls without sending it again each time.
+func Put[T any](v T) (Ref[T], error) {
+	rt := current.Load()
+	if rt == nil {
+		return Ref[T]{}, ErrNotInitialized
+	}
+	c := codecFor[T]()
+	data, err := c.enc(nil, &v)
+	if err != nil {
+		return Ref[T]{}, err
+	}
+	var contained []wire.ObjectID
+	if c.refs {
+		contained = refsIn(nil, v)
+	}
+	id := wire.ObjectID{Task: rt.nextTaskID(), Index: wire.PutIndexBase}
+	if err := rt.backend.put(id, data, contained); err != nil {
+		return Ref[T]{}, err
+	}
+	return Ref[T]{h: newHandle(rt, id)}, nil
+}
+
+// Wait blocks until k of refs are ready (finished, successfully or not),
+// the timeout passes (timeout <= 0: none) or ctx is done, and returns the
+// indexes of the ready ones in the order of refs. A timeout is not an
+// error: it returns what is ready by then.
+func Wait(ctx context.Context, refs []AnyRef, k int, timeout time.Duration) ([]int, error) {
+	if k < 0 || k > len(refs) {
+		return nil, fmt.Errorf("manta: Wait for %d of %d references", k, len(refs))
+	}
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	ids := make([]wire.ObjectID, len(refs))
+	var rt *runtimeState
+	for i, r := range refs {
+		h := r.handle()
+		if h == nil || h.err != nil {
+			// A failed reference is ready at once: its Get returns the error.
+			continue
+		}
+		if rt != nil && h.rt != rt {
+			return nil, fmt.Errorf("manta: Wait across two runtimes: %w", ErrShutdown)
+		}
+		rt, ids[i] = h.rt, h.id
+	}
+	if rt == nil {
+		return allIndexes(len(refs)), nil
+	}
+	ready, err := rt.backend.wait(ctx, ids, k, timeout)
+	return ready, err
+}
+
+func allIndexes(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
