@@ -1,0 +1,70 @@
+package sched
+
+import "fmt"
+
+// ActionKind says what core must do for an Action.
+type ActionKind uint8
+
+const (
+	// Dispatch: send Task to Worker, behind the tasks already sent to it.
+	Dispatch ActionKind = iota + 1
+	// Revoke: tell Worker to drop Task, sent earlier and not started;
+	// sched has queued it again, and a later Dispatch may send it elsewhere.
+	Revoke
+	// StartWorker: start a worker process and report it with WorkerStarted
+	// or WorkerStartFailed. Class is the class it is wanted for (information
+	// only: the worker may be given to any class).
+	StartWorker
+	// StopWorker: stop Worker; sched has already forgotten it.
+	StopWorker
+	// PlaceActor: create Actor on Worker, which is now dedicated to it.
+	PlaceActor
+)
+
+var actionNames = [...]string{
+	Dispatch:    "dispatch",
+	Revoke:      "revoke",
+	StartWorker: "start-worker",
+	StopWorker:  "stop-worker",
+	PlaceActor:  "place-actor",
+}
+
+func (k ActionKind) String() string {
+	if int(k) < len(actionNames) && actionNames[k] != "" {
+		return actionNames[k]
+	}
+	return fmt.Sprintf("ActionKind(%d)", uint8(k))
+}
+
+// Action is one decision for core to carry out. Only the fields its Kind
+// names are set.
+type Action struct {
+	Kind   ActionKind
+	Worker WorkerID
+	Class  ClassID
+	Task   TaskRef
+	Actor  ActorRef
+}
+
+func (a Action) String() string {
+	switch a.Kind {
+	case Dispatch, Revoke:
+		return fmt.Sprintf("%s t=%d w=%d class=%d", a.Kind, a.Task, a.Worker, a.Class)
+	case StartWorker:
+		return fmt.Sprintf("%s class=%d", a.Kind, a.Class)
+	case StopWorker:
+		return fmt.Sprintf("%s w=%d", a.Kind, a.Worker)
+	case PlaceActor:
+		return fmt.Sprintf("%s a=%d w=%d class=%d", a.Kind, a.Actor, a.Worker, a.Class)
+	}
+	return a.Kind.String()
+}
+
+// Actions returns the decisions made since the last ClearActions, in order.
+// The slice is reused: it is valid until the next call on l.
+func (l *Local) Actions() []Action { return l.actions }
+
+// ClearActions forgets the actions core has carried out.
+func (l *Local) ClearActions() { l.actions = l.actions[:0] }
+
+func (l *Local) emit(a Action) { l.actions = append(l.actions, a) }

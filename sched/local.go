@@ -1,0 +1,318 @@
+package sched
+
+import (
+	"slices"
+	"time"
+)
+
+// Local is one node's scheduler. It is not safe for concurrent use: core
+// calls it under its own lock.
+type Local struct {
+	cfg   Config
+	space space
+	total []int64
+	avail []int64 // negative only while an Unblocked worker oversubscribes
+	// negative counts the resources with avail below zero.
+	negative int
+	// actorHeld is what actors hold for their lifetime: a waiting class that
+	// needs more than total-actorHeld cannot be helped by draining leases.
+	actorHeld []int64
+
+	classes  []*class // indexed by ClassID; [0] is unused
+	classIDs map[Resources]ClassID
+
+	workers map[WorkerID]*worker
+	idle    []*worker // oldest first: leases take the newest, Tick stops the oldest
+	// taskWorkers counts idle and leased workers: the pool MaxWorkers bounds.
+	taskWorkers  int
+	blockedTasks int // task workers blocked in Get; the pool may grow by as many
+	// starts lists the demands that asked for the workers being started, in
+	// order; startClaims sums their needs so that resources already
+	// promised to a starting worker do not start another.
+	starts      fifo[*demand]
+	startClaims []int64
+
+	ring  demandRing
+	round uint64 // grant rounds so far; see grantRound
+	// leaseEnds counts ended leases, so dispatch sees a lease that gave way
+	// while it ran.
+	leaseEnds uint64
+	// reserved is a starved demand that resources (or workers) are being
+	// set aside for: no other class may take what it lacks, and leases
+	// holding that give way after a fair share, so it cannot starve.
+	reserved *demand
+
+	now     time.Duration
+	actions []Action
+	ignored int
+}
+
+// New returns a scheduler for a node described by cfg.
+func New(cfg Config) *Local {
+	cfg = cfg.withDefaults()
+	s := newSpace(cfg.Total)
+	total := s.vector(cfg.Total)
+	return &Local{
+		cfg:         cfg,
+		space:       s,
+		total:       total,
+		avail:       append([]int64(nil), total...),
+		actorHeld:   make([]int64, len(total)),
+		classes:     []*class{nil},
+		classIDs:    make(map[Resources]ClassID),
+		workers:     make(map[WorkerID]*worker),
+		startClaims: make([]int64, len(total)),
+	}
+}
+
+// Config returns the configuration in effect, defaults filled in.
+func (l *Local) Config() Config { return l.cfg }
+
+// Submit queues task t of class c and dispatches.
+func (l *Local) Submit(c ClassID, t TaskRef) {
+	cl := l.class(c)
+	cl.tasks.pushBack(t)
+	l.ring.add(&cl.taskDemand)
+	l.dispatch()
+}
+
+// PlaceActor queues actor a, which needs a worker of its own holding class
+// c's resources for its lifetime, and dispatches.
+func (l *Local) PlaceActor(a ActorRef, c ClassID) {
+	cl := l.class(c)
+	cl.actors.pushBack(a)
+	l.ring.add(&cl.actorDemand)
+	l.dispatch()
+}
+
+// Cancel removes task t from its class queue if it has not been dispatched,
+// and reports whether it was found. It scans the queues: cancelling is rare.
+func (l *Local) Cancel(t TaskRef) bool {
+	for _, c := range l.classes[1:] {
+		for i := 0; i < c.tasks.len(); i++ {
+			if c.tasks.at(i) == t {
+				c.tasks.removeAt(i)
+				l.dispatch() // the task may have been what a reservation waited for
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// TaskDone reports that the running task on w finished; the next task
+// assigned to w starts. Stale reports are ignored.
+func (l *Local) TaskDone(id WorkerID) {
+	w := l.workers[id]
+	if w == nil || w.state != leased || w.queue.len() == 0 {
+		l.ignored++
+		return
+	}
+	if w.blocked {
+		// The task left Get before finishing; the Unblocked report was lost.
+		l.unblock(w)
+	}
+	c := w.class
+	c.unlink(w)
+	w.queue.popFront()
+	switch {
+	case w.queue.len() > 0 && !w.draining:
+		c.link(w, w.queue.len())
+	case w.queue.len() == 0 && (w.draining || c.tasks.len() == 0):
+		l.endLease(w)
+	case w.queue.len() == 0:
+		c.link(w, 0) // dispatch gives it the next queued task
+	}
+	l.dispatch()
+}
+
+// Blocked reports that the running task on w waits in Get. w gives its CPU
+// back so that the tasks it waits for can run; the tasks assigned to w behind
+// the running one are queued again at the front of their class, in order,
+// with a Revoke action each. Nothing more is sent to w until Unblocked.
+// Non-CPU resources stay held: GPU memory, for one, cannot be shared. An
+// actor's worker may block too.
+func (l *Local) Blocked(id WorkerID) {
+	w := l.workers[id]
+	if w == nil || w.blocked || (w.state == leased && w.queue.len() == 0) || w.state == idle {
+		l.ignored++
+		return
+	}
+	w.blocked = true
+	l.adjust(cpuIndex, w.class.cpu)
+	if w.state == leased {
+		l.revokePipelined(w)
+		w.class.active--
+		l.blockedTasks++
+	}
+	l.dispatch()
+}
+
+func (l *Local) revokePipelined(w *worker) {
+	c := w.class
+	c.unlink(w)
+	n := w.queue.len()
+	for i := n - 1; i >= 1; i-- {
+		c.tasks.pushFront(w.queue.at(i))
+	}
+	for i := 1; i < n; i++ {
+		l.emit(Action{Kind: Revoke, Task: w.queue.at(i), Worker: w.id, Class: c.id})
+	}
+	w.queue.truncate(1)
+	w.served -= n - 1
+	if n > 1 {
+		l.ring.add(&c.taskDemand)
+	}
+}
+
+// Unblocked reports that w's running task returned from Get. w takes its CPU
+// back even if that oversubscribes the node; while a resource is
+// oversubscribed, no lease needing it is granted and the leases holding it
+// drain, so the node returns within its totals.
+func (l *Local) Unblocked(id WorkerID) {
+	w := l.workers[id]
+	if w == nil || !w.blocked {
+		l.ignored++
+		return
+	}
+	l.unblock(w)
+	l.dispatch()
+}
+
+func (l *Local) unblock(w *worker) {
+	w.blocked = false
+	l.adjust(cpuIndex, -w.class.cpu)
+	if w.state != leased {
+		return
+	}
+	w.class.active++
+	l.blockedTasks--
+	if l.mustYield(w) {
+		w.draining = true
+	} else if !w.draining {
+		w.class.link(w, w.queue.len())
+	}
+}
+
+// ActorExited reports that the actor on w ended. Its resources return to the
+// node, and w, which is not reused, is stopped with a StopWorker action.
+func (l *Local) ActorExited(id WorkerID) {
+	w := l.workers[id]
+	if w == nil || w.state != actor {
+		l.ignored++
+		return
+	}
+	l.forget(w)
+	l.emit(Action{Kind: StopWorker, Worker: id})
+	l.dispatch()
+}
+
+// WorkerStarted reports that a worker came up; it joins the idle pool. It
+// answers a StartWorker, or else core started it on its own.
+func (l *Local) WorkerStarted(id WorkerID) {
+	if l.workers[id] != nil {
+		l.ignored++
+		return
+	}
+	l.startEnded()
+	w := &worker{id: id}
+	l.workers[id] = w
+	l.taskWorkers++
+	l.makeIdle(w)
+	l.dispatch()
+}
+
+// WorkerStartFailed reports that a StartWorker did not produce a worker.
+// sched asks again if the worker is still needed, so core should back off
+// before carrying out the next StartWorker when starts keep failing.
+func (l *Local) WorkerStartFailed() {
+	if l.starts.len() == 0 {
+		l.ignored++
+		return
+	}
+	l.startEnded()
+	l.dispatch()
+}
+
+// startEnded settles the oldest outstanding StartWorker.
+func (l *Local) startEnded() {
+	if l.starts.len() == 0 {
+		return
+	}
+	d := l.starts.popFront()
+	d.starting--
+	for _, q := range d.class.need {
+		l.startClaims[q.index] -= q.units
+	}
+}
+
+// WorkerExited reports that w died. It returns the tasks that were assigned
+// to it (the running one first) for core to retry or fail, and the actor it
+// hosted, if any. Its resources return to the node. Unknown workers, such as
+// ones already reported or stopped, are ignored.
+func (l *Local) WorkerExited(id WorkerID) (lost []TaskRef, a ActorRef, hadActor bool) {
+	w := l.workers[id]
+	if w == nil {
+		l.ignored++
+		return nil, 0, false
+	}
+	for i := 0; i < w.queue.len(); i++ {
+		lost = append(lost, w.queue.at(i))
+	}
+	a, hadActor = w.actor, w.state == actor
+	l.forget(w)
+	l.dispatch()
+	return lost, a, hadActor
+}
+
+// forget removes w, returning whatever it holds.
+func (l *Local) forget(w *worker) {
+	switch w.state {
+	case idle:
+		l.removeIdle(w)
+		l.taskWorkers--
+	case leased:
+		c := w.class
+		c.unlink(w)
+		l.releaseHeld(w)
+		c.leases--
+		if w.blocked {
+			l.blockedTasks--
+		} else {
+			c.active--
+		}
+		l.taskWorkers--
+	case actor:
+		l.releaseHeld(w)
+		for _, q := range w.class.need {
+			l.actorHeld[q.index] -= q.units
+		}
+	}
+	delete(l.workers, w.id)
+}
+
+// Tick tells the scheduler the time. Workers idle for longer than
+// IdleTimeout are stopped with StopWorker actions, oldest first, keeping
+// MinIdleWorkers. Idle time is measured from the last Tick before a worker
+// became idle, since sched has no clock.
+func (l *Local) Tick(now time.Duration) {
+	l.now = max(l.now, now)
+	for len(l.idle) > l.cfg.MinIdleWorkers && l.now-l.idle[0].idleSince > l.cfg.IdleTimeout {
+		w := l.idle[0]
+		l.forget(w)
+		l.emit(Action{Kind: StopWorker, Worker: w.id})
+	}
+	l.dispatch()
+}
+
+func (l *Local) makeIdle(w *worker) {
+	w.state, w.class, w.served, w.draining = idle, nil, 0, false
+	w.idleSince = l.now
+	l.idle = append(l.idle, w)
+}
+
+func (l *Local) removeIdle(w *worker) {
+	if i := slices.Index(l.idle, w); i >= 0 {
+		l.idle = slices.Delete(l.idle, i, i+1)
+	}
+}

@@ -1,0 +1,397 @@
+package sched
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+var rewrite = flag.Bool("rewrite", false, "rewrite the expected outputs in testdata/*.txt with the actual ones")
+
+// TestScripts runs the scripts in testdata, in the style of etcd raft's
+// datadriven tests. A script is a list of cases separated by blank lines:
+//
+//	# comments and blank lines before a case are kept
+//	command key=value ...
+//	----
+//	expected output, up to the next blank line
+//
+// The expected outputs are the specification: after -rewrite, read every
+// changed line and check that it is right.
+func TestScripts(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.txt")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scripts: %v", err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) { runScript(t, file) })
+	}
+}
+
+type scriptCase struct {
+	preamble []string // comments and blank lines before the command
+	line     int
+	command  string
+	expected string
+}
+
+func runScript(t *testing.T, file string) {
+	cases, trailer := parseScript(t, file)
+	var s scriptState
+	var out strings.Builder
+	for _, c := range cases {
+		got, err := s.run(c.command)
+		if err != nil {
+			t.Fatalf("%s:%d: %s: %v", file, c.line, c.command, err)
+		}
+		if !*rewrite && got != c.expected {
+			t.Errorf("%s:%d: %s\n--- got\n%s\n--- want\n%s", file, c.line, c.command, got, c.expected)
+		}
+		for _, p := range c.preamble {
+			out.WriteString(p + "\n")
+		}
+		out.WriteString(c.command + "\n----\n")
+		if got != "" {
+			out.WriteString(got + "\n")
+		}
+		out.WriteString("\n")
+	}
+	if *rewrite {
+		text := out.String()
+		for _, p := range trailer {
+			text += p + "\n"
+		}
+		text = strings.TrimRight(text, "\n") + "\n"
+		if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func parseScript(t *testing.T, file string) (cases []scriptCase, trailer []string) {
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	lineNo := 0
+	next := func() (string, bool) {
+		if !sc.Scan() {
+			return "", false
+		}
+		lineNo++
+		return sc.Text(), true
+	}
+	var pending []string
+	for {
+		line, ok := next()
+		if !ok {
+			break
+		}
+		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
+			pending = append(pending, line)
+			continue
+		}
+		c := scriptCase{preamble: pending, line: lineNo, command: line}
+		pending = nil
+		if sep, _ := next(); sep != "----" {
+			t.Fatalf("%s:%d: want ---- after the command", file, lineNo)
+		}
+		var expected []string
+		for {
+			out, ok := next()
+			if !ok || out == "" {
+				break
+			}
+			expected = append(expected, out)
+		}
+		c.expected = strings.Join(expected, "\n")
+		cases = append(cases, c)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return cases, pending
+}
+
+// scriptState runs script commands against one Local.
+type scriptState struct {
+	l *Local
+}
+
+func (s *scriptState) run(command string) (string, error) {
+	fields := strings.Fields(command)
+	name, args := fields[0], parseArgs(fields[1:])
+	if s.l == nil && name != "config" {
+		return "", fmt.Errorf("config must come first")
+	}
+	switch name {
+	case "config":
+		return s.config(args)
+	case "class":
+		req, err := resourcesArg(args)
+		if err != nil {
+			return err.Error(), nil
+		}
+		id, err := s.l.Class(req)
+		if err != nil {
+			return err.Error(), nil
+		}
+		return strconv.Itoa(int(id)), nil
+	case "submit":
+		c, err := args.uint("class")
+		if err != nil {
+			return "", err
+		}
+		tasks, err := args.ids("tasks")
+		for _, t := range tasks {
+			s.l.Submit(ClassID(c), TaskRef(t))
+		}
+		return "", err
+	case "place-actor":
+		a, err := args.uint("a")
+		if err != nil {
+			return "", err
+		}
+		c, err := args.uint("class")
+		s.l.PlaceActor(ActorRef(a), ClassID(c))
+		return "", err
+	case "worker-started":
+		ids, err := args.ids("w")
+		for _, w := range ids {
+			s.l.WorkerStarted(WorkerID(w))
+		}
+		return "", err
+	case "worker-start-failed":
+		s.l.WorkerStartFailed()
+		return "", nil
+	case "task-done":
+		return "", s.eachWorker(args, s.l.TaskDone)
+	case "blocked":
+		return "", s.eachWorker(args, s.l.Blocked)
+	case "unblocked":
+		return "", s.eachWorker(args, s.l.Unblocked)
+	case "actor-exited":
+		return "", s.eachWorker(args, s.l.ActorExited)
+	case "worker-exited":
+		w, err := args.uint("w")
+		lost, a, hadActor := s.l.WorkerExited(WorkerID(w))
+		out := "lost:"
+		if len(lost) == 0 {
+			out += " none"
+		}
+		for _, t := range lost {
+			out += fmt.Sprintf(" t=%d", t)
+		}
+		if hadActor {
+			out += fmt.Sprintf("\nactor: a=%d", a)
+		}
+		return out, err
+	case "cancel":
+		t, err := args.uint("t")
+		return strconv.FormatBool(s.l.Cancel(TaskRef(t))), err
+	case "tick":
+		d, err := time.ParseDuration(args.positional())
+		s.l.Tick(d)
+		return "", err
+	case "actions":
+		var lines []string
+		for _, a := range s.l.Actions() {
+			lines = append(lines, a.String())
+		}
+		s.l.ClearActions()
+		return strings.Join(lines, "\n"), nil
+	case "stats":
+		return formatStats(s.l.Stats()), nil
+	case "workers":
+		return formatWorkers(s.l), nil
+	}
+	return "", fmt.Errorf("unknown command %q", name)
+}
+
+func (s *scriptState) config(args scriptArgs) (string, error) {
+	var cfg Config
+	res := scriptArgs{}
+	for k, v := range args {
+		var err error
+		switch k {
+		case "max-workers":
+			cfg.MaxWorkers, err = strconv.Atoi(v)
+		case "max-starting":
+			cfg.MaxStartingWorkers, err = strconv.Atoi(v)
+		case "depth":
+			cfg.PipelineDepth, err = strconv.Atoi(v)
+		case "idle-timeout":
+			cfg.IdleTimeout, err = time.ParseDuration(v)
+		case "min-idle":
+			cfg.MinIdleWorkers, err = strconv.Atoi(v)
+		default:
+			res[k] = v
+		}
+		if err != nil {
+			return "", fmt.Errorf("%s: %v", k, err)
+		}
+	}
+	total, err := resourcesArg(res)
+	if err != nil {
+		return "", err
+	}
+	cfg.Total = total
+	s.l = New(cfg)
+	c := s.l.Config()
+	return fmt.Sprintf("total=%q max-workers=%d max-starting=%d depth=%d idle-timeout=%v min-idle=%d",
+		c.Total, c.MaxWorkers, c.MaxStartingWorkers, c.PipelineDepth, c.IdleTimeout, c.MinIdleWorkers), nil
+}
+
+// eachWorker calls fn for w=ID, n times (default 1).
+func (s *scriptState) eachWorker(args scriptArgs, fn func(WorkerID)) error {
+	w, err := args.uint("w")
+	if err != nil {
+		return err
+	}
+	n := 1
+	if v, ok := args["n"]; ok {
+		if n, err = strconv.Atoi(v); err != nil {
+			return err
+		}
+	}
+	for range n {
+		fn(WorkerID(w))
+	}
+	return nil
+}
+
+// scriptArgs holds key=value arguments; a bare word is stored under "".
+type scriptArgs map[string]string
+
+func parseArgs(fields []string) scriptArgs {
+	args := scriptArgs{}
+	for _, f := range fields {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok {
+			k, v = "", f
+			if prev, dup := args[""]; dup {
+				v = prev + "," + f
+			}
+		}
+		args[k] = v
+	}
+	return args
+}
+
+func (a scriptArgs) positional() string { return a[""] }
+
+func (a scriptArgs) uint(key string) (uint64, error) {
+	v, ok := a[key]
+	if !ok {
+		return 0, fmt.Errorf("missing %s=", key)
+	}
+	return strconv.ParseUint(v, 10, 64)
+}
+
+// ids parses "1..3,7" from key, or from the bare words for worker-started.
+func (a scriptArgs) ids(key string) ([]uint64, error) {
+	v, ok := a[key]
+	if !ok {
+		v, ok = a[""]
+	}
+	if !ok {
+		return nil, fmt.Errorf("missing %s=", key)
+	}
+	var ids []uint64
+	for _, part := range strings.Split(v, ",") {
+		lo, hi, isRange := strings.Cut(part, "..")
+		from, err := strconv.ParseUint(lo, 10, 64)
+		if err != nil {
+			return nil, err
+		}
+		to := from
+		if isRange {
+			if to, err = strconv.ParseUint(hi, 10, 64); err != nil {
+				return nil, err
+			}
+		}
+		for id := from; id <= to; id++ {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+// resourcesArg builds Resources from name=quantity arguments; cpu and gpu
+// stand for CPU and GPU.
+func resourcesArg(args scriptArgs) (Resources, error) {
+	m := map[string]float64{}
+	for k, v := range args {
+		q, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return Resources{}, fmt.Errorf("%s: %v", k, err)
+		}
+		switch k {
+		case "cpu":
+			k = "CPU"
+		case "gpu":
+			k = "GPU"
+		}
+		m[k] = q
+	}
+	return NewResources(m)
+}
+
+func formatStats(s Stats) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "queued=%d pending-actors=%d running=%d pipelined=%d leased=%d idle=%d starting=%d blocked=%d actors=%d ignored=%d\n",
+		s.Queued, s.PendingActors, s.Running, s.Pipelined, s.Leased, s.Idle, s.Starting, s.Blocked, s.Actors, s.Ignored)
+	fmt.Fprintf(&b, "available: %s\noversubscribed: %s", s.Available, s.Oversubscribed)
+	for _, c := range s.Classes {
+		fmt.Fprintf(&b, "\nclass %d (%s): queued=%d pending-actors=%d leases=%d", c.ID, c.Request, c.Queued, c.PendingActors, c.Leases)
+	}
+	return b.String()
+}
+
+func formatWorkers(l *Local) string {
+	ids := make([]WorkerID, 0, len(l.workers))
+	for id := range l.workers {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	var lines []string
+	for _, id := range ids {
+		w := l.workers[id]
+		line := fmt.Sprintf("w=%d", id)
+		switch w.state {
+		case idle:
+			line += fmt.Sprintf(" idle since=%v", w.idleSince)
+		case leased:
+			line += fmt.Sprintf(" leased class=%d tasks=[", w.class.id)
+			for i := 0; i < w.queue.len(); i++ {
+				if i > 0 {
+					line += " "
+				}
+				line += strconv.FormatUint(uint64(w.queue.at(i)), 10)
+			}
+			line += "]"
+		case actor:
+			line += fmt.Sprintf(" actor a=%d class=%d", w.actor, w.class.id)
+		}
+		if w.blocked {
+			line += " blocked"
+		}
+		if w.draining {
+			line += " draining"
+		}
+		lines = append(lines, line)
+	}
+	if len(lines) == 0 {
+		return "none"
+	}
+	return strings.Join(lines, "\n")
+}

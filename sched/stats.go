@@ -1,0 +1,66 @@
+package sched
+
+// Stats is a snapshot of a Local for `manta status` and tests.
+type Stats struct {
+	Queued        int // tasks waiting in class queues
+	PendingActors int // actors waiting for a worker
+	Running       int // tasks running, blocked ones included
+	Pipelined     int // tasks assigned to a worker behind its running one
+	Leased        int // workers holding a task lease, blocked ones included
+	Idle          int
+	Starting      int // StartWorker actions not yet answered
+	Blocked       int // workers whose running task waits in Get
+	Actors        int // workers dedicated to actors
+	// Available is what is free; a resource that Unblocked workers pushed
+	// below zero shows as zero here and by how much in Oversubscribed.
+	Available      Resources
+	Oversubscribed Resources
+	// Ignored counts stale or out-of-order reports that were dropped, such as
+	// TaskDone for an idle worker or WorkerExited twice.
+	Ignored int
+	Classes []ClassStats
+}
+
+// ClassStats describes one scheduling class.
+type ClassStats struct {
+	ID            ClassID
+	Request       Resources
+	Queued        int
+	PendingActors int
+	Leases        int
+}
+
+// Stats returns a snapshot of the scheduler's state. It allocates; it is not
+// meant for the task path.
+func (l *Local) Stats() Stats {
+	s := Stats{
+		Idle:           len(l.idle),
+		Starting:       l.starts.len(),
+		Available:      l.space.resources(l.avail, 1),
+		Oversubscribed: l.space.resources(l.avail, -1),
+		Ignored:        l.ignored,
+	}
+	for _, w := range l.workers {
+		if w.blocked {
+			s.Blocked++
+		}
+		switch w.state {
+		case leased:
+			s.Leased++
+			if n := w.queue.len(); n > 0 {
+				s.Running++
+				s.Pipelined += n - 1
+			}
+		case actor:
+			s.Actors++
+		}
+	}
+	for _, c := range l.classes[1:] {
+		s.Queued += c.tasks.len()
+		s.PendingActors += c.actors.len()
+		s.Classes = append(s.Classes, ClassStats{
+			ID: c.id, Request: c.req, Queued: c.tasks.len(), PendingActors: c.actors.len(), Leases: c.leases,
+		})
+	}
+	return s
+}
