@@ -30,10 +30,22 @@ func TestMakeUnknownListsKnown(t *testing.T) {
 }
 
 func TestIDs(t *testing.T) {
-	want := []string{"Acrobot-v1", "CartPole-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1"}
+	want := []string{"Acrobot-v1", "CartPole-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1",
+		"LunarLander-v3", "LunarLanderContinuous-v3"}
 	for _, id := range want {
 		if !slices.Contains(IDs(), id) {
 			t.Errorf("IDs() = %v, missing %s", IDs(), id)
+		}
+	}
+	// max_episode_steps from Gymnasium's registrations.
+	limits := map[string]int{
+		"CartPole-v1": 500, "Pendulum-v1": 200, "Acrobot-v1": 500,
+		"MountainCar-v0": 200, "MountainCarContinuous-v0": 999,
+		"LunarLander-v3": 1000, "LunarLanderContinuous-v3": 1000,
+	}
+	for id, n := range limits {
+		if s, err := lookup(id); err != nil || s.maxSteps != n {
+			t.Errorf("%s: time limit %v (%v), want %d", id, s, err, n)
 		}
 	}
 	if !slices.IsSorted(IDs()) {
@@ -91,7 +103,13 @@ func TestInvalidActions(t *testing.T) {
 			t.Fatal(err)
 		}
 		sp := env.ActionSpace()
-		bad := [][]float64{nil, {0, 0}, {nan}, {inf}, {-inf}}
+		n := sp.Dim()
+		bad := [][]float64{nil, make([]float64, n+1)}
+		for _, v := range []float64{nan, inf, -inf} {
+			a := make([]float64, n)
+			a[n-1] = v
+			bad = append(bad, a)
+		}
 		if sp.Discrete > 0 {
 			bad = append(bad, []float64{-1}, []float64{float64(sp.Discrete)}, []float64{0.5})
 		}

@@ -13,6 +13,8 @@ var registry = byID(
 	acrobotSpec,
 	mountainCarSpec,
 	mountainCarContinuousSpec,
+	lunarLanderSpec,
+	lunarLanderContinuousSpec,
 )
 
 func byID(specs ...*spec) map[string]*spec {

@@ -3,11 +3,14 @@
 Run from any directory with the pinned versions installed:
 
     python -m venv /tmp/gymenv
-    /tmp/gymenv/bin/pip install gymnasium==1.2.2 numpy==2.3.5
+    /tmp/gymenv/bin/pip install gymnasium==1.2.2 numpy==2.3.5 box2d==2.3.10 pygame==2.6.1
     /tmp/gymenv/bin/python sims/testdata/gen_reference.py
 
-It writes one JSON file per classic-control env into this directory plus
-rng.json (raw NumPy PCG64/SeedSequence draws). Floats are written with repr,
+It writes one JSON file per classic-control env into this directory,
+rng.json (raw NumPy PCG64/SeedSequence draws) and box2d.json (Gymnasium's
+heuristic controllers on LunarLander and BipedalWalker: returns, lengths
+and early observations; pygame is needed only because gymnasium.envs.box2d
+imports it). Floats are written with repr,
 which round-trips float64 exactly; observations are float32 values widened
 to float64 (exact). Flags per step: bit 0 terminated, bit 1 truncated.
 The Go tests read these files; they never run Python.
@@ -21,21 +24,26 @@ import sys
 import gymnasium as gym
 import numpy as np
 
-PINNED = {"gymnasium": "1.2.2", "numpy": "2.3.5"}
+PINNED = {"gymnasium": "1.2.2", "numpy": "2.3.5", "box2d": "2.3.10"}
 OUT = os.path.dirname(os.path.abspath(__file__))
 
 
 def check_versions():
-    got = {"gymnasium": gym.__version__, "numpy": np.__version__}
+    import Box2D
+
+    got = {"gymnasium": gym.__version__, "numpy": np.__version__, "box2d": Box2D.__version__}
     if got != PINNED:
         sys.exit(f"want {PINNED}, have {got}")
 
 
 def meta(env_id):
+    import Box2D
+
     return {
         "env": env_id,
         "gymnasium": gym.__version__,
         "numpy": np.__version__,
+        "box2d": Box2D.__version__,
         "python": platform.python_version(),
     }
 
@@ -191,6 +199,47 @@ def rng_reference():
     return out
 
 
+def box2d_heuristics(seeds, early=10):
+    """Per seed: reset observation, the first `early` observations under
+    Gymnasium's heuristic, and the episode's return, length and flags."""
+    from gymnasium.envs.box2d.bipedal_walker import BipedalWalkerHeuristics
+    from gymnasium.envs.box2d.lunar_lander import heuristic
+
+    out = {}
+    for env_id, kwargs in [
+        ("LunarLander-v3", {}),
+        ("LunarLanderContinuous-v3", {}),
+        ("BipedalWalker-v3", {}),
+    ]:
+        env = gym.make(env_id, **kwargs)
+        runs = []
+        for seed in seeds:
+            obs, _ = env.reset(seed=seed)
+            rec = {"seed": seed, "reset_obs": floats(obs), "obs": [], "return": 0.0}
+            if env_id.startswith("Bipedal"):
+                h = BipedalWalkerHeuristics()
+                a = np.zeros(4)  # Gymnasium's demo starts with a zero action
+                policy = lambda s: h.step_heuristic(s)
+            else:
+                policy = lambda s: heuristic(env, s)
+                a = policy(obs)
+            n = 0
+            while True:
+                obs, r, term, trunc, _ = env.step(a)
+                rec["return"] += float(r)
+                n += 1
+                if n <= early:
+                    rec["obs"].append(floats(obs))
+                if term or trunc:
+                    break
+                a = policy(obs)
+            rec["steps"] = n
+            rec["flags"] = int(term) | int(trunc) << 1
+            runs.append(rec)
+        out[env_id] = runs
+    return out
+
+
 def write(name, obj):
     with open(os.path.join(OUT, name), "w") as f:
         json.dump(obj, f, separators=(",", ":"))
@@ -209,6 +258,7 @@ def main():
     ]:
         write(fname, {"meta": meta(env_id), "resets": resets(env_id, seeds), "episodes": fn()})
     write("rng.json", {"meta": meta(""), "draws": rng_reference()})
+    write("box2d.json", {"meta": meta(""), "runs": box2d_heuristics(list(range(10)))})
 
 
 if __name__ == "__main__":
