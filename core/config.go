@@ -27,7 +27,7 @@ type Config struct {
 	// IdleTimeout stops task workers idle this long. Default 10 s.
 	IdleTimeout time.Duration
 	// ShutdownGrace is how long Shutdown lets workers exit before killing
-	// them. Default 2 s.
+	// them; work in flight has already failed by then. Default 100 ms.
 	ShutdownGrace time.Duration
 }
 
@@ -93,7 +93,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.IdleTimeout = 10 * time.Second
 	}
 	if c.ShutdownGrace <= 0 {
-		c.ShutdownGrace = 2 * time.Second
+		c.ShutdownGrace = 100 * time.Millisecond
 	}
 	return c, nil
 }

@@ -15,10 +15,10 @@ func TestMain(m *testing.M) {
 }
 
 var (
-	testAdd = Register2("test.add", func(a, b int) (int, error) { return a + b, nil })
-	testFail = Register1("test.fail", func(msg string) (int, error) { return 0, errors.New(msg) })
+	testAdd   = Register2("test.add", func(a, b int) (int, error) { return a + b, nil })
+	testFail  = Register1("test.fail", func(msg string) (int, error) { return 0, errors.New(msg) })
 	testPanic = Register0("test.panic", func() (int, error) { panic("kaboom") })
-	testGPU = Register0("test.gpu", func() (int, error) { return 1, nil }, WithResources(map[string]float64{"GPU": 1}))
+	testGPU   = Register0("test.gpu", func() (int, error) { return 1, nil }, WithResources(map[string]float64{"GPU": 1}))
 )
 
 func startCluster(t *testing.T, cfg Config) *Cluster {

@@ -460,12 +460,12 @@ func (n *node) get(ctx context.Context, ids []wire.ObjectID, out []result) error
 	n.mu.Lock()
 	w := &waiter{ch: make(chan struct{})}
 	w.need = n.awaitLocked(w, ids)
-	closed := n.closed
+	pending, closed := w.need, n.closed
 	n.mu.Unlock()
 	if closed {
 		return ErrShutdown
 	}
-	if w.need > 0 {
+	if pending > 0 {
 		select {
 		case <-w.ch:
 		case <-ctx.Done():

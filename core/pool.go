@@ -45,7 +45,7 @@ type pool struct {
 	startFailures int
 	stopping      atomic.Bool
 	loopDone      chan struct{}
-	exits         sync.WaitGroup
+	exits         sync.WaitGroup // spawns and exit watchers in progress
 }
 
 // workerConn is one worker process and its rings. Fields other than the
@@ -80,6 +80,7 @@ func newPool(n *node) (*pool, error) {
 func (p *pool) start() {
 	p.nextID++
 	id := p.nextID
+	p.exits.Add(1) // done when the spawn fails or the worker's exit is handled
 	go p.spawn(id)
 }
 
@@ -96,6 +97,7 @@ func (p *pool) spawn(id sched.WorkerID) {
 			n.failQueued(fmt.Errorf("%w: %d worker starts failed in a row, last: %v", ErrWorkerDied, p.startFailures, err))
 		}
 		n.processActions()
+		p.exits.Done()
 		return
 	}
 	p.startFailures = 0
@@ -107,7 +109,6 @@ func (p *pool) spawn(id sched.WorkerID) {
 		n.sched.WorkerStarted(id)
 		n.processActions()
 	}
-	p.exits.Add(1)
 	go p.watch(c)
 }
 

@@ -1,0 +1,142 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// testFib computes Fibonacci numbers as a tree of nested tasks, each
+// blocking in Get on its children: on a one-CPU node this deadlocks unless a
+// blocked task gives its CPU back.
+var testFib *Func1[int, int]
+
+func init() {
+	testFib = Register1("test.fib", func(n int) (int, error) {
+		if n < 2 {
+			return n, nil
+		}
+		a, b := testFib.Remote(n-1), testFib.Remote(n-2)
+		vals, err := GetAll(context.Background(), []Ref[int]{a, b})
+		if err != nil {
+			return 0, err
+		}
+		return vals[0] + vals[1], nil
+	})
+}
+
+func TestNestedTasksDoNotDeadlockOneCPU(t *testing.T) {
+	startCluster(t, Config{Resources: map[string]float64{"CPU": 1}})
+	got, err := testFib.Remote(7).Get(ctxT(t))
+	if err != nil || got != 13 {
+		t.Fatalf("fib(7) = %d, %v; want 13", got, err)
+	}
+}
+
+type nested struct {
+	Label string
+	Inner Ref[int]
+}
+
+var testUnwrap = Register1("test.unwrap", func(n nested) (string, error) {
+	v, err := n.Inner.Get(context.Background())
+	return fmt.Sprintf("%s=%d", n.Label, v), err
+})
+
+var testMakeRef = Register1("test.makeref", func(x int) (nested, error) {
+	return nested{Label: "made", Inner: testAdd.Remote(x, x)}, nil
+})
+
+func TestRefsNestedInValuesStayRefs(t *testing.T) {
+	startCluster(t, Config{})
+	ctx := ctxT(t)
+	inner := testAdd.Remote(20, 22)
+	got, err := testUnwrap.Remote(nested{Label: "x", Inner: inner}).Get(ctx)
+	if err != nil || got != "x=42" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	// A worker returns a value holding a ref to a task it submitted.
+	n, err := testMakeRef.Remote(5).Get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := n.Inner.Get(ctx); err != nil || v != 10 {
+		t.Fatalf("inner = %d, %v", v, err)
+	}
+}
+
+func TestPutWaitAndGetAll(t *testing.T) {
+	startCluster(t, Config{})
+	ctx := ctxT(t)
+	p, err := Put(40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs := []Ref[int]{testAdd.Remote(p, 1), testAdd.Remote(p, 2), testAdd.Remote(p, 3)}
+	vals, err := GetAll(ctx, refs)
+	if err != nil || fmt.Sprint(vals) != "[41 42 43]" {
+		t.Fatalf("GetAll = %v, %v", vals, err)
+	}
+	any := []AnyRef{refs[0], refs[1], refs[2], testSleep.Remote(int64(time.Hour))}
+	ready, err := Wait(ctx, any, 3, 0)
+	if err != nil || fmt.Sprint(ready) != "[0 1 2]" {
+		t.Fatalf("Wait = %v, %v", ready, err)
+	}
+	ready, err = Wait(ctx, any, 4, 50*time.Millisecond)
+	if err != nil || len(ready) != 3 {
+		t.Fatalf("Wait with timeout = %v, %v; want the 3 ready", ready, err)
+	}
+}
+
+var testSleep = Register1("test.sleep", func(ns int64) (int, error) {
+	time.Sleep(time.Duration(ns))
+	return 0, nil
+})
+
+var testDieOnce = Register1("test.dieonce", func(marker string) (int, error) {
+	if _, err := os.Stat(marker); err != nil {
+		os.WriteFile(marker, nil, 0o600)
+		syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	}
+	return 7, nil
+})
+
+var testDieAlways = Register0("test.diealways", func() (int, error) {
+	syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	return 0, nil
+}, WithMaxRetries(1))
+
+func TestKilledWorkerIsRetriedThenFails(t *testing.T) {
+	c := startCluster(t, Config{})
+	ctx := ctxT(t)
+	marker := filepath.Join(t.TempDir(), "died")
+	if v, err := testDieOnce.Remote(marker).Get(ctx); err != nil || v != 7 {
+		t.Fatalf("retried task = %d, %v", v, err)
+	}
+	_, err := testDieAlways.Remote().Get(ctx)
+	if !errors.Is(err, ErrWorkerDied) || !strings.Contains(err.Error(), "2 attempts") {
+		t.Fatalf("err = %v; want ErrWorkerDied after 2 attempts", err)
+	}
+	if v, err := testAdd.Remote(1, 1).Get(ctx); v != 2 || err != nil {
+		t.Fatalf("after worker deaths: %d, %v", v, err)
+	}
+	if s := c.Stats(); s.Tasks != 0 {
+		t.Fatalf("tasks left behind: %+v", s)
+	}
+}
+
+func TestGetTimesOutWithContext(t *testing.T) {
+	startCluster(t, Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := testSleep.Remote(int64(time.Hour)).Get(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -1,0 +1,117 @@
+package core
+
+import (
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// children lists the live processes whose parent is this one.
+func children(t *testing.T) []int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int
+	self := os.Getpid()
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// Fields after the parenthesised command: state, ppid, ...
+		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(fields) > 1 && fields[1] == strconv.Itoa(self) && fields[0] != "Z" {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// memfds counts this process's open memfd segments.
+func memfds(t *testing.T) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, fd := range fds {
+		if target, err := os.Readlink("/proc/self/fd/" + fd.Name()); err == nil && strings.HasPrefix(target, "/memfd:manta") {
+			n++
+		}
+	}
+	return n
+}
+
+func shmEntries(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir("/dev/shm")
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+func TestShutdownWithWorkInFlightLeaksNothing(t *testing.T) {
+	beforeShm := len(shmEntries(t))
+	c, err := Init(Config{Resources: map[string]float64{"CPU": 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxT(t)
+	if _, err := testAdd.Remote(1, 1).Get(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h := testCounter.Remote(0)
+	if _, err := testIncr.Remote(h, 1).Get(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pending := testSleep.Remote(int64(time.Hour))
+	queued := make([]Ref[int], 100)
+	for i := range queued {
+		queued[i] = testAdd.Remote(i, i)
+	}
+	if len(children(t)) == 0 {
+		t.Fatal("no worker processes while work is in flight")
+	}
+	if err := c.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	if kids := children(t); len(kids) != 0 {
+		t.Fatalf("worker processes left after Shutdown: %v", kids)
+	}
+	if n := memfds(t); n != 0 {
+		t.Fatalf("%d shared-memory segments left open", n)
+	}
+	if after := len(shmEntries(t)); after != beforeShm {
+		t.Fatalf("/dev/shm had %d entries, now %d", beforeShm, after)
+	}
+	if _, err := pending.Get(ctx); !errors.Is(err, ErrShutdown) {
+		t.Fatalf("Get of in-flight work after Shutdown: %v", err)
+	}
+	if _, err := queued[99].Get(ctx); !errors.Is(err, ErrShutdown) {
+		t.Fatalf("Get of queued work after Shutdown: %v", err)
+	}
+	if _, err := testAdd.Remote(1, 1).Get(ctx); !errors.Is(err, ErrNotInitialized) {
+		t.Fatalf("Remote after Shutdown: %v", err)
+	}
+	// The process can start manta again.
+	c2 := startCluster(t, Config{})
+	if v, err := testAdd.Remote(2, 3).Get(ctx); v != 5 || err != nil {
+		t.Fatalf("after restart: %d, %v", v, err)
+	}
+	_ = c2
+}
