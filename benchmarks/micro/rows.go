@@ -1,0 +1,273 @@
+package micro
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"manta/core"
+)
+
+// Row is one line of the microbenchmark table.
+type Row struct {
+	Name string
+	Unit string
+	Ray  float64 // Ray 2.48's published figure in Unit
+	// batch runs one unit of work batch times in manta and returns how
+	// many operations it did.
+	manta func(ctx context.Context, batch int) (int, error)
+	// baseline does the same work with goroutines and channels.
+	baseline func(batch int) int
+	batch    int
+}
+
+var (
+	noop = core.Register0("micro.noop", func() (int, error) { return 0, nil })
+
+	sink     = core.RegisterActor0("micro.Sink", func() (*sinkState, error) { return &sinkState{}, nil })
+	sinkCall = core.RegisterMethod0(sink, "Call", func(s *sinkState) (int, error) { s.calls++; return 0, nil })
+
+	concurrentSink     = core.RegisterActor0("micro.ConcurrentSink", func() (*sinkState, error) { return &sinkState{}, nil }, core.WithMaxConcurrency(16))
+	concurrentSinkCall = core.RegisterMethod0(concurrentSink, "Call", func(s *sinkState) (int, error) { return 0, nil })
+
+	// submitBatch is a client: a task that submits n tasks and waits for
+	// them, as Ray's multi-client rows use client processes.
+	submitBatch = core.Register1("micro.submitBatch", func(n int) (int, error) {
+		refs := make([]core.Ref[int], n)
+		for i := range refs {
+			refs[i] = noop.Remote()
+		}
+		_, err := core.GetAll(context.Background(), refs)
+		return n, err
+	}, core.WithResources(map[string]float64{"CPU": 0}))
+
+	// callActorBatch is a client calling its own actor n times.
+	callActorBatch = core.Register2("micro.callActorBatch", func(h core.Actor[sinkState], n int) (int, error) {
+		refs := make([]core.Ref[int], n)
+		for i := range refs {
+			refs[i] = sinkCall.Remote(h)
+		}
+		_, err := core.GetAll(context.Background(), refs)
+		return n, err
+	}, core.WithResources(map[string]float64{"CPU": 0}))
+)
+
+type sinkState struct{ calls int }
+
+// Rows returns the table for a node with the given number of clients
+// (Ray's "n" in its multi-client rows; here the CPU count).
+func Rows(clients int) []Row {
+	var actorH core.Actor[sinkState]
+	var concH core.Actor[sinkState]
+	var clientActors []core.Actor[sinkState]
+	return []Row{
+		{Name: "single_client_tasks_sync", Unit: "tasks/s", Ray: 981, batch: 1,
+			manta: func(ctx context.Context, batch int) (int, error) {
+				for range batch {
+					if _, err := noop.Remote().Get(ctx); err != nil {
+						return 0, err
+					}
+				}
+				return batch, nil
+			},
+			baseline: syncBaseline},
+		{Name: "single_client_tasks_async", Unit: "tasks/s", Ray: 8041, batch: 10000,
+			manta: func(ctx context.Context, batch int) (int, error) {
+				refs := make([]core.Ref[int], batch)
+				for i := range refs {
+					refs[i] = noop.Remote()
+				}
+				_, err := core.GetAll(ctx, refs)
+				return batch, err
+			},
+			baseline: func(batch int) int { return poolBaseline(batch, 1, clients) }},
+		{Name: "multi_client_tasks_async", Unit: "tasks/s", Ray: 21230, batch: 5000,
+			manta: func(ctx context.Context, batch int) (int, error) {
+				refs := make([]core.Ref[int], clients)
+				for i := range refs {
+					refs[i] = submitBatch.Remote(batch / clients)
+				}
+				done, err := core.GetAll(ctx, refs)
+				return sum(done), err
+			},
+			baseline: func(batch int) int { return poolBaseline(batch, clients, clients) }},
+		{Name: "1_1_actor_calls_sync", Unit: "calls/s", Ray: 2012, batch: 1,
+			manta: func(ctx context.Context, batch int) (int, error) {
+				if actorH.ID().IsZero() {
+					actorH = sink.Remote()
+				}
+				for range batch {
+					if _, err := sinkCall.Remote(actorH).Get(ctx); err != nil {
+						return 0, err
+					}
+				}
+				return batch, nil
+			},
+			baseline: syncBaseline},
+		{Name: "1_1_actor_calls_async", Unit: "calls/s", Ray: 8664, batch: 10000,
+			manta: func(ctx context.Context, batch int) (int, error) {
+				if actorH.ID().IsZero() {
+					actorH = sink.Remote()
+				}
+				return actorBatch(ctx, sinkCall, actorH, batch)
+			},
+			baseline: func(batch int) int { return poolBaseline(batch, 1, 1) }},
+		{Name: "1_1_actor_calls_concurrent", Unit: "calls/s", Ray: 5775, batch: 10000,
+			manta: func(ctx context.Context, batch int) (int, error) {
+				if concH.ID().IsZero() {
+					concH = concurrentSink.Remote()
+				}
+				return actorBatch(ctx, concurrentSinkCall, concH, batch)
+			},
+			baseline: func(batch int) int { return poolBaseline(batch, 1, 16) }},
+		{Name: "n_n_actor_calls_async", Unit: "calls/s", Ray: 27376, batch: 5000,
+			manta: func(ctx context.Context, batch int) (int, error) {
+				for len(clientActors) < clients {
+					clientActors = append(clientActors, sink.Remote())
+				}
+				refs := make([]core.Ref[int], clients)
+				for i := range refs {
+					refs[i] = callActorBatch.Remote(clientActors[i], batch/clients)
+				}
+				done, err := core.GetAll(ctx, refs)
+				return sum(done), err
+			},
+			baseline: func(batch int) int { return poolBaseline(batch, clients, clients) }},
+		{Name: "single_client_tasks_and_get_batch", Unit: "batches of 1000/s", Ray: 5.80, batch: 1,
+			manta: func(ctx context.Context, batch int) (int, error) {
+				for range batch {
+					refs := make([]core.Ref[int], 1000)
+					for i := range refs {
+						refs[i] = noop.Remote()
+					}
+					if _, err := core.GetAll(ctx, refs); err != nil {
+						return 0, err
+					}
+				}
+				return batch, nil
+			},
+			baseline: func(batch int) int {
+				for range batch {
+					poolBaseline(1000, 1, clients)
+				}
+				return batch
+			}},
+		{Name: "single_client_wait_1k_refs", Unit: "rounds of 1000/s", Ray: 5.08, batch: 1,
+			manta: func(ctx context.Context, batch int) (int, error) {
+				for range batch {
+					notReady := make([]core.AnyRef, 1000)
+					for i := range notReady {
+						notReady[i] = noop.Remote()
+					}
+					for len(notReady) > 0 {
+						ready, err := core.Wait(ctx, notReady, 1, 0)
+						if err != nil {
+							return 0, err
+						}
+						notReady = without(notReady, ready[:1])
+					}
+				}
+				return batch, nil
+			},
+			baseline: waitBaseline},
+	}
+}
+
+func actorBatch(ctx context.Context, m *core.Method0[sinkState, int], h core.Actor[sinkState], batch int) (int, error) {
+	refs := make([]core.Ref[int], batch)
+	for i := range refs {
+		refs[i] = m.Remote(h)
+	}
+	_, err := core.GetAll(ctx, refs)
+	return batch, err
+}
+
+// without removes the refs at the given indexes, keeping the others' order,
+// as Ray's wait returns the not-ready list.
+func without(refs []core.AnyRef, drop []int) []core.AnyRef {
+	out := refs[:0]
+	j := 0
+	for i, r := range refs {
+		if j < len(drop) && drop[j] == i {
+			j++
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func sum(xs []int) int {
+	t := 0
+	for _, x := range xs {
+		t += x
+	}
+	return t
+}
+
+// syncBaseline is a request and its reply between two goroutines.
+func syncBaseline(batch int) int {
+	req, rep := make(chan int), make(chan int)
+	go func() {
+		for x := range req {
+			rep <- x
+		}
+	}()
+	for i := range batch {
+		req <- i
+		<-rep
+	}
+	close(req)
+	return batch
+}
+
+// poolBaseline sends n requests from `clients` goroutines to `workers`
+// goroutines over a channel and gathers every reply.
+func poolBaseline(n, clients, workers int) int {
+	req := make(chan int, 1024)
+	rep := make(chan int, 1024)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for x := range req {
+				rep <- x
+			}
+		}()
+	}
+	var senders sync.WaitGroup
+	for c := range clients {
+		senders.Add(1)
+		go func() {
+			defer senders.Done()
+			for i := c; i < n; i += clients {
+				req <- i
+			}
+		}()
+	}
+	for range n {
+		<-rep
+	}
+	senders.Wait()
+	close(req)
+	wg.Wait()
+	return n
+}
+
+// waitBaseline starts 1000 goroutines and takes their completions one at a
+// time, the shape of waiting on one of the not-ready refs 1000 times.
+func waitBaseline(batch int) int {
+	for range batch {
+		done := make(chan int, 1000)
+		for i := range 1000 {
+			go func() { done <- i }()
+		}
+		for range 1000 {
+			<-done
+		}
+	}
+	return batch
+}
+
+func (r Row) String() string { return fmt.Sprintf("%s (%s)", r.Name, r.Unit) }

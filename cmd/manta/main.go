@@ -1,0 +1,118 @@
+// Command manta is manta's command-line tool: `manta microbenchmark`
+// measures the task and actor paths against in-process baselines and Ray's
+// published numbers; `manta version` prints the version.
+//
+// The binary is also its own worker: the node re-executes it in worker
+// mode, which is why main calls core.WorkerMain before anything else.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"manta/benchmarks/micro"
+	"manta/core"
+)
+
+// version is the release this tree will become.
+const version = "0.1.0-dev"
+
+func main() {
+	core.WorkerMain()
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "manta:", err)
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New(`usage: manta <command> [flags]
+
+commands:
+  microbenchmark   measure tasks and actor calls (see -h)
+  version          print the version`)
+
+func run(args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return errUsage
+	}
+	switch args[0] {
+	case "version":
+		fmt.Fprintf(out, "manta %s (%s %s/%s%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH, revision())
+		return nil
+	case "microbenchmark":
+		return microbenchmark(args[1:], out)
+	case "-h", "--help", "help":
+		fmt.Fprintln(out, errUsage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q\n%v", args[0], errUsage)
+}
+
+func revision() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return ", commit " + s.Value[:12]
+			}
+		}
+	}
+	return ""
+}
+
+func microbenchmark(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("microbenchmark", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print one JSON object per row")
+	duration := fs.Duration("duration", 2*time.Second, "time to measure each row (and again its baseline)")
+	only := fs.String("only", "", "comma-separated row names to run (default: all)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	rows := micro.Rows(runtime.NumCPU())
+	selected := map[string]bool{}
+	if *only != "" {
+		known := map[string]bool{}
+		for _, r := range rows {
+			known[r.Name] = true
+		}
+		for _, name := range strings.Split(*only, ",") {
+			if !known[name] {
+				return fmt.Errorf("unknown row %q", name)
+			}
+			selected[name] = true
+		}
+	}
+	cluster, err := core.Init(core.Config{})
+	if err != nil {
+		return err
+	}
+	defer cluster.Shutdown()
+
+	var tw *tabwriter.Writer
+	if !*asJSON {
+		tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(out, "manta %s microbenchmark on %d CPUs, %v per row; baseline = same work as goroutines+channels in this process\n", version, runtime.NumCPU(), *duration)
+		fmt.Fprintln(tw, "row\tmanta\tbaseline\tmanta/baseline\tRay 2.48\tmanta/Ray\tunit\t")
+	}
+	enc := json.NewEncoder(out)
+	err = micro.Run(context.Background(), rows, *duration, selected, func(r micro.Result) {
+		if *asJSON {
+			_ = enc.Encode(r)
+			return
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.3f\t%.2f\t%.1fx\t%s\t\n", r.Name, r.Value, r.Baseline, r.Value/r.Baseline, r.Ray, r.Value/r.Ray, r.Unit)
+	})
+	if tw != nil {
+		tw.Flush()
+	}
+	return err
+}
