@@ -135,14 +135,14 @@ func RegisterActor2[S, A, B any](name string, ctor func(A, B) (*S, error), opts 
 // Remote creates an actor; its constructor runs in a dedicated worker.
 func (t *ActorType0[S]) Remote() Actor[S] {
 	var c call
-	c.begin(wire.SubmitActor, t.info.name, 0)
+	c.begin(wire.SubmitActor, t.info.name, t.info.wire, 0)
 	return createActor[S](&c)
 }
 
 // Remote creates an actor; the argument is an A or a Ref[A].
 func (t *ActorType1[S, A]) Remote(a any) Actor[S] {
 	var c call
-	c.begin(wire.SubmitActor, t.info.name, 1)
+	c.begin(wire.SubmitActor, t.info.name, t.info.wire, 1)
 	addArg[A](&c, 0, a)
 	return createActor[S](&c)
 }
@@ -150,7 +150,7 @@ func (t *ActorType1[S, A]) Remote(a any) Actor[S] {
 // Remote creates an actor; each argument is a value or a Ref of its type.
 func (t *ActorType2[S, A, B]) Remote(a, b any) Actor[S] {
 	var c call
-	c.begin(wire.SubmitActor, t.info.name, 2)
+	c.begin(wire.SubmitActor, t.info.name, t.info.wire, 2)
 	addArg[A](&c, 0, a)
 	addArg[B](&c, 1, b)
 	return createActor[S](&c)
@@ -165,13 +165,21 @@ func createActor[S any](c *call) Actor[S] {
 }
 
 // Method0 is a registered actor method without arguments.
-type Method0[S, R any] struct{ key string }
+type Method0[S, R any] struct{ methodName }
 
 // Method1 is a registered actor method of one argument.
-type Method1[S, A, R any] struct{ key string }
+type Method1[S, A, R any] struct{ methodName }
 
 // Method2 is a registered actor method of two arguments.
-type Method2[S, A, B, R any] struct{ key string }
+type Method2[S, A, B, R any] struct{ methodName }
+
+// methodName is a method's registry key, "Type.Method", and its wire form.
+type methodName struct {
+	key  string
+	wire []byte
+}
+
+func newMethodName(key string) methodName { return methodName{key, []byte(key)} }
 
 // RegisterMethod0 registers a method of actor type t; call it at package
 // level.
@@ -184,7 +192,7 @@ func RegisterMethod0[S, R any](t ActorType[S], name string, fn func(*S) (R, erro
 		r, err := fn(inst.(*S))
 		return encodeResult(cr, dst, &r, err)
 	})
-	return &Method0[S, R]{key}
+	return &Method0[S, R]{newMethodName(key)}
 }
 
 // RegisterMethod1 registers a one-argument method; see RegisterMethod0.
@@ -201,7 +209,7 @@ func RegisterMethod1[S, A, R any](t ActorType[S], name string, fn func(*S, A) (R
 		r, err := fn(inst.(*S), a)
 		return encodeResult(cr, dst, &r, err)
 	})
-	return &Method1[S, A, R]{key}
+	return &Method1[S, A, R]{newMethodName(key)}
 }
 
 // RegisterMethod2 registers a two-argument method; see RegisterMethod0.
@@ -222,16 +230,16 @@ func RegisterMethod2[S, A, B, R any](t ActorType[S], name string, fn func(*S, A,
 		r, err := fn(inst.(*S), a, b)
 		return encodeResult(cr, dst, &r, err)
 	})
-	return &Method2[S, A, B, R]{key}
+	return &Method2[S, A, B, R]{newMethodName(key)}
 }
 
-func beginMethod[S any](c *call, key string, h Actor[S], nargs int) {
-	c.begin(wire.SubmitActorCall, key, nargs)
+func beginMethod[S any](c *call, m methodName, h Actor[S], nargs int) {
+	c.begin(wire.SubmitActorCall, m.key, m.wire, nargs)
 	c.actor = h.id
 	if h.err != nil {
 		c.err = h.err
 	} else if h.id.IsZero() {
-		c.err = fmt.Errorf("%w: %s called on the zero actor handle", ErrBadArguments, key)
+		c.err = fmt.Errorf("%w: %s called on the zero actor handle", ErrBadArguments, m.key)
 	}
 }
 
@@ -239,14 +247,14 @@ func beginMethod[S any](c *call, key string, h Actor[S], nargs int) {
 // order they were made.
 func (m *Method0[S, R]) Remote(h Actor[S]) Ref[R] {
 	var c call
-	beginMethod(&c, m.key, h, 0)
+	beginMethod(&c, m.methodName, h, 0)
 	return submit[R](&c)
 }
 
 // Remote calls the method on actor h; the argument is an A or a Ref[A].
 func (m *Method1[S, A, R]) Remote(h Actor[S], a any) Ref[R] {
 	var c call
-	beginMethod(&c, m.key, h, 1)
+	beginMethod(&c, m.methodName, h, 1)
 	addArg[A](&c, 0, a)
 	return submit[R](&c)
 }
@@ -254,7 +262,7 @@ func (m *Method1[S, A, R]) Remote(h Actor[S], a any) Ref[R] {
 // Remote calls the method on actor h; see Method1.Remote.
 func (m *Method2[S, A, B, R]) Remote(h Actor[S], a, b any) Ref[R] {
 	var c call
-	beginMethod(&c, m.key, h, 2)
+	beginMethod(&c, m.methodName, h, 2)
 	addArg[A](&c, 0, a)
 	addArg[B](&c, 1, b)
 	return submit[R](&c)

@@ -37,7 +37,7 @@ func (a *actor) maxConcurrency() int {
 }
 
 func (n *node) newActor(t *task) {
-	a := &actor{id: t.id, create: t, info: lookupActor([]byte(t.name))}
+	a := &actor{id: t.id, create: t, info: lookupActor(t.name)}
 	if a.info != nil {
 		a.restartsLeft = a.info.opts.MaxRestarts
 	}

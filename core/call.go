@@ -11,6 +11,8 @@ import (
 type call struct {
 	kind      wire.SubmitKind
 	name      string
+	wireName  []byte    // name as sent, made once per function
+	fn        *funcInfo // the registered function, when known here
 	actor     wire.TaskID
 	buf       []byte
 	args      []wire.Arg
@@ -20,8 +22,8 @@ type call struct {
 	err       error
 }
 
-func (c *call) begin(kind wire.SubmitKind, name string, nargs int) {
-	c.kind, c.name = kind, name
+func (c *call) begin(kind wire.SubmitKind, name string, wireName []byte, nargs int) {
+	c.kind, c.name, c.wireName = kind, name, wireName
 	c.args = make([]wire.Arg, 0, nargs)
 	c.ends = make([]int, 0, nargs)
 }
@@ -115,9 +117,9 @@ func submit[R any](c *call) Ref[R] {
 		}
 	}
 	c.finish()
-	task := rt.nextTaskID()
-	if err := rt.backend.submit(task, c); err != nil {
+	h, err := rt.backend.submit(rt.nextTaskID(), c)
+	if err != nil {
 		return failedRef[R](err)
 	}
-	return Ref[R]{h: newHandle(rt, wire.ReturnID(task))}
+	return Ref[R]{h: newHandle(rt, h)}
 }

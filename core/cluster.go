@@ -126,43 +126,44 @@ func (c *Cluster) Stats() Stats {
 // driver is the backend of the driver process: the node is in-process.
 type driver struct{ n *node }
 
-func (d *driver) submit(task wire.TaskID, c *call) error {
+func (d *driver) submit(task wire.TaskID, c *call) (hold, error) {
 	d.n.mu.Lock()
 	defer d.n.mu.Unlock()
 	if d.n.closed {
-		return ErrShutdown
+		return hold{}, ErrShutdown
 	}
-	d.n.submitLocked(task, c.kind, c.name, c.actor, c.args, c.contained)
-	return nil
+	t := d.n.submitLocked(task, c.kind, c.wireName, c.fn, c.actor, c.args, c.contained)
+	return hold{id: wire.ReturnID(task), obj: t.ret}, nil
 }
 
-func (d *driver) get(ctx context.Context, ids []wire.ObjectID, out []result) error {
-	return d.n.get(ctx, ids, out)
+func (d *driver) get(ctx context.Context, hs []hold, out []result) error {
+	return d.n.get(ctx, hs, out)
 }
 
 func (d *driver) wait(ctx context.Context, ids []wire.ObjectID, k int, timeout time.Duration) ([]int, error) {
 	return d.n.wait(ctx, ids, k, timeout)
 }
 
-func (d *driver) put(id wire.ObjectID, data []byte, contained []wire.ObjectID) error {
+func (d *driver) put(id wire.ObjectID, data []byte, contained []wire.ObjectID) (hold, error) {
 	d.n.mu.Lock()
 	defer d.n.mu.Unlock()
 	if d.n.closed {
-		return ErrShutdown
+		return hold{}, ErrShutdown
 	}
-	d.n.putLocked(id, data, contained)
-	return nil
+	return hold{id: id, obj: d.n.putLocked(id, data, contained)}, nil
 }
 
-func (d *driver) adopt(id wire.ObjectID) {
+func (d *driver) adopt(id wire.ObjectID) hold {
 	d.n.mu.Lock()
-	d.n.hold(id)
-	d.n.mu.Unlock()
+	defer d.n.mu.Unlock()
+	return hold{id: id, obj: d.n.hold(id)}
 }
 
-func (d *driver) release(id wire.ObjectID) {
+func (d *driver) release(h hold) {
 	d.n.mu.Lock()
-	d.n.drop(id)
+	if h.obj != nil {
+		d.n.dropObject(h.obj)
+	}
 	d.n.mu.Unlock()
 }
 

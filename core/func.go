@@ -102,7 +102,8 @@ func Register3[A, B, C, R any](name string, fn func(A, B, C) (R, error), opts ..
 // Remote submits a call and returns the reference to its result at once.
 func (f *Func0[R]) Remote() Ref[R] {
 	var c call
-	c.begin(wire.SubmitTask, f.info.name, 0)
+	c.begin(wire.SubmitTask, f.info.name, f.info.wire, 0)
+	c.fn = f.info
 	return submit[R](&c)
 }
 
@@ -111,7 +112,8 @@ func (f *Func0[R]) Remote() Ref[R] {
 // ErrBadArguments.
 func (f *Func1[A, R]) Remote(a any) Ref[R] {
 	var c call
-	c.begin(wire.SubmitTask, f.info.name, 1)
+	c.begin(wire.SubmitTask, f.info.name, f.info.wire, 1)
+	c.fn = f.info
 	addArg[A](&c, 0, a)
 	return submit[R](&c)
 }
@@ -119,7 +121,8 @@ func (f *Func1[A, R]) Remote(a any) Ref[R] {
 // Remote submits a call; see Func1.Remote.
 func (f *Func2[A, B, R]) Remote(a, b any) Ref[R] {
 	var c call
-	c.begin(wire.SubmitTask, f.info.name, 2)
+	c.begin(wire.SubmitTask, f.info.name, f.info.wire, 2)
+	c.fn = f.info
 	addArg[A](&c, 0, a)
 	addArg[B](&c, 1, b)
 	return submit[R](&c)
@@ -128,7 +131,8 @@ func (f *Func2[A, B, R]) Remote(a, b any) Ref[R] {
 // Remote submits a call; see Func1.Remote.
 func (f *Func3[A, B, C, R]) Remote(a, b, c any) Ref[R] {
 	var cl call
-	cl.begin(wire.SubmitTask, f.info.name, 3)
+	cl.begin(wire.SubmitTask, f.info.name, f.info.wire, 3)
+	cl.fn = f.info
 	addArg[A](&cl, 0, a)
 	addArg[B](&cl, 1, b)
 	addArg[C](&cl, 2, c)
@@ -140,7 +144,8 @@ func (f *Func3[A, B, C, R]) Remote(a, b, c any) Ref[R] {
 // that process does not know fails at Get with ErrUnknownFunction.
 func Call[R any](name string, args ...any) Ref[R] {
 	var c call
-	c.begin(wire.SubmitTask, name, len(args))
+	c.begin(wire.SubmitTask, name, []byte(name), len(args))
+	c.fn = lookupFunc(c.wireName)
 	for i, a := range args {
 		c.addAny(i, a)
 	}

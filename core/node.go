@@ -17,23 +17,24 @@ import (
 // the worker pool and the inbound loop only take mu, never hold it across a
 // blocking call.
 type node struct {
-	mu      sync.Mutex
-	cfg     Config
-	sched   *sched.Local
-	objects map[wire.ObjectID]*object
-	tasks   map[wire.TaskID]*task
-	slab    []*task // sched.TaskRef -> task
-	free    []sched.TaskRef
-	classes map[string]classResult // resource request key -> class
-	actors  map[wire.TaskID]*actor
-	placing map[sched.ActorRef]*actor
-	nextRef sched.ActorRef
-	pool    *pool
-	acts    []sched.Action
-	args    []wire.Arg // dispatch scratch
-	inBuf   []byte     // inbound message scratch
-	closed  bool
-	start   time.Time
+	mu        sync.Mutex
+	cfg       Config
+	sched     *sched.Local
+	objects   map[wire.ObjectID]*object
+	tasks     map[wire.TaskID]*task
+	slab      []*task // sched.TaskRef -> task
+	free      []sched.TaskRef
+	classes   map[string]classResult // resource request key -> class
+	fnClasses map[*funcInfo]classResult
+	actors    map[wire.TaskID]*actor
+	placing   map[sched.ActorRef]*actor
+	nextRef   sched.ActorRef
+	pool      *pool
+	acts      []sched.Action
+	args      []wire.Arg // dispatch scratch
+	inBuf     []byte     // inbound message scratch
+	closed    bool
+	start     time.Time
 }
 
 type classResult struct {
@@ -53,6 +54,7 @@ const (
 // handles, worker borrows, tasks that take it as an argument and objects
 // that contain it; at zero it is freed.
 type object struct {
+	id         wire.ObjectID
 	state      objState
 	refs       int32
 	data       []byte // the value, or the encoded error when failed
@@ -68,7 +70,7 @@ type task struct {
 	ref         sched.TaskRef
 	class       sched.ClassID
 	kind        wire.SubmitKind
-	name        string
+	name        []byte
 	fn          *funcInfo
 	args        []wire.Arg
 	contained   []wire.ObjectID
@@ -108,17 +110,33 @@ func newNode(cfg Config) (*node, error) {
 			PipelineDepth: cfg.PipelineDepth,
 			IdleTimeout:   cfg.IdleTimeout,
 		}),
-		objects: map[wire.ObjectID]*object{},
-		tasks:   map[wire.TaskID]*task{},
-		classes: map[string]classResult{},
-		actors:  map[wire.TaskID]*actor{},
-		placing: map[sched.ActorRef]*actor{},
-		start:   time.Now(),
+		objects:   map[wire.ObjectID]*object{},
+		tasks:     map[wire.TaskID]*task{},
+		classes:   map[string]classResult{},
+		fnClasses: map[*funcInfo]classResult{},
+		actors:    map[wire.TaskID]*actor{},
+		placing:   map[sched.ActorRef]*actor{},
+		start:     time.Now(),
 	}
 	if n.pool, err = newPool(n); err != nil {
 		return nil, err
 	}
 	return n, nil
+}
+
+// taskClass is classOf for a function's tasks, cached by function; a
+// function unknown here gets the default of one CPU.
+func (n *node) taskClass(fn *funcInfo) (sched.ClassID, error) {
+	if c, ok := n.fnClasses[fn]; ok {
+		return c.id, c.err
+	}
+	res := map[string]float64{"CPU": 1}
+	if fn != nil {
+		res = fn.opts.Resources
+	}
+	id, err := n.classOf(res)
+	n.fnClasses[fn] = classResult{id, err}
+	return id, err
 }
 
 // classOf interns a resource request; the error is immediate for requests
@@ -142,10 +160,10 @@ func (n *node) classOf(res map[string]float64) (sched.ClassID, error) {
 
 // submitLocked records a call made on this node (by the driver, or by a
 // worker on behalf of conn) and starts it once its dependencies are ready.
-func (n *node) submitLocked(id wire.TaskID, kind wire.SubmitKind, name string, actorID wire.TaskID, args []wire.Arg, contained []wire.ObjectID) *task {
-	t := &task{id: id, kind: kind, name: name, args: args, contained: contained, retriesLeft: DefaultMaxRetries}
-	t.ret = &object{refs: 1}
-	n.objects[wire.ReturnID(id)] = t.ret
+func (n *node) submitLocked(id wire.TaskID, kind wire.SubmitKind, name []byte, fn *funcInfo, actorID wire.TaskID, args []wire.Arg, contained []wire.ObjectID) *task {
+	t := &task{id: id, kind: kind, name: name, fn: fn, args: args, contained: contained, retriesLeft: DefaultMaxRetries}
+	t.ret = &object{id: wire.ReturnID(id), refs: 1}
+	n.objects[t.ret.id] = t.ret
 	n.tasks[id] = t
 	for _, c := range contained {
 		n.hold(c)
@@ -159,7 +177,10 @@ func (n *node) submitLocked(id wire.TaskID, kind wire.SubmitKind, name string, a
 	}
 	switch kind {
 	case wire.SubmitTask:
-		if t.fn = lookupFunc([]byte(name)); t.fn != nil {
+		if t.fn == nil {
+			t.fn = lookupFunc(name)
+		}
+		if t.fn != nil {
 			t.retriesLeft = t.fn.opts.MaxRetries
 		}
 	case wire.SubmitActor:
@@ -214,11 +235,7 @@ func (n *node) ready(t *task) {
 		n.finish(t, nil, t.depErr)
 		return
 	}
-	res := map[string]float64{"CPU": 1}
-	if t.fn != nil {
-		res = t.fn.opts.Resources
-	}
-	class, err := n.classOf(res)
+	class, err := n.taskClass(t.fn)
 	if err != nil {
 		n.finish(t, nil, fmt.Errorf("%s: %w", t.name, err))
 		return
@@ -296,7 +313,7 @@ func (n *node) dispatch(t *task, c *workerConn, actor wire.TaskID) {
 	if t.kind == wire.SubmitActor {
 		kind = wire.KindCreateActor
 	}
-	m := wire.Msg{Kind: kind, Task: t.id, Actor: actor, Attempt: t.attempt, Name: []byte(t.name), Args: n.args}
+	m := wire.Msg{Kind: kind, Task: t.id, Actor: actor, Attempt: t.attempt, Name: t.name, Args: n.args}
 	if t.actor != nil && kind == wire.KindCreateActor {
 		m.MaxConcurrency = uint32(t.actor.maxConcurrency())
 	}
@@ -316,7 +333,7 @@ func (n *node) finishWith(t *task, data []byte, contained []wire.ObjectID, err e
 	delete(n.tasks, t.id)
 	n.unslab(t)
 	if err != nil {
-		n.resolve(t.ret, objFailed, encodeError(err, t.name, t.id), nil)
+		n.resolve(t.ret, objFailed, encodeError(err, string(t.name), t.id), nil)
 	} else {
 		n.resolve(t.ret, objReady, data, contained)
 	}
@@ -329,7 +346,7 @@ func (n *node) finishWith(t *task, data []byte, contained []wire.ObjectID, err e
 		n.drop(c)
 	}
 	if t.ret.refs <= 0 {
-		n.freeObject(wire.ReturnID(t.id), t.ret)
+		n.freeObject(t.ret)
 	}
 }
 
@@ -367,26 +384,34 @@ func (n *node) resolve(o *object, state objState, data []byte, contained []wire.
 	}
 }
 
-func (n *node) hold(id wire.ObjectID) {
-	if o := n.objects[id]; o != nil {
+// hold takes one more hold on id, if the object still exists.
+func (n *node) hold(id wire.ObjectID) *object {
+	o := n.objects[id]
+	if o != nil {
 		o.refs++
 	}
+	return o
 }
 
-// drop releases one hold on id, freeing it at zero unless its task is
-// still running (it is freed when the task finishes).
+// drop releases one hold on id.
 func (n *node) drop(id wire.ObjectID) {
-	o := n.objects[id]
-	if o == nil {
-		return
-	}
-	if o.refs--; o.refs <= 0 && o.state != objPending {
-		n.freeObject(id, o)
+	if o := n.objects[id]; o != nil {
+		n.dropObject(o)
 	}
 }
 
-func (n *node) freeObject(id wire.ObjectID, o *object) {
-	delete(n.objects, id)
+// dropObject releases one hold on o, freeing it at zero unless its task is
+// still running (it is freed when the task finishes).
+func (n *node) dropObject(o *object) {
+	if o.refs--; o.refs <= 0 && o.state != objPending {
+		n.freeObject(o)
+	}
+}
+
+func (n *node) freeObject(o *object) {
+	if n.objects[o.id] == o {
+		delete(n.objects, o.id)
+	}
 	for _, c := range o.contained {
 		n.drop(c)
 	}
@@ -417,8 +442,9 @@ func (n *node) fire(w *waiter) {
 	w.conn.send(&wire.Msg{Kind: wire.KindGetReply, ReqID: w.reqID, Results: results})
 }
 
-func (n *node) resultOf(id wire.ObjectID) wire.Result {
-	o := n.objects[id]
+func (n *node) resultOf(id wire.ObjectID) wire.Result { return n.resultOfObject(id, n.objects[id]) }
+
+func (n *node) resultOfObject(id wire.ObjectID, o *object) wire.Result {
 	switch {
 	case o == nil:
 		return wire.Result{Status: wire.StatusError, Data: encodeError(fmt.Errorf("object %v: %w", id, ErrObjectFreed), "", id.Task)}
@@ -455,16 +481,26 @@ func (n *node) awaitLocked(w *waiter, ids []wire.ObjectID) int {
 	return pending
 }
 
-// get is the driver's Get: it waits for ids without copying their bytes.
-func (n *node) get(ctx context.Context, ids []wire.ObjectID, out []result) error {
+// get is the driver's Get: it waits for the objects without copying
+// their bytes.
+func (n *node) get(ctx context.Context, hs []hold, out []result) error {
 	n.mu.Lock()
-	w := &waiter{ch: make(chan struct{})}
-	w.need = n.awaitLocked(w, ids)
-	pending, closed := w.need, n.closed
-	n.mu.Unlock()
-	if closed {
+	if n.closed {
+		n.mu.Unlock()
 		return ErrShutdown
 	}
+	w := &waiter{ch: make(chan struct{})}
+	for i := range hs {
+		if hs[i].obj == nil {
+			hs[i].obj = n.objects[hs[i].id]
+		}
+		if o := hs[i].obj; o != nil && o.state == objPending {
+			o.waiters = append(o.waiters, w)
+			w.need++
+		}
+	}
+	pending := w.need
+	n.mu.Unlock()
 	if pending > 0 {
 		select {
 		case <-w.ch:
@@ -476,8 +512,12 @@ func (n *node) get(ctx context.Context, ids []wire.ObjectID, out []result) error
 		}
 	}
 	n.mu.Lock()
-	for i, id := range ids {
-		r := n.resultOf(id)
+	if n.closed {
+		n.mu.Unlock()
+		return ErrShutdown
+	}
+	for i, h := range hs {
+		r := n.resultOfObject(h.id, h.obj)
 		out[i].data = r.Data
 		if r.Status == wire.StatusError {
 			out[i].data = nil

@@ -32,7 +32,7 @@ func (n *node) handle(c *workerConn, m *wire.Msg) {
 			return
 		}
 		args, contained := cloneArgs(m.Args), append([]wire.ObjectID(nil), m.IDs...)
-		n.submitLocked(m.Task, m.Submit, string(m.Name), m.Actor, args, contained)
+		n.submitLocked(m.Task, m.Submit, bytesClone(m.Name), nil, m.Actor, args, contained)
 		c.borrows[wire.ReturnID(m.Task)]++
 	case wire.KindGet:
 		w := &waiter{conn: c, reqID: m.ReqID, ids: append([]wire.ObjectID(nil), m.IDs...)}
@@ -90,10 +90,11 @@ func (n *node) handle(c *workerConn, m *wire.Msg) {
 }
 
 // putLocked stores a value made by Put, held once by its maker.
-func (n *node) putLocked(id wire.ObjectID, data []byte, contained []wire.ObjectID) {
-	o := &object{refs: 1}
+func (n *node) putLocked(id wire.ObjectID, data []byte, contained []wire.ObjectID) *object {
+	o := &object{id: id, refs: 1}
 	n.objects[id] = o
 	n.resolve(o, objReady, data, contained)
+	return o
 }
 
 func bytesClone(b []byte) []byte { return append([]byte(nil), b...) }

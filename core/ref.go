@@ -17,7 +17,7 @@ import (
 // runs the handle's cleanup, which releases this process's hold, so an
 // object lives exactly as long as someone can still name it.
 type refHandle struct {
-	id  wire.ObjectID
+	hold
 	rt  *runtimeState
 	err error // set instead of id when the reference could not be made
 }
@@ -87,7 +87,8 @@ func getOne(ctx context.Context, h *refHandle) ([]byte, error) {
 		return nil, h.err
 	}
 	var out [1]result
-	if err := h.rt.backend.get(ctx, []wire.ObjectID{h.id}, out[:]); err != nil {
+	hs := [1]hold{h.hold}
+	if err := h.rt.backend.get(ctx, hs[:], out[:]); err != nil {
 		return nil, err
 	}
 	runtime.KeepAlive(h) // hold the object until its bytes are in hand
@@ -101,7 +102,7 @@ func getMany(ctx context.Context, hs []*refHandle) ([][]byte, error) {
 	if len(hs) == 0 {
 		return nil, nil
 	}
-	ids := make([]wire.ObjectID, len(hs))
+	holds := make([]hold, len(hs))
 	var rt *runtimeState
 	for i, h := range hs {
 		if h == nil {
@@ -113,10 +114,10 @@ func getMany(ctx context.Context, hs []*refHandle) ([][]byte, error) {
 		if rt != nil && h.rt != rt {
 			return nil, fmt.Errorf("cannot get references of two runtimes at once: %w", ErrShutdown)
 		}
-		rt, ids[i] = h.rt, h.id
+		rt, holds[i] = h.rt, h.hold
 	}
-	out := make([]result, len(ids))
-	if err := rt.backend.get(ctx, ids, out); err != nil {
+	out := make([]result, len(holds))
+	if err := rt.backend.get(ctx, holds, out); err != nil {
 		return nil, err
 	}
 	runtime.KeepAlive(hs)
@@ -140,11 +141,11 @@ type result struct {
 // cannot even be submitted (bad arguments, infeasible resources) report.
 func failedRef[T any](err error) Ref[T] { return Ref[T]{h: &refHandle{err: err}} }
 
-// newHandle wraps an ID this process already holds once (the backend
-// counted it) and arranges for that hold to be released with the handle.
-func newHandle(rt *runtimeState, id wire.ObjectID) *refHandle {
-	h := &refHandle{id: id, rt: rt}
-	runtime.AddCleanup(h, rt.release, id)
+// newHandle wraps a hold this process already has (the backend counted
+// it) and arranges for it to be released with the handle.
+func newHandle(rt *runtimeState, hd hold) *refHandle {
+	h := &refHandle{hold: hd, rt: rt}
+	runtime.AddCleanup(h, rt.release, hd)
 	return h
 }
 
@@ -176,11 +177,10 @@ func (r *Ref[T]) UnmarshalCBOR(b []byte) error {
 	}
 	rt := current.Load()
 	if rt == nil {
-		r.h = &refHandle{id: id, err: ErrNotInitialized}
+		r.h = &refHandle{hold: hold{id: id}, err: ErrNotInitialized}
 		return nil
 	}
-	rt.backend.adopt(id)
-	r.h = newHandle(rt, id)
+	r.h = newHandle(rt, rt.backend.adopt(id))
 	return nil
 }
 

@@ -15,6 +15,7 @@ type invokeFunc func(args []wire.Arg, dst []byte) ([]byte, []wire.ObjectID, erro
 // funcInfo is a registered remote function.
 type funcInfo struct {
 	name   string
+	wire   []byte // name, as the bytes that travel
 	opts   Options
 	invoke invokeFunc
 }
@@ -26,6 +27,7 @@ type methodInvokeFunc func(instance any, args []wire.Arg, dst []byte) ([]byte, [
 // actorInfo is a registered actor type.
 type actorInfo struct {
 	name      string
+	wire      []byte
 	opts      ActorOptions
 	construct func(args []wire.Arg) (any, error)
 }
@@ -50,6 +52,7 @@ func registerFunc(fi *funcInfo) {
 	if _, dup := registry.funcs[fi.name]; dup {
 		panic(fmt.Sprintf("manta: function %q registered twice", fi.name))
 	}
+	fi.wire = []byte(fi.name)
 	registry.funcs[fi.name] = fi
 }
 
@@ -59,6 +62,7 @@ func registerActor(ai *actorInfo) {
 	if _, dup := registry.actors[ai.name]; dup {
 		panic(fmt.Sprintf("manta: actor type %q registered twice", ai.name))
 	}
+	ai.wire = []byte(ai.name)
 	registry.actors[ai.name] = ai
 }
 

@@ -14,14 +14,22 @@ import (
 // backend is what the public API needs from the process it runs in: the
 // driver talks to its node manager directly, a worker through its rings.
 type backend interface {
-	submit(task wire.TaskID, c *call) error
-	get(ctx context.Context, ids []wire.ObjectID, out []result) error
+	// submit and put return the hold this process now has on the result.
+	submit(task wire.TaskID, c *call) (hold, error)
+	get(ctx context.Context, hs []hold, out []result) error
 	wait(ctx context.Context, ids []wire.ObjectID, k int, timeout time.Duration) ([]int, error)
-	put(id wire.ObjectID, data []byte, contained []wire.ObjectID) error
+	put(id wire.ObjectID, data []byte, contained []wire.ObjectID) (hold, error)
 	// adopt takes one more hold on id for this process; release drops one.
-	adopt(id wire.ObjectID)
-	release(id wire.ObjectID)
+	adopt(id wire.ObjectID) hold
+	release(h hold)
 	killActor(id wire.TaskID) error
+}
+
+// hold is one hold of this process on an object: its ID, and in the driver
+// the node's record of it, so the hot paths skip the object table.
+type hold struct {
+	id  wire.ObjectID
+	obj *object
 }
 
 // runtimeState is this process's manta: the driver's or a worker's.
@@ -29,7 +37,7 @@ type runtimeState struct {
 	backend backend
 	root    wire.TaskID // parent of every task this process submits
 	seq     atomic.Uint64
-	release func(wire.ObjectID) // backend.release, bound once for AddCleanup
+	release func(hold) // backend.release, bound once for AddCleanup
 }
 
 // current is the process's runtime. The API is process-wide like Ray's
@@ -69,11 +77,11 @@ func Put[T any](v T) (Ref[T], error) {
 	if c.refs {
 		contained = refsIn(nil, v)
 	}
-	id := wire.ObjectID{Task: rt.nextTaskID(), Index: wire.PutIndexBase}
-	if err := rt.backend.put(id, data, contained); err != nil {
+	h, err := rt.backend.put(wire.ObjectID{Task: rt.nextTaskID(), Index: wire.PutIndexBase}, data, contained)
+	if err != nil {
 		return Ref[T]{}, err
 	}
-	return Ref[T]{h: newHandle(rt, id)}, nil
+	return Ref[T]{h: newHandle(rt, h)}, nil
 }
 
 // Wait blocks until k of refs are ready (finished, successfully or not),

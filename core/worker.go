@@ -347,15 +347,20 @@ func (w *workerProc) deliver(m *wire.Msg) {
 	ch <- r
 }
 
-func (w *workerProc) submit(task wire.TaskID, c *call) error {
+func (w *workerProc) submit(task wire.TaskID, c *call) (hold, error) {
+	id := wire.ReturnID(task)
 	w.mu.Lock()
-	w.holds[wire.ReturnID(task)]++ // the node counts this worker's hold on the result
+	w.holds[id]++ // the node counts this worker's hold on the result
 	w.mu.Unlock()
-	w.send(&wire.Msg{Kind: wire.KindSubmit, Task: task, Actor: c.actor, Submit: c.kind, Name: []byte(c.name), Args: c.args, IDs: c.contained})
-	return nil
+	w.send(&wire.Msg{Kind: wire.KindSubmit, Task: task, Actor: c.actor, Submit: c.kind, Name: c.wireName, Args: c.args, IDs: c.contained})
+	return hold{id: id}, nil
 }
 
-func (w *workerProc) get(ctx context.Context, ids []wire.ObjectID, out []result) error {
+func (w *workerProc) get(ctx context.Context, hs []hold, out []result) error {
+	ids := make([]wire.ObjectID, len(hs))
+	for i, h := range hs {
+		ids[i] = h.id
+	}
 	id, ch := w.request(&wire.Msg{Kind: wire.KindGet, IDs: ids})
 	rep, err := w.await(ctx, id, ch)
 	if err != nil {
@@ -384,23 +389,25 @@ func (w *workerProc) wait(ctx context.Context, ids []wire.ObjectID, k int, timeo
 	return ready, nil
 }
 
-func (w *workerProc) put(id wire.ObjectID, data []byte, contained []wire.ObjectID) error {
+func (w *workerProc) put(id wire.ObjectID, data []byte, contained []wire.ObjectID) (hold, error) {
 	w.mu.Lock()
 	w.holds[id]++
 	w.mu.Unlock()
 	w.send(&wire.Msg{Kind: wire.KindPut, Object: id, Data: data, IDs: contained})
-	return nil
+	return hold{id: id}, nil
 }
 
-func (w *workerProc) adopt(id wire.ObjectID) {
+func (w *workerProc) adopt(id wire.ObjectID) hold {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.holds[id]++; w.holds[id] == 1 {
 		w.send(&wire.Msg{Kind: wire.KindAddRef, IDs: []wire.ObjectID{id}})
 	}
+	return hold{id: id}
 }
 
-func (w *workerProc) release(id wire.ObjectID) {
+func (w *workerProc) release(h hold) {
+	id := h.id
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.holds[id]--; w.holds[id] <= 0 {
