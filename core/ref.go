@@ -152,10 +152,14 @@ func newHandle(rt *runtimeState, hd hold) *refHandle {
 // refTag marks a reference nested inside a CBOR-encoded value.
 const refTag = 55799 + 1000
 
-// MarshalCBOR encodes a nested reference as a tagged object ID.
+// MarshalCBOR encodes a nested reference as a tagged object ID, and the
+// zero Ref as null.
 func (r Ref[T]) MarshalCBOR() ([]byte, error) {
-	if r.h == nil || r.h.err != nil {
-		return nil, fmt.Errorf("manta: cannot pass a failed or zero Ref inside a value")
+	if r.h == nil {
+		return []byte{0xf6}, nil
+	}
+	if r.h.err != nil {
+		return nil, fmt.Errorf("manta: cannot pass a failed Ref inside a value: %w", r.h.err)
 	}
 	return cbor.Marshal(cbor.Tag{Number: refTag, Content: wire.AppendObjectID(nil, r.h.id)})
 }
@@ -163,6 +167,10 @@ func (r Ref[T]) MarshalCBOR() ([]byte, error) {
 // UnmarshalCBOR decodes a nested reference and takes this process's hold on
 // the object, so the reference is usable here like any other.
 func (r *Ref[T]) UnmarshalCBOR(b []byte) error {
+	if len(b) == 1 && b[0] == 0xf6 {
+		*r = Ref[T]{}
+		return nil
+	}
 	var tag cbor.RawTag
 	if err := cbor.Unmarshal(b, &tag); err != nil || tag.Number != refTag {
 		return fmt.Errorf("%w: not a manta reference", ErrDecode)

@@ -1,0 +1,44 @@
+# manta — see README.md. Every target works on a fresh clone: tools come
+# from the Go module proxy at pinned versions.
+
+GO          ?= go
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# Packages with goroutines, shared memory or processes run under -race.
+RACE_PKGS   := ./core/... ./shm/... ./sched/... ./rpc/... ./benchmarks/... ./cmd/...
+PLAIN_PKGS  := ./sims/...
+DURATION    ?= 2s
+
+.PHONY: all build test check bench microbenchmark fuzz clean
+
+all: build
+
+build:
+	$(GO) build ./...
+	$(GO) build -o bin/manta ./cmd/manta
+
+test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 $(RACE_PKGS)
+	$(GO) test -count=1 $(PLAIN_PKGS)
+
+check:
+	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+	$(GO) run ./cmd/importcheck
+
+# Until the figure harness lands, the benchmark is the microbenchmark.
+bench: microbenchmark
+
+microbenchmark: build
+	./bin/manta microbenchmark --duration $(DURATION)
+
+# A short run of every fuzz target.
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./rpc/wire
+	$(GO) test -run '^$$' -fuzz FuzzDecodeValue -fuzztime 30s ./core
+	$(GO) test -run '^$$' -fuzz FuzzAttachRing -fuzztime 30s ./shm
+	$(GO) test -run '^$$' -fuzz FuzzRingPop -fuzztime 30s ./shm
+
+clean:
+	rm -rf bin

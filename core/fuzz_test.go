@@ -1,0 +1,78 @@
+package core
+
+import (
+	"testing"
+
+	"manta/rpc/wire"
+)
+
+type fuzzValue struct {
+	Name  string
+	Vals  []float64
+	Inner Ref[int]
+	Any   any
+}
+
+// FuzzDecodeValue feeds arbitrary bytes, as another process could send
+// them, to the value decoders: they must return an error, never panic.
+func FuzzDecodeValue(f *testing.F) {
+	for _, seed := range [][]byte{
+		mustEnc(codecFor[int](), 42), mustEnc(codecFor[string](), "hi"),
+		mustEnc(codecFor[[]float64](), []float64{1, 2}), mustEnc(codecFor[int8](), 7),
+		mustEnc(codecFor[fuzzValue](), fuzzValue{Name: "x", Vals: []float64{3}}),
+		encodeError(ErrWorkerDied, "f", wire.TaskID{Hi: 1}),
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var i int
+		_ = codecFor[int]().dec(b, &i)
+		var i8 int8
+		_ = codecFor[int8]().dec(b, &i8)
+		var u uint16
+		_ = codecFor[uint16]().dec(b, &u)
+		var s string
+		_ = codecFor[string]().dec(b, &s)
+		var fs []float64
+		_ = codecFor[[]float64]().dec(b, &fs)
+		var f32 []float32
+		_ = codecFor[[]float32]().dec(b, &f32)
+		var ok bool
+		_ = codecFor[bool]().dec(b, &ok)
+		var v fuzzValue
+		_ = codecFor[fuzzValue]().dec(b, &v)
+		if err := decodeError(b); err == nil {
+			t.Fatal("decodeError returned nil")
+		}
+	})
+}
+
+func mustEnc[T any](c *codec[T], v T) []byte {
+	b, err := c.enc(nil, &v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func TestCodecRoundTrips(t *testing.T) {
+	type celsius float64
+	check := func(name string, ok bool) {
+		t.Helper()
+		if !ok {
+			t.Errorf("%s did not round-trip", name)
+		}
+	}
+	var c celsius
+	err := codecFor[celsius]().dec(mustEnc(codecFor[celsius](), 21.5), &c)
+	check("named float", err == nil && c == 21.5)
+	var i8 int8
+	err = codecFor[int8]().dec(mustEnc(codecFor[int](), 300), &i8)
+	check("int8 overflow is an error", err != nil)
+	var m map[string][]int
+	err = codecFor[map[string][]int]().dec(mustEnc(codecFor[map[string][]int](), map[string][]int{"a": {1, 2}}), &m)
+	check("map via CBOR", err == nil && len(m["a"]) == 2)
+	var s string
+	err = codecFor[string]().dec(mustEnc(codecFor[int](), 1), &s)
+	check("int as string is an error", err != nil)
+}
