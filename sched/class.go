@@ -94,11 +94,14 @@ func (c *class) unlink(w *worker) {
 // leastLoaded returns a linked worker with the fewest tasks, if it has fewer
 // than limit.
 func (c *class) leastLoaded(limit int) *worker {
-	for k := c.minLoad; k < min(limit, len(c.byLoad)); k++ {
+	limit = min(limit, len(c.byLoad))
+	k := c.minLoad
+	for ; k < limit; k++ {
 		if w := c.byLoad[k]; w != nil {
 			c.minLoad = k
 			return w
 		}
 	}
+	c.minLoad = k
 	return nil
 }

@@ -20,26 +20,29 @@ func (l *Local) dispatch() {
 	}
 }
 
-// grantRound offers each demand with queued work one more worker and reports
-// whether any was granted or started.
+// grantRound offers each demand with queued work one more worker. It
+// reports whether another round could do more: a worker was granted,
+// started or freed, and work is still queued.
 func (l *Local) grantRound() bool {
 	ends := l.leaseEnds
 	l.round++
 	l.checkReservation()
-	granted := false
+	granted, waiting := false, false
 	if r := l.reserved; r != nil {
 		granted = l.offer(r)
+		waiting = r.queued() > 0
 	}
 	for _, starved := range [2]bool{true, false} {
 		d := l.ring.cursor
 		for n := l.ring.n; n > 0; n-- {
 			if d.round != l.round && d.queued() > 0 && d.starved() == starved {
 				granted = l.offer(d) || granted
+				waiting = waiting || d.queued() > 0
 			}
 			d = d.next
 		}
 	}
-	return granted || l.leaseEnds != ends
+	return (granted || l.leaseEnds != ends) && waiting
 }
 
 // offer tries to give d one more worker: an idle one, or else a new one

@@ -1,0 +1,124 @@
+package sched
+
+import (
+	"fmt"
+	"slices"
+)
+
+// checkInvariants verifies the internal consistency of l: resource
+// conservation, the counters against a recount, lease and queue shape, and
+// that dispatching left nothing it could have done.
+func checkInvariants(l *Local) error {
+	held := make([]int64, len(l.total))
+	var taskWorkers, blocked int
+	leases := map[*class]int{}
+	active := map[*class]int{}
+	for id, w := range l.workers {
+		if w.id != id {
+			return fmt.Errorf("worker %d stored as %d", w.id, id)
+		}
+		if w.queue.len() > l.cfg.PipelineDepth {
+			return fmt.Errorf("w%d has %d tasks, depth is %d", id, w.queue.len(), l.cfg.PipelineDepth)
+		}
+		switch w.state {
+		case idle:
+			taskWorkers++
+			if !slices.Contains(l.idle, w) || w.queue.len() > 0 || w.blocked || w.linked {
+				return fmt.Errorf("idle w%d: in idle list %v, %d tasks, blocked %v, linked %v",
+					id, slices.Contains(l.idle, w), w.queue.len(), w.blocked, w.linked)
+			}
+			continue
+		case leased:
+			taskWorkers++
+			leases[w.class]++
+			if w.blocked {
+				blocked++
+				if w.queue.len() != 1 || w.linked {
+					return fmt.Errorf("blocked w%d has %d tasks, linked %v", id, w.queue.len(), w.linked)
+				}
+			} else {
+				active[w.class]++
+				if w.queue.len() == 0 {
+					return fmt.Errorf("leased w%d has no task", id)
+				}
+				if w.linked == (w.draining || w.queue.len() >= l.cfg.PipelineDepth) {
+					return fmt.Errorf("w%d linked %v, draining %v, %d tasks", id, w.linked, w.draining, w.queue.len())
+				}
+			}
+		case actor:
+			if w.queue.len() > 0 || w.linked {
+				return fmt.Errorf("actor w%d has tasks or is linked", id)
+			}
+		}
+		for _, q := range w.class.need {
+			if !w.blocked || q.index != cpuIndex {
+				held[q.index] += q.units
+			}
+		}
+	}
+	for i := range l.total {
+		if l.avail[i]+held[i] != l.total[i] {
+			return fmt.Errorf("%s: %d free + %d held != %d total", l.space.names[i], l.avail[i], held[i], l.total[i])
+		}
+	}
+	if len(l.idle) != len(l.workers)-countWorkers(l, leased)-countWorkers(l, actor) {
+		return fmt.Errorf("idle list has %d workers", len(l.idle))
+	}
+	if taskWorkers != l.taskWorkers || blocked != l.blockedTasks {
+		return fmt.Errorf("task workers %d (counted %d), blocked %d (counted %d)", l.taskWorkers, taskWorkers, l.blockedTasks, blocked)
+	}
+	starting := 0
+	for _, c := range l.classes[1:] {
+		starting += c.taskDemand.starting + c.actorDemand.starting
+		if c.leases != leases[c] || c.active != active[c] {
+			return fmt.Errorf("class %d: leases %d (counted %d), active %d (counted %d)", c.id, c.leases, leases[c], c.active, active[c])
+		}
+		if err := checkDemands(l, c); err != nil {
+			return err
+		}
+	}
+	if starting != l.starts.len() {
+		return fmt.Errorf("%d starting on demands' behalf, %d starts", starting, l.starts.len())
+	}
+	return nil
+}
+
+func countWorkers(l *Local, s workerState) int {
+	n := 0
+	for _, w := range l.workers {
+		if w.state == s {
+			n++
+		}
+	}
+	return n
+}
+
+// checkDemands verifies that c's queues are in the ring exactly when not
+// empty and that dispatching left no work it could have done: no queued
+// task with a lease of its class able to take it, and no demand that could
+// have had an idle worker.
+func checkDemands(l *Local, c *class) error {
+	for _, d := range []*demand{&c.taskDemand, &c.actorDemand} {
+		if d.linked != (d.queued() > 0) {
+			return fmt.Errorf("class %d %s demand: linked %v with %d queued", c.id, kindName(d), d.linked, d.queued())
+		}
+		if d.queued() == 0 {
+			continue
+		}
+		if len(l.idle) > 0 && l.fits(c) && (l.reserved == nil || l.reserved == d || !l.takesFromReserved(c)) {
+			return fmt.Errorf("class %d %s demand waits with %d queued though an idle worker and resources are free",
+				c.id, kindName(d), d.queued())
+		}
+	}
+	if c.tasks.len() > c.taskDemand.starting && c.leastLoaded(l.cfg.PipelineDepth) != nil {
+		return fmt.Errorf("class %d has %d tasks queued and a lease with room", c.id, c.tasks.len())
+	}
+	return nil
+}
+
+func kindName(d *demand) string {
+	if d.kind == actorDemand {
+		return "actor"
+	}
+	return "task"
+}
