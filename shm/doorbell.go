@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // DoorbellSize is the number of bytes of shared memory a Doorbell uses.
@@ -13,11 +15,16 @@ import (
 // data next to it.
 const DoorbellSize = 64
 
-// Spin budget bounds. A wake-up through the futex costs about 3-4 µs here
-// (see PLATFORM.md), so spinning longer than that rarely pays off.
+// Spinning. A futex hand-off costs about 4 µs a hop here (PLATFORM.md),
+// often tens of µs on a busy or idle-halted vCPU, while a spinning peer
+// answers in well under 1 µs. So a waiter spins up to maxSpin while at
+// least a quarter of its recent full spins succeeded, and only shortSpin
+// otherwise (an idle peer, or one that shares this CPU): a good citizen on
+// 2 cores.
 const (
-	defaultMaxSpin = 4 * time.Microsecond
-	minSpin        = 250 * time.Nanosecond
+	defaultMaxSpin = 10 * time.Microsecond
+	shortSpin      = 500 * time.Nanosecond
+	hitOne         = 1024 // fixed-point 1.0 for Doorbell.hits
 )
 
 // Doorbell is an eventcount in shared memory. A consumer that found
@@ -32,7 +39,8 @@ type Doorbell struct {
 	seq     *atomic.Uint32
 	waiters *atomic.Uint32
 	maxSpin atomic.Int64 // ns; local tuning, see SetSpin
-	spin    atomic.Int64 // ns; current adaptive budget, within [minSpin, maxSpin]
+	hits    atomic.Int64 // moving average (x hitOne) of full spins that succeeded
+	probes  atomic.Int64 // counts short-spin waits, to make every 16th a full spin
 }
 
 // NewDoorbell returns a Doorbell over mem, which must be at least
@@ -52,17 +60,15 @@ func NewDoorbell(mem []byte) *Doorbell {
 		waiters: (*atomic.Uint32)(unsafe.Pointer(&mem[4])),
 	}
 	d.maxSpin.Store(int64(defaultMaxSpin))
-	d.spin.Store(int64(defaultMaxSpin))
+	d.hits.Store(hitOne)
 	return d
 }
 
 // SetSpin sets the longest time Wait spins before sleeping in the kernel
-// (default 4 µs); 0 makes Wait sleep at once, which suits machines with
+// (default 10 µs); 0 makes Wait sleep at once, which suits machines with
 // more busy threads than cores. It affects only this process's Doorbell.
 func (d *Doorbell) SetSpin(limit time.Duration) {
-	limit = min(max(limit, 0), time.Second)
-	d.maxSpin.Store(int64(limit))
-	d.spin.Store(int64(limit))
+	d.maxSpin.Store(int64(min(max(limit, 0), time.Second)))
 }
 
 // Ring wakes the waiters, if any. Call it after publishing: when nobody
@@ -91,12 +97,18 @@ func (d *Doorbell) Wait(ready func() bool, timeout time.Duration) bool {
 	if ready() {
 		return true
 	}
+	start := time.Now()
 	var deadline time.Time
 	if timeout > 0 {
-		deadline = time.Now().Add(timeout)
+		deadline = start.Add(timeout)
 	}
-	if d.spinFor(ready, deadline) {
+	budget, full := d.spinBudget()
+	if d.spin(ready, budget, start, deadline) {
+		d.observe(true)
 		return true
+	}
+	if full {
+		d.observe(false)
 	}
 	for {
 		var left time.Duration
@@ -119,19 +131,29 @@ func (d *Doorbell) Wait(ready func() bool, timeout time.Duration) bool {
 	}
 }
 
-// spinFor polls ready for up to the current spin budget. The budget
-// doubles when spinning succeeds and halves when it does not, so a quiet
-// peer costs little CPU (a good citizen on 2 cores) while a busy one is
-// caught without a futex round trip.
-func (d *Doorbell) spinFor(ready func() bool, deadline time.Time) bool {
-	budget := time.Duration(d.spin.Load())
+// spinBudget returns how long to spin, and whether that is the full
+// maxSpin: the full time while at least a quarter of recent full spins
+// succeeded, and for every 16th wait otherwise, to notice when spinning
+// pays again; shortSpin the rest of the time. Only spins tell whether
+// spinning pays: a wait that ended in the futex after a short spin may
+// have been slow because the peer needed this CPU.
+func (d *Doorbell) spinBudget() (time.Duration, bool) {
+	limit := time.Duration(d.maxSpin.Load())
+	if limit <= shortSpin || d.hits.Load() >= hitOne/4 || d.probes.Add(1)%16 == 0 {
+		return limit, true
+	}
+	return shortSpin, false
+}
+
+// spin polls ready for budget, yielding now and then: the Go scheduler
+// may have a peer goroutine waiting for this P (same-process use), and the
+// kernel may have put the peer thread, just woken, on this CPU.
+func (d *Doorbell) spin(ready func() bool, budget time.Duration, start, deadline time.Time) bool {
 	if budget <= 0 {
 		return false
 	}
-	start := time.Now()
 	for i := 1; ; i++ {
 		if ready() {
-			d.spin.Store(int64(min(2*budget, time.Duration(d.maxSpin.Load()))))
 			return true
 		}
 		// Reading the clock costs more than ready(); look only now and then.
@@ -140,13 +162,22 @@ func (d *Doorbell) spinFor(ready func() bool, deadline time.Time) bool {
 		}
 		now := time.Now()
 		if now.Sub(start) >= budget || (!deadline.IsZero() && now.After(deadline)) {
-			break
+			return false
 		}
-		// Let a peer goroutine on this P (same-process use) make progress.
-		runtime.Gosched()
+		if i%256 == 0 {
+			runtime.Gosched()
+			unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
+		}
 	}
-	if maxSpin := time.Duration(d.maxSpin.Load()); maxSpin > 0 {
-		d.spin.Store(int64(max(budget/2, min(minSpin, maxSpin))))
+}
+
+// observe folds one wait into the hit rate (weight 1/8). Concurrent
+// waiters may lose an update; the rate is a heuristic.
+func (d *Doorbell) observe(hit bool) {
+	sample := int64(0)
+	if hit {
+		sample = hitOne
 	}
-	return false
+	h := d.hits.Load()
+	d.hits.Store(h + (sample-h)/8)
 }

@@ -53,7 +53,7 @@ type child struct {
 }
 
 // startChild starts the test binary as a helper in the given mode, sharing
-// a fresh segment with it.
+// a fresh segment with it, and waits until the child has attached.
 func startChild(t testing.TB, mode string) *child {
 	t.Helper()
 	seg, err := NewSegment("shm-test", 2*DoorbellSize+2*RingSize(procCapacity))
@@ -82,6 +82,9 @@ func startChild(t testing.TB, mode string) *child {
 		c.cmd.Process.Kill()
 		<-c.exited
 	})
+	if msg, err := c.toParent.Pop(nil, 30*time.Second); err != nil || string(msg) != "ready" {
+		t.Fatalf("hello from child: %q, %v; child: %s", msg, err, c.output())
+	}
 	return c
 }
 
@@ -116,6 +119,9 @@ func runHelper(mode string) error {
 		return err
 	}
 	defer out.Close()
+	if err := out.Push([]byte("ready"), 0); err != nil {
+		return err
+	}
 	var buf []byte
 	switch mode {
 	case "echo": // check every message, send it back
@@ -152,10 +158,7 @@ func runHelper(mode string) error {
 			size += uint64(len(buf))
 		}
 		return out.Push(binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, n), size), 0)
-	case "hang": // say hello, then block until killed
-		if err := out.Push([]byte("ready"), 0); err != nil {
-			return err
-		}
+	case "hang": // block until killed
 		_, err := in.Pop(nil, 0)
 		return fmt.Errorf("Pop returned %v, expected to be killed first", err)
 	}
@@ -250,9 +253,6 @@ func TestCrossProcess(t *testing.T) {
 // its blocked Pop.
 func TestCrossProcessChildKilled(t *testing.T) {
 	c := startChild(t, "hang")
-	if msg, err := c.toParent.Pop(nil, 30*time.Second); err != nil || string(msg) != "ready" {
-		t.Fatalf("hello from child: %q, %v; child: %s", msg, err, c.output())
-	}
 	reaped := make(chan struct{})
 	go func() {
 		defer close(reaped)
