@@ -140,8 +140,8 @@ func (d *driver) get(ctx context.Context, hs []hold, out []result) error {
 	return d.n.get(ctx, hs, out)
 }
 
-func (d *driver) wait(ctx context.Context, ids []wire.ObjectID, k int, timeout time.Duration) ([]int, error) {
-	return d.n.wait(ctx, ids, k, timeout)
+func (d *driver) wait(ctx context.Context, hs []hold, k int, timeout time.Duration) ([]int, error) {
+	return d.n.wait(ctx, hs, k, timeout)
 }
 
 func (d *driver) put(id wire.ObjectID, data []byte, contained []wire.ObjectID) (hold, error) {

@@ -538,17 +538,30 @@ type errorBytes []byte
 
 func (e errorBytes) Error() string { return "encoded error" }
 
-func (n *node) wait(ctx context.Context, ids []wire.ObjectID, k int, timeout time.Duration) ([]int, error) {
+// wait is the driver's Wait; zero holds (failed references) count as
+// ready.
+func (n *node) wait(ctx context.Context, hs []hold, k int, timeout time.Duration) ([]int, error) {
 	n.mu.Lock()
 	if n.closed {
 		n.mu.Unlock()
 		return nil, ErrShutdown
 	}
-	w := &waiter{ch: make(chan struct{})}
-	ready := len(n.readyIndexes(ids))
+	ready := 0
+	for i := range hs {
+		if hs[i].obj == nil && !hs[i].id.IsZero() {
+			hs[i].obj = n.objects[hs[i].id]
+		}
+		if o := hs[i].obj; o == nil || o.state != objPending {
+			ready++
+		}
+	}
+	w := &waiter{ch: make(chan struct{}), need: k - ready}
 	if ready < k {
-		n.awaitLocked(w, ids)
-		w.need = k - ready
+		for _, h := range hs {
+			if h.obj != nil && h.obj.state == objPending {
+				h.obj.waiters = append(h.obj.waiters, w)
+			}
+		}
 	}
 	n.mu.Unlock()
 	if ready < k {
@@ -566,12 +579,13 @@ func (n *node) wait(ctx context.Context, ids []wire.ObjectID, k int, timeout tim
 		}
 	}
 	n.mu.Lock()
+	defer n.mu.Unlock()
 	w.fired = true
-	idx := n.readyIndexes(ids)
-	n.mu.Unlock()
-	out := make([]int, len(idx))
-	for i, x := range idx {
-		out[i] = int(x)
+	out := make([]int, 0, k)
+	for i, h := range hs {
+		if h.obj == nil || h.obj.state != objPending {
+			out = append(out, i)
+		}
 	}
 	return out, nil
 }

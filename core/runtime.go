@@ -17,7 +17,7 @@ type backend interface {
 	// submit and put return the hold this process now has on the result.
 	submit(task wire.TaskID, c *call) (hold, error)
 	get(ctx context.Context, hs []hold, out []result) error
-	wait(ctx context.Context, ids []wire.ObjectID, k int, timeout time.Duration) ([]int, error)
+	wait(ctx context.Context, hs []hold, k int, timeout time.Duration) ([]int, error)
 	put(id wire.ObjectID, data []byte, contained []wire.ObjectID) (hold, error)
 	// adopt takes one more hold on id for this process; release drops one.
 	adopt(id wire.ObjectID) hold
@@ -95,7 +95,7 @@ func Wait(ctx context.Context, refs []AnyRef, k int, timeout time.Duration) ([]i
 	if len(refs) == 0 {
 		return nil, nil
 	}
-	ids := make([]wire.ObjectID, len(refs))
+	holds := make([]hold, len(refs))
 	var rt *runtimeState
 	for i, r := range refs {
 		h := r.handle()
@@ -106,13 +106,12 @@ func Wait(ctx context.Context, refs []AnyRef, k int, timeout time.Duration) ([]i
 		if rt != nil && h.rt != rt {
 			return nil, fmt.Errorf("manta: Wait across two runtimes: %w", ErrShutdown)
 		}
-		rt, ids[i] = h.rt, h.id
+		rt, holds[i] = h.rt, h.hold
 	}
 	if rt == nil {
 		return allIndexes(len(refs)), nil
 	}
-	ready, err := rt.backend.wait(ctx, ids, k, timeout)
-	return ready, err
+	return rt.backend.wait(ctx, holds, k, timeout)
 }
 
 func allIndexes(n int) []int {

@@ -376,7 +376,11 @@ func (w *workerProc) get(ctx context.Context, hs []hold, out []result) error {
 	return nil
 }
 
-func (w *workerProc) wait(ctx context.Context, ids []wire.ObjectID, k int, timeout time.Duration) ([]int, error) {
+func (w *workerProc) wait(ctx context.Context, hs []hold, k int, timeout time.Duration) ([]int, error) {
+	ids := make([]wire.ObjectID, len(hs))
+	for i, h := range hs {
+		ids[i] = h.id
+	}
 	id, ch := w.request(&wire.Msg{Kind: wire.KindWait, IDs: ids, K: uint32(k), TimeoutNanos: int64(timeout)})
 	rep, err := w.await(ctx, id, ch)
 	if err != nil {
