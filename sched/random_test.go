@@ -17,7 +17,7 @@ import (
 // actor worker or beyond PipelineDepth; only unblocking oversubscribes.
 // Each run ends by completing everything, which must leave nothing waiting.
 func TestRandomized(t *testing.T) {
-	seeds := 400
+	seeds := 250
 	if testing.Short() {
 		seeds = 50
 	}
