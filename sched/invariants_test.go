@@ -45,7 +45,7 @@ func checkInvariants(l *Local) error {
 					return fmt.Errorf("w%d linked %v, draining %v, %d tasks", id, w.linked, w.draining, w.queue.len())
 				}
 			}
-		case actor:
+		case hosting:
 			if w.queue.len() > 0 || w.linked {
 				return fmt.Errorf("actor w%d has tasks or is linked", id)
 			}
@@ -61,7 +61,7 @@ func checkInvariants(l *Local) error {
 			return fmt.Errorf("%s: %d free + %d held != %d total", l.space.names[i], l.avail[i], held[i], l.total[i])
 		}
 	}
-	if len(l.idle) != len(l.workers)-countWorkers(l, leased)-countWorkers(l, actor) {
+	if len(l.idle) != len(l.workers)-countWorkers(l, leased)-countWorkers(l, hosting) {
 		return fmt.Errorf("idle list has %d workers", len(l.idle))
 	}
 	if taskWorkers != l.taskWorkers || blocked != l.blockedTasks {

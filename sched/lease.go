@@ -112,7 +112,7 @@ func (l *Local) host(d *demand, w *worker) {
 	for _, q := range c.need {
 		l.actorHeld[q.index] += q.units
 	}
-	w.state, w.class, w.actor = actor, c, a
+	w.state, w.class, w.actor = hosting, c, a
 	l.taskWorkers--
 	l.emit(Action{Kind: PlaceActor, Actor: a, Worker: w.id, Class: c.id})
 }

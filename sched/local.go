@@ -198,7 +198,7 @@ func (l *Local) unblock(w *worker) {
 // node, and w, which is not reused, is stopped with a StopWorker action.
 func (l *Local) ActorExited(id WorkerID) {
 	w := l.workers[id]
-	if w == nil || w.state != actor {
+	if w == nil || w.state != hosting {
 		l.ignored++
 		return
 	}
@@ -250,7 +250,7 @@ func (l *Local) startEnded() {
 // to it (the running one first) for core to retry or fail, and the actor it
 // hosted, if any. Its resources return to the node. Unknown workers, such as
 // ones already reported or stopped, are ignored.
-func (l *Local) WorkerExited(id WorkerID) (lost []TaskRef, a ActorRef, hadActor bool) {
+func (l *Local) WorkerExited(id WorkerID) (lost []TaskRef, actor ActorRef, hadActor bool) {
 	w := l.workers[id]
 	if w == nil {
 		l.ignored++
@@ -259,10 +259,10 @@ func (l *Local) WorkerExited(id WorkerID) (lost []TaskRef, a ActorRef, hadActor 
 	for i := 0; i < w.queue.len(); i++ {
 		lost = append(lost, w.queue.at(i))
 	}
-	a, hadActor = w.actor, w.state == actor
+	actor, hadActor = w.actor, w.state == hosting
 	l.forget(w)
 	l.dispatch()
-	return lost, a, hadActor
+	return lost, actor, hadActor
 }
 
 // forget removes w, returning whatever it holds.
@@ -282,7 +282,7 @@ func (l *Local) forget(w *worker) {
 			c.active--
 		}
 		l.taskWorkers--
-	case actor:
+	case hosting:
 		l.releaseHeld(w)
 		for _, q := range w.class.need {
 			l.actorHeld[q.index] -= q.units

@@ -179,7 +179,7 @@ func (s *shadow) step() (unblocks bool, err error) {
 			s.l.WorkerStartFailed()
 			break
 		}
-		return false, s.startWorker()
+		s.startWorker()
 	case 10:
 		return false, s.exitWorker()
 	case 11:
@@ -192,13 +192,13 @@ func (s *shadow) step() (unblocks bool, err error) {
 
 // startWorker reports a worker up: usually a new one, which answers a
 // StartWorker if any is outstanding, and sometimes a duplicate report.
-func (s *shadow) startWorker() error {
+func (s *shadow) startWorker() {
 	if s.rng.Intn(8) == 0 && len(s.workers) > 0 {
 		id, _ := s.pickWorker(func(*shadowWorker) bool { return true })
 		if s.workers[id] != nil {
 			s.logf("worker-started w=%d (again)", id)
 			s.l.WorkerStarted(id)
-			return nil
+			return
 		}
 	}
 	id := WorkerID(s.fresh())
@@ -206,7 +206,6 @@ func (s *shadow) startWorker() error {
 	s.workers[id] = &shadowWorker{}
 	s.starts = max(0, s.starts-1)
 	s.l.WorkerStarted(id)
-	return nil
 }
 
 func (s *shadow) exitWorker() error {
@@ -331,8 +330,8 @@ func (s *shadow) compare() error {
 		for i := range w.queue.len() {
 			tasks = append(tasks, w.queue.at(i))
 		}
-		if !slices.Equal(tasks, sw.tasks) || w.blocked != sw.blocked || (w.state == actor) != sw.hosting {
-			return fmt.Errorf("w%d: tasks %v blocked %v actor %v; shadow: %v %v %v", id, tasks, w.blocked, w.state == actor, sw.tasks, sw.blocked, sw.hosting)
+		if !slices.Equal(tasks, sw.tasks) || w.blocked != sw.blocked || (w.state == hosting) != sw.hosting {
+			return fmt.Errorf("w%d: tasks %v blocked %v actor %v; shadow: %v %v %v", id, tasks, w.blocked, w.state == hosting, sw.tasks, sw.blocked, sw.hosting)
 		}
 	}
 	queued, pending := 0, 0

@@ -379,7 +379,7 @@ func formatWorkers(l *Local) string {
 				line += strconv.FormatUint(uint64(w.queue.at(i)), 10)
 			}
 			line += "]"
-		case actor:
+		case hosting:
 			line += fmt.Sprintf(" actor a=%d class=%d", w.actor, w.class.id)
 		}
 		if w.blocked {

@@ -51,7 +51,7 @@ func (l *Local) Stats() Stats {
 				s.Running++
 				s.Pipelined += n - 1
 			}
-		case actor:
+		case hosting:
 			s.Actors++
 		}
 	}

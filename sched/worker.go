@@ -14,9 +14,9 @@ type ActorRef uint64
 type workerState uint8
 
 const (
-	idle   workerState = iota // in the pool, holding nothing
-	leased                    // running tasks of one class
-	actor                     // dedicated to one actor for its lifetime
+	idle    workerState = iota // in the pool, holding nothing
+	leased                     // running tasks of one class
+	hosting                    // dedicated to one actor for its lifetime
 )
 
 type worker struct {
