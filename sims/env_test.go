@@ -31,7 +31,7 @@ func TestMakeUnknownListsKnown(t *testing.T) {
 
 func TestIDs(t *testing.T) {
 	want := []string{"Acrobot-v1", "CartPole-v1", "MountainCar-v0", "MountainCarContinuous-v0", "Pendulum-v1",
-		"LunarLander-v3", "LunarLanderContinuous-v3"}
+		"LunarLander-v3", "LunarLanderContinuous-v3", "BipedalWalker-v3"}
 	for _, id := range want {
 		if !slices.Contains(IDs(), id) {
 			t.Errorf("IDs() = %v, missing %s", IDs(), id)
@@ -41,7 +41,7 @@ func TestIDs(t *testing.T) {
 	limits := map[string]int{
 		"CartPole-v1": 500, "Pendulum-v1": 200, "Acrobot-v1": 500,
 		"MountainCar-v0": 200, "MountainCarContinuous-v0": 999,
-		"LunarLander-v3": 1000, "LunarLanderContinuous-v3": 1000,
+		"LunarLander-v3": 1000, "LunarLanderContinuous-v3": 1000, "BipedalWalker-v3": 1600,
 	}
 	for id, n := range limits {
 		if s, err := lookup(id); err != nil || s.maxSteps != n {

@@ -40,5 +40,5 @@ func Example() {
 	// Output:
 	// start [0.027396 -0.006112 0.035860 0.019737]
 	// return 500 terminated false truncated true
-	// sims: unknown env id "CartPole-v0"; known: Acrobot-v1, CartPole-v1, LunarLander-v3, LunarLanderContinuous-v3, MountainCar-v0, MountainCarContinuous-v0, Pendulum-v1
+	// sims: unknown env id "CartPole-v0"; known: Acrobot-v1, BipedalWalker-v3, CartPole-v1, LunarLander-v3, LunarLanderContinuous-v3, MountainCar-v0, MountainCarContinuous-v0, Pendulum-v1
 }

@@ -108,9 +108,7 @@ func (llContacts) PostSolve(box2d.B2ContactInterface, *box2d.B2ContactImpulse) {
 func (l *lunarLander) reset(r *rng, obs []float32) {
 	l.rng = r
 	// A fresh world per episode, as Gymnasium v3 does.
-	w := box2d.MakeB2World(box2d.MakeB2Vec2(0, llGravity))
-	l.world = &w
-	l.world.SetContactListener(llContacts{l})
+	l.world = newWorld(llGravity, llContacts{l})
 	l.gameOver, l.hasPrev = false, false
 	l.legContact = [2]bool{}
 
@@ -138,15 +136,11 @@ func (l *lunarLander) reset(r *rng, obs []float32) {
 	moon := l.world.CreateBody(&moonDef)
 	edge := box2d.MakeB2EdgeShape()
 	edge.Set(box2d.MakeB2Vec2(0, 0), box2d.MakeB2Vec2(W, 0))
-	fd := box2d.MakeB2FixtureDef()
-	fd.Shape = &edge
-	moon.CreateFixtureFromDef(&fd)
+	moon.CreateFixtureFromDef(fixtureDef(&edge, 0, 0.2))
 	for i := 0; i < llChunks-1; i++ {
 		e := box2d.MakeB2EdgeShape()
 		e.Set(box2d.MakeB2Vec2(chunkX[i], smoothY[i]), box2d.MakeB2Vec2(chunkX[i+1], smoothY[i+1]))
-		fd := box2d.MakeB2FixtureDef()
-		fd.Shape, fd.Density, fd.Friction = &e, 0, 0.1
-		moon.CreateFixtureFromDef(&fd)
+		moon.CreateFixtureFromDef(fixtureDef(&e, 0, 0.1))
 	}
 
 	initialY := llViewportH / llScale
@@ -161,10 +155,9 @@ func (l *lunarLander) reset(r *rng, obs []float32) {
 	}
 	poly := box2d.MakeB2PolygonShape()
 	poly.Set(verts[:], len(verts))
-	fd = box2d.MakeB2FixtureDef()
-	fd.Shape, fd.Density, fd.Friction, fd.Restitution = &poly, 5.0, 0.1, 0
+	fd := fixtureDef(&poly, 5.0, 0.1)
 	fd.Filter.CategoryBits, fd.Filter.MaskBits = 0x0010, 0x001 // collide only with ground
-	l.lander.CreateFixtureFromDef(&fd)
+	l.lander.CreateFixtureFromDef(fd)
 	l.lander.ApplyForceToCenter(box2d.MakeB2Vec2(
 		r.uniform(-llInitialRandom, llInitialRandom),
 		r.uniform(-llInitialRandom, llInitialRandom)), true)
@@ -177,10 +170,9 @@ func (l *lunarLander) reset(r *rng, obs []float32) {
 		leg := l.world.CreateBody(&bd)
 		box := box2d.MakeB2PolygonShape()
 		box.SetAsBox(llLegW/llScale, llLegH/llScale)
-		fd := box2d.MakeB2FixtureDef()
-		fd.Shape, fd.Density, fd.Restitution = &box, 1.0, 0
+		fd := fixtureDef(&box, 1.0, 0.2)
 		fd.Filter.CategoryBits, fd.Filter.MaskBits = 0x0020, 0x001
-		leg.CreateFixtureFromDef(&fd)
+		leg.CreateFixtureFromDef(fd)
 
 		rjd := box2d.MakeB2RevoluteJointDef()
 		rjd.BodyA, rjd.BodyB = l.lander, leg

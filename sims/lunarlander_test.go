@@ -153,6 +153,11 @@ type box2dRef struct {
 		Steps    int
 		Flags    int
 	}
+	WalkerBodies struct {
+		Seed    int64
+		States  [][]float64 // per step: x, y, angle, vx, vy, omega of 5 bodies
+		Actions [][]float64
+	} `json:"walker_bodies"`
 }
 
 func loadBox2DRef(t *testing.T) *box2dRef {

@@ -15,6 +15,7 @@ var registry = byID(
 	mountainCarContinuousSpec,
 	lunarLanderSpec,
 	lunarLanderContinuousSpec,
+	bipedalWalkerSpec,
 )
 
 func byID(specs ...*spec) map[string]*spec {

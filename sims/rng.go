@@ -1,6 +1,9 @@
 package sims
 
-import "math/bits"
+import (
+	"math"
+	"math/bits"
+)
 
 // rng is NumPy's default generator as Gymnasium builds it:
 // Generator(PCG64(SeedSequence(seed))). Porting it (rather than using
@@ -9,6 +12,10 @@ import "math/bits"
 type rng struct {
 	hi, lo       uint64 // 128-bit LCG state
 	incHi, incLo uint64 // 128-bit increment (odd)
+	// PCG64's next_uint32 hands out the low half of a 64-bit draw and
+	// keeps the high half for the next call.
+	hasUint32 bool
+	uinteger  uint32
 }
 
 // PCG64's 128-bit multiplier, 0x2360ed051fc65da44385df649fccf645.
@@ -46,6 +53,36 @@ func (r *rng) step() {
 func (r *rng) uint64() uint64 {
 	r.step()
 	return bits.RotateLeft64(r.hi^r.lo, -int(r.hi>>58))
+}
+
+func (r *rng) uint32() uint32 {
+	if r.hasUint32 {
+		r.hasUint32 = false
+		return r.uinteger
+	}
+	v := r.uint64()
+	r.hasUint32, r.uinteger = true, uint32(v>>32)
+	return uint32(v)
+}
+
+// integers is Generator.integers(low, high) (high exclusive) for ranges
+// below 2^32: Lemire's bounded draw on 32-bit outputs, as NumPy's
+// random_bounded_uint64_fill does.
+func (r *rng) integers(low, high int64) int64 {
+	rngIncl := uint32(high - 1 - low)
+	if rngIncl == 0 {
+		return low
+	}
+	excl := uint64(rngIncl) + 1
+	m := uint64(r.uint32()) * excl
+	if leftover := uint32(m); leftover < uint32(excl) {
+		threshold := (math.MaxUint32 - rngIncl) % uint32(excl)
+		for leftover < threshold {
+			m = uint64(r.uint32()) * excl
+			leftover = uint32(m)
+		}
+	}
+	return low + int64(m>>32)
 }
 
 // float64 is NumPy's next_double: 53 random bits in [0, 1).

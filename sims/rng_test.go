@@ -3,6 +3,7 @@ package sims
 import (
 	"encoding/json"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 )
@@ -16,6 +17,7 @@ func TestRNGMatchesNumPy(t *testing.T) {
 			Uint64  []string
 			Uniform []float64
 			Random  []float64
+			Mixed   []float64
 		}
 	}
 	b, err := os.ReadFile("testdata/rng.json")
@@ -46,6 +48,14 @@ func TestRNGMatchesNumPy(t *testing.T) {
 			if got := r.float64(); got != want {
 				t.Fatalf("seed %d: random #%d = %v, want %v", seed, i, got, want)
 			}
+		}
+		mixed := []float64{
+			float64(r.integers(5, 10)), r.uniform(-1, 1), float64(r.integers(5, 10)),
+			float64(r.integers(5, 10)), r.float64(), float64(r.integers(3, 5)),
+			float64(r.integers(0, 1000003)), float64(r.integers(1, 3)),
+		}
+		if !slices.Equal(mixed, d.Mixed) {
+			t.Fatalf("seed %d: integers/uniform mix %v, want %v", seed, mixed, d.Mixed)
 		}
 	}
 }

@@ -194,6 +194,18 @@ def rng_reference():
                 "uint64": [str(int(x)) for x in g.integers(0, 2**64, size=4, dtype=np.uint64, endpoint=False)],
                 "uniform": floats(g.uniform(-0.05, 0.05, size=(4,))),
                 "random": floats(g.random(3)),
+                # integers() draws 32 bits at a time and keeps the other
+                # half of a 64-bit draw for the next call; doubles do not.
+                "mixed": [
+                    float(g.integers(5.0, 10)),
+                    float(g.uniform(-1, 1)),
+                    float(g.integers(5.0, 10)),
+                    float(g.integers(5.0, 10)),
+                    float(g.random()),
+                    float(g.integers(3, 5)),
+                    float(g.integers(0, 1000003)),
+                    float(g.integers(1, 3)),
+                ],
             }
         )
     return out
@@ -240,6 +252,33 @@ def box2d_heuristics(seeds, early=10):
     return out
 
 
+def walker_bodies(seed, steps=30):
+    """BipedalWalker body states (x, y, angle, vx, vy, omega of hull and the
+    four leg segments) along a heuristic run, with the actions between
+    them, so the Go test can step once from each of Gymnasium's states."""
+    from gymnasium.envs.box2d.bipedal_walker import BipedalWalkerHeuristics
+
+    env = gym.make("BipedalWalker-v3").unwrapped
+    env.reset(seed=seed)
+    h = BipedalWalkerHeuristics()
+
+    def bodies():
+        return [
+            float(v)
+            for b in [env.hull] + env.legs
+            for v in (b.position[0], b.position[1], b.angle, b.linearVelocity[0], b.linearVelocity[1], b.angularVelocity)
+        ]
+
+    rec = {"seed": seed, "states": [bodies()], "actions": []}
+    a = np.zeros(4)
+    for _ in range(steps):
+        rec["actions"].append(floats(a))
+        s, _, _, _, _ = env.step(a)
+        rec["states"].append(bodies())
+        a = h.step_heuristic(s)
+    return rec
+
+
 def write(name, obj):
     with open(os.path.join(OUT, name), "w") as f:
         json.dump(obj, f, separators=(",", ":"))
@@ -258,7 +297,10 @@ def main():
     ]:
         write(fname, {"meta": meta(env_id), "resets": resets(env_id, seeds), "episodes": fn()})
     write("rng.json", {"meta": meta(""), "draws": rng_reference()})
-    write("box2d.json", {"meta": meta(""), "runs": box2d_heuristics(list(range(10)))})
+    write(
+        "box2d.json",
+        {"meta": meta(""), "runs": box2d_heuristics(list(range(10))), "walker_bodies": walker_bodies(0)},
+    )
 
 
 if __name__ == "__main__":
