@@ -9,11 +9,11 @@ import (
 // Result is one measured row, in the JSON shape `manta microbenchmark
 // --json` prints.
 type Result struct {
-	Name     string  `json:"name"`
-	Value    float64 `json:"value"`
-	Unit     string  `json:"unit"`
-	Baseline float64 `json:"baseline"`
-	Ray      float64 `json:"ray"`
+	Name     string   `json:"name"`
+	Value    float64  `json:"value"`
+	Unit     string   `json:"unit"`
+	Baseline float64  `json:"baseline"`
+	Ray      *float64 `json:"ray"` // null where Ray publishes no figure
 }
 
 // Run measures each row for about d in manta and d in its baseline. Only
@@ -32,7 +32,8 @@ func Run(ctx context.Context, rows []Row, d time.Duration, only map[string]bool,
 			return fmt.Errorf("%s: %w", r.Name, err)
 		}
 		base, _ := measure(func(b int) (int, error) { return r.baseline(b), nil }, r.batch, d)
-		report(Result{Name: r.Name, Value: value, Unit: r.Unit, Baseline: base, Ray: r.Ray})
+		ray := r.Ray
+		report(Result{Name: r.Name, Value: value, Unit: r.Unit, Baseline: base, Ray: &ray})
 	}
 	return nil
 }
@@ -51,4 +52,20 @@ func measure(f func(batch int) (int, error), batch int, d time.Duration) (float6
 			return float64(ops) / el.Seconds(), nil
 		}
 	}
+}
+
+// QueuedRow is the name of the memory row RunQueued reports.
+const QueuedRow = "1m_queued_tasks_memory"
+
+// RunQueued measures the driver's memory for n queued tasks (see
+// QueuedMemory) and reports it in MiB; Ray publishes no such figure (its
+// documented envelope is "1M+ queued tasks").
+func RunQueued(ctx context.Context, n int, report func(Result)) error {
+	m, b, err := QueuedMemory(ctx, n)
+	if err != nil {
+		return fmt.Errorf("%s: %w", QueuedRow, err)
+	}
+	const mib = 1 << 20
+	report(Result{Name: QueuedRow, Value: m / mib, Unit: fmt.Sprintf("MiB for %d queued tasks", n), Baseline: b / mib})
+	return nil
 }

@@ -74,6 +74,7 @@ func microbenchmark(args []string, out io.Writer) error {
 	asJSON := fs.Bool("json", false, "print one JSON object per row")
 	duration := fs.Duration("duration", 2*time.Second, "time to measure each row (and again its baseline)")
 	only := fs.String("only", "", "comma-separated row names to run (default: all)")
+	queued := fs.Int("queued", 1000000, "tasks to queue for the memory row (0 skips it)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -84,6 +85,7 @@ func microbenchmark(args []string, out io.Writer) error {
 		for _, r := range rows {
 			known[r.Name] = true
 		}
+		known[micro.QueuedRow] = true
 		for _, name := range strings.Split(*only, ",") {
 			if !known[name] {
 				return fmt.Errorf("unknown row %q", name)
@@ -104,13 +106,22 @@ func microbenchmark(args []string, out io.Writer) error {
 		fmt.Fprintln(tw, "row\tmanta\tbaseline\tmanta/baseline\tRay 2.48\tmanta/Ray\tunit\t")
 	}
 	enc := json.NewEncoder(out)
-	err = micro.Run(context.Background(), rows, *duration, selected, func(r micro.Result) {
+	report := func(r micro.Result) {
 		if *asJSON {
 			_ = enc.Encode(r)
 			return
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.3f\t%.2f\t%.1fx\t%s\t\n", r.Name, r.Value, r.Baseline, r.Value/r.Baseline, r.Ray, r.Value/r.Ray, r.Unit)
-	})
+		ray, vsRay := "-", "-"
+		if r.Ray != nil {
+			ray, vsRay = fmt.Sprintf("%.2f", *r.Ray), fmt.Sprintf("%.1fx", r.Value / *r.Ray)
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.3f\t%s\t%s\t%s\t\n", r.Name, r.Value, r.Baseline, r.Value/r.Baseline, ray, vsRay, r.Unit)
+	}
+	ctx := context.Background()
+	err = micro.Run(ctx, rows, *duration, selected, report)
+	if err == nil && *queued > 0 && (len(selected) == 0 || selected[micro.QueuedRow]) {
+		err = micro.RunQueued(ctx, *queued, report)
+	}
 	if tw != nil {
 		tw.Flush()
 	}
