@@ -8,9 +8,6 @@ type ActionKind uint8
 const (
 	// Dispatch: send Task to Worker, behind the tasks already sent to it.
 	Dispatch ActionKind = iota + 1
-	// Revoke: tell Worker to drop Task, sent earlier and not started;
-	// sched has queued it again, and a later Dispatch may send it elsewhere.
-	Revoke
 	// StartWorker: start a worker process and report it with WorkerStarted
 	// or WorkerStartFailed. Class is the class it is wanted for (information
 	// only: the worker may be given to any class).
@@ -23,7 +20,6 @@ const (
 
 var actionNames = [...]string{
 	Dispatch:    "dispatch",
-	Revoke:      "revoke",
 	StartWorker: "start-worker",
 	StopWorker:  "stop-worker",
 	PlaceActor:  "place-actor",
@@ -48,7 +44,7 @@ type Action struct {
 
 func (a Action) String() string {
 	switch a.Kind {
-	case Dispatch, Revoke:
+	case Dispatch:
 		return fmt.Sprintf("%s t=%d w=%d class=%d", a.Kind, a.Task, a.Worker, a.Class)
 	case StartWorker:
 		return fmt.Sprintf("%s class=%d", a.Kind, a.Class)

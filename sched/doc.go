@@ -38,9 +38,11 @@
 // forever.
 //
 // A task that waits in Get inside a worker would deadlock a full node, so
-// Blocked gives the worker's CPU back and revokes the tasks pipelined behind
-// the running one (they return to the front of their queue); the pool may
-// grow past MaxWorkers by the number of blocked workers. Unblocked takes the
+// Blocked gives the worker's CPU back and stops pipelining onto it; the
+// tasks already assigned stay with the worker, which runs them while the
+// blocked one waits (so nothing has to be taken back from a process that
+// may have started it). The pool may grow past MaxWorkers by the number of
+// blocked workers. Unblocked takes the
 // CPU back even if that oversubscribes the node; leases holding an
 // oversubscribed resource then take no more tasks, and no lease needing it is
 // granted, until the node is back within its totals.
@@ -55,7 +57,7 @@
 //
 //  1. calls the input (Submit, TaskDone, WorkerStarted, Tick, ...);
 //  2. reads Actions and carries each out in order: Dispatch sends a task to
-//     a worker, Revoke withdraws one not yet started, StartWorker and
+//     a worker, StartWorker and
 //     StopWorker manage processes, PlaceActor creates an actor on a worker;
 //  3. calls ClearActions.
 //

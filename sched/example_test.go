@@ -25,8 +25,8 @@ func Example() {
 	l.WorkerStarted(7) // core names the worker it started
 	carryOut(l)
 
-	l.TaskDone(7)
-	l.TaskDone(7)
+	l.TaskDone(7, 1)
+	l.TaskDone(7, 2)
 	s := l.Stats()
 	fmt.Println("idle workers:", s.Idle, "available:", s.Available)
 

@@ -2,7 +2,7 @@ package sched
 
 // fifo is a growable ring buffer. It keeps its storage when it empties, so
 // steady-state queueing does not allocate.
-type fifo[T any] struct {
+type fifo[T comparable] struct {
 	buf  []T // len is zero or a power of two
 	head int
 	n    int
@@ -18,15 +18,6 @@ func (q *fifo[T]) pushBack(v T) {
 		q.grow()
 	}
 	q.buf[(q.head+q.n)&(len(q.buf)-1)] = v
-	q.n++
-}
-
-func (q *fifo[T]) pushFront(v T) {
-	if q.n == len(q.buf) {
-		q.grow()
-	}
-	q.head = (q.head - 1) & (len(q.buf) - 1)
-	q.buf[q.head] = v
 	q.n++
 }
 
@@ -55,6 +46,16 @@ func (q *fifo[T]) removeAt(i int) {
 		q.buf[(q.head+i)&mask] = q.buf[(q.head+i+1)&mask]
 	}
 	q.truncate(q.n - 1)
+}
+
+// index returns the position of v, or -1.
+func (q *fifo[T]) index(v T) int {
+	for i := range q.n {
+		if q.at(i) == v {
+			return i
+		}
+	}
+	return -1
 }
 
 func (q *fifo[T]) grow() {

@@ -33,7 +33,7 @@ func checkInvariants(l *Local) error {
 			leases[w.class]++
 			if w.blocked {
 				blocked++
-				if w.queue.len() != 1 || w.linked {
+				if w.queue.len() == 0 || w.linked {
 					return fmt.Errorf("blocked w%d has %d tasks, linked %v", id, w.queue.len(), w.linked)
 				}
 			} else {

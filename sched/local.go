@@ -100,22 +100,29 @@ func (l *Local) Cancel(t TaskRef) bool {
 	return false
 }
 
-// TaskDone reports that the running task on w finished; the next task
-// assigned to w starts. Stale reports are ignored.
-func (l *Local) TaskDone(id WorkerID) {
+// TaskDone reports that task t, assigned to w, finished. It is usually the
+// oldest, but while one task is blocked the worker runs the ones behind it,
+// so they can finish first. Stale reports are ignored.
+func (l *Local) TaskDone(id WorkerID, t TaskRef) {
 	w := l.workers[id]
-	if w == nil || w.state != leased || w.queue.len() == 0 {
+	i := -1
+	if w != nil && w.state == leased {
+		i = w.queue.index(t)
+	}
+	if i < 0 {
 		l.ignored++
 		return
 	}
-	if w.blocked {
-		// The task left Get before finishing; the Unblocked report was lost.
+	if w.blocked && w.queue.len() == 1 {
+		// Nothing will be left to be blocked: the Unblocked report was lost.
 		l.unblock(w)
 	}
 	c := w.class
 	c.unlink(w)
-	w.queue.popFront()
+	w.queue.removeAt(i)
 	switch {
+	case w.blocked:
+		// Stays off the pipelining lists until Unblocked.
 	case w.queue.len() > 0 && !w.draining:
 		c.link(w, w.queue.len())
 	case w.queue.len() == 0 && (w.draining || c.tasks.len() == 0):
@@ -126,10 +133,11 @@ func (l *Local) TaskDone(id WorkerID) {
 	l.dispatch()
 }
 
-// Blocked reports that the running task on w waits in Get. w gives its CPU
-// back so that the tasks it waits for can run; the tasks assigned to w behind
-// the running one are queued again at the front of their class, in order,
-// with a Revoke action each. Nothing more is sent to w until Unblocked.
+// Blocked reports that no task on w is making progress: they wait in Get.
+// w gives its CPU back so that the tasks they wait for can run, and nothing
+// more is sent to it until Unblocked. The tasks already assigned to w stay
+// there: the worker runs them itself while the blocked one waits, so no
+// task ever has to be taken back from a worker that may have started it.
 // Non-CPU resources stay held: GPU memory, for one, cannot be shared. An
 // actor's worker may block too.
 func (l *Local) Blocked(id WorkerID) {
@@ -141,28 +149,11 @@ func (l *Local) Blocked(id WorkerID) {
 	w.blocked = true
 	l.adjust(cpuIndex, w.class.cpu)
 	if w.state == leased {
-		l.revokePipelined(w)
+		w.class.unlink(w)
 		w.class.active--
 		l.blockedTasks++
 	}
 	l.dispatch()
-}
-
-func (l *Local) revokePipelined(w *worker) {
-	c := w.class
-	c.unlink(w)
-	n := w.queue.len()
-	for i := n - 1; i >= 1; i-- {
-		c.tasks.pushFront(w.queue.at(i))
-	}
-	for i := 1; i < n; i++ {
-		l.emit(Action{Kind: Revoke, Task: w.queue.at(i), Worker: w.id, Class: c.id})
-	}
-	w.queue.truncate(1)
-	w.served -= n - 1
-	if n > 1 {
-		l.ring.add(&c.taskDemand)
-	}
 }
 
 // Unblocked reports that w's running task returned from Get. w takes its CPU

@@ -127,13 +127,23 @@ func (s *shadow) step() (unblocks bool, err error) {
 		s.l.Submit(c, t)
 	case 3, 4:
 		id, w := s.pickWorker(func(w *shadowWorker) bool { return len(w.tasks) > 0 })
-		s.logf("task-done w=%d", id)
+		t := TaskRef(r.Int63n(int64(s.next) + 2)) // stale unless w has tasks
 		if w != nil {
-			s.tasks[w.tasks[0]] = doneTask
-			w.tasks = w.tasks[1:]
-			unblocks, w.blocked = w.blocked, false
+			// A worker runs its tasks in order, except that while one is
+			// blocked it runs the others, which may finish first.
+			i := 0
+			if w.blocked {
+				i = r.Intn(len(w.tasks))
+			}
+			t = w.tasks[i]
+			s.tasks[t] = doneTask
+			w.tasks = slices.Delete(w.tasks, i, i+1)
+			if w.blocked && len(w.tasks) == 0 {
+				unblocks, w.blocked = true, false
+			}
 		}
-		s.l.TaskDone(id)
+		s.logf("task-done w=%d t=%d", id, t)
+		s.l.TaskDone(id, t)
 	case 5:
 		t := TaskRef(r.Int63n(int64(s.next) + 2))
 		s.logf("cancel t=%d", t)
@@ -285,16 +295,6 @@ func (s *shadow) absorb(a Action) error {
 		}
 		w.tasks = append(w.tasks, a.Task)
 		s.tasks[a.Task] = assignedTask
-	case Revoke:
-		i := -1
-		if w != nil {
-			i = slices.Index(w.tasks, a.Task)
-		}
-		if i < 1 {
-			return errors.New("task is not pipelined on the worker")
-		}
-		w.tasks = slices.Delete(w.tasks, i, i+1)
-		s.tasks[a.Task] = queuedTask
 	case StartWorker:
 		s.starts++
 	case StopWorker:
@@ -391,10 +391,11 @@ func (s *shadow) drain() error {
 			s.l.Unblocked(id)
 		case s.first(func(w *shadowWorker) bool { return len(w.tasks) > 0 }, &id):
 			w := s.workers[id]
-			s.tasks[w.tasks[0]] = doneTask
+			t := w.tasks[0]
+			s.tasks[t] = doneTask
 			w.tasks = w.tasks[1:]
-			s.logf("task-done w=%d", id)
-			s.l.TaskDone(id)
+			s.logf("task-done w=%d t=%d", id, t)
+			s.l.TaskDone(id, t)
 		case s.first(func(w *shadowWorker) bool { return w.hosting }, &id):
 			s.workers[id].stopping = true
 			s.logf("actor-exited w=%d", id)

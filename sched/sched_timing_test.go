@@ -13,7 +13,7 @@ type benchNode struct {
 	// running lists, in dispatch order, the worker of each dispatched task
 	// not finished yet; finishing them in that order finishes each worker's
 	// tasks in its FIFO order.
-	running []WorkerID
+	running []Action
 	next    TaskRef
 }
 
@@ -31,7 +31,7 @@ func newBenchNode(tb testing.TB, cpus float64) *benchNode {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	n := &benchNode{l: l, class: c, running: make([]WorkerID, 0, 1024)}
+	n := &benchNode{l: l, class: c, running: make([]Action, 0, 1024)}
 	for w := range WorkerID(cpus) {
 		l.WorkerStarted(w + 1)
 	}
@@ -47,7 +47,7 @@ func (n *benchNode) batch(tasks int) {
 	}
 	n.collect()
 	for i := 0; i < len(n.running); i++ {
-		n.l.TaskDone(n.running[i])
+		n.l.TaskDone(n.running[i].Worker, n.running[i].Task)
 		n.collect()
 	}
 	n.running = n.running[:0]
@@ -56,7 +56,7 @@ func (n *benchNode) batch(tasks int) {
 func (n *benchNode) collect() {
 	for _, a := range n.l.Actions() {
 		if a.Kind == Dispatch {
-			n.running = append(n.running, a.Worker)
+			n.running = append(n.running, a)
 		}
 	}
 	n.l.ClearActions()

@@ -173,8 +173,17 @@ func (s *scriptState) run(command string) (string, error) {
 	case "worker-start-failed":
 		s.l.WorkerStartFailed()
 		return "", nil
-	case "task-done":
-		return "", s.eachWorker(args, s.l.TaskDone)
+	case "task-done": // t= names the task; without it, the oldest on each worker
+		if _, ok := args["t"]; ok {
+			w, err := args.uint("w")
+			if err != nil {
+				return "", err
+			}
+			t, err := args.uint("t")
+			s.l.TaskDone(WorkerID(w), TaskRef(t))
+			return "", err
+		}
+		return "", s.eachWorker(args, func(id WorkerID) { s.l.TaskDone(id, s.oldestTask(id)) })
 	case "blocked":
 		return "", s.eachWorker(args, s.l.Blocked)
 	case "unblocked":
@@ -394,4 +403,12 @@ func formatWorkers(l *Local) string {
 		return "none"
 	}
 	return strings.Join(lines, "\n")
+}
+
+// oldestTask is the task assigned longest ago to worker id, or 0.
+func (s *scriptState) oldestTask(id WorkerID) TaskRef {
+	if w := s.l.workers[id]; w != nil && w.queue.len() > 0 {
+		return w.queue.at(0)
+	}
+	return 0
 }
