@@ -19,7 +19,7 @@ func (n *node) handle(c *workerConn, m *wire.Msg) {
 		if t.kind == wire.SubmitActorCall {
 			n.actorCallDone(t)
 		} else {
-			n.sched.TaskDone(c.id)
+			n.sched.TaskDone(c.id, t.ref)
 		}
 		if m.Status == wire.StatusOK {
 			n.finishWith(t, bytesClone(m.Data), m.IDs, nil)
