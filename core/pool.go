@@ -46,6 +46,10 @@ type pool struct {
 	stopping      atomic.Bool
 	loopDone      chan struct{}
 	exits         sync.WaitGroup // spawns and exit watchers in progress
+	// retired holds dead workers' connections until the inbound loop,
+	// which may still hold a snapshot naming them, unmaps their segments.
+	retired    []*workerConn // guarded by n.mu
+	hasRetired atomic.Bool
 }
 
 // workerConn is one worker process and its rings. Fields other than the
@@ -184,8 +188,10 @@ func (p *pool) watch(c *workerConn) {
 		n.actorWorkerDied(c.actor, cause)
 	}
 	n.processActions()
+	p.retired = append(p.retired, c)
+	p.hasRetired.Store(true)
 	n.mu.Unlock()
-	c.seg.Close()
+	p.bell.Ring()
 	close(c.exited)
 }
 
@@ -274,6 +280,9 @@ func (c *workerConn) flush() {
 func (p *pool) inboundLoop() {
 	defer close(p.loopDone)
 	for !p.stopping.Load() {
+		if p.hasRetired.Load() {
+			p.unmapRetired()
+		}
 		got := false
 		for _, c := range *p.live.Load() {
 			if c.in.Empty() {
@@ -291,8 +300,21 @@ func (p *pool) inboundLoop() {
 	}
 }
 
+// unmapRetired releases dead workers' segments; only the inbound loop
+// calls it, between passes over its snapshot.
+func (p *pool) unmapRetired() {
+	p.n.mu.Lock()
+	dead := p.retired
+	p.retired = nil
+	p.hasRetired.Store(false)
+	p.n.mu.Unlock()
+	for _, c := range dead {
+		c.seg.Close()
+	}
+}
+
 func (p *pool) inboundReady() bool {
-	if p.stopping.Load() {
+	if p.stopping.Load() || p.hasRetired.Load() {
 		return true
 	}
 	for _, c := range *p.live.Load() {
@@ -332,5 +354,6 @@ func (p *pool) stop() {
 	p.stopping.Store(true)
 	p.bell.Ring()
 	<-p.loopDone
+	p.unmapRetired()
 	p.seg.Close()
 }
