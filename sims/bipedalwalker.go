@@ -196,17 +196,6 @@ func (w *bipedalWalker) generateTerrain(r *rng) {
 	}
 }
 
-// sign is np.sign.
-func sign(x float64) float64 {
-	switch {
-	case x > 0:
-		return 1
-	case x < 0:
-		return -1
-	}
-	return x
-}
-
 func (w *bipedalWalker) step(action []float64, obs []float32) (float64, bool) {
 	var a [4]float64
 	for i := range a {

@@ -23,3 +23,16 @@ func fixtureDef(shape box2d.B2ShapeInterface, density, friction float64) *box2d.
 	fd.Shape, fd.Density, fd.Friction = shape, density, friction
 	return &fd
 }
+
+func clamp(x, lo, hi float64) float64 { return min(max(x, lo), hi) }
+
+// sign is np.sign.
+func sign(x float64) float64 {
+	switch {
+	case x > 0:
+		return 1
+	case x < 0:
+		return -1
+	}
+	return x
+}

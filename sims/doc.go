@@ -35,6 +35,18 @@
 // allocate (tests guard it); the Box2D envs allocate inside
 // ByteArena/box2d's World.Step.
 //
+// # Speed
+//
+// go test -run '^$' -bench . ./sims/ reports steps per second and
+// allocations per step for every env, single (BenchmarkStep) and
+// vectorised (BenchmarkVecStep). On one core of the 2-core development
+// machine: CartPole-v1 about 27M steps/s single and 25-32M vectorised,
+// Pendulum-v1 about 25M and 16-18M, no allocations; LunarLander about
+// 45K steps/s and BipedalWalker about 8K, allocating inside Box2D. For
+// scale: Gymnasium's CartPole step takes about 2.4 µs (0.42M/s), a Rust
+// port 0.29 µs (3.4M/s), and the Ray paper's Pendulum ran 22.3K steps/s
+// per CPU.
+//
 // # Bad input
 //
 // Errors, never panics: an unknown id (ErrUnknownEnv, listing the known
@@ -100,10 +112,10 @@
 //     30-step heuristic run agrees to 3e-6 (the test allows 1e-3). The
 //     reset step does not: Gymnasium builds the walker with each hip joint
 //     16/30 units apart, and how Box2D's position solver closes that gap in
-//     the first step differs by up to 0.05 rad per hip here. Gymnasium's
-//     heuristic walks the course (return about 316) on 6 of seeds 0-9 and
-//     falls on 4 (Gymnasium: 5 walks, 4 falls and one partial; means 169
-//     here, 164 there). A ">= 250 mean over fixed seeds" is beyond this
+//     the first step differs by up to 0.05 rad per hip here. Here
+//     Gymnasium's heuristic walks the course (return about 316) on 6 of
+//     seeds 0-9 and falls on 4 (in Gymnasium: 5 walks, 4 falls and one
+//     partial; means 169 here, 164 there). A ">= 250 mean over fixed seeds" is beyond this
 //     heuristic in Gymnasium itself (mean 96 over seeds 0-29), so the test
 //     asserts at least 4 complete walks in 10, each scoring >= 300, plus
 //     the reward's definition and the lidar range.

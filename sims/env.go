@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 )
 
 // NoSeed passed to Reset continues the env's random stream instead of
@@ -49,6 +50,12 @@ func (s Space) Dim() int {
 	return n
 }
 
+// clone copies the slices, so callers cannot change the registry's spaces.
+func (s Space) clone() Space {
+	s.Low, s.High, s.Shape = slices.Clone(s.Low), slices.Clone(s.High), slices.Clone(s.Shape)
+	return s
+}
+
 // Contains reports whether x lies in the space.
 func (s Space) Contains(x []float64) bool {
 	if len(x) != s.Dim() {
@@ -67,6 +74,8 @@ func (s Space) Contains(x []float64) bool {
 }
 
 // Env is one environment instance. It is not safe for concurrent use.
+// The observation slices Reset and Step return alias the env's buffer:
+// they are valid until the next Reset or Step and must not be written.
 type Env interface {
 	// ID is the Gymnasium id the env was made from.
 	ID() string
@@ -82,11 +91,9 @@ type Env interface {
 	Step(action []float64) (obs []float32, reward float64, terminated, truncated bool, err error)
 }
 
-// Returned observation slices alias the env's buffer: they are valid until
-// the next Reset or Step and must not be written.
-
 // model is one environment's dynamics without the episode bookkeeping.
-// Actions reaching it are already validated against the action space.
+// Actions reaching it are already validated against the action space. A
+// model may keep r from reset to draw from the episode's stream in step.
 type model interface {
 	reset(r *rng, obs []float32)
 	step(action []float64, obs []float32) (reward float64, terminated bool)
@@ -97,6 +104,8 @@ type spec struct {
 	id       string
 	maxSteps int // Gymnasium's TimeLimit max_episode_steps
 	obs, act Space
+	// obsDim and actDim cache obs.Dim() and act.Dim(); the registry sets them.
+	obsDim, actDim int
 	// newModels returns n models laid out contiguously.
 	newModels func(n int) []model
 }
@@ -135,8 +144,8 @@ type episode struct {
 }
 
 func (e *episode) ID() string              { return e.spec.id }
-func (e *episode) ObservationSpace() Space { return e.spec.obs }
-func (e *episode) ActionSpace() Space      { return e.spec.act }
+func (e *episode) ObservationSpace() Space { return e.spec.obs.clone() }
+func (e *episode) ActionSpace() Space      { return e.spec.act.clone() }
 
 func (e *episode) Reset(seed int64) ([]float32, error) {
 	switch {
@@ -164,7 +173,7 @@ func (e *episode) Step(action []float64) ([]float32, float64, bool, bool, error)
 	if e.phase != running {
 		return nil, 0, false, false, e.orderError()
 	}
-	if err := checkAction(&e.spec.act, action); err != nil {
+	if err := checkAction(&e.spec.act, e.spec.actDim, action); err != nil {
 		return nil, 0, false, false, err
 	}
 	r, term, trunc := e.advance(action)
@@ -189,23 +198,34 @@ func (e *episode) orderError() error {
 	return fmt.Errorf("%w: %s stepped before Reset", ErrNeedsReset, e.spec.id)
 }
 
-// checkAction validates an action without allocating unless it is invalid.
-func checkAction(s *Space, a []float64) error {
-	if len(a) != s.Dim() {
-		return fmt.Errorf("%w: got %d values, want %d", ErrInvalidAction, len(a), s.Dim())
+// checkAction validates an action of a space with dim elements.
+func checkAction(s *Space, dim int, a []float64) error {
+	if len(a) != dim {
+		return fmt.Errorf("%w: got %d values, want %d", ErrInvalidAction, len(a), dim)
 	}
-	if s.Discrete > 0 {
-		if v := a[0]; !(v >= 0 && v < float64(s.Discrete) && v == math.Trunc(v)) {
-			return fmt.Errorf("%w: %v not in Discrete(%d)", ErrInvalidAction, v, s.Discrete)
-		}
+	if validElems(s, a) {
 		return nil
 	}
-	for i, v := range a {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Errorf("%w: element %d is %v", ErrInvalidAction, i, v)
+	if s.Discrete > 0 {
+		return fmt.Errorf("%w: %v not in Discrete(%d)", ErrInvalidAction, a[0], s.Discrete)
+	}
+	return fmt.Errorf("%w: %v is not finite", ErrInvalidAction, a)
+}
+
+// validElems reports whether an action of the right length is valid: an
+// integer in range for a discrete space, finite values for a Box. It is the
+// hot path of checkAction, kept small enough to inline.
+func validElems(s *Space, a []float64) bool {
+	if s.Discrete > 0 {
+		v := a[0]
+		return v >= 0 && v < float64(s.Discrete) && float64(int64(v)) == v
+	}
+	for _, v := range a {
+		if v-v != 0 { // NaN or ±Inf
+			return false
 		}
 	}
-	return nil
+	return true
 }
 
 // box builds a Box space from float32 bounds, as Gymnasium stores them.

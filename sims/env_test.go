@@ -252,10 +252,34 @@ func TestSpaces(t *testing.T) {
 	}
 }
 
+// floorModRef is CPython's float_rem, on math.Mod (C's fmod).
+func floorModRef(x, y float64) float64 {
+	m := math.Mod(x, y)
+	if m == 0 {
+		return math.Copysign(0, y)
+	}
+	if (y < 0) != (m < 0) {
+		m += y
+	}
+	return m
+}
+
 func TestFloorMod(t *testing.T) {
+	r := seedRNG(5)
+	for i := 0; i < 200000; i++ {
+		y := []float64{2 * math.Pi, 2.5, 0.1, 3}[i%4]
+		x := (r.float64() - 0.5) * math.Pow(10, float64(i%12))
+		if i%7 == 0 { // exact multiples and their neighbours
+			x = math.Nextafter(float64(int(x))*y, float64(i%3-1))
+		}
+		if got, want := floorMod(x, y), floorModRef(x, y); got != want || math.Signbit(got) != math.Signbit(want) {
+			t.Fatalf("floorMod(%v, %v) = %v, CPython %v", x, y, got, want)
+		}
+	}
 	// Python: [x % y for x, y in cases].
 	cases := []struct{ x, y, want float64 }{
 		{5.5, 2, 1.5}, {-5.5, 2, 0.5}, {math.Copysign(0, -1), 2, 0}, {-4, 2, 0},
+		{3.5, 2, 1.5}, {-1e-20, 2, 2}, {-0.5, 2, 1.5}, {2, 2, 0}, {4, 2, 0}, {1e300, 3, 0}, {1e17, 3, 1}, {-1e17, 3, 2}, {-7.25, 2.5, 0.25}, {1234.5678, 0.1, 0.0677999999999653},
 		{24.141592653589793, 6.283185307179586, 5.292036732051034},
 		{-30.358407346410208, 6.283185307179586, 1.0575191894877243},
 	}

@@ -12,22 +12,22 @@ import (
 // of Box2D 2.3; Gymnasium's pybox2d runs Box2D 2.3 in float32, so
 // trajectories agree in behaviour, not bit for bit.
 const (
-	llFPS             = 50
-	llScale           = 30.0
-	llMainEnginePower = 13.0
-	llSideEnginePower = 0.6
-	llInitialRandom   = 1000.0
-	llLegAway         = 20
-	llLegDown         = 18
-	llLegW, llLegH    = 2, 8
-	llLegSpringTorque = 40
-	llSideEngineHght  = 14
-	llSideEngineAway  = 12
-	llMainEngineY     = 4
-	llViewportW       = 600
-	llViewportH       = 400
-	llChunks          = 11
-	llGravity         = -10.0
+	llFPS              = 50
+	llScale            = 30.0
+	llMainEnginePower  = 13.0
+	llSideEnginePower  = 0.6
+	llInitialRandom    = 1000.0
+	llLegAway          = 20
+	llLegDown          = 18
+	llLegW, llLegH     = 2, 8
+	llLegSpringTorque  = 40
+	llSideEngineHeight = 14
+	llSideEngineAway   = 12
+	llMainEngineY      = 4
+	llViewportW        = 600
+	llViewportH        = 400
+	llChunks           = 11
+	llGravity          = -10.0
 )
 
 var llPoly = [...][2]float64{{-14, 17}, {-17, 0}, {-17, -10}, {17, -10}, {17, 0}, {14, 17}}
@@ -216,8 +216,6 @@ func (l *lunarLander) step(action []float64, obs []float32) (float64, bool) {
 	return l.advance(mPower, sPower*direction, obs)
 }
 
-func clamp(x, lo, hi float64) float64 { return min(max(x, lo), hi) }
-
 // advance fires the engines (side: signed power, negative for the left
 // engine), steps the world and scores the result.
 func (l *lunarLander) advance(mPower, side float64, obs []float32) (float64, bool) {
@@ -244,7 +242,7 @@ func (l *lunarLander) advance(mPower, side float64, obs []float32) (float64, boo
 		pos := l.lander.GetPosition()
 		l.lander.ApplyLinearImpulse(
 			box2d.MakeB2Vec2(-ox*llSideEnginePower*sPower, -oy*llSideEnginePower*sPower),
-			box2d.MakeB2Vec2(pos.X+ox-tip[0]*17/llScale, pos.Y+oy+tip[1]*llSideEngineHght/llScale), true)
+			box2d.MakeB2Vec2(pos.X+ox-tip[0]*17/llScale, pos.Y+oy+tip[1]*llSideEngineHeight/llScale), true)
 	}
 
 	l.world.Step(1.0/llFPS, 6*30, 2*30)

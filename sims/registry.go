@@ -21,6 +21,7 @@ var registry = byID(
 func byID(specs ...*spec) map[string]*spec {
 	m := make(map[string]*spec, len(specs))
 	for _, s := range specs {
+		s.obsDim, s.actDim = s.obs.Dim(), s.act.Dim()
 		m[s.id] = s
 	}
 	return m
@@ -42,7 +43,7 @@ func Make(id string) (Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &episode{spec: s, m: s.newModels(1)[0], obs: make([]float32, s.obs.Dim())}, nil
+	return &episode{spec: s, m: s.newModels(1)[0], obs: make([]float32, s.obsDim)}, nil
 }
 
 func lookup(id string) (*spec, error) {

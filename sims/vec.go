@@ -46,7 +46,7 @@ func NewVec(id string, n int, mode AutoresetMode) (*Vec, error) {
 	if mode != NextStep && mode != SameStep {
 		return nil, fmt.Errorf("sims: NewVec(%q): unknown AutoresetMode %d", id, mode)
 	}
-	d := s.obs.Dim()
+	d := s.obsDim
 	v := &Vec{spec: s, mode: mode, envs: make([]episode, n), obs: make([]float32, n*d)}
 	if mode == SameStep {
 		v.finalObs = make([]float32, n*d)
@@ -64,8 +64,8 @@ func (v *Vec) Len() int { return len(v.envs) }
 func (v *Vec) ID() string { return v.spec.id }
 
 // ObservationSpace and ActionSpace are one copy's spaces.
-func (v *Vec) ObservationSpace() Space { return v.spec.obs }
-func (v *Vec) ActionSpace() Space      { return v.spec.act }
+func (v *Vec) ObservationSpace() Space { return v.spec.obs.clone() }
+func (v *Vec) ActionSpace() Space      { return v.spec.act.clone() }
 
 // Reset restarts every copy and returns the observation batch. Copy i is
 // seeded with seed+i, as Gymnasium's vector envs do; NoSeed continues each
@@ -93,7 +93,7 @@ func (v *Vec) Reset(seed int64) ([]float32, error) {
 // Vec's buffer until the next Reset or Step. Actions are checked before
 // any copy moves, so an error leaves the Vec unchanged.
 func (v *Vec) Step(actions, rewards []float64, terminated, truncated []bool) ([]float32, error) {
-	n, ad := len(v.envs), v.spec.act.Dim()
+	n, ad := len(v.envs), v.spec.actDim
 	if !v.started {
 		return nil, fmt.Errorf("%w: %s Vec stepped before Reset", ErrNeedsReset, v.spec.id)
 	}
@@ -102,11 +102,11 @@ func (v *Vec) Step(actions, rewards []float64, terminated, truncated []bool) ([]
 			ErrInvalidAction, n, len(actions), len(rewards), len(terminated), len(truncated))
 	}
 	for i := range n {
-		if err := checkAction(&v.spec.act, actions[i*ad:(i+1)*ad]); err != nil {
-			return nil, fmt.Errorf("copy %d: %w", i, err)
+		if a := actions[i*ad : (i+1)*ad]; !validElems(&v.spec.act, a) {
+			return nil, fmt.Errorf("copy %d: %w", i, checkAction(&v.spec.act, ad, a))
 		}
 	}
-	d := v.spec.obs.Dim()
+	d := v.spec.obsDim
 	for i := range v.envs {
 		e := &v.envs[i]
 		if e.phase == finished { // only in NextStep mode
