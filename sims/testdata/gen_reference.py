@@ -10,9 +10,9 @@ It writes one JSON file per classic-control env into this directory,
 rng.json (raw NumPy PCG64/SeedSequence draws) and box2d.json (Gymnasium's
 heuristic controllers on LunarLander and BipedalWalker: returns, lengths
 and early observations; pygame is needed only because gymnasium.envs.box2d
-imports it). Floats are written with repr,
-which round-trips float64 exactly; observations are float32 values widened
-to float64 (exact). Flags per step: bit 0 terminated, bit 1 truncated.
+imports it). Floats are written with repr, which round-trips float64
+exactly; observations as their shortest float32 decimals, which round-trip
+through float32. Flags per step: bit 0 terminated, bit 1 truncated.
 The Go tests read these files; they never run Python.
 """
 
@@ -52,17 +52,24 @@ def floats(xs):
     return [float(x) for x in np.asarray(xs, dtype=np.float64).ravel()]
 
 
+def floats32(xs):
+    """float32 values as their shortest float32 decimal (about half the
+    characters of the widened float64); parsing one and rounding it to
+    float32 gives the value back."""
+    return [float(str(x)) for x in np.asarray(xs, dtype=np.float32).ravel()]
+
+
 def resets(env_id, seeds):
     """Seeded resets, then two unseeded ones continuing the same stream."""
     env = gym.make(env_id)
     out = []
     for s in seeds:
         obs, _ = env.reset(seed=s)
-        rec = {"seed": s, "obs": floats(obs), "state": floats(env.unwrapped.state)}
+        rec = {"seed": s, "obs": floats32(obs), "state": floats(env.unwrapped.state)}
         rec["next"] = []
         for _ in range(2):
             obs, _ = env.reset()
-            rec["next"].append({"obs": floats(obs), "state": floats(env.unwrapped.state)})
+            rec["next"].append({"obs": floats32(obs), "state": floats(env.unwrapped.state)})
         out.append(rec)
     return out
 
@@ -102,7 +109,7 @@ def episode(env_id, seed, policy, start=None, dtype=np.float64, name=""):
             rec["actions"].append(float(act[0]))
         obs, r, term, trunc, _ = env.step(act)
         rec["states"].append(floats(env.unwrapped.state))
-        rec["obs"].append(floats(obs))
+        rec["obs"].append(floats32(obs))
         rec["rewards"].append(float(r))
         rec["flags"].append(int(term) | int(trunc) << 1)
         t += 1
@@ -227,7 +234,7 @@ def box2d_heuristics(seeds, early=10):
         runs = []
         for seed in seeds:
             obs, _ = env.reset(seed=seed)
-            rec = {"seed": seed, "reset_obs": floats(obs), "obs": [], "return": 0.0}
+            rec = {"seed": seed, "reset_obs": floats32(obs), "obs": [], "return": 0.0}
             if env_id.startswith("Bipedal"):
                 h = BipedalWalkerHeuristics()
                 a = np.zeros(4)  # Gymnasium's demo starts with a zero action
@@ -241,7 +248,7 @@ def box2d_heuristics(seeds, early=10):
                 rec["return"] += float(r)
                 n += 1
                 if n <= early:
-                    rec["obs"].append(floats(obs))
+                    rec["obs"].append(floats32(obs))
                 if term or trunc:
                     break
                 a = policy(obs)
