@@ -1,0 +1,57 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"manta/benchmarks/micro"
+	"manta/core"
+)
+
+func TestMain(m *testing.M) {
+	core.WorkerMain()
+	os.Exit(m.Run())
+}
+
+func TestVersionAndUsage(t *testing.T) {
+	var out bytes.Buffer
+	if err := run([]string{"version"}, &out); err != nil || !strings.HasPrefix(out.String(), "manta "+version) {
+		t.Fatalf("version: %q, %v", out.String(), err)
+	}
+	if err := run(nil, &out); err == nil {
+		t.Fatal("no command accepted")
+	}
+	if err := run([]string{"frobnicate"}, &out); err == nil || !strings.Contains(err.Error(), "unknown command") {
+		t.Fatalf("unknown command: %v", err)
+	}
+	if err := run([]string{"microbenchmark", "--only", "no_such_row"}, &out); err == nil || !strings.Contains(err.Error(), "no_such_row") {
+		t.Fatalf("unknown row: %v", err)
+	}
+}
+
+func TestMicrobenchmarkJSON(t *testing.T) {
+	var out bytes.Buffer
+	err := run([]string{"microbenchmark", "--json", "--duration", "20ms", "--queued", "1000",
+		"--only", "single_client_tasks_sync,1_1_actor_calls_async," + micro.QueuedRow}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("want 3 JSON rows, got:\n%s", out.String())
+	}
+	for _, l := range lines {
+		var r map[string]any
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatalf("%q: %v", l, err)
+		}
+		for _, k := range []string{"name", "value", "unit", "baseline", "ray"} {
+			if _, ok := r[k]; !ok {
+				t.Errorf("row %q lacks %q", l, k)
+			}
+		}
+	}
+}
