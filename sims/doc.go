@@ -40,9 +40,10 @@
 // go test -run '^$' -bench . ./sims/ reports steps per second and
 // allocations per step for every env, single (BenchmarkStep) and
 // vectorised (BenchmarkVecStep). On one core of the 2-core development
-// machine: CartPole-v1 about 27M steps/s single and 25-32M vectorised,
-// Pendulum-v1 about 25M and 16-18M, no allocations; LunarLander about
-// 45K steps/s and BipedalWalker about 8K, allocating inside Box2D. For
+// machine, shared with other work: CartPole-v1 23-27M steps/s single and
+// 24-32M vectorised, Pendulum-v1 about 25M and 15-18M, no allocations;
+// LunarLander about 40-45K steps/s and BipedalWalker about 8K, allocating
+// inside Box2D. For
 // scale: Gymnasium's CartPole step takes about 2.4 µs (0.42M/s), a Rust
 // port 0.29 µs (3.4M/s), and the Ray paper's Pendulum ran 22.3K steps/s
 // per CPU.
