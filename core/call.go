@@ -6,20 +6,26 @@ import (
 	"manta/rpc/wire"
 )
 
+// submission is what a backend needs of a call. It is passed by value so
+// the call itself never escapes to the heap.
+type submission struct {
+	kind      wire.SubmitKind
+	wireName  []byte    // the name as sent, made once per function
+	fn        *funcInfo // the registered function, when known here
+	actor     wire.TaskID
+	args      []wire.Arg
+	contained []wire.ObjectID
+}
+
 // call gathers one remote call's arguments before it is submitted. Values
 // are encoded back to back into buf; refs become dependencies.
 type call struct {
-	kind      wire.SubmitKind
-	name      string
-	wireName  []byte    // name as sent, made once per function
-	fn        *funcInfo // the registered function, when known here
-	actor     wire.TaskID
-	buf       []byte
-	args      []wire.Arg
-	ends      []int // end offset in buf of each inline argument
-	contained []wire.ObjectID
-	holds     []*refHandle // keeps argument refs reachable until submitted
-	err       error
+	submission
+	name  string
+	buf   []byte
+	ends  []int        // end offset in buf of each inline argument
+	holds []*refHandle // keeps argument refs reachable until submitted
+	err   error
 }
 
 func (c *call) begin(kind wire.SubmitKind, name string, wireName []byte, nargs int) {
@@ -117,7 +123,7 @@ func submit[R any](c *call) Ref[R] {
 		}
 	}
 	c.finish()
-	h, err := rt.backend.submit(rt.nextTaskID(), c)
+	h, err := rt.backend.submit(rt.nextTaskID(), c.submission)
 	if err != nil {
 		return failedRef[R](err)
 	}

@@ -126,7 +126,7 @@ func (c *Cluster) Stats() Stats {
 // driver is the backend of the driver process: the node is in-process.
 type driver struct{ n *node }
 
-func (d *driver) submit(task wire.TaskID, c *call) (hold, error) {
+func (d *driver) submit(task wire.TaskID, c submission) (hold, error) {
 	d.n.mu.Lock()
 	defer d.n.mu.Unlock()
 	if d.n.closed {

@@ -59,8 +59,18 @@ type object struct {
 	refs       int32
 	data       []byte // the value, or the encoded error when failed
 	contained  []wire.ObjectID
-	waiters    []*waiter
+	waiter     *waiter   // the first Get or Wait on it: usually the only one
+	waiters    []*waiter // any others
 	dependents []*task
+}
+
+// await registers w to be told when o is no longer pending.
+func (o *object) await(w *waiter) {
+	if o.waiter == nil {
+		o.waiter = w
+	} else {
+		o.waiters = append(o.waiters, w)
+	}
 }
 
 // task is a submitted task, actor creation or actor method call that has
@@ -360,15 +370,13 @@ func (n *node) resolve(o *object, state objState, data []byte, contained []wire.
 			n.hold(c)
 		}
 	}
-	for _, w := range o.waiters {
-		if w.fired {
-			continue
-		}
-		if w.need--; w.need <= 0 {
-			n.fire(w)
-		}
+	if o.waiter != nil {
+		n.satisfy(o.waiter)
 	}
-	o.waiters = nil
+	for _, w := range o.waiters {
+		n.satisfy(w)
+	}
+	o.waiter, o.waiters = nil, nil
 	deps := o.dependents
 	o.dependents = nil
 	for _, t := range deps {
@@ -385,6 +393,15 @@ func (n *node) resolve(o *object, state objState, data []byte, contained []wire.
 }
 
 // hold takes one more hold on id, if the object still exists.
+// satisfy counts one awaited object of w as done.
+func (n *node) satisfy(w *waiter) {
+	if !w.fired {
+		if w.need--; w.need <= 0 {
+			n.fire(w)
+		}
+	}
+}
+
 func (n *node) hold(id wire.ObjectID) *object {
 	o := n.objects[id]
 	if o != nil {
@@ -474,7 +491,7 @@ func (n *node) awaitLocked(w *waiter, ids []wire.ObjectID) int {
 	pending := 0
 	for _, id := range ids {
 		if o := n.objects[id]; o != nil && o.state == objPending {
-			o.waiters = append(o.waiters, w)
+			o.await(w)
 			pending++
 		}
 	}
@@ -495,7 +512,7 @@ func (n *node) get(ctx context.Context, hs []hold, out []result) error {
 			hs[i].obj = n.objects[hs[i].id]
 		}
 		if o := hs[i].obj; o != nil && o.state == objPending {
-			o.waiters = append(o.waiters, w)
+			o.await(w)
 			w.need++
 		}
 	}
@@ -559,7 +576,7 @@ func (n *node) wait(ctx context.Context, hs []hold, k int, timeout time.Duration
 	if ready < k {
 		for _, h := range hs {
 			if h.obj != nil && h.obj.state == objPending {
-				h.obj.waiters = append(h.obj.waiters, w)
+				h.obj.await(w)
 			}
 		}
 	}

@@ -15,7 +15,7 @@ import (
 // driver talks to its node manager directly, a worker through its rings.
 type backend interface {
 	// submit and put return the hold this process now has on the result.
-	submit(task wire.TaskID, c *call) (hold, error)
+	submit(task wire.TaskID, s submission) (hold, error)
 	get(ctx context.Context, hs []hold, out []result) error
 	wait(ctx context.Context, hs []hold, k int, timeout time.Duration) ([]int, error)
 	put(id wire.ObjectID, data []byte, contained []wire.ObjectID) (hold, error)

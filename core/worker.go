@@ -347,7 +347,7 @@ func (w *workerProc) deliver(m *wire.Msg) {
 	ch <- r
 }
 
-func (w *workerProc) submit(task wire.TaskID, c *call) (hold, error) {
+func (w *workerProc) submit(task wire.TaskID, c submission) (hold, error) {
 	id := wire.ReturnID(task)
 	w.mu.Lock()
 	w.holds[id]++ // the node counts this worker's hold on the result
