@@ -95,13 +95,10 @@ func RegisterActor0[S any](name string, ctor func() (*S, error), opts ...ActorOp
 // RegisterActor1 registers an actor type whose constructor takes one
 // argument; see RegisterActor0.
 func RegisterActor1[S, A any](name string, ctor func(A) (*S, error), opts ...ActorOption) *ActorType1[S, A] {
-	ca := codecFor[A]()
+	d := decoder1[A](name)
 	ai := &actorInfo{name: name, opts: buildActorOptions(opts), construct: func(args []wire.Arg) (any, error) {
-		var a A
-		if err := wantArgs(name, args, 1); err != nil {
-			return nil, err
-		}
-		if err := decodeArg(name, 0, ca, args, &a); err != nil {
+		a, err := d(args)
+		if err != nil {
 			return nil, err
 		}
 		return ctor(a)
@@ -113,17 +110,10 @@ func RegisterActor1[S, A any](name string, ctor func(A) (*S, error), opts ...Act
 // RegisterActor2 registers an actor type whose constructor takes two
 // arguments; see RegisterActor0.
 func RegisterActor2[S, A, B any](name string, ctor func(A, B) (*S, error), opts ...ActorOption) *ActorType2[S, A, B] {
-	ca, cb := codecFor[A](), codecFor[B]()
+	d := decoder2[A, B](name)
 	ai := &actorInfo{name: name, opts: buildActorOptions(opts), construct: func(args []wire.Arg) (any, error) {
-		var a A
-		var b B
-		if err := wantArgs(name, args, 2); err != nil {
-			return nil, err
-		}
-		if err := decodeArg(name, 0, ca, args, &a); err != nil {
-			return nil, err
-		}
-		if err := decodeArg(name, 1, cb, args, &b); err != nil {
+		a, b, err := d(args)
+		if err != nil {
 			return nil, err
 		}
 		return ctor(a, b)
@@ -197,13 +187,10 @@ func RegisterMethod0[S, R any](t ActorType[S], name string, fn func(*S) (R, erro
 
 // RegisterMethod1 registers a one-argument method; see RegisterMethod0.
 func RegisterMethod1[S, A, R any](t ActorType[S], name string, fn func(*S, A) (R, error)) *Method1[S, A, R] {
-	ca, cr := codecFor[A](), codecFor[R]()
+	d, cr := decoder1[A](name), codecFor[R]()
 	key := registerMethod(t.actorInfo(nil).name, name, func(inst any, args []wire.Arg, dst []byte) ([]byte, []wire.ObjectID, error) {
-		var a A
-		if err := wantArgs(name, args, 1); err != nil {
-			return dst, nil, err
-		}
-		if err := decodeArg(name, 0, ca, args, &a); err != nil {
+		a, err := d(args)
+		if err != nil {
 			return dst, nil, err
 		}
 		r, err := fn(inst.(*S), a)
@@ -214,17 +201,10 @@ func RegisterMethod1[S, A, R any](t ActorType[S], name string, fn func(*S, A) (R
 
 // RegisterMethod2 registers a two-argument method; see RegisterMethod0.
 func RegisterMethod2[S, A, B, R any](t ActorType[S], name string, fn func(*S, A, B) (R, error)) *Method2[S, A, B, R] {
-	ca, cb, cr := codecFor[A](), codecFor[B](), codecFor[R]()
+	d, cr := decoder2[A, B](name), codecFor[R]()
 	key := registerMethod(t.actorInfo(nil).name, name, func(inst any, args []wire.Arg, dst []byte) ([]byte, []wire.ObjectID, error) {
-		var a A
-		var b B
-		if err := wantArgs(name, args, 2); err != nil {
-			return dst, nil, err
-		}
-		if err := decodeArg(name, 0, ca, args, &a); err != nil {
-			return dst, nil, err
-		}
-		if err := decodeArg(name, 1, cb, args, &b); err != nil {
+		a, b, err := d(args)
+		if err != nil {
 			return dst, nil, err
 		}
 		r, err := fn(inst.(*S), a, b)

@@ -35,13 +35,10 @@ func Register0[R any](name string, fn func() (R, error), opts ...Option) *Func0[
 
 // Register1 registers a one-argument function; see Register0.
 func Register1[A, R any](name string, fn func(A) (R, error), opts ...Option) *Func1[A, R] {
-	ca, cr := codecFor[A](), codecFor[R]()
+	d, cr := decoder1[A](name), codecFor[R]()
 	fi := &funcInfo{name: name, opts: buildOptions(opts), invoke: func(args []wire.Arg, dst []byte) ([]byte, []wire.ObjectID, error) {
-		var a A
-		if err := wantArgs(name, args, 1); err != nil {
-			return dst, nil, err
-		}
-		if err := decodeArg(name, 0, ca, args, &a); err != nil {
+		a, err := d(args)
+		if err != nil {
 			return dst, nil, err
 		}
 		r, err := fn(a)
@@ -53,17 +50,10 @@ func Register1[A, R any](name string, fn func(A) (R, error), opts ...Option) *Fu
 
 // Register2 registers a two-argument function; see Register0.
 func Register2[A, B, R any](name string, fn func(A, B) (R, error), opts ...Option) *Func2[A, B, R] {
-	ca, cb, cr := codecFor[A](), codecFor[B](), codecFor[R]()
+	d, cr := decoder2[A, B](name), codecFor[R]()
 	fi := &funcInfo{name: name, opts: buildOptions(opts), invoke: func(args []wire.Arg, dst []byte) ([]byte, []wire.ObjectID, error) {
-		var a A
-		var b B
-		if err := wantArgs(name, args, 2); err != nil {
-			return dst, nil, err
-		}
-		if err := decodeArg(name, 0, ca, args, &a); err != nil {
-			return dst, nil, err
-		}
-		if err := decodeArg(name, 1, cb, args, &b); err != nil {
+		a, b, err := d(args)
+		if err != nil {
 			return dst, nil, err
 		}
 		r, err := fn(a, b)
@@ -75,21 +65,10 @@ func Register2[A, B, R any](name string, fn func(A, B) (R, error), opts ...Optio
 
 // Register3 registers a three-argument function; see Register0.
 func Register3[A, B, C, R any](name string, fn func(A, B, C) (R, error), opts ...Option) *Func3[A, B, C, R] {
-	ca, cb, cc, cr := codecFor[A](), codecFor[B](), codecFor[C](), codecFor[R]()
+	d, cr := decoder3[A, B, C](name), codecFor[R]()
 	fi := &funcInfo{name: name, opts: buildOptions(opts), invoke: func(args []wire.Arg, dst []byte) ([]byte, []wire.ObjectID, error) {
-		var a A
-		var b B
-		var c C
-		if err := wantArgs(name, args, 3); err != nil {
-			return dst, nil, err
-		}
-		if err := decodeArg(name, 0, ca, args, &a); err != nil {
-			return dst, nil, err
-		}
-		if err := decodeArg(name, 1, cb, args, &b); err != nil {
-			return dst, nil, err
-		}
-		if err := decodeArg(name, 2, cc, args, &c); err != nil {
+		a, b, c, err := d(args)
+		if err != nil {
 			return dst, nil, err
 		}
 		r, err := fn(a, b, c)
@@ -157,6 +136,44 @@ func wantArgs(name string, args []wire.Arg, n int) error {
 		return fmt.Errorf("%w: %s takes %d arguments, got %d", ErrBadArguments, name, n, len(args))
 	}
 	return nil
+}
+
+// decoder1 returns a function that decodes a one-argument call's
+// arguments; decoder2 and decoder3 likewise. Functions, actor constructors
+// and methods all decode through them.
+func decoder1[A any](name string) func([]wire.Arg) (A, error) {
+	ca := codecFor[A]()
+	return func(args []wire.Arg) (a A, err error) {
+		if err = wantArgs(name, args, 1); err == nil {
+			err = decodeArg(name, 0, ca, args, &a)
+		}
+		return a, err
+	}
+}
+
+func decoder2[A, B any](name string) func([]wire.Arg) (A, B, error) {
+	ca, cb := codecFor[A](), codecFor[B]()
+	return func(args []wire.Arg) (a A, b B, err error) {
+		if err = wantArgs(name, args, 2); err == nil {
+			if err = decodeArg(name, 0, ca, args, &a); err == nil {
+				err = decodeArg(name, 1, cb, args, &b)
+			}
+		}
+		return a, b, err
+	}
+}
+
+func decoder3[A, B, C any](name string) func([]wire.Arg) (A, B, C, error) {
+	d2, cc := decoder2[A, B](name), codecFor[C]()
+	return func(args []wire.Arg) (a A, b B, c C, err error) {
+		if err = wantArgs(name, args, 3); err != nil {
+			return a, b, c, err
+		}
+		if a, b, err = d2(args[:2]); err == nil {
+			err = decodeArg(name, 2, cc, args, &c)
+		}
+		return a, b, c, err
+	}
 }
 
 func decodeArg[A any](name string, i int, c *codec[A], args []wire.Arg, a *A) error {

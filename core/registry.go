@@ -47,34 +47,30 @@ var registry = struct {
 }
 
 func registerFunc(fi *funcInfo) {
-	registry.Lock()
-	defer registry.Unlock()
-	if _, dup := registry.funcs[fi.name]; dup {
-		panic(fmt.Sprintf("manta: function %q registered twice", fi.name))
-	}
 	fi.wire = []byte(fi.name)
-	registry.funcs[fi.name] = fi
+	registerUnique(registry.funcs, "function", fi.name, fi)
 }
 
 func registerActor(ai *actorInfo) {
-	registry.Lock()
-	defer registry.Unlock()
-	if _, dup := registry.actors[ai.name]; dup {
-		panic(fmt.Sprintf("manta: actor type %q registered twice", ai.name))
-	}
 	ai.wire = []byte(ai.name)
-	registry.actors[ai.name] = ai
+	registerUnique(registry.actors, "actor type", ai.name, ai)
 }
 
 func registerMethod(actor, method string, invoke methodInvokeFunc) string {
 	key := actor + "." + method
+	registerUnique(registry.methods, "method", key, invoke)
+	return key
+}
+
+// registerUnique adds v under name; a name registered twice is a bug in
+// the program, found at start-up.
+func registerUnique[V any](m map[string]V, kind, name string, v V) {
 	registry.Lock()
 	defer registry.Unlock()
-	if _, dup := registry.methods[key]; dup {
-		panic(fmt.Sprintf("manta: method %q registered twice", key))
+	if _, dup := m[name]; dup {
+		panic(fmt.Sprintf("manta: %s %q registered twice", kind, name))
 	}
-	registry.methods[key] = invoke
-	return key
+	m[name] = v
 }
 
 func lookupFunc(name []byte) *funcInfo {
