@@ -16,11 +16,11 @@ import (
 const DoorbellSize = 64
 
 // Spinning. A futex hand-off costs about 4 µs a hop here (PLATFORM.md),
-// often tens of µs on a busy or idle-halted vCPU, while a spinning peer
+// often over 10 µs on a busy or idle-halted vCPU, while a spinning peer
 // answers in well under 1 µs. So a waiter spins up to maxSpin while at
-// least a quarter of its recent full spins succeeded, and only shortSpin
-// otherwise (an idle peer, or one that shares this CPU): a good citizen on
-// 2 cores.
+// least a quarter of its recent full spins succeeded, and mostly only
+// shortSpin otherwise (an idle peer, or one that shares this CPU): a good
+// citizen on 2 cores. See spinBudget.
 const (
 	defaultMaxSpin = 10 * time.Microsecond
 	shortSpin      = 500 * time.Nanosecond
@@ -97,19 +97,16 @@ func (d *Doorbell) Wait(ready func() bool, timeout time.Duration) bool {
 	if ready() {
 		return true
 	}
-	start := time.Now()
-	var deadline time.Time
-	if timeout > 0 {
-		deadline = start.Add(timeout)
-	}
 	budget, full := d.spinBudget()
-	if d.spin(ready, budget, start, deadline) {
+	ok, start := d.spin(ready, budget, timeout)
+	if ok {
 		d.observe(true)
 		return true
 	}
 	if full {
 		d.observe(false)
 	}
+	deadline := start.Add(timeout)
 	for {
 		var left time.Duration
 		if timeout > 0 {
@@ -131,38 +128,48 @@ func (d *Doorbell) Wait(ready func() bool, timeout time.Duration) bool {
 	}
 }
 
-// spinBudget returns how long to spin, and whether that is the full
-// maxSpin: the full time while at least a quarter of recent full spins
-// succeeded, and for every 16th wait otherwise, to notice when spinning
-// pays again; shortSpin the rest of the time. Only spins tell whether
-// spinning pays: a wait that ended in the futex after a short spin may
-// have been slow because the peer needed this CPU.
+// spinBudget returns how long to spin, and whether the outcome says
+// whether spinning pays. While at least a quarter of recent full spins
+// succeeded, it is maxSpin. Otherwise it is shortSpin, except that every
+// 16th wait probes with 4*maxSpin: a peer that sleeps too takes a futex
+// wake-up (often over 10 µs here) to answer, so only a spin longer than
+// that lets the two find each other awake again. A short spin that fails
+// says nothing: the peer may have needed this CPU.
 func (d *Doorbell) spinBudget() (time.Duration, bool) {
 	limit := time.Duration(d.maxSpin.Load())
-	if limit <= shortSpin || d.hits.Load() >= hitOne/4 || d.probes.Add(1)%16 == 0 {
+	switch {
+	case limit <= shortSpin || d.hits.Load() >= hitOne/4:
 		return limit, true
+	case d.probes.Add(1)%16 == 0:
+		return 4 * limit, true
 	}
 	return shortSpin, false
 }
 
-// spin polls ready for budget, yielding now and then: the Go scheduler
-// may have a peer goroutine waiting for this P (same-process use), and the
-// kernel may have put the peer thread, just woken, on this CPU.
-func (d *Doorbell) spin(ready func() bool, budget time.Duration, start, deadline time.Time) bool {
+// spin polls ready for budget, or until timeout (> 0) passes, and returns
+// whether it became true. The clock is read only every 32 polls, as it
+// costs more than ready(); the first reading, returned as start, stands for
+// the start of the wait, which spares a clock read when ready() soon holds.
+// It yields now and then: the Go scheduler may have a peer goroutine
+// waiting for this P (same-process use), and the kernel may have put the
+// peer thread, just woken, on this CPU.
+func (d *Doorbell) spin(ready func() bool, budget, timeout time.Duration) (ok bool, start time.Time) {
 	if budget <= 0 {
-		return false
+		return false, time.Now()
 	}
 	for i := 1; ; i++ {
 		if ready() {
-			return true
+			return true, start
 		}
-		// Reading the clock costs more than ready(); look only now and then.
 		if i%32 != 0 {
 			continue
 		}
 		now := time.Now()
-		if now.Sub(start) >= budget || (!deadline.IsZero() && now.After(deadline)) {
-			return false
+		if start.IsZero() {
+			start = now
+		}
+		if waited := now.Sub(start); waited >= budget || (timeout > 0 && waited >= timeout) {
+			return false, start
 		}
 		if i%256 == 0 {
 			runtime.Gosched()

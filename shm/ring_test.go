@@ -82,7 +82,7 @@ func TestRingOrderAndIntegrity(t *testing.T) {
 			}
 			for _, r := range []*Ring{prod, cons} {
 				r.bell.SetSpin(tc.spin)
-				r.space.SetSpin(tc.spin)
+				r.SpaceDoorbell().SetSpin(tc.spin)
 			}
 			const seed = 42
 			done := make(chan error, 1)
