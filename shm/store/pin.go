@@ -1,0 +1,156 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Pin keeps a sealed object in memory until the matching Unpin and
+// returns its Slot: a reader or a running task needs it. A spilled object
+// is read back first, its length and checksum verified (a damaged or
+// missing file gives ErrLost, never wrong bytes); finding room for it
+// may spill others or wait, as in Create. The object becomes the most
+// recently used. Pins nest: each Pin needs one Unpin.
+//
+// Errors: ErrNotFound (unknown or deleted), ErrNotSealed, ErrLost, ErrFull.
+func (s *Store) Pin(ctx context.Context, id ID) (Slot, error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return Slot{}, ErrClosed
+	}
+	i, ok := s.index[id]
+	if ok {
+		// The common case, kept free of the slow path's machinery.
+		if o := &s.objs[i]; o.state == stSealed && !o.deleted && o.inMemory() && !o.restoring {
+			s.pinLocked(i)
+			s.st.PinHits++
+			sl := s.slot(i)
+			s.mu.Unlock()
+			return sl, nil
+		}
+	}
+	sl, err := s.pinSlow(ctx, id)
+	s.mu.Unlock()
+	return sl, err
+}
+
+func (s *Store) pinLocked(i int32) {
+	o := &s.objs[i]
+	if o.pins == 0 {
+		if o.inLRU {
+			s.lruRemove(i)
+		}
+		s.st.Pinned += allocSize(o.size)
+	}
+	o.pins++
+	s.st.Pins++
+}
+
+// pinSlow pins an object that is not simply in memory: it waits for a
+// restore in flight or restores it itself. Called with s.mu held.
+func (s *Store) pinSlow(ctx context.Context, id ID) (Slot, error) {
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		if s.closed {
+			return Slot{}, ErrClosed
+		}
+		i, ok := s.index[id]
+		if !ok || s.objs[i].deleted {
+			return Slot{}, fmt.Errorf("store: cannot pin object %v: %w", id, ErrNotFound)
+		}
+		o := &s.objs[i]
+		switch {
+		case o.state == stWriting:
+			return Slot{}, fmt.Errorf("store: cannot pin object %v: %w", id, ErrNotSealed)
+		case o.state == stLost:
+			return Slot{}, fmt.Errorf("store: cannot pin object %v: %w", id, ErrLost)
+		case o.restoring:
+			// Another Pin is reading it back; its end broadcasts.
+			if timer == nil {
+				timer = time.NewTimer(s.restoreWait())
+			}
+			switch s.waitChange(ctx.Done(), timer.C) {
+			case 1:
+				return Slot{}, fmt.Errorf("store: cannot pin object %v while it is restored: %w", id, ctx.Err())
+			case 2:
+				return Slot{}, fmt.Errorf("store: cannot pin object %v: its restore took too long: %w", id, ErrFull)
+			}
+			continue
+		case o.inMemory():
+			s.pinLocked(i)
+			return s.slot(i), nil
+		}
+		// On disk only: find memory, then read it back.
+		need := allocSize(o.size)
+		blk := s.alloc.alloc(need)
+		if blk == noBlock {
+			var err error
+			if blk, err = s.reserveSlow(ctx, need); err != nil {
+				return Slot{}, fmt.Errorf("store: cannot restore object %v of %d bytes: %w", id, o.size, err)
+			}
+			// s.mu was released: the object may have changed; look again.
+			if j, ok := s.index[id]; !ok || j != i || s.objs[i].inMemory() || s.objs[i].restoring || s.objs[i].deleted || s.objs[i].state != stSealed {
+				s.alloc.release(blk)
+				s.broadcast()
+				continue
+			}
+		}
+		return s.restore(i, blk)
+	}
+}
+
+// restoreWait bounds a wait for another caller's restore.
+func (s *Store) restoreWait() time.Duration {
+	if s.timeout < 0 {
+		return DefaultPutTimeout
+	}
+	return s.timeout
+}
+
+// Unpin releases one Pin. When the last pin goes the object becomes the
+// most recently used candidate for spilling, or is freed if it was
+// deleted. Unpinning an object that is not pinned does nothing.
+func (s *Store) Unpin(id ID) {
+	s.mu.Lock()
+	i, ok := s.index[id]
+	if !ok || s.closed || s.objs[i].pins == 0 {
+		s.mu.Unlock()
+		return
+	}
+	o := &s.objs[i]
+	o.pins--
+	if o.pins == 0 {
+		s.st.Pinned -= allocSize(o.size)
+		if !s.dropIfDone(i) && !o.spilling && o.inMemory() {
+			s.lruPush(i)
+		}
+		s.broadcast()
+	}
+	s.mu.Unlock()
+}
+
+// Delete drops the object: core calls it when the last reference is
+// gone. Memory and spill file are freed now, or when the last pin is
+// released, the writer seals or aborts, or a spill or restore in flight
+// ends. From now on the ID reads as unknown (Pin: ErrNotFound); it can be
+// created again once the object is gone.
+func (s *Store) Delete(id ID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	i, ok := s.index[id]
+	if !ok {
+		return
+	}
+	s.objs[i].deleted = true
+	s.dropIfDone(i)
+}

@@ -1,0 +1,244 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"unsafe"
+)
+
+func TestRoundTripRandomSizes(t *testing.T) {
+	s := newTestStore(t, Config{Capacity: 32 << 20})
+	rng := rand.New(rand.NewPCG(3, 4))
+	sizes := map[uint64]int{}
+	for n := uint64(0); n < 600; n++ {
+		size := rng.IntN(1 << uint(rng.IntN(17)))
+		if n%100 == 0 {
+			size = 0
+		}
+		sizes[n] = size
+		sl := s.put(t, idOf(n), content(n, size))
+		if sl.Offset%Align != 0 || sl.Size != int64(size) {
+			t.Fatalf("object %d: slot %+v", n, sl)
+		}
+		b, err := s.v.Bytes(sl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if size > 0 && uintptr(unsafe.Pointer(&b[0]))%Align != 0 {
+			t.Fatalf("object %d: data at %p is not %d-byte aligned", n, &b[0], Align)
+		}
+	}
+	s.checkInvariants(t)
+	for n, size := range sizes {
+		s.check(t, idOf(n), content(n, size))
+	}
+	st := s.Stats()
+	if st.Objects != 600 || st.InMemory != 600 || st.Pins != 600 || st.HitRate() != 1 || st.Spilled != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	for n := range sizes {
+		s.Delete(idOf(n))
+	}
+	s.checkInvariants(t)
+	if st := s.Stats(); st.Used != 0 || st.Objects != 0 {
+		t.Fatalf("after deleting everything: %+v", st)
+	}
+}
+
+func TestImmutability(t *testing.T) {
+	s := newTestStore(t, Config{Capacity: 1 << 20})
+	ctx := context.Background()
+	id := idOf(1)
+	sl, err := s.Create(ctx, id, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Create(ctx, id, 100); !errors.Is(err, ErrExists) {
+		t.Fatalf("duplicate create: %v", err)
+	}
+	if _, err := s.v.Bytes(sl); !errors.Is(err, ErrNotSealed) {
+		t.Fatalf("Bytes before Seal: %v", err)
+	}
+	if _, err := s.Pin(ctx, id); !errors.Is(err, ErrNotSealed) {
+		t.Fatalf("Pin before Seal: %v", err)
+	}
+	if err := s.Seal(id); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Seal(id); !errors.Is(err, ErrSealed) {
+		t.Fatalf("second Seal: %v", err)
+	}
+	if _, err := s.v.Writable(sl); !errors.Is(err, ErrSealed) {
+		t.Fatalf("Writable after Seal: %v", err)
+	}
+	if err := s.Seal(idOf(2)); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Seal of an unknown object: %v", err)
+	}
+	if _, err := s.Pin(ctx, idOf(2)); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Pin of an unknown object: %v", err)
+	}
+	if _, err := s.Create(ctx, id, 100); !errors.Is(err, ErrExists) {
+		t.Fatalf("create of a sealed object: %v", err)
+	}
+	if _, err := s.v.BytesOf(idOf(2), sl); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("BytesOf with the wrong ID: %v", err)
+	}
+	if _, err := s.Create(ctx, idOf(3), -1); err == nil {
+		t.Fatal("negative size accepted")
+	}
+	s.Abort(id) // sealed: nothing happens
+	s.check(t, id, make([]byte, 100))
+}
+
+func TestTooLarge(t *testing.T) {
+	s := newTestStore(t, Config{Capacity: 1 << 20})
+	_, err := s.Create(context.Background(), idOf(1), 1<<20)
+	if !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("got %v", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "1048576 bytes") || !strings.Contains(msg, fmt.Sprint(1<<20+HeaderSize)) {
+		t.Fatalf("message does not name the sizes: %s", msg)
+	}
+	// The largest object that fits does fit.
+	s.put(t, idOf(2), content(2, 1<<20-HeaderSize))
+	s.check(t, idOf(2), content(2, 1<<20-HeaderSize))
+}
+
+func TestAbortReclaims(t *testing.T) {
+	s := newTestStore(t, Config{Capacity: 1 << 20})
+	ctx := context.Background()
+	sl, err := s.Create(ctx, idOf(1), 1<<19)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.Unsealed != allocSize(1<<19) || st.Used != st.Unsealed {
+		t.Fatalf("while writing: %+v", st)
+	}
+	s.Abort(idOf(1))
+	s.checkInvariants(t)
+	if st := s.Stats(); st.Used != 0 || st.Objects != 0 || st.Unsealed != 0 {
+		t.Fatalf("after Abort: %+v", st)
+	}
+	if _, err := s.v.Writable(sl); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Writable of an aborted object: %v", err)
+	}
+	// The whole store is free again, and the ID can be reused.
+	s.put(t, idOf(1), content(1, 1<<20-HeaderSize))
+	s.checkInvariants(t)
+}
+
+func TestDeleteWhilePinnedOrWriting(t *testing.T) {
+	s := newTestStore(t, Config{Capacity: 1 << 20})
+	ctx := context.Background()
+	s.put(t, idOf(1), content(1, 1000))
+	sl, err := s.Pin(ctx, idOf(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Delete(idOf(1))
+	if _, err := s.Pin(ctx, idOf(1)); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Pin after Delete: %v", err)
+	}
+	if b, err := s.v.Bytes(sl); err != nil || string(b) != string(content(1, 1000)) {
+		t.Fatalf("a pinned, deleted object must stay readable: %v", err)
+	}
+	if st := s.Stats(); st.Used == 0 {
+		t.Fatal("memory freed under a pin")
+	}
+	s.Unpin(idOf(1))
+	s.checkInvariants(t)
+	if st := s.Stats(); st.Used != 0 || st.Objects != 0 {
+		t.Fatalf("after the last Unpin: %+v", st)
+	}
+	if _, err := s.v.Bytes(sl); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Bytes of a freed object: %v", err)
+	}
+
+	// Deleted while written: freed at Seal.
+	if _, err := s.Create(ctx, idOf(2), 10); err != nil {
+		t.Fatal(err)
+	}
+	s.Delete(idOf(2))
+	if err := s.Seal(idOf(2)); err != nil {
+		t.Fatal(err)
+	}
+	s.checkInvariants(t)
+	if st := s.Stats(); st.Used != 0 || st.Objects != 0 {
+		t.Fatalf("after sealing a deleted object: %+v", st)
+	}
+	s.Unpin(idOf(2)) // not pinned: nothing happens
+	s.Delete(idOf(2))
+}
+
+func TestPinsNest(t *testing.T) {
+	s := newTestStore(t, Config{Capacity: 1 << 20})
+	ctx := context.Background()
+	s.put(t, idOf(1), content(1, 5000))
+	for range 3 {
+		if _, err := s.Pin(ctx, idOf(1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for k := 0; k < 3; k++ {
+		if st := s.Stats(); st.Pinned != allocSize(5000) {
+			t.Fatalf("after %d unpins: pinned %d", k, st.Pinned)
+		}
+		s.Unpin(idOf(1))
+	}
+	s.checkInvariants(t)
+	if st := s.Stats(); st.Pinned != 0 {
+		t.Fatalf("pinned %d", st.Pinned)
+	}
+}
+
+func TestClosedStore(t *testing.T) {
+	s := newTestStore(t, Config{Capacity: 1 << 20})
+	s.put(t, idOf(1), content(1, 10))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := s.Create(ctx, idOf(2), 1); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Create: %v", err)
+	}
+	if _, err := s.Pin(ctx, idOf(1)); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Pin: %v", err)
+	}
+	if err := s.Seal(idOf(1)); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Seal: %v", err)
+	}
+	s.Unpin(idOf(1))
+	s.Delete(idOf(1))
+	s.Abort(idOf(1))
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, err := NewView(s.Segment()); !errors.Is(err, ErrClosed) {
+		t.Fatalf("NewView of a closed segment: %v", err)
+	}
+}
+
+func TestNewConfig(t *testing.T) {
+	if _, err := New(Config{Capacity: 100}); err == nil {
+		t.Fatal("a 100-byte store was created")
+	}
+	c, err := DefaultCapacity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c%Align != 0 || c < minCapacity {
+		t.Fatalf("default capacity %d", c)
+	}
+	s, err := New(Config{}) // default capacity: pages are only committed when written
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if st := s.Stats(); st.Capacity != c || len(s.Segment().Bytes()) != int(c) {
+		t.Fatalf("capacity %d, segment %d, want %d", st.Capacity, len(s.Segment().Bytes()), c)
+	}
+}
