@@ -144,3 +144,25 @@ func TestActorMaxConcurrencyRunsCallsTogether(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestCallOnUnknownActorKeepsArgumentsAlive(t *testing.T) {
+	c := startCluster(t, Config{})
+	ctx := ctxT(t)
+	p, err := Put(5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ghost := Actor[counter]{id: p.ID().Task.Child(99)}
+	for range 3 {
+		if _, err := testIncr.Remote(ghost, p).Get(ctx); !errors.Is(err, ErrActorDied) {
+			t.Fatalf("call on an actor that never existed: %v", err)
+		}
+	}
+	// p is still held by this test, so it must still be readable.
+	if v, err := p.Get(ctx); err != nil || v != 5 {
+		t.Fatalf("argument after failed calls: %d, %v", v, err)
+	}
+	if s := c.Stats(); s.Tasks != 0 {
+		t.Fatalf("tasks left: %+v", s)
+	}
+}

@@ -185,6 +185,23 @@ func (n *node) submitLocked(id wire.TaskID, kind wire.SubmitKind, name []byte, f
 			return t
 		}
 	}
+	// From here on t holds its arguments, so finish releases them.
+	for _, a := range args {
+		if !a.IsRef {
+			continue
+		}
+		dep := n.objects[a.Ref]
+		dep.refs++
+		switch dep.state {
+		case objPending:
+			t.pending++
+			dep.dependents = append(dep.dependents, t)
+		case objFailed:
+			if t.depErr == nil {
+				t.depErr = decodeError(dep.data)
+			}
+		}
+	}
 	switch kind {
 	case wire.SubmitTask:
 		if t.fn == nil {
@@ -204,22 +221,6 @@ func (n *node) submitLocked(id wire.TaskID, kind wire.SubmitKind, name []byte, f
 		}
 		t.actor = a
 		a.queue = append(a.queue, t)
-	}
-	for _, a := range args {
-		if !a.IsRef {
-			continue
-		}
-		dep := n.objects[a.Ref]
-		dep.refs++
-		switch dep.state {
-		case objPending:
-			t.pending++
-			dep.dependents = append(dep.dependents, t)
-		case objFailed:
-			if t.depErr == nil {
-				t.depErr = decodeError(dep.data)
-			}
-		}
 	}
 	if t.pending == 0 {
 		n.ready(t)
