@@ -27,6 +27,16 @@ const (
 	hitOne         = 1024 // fixed-point 1.0 for Doorbell.hits
 )
 
+// spinKind says which budget a spin had, which decides what its outcome
+// teaches (see Wait).
+type spinKind int
+
+const (
+	spinFull spinKind = iota
+	spinShort
+	spinProbe
+)
+
 // Doorbell is an eventcount in shared memory. A consumer that found
 // nothing to do parks on it with Wait; producers Ring it after publishing.
 //
@@ -97,13 +107,17 @@ func (d *Doorbell) Wait(ready func() bool, timeout time.Duration) bool {
 	if ready() {
 		return true
 	}
-	budget, full := d.spinBudget()
+	budget, kind := d.spinBudget()
 	ok, start := d.spin(ready, budget, timeout)
-	if ok {
+	switch {
+	case ok && kind == spinProbe:
+		// The peer is awake again; let the next full spin decide.
+		d.hits.Store(hitOne / 4)
+	case ok:
 		d.observe(true)
-		return true
-	}
-	if full {
+	case kind != spinShort:
+		// A failed short spin says nothing: the peer may have needed
+		// this CPU.
 		d.observe(false)
 	}
 	deadline := start.Add(timeout)
@@ -128,22 +142,21 @@ func (d *Doorbell) Wait(ready func() bool, timeout time.Duration) bool {
 	}
 }
 
-// spinBudget returns how long to spin, and whether the outcome says
-// whether spinning pays. While at least a quarter of recent full spins
-// succeeded, it is maxSpin. Otherwise it is shortSpin, except that every
-// 16th wait probes with 4*maxSpin: a peer that sleeps too takes a futex
-// wake-up (often over 10 µs here) to answer, so only a spin longer than
-// that lets the two find each other awake again. A short spin that fails
-// says nothing: the peer may have needed this CPU.
-func (d *Doorbell) spinBudget() (time.Duration, bool) {
+// spinBudget returns how long to spin and what kind of spin that is.
+// While at least a quarter of recent full spins succeeded, it spins
+// maxSpin. Otherwise it spins shortSpin, except that every 16th wait
+// probes with 4*maxSpin: a peer that sleeps too takes a futex wake-up
+// (often over 10 µs here) to answer, so only a spin longer than that lets
+// the two find each other awake again.
+func (d *Doorbell) spinBudget() (time.Duration, spinKind) {
 	limit := time.Duration(d.maxSpin.Load())
 	switch {
 	case limit <= shortSpin || d.hits.Load() >= hitOne/4:
-		return limit, true
+		return limit, spinFull
 	case d.probes.Add(1)%16 == 0:
-		return 4 * limit, true
+		return 4 * limit, spinProbe
 	}
-	return shortSpin, false
+	return shortSpin, spinShort
 }
 
 // spin polls ready for budget, or until timeout (> 0) passes, and returns
