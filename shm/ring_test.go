@@ -548,3 +548,39 @@ func TestDoorbellMisuse(t *testing.T) {
 		}()
 	}
 }
+
+// The spin budget shrinks when full spins keep failing, probes now and
+// then, and grows back once spinning pays again.
+func TestSpinAdapts(t *testing.T) {
+	d := NewDoorbell(alignedMem(DoorbellSize))
+	if _, kind := d.spinBudget(); kind != spinFull {
+		t.Fatalf("a new doorbell spins %v, want full", kind)
+	}
+	never := func() bool { return false }
+	for i := 0; i < 20 && d.hits.Load() >= hitOne/4; i++ {
+		d.Wait(never, 50*time.Microsecond)
+	}
+	if d.hits.Load() >= hitOne/4 {
+		t.Fatalf("hit rate %d/%d after 20 failed waits", d.hits.Load(), hitOne)
+	}
+	var kinds [3]int
+	for i := 0; i < 32; i++ {
+		_, kind := d.spinBudget()
+		kinds[kind]++
+	}
+	if kinds[spinFull] != 0 || kinds[spinProbe] != 2 || kinds[spinShort] != 30 {
+		t.Fatalf("full/short/probe spins in 32 waits: %v, want [0 30 2]", kinds)
+	}
+	// Readiness found while spinning counts as a hit.
+	for i := 0; i < 20 && d.hits.Load() < hitOne/4; i++ {
+		polls := 0
+		d.Wait(func() bool { polls++; return polls > 2 }, time.Second)
+	}
+	if d.hits.Load() < hitOne/4 {
+		t.Fatalf("hit rate %d/%d after 20 quick waits", d.hits.Load(), hitOne)
+	}
+	d.SetSpin(0)
+	if budget, _ := d.spinBudget(); budget != 0 {
+		t.Fatalf("spin budget %v after SetSpin(0)", budget)
+	}
+}
