@@ -74,15 +74,19 @@ func NewDoorbell(mem []byte) *Doorbell {
 	return d
 }
 
-// SetSpin sets the longest time Wait spins before sleeping in the kernel
-// (default 10 µs); 0 makes Wait sleep at once, which suits machines with
-// more busy threads than cores. It affects only this process's Doorbell.
+// SetSpin sets how long Wait spins before sleeping in the kernel while
+// spinning pays (default 10 µs; an occasional probe spins four times as
+// long, see spinBudget). 0 makes Wait sleep at once, which suits machines
+// with more busy threads than cores. It affects only this process's
+// Doorbell value.
 func (d *Doorbell) SetSpin(limit time.Duration) {
 	d.maxSpin.Store(int64(min(max(limit, 0), time.Second)))
 }
 
 // Ring wakes the waiters, if any. Call it after publishing: when nobody
-// sleeps it costs one atomic load.
+// sleeps it costs one atomic load. A process killed while sleeping in Wait
+// stays counted as a waiter, so each later Ring makes one futex system
+// call; that is slower but still correct.
 func (d *Doorbell) Ring() {
 	if d.waiters.Load() == 0 {
 		return
@@ -92,8 +96,10 @@ func (d *Doorbell) Ring() {
 }
 
 // Wait returns true as soon as ready() reports true, and false if timeout
-// passes first (timeout <= 0: no limit). It spins for a short adaptive
-// time, then registers as a waiter and sleeps on the futex.
+// passes first (timeout <= 0: no limit). It spins first, for up to the
+// SetSpin time while recent spins paid off and much shorter while they did
+// not, then registers as a waiter and sleeps on the futex. A sleeping Wait
+// holds an OS thread.
 //
 // No wake-up is lost: the waiter increments waiters, reads seq, re-checks
 // ready() and sleeps only while seq is unchanged; the producer publishes,

@@ -81,7 +81,9 @@ func (s *Segment) Bytes() []byte {
 // File returns the memfd backing the segment, to pass to a child process.
 func (s *Segment) File() *os.File { return s.f }
 
-// Close unmaps the memory and closes the file. Calling it again does nothing.
+// Close unmaps the memory and closes the file. Every Ring and Doorbell call
+// on the memory must have returned first (a goroutine still inside one
+// would fault). Calling it again does nothing.
 func (s *Segment) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

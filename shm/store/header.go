@@ -89,8 +89,8 @@ func parseHeader(h []byte) (header, bool) {
 		return header{}, false
 	}
 	flags := binary.LittleEndian.Uint16(h[hdrFlags:])
-	if flags&^flagSealed != 0 {
-		return header{}, false
+	if flags&^flagSealed != 0 || binary.LittleEndian.Uint32(h[hdrID+len(ID{}):]) != 0 || !allZero(h[hdrSelf+8:hdrCRC]) {
+		return header{}, false // reserved bits are zero: a header has one encoding
 	}
 	size := binary.LittleEndian.Uint64(h[hdrSize:])
 	self := binary.LittleEndian.Uint64(h[hdrSelf:])
@@ -107,4 +107,13 @@ func parseHeader(h []byte) (header, bool) {
 // freed memory reads as ErrCorrupt rather than as another object's bytes.
 func invalidate(h []byte) {
 	binary.LittleEndian.PutUint32(h[hdrMagic:], 0)
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -1,0 +1,179 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// window is how many small objects the put benchmarks keep alive: each put
+// deletes the object made window puts earlier, as a node whose objects go
+// out of scope would, so the store never fills and never spills.
+const window = 4096
+
+func benchStore(b *testing.B, capacity int64) *testStore {
+	b.Helper()
+	s := newTestStore(b, Config{Capacity: capacity})
+	s.prefault()
+	return s
+}
+
+func benchID(g, n uint64) ID {
+	var id ID
+	binary.LittleEndian.PutUint64(id[:], n)
+	binary.LittleEndian.PutUint64(id[8:], g)
+	return id
+}
+
+// putSmall is one small put in the benchmarks' pattern.
+func (s *testStore) putSmall(b *testing.B, ctx context.Context, g, n uint64, src []byte) {
+	id := benchID(g, n)
+	sl, err := s.Create(ctx, id, int64(len(src)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	w, err := s.v.Writable(sl)
+	if err != nil {
+		b.Fatal(err)
+	}
+	copy(w, src)
+	if err := s.Seal(id); err != nil {
+		b.Fatal(err)
+	}
+	if n >= window {
+		s.Delete(benchID(g, n-window))
+	}
+}
+
+func BenchmarkPutSmall(b *testing.B) {
+	s := benchStore(b, 64<<20)
+	src := pattern(1024, 0)
+	ctx := context.Background()
+	for n := range uint64(2 * window) { // warm the tables
+		s.putSmall(b, ctx, 1, n, src)
+	}
+	b.SetBytes(int64(len(src)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for n := uint64(0); n < uint64(b.N); n++ {
+		s.putSmall(b, ctx, 0, n, src)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "puts/s")
+}
+
+func BenchmarkGetSmall(b *testing.B) {
+	const objects = 1024
+	s := benchStore(b, 64<<20)
+	src := pattern(1024, 0)
+	ctx := context.Background()
+	for n := range uint64(objects) {
+		s.putSmall(b, ctx, 0, n, src)
+	}
+	b.SetBytes(int64(len(src)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	var sum byte
+	for n := 0; n < b.N; n++ {
+		id := benchID(0, uint64(n%objects))
+		sl, err := s.Pin(ctx, id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		data, err := s.v.Bytes(sl)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sum += data[n%len(data)]
+		s.Unpin(id)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "gets/s")
+	_ = sum
+}
+
+var largeSizes = []int64{1 << 20, 64 << 20}
+
+func sizeName(n int64) string { return fmt.Sprintf("%dMB", n>>20) }
+
+// BenchmarkPutLarge: Create, copy from a preallocated buffer, Seal (and
+// Delete, so the same memory is reused as in BenchmarkMemcpy).
+func BenchmarkPutLarge(b *testing.B) {
+	for _, size := range largeSizes {
+		b.Run(sizeName(size), func(b *testing.B) {
+			s := benchStore(b, 3*allocSize(size))
+			src := pattern(size, 0)
+			ctx := context.Background()
+			b.SetBytes(size)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for n := 0; n < b.N; n++ {
+				id := benchID(0, uint64(n))
+				sl, err := s.Create(ctx, id, size)
+				if err != nil {
+					b.Fatal(err)
+				}
+				w, err := s.v.Writable(sl)
+				if err != nil {
+					b.Fatal(err)
+				}
+				copy(w, src)
+				if err := s.Seal(id); err != nil {
+					b.Fatal(err)
+				}
+				s.Delete(id)
+			}
+		})
+	}
+}
+
+// BenchmarkMemcpy is the bound for BenchmarkPutLarge: the same copy
+// between two preallocated buffers.
+func BenchmarkMemcpy(b *testing.B) {
+	for _, size := range largeSizes {
+		b.Run(sizeName(size), func(b *testing.B) {
+			src, dst := pattern(size, 0), pattern(size, 1)
+			b.SetBytes(size)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for n := 0; n < b.N; n++ {
+				copy(dst, src)
+			}
+		})
+	}
+}
+
+// BenchmarkPutParallel: small puts from GOMAXPROCS goroutines (2 here).
+func BenchmarkPutParallel(b *testing.B) {
+	s := benchStore(b, 64<<20)
+	ctx := context.Background()
+	var next atomic.Uint64
+	b.SetBytes(1024)
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		g := next.Add(1)
+		src := pattern(1024, int(g))
+		for n := uint64(0); pb.Next(); n++ {
+			s.putSmall(b, ctx, g, n, src)
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "puts/s")
+}
+
+func BenchmarkFigure9(b *testing.B) {
+	for range b.N {
+		pts, err := Figure9(context.Background(), []int64{1 << 10, 1 << 20, 64 << 20}, []int{1, 2}, 200*time.Millisecond)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, p := range pts {
+			b.Logf("size %9d threads %d: %6.2f GB/s %10.0f IOPS (memcpy %6.2f GB/s, %.0f%%)",
+				p.Size, p.Threads, p.GBps, p.IOPS, p.MemcpyGBps, 100*p.GBps/p.MemcpyGBps)
+		}
+	}
+}
