@@ -1,0 +1,741 @@
+package rpc
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Client defaults.
+const (
+	// DefaultMaxPending bounds a Client's calls in flight.
+	DefaultMaxPending = 1024
+	// DefaultTimeout is the deadline of a call whose context has none.
+	DefaultTimeout = 10 * time.Second
+	// DefaultDialTimeout bounds one connection attempt (dial and handshake).
+	DefaultDialTimeout = 2 * time.Second
+	// DefaultBackoffMin and DefaultBackoffMax bound the wait between
+	// connection attempts, which doubles after each failure.
+	DefaultBackoffMin = 10 * time.Millisecond
+	DefaultBackoffMax = time.Second
+
+	connBufSize = 64 << 10
+)
+
+// Backoff bounds the wait between connection attempts: it starts at Min,
+// doubles after each failed attempt up to Max, and is jittered by ±20%.
+type Backoff struct{ Min, Max time.Duration }
+
+// ClientConfig configures a Client. Addr and Token are required.
+type ClientConfig struct {
+	Addr  string
+	Token []byte
+	// MaxPending bounds the calls in flight; further calls wait for a slot
+	// (within their deadlines). Default DefaultMaxPending.
+	MaxPending int
+	// MaxFrame limits a response's payload (and a request's, together with
+	// the server's limit, which the handshake tells). Default
+	// DefaultMaxFrame, at most MaxFrameLimit.
+	MaxFrame int
+	// Timeout is the deadline of a call whose context has none. Default
+	// DefaultTimeout.
+	Timeout time.Duration
+	// DialTimeout bounds one connection attempt. Default DefaultDialTimeout.
+	DialTimeout time.Duration
+	// Backoff paces reconnection. Defaults DefaultBackoffMin and
+	// DefaultBackoffMax.
+	Backoff Backoff
+	// Fault, if set, delays or drops calls per method.
+	Fault *FaultInjection
+}
+
+// Client calls one Server over one pipelined TCP connection. It connects
+// eagerly in the background: Dial returns at once, and calls made before
+// the connection is up wait for it within their deadlines. A broken
+// connection is replaced, with backoff between failed attempts, for as
+// long as the Client is open. A Client is safe for concurrent use.
+type Client struct {
+	cfg  ClientConfig
+	sem  chan struct{}
+	cur  atomic.Pointer[clientConn]
+	done chan struct{}
+	// baseCtx is cancelled by Close, aborting a connection attempt.
+	baseCtx context.Context
+	cancel  context.CancelFunc
+
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced whenever cur or lastErr changes
+	lastErr error         // why there is no connection
+	closed  bool
+
+	wg sync.WaitGroup
+}
+
+// Dial validates cfg and starts connecting to cfg.Addr in the background.
+// It fails only on a bad config; an unreachable or refusing server shows
+// in the calls (ErrUnavailable, ErrUnauthenticated).
+func Dial(cfg ClientConfig) (*Client, error) {
+	if cfg.Addr == "" {
+		return nil, errors.New("rpc: ClientConfig.Addr is required")
+	}
+	if len(cfg.Token) == 0 {
+		return nil, errors.New("rpc: ClientConfig.Token is required")
+	}
+	var err error
+	if cfg.MaxFrame, err = maxFrameOr(cfg.MaxFrame); err != nil {
+		return nil, err
+	}
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = DefaultMaxPending
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = DefaultDialTimeout
+	}
+	if cfg.Backoff.Min <= 0 {
+		cfg.Backoff.Min = DefaultBackoffMin
+	}
+	if cfg.Backoff.Max <= 0 {
+		cfg.Backoff.Max = max(DefaultBackoffMax, cfg.Backoff.Min)
+	}
+	if cfg.Backoff.Max < cfg.Backoff.Min {
+		return nil, fmt.Errorf("rpc: Backoff.Max %v below Backoff.Min %v", cfg.Backoff.Max, cfg.Backoff.Min)
+	}
+	cfg.Token = append([]byte(nil), cfg.Token...)
+	c := &Client{
+		cfg:     cfg,
+		sem:     make(chan struct{}, cfg.MaxPending),
+		done:    make(chan struct{}),
+		changed: make(chan struct{}),
+	}
+	c.baseCtx, c.cancel = context.WithCancel(context.Background())
+	c.wg.Add(1)
+	go c.connectLoop()
+	return c, nil
+}
+
+// Addr is the server address the Client calls.
+func (c *Client) Addr() string { return c.cfg.Addr }
+
+// Close fails the calls in flight with ErrClosed, closes the connection and
+// stops reconnecting. It is idempotent.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	close(c.done)
+	close(c.changed)
+	c.changed = make(chan struct{})
+	c.mu.Unlock()
+	c.cancel()
+	c.wg.Wait()
+	return nil
+}
+
+// Call sends req to method m and appends the response to resp.
+//
+// The call's deadline is ctx's, or Timeout from now if ctx has none; the
+// server is told it too (Ctx.Deadline). Call returns by the deadline
+// whatever the network does: with context.DeadlineExceeded if the server
+// did not answer in time, with ErrUnavailable (wrapping
+// context.DeadlineExceeded and the last connection error) if no
+// connection could be made in time, with ctx.Err() if ctx is cancelled.
+// A handler's error comes back as a *RemoteError. On error resp is
+// returned unchanged.
+func (c *Client) Call(ctx context.Context, m Method, req []byte, resp []byte) ([]byte, error) {
+	if len(req) > c.cfg.MaxFrame {
+		return resp, c.tooLarge(m, len(req), c.cfg.MaxFrame, "this client's")
+	}
+	now := time.Now()
+	deadline, hasDeadline := ctx.Deadline()
+	if !hasDeadline {
+		deadline = now.Add(c.cfg.Timeout)
+	}
+	budget := deadline.Sub(now)
+	if budget <= 0 {
+		return resp, c.expired(m, context.DeadlineExceeded)
+	}
+	var timerC <-chan time.Time
+	if !hasDeadline {
+		t := getTimer(budget)
+		defer putTimer(t)
+		timerC = t.C
+	}
+	ctxDone := ctx.Done()
+
+	select {
+	case c.sem <- struct{}{}:
+	default:
+		select {
+		case c.sem <- struct{}{}:
+		case <-ctxDone:
+			return resp, c.expired(m, ctx.Err())
+		case <-timerC:
+			return resp, c.expired(m, context.DeadlineExceeded)
+		case <-c.done:
+			return resp, ErrClosed
+		}
+	}
+	defer func() { <-c.sem }()
+
+	if delay, drop := c.cfg.Fault.plan(m); delay > 0 || drop {
+		if err := c.fault(ctx, m, delay, drop, timerC); err != nil {
+			return resp, err
+		}
+	}
+
+	for {
+		cn, err := c.connection(ctx, ctxDone, timerC)
+		if err != nil {
+			return resp, err
+		}
+		if len(req) > cn.limit {
+			return resp, c.tooLarge(m, len(req), cn.limit, "the server's")
+		}
+		cl := getCall()
+		cl.prepare(m, req, budget, resp)
+		cl.refs.Add(1) // the writer's
+		if !cn.send(cl) {
+			cl.refs.Add(-1)
+			cl.release()
+			continue // the connection died: wait for the next one
+		}
+		out, err := cn.wait(cl, ctx, ctxDone, timerC)
+		cl.release()
+		if err != errNotSent {
+			return out, err
+		}
+		// Not sent (the connection died first, or the server was
+		// closing): try the next connection within the deadline.
+		select {
+		case <-cn.deadCh:
+		case <-ctxDone:
+			return resp, c.expired(m, ctx.Err())
+		case <-timerC:
+			return resp, c.expired(m, context.DeadlineExceeded)
+		}
+	}
+}
+
+// errNotSent completes a call that never reached a handler.
+var errNotSent = errors.New("rpc: not sent")
+
+func (c *Client) tooLarge(m Method, n, limit int, whose string) error {
+	return fmt.Errorf("%w: method %d: request of %d bytes exceeds %s %d-byte limit (MaxFrame)", ErrFrameTooLarge, m, n, whose, limit)
+}
+
+func (c *Client) expired(m Method, err error) error {
+	return fmt.Errorf("rpc: method %d on %s: %w", m, c.cfg.Addr, err)
+}
+
+// fault applies an injected delay, then an injected drop.
+func (c *Client) fault(ctx context.Context, m Method, delay time.Duration, drop bool, timerC <-chan time.Time) error {
+	var delayC <-chan time.Time
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		defer t.Stop()
+		delayC = t.C
+	}
+	if drop {
+		delayC = nil // lost: nothing comes back before the deadline
+	}
+	select {
+	case <-delayC:
+		return nil
+	case <-ctx.Done():
+		return c.expired(m, ctx.Err())
+	case <-timerC:
+		return c.expired(m, context.DeadlineExceeded)
+	}
+}
+
+// connection returns a live connection, waiting for one within the
+// deadline.
+func (c *Client) connection(ctx context.Context, ctxDone <-chan struct{}, timerC <-chan time.Time) (*clientConn, error) {
+	if cn := c.cur.Load(); cn != nil && !cn.isDead() {
+		return cn, nil
+	}
+	for {
+		c.mu.Lock()
+		cn, changed, last, closed := c.cur.Load(), c.changed, c.lastErr, c.closed
+		c.mu.Unlock()
+		if closed {
+			return nil, ErrClosed
+		}
+		if cn != nil && !cn.isDead() {
+			return cn, nil
+		}
+		if errors.Is(last, ErrUnauthenticated) {
+			return nil, last
+		}
+		select {
+		case <-changed:
+		case <-ctxDone:
+			if ctx.Err() == context.DeadlineExceeded {
+				return nil, c.unavailable(last)
+			}
+			return nil, fmt.Errorf("rpc: %s: %w", c.cfg.Addr, ctx.Err())
+		case <-timerC:
+			return nil, c.unavailable(last)
+		}
+	}
+}
+
+func (c *Client) unavailable(last error) error {
+	if last == nil {
+		last = errors.New("still connecting")
+	}
+	return fmt.Errorf("%w: no connection to %s within the deadline (%w); last error: %v",
+		ErrUnavailable, c.cfg.Addr, context.DeadlineExceeded, last)
+}
+
+func (c *Client) setState(cn *clientConn, err error) {
+	c.mu.Lock()
+	c.cur.Store(cn)
+	c.lastErr = err
+	close(c.changed)
+	c.changed = make(chan struct{})
+	c.mu.Unlock()
+}
+
+// connectLoop keeps one connection up until Close.
+func (c *Client) connectLoop() {
+	defer c.wg.Done()
+	backoff := c.cfg.Backoff.Min
+	pause := func() bool {
+		d := time.Duration(float64(backoff) * (0.8 + 0.4*rand.Float64()))
+		backoff = min(2*backoff, c.cfg.Backoff.Max)
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return true
+		case <-c.done:
+			return false
+		}
+	}
+	for {
+		cn, err := c.connect()
+		if err != nil {
+			select {
+			case <-c.done:
+				c.setState(nil, ErrClosed)
+				return
+			default:
+			}
+			c.setState(nil, err)
+			if !pause() {
+				return
+			}
+			continue
+		}
+		c.setState(cn, nil)
+		up := time.Now()
+		select {
+		case <-cn.deadCh:
+		case <-c.done:
+			cn.fail(ErrClosed)
+		}
+		cn.wg.Wait()
+		select {
+		case <-c.done:
+			c.setState(nil, ErrClosed)
+			return
+		default:
+		}
+		c.setState(nil, fmt.Errorf("connection to %s lost: %w", c.cfg.Addr, cn.cause))
+		if time.Since(up) < c.cfg.Backoff.Max {
+			// A connection that dies young (a server that accepts and
+			// drops) must not make the client spin.
+			if !pause() {
+				return
+			}
+		} else {
+			backoff = c.cfg.Backoff.Min
+		}
+	}
+}
+
+// connect dials and authenticates one connection.
+func (c *Client) connect() (*clientConn, error) {
+	ctx, cancel := context.WithTimeout(c.baseCtx, c.cfg.DialTimeout)
+	defer cancel()
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", c.cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	// Abort the handshake at the timeout or on Close.
+	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
+	serverMax, err := clientHandshake(nc, c.cfg.Token, c.cfg.MaxFrame, newNonce())
+	if !stop() && err == nil {
+		err = ctx.Err()
+	}
+	if err == nil {
+		err = nc.SetDeadline(time.Time{})
+	}
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("handshake with %s: %w", c.cfg.Addr, err)
+	}
+	return newClientConn(nc, min(c.cfg.MaxFrame, serverMax), c.cfg.MaxFrame), nil
+}
+
+// Call states, guarded by the connection's pmu.
+const (
+	stateQueued    = iota // in the connection's queue
+	stateSent             // in pending, written or about to be
+	stateTaken            // being completed by the reader (or by a failing connection)
+	stateAbandoned        // its caller gave up; the writer skips it, the reader drops its response
+)
+
+// call is one Call in flight. The caller and, while it has the call
+// queued, the connection's writer hold references; the last one returns it
+// to the pool.
+type call struct {
+	refs   atomic.Int32
+	state  uint8
+	write  bool // writer-only: registered by this batch
+	id     uint32
+	method Method
+	frame  []byte // fastrpc's request ID, then the request frame
+	resp   []byte // the caller's buffer, which the reader appends to on success only
+	err    error
+	done   chan struct{} // receives once when the call is completed
+}
+
+var callPool = sync.Pool{New: func() any { return &call{done: make(chan struct{}, 1)} }}
+
+func getCall() *call {
+	cl := callPool.Get().(*call)
+	cl.refs.Store(1)
+	return cl
+}
+
+func (cl *call) release() {
+	switch n := cl.refs.Add(-1); {
+	case n > 0:
+		return
+	case n < 0:
+		panic("BUG: rpc call released too often")
+	}
+	if len(cl.done) != 0 {
+		panic("BUG: rpc call released with a completion pending")
+	}
+	cl.resp, cl.err = nil, nil
+	if cap(cl.frame) > maxKeep {
+		cl.frame = nil
+	}
+	callPool.Put(cl)
+}
+
+var timerPool sync.Pool
+
+// getTimer returns a running timer that fires after d.
+func getTimer(d time.Duration) *time.Timer {
+	if t, ok := timerPool.Get().(*time.Timer); ok {
+		t.Reset(d)
+		return t
+	}
+	return time.NewTimer(d)
+}
+
+// putTimer stops t and pools it. Since Go 1.23 a stopped timer's channel
+// holds no stale tick, so a reused timer cannot fire early.
+func putTimer(t *time.Timer) {
+	t.Stop()
+	timerPool.Put(t)
+}
+
+func (cl *call) prepare(m Method, req []byte, budget time.Duration, resp []byte) {
+	us := max(1, min(int64(budget/time.Microsecond), math.MaxUint32))
+	cl.frame = appendRequest(append(cl.frame[:0], 0, 0, 0, 0), m, uint32(us), req)
+	cl.method = m
+	cl.resp = resp
+	cl.err = nil
+	cl.state = stateQueued
+}
+
+// complete records a response.
+func (cl *call) complete(status byte, payload []byte) {
+	switch status {
+	case statusOK:
+		cl.resp = append(cl.resp, payload...)
+	case statusError:
+		cl.err = &RemoteError{Method: cl.method, Msg: string(payload)}
+	case statusTooLarge:
+		cl.err = fmt.Errorf("%w: %s", ErrFrameTooLarge, payload)
+	case statusBusy:
+		cl.err = fmt.Errorf("%w: method %d: %s", ErrOverloaded, cl.method, payload)
+	case statusExpired:
+		cl.err = fmt.Errorf("rpc: method %d: %w before the server ran it", cl.method, context.DeadlineExceeded)
+	case statusClosed:
+		cl.err = errNotSent
+	}
+}
+
+// clientConn is one authenticated connection: a writer goroutine that
+// batches queued calls into the socket, a reader goroutine that completes
+// them.
+type clientConn struct {
+	nc       net.Conn
+	limit    int // request payload limit
+	maxFrame int // response payload limit
+	bw       *bufio.Writer
+	br       *bufio.Reader
+
+	qmu      sync.Mutex
+	queue    []*call
+	sleeping bool // the writer waits on wake
+	dead     bool // the writer has stopped: send fails
+	wake     chan struct{}
+
+	pmu     sync.Mutex
+	pending map[uint32]*call
+	noMore  bool   // the reader has stopped: register nothing more
+	nextID  uint32 // writer-only
+
+	deadCh   chan struct{}
+	failOnce sync.Once
+	cause    error // why the connection died; set before deadCh closes
+	wg       sync.WaitGroup
+}
+
+func newClientConn(nc net.Conn, limit, maxFrame int) *clientConn {
+	cn := &clientConn{
+		nc:       nc,
+		limit:    limit,
+		maxFrame: maxFrame,
+		bw:       bufio.NewWriterSize(nc, connBufSize),
+		br:       bufio.NewReaderSize(nc, connBufSize),
+		wake:     make(chan struct{}, 1),
+		pending:  make(map[uint32]*call),
+		deadCh:   make(chan struct{}),
+	}
+	cn.wg.Add(2)
+	go cn.writeLoop()
+	go cn.readLoop()
+	return cn
+}
+
+func (cn *clientConn) isDead() bool {
+	select {
+	case <-cn.deadCh:
+		return true
+	default:
+		return false
+	}
+}
+
+// fail closes the connection; the first cause sticks.
+func (cn *clientConn) fail(err error) {
+	cn.failOnce.Do(func() {
+		if err == nil || err == io.EOF {
+			err = errors.New("closed by the server")
+		}
+		cn.cause = err
+		close(cn.deadCh)
+		cn.nc.Close()
+	})
+}
+
+// send queues cl for the writer; false if the connection is dead.
+func (cn *clientConn) send(cl *call) bool {
+	cn.qmu.Lock()
+	if cn.dead {
+		cn.qmu.Unlock()
+		return false
+	}
+	cn.queue = append(cn.queue, cl)
+	wake := cn.sleeping
+	cn.sleeping = false
+	cn.qmu.Unlock()
+	if wake {
+		select {
+		case cn.wake <- struct{}{}:
+		default:
+		}
+	}
+	return true
+}
+
+// wait waits for cl's completion or its deadline.
+func (cn *clientConn) wait(cl *call, ctx context.Context, ctxDone <-chan struct{}, timerC <-chan time.Time) ([]byte, error) {
+	var err error
+	select {
+	case <-cl.done:
+		return cl.resp, cl.err
+	case <-ctxDone:
+		err = ctx.Err()
+	case <-timerC:
+		err = context.DeadlineExceeded
+	}
+	cn.pmu.Lock()
+	switch cl.state {
+	case stateQueued:
+		cl.state = stateAbandoned
+	case stateSent:
+		delete(cn.pending, cl.id)
+		cl.state = stateAbandoned
+	case stateTaken:
+		// The response is in and being copied out: take it.
+		cn.pmu.Unlock()
+		<-cl.done
+		return cl.resp, cl.err
+	}
+	cn.pmu.Unlock()
+	return cl.resp, fmt.Errorf("rpc: method %d: %w", cl.method, err)
+}
+
+func (cn *clientConn) writeLoop() {
+	defer cn.wg.Done()
+	err := cn.writeBatches()
+	cn.fail(err)
+	// Whatever is still queued was never sent.
+	cn.qmu.Lock()
+	cn.dead = true
+	rest := cn.queue
+	cn.queue = nil
+	cn.qmu.Unlock()
+	for _, cl := range rest {
+		cn.finishUnsent(cl)
+	}
+}
+
+func (cn *clientConn) writeBatches() error {
+	var batch []*call
+	for {
+		cn.qmu.Lock()
+		for len(cn.queue) == 0 {
+			cn.sleeping = true
+			cn.qmu.Unlock()
+			select {
+			case <-cn.wake:
+			case <-cn.deadCh:
+				return cn.cause
+			}
+			cn.qmu.Lock()
+		}
+		batch, cn.queue = cn.queue, batch[:0]
+		cn.qmu.Unlock()
+
+		cn.pmu.Lock()
+		if cn.noMore {
+			cn.pmu.Unlock()
+			for i, cl := range batch {
+				cn.finishUnsent(cl)
+				batch[i] = nil
+			}
+			return errors.New("reader stopped")
+		}
+		for _, cl := range batch {
+			cl.write = cl.state != stateAbandoned
+			if !cl.write {
+				continue
+			}
+			cn.nextID++
+			for cn.nextID == 0 || cn.pending[cn.nextID] != nil {
+				cn.nextID++ // 0 is fastrpc's "no response"; skip IDs still in use after wrapping
+			}
+			cl.id = cn.nextID
+			cl.state = stateSent
+			cn.pending[cl.id] = cl
+		}
+		cn.pmu.Unlock()
+
+		var err error
+		for i, cl := range batch {
+			if cl.write && err == nil {
+				binary.LittleEndian.PutUint32(cl.frame, cl.id)
+				_, err = cn.bw.Write(cl.frame)
+			}
+			cl.release() // the writer's reference
+			batch[i] = nil
+		}
+		if err != nil {
+			return fmt.Errorf("cannot write requests: %w", err) // the reader fails the registered calls
+		}
+		cn.qmu.Lock()
+		more := len(cn.queue) > 0
+		cn.qmu.Unlock()
+		if !more {
+			if err := cn.bw.Flush(); err != nil {
+				return fmt.Errorf("cannot write requests: %w", err)
+			}
+		}
+	}
+}
+
+// finishUnsent completes a queued call that was never written.
+func (cn *clientConn) finishUnsent(cl *call) {
+	cn.pmu.Lock()
+	abandoned := cl.state == stateAbandoned
+	cl.state = stateTaken
+	cn.pmu.Unlock()
+	if !abandoned {
+		cl.err = errNotSent
+		cl.done <- struct{}{}
+	}
+	cl.release() // the writer's reference
+}
+
+func (cn *clientConn) readLoop() {
+	defer cn.wg.Done()
+	rr := responseReader{br: cn.br, maxFrame: cn.maxFrame}
+	var err error
+	for {
+		var (
+			id      uint32
+			status  byte
+			payload []byte
+		)
+		id, status, payload, err = rr.next()
+		if err != nil {
+			break
+		}
+		cn.pmu.Lock()
+		cl := cn.pending[id]
+		if cl != nil {
+			delete(cn.pending, id)
+			cl.state = stateTaken
+		}
+		cn.pmu.Unlock()
+		if cl == nil {
+			continue // its caller gave up
+		}
+		cl.complete(status, payload)
+		cl.done <- struct{}{}
+	}
+	cn.fail(err)
+	cn.pmu.Lock()
+	cn.noMore = true
+	lost := make([]*call, 0, len(cn.pending))
+	for id, cl := range cn.pending {
+		cl.state = stateTaken
+		lost = append(lost, cl)
+		delete(cn.pending, id)
+	}
+	cn.pmu.Unlock()
+	for _, cl := range lost {
+		if errors.Is(cn.cause, ErrClosed) {
+			cl.err = ErrClosed
+		} else {
+			cl.err = fmt.Errorf("%w: %w: %v", ErrUnavailable, ErrConnectionLost, cn.cause)
+		}
+		cl.done <- struct{}{}
+	}
+}
