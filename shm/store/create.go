@@ -63,7 +63,7 @@ func (s *Store) Create(ctx context.Context, id ID, size int64) (Slot, error) {
 // claimID reports whether id is free to create, dropping the record of a
 // lost object with that ID.
 func (s *Store) claimID(id ID) bool {
-	i, ok := s.index[id]
+	i, ok := s.index.get(s.objs, &id)
 	if !ok {
 		return true
 	}
@@ -84,7 +84,7 @@ func (s *Store) Seal(id ID) error {
 	if s.closed {
 		return ErrClosed
 	}
-	i, ok := s.index[id]
+	i, ok := s.index.get(s.objs, &id)
 	if !ok {
 		return fmt.Errorf("store: cannot seal object %v: %w", id, ErrNotFound)
 	}
@@ -116,7 +116,7 @@ func (s *Store) Abort(id ID) {
 	if s.closed {
 		return
 	}
-	if i, ok := s.index[id]; ok && s.objs[i].state == stWriting {
+	if i, ok := s.index.get(s.objs, &id); ok && s.objs[i].state == stWriting {
 		s.drop(i)
 	}
 }

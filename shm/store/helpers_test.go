@@ -116,8 +116,8 @@ func (s *testStore) checkInvariants(t testing.TB) {
 			continue
 		}
 		objects++
-		if s.index[o.id] != int32(i) {
-			t.Fatalf("object %v: index says %d, record is %d", o.id, s.index[o.id], i)
+		if j, ok := s.index.get(s.objs, &o.id); !ok || j != int32(i) {
+			t.Fatalf("object %v: index says %d, %v; record is %d", o.id, j, ok, i)
 		}
 		n := allocSize(o.size)
 		if o.inMemory() {
@@ -143,9 +143,9 @@ func (s *testStore) checkInvariants(t testing.TB) {
 	}
 	st := s.st
 	if st.Used != used || st.Pinned != pinned || st.Unsealed != unsealed || st.InMemory != inMem ||
-		s.lruBytes != lru || st.Spilled != spilled || st.Objects != objects || int64(len(s.index)) != objects {
+		s.lruBytes != lru || st.Spilled != spilled || st.Objects != objects || int64(s.index.n) != objects {
 		t.Fatalf("accounting: stats %+v, lru %d; records: used %d pinned %d unsealed %d in memory %d lru %d spilled %d objects %d (index %d)",
-			st, s.lruBytes, used, pinned, unsealed, inMem, lru, spilled, objects, len(s.index))
+			st, s.lruBytes, used, pinned, unsealed, inMem, lru, spilled, objects, s.index.n)
 	}
 	if st.Used+s.alloc.free != s.capacity {
 		t.Fatalf("used %d + free %d != capacity %d", st.Used, s.alloc.free, s.capacity)

@@ -45,7 +45,7 @@ func (s *Store) newObject(id ID, size int64, blk int32) int32 {
 		i = int32(len(s.objs) - 1)
 	}
 	s.objs[i] = object{id: id, size: size, blk: blk, lruPrev: noObject, lruNext: noObject, live: true}
-	s.index[id] = i
+	s.index.put(s.objs, i)
 	s.st.Objects++
 	return i
 }
@@ -89,7 +89,7 @@ func (s *Store) drop(i int32) {
 	if o.state == stLost {
 		s.st.Lost--
 	}
-	delete(s.index, o.id)
+	s.index.del(s.objs, i)
 	*o = object{}
 	s.spareObj = append(s.spareObj, i)
 	s.st.Objects--

@@ -20,7 +20,7 @@ func (s *Store) Pin(ctx context.Context, id ID) (Slot, error) {
 		s.mu.Unlock()
 		return Slot{}, ErrClosed
 	}
-	i, ok := s.index[id]
+	i, ok := s.index.get(s.objs, &id)
 	if ok {
 		// The common case, kept free of the slow path's machinery.
 		if o := &s.objs[i]; o.state == stSealed && !o.deleted && o.inMemory() && !o.restoring {
@@ -61,7 +61,7 @@ func (s *Store) pinSlow(ctx context.Context, id ID) (Slot, error) {
 		if s.closed {
 			return Slot{}, ErrClosed
 		}
-		i, ok := s.index[id]
+		i, ok := s.index.get(s.objs, &id)
 		if !ok || s.objs[i].deleted {
 			return Slot{}, fmt.Errorf("store: cannot pin object %v: %w", id, ErrNotFound)
 		}
@@ -96,7 +96,7 @@ func (s *Store) pinSlow(ctx context.Context, id ID) (Slot, error) {
 				return Slot{}, fmt.Errorf("store: cannot restore object %v of %d bytes: %w", id, o.size, err)
 			}
 			// s.mu was released: the object may have changed; look again.
-			if j, ok := s.index[id]; !ok || j != i || s.objs[i].inMemory() || s.objs[i].restoring || s.objs[i].deleted || s.objs[i].state != stSealed {
+			if j, ok := s.index.get(s.objs, &id); !ok || j != i || s.objs[i].inMemory() || s.objs[i].restoring || s.objs[i].deleted || s.objs[i].state != stSealed {
 				s.alloc.release(blk)
 				s.broadcast()
 				continue
@@ -119,7 +119,7 @@ func (s *Store) restoreWait() time.Duration {
 // deleted. Unpinning an object that is not pinned does nothing.
 func (s *Store) Unpin(id ID) {
 	s.mu.Lock()
-	i, ok := s.index[id]
+	i, ok := s.index.get(s.objs, &id)
 	if !ok || s.closed || s.objs[i].pins == 0 {
 		s.mu.Unlock()
 		return
@@ -147,7 +147,7 @@ func (s *Store) Delete(id ID) {
 	if s.closed {
 		return
 	}
-	i, ok := s.index[id]
+	i, ok := s.index.get(s.objs, &id)
 	if !ok {
 		return
 	}

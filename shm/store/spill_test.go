@@ -21,7 +21,7 @@ func (s *testStore) location(t testing.TB, id ID) (inMemory, onDisk bool) {
 	t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i, ok := s.index[id]
+	i, ok := s.index.get(s.objs, &id)
 	if !ok {
 		t.Fatalf("object %v unknown", id)
 	}

@@ -51,7 +51,7 @@ type Store struct {
 	alloc    allocator
 	objs     []object // records; indices are stable while a record is live
 	spareObj []int32
-	index    map[ID]int32
+	index    idIndex
 	lruHead  int32 // most recently used sealed, unpinned object in memory
 	lruTail  int32 // least recently used: the next to spill
 	lruBytes int64 // allocation bytes of the objects in the LRU list
@@ -95,7 +95,6 @@ func New(cfg Config) (*Store, error) {
 		timeout:    cfg.PutTimeout,
 		createFile: createOSFile,
 		configDir:  cfg.SpillDir,
-		index:      make(map[ID]int32),
 		lruHead:    noObject,
 		lruTail:    noObject,
 	}
@@ -103,6 +102,7 @@ func New(cfg Config) (*Store, error) {
 		s.timeout = DefaultPutTimeout
 	}
 	s.alloc.init(capacity)
+	s.index.init(minIndexSlots)
 	s.st.Capacity = capacity
 	return s, nil
 }
