@@ -38,6 +38,7 @@ func main() {
 var errUsage = errors.New(`usage: manta <command> [flags]
 
 commands:
+  bench            reproduce the paper's evaluation into results/ (see -h)
   microbenchmark   measure tasks and actor calls (see -h)
   version          print the version`)
 
@@ -51,6 +52,8 @@ func run(args []string, out io.Writer) error {
 		return nil
 	case "microbenchmark":
 		return microbenchmark(args[1:], out)
+	case "bench":
+		return bench(args[1:], out)
 	case "-h", "--help", "help":
 		fmt.Fprintln(out, errUsage)
 		return nil

@@ -1,0 +1,133 @@
+package benchmarks
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// progress prints which experiment runs, how far it is and the time left:
+// on a terminal one line redrawn in place, elsewhere (CI, a pipe, a file)
+// plain lines at the start, at each quarter and at the end.
+type progress struct {
+	w   io.Writer
+	tty bool
+	now func() time.Time
+
+	mu        sync.Mutex
+	count     int // experiments in the run
+	index     int // 1-based, current
+	id        string
+	estimate  time.Duration // of the current experiment
+	after     time.Duration // estimates of those after it
+	start     time.Time
+	frac      float64
+	status    string
+	lastDraw  time.Time
+	lastQuart int
+	drawn     bool
+}
+
+// IsTerminal reports whether w is a terminal that can take an updating
+// line: a character device, with CI unset (or "false") and TERM not "dumb".
+func IsTerminal(w io.Writer) bool {
+	if ci := os.Getenv("CI"); ci != "" && ci != "false" && ci != "0" {
+		return false
+	}
+	if os.Getenv("TERM") == "dumb" {
+		return false
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func newProgress(w io.Writer, tty bool, count int) *progress {
+	if w == nil {
+		w = io.Discard
+	}
+	return &progress{w: w, tty: tty, count: count, now: time.Now}
+}
+
+// begin starts experiment index (1-based); after is the estimated time of
+// the experiments still to come after it.
+func (p *progress) begin(index int, e *Experiment, s Scale, after time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.index, p.id, p.estimate, p.after = index, e.ID, e.Estimate(s), after
+	p.start, p.frac, p.status, p.lastQuart = p.now(), 0, "starting", 0
+	if !p.tty {
+		fmt.Fprintf(p.w, "[%d/%d] %s: start (%s), about %s\n", p.index, p.count, p.id, e.Title, roundDur(p.estimate))
+		return
+	}
+	p.draw()
+}
+
+// update records how far the current experiment is.
+func (p *progress) update(frac float64, status string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.frac, p.status = frac, status
+	if !p.tty {
+		if q := int(frac * 4); q > p.lastQuart && q < 4 {
+			p.lastQuart = q
+			fmt.Fprintf(p.w, "[%d/%d] %s: %3.0f%% %s, %s left\n", p.index, p.count, p.id, 100*frac, status, roundDur(p.left()))
+		}
+		return
+	}
+	if p.now().Sub(p.lastDraw) >= 100*time.Millisecond {
+		p.draw()
+	}
+}
+
+// end prints the experiment's outcome on a line of its own.
+func (p *progress) end(r *Result) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	line := fmt.Sprintf("[%d/%d] %s: %s", p.index, p.count, r.ID, r.Status)
+	if r.Status != StatusNotBuilt {
+		line += " in " + roundDur(r.Duration).String()
+	}
+	if r.Error != "" {
+		first, _, _ := strings.Cut(r.Error, "\n")
+		line += ": " + first
+	}
+	if p.tty {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+	fmt.Fprintln(p.w, line)
+	p.drawn = false
+}
+
+// left estimates the current experiment's remaining time: from its own
+// pace once it is 5% done, else from its estimate.
+func (p *progress) left() time.Duration {
+	el := p.now().Sub(p.start)
+	if p.frac >= 0.05 {
+		return time.Duration(float64(el) * (1 - p.frac) / p.frac)
+	}
+	return max(p.estimate-el, 0)
+}
+
+func (p *progress) draw() {
+	const width = 20
+	filled := int(p.frac * width)
+	bar := strings.Repeat("#", filled) + strings.Repeat(".", width-filled)
+	left := p.left()
+	fmt.Fprintf(p.w, "\r\033[K[%d/%d] %-7s [%s] %3.0f%%  %s  ~%s left (all ~%s)",
+		p.index, p.count, p.id, bar, 100*p.frac, p.status, roundDur(left), roundDur(left+p.after))
+	p.lastDraw, p.drawn = p.now(), true
+}
+
+func roundDur(d time.Duration) time.Duration {
+	if d > time.Minute {
+		return d.Round(time.Second)
+	}
+	return d.Round(100 * time.Millisecond)
+}

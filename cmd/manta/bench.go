@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"text/tabwriter"
+
+	"manta/benchmarks"
+)
+
+// bench is `manta bench`: the paper's evaluation, one experiment per
+// figure or table, each writing results/<id>.json and its figures, then
+// results/REPORT.md.
+func bench(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(out)
+	list := fs.Bool("list", false, "print every experiment id with its state and exit")
+	only := fs.String("only", "", "comma-separated experiment ids to run (default: all)")
+	scale := fs.String("scale", "quick", "quick (minutes on 2 cores) or full")
+	dir := fs.String("out", "results", "output directory for <id>.json, figures and REPORT.md")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("bench: unexpected argument %q", fs.Arg(0))
+	}
+	exps := benchmarks.All()
+	if *list {
+		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "id\tstate\treproduces\ttitle")
+		for _, e := range exps {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.ID, e.State, e.Paper, e.Title)
+		}
+		return tw.Flush()
+	}
+	s, err := benchmarks.ParseScale(*scale)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	if *only != "" {
+		ids = strings.Split(*only, ",")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	cmd := "manta bench --scale " + string(s) + " --out " + *dir
+	if *only != "" {
+		cmd += " --only " + *only
+	}
+	sum, err := benchmarks.Run(ctx, benchmarks.Options{
+		Only: ids, Scale: s, Out: *dir, Progress: out, Terminal: benchmarks.IsTerminal(out), Command: cmd,
+	})
+	if sum != nil {
+		fmt.Fprintf(out, "wrote %s (%d experiments in %s)\n", sum.Report, len(sum.Results), sum.Elapsed.Round(1e8))
+	}
+	return err
+}
