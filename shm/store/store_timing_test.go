@@ -29,7 +29,7 @@ func benchID(g, n uint64) ID {
 }
 
 // putSmall is one small put in the benchmarks' pattern.
-func (s *testStore) putSmall(b *testing.B, ctx context.Context, g, n uint64, src []byte) {
+func (s *testStore) putSmall(b *testing.B, ctx context.Context, g, n uint64, src []byte, window uint64) {
 	id := benchID(g, n)
 	sl, err := s.Create(ctx, id, int64(len(src)))
 	if err != nil {
@@ -53,14 +53,14 @@ func BenchmarkPutSmall(b *testing.B) {
 	src := pattern(1024, 0)
 	ctx := context.Background()
 	for n := range uint64(2 * window) { // warm the tables
-		s.putSmall(b, ctx, 1, n, src)
+		s.putSmall(b, ctx, 1, n, src, window)
 	}
 	b.SetBytes(int64(len(src)))
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
 	for n := uint64(0); n < uint64(b.N); n++ {
-		s.putSmall(b, ctx, 0, n, src)
+		s.putSmall(b, ctx, 0, n, src, window)
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "puts/s")
 }
@@ -71,7 +71,7 @@ func BenchmarkGetSmall(b *testing.B) {
 	src := pattern(1024, 0)
 	ctx := context.Background()
 	for n := range uint64(objects) {
-		s.putSmall(b, ctx, 0, n, src)
+		s.putSmall(b, ctx, 0, n, src, objects)
 	}
 	b.SetBytes(int64(len(src)))
 	b.ReportAllocs()
@@ -93,6 +93,24 @@ func BenchmarkGetSmall(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "gets/s")
 	_ = sum
+}
+
+// BenchmarkPutSmallManyLive is BenchmarkPutSmall with 100k live objects:
+// the allocator and the index must not slow down with the object count.
+func BenchmarkPutSmallManyLive(b *testing.B) {
+	const live = 100_000
+	s := benchStore(b, 128<<20)
+	src := pattern(1024, 0)
+	ctx := context.Background()
+	for n := range uint64(live) {
+		s.putSmall(b, ctx, 0, n, src, live)
+	}
+	b.SetBytes(int64(len(src)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for n := uint64(live); n < live+uint64(b.N); n++ {
+		s.putSmall(b, ctx, 0, n, src, live)
+	}
 }
 
 var largeSizes = []int64{1 << 20, 64 << 20}
@@ -159,7 +177,7 @@ func BenchmarkPutParallel(b *testing.B) {
 		g := next.Add(1)
 		src := pattern(1024, int(g))
 		for n := uint64(0); pb.Next(); n++ {
-			s.putSmall(b, ctx, g, n, src)
+			s.putSmall(b, ctx, g, n, src, window)
 		}
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "puts/s")
