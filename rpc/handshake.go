@@ -120,6 +120,15 @@ func serverHandshake(rw io.ReadWriter, token []byte, maxFrame int, nonce []byte)
 // header exchange, with nonce as the client nonce. It returns the server's
 // MaxFrame. The caller sets deadlines.
 func clientHandshake(rw io.ReadWriter, token []byte, maxFrame int, nonce []byte) (int, error) {
+	serverMax, err := clientAuth(rw, token, maxFrame, nonce)
+	if err != nil {
+		return 0, err
+	}
+	return serverMax, fastrpcHeaders(rw)
+}
+
+// clientAuth is the client's half of the authentication alone.
+func clientAuth(rw io.ReadWriter, token []byte, maxFrame int, nonce []byte) (int, error) {
 	var buf [helloSize + authSize + verdictSize]byte
 	hello := buf[:helloSize]
 	if _, err := io.ReadFull(rw, hello); err != nil {
@@ -153,24 +162,28 @@ func clientHandshake(rw io.ReadWriter, token []byte, maxFrame int, nonce []byte)
 	if !hmac.Equal(verdict[1:], handshakeMAC(token, serverLabel, hello, auth)) {
 		return 0, fmt.Errorf("%w: the server does not hold the cluster token", ErrUnauthenticated)
 	}
+	return serverMax, nil
+}
 
-	// fastrpc's header: sniff header, protocol version, compression, TLS.
+// fastrpcHeaders exchanges fastrpc's connection headers, as fastrpc's
+// Client does: sniff header, protocol version, compression, TLS.
+func fastrpcHeaders(rw io.ReadWriter) error {
 	var hdr [fastrpcHdrSize]byte
 	copy(hdr[:], sniffHeader)
 	hdr[len(sniffHeader)] = fastrpcVersion
 	hdr[len(sniffHeader)+1] = compressNone
 	hdr[len(sniffHeader)+2] = fastrpcNoTLSTag
 	if _, err := rw.Write(hdr[:]); err != nil {
-		return 0, fmt.Errorf("cannot send connection header: %w", err)
+		return fmt.Errorf("cannot send connection header: %w", err)
 	}
 	want := hdr
 	if _, err := io.ReadFull(rw, hdr[:]); err != nil {
-		return 0, fmt.Errorf("cannot read connection header: %w", err)
+		return fmt.Errorf("cannot read connection header: %w", err)
 	}
 	if !bytes.Equal(hdr[:], want[:]) {
-		return 0, fmt.Errorf("%w: unexpected connection header %q", errMalformed, hdr[:])
+		return fmt.Errorf("%w: unexpected connection header %q", errMalformed, hdr[:])
 	}
-	return serverMax, nil
+	return nil
 }
 
 // newNonce returns a fresh random nonce.

@@ -194,12 +194,14 @@ func (s *Server) Close() error {
 			conns = append(conns, c)
 		}
 		s.mu.Unlock()
-		close(s.done)
-		s.cancel()
 		s.ln.Close()
 		for _, c := range conns {
 			c.Close()
 		}
+		// Connections first: a handler that returns because of Done
+		// must not look like an answer to its caller.
+		close(s.done)
+		s.cancel()
 		s.hmu.Lock()
 		s.hclosed = true
 		s.hmu.Unlock()
