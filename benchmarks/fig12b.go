@@ -29,8 +29,8 @@ var fig12bExperiment = Experiment{
 		"actor-to-actor transfer, which have not landed, so only the scheduler's own latency is measured: submit-to-start of empty tasks on one " +
 		"embedded node (2 CPUs, worker processes fed through shared-memory rings), one at a time and in rounds of 16 as allreduce submits them. " +
 		"No delay is injected and no allreduce time is reported.",
-	QuickEstimate: 5 * time.Second,
-	FullEstimate:  30 * time.Second,
+	QuickEstimate: time.Second,
+	FullEstimate:  10 * time.Second,
 	Run:           runFig12b,
 }
 
@@ -118,7 +118,7 @@ func fig12bOutcome(d fig12bData) *Outcome {
 	sx, sy := plots.CDF(d.SequentialUS, 300)
 	rx, ry := plots.CDF(d.RoundsUS, 300)
 	fig := plots.Figure{
-		Name: "fig12b", Kind: plots.KindLines, LogX: true, Legend: "bottom-right",
+		Name: "fig12b", Kind: plots.KindLines, LogX: true,
 		Title:  "Figure 12b (part): task submit-to-start latency, embedded node",
 		XLabel: "submit-to-start latency (µs)", YLabel: "fraction of tasks",
 		Series: []plots.Series{

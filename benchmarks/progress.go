@@ -62,6 +62,9 @@ func (p *progress) begin(index int, e *Experiment, s Scale, after time.Duration)
 	defer p.mu.Unlock()
 	p.index, p.id, p.estimate, p.after = index, e.ID, e.Estimate(s), after
 	p.start, p.frac, p.status, p.lastQuart = p.now(), 0, "starting", 0
+	if e.Run == nil || e.State == NotBuilt {
+		return // end prints its one line
+	}
 	if !p.tty {
 		fmt.Fprintf(p.w, "[%d/%d] %s: start (%s), about %s\n", p.index, p.count, p.id, e.Title, roundDur(p.estimate))
 		return
@@ -91,7 +94,9 @@ func (p *progress) end(r *Result) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	line := fmt.Sprintf("[%d/%d] %s: %s", p.index, p.count, r.ID, r.Status)
-	if r.Status != StatusNotBuilt {
+	if r.Status == StatusNotBuilt {
+		line += " (" + r.Paper + ": " + r.Title + ")"
+	} else {
 		line += " in " + roundDur(r.Duration).String()
 	}
 	if r.Error != "" {

@@ -81,7 +81,7 @@ func Report(results []Result, info ReportInfo) string {
 				if i > 0 {
 					id, paperRef, state, runCell = "", "", "", ""
 				}
-				w("| %s | %s | %s | %s | %s | %s | %s |\n", id, paperRef, state, runCell, cell(paperSide(h)), cell(h.Name+": "+value(h)), ratio(h))
+				w("| %s | %s | %s | %s | %s | %s | %s |\n", id, paperRef, state, runCell, cell(claimSide(h, r)), cell(h.Name+": "+value(h)), ratio(h))
 			}
 		}
 	}
@@ -184,6 +184,17 @@ func claimValue(c Claim) string {
 		v = "~" + v
 	}
 	return v + " " + c.Unit
+}
+
+// claimSide is the paper's side of a headline metric: the claim's
+// quantity and value when the metric names one.
+func claimSide(m Metric, r Result) string {
+	for _, c := range r.Claims {
+		if c.ID == m.Claim {
+			return c.Quantity + ": " + claimValue(c) + " (" + c.Cite() + ")"
+		}
+	}
+	return paperSide(m)
 }
 
 func paperSide(m Metric) string {

@@ -96,6 +96,7 @@ func Bars(f Figure) (*plot.Plot, error) {
 		p.Y.Min = 0
 		p.Y.Tick.Marker = siTicks{}
 	}
+	makeRoomForLegend(p, f)
 	return p, nil
 }
 
@@ -181,7 +182,32 @@ func Lines(f Figure) (*plot.Plot, error) {
 	if f.LogY {
 		p.Y.Min, p.Y.Max = floorPow10(p.Y.Min), p.Y.Max*1.5
 	}
+	makeRoomForLegend(p, f)
 	return p, nil
+}
+
+// makeRoomForLegend stretches the Y axis so that the legend, drawn inside
+// the plot at the top or bottom, sits in empty space rather than over the
+// data: about 7% of the axis per legend entry.
+func makeRoomForLegend(p *plot.Plot, f Figure) {
+	share := 0.07 * float64(len(f.Series))
+	top := f.Legend == "" || strings.HasPrefix(f.Legend, "top")
+	if f.LogY {
+		lo, hi := math.Log10(p.Y.Min), math.Log10(p.Y.Max)
+		grow := math.Pow(10, (hi-lo)*share/(1-share))
+		if top {
+			p.Y.Max *= grow
+		} else {
+			p.Y.Min /= grow
+		}
+		return
+	}
+	grow := (p.Y.Max - p.Y.Min) * share / (1 - share)
+	if top {
+		p.Y.Max += grow
+	} else {
+		p.Y.Min -= grow
+	}
 }
 
 func filledShape(i int) draw.GlyphDrawer {
