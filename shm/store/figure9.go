@@ -62,11 +62,26 @@ func Figure9(ctx context.Context, sizes []int64, threads []int, d time.Duration)
 			if err := ctx.Err(); err != nil {
 				return out, err
 			}
-			p, err := fig9Puts(ctx, s, v, size, th, d)
-			if err != nil {
-				return out, err
+			// Puts and copies alternate in short rounds, so that load from
+			// elsewhere on the machine weighs on both alike.
+			p := Fig9Point{Size: size, Threads: th}
+			var putTime, copyTime time.Duration
+			var copies int64
+			for range fig9Rounds {
+				n, el, err := fig9Puts(ctx, s, v, size, th, d/fig9Rounds)
+				if err != nil {
+					return out, err
+				}
+				p.Puts += n
+				putTime += el
+				n, el = fig9Memcpy(ctx, size, th, d/fig9Rounds)
+				copies += n
+				copyTime += el
 			}
-			p.MemcpyGBps = fig9Memcpy(ctx, size, th, d)
+			p.Seconds = putTime.Seconds()
+			p.IOPS = float64(p.Puts) / p.Seconds
+			p.GBps = p.IOPS * float64(size) / 1e9
+			p.MemcpyGBps = float64(copies) * float64(size) / copyTime.Seconds() / 1e9
 			out = append(out, p)
 		}
 	}
@@ -111,7 +126,12 @@ func every(size int64) int {
 	return 256
 }
 
-func fig9Puts(ctx context.Context, s *Store, v *View, size int64, threads int, d time.Duration) (Fig9Point, error) {
+// fig9Rounds is how many alternating put and copy runs make a point.
+const fig9Rounds = 10
+
+// fig9Puts runs threads goroutines putting size-byte objects for about d
+// and returns the number of puts and the wall time.
+func fig9Puts(ctx context.Context, s *Store, v *View, size int64, threads int, d time.Duration) (int64, time.Duration, error) {
 	counts := make([]int64, threads)
 	errs := make([]error, threads)
 	srcs := make([][]byte, threads)
@@ -151,22 +171,17 @@ func fig9Puts(ctx context.Context, s *Store, v *View, size int64, threads int, d
 	var puts int64
 	for g := range counts {
 		if errs[g] != nil {
-			return Fig9Point{}, fmt.Errorf("store: figure 9: %d-byte puts: %w", size, errs[g])
+			return 0, 0, fmt.Errorf("store: figure 9: %d-byte puts: %w", size, errs[g])
 		}
 		puts += counts[g]
 	}
-	sec := elapsed.Seconds()
-	return Fig9Point{
-		Size:    size,
-		Threads: threads,
-		Puts:    puts,
-		Seconds: sec,
-		GBps:    float64(puts) * float64(size) / sec / 1e9,
-		IOPS:    float64(puts) / sec,
-	}, nil
+	return puts, elapsed, nil
 }
 
-func fig9Memcpy(ctx context.Context, size int64, threads int, d time.Duration) float64 {
+// fig9Memcpy runs threads goroutines copying size bytes between two
+// buffers of their own for about d and returns the number of copies and
+// the wall time.
+func fig9Memcpy(ctx context.Context, size int64, threads int, d time.Duration) (int64, time.Duration) {
 	counts := make([]int64, threads)
 	bufs := make([][2][]byte, threads)
 	for g := range bufs {
@@ -189,7 +204,7 @@ func fig9Memcpy(ctx context.Context, size int64, threads int, d time.Duration) f
 	for _, c := range counts {
 		total += c
 	}
-	return float64(total) * float64(size) / elapsed.Seconds() / 1e9
+	return total, elapsed
 }
 
 // pattern returns size bytes that are written, not fresh zero pages (a

@@ -164,6 +164,49 @@ func BenchmarkMemcpy(b *testing.B) {
 	}
 }
 
+// BenchmarkPutLargeVsMemcpy alternates one put and one memcpy of the same
+// size and reports both bandwidths and their ratio: on a shared machine,
+// load from elsewhere then weighs on both alike.
+func BenchmarkPutLargeVsMemcpy(b *testing.B) {
+	for _, size := range largeSizes {
+		b.Run(sizeName(size), func(b *testing.B) {
+			s := benchStore(b, 3*allocSize(size))
+			src, dst := pattern(size, 0), pattern(size, 1)
+			ctx := context.Background()
+			var putTime, copyTime time.Duration
+			b.SetBytes(2 * size)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for n := 0; n < b.N; n++ {
+				id := benchID(0, uint64(n))
+				t0 := time.Now()
+				sl, err := s.Create(ctx, id, size)
+				if err != nil {
+					b.Fatal(err)
+				}
+				w, err := s.v.Writable(sl)
+				if err != nil {
+					b.Fatal(err)
+				}
+				copy(w, src)
+				if err := s.Seal(id); err != nil {
+					b.Fatal(err)
+				}
+				t1 := time.Now()
+				copy(dst, src)
+				t2 := time.Now()
+				s.Delete(id)
+				putTime += t1.Sub(t0)
+				copyTime += t2.Sub(t1)
+			}
+			bytes := float64(b.N) * float64(size)
+			b.ReportMetric(bytes/putTime.Seconds()/1e9, "put-GB/s")
+			b.ReportMetric(bytes/copyTime.Seconds()/1e9, "memcpy-GB/s")
+			b.ReportMetric(100*copyTime.Seconds()/putTime.Seconds(), "put-%-of-memcpy")
+		})
+	}
+}
+
 // BenchmarkPutParallel: small puts from GOMAXPROCS goroutines (2 here).
 func BenchmarkPutParallel(b *testing.B) {
 	s := benchStore(b, 64<<20)
