@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-func TestMicroAndFig12bTiny(t *testing.T) {
+func TestMicroFig9Fig12bTiny(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	env := &Env{Scale: Quick}
@@ -19,6 +19,21 @@ func TestMicroAndFig12bTiny(t *testing.T) {
 	}
 	if err := out.Figures[0].Validate(); err != nil {
 		t.Fatal(err)
+	}
+	out, err = fig9Run(ctx, env, []int64{1000, 1 << 20}, []int{1, 2}, 2, 10*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := resolve(out.Metrics, Paper()); err != nil {
+		t.Fatal(err)
+	}
+	if m := out.Metrics[0]; m.Value <= 0 || m.Ratio == nil || m.Unit != "GB/s" || len(out.Figures) != 2 {
+		t.Fatalf("fig9: %+v", m)
+	}
+	for _, f := range out.Figures {
+		if err := f.Validate(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	out, err = runFig12b(ctx, env)
 	if err != nil {

@@ -17,11 +17,6 @@ var fig8b = Experiment{
 		"(one machine cannot host them for real); results would be labelled simulated.",
 }
 
-var fig9 = Experiment{
-	ID: "fig9", Title: "Object store write throughput and IOPS", Paper: "Figure 9 (§5.1)", State: NotBuilt,
-	Setup: "needs the shared-memory object store (issue: shm store) with a put path that can be timed by object size and client threads.",
-}
-
 var fig10a = Experiment{
 	ID: "fig10a", Title: "GCS fault tolerance: latency across chain reconfiguration", Paper: "Figure 10a (§5.1)", State: NotBuilt,
 	Setup: "needs the GCS with chain replication, a kill switch per replica and client retry.",

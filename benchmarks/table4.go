@@ -36,7 +36,7 @@ var table4Experiment = Experiment{
 		"The MPI program is replaced by the same manta tasks run in three rounds with a barrier (GetAll) between rounds: the bulk-synchronous " +
 		"programming model, not MPI's transport. A Go step with this policy costs about 5 µs against roughly 45 µs per step in the paper's " +
 		"Python, so absolute timesteps/s are not comparable; the async/BSP ratio and the scaling are.",
-	QuickEstimate: 12 * time.Second,
+	QuickEstimate: 25 * time.Second,
 	FullEstimate:  2 * time.Minute,
 	Run:           runTable4,
 }
@@ -484,7 +484,7 @@ func table4Outcome(d table4Data) *Outcome {
 		}
 		m, e := meanStd(rs)
 		modelX, modelY, modelErr = append(modelX, float64(n)), append(modelY, m), append(modelErr, e)
-		mt := Metric{Name: fmt.Sprintf("model async / BSP, %d workers", n), Value: m, Err: e, N: reps, Unit: "x",
+		mt := Metric{Name: fmt.Sprintf("model async / BSP, %d worker%s", n, plural(n)), Value: m, Err: e, N: reps, Unit: "x",
 			Note: "computed from the rollout lengths: no overhead, equal cost per step"}
 		switch n {
 		case 16:
