@@ -56,6 +56,12 @@ func Decode(src []byte, m *Msg) error {
 	if f&fObject != 0 {
 		m.Object = d.objectID("object")
 	}
+	if f&fStored != 0 {
+		m.Stored = d.bool("stored")
+	}
+	if f&fSlot != 0 {
+		m.Slot = d.slot("slot")
+	}
 	if f&fData != 0 {
 		m.Data = d.bytes("data")
 	}
@@ -65,11 +71,14 @@ func Decode(src []byte, m *Msg) error {
 		for i := 0; i < n && d.err == nil; i++ {
 			var a Arg
 			switch flag := d.byte("arg flag"); flag {
-			case 0:
+			case argInline:
 				a.Data = d.bytes("arg")
-			case 1:
+			case argRef:
 				a.IsRef = true
 				a.Ref = d.objectID("arg ref")
+			case argStored:
+				a.Stored = true
+				a.Slot = d.slot("arg slot")
 			default:
 				d.fail("arg flag %d", flag)
 			}
@@ -92,7 +101,11 @@ func Decode(src []byte, m *Msg) error {
 			if d.err == nil && r.Status > StatusError {
 				d.fail("result status %d", r.Status)
 			}
-			r.Data = d.bytes("result")
+			if r.Stored = d.bool("result stored"); r.Stored {
+				r.Slot = d.slot("result slot")
+			} else {
+				r.Data = d.bytes("result")
+			}
 			m.Results = append(m.Results, r)
 		}
 	}
@@ -134,6 +147,20 @@ func (d *decoder) byte(what string) byte {
 	b := d.buf[0]
 	d.buf = d.buf[1:]
 	return b
+}
+
+func (d *decoder) bool(what string) bool {
+	switch b := d.byte(what); b {
+	case 0, 1:
+		return b == 1
+	default:
+		d.fail("%s flag %d", what, b)
+		return false
+	}
+}
+
+func (d *decoder) slot(string) Slot {
+	return Slot{Offset: d.uvarint("slot offset"), Size: d.uvarint("slot size")}
 }
 
 func (d *decoder) uvarint(what string) uint64 {

@@ -10,8 +10,8 @@ import (
 type Kind uint8
 
 // Message kinds. Node→worker: Execute, CreateActor, GetReply, WaitReply,
-// Shutdown. Worker→node: Done, Submit, Get, Wait, Put, Blocked, Unblocked,
-// AddRef, DelRef, ActorReady.
+// Shutdown, CreateReply. Worker→node: Done, Submit, Get, Wait, Put,
+// Blocked, Unblocked, AddRef, DelRef, ActorReady, Create.
 const (
 	KindExecute Kind = iota + 1
 	KindCreateActor
@@ -28,11 +28,14 @@ const (
 	KindAddRef
 	KindDelRef
 	KindActorReady
+	KindCreate
+	KindCreateReply
 	kindEnd
 )
 
 var kindNames = [...]string{"", "Execute", "CreateActor", "GetReply", "WaitReply", "Shutdown",
-	"Done", "Submit", "Get", "Wait", "Put", "Blocked", "Unblocked", "AddRef", "DelRef", "ActorReady"}
+	"Done", "Submit", "Get", "Wait", "Put", "Blocked", "Unblocked", "AddRef", "DelRef", "ActorReady",
+	"Create", "CreateReply"}
 
 func (k Kind) String() string {
 	if k > 0 && k < kindEnd {
@@ -60,18 +63,28 @@ const (
 	SubmitActorCall
 )
 
-// Arg is one argument of a task: an inline encoded value, or a reference
-// to an object that the node resolves before the task runs. Node→worker
-// messages carry only inline arguments.
+// Slot locates a value in the node's shared-memory object store: the
+// offset and size of its data in the store's segment.
+type Slot struct{ Offset, Size uint64 }
+
+// Arg is one argument of a task: an inline encoded value, a reference to
+// an object the node resolves before the task runs (worker→node only), or
+// a value in the object store (node→worker only).
 type Arg struct {
-	IsRef bool
-	Ref   ObjectID
-	Data  []byte
+	IsRef  bool
+	Ref    ObjectID
+	Stored bool // the value is in the object store at Slot, not in Data
+	Slot   Slot
+	Data   []byte
 }
 
-// Result is one value in a GetReply.
+// Result is one value in a GetReply: inline in Data, or, when Stored, in
+// the object store at Slot (pinned for the worker until it releases its
+// hold on the object).
 type Result struct {
 	Status Status
+	Stored bool
+	Slot   Slot
 	Data   []byte
 }
 
@@ -91,8 +104,10 @@ type Msg struct {
 	K              uint32     // Wait: how many must be ready
 	TimeoutNanos   int64      // Get, Wait: <= 0 means no timeout
 	MaxConcurrency uint32     // CreateActor
-	Object         ObjectID   // Put
-	Data           []byte     // Done, Put, ActorReady: a value or an encoded error
+	Object         ObjectID   // Put, Create
+	Stored         bool       // Done, Put: the value was written to the store slot the node granted
+	Slot           Slot       // Create (Size wanted), CreateReply (where to write)
+	Data           []byte     // Done, Put, ActorReady: a value or an encoded error; CreateReply: an encoded error
 	Args           []Arg      // Execute, CreateActor, Submit
 	IDs            []ObjectID // Get, Wait, AddRef, DelRef; refs contained in Done, Submit, Put
 	Results        []Result   // GetReply
@@ -118,6 +133,8 @@ const (
 	fIDs
 	fResults
 	fReady
+	fStored
+	fSlot
 )
 
 var fieldsOf = [kindEnd]fieldSet{
@@ -126,16 +143,18 @@ var fieldsOf = [kindEnd]fieldSet{
 	KindGetReply:    fReqID | fResults,
 	KindWaitReply:   fReqID | fReady,
 	KindShutdown:    0,
-	KindDone:        fTask | fStatus | fData | fIDs,
+	KindDone:        fTask | fStatus | fStored | fData | fIDs,
 	KindSubmit:      fTask | fActor | fSubmit | fName | fArgs | fIDs,
 	KindGet:         fReqID | fTimeout | fIDs,
 	KindWait:        fReqID | fK | fTimeout | fIDs,
-	KindPut:         fObject | fData | fIDs,
+	KindPut:         fObject | fStored | fData | fIDs,
 	KindBlocked:     0,
 	KindUnblocked:   0,
 	KindAddRef:      fIDs,
 	KindDelRef:      fIDs,
 	KindActorReady:  fTask | fStatus | fData,
+	KindCreate:      fReqID | fObject | fSlot,
+	KindCreateReply: fReqID | fStatus | fSlot | fData,
 }
 
 // ErrMalformed is wrapped by every decoding error.
@@ -182,6 +201,12 @@ func Append(dst []byte, m *Msg) []byte {
 	if f&fObject != 0 {
 		dst = AppendObjectID(dst, m.Object)
 	}
+	if f&fStored != 0 {
+		dst = appendBool(dst, m.Stored)
+	}
+	if f&fSlot != 0 {
+		dst = appendSlot(dst, m.Slot)
+	}
 	if f&fData != 0 {
 		dst = appendBytes(dst, m.Data)
 	}
@@ -189,11 +214,15 @@ func Append(dst []byte, m *Msg) []byte {
 		dst = binary.AppendUvarint(dst, uint64(len(m.Args)))
 		for i := range m.Args {
 			a := &m.Args[i]
-			if a.IsRef {
-				dst = append(dst, 1)
+			switch {
+			case a.IsRef:
+				dst = append(dst, argRef)
 				dst = AppendObjectID(dst, a.Ref)
-			} else {
-				dst = append(dst, 0)
+			case a.Stored:
+				dst = append(dst, argStored)
+				dst = appendSlot(dst, a.Slot)
+			default:
+				dst = append(dst, argInline)
 				dst = appendBytes(dst, a.Data)
 			}
 		}
@@ -207,8 +236,14 @@ func Append(dst []byte, m *Msg) []byte {
 	if f&fResults != 0 {
 		dst = binary.AppendUvarint(dst, uint64(len(m.Results)))
 		for i := range m.Results {
-			dst = append(dst, byte(m.Results[i].Status))
-			dst = appendBytes(dst, m.Results[i].Data)
+			r := &m.Results[i]
+			dst = append(dst, byte(r.Status))
+			dst = appendBool(dst, r.Stored)
+			if r.Stored {
+				dst = appendSlot(dst, r.Slot)
+			} else {
+				dst = appendBytes(dst, r.Data)
+			}
 		}
 	}
 	if f&fReady != 0 {
@@ -223,6 +258,24 @@ func Append(dst []byte, m *Msg) []byte {
 func appendTaskID(dst []byte, t TaskID) []byte {
 	dst = binary.LittleEndian.AppendUint64(dst, t.Hi)
 	return binary.LittleEndian.AppendUint64(dst, t.Lo)
+}
+
+// Argument encodings.
+const (
+	argInline byte = iota
+	argRef
+	argStored
+)
+
+func appendBool(dst []byte, b bool) []byte {
+	if b {
+		return append(dst, 1)
+	}
+	return append(dst, 0)
+}
+
+func appendSlot(dst []byte, s Slot) []byte {
+	return binary.AppendUvarint(binary.AppendUvarint(dst, s.Offset), s.Size)
 }
 
 func appendBytes(dst, b []byte) []byte {

@@ -12,12 +12,14 @@ func sampleMessages() []Msg {
 	id := ReturnID(t)
 	return []Msg{
 		{Kind: KindExecute, Task: t, Actor: TaskID{Hi: 9}, Attempt: 2, Name: []byte("add"),
-			Args: []Arg{{Data: []byte{1, 2}}, {Data: []byte{}}}},
+			Args: []Arg{{Data: []byte{1, 2}}, {Data: []byte{}}, {Stored: true, Slot: Slot{Offset: 4096, Size: 1 << 30}}}},
 		{Kind: KindCreateActor, Task: t, Attempt: 1, Name: []byte("Counter"), MaxConcurrency: 4, Args: []Arg{{Data: []byte("x")}}},
-		{Kind: KindGetReply, ReqID: 77, Results: []Result{{Status: StatusOK, Data: []byte("v")}, {Status: StatusError, Data: []byte("e")}}},
+		{Kind: KindGetReply, ReqID: 77, Results: []Result{{Status: StatusOK, Data: []byte("v")}, {Status: StatusError, Data: []byte("e")},
+			{Status: StatusOK, Stored: true, Slot: Slot{Offset: 64, Size: 200000}}}},
 		{Kind: KindWaitReply, ReqID: 5, Ready: []uint32{0, 3, 1 << 31}},
 		{Kind: KindShutdown},
 		{Kind: KindDone, Task: t, Status: StatusError, Data: []byte("boom"), IDs: []ObjectID{id}},
+		{Kind: KindDone, Task: t, Status: StatusOK, Stored: true},
 		{Kind: KindSubmit, Task: t.Child(1), Actor: t, Submit: SubmitActorCall, Name: []byte("Incr"),
 			Args: []Arg{{IsRef: true, Ref: id}, {Data: []byte{7}}}, IDs: []ObjectID{id}},
 		{Kind: KindGet, ReqID: 1<<63 + 5, TimeoutNanos: -1, IDs: []ObjectID{id, {Task: t, Index: PutIndexBase}}},
@@ -28,6 +30,9 @@ func sampleMessages() []Msg {
 		{Kind: KindAddRef, IDs: []ObjectID{id}},
 		{Kind: KindDelRef, IDs: []ObjectID{id}},
 		{Kind: KindActorReady, Task: t, Status: StatusOK},
+		{Kind: KindCreate, ReqID: 9, Object: id, Slot: Slot{Size: 1 << 20}},
+		{Kind: KindCreateReply, ReqID: 9, Status: StatusOK, Slot: Slot{Offset: 128, Size: 1 << 20}},
+		{Kind: KindCreateReply, ReqID: 10, Status: StatusError, Data: []byte("full")},
 	}
 }
 
