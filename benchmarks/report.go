@@ -117,7 +117,7 @@ func Report(results []Result, info ReportInfo) string {
 				if mt.N > 0 {
 					n = strconv.Itoa(mt.N)
 				}
-				w("| %s | %s | %s | %s | %s | %s | %s |\n", cell(mt.Name), value(mt), errCell, n, cell(paperSide(mt)), ratio(mt), cell(mt.Note))
+				w("| %s | %s %s | %s | %s | %s | %s | %s |\n", cell(mt.Name), num(mt.Value), mt.Unit, errCell, n, cell(paperSide(mt)), ratio(mt), cell(mt.Note))
 			}
 			w("\n")
 		}
