@@ -76,6 +76,7 @@ type Ring struct {
 
 	hasSpace func() bool
 	notEmpty func() bool
+	broken   atomic.Bool // a consumer saw ErrCorrupt; read by Empty from any goroutine
 
 	// Producer-local state, on its own cache line: the two sides may be
 	// goroutines of one process sharing this struct.
@@ -302,12 +303,13 @@ func (r *Ring) pushRecord(payload []byte, flags uint32, dl *deadline) error {
 }
 
 // Empty reports whether TryPop has nothing to do: no record is published
-// and the ring is not closed. It has no side effects, so it suits the
-// ready function of a Doorbell shared by several rings; note that a closed
-// ring is never Empty, so drop it from the set once TryPop says ErrClosed.
-// Consumer side only.
+// and the ring is not closed. It has no side effects and reads only shared
+// words, so any goroutine may call it, also while the consumer is in
+// TryPop, and it suits the ready function of a Doorbell shared by several
+// rings. A closed ring is never Empty: drop it from such a set once TryPop
+// says ErrClosed.
 func (r *Ring) Empty() bool {
-	return r.tail.Load() == r.chead && r.closed.Load() == 0 && r.err == nil
+	return r.tail.Load() == r.head.Load() && r.closed.Load() == 0 && !r.broken.Load()
 }
 
 // TryPop appends the next whole message to dst[:0] and returns it, with
@@ -397,6 +399,7 @@ func (r *Ring) complete(dst, payload []byte) []byte {
 
 func (r *Ring) corrupt(format string, args ...any) error {
 	r.err = fmt.Errorf("shm: cannot pop: "+format+": %w", append(args, ErrCorrupt)...)
+	r.broken.Store(true)
 	return r.err
 }
 

@@ -584,3 +584,45 @@ func TestSpinAdapts(t *testing.T) {
 		t.Fatalf("spin budget %v after SetSpin(0)", budget)
 	}
 }
+
+// Empty may be called from any goroutine while the consumer pops (the
+// race detector checks this).
+func TestEmptyFromAnyGoroutine(t *testing.T) {
+	prod, cons := ringPair(t, 4096)
+	stop := make(chan struct{})
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				cons.Empty()
+			}
+		}
+	}()
+	go func() {
+		for i := 0; i < 2000; i++ {
+			if prod.Push(message(nil, uint64(i), i%100), 10*time.Second) != nil {
+				return
+			}
+		}
+		prod.Close()
+	}()
+	var buf []byte
+	var err error
+	for n := 0; ; n++ {
+		if buf, err = cons.Pop(buf, 10*time.Second); err != nil {
+			if !errors.Is(err, ErrClosed) || n != 2000 {
+				t.Fatalf("after %d messages: %v", n, err)
+			}
+			break
+		}
+	}
+	close(stop)
+	<-watched
+	if cons.Empty() {
+		t.Fatal("a closed ring is Empty")
+	}
+}
