@@ -10,6 +10,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -209,12 +210,15 @@ func (c *Client) Call(ctx context.Context, m Method, req []byte, resp []byte) ([
 		cl := getCall()
 		cl.prepare(m, req, budget, resp)
 		cl.refs.Add(1) // the writer's
+		cn.inflight.Add(1)
 		if !cn.send(cl) {
+			cn.inflight.Add(-1)
 			cl.refs.Add(-1)
 			cl.release()
 			continue // the connection died: wait for the next one
 		}
 		out, err := cn.wait(cl, ctx, ctxDone, timerC)
+		cn.inflight.Add(-1)
 		cl.release()
 		if err != errNotSent {
 			return out, err
@@ -509,6 +513,8 @@ type clientConn struct {
 	noMore  bool   // the reader has stopped: register nothing more
 	nextID  uint32 // writer-only
 
+	inflight atomic.Int32 // calls between send and the end of wait
+
 	deadCh   chan struct{}
 	failOnce sync.Once
 	cause    error // why the connection died; set before deadCh closes
@@ -627,6 +633,13 @@ func (cn *clientConn) writeBatches() error {
 			case <-cn.wake:
 			case <-cn.deadCh:
 				return cn.cause
+			}
+			if cn.inflight.Load() > 1 {
+				// Other callers are running or about to run (their
+				// responses just came in): let them queue their next
+				// calls first, so that one flush carries them all. This
+				// turns ~4 calls per write into ~40 at 256 callers.
+				runtime.Gosched()
 			}
 			cn.qmu.Lock()
 		}
