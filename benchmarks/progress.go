@@ -26,9 +26,12 @@ type progress struct {
 	start     time.Time
 	frac      float64
 	status    string
+	updated   time.Time     // when frac last changed
+	paceLeft  time.Duration // time left by the pace at that moment
 	lastDraw  time.Time
 	lastQuart int
 	drawn     bool
+	stopTick  chan struct{} // stops the redrawing of the running experiment's line
 }
 
 // IsTerminal reports whether w is a terminal that can take an updating
@@ -70,12 +73,37 @@ func (p *progress) begin(index int, e *Experiment, s Scale, after time.Duration)
 		return
 	}
 	p.draw()
+	// Redraw twice a second so the time left counts down between updates.
+	p.stopTick = make(chan struct{})
+	go func(stop chan struct{}) {
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				p.mu.Lock()
+				if p.stopTick == stop { // not ended while this waited for the lock
+					p.draw()
+				}
+				p.mu.Unlock()
+			}
+		}
+	}(p.stopTick)
 }
 
 // update records how far the current experiment is.
 func (p *progress) update(frac float64, status string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if frac != p.frac {
+		now := p.now()
+		p.updated = now
+		if el := now.Sub(p.start); frac > 0 {
+			p.paceLeft = time.Duration(float64(el) * (1 - frac) / frac)
+		}
+	}
 	p.frac, p.status = frac, status
 	if !p.tty {
 		if q := int(frac * 4); q > p.lastQuart && q < 4 {
@@ -93,6 +121,10 @@ func (p *progress) update(frac float64, status string) {
 func (p *progress) end(r *Result) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.stopTick != nil {
+		close(p.stopTick)
+		p.stopTick = nil
+	}
 	line := fmt.Sprintf("[%d/%d] %s: %s", p.index, p.count, r.ID, r.Status)
 	if r.Status == StatusNotBuilt {
 		line += " (" + r.Paper + ": " + r.Title + ")"
@@ -111,13 +143,13 @@ func (p *progress) end(r *Result) {
 }
 
 // left estimates the current experiment's remaining time: from its own
-// pace once it is 5% done, else from its estimate.
+// pace at the last update (counting down since) once it is 5% done, else
+// from its estimate.
 func (p *progress) left() time.Duration {
-	el := p.now().Sub(p.start)
 	if p.frac >= 0.05 {
-		return time.Duration(float64(el) * (1 - p.frac) / p.frac)
+		return max(p.paceLeft-p.now().Sub(p.updated), 0)
 	}
-	return max(p.estimate-el, 0)
+	return max(p.estimate-p.now().Sub(p.start), 0)
 }
 
 func (p *progress) draw() {
