@@ -744,3 +744,42 @@ func TestServerCloseWaitsForHandlers(t *testing.T) {
 	}
 	close(release)
 }
+
+// TestReconnectBacksOff: a server that drops every connection (at once, or
+// right after the handshake) sees attempts spaced by the doubling backoff,
+// not a storm.
+func TestReconnectBacksOff(t *testing.T) {
+	for _, afterHandshake := range []bool{false, true} {
+		t.Run(fmt.Sprintf("afterHandshake=%v", afterHandshake), func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			var attempts atomic.Int32
+			go func() {
+				for {
+					nc, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					attempts.Add(1)
+					if afterHandshake {
+						nc.SetDeadline(time.Now().Add(time.Second))
+						if _, err := serverHandshake(nc, testToken, DefaultMaxFrame, newNonce()); err == nil {
+							fastrpcServerHeader(nc, io.Discard)
+						}
+					}
+					nc.Close()
+				}
+			}()
+			c := dial(t, ClientConfig{Addr: ln.Addr().String(), Backoff: Backoff{Min: 10 * time.Millisecond, Max: 80 * time.Millisecond}})
+			time.Sleep(500 * time.Millisecond)
+			c.Close()
+			// 10+20+40+80+80+... ms (±20%) in 500 ms: about 9 attempts.
+			if n := attempts.Load(); n < 4 || n > 20 {
+				t.Fatalf("%d connection attempts in 500 ms with a 10–80 ms backoff", n)
+			}
+		})
+	}
+}

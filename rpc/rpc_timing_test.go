@@ -179,3 +179,30 @@ func BenchmarkFastrpcClient(b *testing.B) {
 		b.Run(fmt.Sprintf("callers=%d", n), func(b *testing.B) { parallelCalls(b, n, call) })
 	}
 }
+
+// TestCallDoesNotAllocate guards the hot path: a call with a reused
+// response buffer allocates nothing, on either side (Ordered server; the
+// concurrent one costs fastrpc's goroutine per request).
+func TestCallDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	c := benchPair(t, true)
+	req := make([]byte, 16)
+	resp := make([]byte, 0, 64)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+	}{{"ctx with deadline", ctx}, {"default Timeout", context.Background()}} {
+		if a := testing.AllocsPerRun(1000, func() {
+			var err error
+			if resp, err = c.Call(tc.ctx, 1, req, resp[:0]); err != nil {
+				t.Fatal(err)
+			}
+		}); a != 0 {
+			t.Errorf("%s: %v allocations per call", tc.name, a)
+		}
+	}
+}
