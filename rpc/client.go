@@ -55,6 +55,11 @@ type ClientConfig struct {
 	// Backoff paces reconnection. Defaults DefaultBackoffMin and
 	// DefaultBackoffMax.
 	Backoff Backoff
+	// FailFast makes calls fail at once with ErrUnavailable while the
+	// client has no connection and its last attempt failed (a caller that
+	// can go to another replica wants to know now), instead of waiting
+	// within their deadlines for the next attempt to succeed.
+	FailFast bool
 	// Fault, if set, delays or drops calls per method.
 	Fault *FaultInjection
 }
@@ -285,6 +290,9 @@ func (c *Client) connection(ctx context.Context, ctxDone <-chan struct{}, timerC
 		}
 		if errors.Is(last, ErrUnauthenticated) {
 			return nil, last
+		}
+		if c.cfg.FailFast && last != nil {
+			return nil, fmt.Errorf("%w: not connected to %s: %v", ErrUnavailable, c.cfg.Addr, last)
 		}
 		select {
 		case <-changed:

@@ -82,8 +82,11 @@
 // ErrUnavailable and ErrConnectionLost (it may have run). The client
 // connects as soon as it is made and reconnects whenever the connection
 // breaks; failed attempts back off from Backoff.Min (10 ms), doubling, to
-// Backoff.Max (1 s), jittered ±20%. A refused token fails calls at once
-// with ErrUnauthenticated rather than waiting for the deadline.
+// Backoff.Max (1 s), jittered ±20%; a connection that dies young counts
+// as a failed attempt. A refused token fails calls at once with
+// ErrUnauthenticated rather than waiting for the deadline, and with
+// ClientConfig.FailFast so does a failed connection attempt
+// (ErrUnavailable), for callers that can turn to another replica.
 //
 // # Defaults
 //

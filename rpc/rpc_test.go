@@ -510,6 +510,23 @@ func TestServerGoneUnavailable(t *testing.T) {
 		}
 	}
 
+	// FailFast: no waiting once an attempt has failed.
+	ff := dial(t, ClientConfig{Addr: freeAddr(t), FailFast: true})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		start := time.Now()
+		_, err := ff.Call(ctxTimeout(t, time.Second), mEcho, nil, nil)
+		if !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("FailFast: %v", err)
+		}
+		if time.Since(start) < 500*time.Millisecond {
+			break // failed fast, once the first attempt had failed
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("FailFast calls keep waiting for their deadlines")
+		}
+	}
+
 	// A call in flight when the server goes away.
 	ts := startServer(t, ServerConfig{})
 	c2 := dial(t, ClientConfig{Addr: ts.Addr()})
