@@ -123,7 +123,26 @@ func submit[R any](c *call) Ref[R] {
 		}
 	}
 	c.finish()
-	h, err := rt.backend.submit(rt.nextTaskID(), c.submission)
+	task := rt.nextTaskID()
+	// Large arguments go through the object store: each becomes an object
+	// of its own, held by the task alone once it is submitted.
+	var implicit []hold
+	defer func() {
+		for _, h := range implicit {
+			rt.backend.release(h)
+		}
+	}()
+	for i := range c.args {
+		if a := &c.args[i]; !a.IsRef && len(a.Data) > rt.inline {
+			h, err := rt.backend.put(wire.ObjectID{Task: task, Index: wire.PutIndexBase + uint32(i)}, a.Data, nil)
+			if err != nil {
+				return failedRef[R](fmt.Errorf("%s argument %d: %w", c.name, i, err))
+			}
+			implicit = append(implicit, h)
+			*a = wire.Arg{IsRef: true, Ref: h.id}
+		}
+	}
+	h, err := rt.backend.submit(task, c.submission)
 	if err != nil {
 		return failedRef[R](err)
 	}

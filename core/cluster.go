@@ -8,6 +8,7 @@ import (
 
 	"manta/rpc/wire"
 	"manta/sched"
+	"manta/shm/store"
 )
 
 // Cluster is the embedded single-node cluster Init starts inside the
@@ -31,7 +32,7 @@ func Init(cfg Config) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	rt := newRuntimeState(&driver{n})
+	rt := newRuntimeState(&driver{n}, cfg.InlineBytes)
 	if !current.CompareAndSwap(nil, rt) {
 		n.pool.stop()
 		return nil, errors.New("manta: already initialized in this process")
@@ -96,6 +97,9 @@ func (c *Cluster) Shutdown() error {
 	}
 	n.pool.exits.Wait()
 	n.pool.stop()
+	n.objs.st.Close() // releases store calls still waiting, with ErrClosed
+	n.storeCalls.Wait()
+	n.objs.close()
 	current.CompareAndSwap(c.rt, nil)
 	return nil
 }
@@ -107,6 +111,7 @@ type Stats struct {
 	Workers int // live worker processes
 	Actors  int // actors alive or being created
 	Sched   sched.Stats
+	Store   store.Stats
 }
 
 // Stats returns a snapshot of the node's tables.
@@ -114,7 +119,7 @@ func (c *Cluster) Stats() Stats {
 	n := c.n
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	s := Stats{Objects: len(n.objects), Tasks: len(n.tasks), Workers: len(n.pool.conns), Sched: n.sched.Stats()}
+	s := Stats{Objects: len(n.objects), Tasks: len(n.tasks), Workers: len(n.pool.conns), Sched: n.sched.Stats(), Store: n.objs.st.Stats()}
 	for _, a := range n.actors {
 		if a.state != actorDead {
 			s.Actors++
@@ -145,12 +150,26 @@ func (d *driver) wait(ctx context.Context, hs []hold, k int, timeout time.Durati
 }
 
 func (d *driver) put(id wire.ObjectID, data []byte, contained []wire.ObjectID) (hold, error) {
-	d.n.mu.Lock()
-	defer d.n.mu.Unlock()
-	if d.n.closed {
+	n := d.n
+	if len(data) <= n.cfg.InlineBytes {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		if n.closed {
+			return hold{}, ErrShutdown
+		}
+		return hold{id: id, obj: n.putLocked(id, data, contained)}, nil
+	}
+	slot, err := n.objs.put(context.Background(), id, data) // off the lock: it may wait for memory
+	if err != nil {
+		return hold{}, err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		n.objs.st.Delete(storeID(id))
 		return hold{}, ErrShutdown
 	}
-	return hold{id: id, obj: d.n.putLocked(id, data, contained)}, nil
+	return hold{id: id, obj: n.putStoredLocked(id, slot, contained)}, nil
 }
 
 func (d *driver) adopt(id wire.ObjectID) hold {

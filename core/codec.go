@@ -33,6 +33,9 @@ const (
 type codec[T any] struct {
 	enc func(dst []byte, v *T) ([]byte, error)
 	dec func(src []byte, v *T) error
+	// view, where set, points *v into src instead of copying, for values
+	// in the object store that stay pinned while their reference is held.
+	view func(src []byte, v *T) bool
 	// refs says whether values of T may contain references, so only those
 	// are walked for the references they carry.
 	refs bool
@@ -148,6 +151,13 @@ func newCodec[T any](t reflect.Type) *codec[T] {
 				*(*[]byte)(unsafe.Pointer(v)) = append([]byte(nil), src[1:]...)
 				return nil
 			}
+			c.view = func(src []byte, v *T) bool {
+				if len(src) < 1 || src[0] != fmtBytes {
+					return false
+				}
+				*(*[]byte)(unsafe.Pointer(v)) = src[1:len(src):len(src)]
+				return true
+			}
 		case reflect.Float64:
 			c.enc = func(dst []byte, v *T) ([]byte, error) {
 				return appendFloat64s(append(dst, fmtFloat64s), *(*[]float64)(unsafe.Pointer(v))), nil
@@ -156,6 +166,11 @@ func newCodec[T any](t reflect.Type) *codec[T] {
 				s, err := decodeFloat64s(src)
 				*(*[]float64)(unsafe.Pointer(v)) = s
 				return err
+			}
+			c.view = func(src []byte, v *T) bool {
+				s, ok := viewSlice[float64](src, fmtFloat64s)
+				*(*[]float64)(unsafe.Pointer(v)) = s
+				return ok
 			}
 		case reflect.Float32:
 			c.enc = func(dst []byte, v *T) ([]byte, error) {
@@ -166,12 +181,48 @@ func newCodec[T any](t reflect.Type) *codec[T] {
 				*(*[]float32)(unsafe.Pointer(v)) = s
 				return err
 			}
+			c.view = func(src []byte, v *T) bool {
+				s, ok := viewSlice[float32](src, fmtFloat32s)
+				*(*[]float32)(unsafe.Pointer(v)) = s
+				return ok
+			}
 		}
 	}
 	if c.enc == nil {
 		c.enc, c.dec = cborEnc[T], cborDec[T]
 	}
 	return c
+}
+
+// decodeResult decodes a Get's result: in place when it is a view into
+// the object store and T allows it, by copy otherwise.
+func (c *codec[T]) decodeResult(r result, v *T) error {
+	if r.stored && c.view != nil && c.view(r.data, v) {
+		return nil
+	}
+	return c.dec(r.data, v)
+}
+
+// Float slices start with an 8-byte header (the format byte and padding)
+// so that their elements stay aligned in the object store, whose data is
+// 64-byte aligned.
+const sliceHeader = 8
+
+// viewSlice reinterprets src's body as []E in place, if src has format f
+// and the body is aligned for E.
+func viewSlice[E float32 | float64](src []byte, f byte) ([]E, bool) {
+	size := int(unsafe.Sizeof(E(0)))
+	if len(src) < sliceHeader || src[0] != f || (len(src)-sliceHeader)%size != 0 {
+		return nil, false
+	}
+	body := src[sliceHeader:]
+	if len(body) == 0 {
+		return []E{}, true
+	}
+	if uintptr(unsafe.Pointer(&body[0]))%uintptr(size) != 0 {
+		return nil, false
+	}
+	return unsafe.Slice((*E)(unsafe.Pointer(&body[0])), len(body)/size), true
 }
 
 func cborEnc[T any](dst []byte, v *T) ([]byte, error) {
@@ -313,6 +364,7 @@ func storeUint(p unsafe.Pointer, size uintptr, x uint64) bool {
 }
 
 func appendFloat64s(dst []byte, s []float64) []byte {
+	dst = append(dst, make([]byte, sliceHeader-1)...)
 	for _, f := range s {
 		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(f))
 	}
@@ -320,17 +372,18 @@ func appendFloat64s(dst []byte, s []float64) []byte {
 }
 
 func decodeFloat64s(src []byte) ([]float64, error) {
-	if len(src) < 1 || src[0] != fmtFloat64s || (len(src)-1)%8 != 0 {
+	if len(src) < sliceHeader || src[0] != fmtFloat64s || (len(src)-sliceHeader)%8 != 0 {
 		return nil, formatError(src, "[]float64")
 	}
-	out := make([]float64, (len(src)-1)/8)
+	out := make([]float64, (len(src)-sliceHeader)/8)
 	for i := range out {
-		out[i] = math.Float64frombits(binary.LittleEndian.Uint64(src[1+8*i:]))
+		out[i] = math.Float64frombits(binary.LittleEndian.Uint64(src[sliceHeader+8*i:]))
 	}
 	return out, nil
 }
 
 func appendFloat32s(dst []byte, s []float32) []byte {
+	dst = append(dst, make([]byte, sliceHeader-1)...)
 	for _, f := range s {
 		dst = binary.LittleEndian.AppendUint32(dst, math.Float32bits(f))
 	}
@@ -338,12 +391,12 @@ func appendFloat32s(dst []byte, s []float32) []byte {
 }
 
 func decodeFloat32s(src []byte) ([]float32, error) {
-	if len(src) < 1 || src[0] != fmtFloat32s || (len(src)-1)%4 != 0 {
+	if len(src) < sliceHeader || src[0] != fmtFloat32s || (len(src)-sliceHeader)%4 != 0 {
 		return nil, formatError(src, "[]float32")
 	}
-	out := make([]float32, (len(src)-1)/4)
+	out := make([]float32, (len(src)-sliceHeader)/4)
 	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[1+4*i:]))
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[sliceHeader+4*i:]))
 	}
 	return out, nil
 }

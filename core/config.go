@@ -26,6 +26,19 @@ type Config struct {
 	RingBytes int
 	// IdleTimeout stops task workers idle this long. Default 10 s.
 	IdleTimeout time.Duration
+	// InlineBytes is the largest encoded value that travels inline in
+	// messages; larger ones (Put values, arguments, results) go through the
+	// node's shared-memory object store. Default 100 KiB, as in Ray.
+	InlineBytes int
+	// StoreBytes is the object store's capacity. Default: a quarter of RAM,
+	// bounded by the free space of /dev/shm (see shm/store).
+	StoreBytes int64
+	// StoreWait is how long a Put waits for room when the store is full of
+	// pinned objects before it fails. Default 10 s.
+	StoreWait time.Duration
+	// SpillDir receives objects spilled when the store is full. Default: a
+	// fresh directory under the system temp directory, removed at Shutdown.
+	SpillDir string
 	// ShutdownGrace is how long Shutdown lets workers exit before killing
 	// them; work in flight has already failed by then. Default 100 ms.
 	ShutdownGrace time.Duration
@@ -46,6 +59,10 @@ var envConfig = []struct {
 	{"MANTA_RING_BYTES", func(c *Config, v string) (err error) { c.RingBytes, err = strconv.Atoi(v); return }},
 	{"MANTA_IDLE_TIMEOUT", func(c *Config, v string) (err error) { c.IdleTimeout, err = time.ParseDuration(v); return }},
 	{"MANTA_SHUTDOWN_GRACE", func(c *Config, v string) (err error) { c.ShutdownGrace, err = time.ParseDuration(v); return }},
+	{"MANTA_INLINE_BYTES", func(c *Config, v string) (err error) { c.InlineBytes, err = strconv.Atoi(v); return }},
+	{"MANTA_STORE_BYTES", func(c *Config, v string) (err error) { c.StoreBytes, err = strconv.ParseInt(v, 10, 64); return }},
+	{"MANTA_SPILL_DIR", func(c *Config, v string) error { c.SpillDir = v; return nil }},
+	{"MANTA_STORE_WAIT", func(c *Config, v string) (err error) { c.StoreWait, err = time.ParseDuration(v); return }},
 }
 
 func parseResources(s string) (map[string]float64, error) {
@@ -91,6 +108,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = 10 * time.Second
+	}
+	if c.InlineBytes <= 0 {
+		c.InlineBytes = 100 << 10
 	}
 	if c.ShutdownGrace <= 0 {
 		c.ShutdownGrace = 100 * time.Millisecond

@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(envRogueWorker) != "" && os.Getenv(envWorkerID) != "" {
+		rogueWorker()
+	}
 	WorkerMain()
 	os.Exit(m.Run())
 }
@@ -94,4 +98,11 @@ func TestTasksRunInWorkerProcesses(t *testing.T) {
 	if err != nil || pid == os.Getpid() || pid == 0 {
 		t.Fatalf("task ran in pid %d (driver %d), err %v", pid, os.Getpid(), err)
 	}
+}
+
+// runtimeGC runs the collector so that dropped references release their
+// holds (their cleanups run on a separate goroutine, so twice).
+func runtimeGC() {
+	runtime.GC()
+	runtime.GC()
 }

@@ -32,6 +32,9 @@ var (
 	// ErrObjectFreed: the object was released by every holder before it
 	// was read (a reference forged from an ID, or read after release).
 	ErrObjectFreed = errors.New("manta: object freed or unknown")
+	// ErrObjectLost: the object's bytes cannot be had any more (its spill
+	// file is damaged or gone).
+	ErrObjectLost = errors.New("manta: object lost")
 	// ErrDecode: a value could not be decoded into the requested type.
 	ErrDecode = errors.New("manta: cannot decode value")
 )
@@ -49,6 +52,7 @@ const (
 	kindShutdown
 	kindObjectFreed
 	kindDecode
+	kindObjectLost
 )
 
 var sentinelOf = [...]error{
@@ -61,6 +65,7 @@ var sentinelOf = [...]error{
 	kindShutdown:        ErrShutdown,
 	kindObjectFreed:     ErrObjectFreed,
 	kindDecode:          ErrDecode,
+	kindObjectLost:      ErrObjectLost,
 }
 
 // TaskError is the error Get returns for a task that failed remotely: it

@@ -8,6 +8,7 @@ import (
 
 	"manta/rpc/wire"
 	"manta/sched"
+	"manta/shm/store"
 )
 
 // node is the node manager of the embedded cluster: it owns every object
@@ -17,24 +18,26 @@ import (
 // the worker pool and the inbound loop only take mu, never hold it across a
 // blocking call.
 type node struct {
-	mu        sync.Mutex
-	cfg       Config
-	sched     *sched.Local
-	objects   map[wire.ObjectID]*object
-	tasks     map[wire.TaskID]*task
-	slab      []*task // sched.TaskRef -> task
-	free      []sched.TaskRef
-	classes   map[string]classResult // resource request key -> class
-	fnClasses map[*funcInfo]classResult
-	actors    map[wire.TaskID]*actor
-	placing   map[sched.ActorRef]*actor
-	nextRef   sched.ActorRef
-	pool      *pool
-	acts      []sched.Action
-	args      []wire.Arg // dispatch scratch
-	inBuf     []byte     // inbound message scratch
-	closed    bool
-	start     time.Time
+	mu         sync.Mutex
+	cfg        Config
+	sched      *sched.Local
+	objects    map[wire.ObjectID]*object
+	tasks      map[wire.TaskID]*task
+	slab       []*task // sched.TaskRef -> task
+	free       []sched.TaskRef
+	classes    map[string]classResult // resource request key -> class
+	fnClasses  map[*funcInfo]classResult
+	actors     map[wire.TaskID]*actor
+	placing    map[sched.ActorRef]*actor
+	nextRef    sched.ActorRef
+	pool       *pool
+	objs       *objectStore
+	storeCalls sync.WaitGroup // store calls running off the lock
+	acts       []sched.Action
+	args       []wire.Arg // dispatch scratch
+	inBuf      []byte     // inbound message scratch
+	closed     bool
+	start      time.Time
 }
 
 type classResult struct {
@@ -56,6 +59,10 @@ const (
 type object struct {
 	id         wire.ObjectID
 	state      objState
+	stored     bool       // the value is in the object store at slot, not in data
+	pinned     bool       // the node holds a pin on it for the driver's reads
+	lostErr    error      // set when a pin found the bytes gone
+	slot       store.Slot // where, when stored
 	refs       int32
 	data       []byte // the value, or the encoded error when failed
 	contained  []wire.ObjectID
@@ -91,6 +98,8 @@ type task struct {
 	worker      *workerConn
 	actor       *actor
 	ret         *object
+	pins        []wire.ObjectID // stored arguments pinned while the task lives
+	pinned      bool            // pinArgs has run
 	done        bool
 }
 
@@ -128,7 +137,11 @@ func newNode(cfg Config) (*node, error) {
 		placing:   map[sched.ActorRef]*actor{},
 		start:     time.Now(),
 	}
+	if n.objs, err = newNodeStore(cfg); err != nil {
+		return nil, err
+	}
 	if n.pool, err = newPool(n); err != nil {
+		n.objs.close()
 		return nil, err
 	}
 	return n, nil
@@ -230,6 +243,9 @@ func (n *node) submitLocked(id wire.TaskID, kind wire.SubmitKind, name []byte, f
 
 // ready is called once a task's dependencies are all resolved.
 func (n *node) ready(t *task) {
+	if n.pinArgs(t) {
+		return // back here once the stored arguments are pinned
+	}
 	switch t.kind {
 	case wire.SubmitActorCall:
 		n.pumpActor(t.actor)
@@ -309,14 +325,19 @@ func (n *node) processActions() {
 	}
 }
 
-// dispatch sends t to worker c with its dependencies' values inline.
+// dispatch sends t to worker c with its dependencies' values: inline, or
+// as slots of the object store.
 func (n *node) dispatch(t *task, c *workerConn, actor wire.TaskID) {
 	t.worker = c
 	t.attempt++
 	n.args = n.args[:0]
 	for _, a := range t.args {
 		if a.IsRef {
-			a = wire.Arg{Data: n.objects[a.Ref].data}
+			if dep := n.objects[a.Ref]; dep.stored {
+				a = wire.Arg{Stored: true, Slot: toSlot(dep.slot)} // pinned by pinArgs
+			} else {
+				a = wire.Arg{Data: dep.data}
+			}
 		}
 		n.args = append(n.args, a)
 	}
@@ -331,6 +352,14 @@ func (n *node) dispatch(t *task, c *workerConn, actor wire.TaskID) {
 	c.send(&m)
 }
 
+// unpinArgs releases the pins a dispatch took on stored arguments.
+func (n *node) unpinArgs(t *task) {
+	for _, id := range t.pins {
+		n.objs.st.Unpin(storeID(id))
+	}
+	t.pins = t.pins[:0]
+}
+
 // finish records t's outcome: data on success, err on failure, and
 // releases what t held.
 func (n *node) finish(t *task, data []byte, err error) { n.finishWith(t, data, nil, err) }
@@ -343,6 +372,7 @@ func (n *node) finishWith(t *task, data []byte, contained []wire.ObjectID, err e
 	t.done = true
 	delete(n.tasks, t.id)
 	n.unslab(t)
+	n.unpinArgs(t)
 	if err != nil {
 		n.resolve(t.ret, objFailed, encodeError(err, string(t.name), t.id), nil)
 	} else {
@@ -430,6 +460,13 @@ func (n *node) freeObject(o *object) {
 	if n.objects[o.id] == o {
 		delete(n.objects, o.id)
 	}
+	if o.stored {
+		sid := storeID(o.id)
+		if o.pinned {
+			n.objs.st.Unpin(sid)
+		}
+		n.objs.st.Delete(sid)
+	}
 	for _, c := range o.contained {
 		n.drop(c)
 	}
@@ -453,11 +490,7 @@ func (n *node) fire(w *waiter) {
 		w.conn.send(&wire.Msg{Kind: wire.KindWaitReply, ReqID: w.reqID, Ready: n.readyIndexes(w.ids)})
 		return
 	}
-	results := make([]wire.Result, len(w.ids))
-	for i, id := range w.ids {
-		results[i] = n.resultOf(id)
-	}
-	w.conn.send(&wire.Msg{Kind: wire.KindGetReply, ReqID: w.reqID, Results: results})
+	n.replyStored(w)
 }
 
 func (n *node) resultOf(id wire.ObjectID) wire.Result { return n.resultOfObject(id, n.objects[id]) }
@@ -470,6 +503,8 @@ func (n *node) resultOfObject(id wire.ObjectID, o *object) wire.Result {
 		return wire.Result{Status: wire.StatusError, Data: o.data}
 	case o.state == objPending:
 		return wire.Result{Status: wire.StatusError, Data: encodeError(fmt.Errorf("object %v: %w", id, ErrShutdown), "", id.Task)}
+	case o.lostErr != nil:
+		return wire.Result{Status: wire.StatusError, Data: encodeError(o.lostErr, "", id.Task)}
 	}
 	return wire.Result{Data: o.data}
 }
@@ -534,7 +569,23 @@ func (n *node) get(ctx context.Context, hs []hold, out []result) error {
 		n.mu.Unlock()
 		return ErrShutdown
 	}
+	var unpinned []*object
+	for _, h := range hs {
+		if o := h.obj; o != nil && o.stored && o.state == objReady && !o.pinned && o.lostErr == nil {
+			unpinned = append(unpinned, o)
+		}
+	}
+	if len(unpinned) > 0 {
+		n.mu.Unlock()
+		n.pinForDriver(unpinned)
+		n.mu.Lock()
+	}
 	for i, h := range hs {
+		if o := h.obj; o != nil && o.stored && o.state == objReady {
+			out[i].data, out[i].err = n.viewStored(o)
+			out[i].stored = out[i].err == nil
+			continue
+		}
 		r := n.resultOfObject(h.id, h.obj)
 		out[i].data = r.Data
 		if r.Status == wire.StatusError {
@@ -549,6 +600,20 @@ func (n *node) get(ctx context.Context, hs []hold, out []result) error {
 		}
 	}
 	return nil
+}
+
+// viewStored returns a stored object's bytes for the driver, read-only and
+// in place. The node pins the object once (pinForDriver), for as long as it
+// lives, so a view handed to user code stays valid while any reference to
+// it is held.
+func (n *node) viewStored(o *object) ([]byte, error) {
+	if !o.pinned {
+		if o.lostErr != nil {
+			return nil, o.lostErr
+		}
+		return nil, fmt.Errorf("BUG: %v read before it was pinned", o.id)
+	}
+	return n.objs.view(o.id, o.slot)
 }
 
 // errorBytes carries an encoded error out of the lock to be decoded there.

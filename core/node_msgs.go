@@ -1,6 +1,7 @@
 package core
 
 import (
+	"fmt"
 	"log"
 	"time"
 
@@ -21,10 +22,24 @@ func (n *node) handle(c *workerConn, m *wire.Msg) {
 		} else {
 			n.sched.TaskDone(c.id, t.ref)
 		}
-		if m.Status == wire.StatusOK {
-			n.finishWith(t, bytesClone(m.Data), m.IDs, nil)
-		} else {
+		switch {
+		case m.Status != wire.StatusOK:
 			n.finish(t, nil, decodeError(m.Data))
+		case m.Stored:
+			slot, err, granted := n.sealFromWorker(c, t.ret.id)
+			if !granted {
+				log.Printf("manta: worker %d sealed %v, which it was never granted; killing it", c.id, t.ret.id)
+				c.kill()
+				return
+			}
+			if err != nil {
+				n.finish(t, nil, fmt.Errorf("cannot seal the result: %w", err))
+				break
+			}
+			t.ret.stored, t.ret.slot = true, slot
+			n.finishWith(t, nil, m.IDs, nil)
+		default:
+			n.finishWith(t, bytesClone(m.Data), m.IDs, nil)
 		}
 		n.processActions()
 	case wire.KindSubmit:
@@ -58,8 +73,18 @@ func (n *node) handle(c *workerConn, m *wire.Msg) {
 			})
 		}
 	case wire.KindPut:
-		n.putLocked(m.Object, bytesClone(m.Data), m.IDs)
+		if !m.Stored {
+			n.putLocked(m.Object, bytesClone(m.Data), m.IDs)
+		} else if slot, err, granted := n.sealFromWorker(c, m.Object); !granted || err != nil {
+			log.Printf("manta: worker %d cannot seal %v (granted %v, %v); killing it", c.id, m.Object, granted, err)
+			c.kill()
+			return
+		} else {
+			n.putStoredLocked(m.Object, slot, m.IDs)
+		}
 		c.borrows[m.Object]++
+	case wire.KindCreate:
+		n.createForWorker(c, m)
 	case wire.KindBlocked:
 		n.sched.Blocked(c.id)
 		n.processActions()
@@ -78,6 +103,10 @@ func (n *node) handle(c *workerConn, m *wire.Msg) {
 			}
 			if c.borrows[id]--; c.borrows[id] == 0 {
 				delete(c.borrows, id)
+				if c.pins[id] > 0 {
+					n.objs.st.Unpin(storeID(id))
+					delete(c.pins, id)
+				}
 			}
 			n.drop(id)
 		}

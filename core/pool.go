@@ -15,14 +15,17 @@ import (
 	"manta/rpc/wire"
 	"manta/sched"
 	"manta/shm"
+	"manta/shm/store"
 )
 
-// Environment of a worker process: its ID, the ring capacity, and the two
-// shared segments as inherited file descriptors 3 (the node's doorbell) and
-// 4 (the worker's doorbell and rings).
+// Environment of a worker process: its ID, the ring capacity, the inline
+// threshold, and three shared segments as inherited file descriptors: 3
+// (the node's doorbell), 4 (the worker's doorbell and rings) and 5 (the
+// object store).
 const (
-	envWorkerID  = "MANTA_WORKER_ID"
-	envRingBytes = "MANTA_WORKER_RING_BYTES"
+	envWorkerID    = "MANTA_WORKER_ID"
+	envRingBytes   = "MANTA_WORKER_RING_BYTES"
+	envInlineBytes = "MANTA_WORKER_INLINE_BYTES"
 )
 
 // Layout of a worker segment: the worker's doorbell, then the node→worker
@@ -64,7 +67,9 @@ type workerConn struct {
 	overflow [][]byte // messages waiting for room in out, in order
 	flushing bool
 	actor    *actor
-	borrows  map[wire.ObjectID]int32 // holds the worker has on objects
+	borrows  map[wire.ObjectID]int32      // holds the worker has on objects
+	pins     map[wire.ObjectID]int32      // store pins taken for its Gets, one per object
+	creating map[wire.ObjectID]store.Slot // store objects it may write, not yet sealed
 	dead     bool
 	exited   chan struct{}
 }
@@ -132,10 +137,12 @@ func (p *pool) launch(id sched.WorkerID) (*workerConn, error) {
 			if exeErr != nil {
 				err = exeErr
 			} else {
-				c := &workerConn{id: id, n: p.n, seg: seg, in: in, out: out, borrows: map[wire.ObjectID]int32{}, exited: make(chan struct{})}
+				c := &workerConn{id: id, n: p.n, seg: seg, in: in, out: out, exited: make(chan struct{}),
+					borrows: map[wire.ObjectID]int32{}, pins: map[wire.ObjectID]int32{}, creating: map[wire.ObjectID]store.Slot{}}
 				c.cmd = exec.Command(exe, os.Args[1:]...)
-				c.cmd.Env = append(os.Environ(), envWorkerID+"="+strconv.Itoa(int(id)), envRingBytes+"="+strconv.Itoa(ring))
-				c.cmd.ExtraFiles = []*os.File{p.seg.File(), seg.File()}
+				c.cmd.Env = append(os.Environ(), envWorkerID+"="+strconv.Itoa(int(id)), envRingBytes+"="+strconv.Itoa(ring),
+					envInlineBytes+"="+strconv.Itoa(p.n.cfg.InlineBytes))
+				c.cmd.ExtraFiles = []*os.File{p.seg.File(), seg.File(), p.n.objs.seg.File()}
 				c.cmd.Stdout, c.cmd.Stderr = os.Stderr, os.Stderr
 				// The kernel kills the worker if the driver dies, so no
 				// worker outlives its driver.
@@ -175,6 +182,7 @@ func (p *pool) watch(c *workerConn) {
 	p.publish()
 	cause := fmt.Errorf("%w: worker %d (pid %d) exited: %v", ErrWorkerDied, c.id, c.cmd.Process.Pid, exitReason(waitErr))
 	lost, _, hadActor := n.sched.WorkerExited(c.id)
+	n.releaseWorkerStore(c)
 	for id, k := range c.borrows {
 		for ; k > 0; k-- {
 			n.drop(id)

@@ -48,11 +48,11 @@ func (r Ref[T]) handle() *refHandle { return r.h }
 // returns the value or the task's error (a *TaskError for remote failures).
 func (r Ref[T]) Get(ctx context.Context) (T, error) {
 	var v T
-	data, err := getOne(ctx, r.h)
+	res, err := getOne(ctx, r.h)
 	if err != nil {
 		return v, err
 	}
-	if err := codecFor[T]().dec(data, &v); err != nil {
+	if err := codecFor[T]().decodeResult(res, &v); err != nil {
 		return v, fmt.Errorf("cannot get %v: %w", r.h.id, err)
 	}
 	return v, nil
@@ -65,40 +65,37 @@ func GetAll[T any](ctx context.Context, refs []Ref[T]) ([]T, error) {
 	for i, r := range refs {
 		hs[i] = r.h
 	}
-	datas, err := getMany(ctx, hs)
+	results, err := getMany(ctx, hs)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]T, len(refs))
 	c := codecFor[T]()
-	for i, d := range datas {
-		if err := c.dec(d, &out[i]); err != nil {
+	for i, res := range results {
+		if err := c.decodeResult(res, &out[i]); err != nil {
 			return nil, fmt.Errorf("cannot get %v: %w", refs[i].h.id, err)
 		}
 	}
 	return out, nil
 }
 
-func getOne(ctx context.Context, h *refHandle) ([]byte, error) {
+func getOne(ctx context.Context, h *refHandle) (result, error) {
 	if h == nil {
-		return nil, fmt.Errorf("cannot get the zero Ref: %w", ErrObjectFreed)
+		return result{}, fmt.Errorf("cannot get the zero Ref: %w", ErrObjectFreed)
 	}
 	if h.err != nil {
-		return nil, h.err
+		return result{}, h.err
 	}
 	var out [1]result
 	hs := [1]hold{h.hold}
 	if err := h.rt.backend.get(ctx, hs[:], out[:]); err != nil {
-		return nil, err
+		return result{}, err
 	}
 	runtime.KeepAlive(h) // hold the object until its bytes are in hand
-	if out[0].err != nil {
-		return nil, out[0].err
-	}
-	return out[0].data, nil
+	return out[0], out[0].err
 }
 
-func getMany(ctx context.Context, hs []*refHandle) ([][]byte, error) {
+func getMany(ctx context.Context, hs []*refHandle) ([]result, error) {
 	if len(hs) == 0 {
 		return nil, nil
 	}
@@ -121,20 +118,19 @@ func getMany(ctx context.Context, hs []*refHandle) ([][]byte, error) {
 		return nil, err
 	}
 	runtime.KeepAlive(hs)
-	datas := make([][]byte, len(out))
-	for i, r := range out {
+	for _, r := range out {
 		if r.err != nil {
 			return nil, r.err
 		}
-		datas[i] = r.data
 	}
-	return datas, nil
+	return out, nil
 }
 
 // result is one object's outcome as a backend reports it.
 type result struct {
-	data []byte
-	err  error
+	data   []byte
+	stored bool // data is a read-only view into the object store
+	err    error
 }
 
 // failedRef makes a reference whose Get returns err at once: how calls that

@@ -35,6 +35,7 @@ type hold struct {
 // runtimeState is this process's manta: the driver's or a worker's.
 type runtimeState struct {
 	backend backend
+	inline  int         // encoded values larger than this go through the object store
 	root    wire.TaskID // parent of every task this process submits
 	seq     atomic.Uint64
 	release func(hold) // backend.release, bound once for AddCleanup
@@ -45,9 +46,8 @@ type runtimeState struct {
 // plain values, so tests and simulations can hold several.
 var current atomic.Pointer[runtimeState]
 
-func newRuntimeState(b backend) *runtimeState {
-	rt := &runtimeState{backend: b, root: randomTaskID(), release: b.release}
-	return rt
+func newRuntimeState(b backend, inline int) *runtimeState {
+	return &runtimeState{backend: b, inline: inline, root: randomTaskID(), release: b.release}
 }
 
 // nextTaskID returns a fresh ID for a task this process submits.

@@ -23,7 +23,7 @@ func WorkerMain() {
 	if !ok {
 		return
 	}
-	err := runWorker(idStr, os.Getenv(envRingBytes))
+	err := runWorker(os.Getenv(envRingBytes))
 	fmt.Fprintf(os.Stderr, "manta: worker %s: %v\n", idStr, err)
 	os.Exit(1)
 }
@@ -38,6 +38,7 @@ func WorkerMain() {
 // the old one exits once its task is done. Lock order: mu, then sendMu.
 type workerProc struct {
 	in, out *shm.Ring
+	objs    *objectStore
 	ppid    int
 
 	sendMu  sync.Mutex
@@ -60,34 +61,55 @@ type workerProc struct {
 	actorQueue  []*wire.Msg
 }
 
-func runWorker(idStr, ringStr string) error {
+func runWorker(ringStr string) error {
+	w, err := attachWorker(ringStr)
+	if err != nil {
+		return err
+	}
+	w.readLoop(0)
+	select {} // the reader role moved to another goroutine, which exits the process
+}
+
+// attachWorker maps the segments the node passed and makes this process's
+// runtime a worker.
+func attachWorker(ringStr string) (*workerProc, error) {
 	os.Unsetenv(envWorkerID) // processes this worker starts are not workers
 	ring, err := strconv.Atoi(ringStr)
 	if err != nil {
-		return fmt.Errorf("bad %s %q", envRingBytes, ringStr)
+		return nil, fmt.Errorf("bad %s %q", envRingBytes, ringStr)
 	}
 	nodeSeg, err := shm.MapSegment(os.NewFile(3, "manta-node"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	seg, err := shm.MapSegment(os.NewFile(4, "manta-worker"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(seg.Bytes()) < workerSegmentSize(ring) {
-		return fmt.Errorf("worker segment of %d bytes, want %d", len(seg.Bytes()), workerSegmentSize(ring))
+		return nil, fmt.Errorf("worker segment of %d bytes, want %d", len(seg.Bytes()), workerSegmentSize(ring))
 	}
 	bellMem, toWorker, toNode := workerRings(seg.Bytes(), ring)
 	w := &workerProc{ppid: os.Getppid(), reqs: map[uint64]chan reply{}, holds: map[wire.ObjectID]int32{}}
 	if w.in, err = shm.AttachRing(toWorker, ring, shm.NewDoorbell(bellMem)); err != nil {
-		return err
+		return nil, err
 	}
 	if w.out, err = shm.AttachRing(toNode, ring, shm.NewDoorbell(nodeSeg.Bytes()[:shm.DoorbellSize])); err != nil {
-		return err
+		return nil, err
 	}
-	current.Store(newRuntimeState(w))
-	w.readLoop(0)
-	select {} // the reader role moved to another goroutine, which exits the process
+	storeSeg, err := shm.MapSegment(os.NewFile(5, "manta-store"))
+	if err != nil {
+		return nil, err
+	}
+	inline, err := strconv.Atoi(os.Getenv(envInlineBytes))
+	if err != nil {
+		return nil, fmt.Errorf("bad %s: %v", envInlineBytes, err)
+	}
+	if w.objs, err = mapStore(storeSeg, inline); err != nil {
+		return nil, err
+	}
+	current.Store(newRuntimeState(w, inline))
+	return w, nil
 }
 
 // readLoop is the reader: it handles messages until the role moves on.
@@ -115,7 +137,7 @@ func (w *workerProc) readLoop(gen uint64) {
 			if !w.handleCall(&m, gen) {
 				return
 			}
-		case wire.KindGetReply, wire.KindWaitReply:
+		case wire.KindGetReply, wire.KindWaitReply, wire.KindCreateReply:
 			w.deliver(&m)
 		case wire.KindShutdown:
 			os.Exit(0)
@@ -201,6 +223,10 @@ func (w *workerProc) execute(m *wire.Msg) {
 	reply := wire.Msg{Kind: wire.KindDone, Task: m.Task, Data: out, IDs: contained}
 	if m.Kind == wire.KindCreateActor {
 		reply = wire.Msg{Kind: wire.KindActorReady, Task: m.Task}
+	} else if err == nil && len(out) > w.objs.inline {
+		if err = w.storeValue(wire.ReturnID(m.Task), out); err == nil {
+			reply.Stored, reply.Data = true, nil
+		}
 	}
 	if err != nil {
 		reply.Status, reply.Data, reply.IDs = wire.StatusError, encodeError(err, string(m.Name), m.Task), nil
@@ -210,6 +236,14 @@ func (w *workerProc) execute(m *wire.Msg) {
 
 func (w *workerProc) invoke(m *wire.Msg, out *[]byte, contained *[]wire.ObjectID) (err error) {
 	name := string(m.Name)
+	for i := range m.Args {
+		if a := &m.Args[i]; a.Stored {
+			// Pinned by the node until this task is done; decoding copies.
+			if a.Data, err = w.objs.read.Bytes(fromSlot(a.Slot)); err != nil {
+				return fmt.Errorf("%s argument %d: %w", name, i, err)
+			}
+		}
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			err = &TaskError{Kind: kindTaskFailed, Func: name, Task: m.Task.String(),
@@ -336,12 +370,15 @@ func (w *workerProc) deliver(m *wire.Msg) {
 		return // its caller gave up
 	}
 	var r reply
-	if m.Kind == wire.KindWaitReply {
+	switch m.Kind {
+	case wire.KindWaitReply:
 		r.ready = append([]uint32(nil), m.Ready...)
-	} else {
+	case wire.KindCreateReply:
+		r.results = []wire.Result{{Status: m.Status, Slot: m.Slot, Data: bytesClone(m.Data)}}
+	default:
 		r.results = make([]wire.Result, len(m.Results))
 		for i, x := range m.Results {
-			r.results[i] = wire.Result{Status: x.Status, Data: bytesClone(x.Data)}
+			r.results[i] = wire.Result{Status: x.Status, Stored: x.Stored, Slot: x.Slot, Data: bytesClone(x.Data)}
 		}
 	}
 	ch <- r
@@ -367,10 +404,15 @@ func (w *workerProc) get(ctx context.Context, hs []hold, out []result) error {
 		return fmt.Errorf("manta: get: %w", err)
 	}
 	for i, r := range rep.results {
-		if r.Status == wire.StatusOK {
-			out[i].data = r.Data
-		} else {
+		switch {
+		case r.Status != wire.StatusOK:
 			out[i].err = decodeError(r.Data)
+		case r.Stored:
+			// Pinned by the node for this worker until it drops its hold.
+			out[i].data, out[i].err = w.objs.view(ids[i], fromSlot(r.Slot))
+			out[i].stored = out[i].err == nil
+		default:
+			out[i].data = r.Data
 		}
 	}
 	return nil
@@ -394,11 +436,33 @@ func (w *workerProc) wait(ctx context.Context, hs []hold, k int, timeout time.Du
 }
 
 func (w *workerProc) put(id wire.ObjectID, data []byte, contained []wire.ObjectID) (hold, error) {
+	m := wire.Msg{Kind: wire.KindPut, Object: id, Data: data, IDs: contained}
+	if len(data) > w.objs.inline {
+		if err := w.storeValue(id, data); err != nil {
+			return hold{}, err
+		}
+		m.Stored, m.Data = true, nil
+	}
 	w.mu.Lock()
 	w.holds[id]++
 	w.mu.Unlock()
-	w.send(&wire.Msg{Kind: wire.KindPut, Object: id, Data: data, IDs: contained})
+	w.send(&m)
 	return hold{id: id}, nil
+}
+
+// storeValue writes data into the object store as id: the node allocates
+// (Create), this worker copies; the Put or Done that follows seals it.
+func (w *workerProc) storeValue(id wire.ObjectID, data []byte) error {
+	req, ch := w.request(&wire.Msg{Kind: wire.KindCreate, Object: id, Slot: wire.Slot{Size: uint64(len(data))}})
+	rep, err := w.await(context.Background(), req, ch)
+	if err != nil {
+		return err
+	}
+	r := rep.results[0]
+	if r.Status != wire.StatusOK {
+		return decodeError(r.Data)
+	}
+	return w.objs.fill(fromSlot(r.Slot), data)
 }
 
 func (w *workerProc) adopt(id wire.ObjectID) hold {

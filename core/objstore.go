@@ -1,0 +1,110 @@
+package core
+
+import (
+	"context"
+	"fmt"
+
+	"manta/rpc/wire"
+	"manta/shm"
+	"manta/shm/store"
+)
+
+// objectStore is a process's access to its node's shared-memory object
+// store: the node has the Store itself; every process has a writable View
+// for the objects it creates and a read-only one for what it reads, so a
+// value handed to user code as a view into shared memory cannot be
+// written through.
+type objectStore struct {
+	st     *store.Store // the node only
+	seg    *shm.Segment // the writable mapping (the store's own in the node)
+	roSeg  *shm.Segment // a second, read-only mapping
+	write  *store.View  // over seg
+	read   *store.View  // over roSeg
+	inline int          // values larger than this go through the store
+}
+
+func newNodeStore(cfg Config) (*objectStore, error) {
+	st, err := store.New(store.Config{Capacity: cfg.StoreBytes, SpillDir: cfg.SpillDir, PutTimeout: cfg.StoreWait})
+	if err != nil {
+		return nil, fmt.Errorf("manta: object store: %w", err)
+	}
+	s, err := mapStore(st.Segment(), cfg.InlineBytes)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	s.st = st
+	return s, nil
+}
+
+// mapStore adds the views over seg, a writable mapping of the store.
+func mapStore(seg *shm.Segment, inline int) (*objectStore, error) {
+	s := &objectStore{seg: seg, inline: inline}
+	var err error
+	if s.roSeg, err = seg.MapReadOnly(); err != nil {
+		return nil, fmt.Errorf("manta: object store: %w", err)
+	}
+	if s.write, err = store.NewView(seg); err == nil {
+		s.read, err = store.NewView(s.roSeg)
+	}
+	if err != nil {
+		s.roSeg.Close()
+		return nil, fmt.Errorf("manta: object store: %w", err)
+	}
+	return s, nil
+}
+
+// close releases the mappings, and in the node the store with its spill
+// files.
+func (s *objectStore) close() {
+	s.roSeg.Close()
+	if s.st != nil {
+		s.st.Close()
+	} else {
+		s.seg.Close()
+	}
+}
+
+func storeID(id wire.ObjectID) store.ID {
+	var sid store.ID
+	wire.AppendObjectID(sid[:0], id)
+	return sid
+}
+
+func toSlot(s store.Slot) wire.Slot { return wire.Slot{Offset: uint64(s.Offset), Size: uint64(s.Size)} }
+func fromSlot(s wire.Slot) store.Slot {
+	return store.Slot{Offset: int64(s.Offset), Size: int64(s.Size)}
+}
+
+// fill copies data into the unsealed object at slot.
+func (s *objectStore) fill(slot store.Slot, data []byte) error {
+	dst, err := s.write.Writable(slot)
+	if err != nil {
+		return fmt.Errorf("manta: cannot write object: %w", err)
+	}
+	copy(dst, data)
+	return nil
+}
+
+// put stores data under id and seals it: the node's own large values.
+func (s *objectStore) put(ctx context.Context, id wire.ObjectID, data []byte) (store.Slot, error) {
+	sid := storeID(id)
+	slot, err := s.st.Create(ctx, sid, int64(len(data)))
+	if err != nil {
+		return slot, fmt.Errorf("manta: cannot store %v: %w", id, err)
+	}
+	if err := s.fill(slot, data); err != nil {
+		s.st.Abort(sid)
+		return slot, err
+	}
+	return slot, s.st.Seal(sid)
+}
+
+// view returns the sealed object at slot, read-only.
+func (s *objectStore) view(id wire.ObjectID, slot store.Slot) ([]byte, error) {
+	b, err := s.read.BytesOf(storeID(id), slot)
+	if err != nil {
+		return nil, fmt.Errorf("manta: cannot read %v: %w", id, err)
+	}
+	return b, nil
+}

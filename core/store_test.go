@@ -1,0 +1,230 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"testing"
+	"time"
+	"unsafe"
+
+	"manta/rpc/wire"
+	"manta/shm/store"
+)
+
+func floats(n int, seed float64) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = seed + float64(i)
+	}
+	return out
+}
+
+var testSum = Register1("test.sum", func(xs []float64) (float64, error) {
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return s, nil
+})
+
+// testSumVia gets a nested reference inside a worker: a zero-copy view of
+// shared memory there.
+var testSumVia = Register1("test.sumvia", func(n struct{ R Ref[[]float64] }) (float64, error) {
+	xs, err := n.R.Get(context.Background())
+	if err != nil {
+		return 0, err
+	}
+	return testSumLocal(xs), nil
+})
+
+var testMakeFloats = Register2("test.makefloats", func(n int, seed float64) ([]float64, error) { return floats(n, seed), nil })
+
+func testSumLocal(xs []float64) float64 {
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return s
+}
+
+func inMapping(c *Cluster, p unsafe.Pointer) bool {
+	ro := c.n.objs.roSeg.Bytes()
+	start := uintptr(unsafe.Pointer(&ro[0]))
+	return uintptr(p) >= start && uintptr(p) < start+uintptr(len(ro))
+}
+
+func TestLargeValuesAreZeroCopyReadOnlyViews(t *testing.T) {
+	c := startCluster(t, Config{StoreBytes: 64 << 20})
+	ctx := ctxT(t)
+	want := floats(1<<17, 0.5) // 1 MiB
+	p, err := Put(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := p.Get(ctx)
+	if err != nil || len(got) != len(want) || got[12345] != want[12345] {
+		t.Fatalf("Get: %d values, %v", len(got), err)
+	}
+	if !inMapping(c, unsafe.Pointer(&got[0])) {
+		t.Fatal("Get of a stored []float64 copied it instead of viewing the store")
+	}
+	old := debug.SetPanicOnFault(true)
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("the view returned by Get is writable")
+			}
+		}()
+		got[0] = 42
+	}()
+	debug.SetPanicOnFault(old)
+
+	if s, err := testSum.Remote(p).Get(ctx); err != nil || s != testSumLocal(want) {
+		t.Fatalf("stored argument: %v, %v", s, err)
+	}
+	if s, err := testSumVia.Remote(struct{ R Ref[[]float64] }{p}).Get(ctx); err != nil || s != testSumLocal(want) {
+		t.Fatalf("Get in a worker: %v, %v", s, err)
+	}
+	big, err := testMakeFloats.Remote(1<<18, 2.0).Get(ctx) // a 2 MiB result
+	if err != nil || len(big) != 1<<18 || big[100] != 102 || !inMapping(c, unsafe.Pointer(&big[0])) {
+		t.Fatalf("stored result: %d values, %v", len(big), err)
+	}
+	if st := c.Stats().Store; st.Objects < 2 || st.Unsealed != 0 {
+		t.Fatalf("store stats: %+v", st)
+	}
+}
+
+func TestStoreSpillsAndRestoresThreeTimesItsCapacity(t *testing.T) {
+	const capacity, size = 8 << 20, 1 << 20
+	c := startCluster(t, Config{StoreBytes: capacity, SpillDir: t.TempDir()})
+	ctx := ctxT(t)
+	refs := make([]Ref[[]byte], 3*capacity/size)
+	for i := range refs {
+		b := make([]byte, size)
+		for j := range b {
+			b[j] = byte(i + j)
+		}
+		var err error
+		if refs[i], err = Put(b); err != nil {
+			t.Fatalf("put %d: %v", i, err)
+		}
+	}
+	for i, r := range refs {
+		b, err := r.Get(ctx)
+		if err != nil {
+			t.Fatalf("get %d: %v", i, err)
+		}
+		if len(b) != size || b[0] != byte(i) || b[size-1] != byte(i+size-1) {
+			t.Fatalf("object %d came back wrong", i)
+		}
+		// The driver pins what it reads while the reference lives; drop
+		// it so the store can make room for the next.
+		refs[i] = Ref[[]byte]{}
+		runtimeGC()
+	}
+	st := c.Stats().Store
+	if st.SpillWrites == 0 || st.Restores == 0 {
+		t.Fatalf("no spilling happened: %+v", st)
+	}
+	t.Logf("spill writes %d (%d MB), restores %d (%d MB)", st.SpillWrites, st.SpillWriteBytes>>20, st.Restores, st.RestoreBytes>>20)
+}
+
+func TestStoreTooLargeAndFullOfPinnedObjects(t *testing.T) {
+	const capacity = 4 << 20
+	startCluster(t, Config{StoreBytes: capacity, StoreWait: 200 * time.Millisecond})
+	ctx := ctxT(t)
+	if _, err := Put(make([]byte, 2*capacity)); !errors.Is(err, store.ErrTooLarge) {
+		t.Fatalf("object larger than the store: %v", err)
+	}
+	// Read (and so pin) objects until the store is full.
+	var held []Ref[[]byte]
+	var err error
+	for i := 0; i < 8 && err == nil; i++ {
+		var r Ref[[]byte]
+		if r, err = Put(make([]byte, 1<<20)); err == nil {
+			held = append(held, r)
+			_, err = r.Get(ctx)
+		}
+	}
+	if !errors.Is(err, store.ErrFull) {
+		t.Fatalf("put into a store full of pinned objects: %v", err)
+	}
+	for i, r := range held {
+		if b, err := r.Get(ctx); err != nil || len(b) != 1<<20 {
+			t.Fatalf("object %d lost after a failed put: %v", i, err)
+		}
+	}
+}
+
+var testHoldThenSum = Register2("test.holdsum", func(xs []float64, wait int64) (float64, error) {
+	time.Sleep(time.Duration(wait))
+	return testSumLocal(xs), nil
+})
+
+func TestStoredArgumentsStayPinnedWhileTheTaskRuns(t *testing.T) {
+	const capacity = 8 << 20
+	startCluster(t, Config{StoreBytes: capacity, SpillDir: t.TempDir()})
+	ctx := ctxT(t)
+	arg := floats(1<<17, 3) // 1 MiB
+	running := testHoldThenSum.Remote(arg, int64(200*time.Millisecond))
+	// Churn the store while the task holds its argument.
+	for i := range 3 * capacity / (1 << 20) {
+		r, err := Put(make([]byte, 1<<20))
+		if err != nil {
+			t.Fatalf("churn put %d: %v", i, err)
+		}
+		_ = r
+	}
+	if s, err := running.Get(ctx); err != nil || s != testSumLocal(arg) {
+		t.Fatalf("sum of a pinned argument: %v, %v", s, err)
+	}
+}
+
+// envRogueWorker makes the test binary's workers misbehave: each asks the
+// node for a store object, writes half of it and dies without sealing.
+const envRogueWorker = "MANTA_TEST_ROGUE_WORKER"
+
+func rogueWorker() {
+	w, err := attachWorker(os.Getenv(envRingBytes))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "rogue worker:", err)
+		os.Exit(2)
+	}
+	go func() { // deliver replies; run nothing
+		var buf []byte
+		var m wire.Msg
+		for {
+			msg, err := w.in.Pop(buf[:0], 0)
+			if err != nil {
+				os.Exit(4)
+			}
+			buf = msg
+			if wire.Decode(msg, &m) == nil && m.Kind == wire.KindCreateReply {
+				w.deliver(&m)
+			}
+		}
+	}()
+	id := wire.ObjectID{Task: randomTaskID(), Index: wire.PutIndexBase}
+	req, ch := w.request(&wire.Msg{Kind: wire.KindCreate, Object: id, Slot: wire.Slot{Size: 1 << 20}})
+	if rep, err := w.await(context.Background(), req, ch); err == nil && rep.results[0].Status == wire.StatusOK {
+		buf, _ := w.objs.write.Writable(fromSlot(rep.results[0].Slot))
+		copy(buf[:len(buf)/2], make([]byte, len(buf)/2))
+	}
+	os.Exit(3)
+}
+
+func TestWriterThatDiesBeforeSealingLosesNothing(t *testing.T) {
+	t.Setenv(envRogueWorker, "1")
+	c := startCluster(t, Config{StoreBytes: 16 << 20})
+	_, err := testAdd.Remote(1, 2).Get(ctxT(t))
+	if !errors.Is(err, ErrWorkerDied) {
+		t.Fatalf("a task on rogue workers: %v", err)
+	}
+	st := c.Stats().Store
+	if st.Unsealed != 0 || st.Used != 0 || st.Objects != 0 {
+		t.Fatalf("the dead writers' objects were not reclaimed: %+v", st)
+	}
+}
