@@ -85,7 +85,7 @@ func readRequest(br *bufio.Reader, maxFrame int, f *requestFrame) error {
 	if uint64(n) > uint64(maxFrame) {
 		return fmt.Errorf("%w: request of %d bytes exceeds the %d-byte limit (MaxFrame)", ErrFrameTooLarge, n, maxFrame)
 	}
-	br.Discard(requestHeaderSize) //nolint:errcheck // the bytes were peeked
+	br.Discard(requestHeaderSize) // the bytes were peeked
 	f.method, f.timeout = m, timeout
 	f.payload, err = readPayload(br, f.payload[:0], int(n))
 	if err != nil {
@@ -115,7 +115,7 @@ type responseReader struct {
 // valid until the next call. io.EOF means the peer closed between frames.
 func (r *responseReader) next() (id uint32, status byte, payload []byte, err error) {
 	if r.skip > 0 {
-		r.br.Discard(r.skip) //nolint:errcheck // the bytes were peeked
+		r.br.Discard(r.skip) // the bytes were peeked
 		r.skip = 0
 	}
 	if cap(r.scratch) > payloadChunk {
@@ -137,7 +137,7 @@ func (r *responseReader) next() (id uint32, status byte, payload []byte, err err
 	if uint64(n) > uint64(r.maxFrame) {
 		return 0, 0, nil, fmt.Errorf("%w: response of %d bytes exceeds the %d-byte limit (MaxFrame)", ErrFrameTooLarge, n, r.maxFrame)
 	}
-	r.br.Discard(responseHeaderSize) //nolint:errcheck // the bytes were peeked
+	r.br.Discard(responseHeaderSize) // the bytes were peeked
 	if int(n) <= r.br.Size() {
 		payload, err = r.br.Peek(int(n))
 		if err != nil {
@@ -174,7 +174,7 @@ func (f *responseFrame) ReadResponse(br *bufio.Reader) error {
 	if uint64(n) > uint64(f.maxFrame) {
 		return fmt.Errorf("%w: response of %d bytes exceeds the %d-byte limit (MaxFrame)", ErrFrameTooLarge, n, f.maxFrame)
 	}
-	br.Discard(len(h)) //nolint:errcheck // the bytes were peeked
+	br.Discard(len(h)) // the bytes were peeked
 	f.status = status
 	f.payload, err = readPayload(br, f.payload[:0], int(n))
 	if err != nil {

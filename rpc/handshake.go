@@ -101,12 +101,12 @@ func serverHandshake(rw io.ReadWriter, token []byte, maxFrame int, nonce []byte)
 	}
 	want := handshakeMAC(token, clientLabel, hello, auth)
 	if !hmac.Equal(auth[nonceSize+4:], want) {
-		rw.Write([]byte{verdictRefused}) //nolint:errcheck // the connection is closed next anyway
+		rw.Write([]byte{verdictRefused}) // the connection is closed next anyway
 		return 0, fmt.Errorf("%w: wrong token", ErrUnauthenticated)
 	}
 	peerMax, err := checkMaxFrame(binary.LittleEndian.Uint32(auth[nonceSize:]))
 	if err != nil {
-		rw.Write([]byte{verdictRefused}) //nolint:errcheck // the connection is closed next anyway
+		rw.Write([]byte{verdictRefused}) // the connection is closed next anyway
 		return 0, err
 	}
 	verdict := append([]byte{verdictOK}, handshakeMAC(token, serverLabel, hello, auth)...)

@@ -148,7 +148,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	go s.acceptLoop()
 	go func() {
 		defer s.wg.Done()
-		s.fs.Serve(feedListener{s}) //nolint:errcheck // returns nil once closed; other errors are logged
+		s.fs.Serve(feedListener{s}) // returns nil once closed; other errors are logged
 	}()
 	return s, nil
 }
