@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"testing"
 	"time"
@@ -99,7 +100,15 @@ func TestLargeValuesAreZeroCopyReadOnlyViews(t *testing.T) {
 
 func TestStoreSpillsAndRestoresThreeTimesItsCapacity(t *testing.T) {
 	const capacity, size = 8 << 20, 1 << 20
-	c := startCluster(t, Config{StoreBytes: capacity, SpillDir: t.TempDir()})
+	spillDirs := func() []string {
+		m, _ := filepath.Glob(filepath.Join(os.TempDir(), fmt.Sprintf("manta-spill-%d-*", os.Getpid())))
+		return m
+	}
+	before := len(spillDirs())
+	c, err := Init(Config{StoreBytes: capacity})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := ctxT(t)
 	refs := make([]Ref[[]byte], 3*capacity/size)
 	for i := range refs {
@@ -107,7 +116,6 @@ func TestStoreSpillsAndRestoresThreeTimesItsCapacity(t *testing.T) {
 		for j := range b {
 			b[j] = byte(i + j)
 		}
-		var err error
 		if refs[i], err = Put(b); err != nil {
 			t.Fatalf("put %d: %v", i, err)
 		}
@@ -130,6 +138,15 @@ func TestStoreSpillsAndRestoresThreeTimesItsCapacity(t *testing.T) {
 		t.Fatalf("no spilling happened: %+v", st)
 	}
 	t.Logf("spill writes %d (%d MB), restores %d (%d MB)", st.SpillWrites, st.SpillWriteBytes>>20, st.Restores, st.RestoreBytes>>20)
+	if len(spillDirs()) <= before {
+		t.Fatal("no default spill directory was made")
+	}
+	if err := c.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	if after := len(spillDirs()); after != before {
+		t.Fatalf("Shutdown left %d spill directories behind", after-before)
+	}
 }
 
 func TestStoreTooLargeAndFullOfPinnedObjects(t *testing.T) {
