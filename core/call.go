@@ -134,7 +134,7 @@ func submit[R any](c *call) Ref[R] {
 	}()
 	for i := range c.args {
 		if a := &c.args[i]; !a.IsRef && len(a.Data) > rt.inline {
-			h, err := rt.backend.put(wire.ObjectID{Task: task, Index: wire.PutIndexBase + uint32(i)}, a.Data, nil)
+			h, err := rt.backend.put(wire.ObjectID{Task: task, Index: wire.PutIndexBase + uint32(i)}, encoded{data: a.Data}, nil)
 			if err != nil {
 				return failedRef[R](fmt.Errorf("%s argument %d: %w", c.name, i, err))
 			}

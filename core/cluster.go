@@ -149,9 +149,13 @@ func (d *driver) wait(ctx context.Context, hs []hold, k int, timeout time.Durati
 	return d.n.wait(ctx, hs, k, timeout)
 }
 
-func (d *driver) put(id wire.ObjectID, data []byte, contained []wire.ObjectID) (hold, error) {
+func (d *driver) put(id wire.ObjectID, v encoded, contained []wire.ObjectID) (hold, error) {
 	n := d.n
-	if len(data) <= n.cfg.InlineBytes {
+	if v.len() <= n.cfg.InlineBytes {
+		data, err := v.bytes()
+		if err != nil {
+			return hold{}, err
+		}
 		n.mu.Lock()
 		defer n.mu.Unlock()
 		if n.closed {
@@ -159,7 +163,7 @@ func (d *driver) put(id wire.ObjectID, data []byte, contained []wire.ObjectID) (
 		}
 		return hold{id: id, obj: n.putLocked(id, data, contained)}, nil
 	}
-	slot, err := n.objs.put(context.Background(), id, data) // off the lock: it may wait for memory
+	slot, err := n.objs.put(context.Background(), id, v) // off the lock: it may wait for memory
 	if err != nil {
 		return hold{}, err
 	}

@@ -33,6 +33,9 @@ const (
 type codec[T any] struct {
 	enc func(dst []byte, v *T) ([]byte, error)
 	dec func(src []byte, v *T) error
+	// size, where set, is the exact encoded size of *v, so a large value can
+	// be encoded straight into the object store.
+	size func(v *T) int
 	// view, where set, points *v into src instead of copying, for values
 	// in the object store that stay pinned while their reference is held.
 	view func(src []byte, v *T) bool
@@ -131,6 +134,7 @@ func newCodec[T any](t reflect.Type) *codec[T] {
 		c.enc = func(dst []byte, v *T) ([]byte, error) {
 			return append(append(dst, fmtString), *(*string)(unsafe.Pointer(v))...), nil
 		}
+		c.size = func(v *T) int { return 1 + len(*(*string)(unsafe.Pointer(v))) }
 		c.dec = func(src []byte, v *T) error {
 			if len(src) < 1 || src[0] != fmtString {
 				return formatError(src, "string")
@@ -144,6 +148,7 @@ func newCodec[T any](t reflect.Type) *codec[T] {
 			c.enc = func(dst []byte, v *T) ([]byte, error) {
 				return append(append(dst, fmtBytes), *(*[]byte)(unsafe.Pointer(v))...), nil
 			}
+			c.size = func(v *T) int { return 1 + len(*(*[]byte)(unsafe.Pointer(v))) }
 			c.dec = func(src []byte, v *T) error {
 				if len(src) < 1 || src[0] != fmtBytes {
 					return formatError(src, "[]byte")
@@ -162,6 +167,7 @@ func newCodec[T any](t reflect.Type) *codec[T] {
 			c.enc = func(dst []byte, v *T) ([]byte, error) {
 				return appendFloat64s(append(dst, fmtFloat64s), *(*[]float64)(unsafe.Pointer(v))), nil
 			}
+			c.size = func(v *T) int { return sliceHeader + 8*len(*(*[]float64)(unsafe.Pointer(v))) }
 			c.dec = func(src []byte, v *T) error {
 				s, err := decodeFloat64s(src)
 				*(*[]float64)(unsafe.Pointer(v)) = s
@@ -176,6 +182,7 @@ func newCodec[T any](t reflect.Type) *codec[T] {
 			c.enc = func(dst []byte, v *T) ([]byte, error) {
 				return appendFloat32s(append(dst, fmtFloat32s), *(*[]float32)(unsafe.Pointer(v))), nil
 			}
+			c.size = func(v *T) int { return sliceHeader + 4*len(*(*[]float32)(unsafe.Pointer(v))) }
 			c.dec = func(src []byte, v *T) error {
 				s, err := decodeFloat32s(src)
 				*(*[]float32)(unsafe.Pointer(v)) = s
@@ -364,39 +371,66 @@ func storeUint(p unsafe.Pointer, size uintptr, x uint64) bool {
 }
 
 func appendFloat64s(dst []byte, s []float64) []byte {
-	dst = append(dst, make([]byte, sliceHeader-1)...)
-	for _, f := range s {
-		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(f))
-	}
-	return dst
+	return appendRaw(append(dst, make([]byte, sliceHeader-1)...), s)
 }
 
 func decodeFloat64s(src []byte) ([]float64, error) {
 	if len(src) < sliceHeader || src[0] != fmtFloat64s || (len(src)-sliceHeader)%8 != 0 {
 		return nil, formatError(src, "[]float64")
 	}
-	out := make([]float64, (len(src)-sliceHeader)/8)
-	for i := range out {
-		out[i] = math.Float64frombits(binary.LittleEndian.Uint64(src[sliceHeader+8*i:]))
-	}
-	return out, nil
+	return copyRaw[float64](src[sliceHeader:]), nil
 }
 
 func appendFloat32s(dst []byte, s []float32) []byte {
-	dst = append(dst, make([]byte, sliceHeader-1)...)
-	for _, f := range s {
-		dst = binary.LittleEndian.AppendUint32(dst, math.Float32bits(f))
-	}
-	return dst
+	return appendRaw(append(dst, make([]byte, sliceHeader-1)...), s)
 }
 
 func decodeFloat32s(src []byte) ([]float32, error) {
 	if len(src) < sliceHeader || src[0] != fmtFloat32s || (len(src)-sliceHeader)%4 != 0 {
 		return nil, formatError(src, "[]float32")
 	}
-	out := make([]float32, (len(src)-sliceHeader)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[sliceHeader+4*i:]))
+	return copyRaw[float32](src[sliceHeader:]), nil
+}
+
+// littleEndian: float slices travel little-endian, so on such machines
+// (all that Go runs manta on today) they are copied as raw memory, at
+// memcpy speed.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+func appendRaw[E float32 | float64](dst []byte, s []E) []byte {
+	if len(s) == 0 {
+		return dst
 	}
-	return out, nil
+	size := int(unsafe.Sizeof(s[0]))
+	if littleEndian {
+		return append(dst, unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), len(s)*size)...)
+	}
+	for _, f := range s {
+		if size == 8 {
+			dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(float64(f)))
+		} else {
+			dst = binary.LittleEndian.AppendUint32(dst, math.Float32bits(float32(f)))
+		}
+	}
+	return dst
+}
+
+func copyRaw[E float32 | float64](body []byte) []E {
+	size := int(unsafe.Sizeof(E(0)))
+	out := make([]E, len(body)/size)
+	if len(out) == 0 {
+		return out
+	}
+	if littleEndian {
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(&out[0])), len(body)), body)
+		return out
+	}
+	for i := range out {
+		if size == 8 {
+			out[i] = E(math.Float64frombits(binary.LittleEndian.Uint64(body[8*i:])))
+		} else {
+			out[i] = E(math.Float32frombits(binary.LittleEndian.Uint32(body[4*i:])))
+		}
+	}
+	return out
 }

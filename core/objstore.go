@@ -65,6 +65,40 @@ func (s *objectStore) close() {
 	}
 }
 
+// encoded is a value ready to be stored: its bytes, or, for a large value
+// whose encoded size is known up front, that size and a function that
+// encodes it straight into its destination in the object store, which
+// saves a copy of the whole value.
+type encoded struct {
+	data  []byte
+	size  int
+	write func(dst []byte) error // dst has len size
+}
+
+func (e encoded) len() int {
+	if e.write != nil {
+		return e.size
+	}
+	return len(e.data)
+}
+
+func (e encoded) writeTo(dst []byte) error {
+	if e.write != nil {
+		return e.write(dst)
+	}
+	copy(dst, e.data)
+	return nil
+}
+
+// bytes returns the value as one slice, encoding it now if it was deferred.
+func (e encoded) bytes() ([]byte, error) {
+	if e.write == nil {
+		return e.data, nil
+	}
+	b := make([]byte, e.size)
+	return b, e.write(b)
+}
+
 func storeID(id wire.ObjectID) store.ID {
 	var sid store.ID
 	wire.AppendObjectID(sid[:0], id)
@@ -76,24 +110,23 @@ func fromSlot(s wire.Slot) store.Slot {
 	return store.Slot{Offset: int64(s.Offset), Size: int64(s.Size)}
 }
 
-// fill copies data into the unsealed object at slot.
-func (s *objectStore) fill(slot store.Slot, data []byte) error {
+// fill writes v into the unsealed object at slot.
+func (s *objectStore) fill(slot store.Slot, v encoded) error {
 	dst, err := s.write.Writable(slot)
 	if err != nil {
 		return fmt.Errorf("manta: cannot write object: %w", err)
 	}
-	copy(dst, data)
-	return nil
+	return v.writeTo(dst)
 }
 
-// put stores data under id and seals it: the node's own large values.
-func (s *objectStore) put(ctx context.Context, id wire.ObjectID, data []byte) (store.Slot, error) {
+// put stores v under id and seals it: the node's own large values.
+func (s *objectStore) put(ctx context.Context, id wire.ObjectID, v encoded) (store.Slot, error) {
 	sid := storeID(id)
-	slot, err := s.st.Create(ctx, sid, int64(len(data)))
+	slot, err := s.st.Create(ctx, sid, int64(v.len()))
 	if err != nil {
 		return slot, fmt.Errorf("manta: cannot store %v: %w", id, err)
 	}
-	if err := s.fill(slot, data); err != nil {
+	if err := s.fill(slot, v); err != nil {
 		s.st.Abort(sid)
 		return slot, err
 	}

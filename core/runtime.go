@@ -18,7 +18,7 @@ type backend interface {
 	submit(task wire.TaskID, s submission) (hold, error)
 	get(ctx context.Context, hs []hold, out []result) error
 	wait(ctx context.Context, hs []hold, k int, timeout time.Duration) ([]int, error)
-	put(id wire.ObjectID, data []byte, contained []wire.ObjectID) (hold, error)
+	put(id wire.ObjectID, v encoded, contained []wire.ObjectID) (hold, error)
 	// adopt takes one more hold on id for this process; release drops one.
 	adopt(id wire.ObjectID) hold
 	release(h hold)
@@ -69,15 +69,28 @@ func Put[T any](v T) (Ref[T], error) {
 		return Ref[T]{}, ErrNotInitialized
 	}
 	c := codecFor[T]()
-	data, err := c.enc(nil, &v)
-	if err != nil {
-		return Ref[T]{}, err
+	var e encoded
+	if c.size != nil && c.size(&v) > rt.inline {
+		e.size = c.size(&v)
+		e.write = func(dst []byte) error {
+			out, err := c.enc(dst[:0], &v)
+			if err == nil && (len(out) != len(dst) || &out[0] != &dst[0]) {
+				panic("BUG: a sized encoding did not fill its destination in place")
+			}
+			return err
+		}
+	} else {
+		data, err := c.enc(nil, &v)
+		if err != nil {
+			return Ref[T]{}, err
+		}
+		e.data = data
 	}
 	var contained []wire.ObjectID
 	if c.refs {
 		contained = refsIn(nil, v)
 	}
-	h, err := rt.backend.put(wire.ObjectID{Task: rt.nextTaskID(), Index: wire.PutIndexBase}, data, contained)
+	h, err := rt.backend.put(wire.ObjectID{Task: rt.nextTaskID(), Index: wire.PutIndexBase}, e, contained)
 	if err != nil {
 		return Ref[T]{}, err
 	}

@@ -224,7 +224,7 @@ func (w *workerProc) execute(m *wire.Msg) {
 	if m.Kind == wire.KindCreateActor {
 		reply = wire.Msg{Kind: wire.KindActorReady, Task: m.Task}
 	} else if err == nil && len(out) > w.objs.inline {
-		if err = w.storeValue(wire.ReturnID(m.Task), out); err == nil {
+		if err = w.storeValue(wire.ReturnID(m.Task), encoded{data: out}); err == nil {
 			reply.Stored, reply.Data = true, nil
 		}
 	}
@@ -435,13 +435,18 @@ func (w *workerProc) wait(ctx context.Context, hs []hold, k int, timeout time.Du
 	return ready, nil
 }
 
-func (w *workerProc) put(id wire.ObjectID, data []byte, contained []wire.ObjectID) (hold, error) {
-	m := wire.Msg{Kind: wire.KindPut, Object: id, Data: data, IDs: contained}
-	if len(data) > w.objs.inline {
-		if err := w.storeValue(id, data); err != nil {
+func (w *workerProc) put(id wire.ObjectID, v encoded, contained []wire.ObjectID) (hold, error) {
+	m := wire.Msg{Kind: wire.KindPut, Object: id, IDs: contained}
+	if v.len() > w.objs.inline {
+		if err := w.storeValue(id, v); err != nil {
 			return hold{}, err
 		}
-		m.Stored, m.Data = true, nil
+		m.Stored = true
+	} else {
+		var err error
+		if m.Data, err = v.bytes(); err != nil {
+			return hold{}, err
+		}
 	}
 	w.mu.Lock()
 	w.holds[id]++
@@ -452,8 +457,8 @@ func (w *workerProc) put(id wire.ObjectID, data []byte, contained []wire.ObjectI
 
 // storeValue writes data into the object store as id: the node allocates
 // (Create), this worker copies; the Put or Done that follows seals it.
-func (w *workerProc) storeValue(id wire.ObjectID, data []byte) error {
-	req, ch := w.request(&wire.Msg{Kind: wire.KindCreate, Object: id, Slot: wire.Slot{Size: uint64(len(data))}})
+func (w *workerProc) storeValue(id wire.ObjectID, v encoded) error {
+	req, ch := w.request(&wire.Msg{Kind: wire.KindCreate, Object: id, Slot: wire.Slot{Size: uint64(v.len())}})
 	rep, err := w.await(context.Background(), req, ch)
 	if err != nil {
 		return err
@@ -462,7 +467,7 @@ func (w *workerProc) storeValue(id wire.ObjectID, data []byte) error {
 	if r.Status != wire.StatusOK {
 		return decodeError(r.Data)
 	}
-	return w.objs.fill(fromSlot(r.Slot), data)
+	return w.objs.fill(fromSlot(r.Slot), v)
 }
 
 func (w *workerProc) adopt(id wire.ObjectID) hold {
