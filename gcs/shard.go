@@ -261,5 +261,3 @@ func (q *entryQueue) pop() (*entry, bool) {
 	q.head++
 	return e, true
 }
-
-func (q *entryQueue) len() int { return len(q.buf) - q.head }

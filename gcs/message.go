@@ -1,0 +1,109 @@
+package gcs
+
+import "fmt"
+
+// MsgKind says what a Message is.
+type MsgKind uint8
+
+// The messages of the chain protocol.
+const (
+	// MsgForward carries Entries from a replica to its successor (or from
+	// the tail to the joiner), in sequence order.
+	MsgForward MsgKind = iota + 1
+	// MsgAck goes upstream: every entry up to Seq is committed (held by
+	// the tail) as far as the sender knows. A joiner acks what it holds.
+	MsgAck
+	// MsgHello goes upstream from a replica that is missing entries after
+	// Seq, asking its predecessor to resend them; from a joiner with Flag
+	// set it asks for the snapshot.
+	MsgHello
+	// MsgSnapshot carries one chunk of the state, taken at Seq, from the
+	// tail to the joiner: Data is the bytes at Offset of Total, of the
+	// snapshot numbered Echo by the tail, whose CRC32C is Sum.
+	MsgSnapshot
+	// MsgJoin asks the monitor to add the sender (at Addr) to Shard.
+	MsgJoin
+	// MsgHeartbeat tells the monitor the sender lives: Epoch is the chain
+	// it knows, Seq what it has applied, Echo its clock when it sent this,
+	// and Flag (from a tail) that its joiner has caught up.
+	MsgHeartbeat
+	// MsgConfig carries a Chain from the monitor; Echo, when not zero,
+	// answers the heartbeat sent at that time and renews the receiver's
+	// lease.
+	MsgConfig
+	msgEnd
+)
+
+var msgNames = [msgEnd]string{"", "forward", "ack", "hello", "snapshot", "join", "heartbeat", "config"}
+
+func (k MsgKind) String() string {
+	if k > 0 && k < msgEnd {
+		return msgNames[k]
+	}
+	return fmt.Sprintf("MsgKind(%d)", uint8(k))
+}
+
+// Message is every message of the chain protocol, flattened: Kind decides
+// which fields mean something.
+type Message struct {
+	Kind    MsgKind
+	From    ReplicaID
+	To      ReplicaID
+	Shard   uint32
+	Epoch   uint64
+	Seq     uint64
+	Echo    uint64
+	Flag    bool
+	Offset  uint64
+	Total   uint64
+	Sum     uint32
+	Data    []byte
+	Addr    string
+	Entries []Entry
+	Chain   Chain
+}
+
+// Entry is one write in a shard's sequence. Client and Req identify it for
+// deduplication (Client 0: none); Acked is the client's promise that it
+// will never retry a request below it, so the replicas may forget those.
+// Cmd is the write itself, opaque to the chain (an encoded Op).
+type Entry struct {
+	Seq    uint64
+	Client uint64
+	Req    uint64
+	Acked  uint64
+	Cmd    []byte
+}
+
+func (m *Message) String() string {
+	s := fmt.Sprintf("%d→%d %v", m.From, m.To, m.Kind)
+	switch m.Kind {
+	case MsgForward:
+		if n := len(m.Entries); n > 0 {
+			if n == 1 {
+				s += fmt.Sprintf(" seq=%d", m.Entries[0].Seq)
+			} else {
+				s += fmt.Sprintf(" seq=%d..%d", m.Entries[0].Seq, m.Entries[n-1].Seq)
+			}
+		}
+	case MsgAck:
+		s += fmt.Sprintf(" seq=%d", m.Seq)
+	case MsgHello:
+		s += fmt.Sprintf(" seq=%d", m.Seq)
+		if m.Flag {
+			s += " snapshot"
+		}
+	case MsgSnapshot:
+		s += fmt.Sprintf(" seq=%d id=%d bytes=%d..%d/%d", m.Seq, m.Echo, m.Offset, m.Offset+uint64(len(m.Data)), m.Total)
+	case MsgJoin:
+		s += fmt.Sprintf(" shard=%d", m.Shard)
+	case MsgHeartbeat:
+		s += fmt.Sprintf(" epoch=%d seq=%d", m.Epoch, m.Seq)
+		if m.Flag {
+			s += " synced"
+		}
+	case MsgConfig:
+		s += " " + m.Chain.String()
+	}
+	return s
+}

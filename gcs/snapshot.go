@@ -1,0 +1,215 @@
+package gcs
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+)
+
+// The shard is the App its chain replicates: commands are encoded Ops.
+
+// Apply decodes and applies one command.
+func (s *shard) Apply(cmd []byte) error {
+	var op Op
+	if err := DecodeOp(cmd, &op); err != nil {
+		return err
+	}
+	return s.apply(&op)
+}
+
+const snapshotVersion = 1
+
+// AppendSnapshot encodes the shard's whole state onto dst: a version byte;
+// the entries in memory (count, then per entry table, flags, key, data);
+// the flush segments, oldest first (count, then each file's bytes).
+func (s *shard) AppendSnapshot(dst []byte) []byte {
+	dst = append(dst, snapshotVersion)
+	n := 0
+	for _, m := range s.tables {
+		n += len(m)
+	}
+	dst = binary.AppendUvarint(dst, uint64(n))
+	put := func(e *entry) {
+		var flags byte
+		if e.tomb {
+			flags |= flagTomb
+		}
+		if e.partial {
+			flags |= flagPartial
+		}
+		dst = append(dst, byte(e.t), flags)
+		dst = appendBytes(dst, []byte(e.key))
+		dst = appendBytes(dst, e.data)
+	}
+	// Flushable entries go in flush order, so the receiver flushes the
+	// oldest first too; the others in any order.
+	for i := s.fifo.head; i < len(s.fifo.buf); i++ {
+		if e := s.fifo.buf[i]; e.queued && s.tables[e.t][e.key] == e {
+			put(e)
+			n--
+		}
+	}
+	for t, m := range s.tables {
+		for _, e := range m {
+			if !e.queued || !Table(t).Flushable() {
+				put(e)
+				n--
+			}
+		}
+	}
+	if n != 0 {
+		panic(fmt.Sprintf("BUG: shard snapshot missed %d entries", n))
+	}
+	if s.flush == nil {
+		return binary.AppendUvarint(dst, 0)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(s.flush.segs)))
+	for _, seg := range s.flush.segs {
+		dst = binary.AppendUvarint(dst, uint64(seg.size))
+		at := len(dst)
+		dst = slices.Grow(dst, int(seg.size))[:at+int(seg.size)]
+		if _, err := seg.f.ReadAt(dst[at:], 0); err != nil {
+			// A segment this replica wrote cannot be read back: the state
+			// cannot be transferred. The joiner will find the snapshot
+			// corrupt and ask again.
+			return append(dst[:at], "unreadable"...)
+		}
+	}
+	return dst
+}
+
+// Restore replaces the shard's state with a snapshot's. Subscribers are
+// told to resync.
+func (s *shard) Restore(snap []byte) error {
+	d := decoder{buf: snap}
+	if v := d.byte("snapshot version"); d.err == nil && v != snapshotVersion {
+		return fmt.Errorf("%w: snapshot version %d", ErrMalformed, v)
+	}
+	type rec struct {
+		t         Table
+		flags     byte
+		key, data []byte
+	}
+	n := d.count("entries", 4)
+	recs := make([]rec, 0, n)
+	for i := 0; i < n && d.err == nil; i++ {
+		r := rec{t: Table(d.byte("table")), flags: d.byte("flags")}
+		r.key, r.data = d.bytes("key"), d.bytes("data")
+		if d.err == nil && (!r.t.Valid() || r.flags&^flagsKnown != 0 || len(r.key) == 0) {
+			d.fail("entry table %d flags %#x", r.t, r.flags)
+		}
+		recs = append(recs, r)
+	}
+	nseg := d.count("segments", 1)
+	var segs [][]byte
+	for i := 0; i < nseg && d.err == nil; i++ {
+		segs = append(segs, d.bytes("segment"))
+	}
+	d.end("snapshot")
+	if d.err != nil {
+		return d.err
+	}
+
+	// Reset, then load the segments (as files when this shard flushes,
+	// else into memory) and the entries on top.
+	for t := range s.tables {
+		s.tables[t] = map[string]*entry{}
+	}
+	s.mem = 0
+	s.fifo = entryQueue{}
+	if s.flush != nil {
+		s.flush.reset()
+	}
+	for i, data := range segs {
+		if err := s.loadSegment(i, data); err != nil {
+			return err
+		}
+	}
+	for _, r := range recs {
+		e := s.tables[r.t][string(r.key)]
+		if e == nil {
+			e = s.insert(r.t, r.key)
+		}
+		if r.flags&flagPartial != 0 && !e.partial && s.flush == nil {
+			// Older members were loaded from the segments above.
+			e.data = append(e.data, r.data...)
+		} else {
+			e.data = append(e.data[:0], r.data...)
+			e.partial = r.flags&flagPartial != 0
+		}
+		e.tomb = r.flags&flagTomb != 0
+		s.resize(e)
+	}
+	if s.flush == nil {
+		for t, m := range s.tables {
+			for k, e := range m {
+				if e.tomb {
+					s.drop(e)
+					delete(s.tables[t], k)
+				}
+			}
+		}
+	}
+	s.hub.resyncAll()
+	if s.flush != nil && s.flush.over() {
+		s.flushSome()
+	}
+	return nil
+}
+
+// loadSegment takes the i-th segment of a snapshot: as a file of this
+// shard's own if it flushes, else merged into memory.
+func (s *shard) loadSegment(i int, data []byte) error {
+	var dir string
+	if s.flush != nil {
+		dir = s.flush.dir
+	} else {
+		var err error
+		if dir, err = os.MkdirTemp("", "gcs-restore-"); err != nil {
+			return fmt.Errorf("gcs: cannot restore snapshot: %w", err)
+		}
+		defer os.RemoveAll(dir)
+	}
+	path := filepath.Join(dir, fmt.Sprintf("seg-%08d", i))
+	if s.flush != nil {
+		path = filepath.Join(dir, fmt.Sprintf("seg-%08d", s.flush.next))
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return fmt.Errorf("gcs: cannot restore snapshot: %w", err)
+	}
+	seg, err := openSegment(path)
+	if err != nil {
+		return err
+	}
+	if err := seg.verify(); err != nil {
+		seg.close()
+		return err
+	}
+	if s.flush != nil {
+		s.flush.next++
+		s.flush.segs = append(s.flush.segs, seg)
+		return nil
+	}
+	defer seg.close()
+	return seg.scan(func(r segRecord) error {
+		e := s.tables[r.t][string(r.key)]
+		switch {
+		case r.flags&flagTomb != 0:
+			if e != nil {
+				s.drop(e)
+			}
+			return nil
+		case e == nil:
+			e = s.insert(r.t, r.key)
+			e.data = append(e.data, r.data...)
+		case r.flags&flagPartial != 0:
+			e.data = append(e.data, r.data...)
+		default:
+			e.data = append(e.data[:0], r.data...)
+		}
+		s.resize(e)
+		return nil
+	})
+}
