@@ -235,6 +235,9 @@ type bars struct {
 func (b *bars) Plot(c draw.Canvas, p *plot.Plot) {
 	trX, trY := p.Transforms(&c)
 	for i, v := range b.values {
+		if v == 0 && b.logY {
+			continue // a missing value
+		}
 		x := trX(float64(i)) + b.offset
 		x0, x1 := x-b.width/2, x+b.width/2
 		y0 := c.Min.Y
@@ -256,6 +259,9 @@ func (b *bars) DataRange() (xmin, xmax, ymin, ymax float64) {
 	xmin, xmax = 0, float64(len(b.values)-1)
 	ymin, ymax = math.Inf(1), math.Inf(-1)
 	for i, v := range b.values {
+		if v == 0 && b.logY {
+			continue
+		}
 		lo, hi := v, v
 		if len(b.errs) > 0 {
 			lo, hi = errRange(v, b.errs[i], b.logY)
@@ -264,6 +270,9 @@ func (b *bars) DataRange() (xmin, xmax, ymin, ymax float64) {
 	}
 	if !b.logY {
 		ymin = math.Min(ymin, 0)
+	}
+	if math.IsInf(ymin, 1) { // nothing to draw on a log axis
+		ymin, ymax = 1, 10
 	}
 	return xmin, xmax, ymin, ymax
 }

@@ -45,6 +45,9 @@ type Series struct {
 	Label string    `json:"label"`
 	X     []float64 `json:"x,omitempty"`
 	Y     []float64 `json:"y"`
+	// In a bar chart a value of 0 draws no bar: on a logarithmic axis it
+	// stands for a missing value.
+	//
 	// Err is the half-width of each value's error bar (for example one
 	// standard deviation over repeated runs); empty for none.
 	Err []float64 `json:"err,omitempty"`
@@ -133,7 +136,7 @@ func (f *Figure) Validate() error {
 			if math.IsNaN(y) || math.IsInf(y, 0) {
 				return bad("series %q value %d is %v", s.Label, i, y)
 			}
-			if f.LogY && y <= 0 {
+			if f.LogY && (y < 0 || (y == 0 && f.Kind != KindBars)) {
 				return bad("series %q value %d is %v on a log axis", s.Label, i, y)
 			}
 			if len(s.Err) > 0 && (s.Err[i] < 0 || math.IsNaN(s.Err[i]) || math.IsInf(s.Err[i], 0)) {

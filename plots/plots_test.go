@@ -94,6 +94,12 @@ func TestValidateRefusesWhatCannotBeDrawn(t *testing.T) {
 	if _, err := Render(good(), t.TempDir()); err != nil {
 		t.Fatal(err)
 	}
+	// A bar chart may leave a value out (0) on a log axis.
+	bars := Figure{Name: "b", Kind: KindBars, LogY: true, Categories: []string{"a", "b"},
+		Series: []Series{{Label: "x", Y: []float64{10, 100}}, {Label: "y", Y: []float64{0, 5}, Paper: true}}}
+	if _, err := Render(bars, t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestRenderUnwritableDir(t *testing.T) {

@@ -2,6 +2,7 @@ package micro
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"sync"
 
@@ -19,6 +20,9 @@ type Row struct {
 	// baseline does the same work with goroutines and channels.
 	baseline func(batch int) int
 	batch    int
+	// perSecond scales operations per second into Unit (1e-9: bytes to GB);
+	// zero means 1.
+	perSecond float64
 }
 
 var (
@@ -53,6 +57,32 @@ var (
 )
 
 type sinkState struct{ calls int }
+
+// putSize is the size of one object in the gigabyte rows.
+const putSize = 64 << 20
+
+var (
+	// putSmall is a client putting n small values.
+	putSmall = core.Register1("micro.putSmall", func(n int) (int, error) {
+		for i := range n {
+			if _, err := core.Put(i); err != nil {
+				return 0, err
+			}
+		}
+		return n, nil
+	}, core.WithResources(map[string]float64{"CPU": 0}))
+
+	// putLarge is a client putting n large values; it returns bytes put.
+	putLarge = core.Register1("micro.putLarge", func(n int) (int, error) {
+		b := filled(putSize)
+		for range n {
+			if _, err := core.Put(b); err != nil {
+				return 0, err
+			}
+		}
+		return n * putSize, nil
+	}, core.WithResources(map[string]float64{"CPU": 0}))
+)
 
 // Rows returns the table for a node with the given number of clients
 // (Ray's "n" in its multi-client rows; here the CPU count).
@@ -133,6 +163,63 @@ func Rows(clients int) []Row {
 				return sum(done), err
 			},
 			baseline: func(batch int) int { return poolBaseline(batch, clients, clients) }},
+		{Name: "single_client_put_calls", Unit: "puts/s", Ray: 5173, batch: 10000,
+			manta: func(ctx context.Context, batch int) (int, error) {
+				for i := range batch {
+					if _, err := core.Put(i); err != nil {
+						return 0, err
+					}
+				}
+				return batch, nil
+			},
+			baseline: mapPutBaseline(1)},
+		{Name: "single_client_get_calls", Unit: "gets/s", Ray: 10620, batch: 10000,
+			manta: func(ctx context.Context, batch int) (int, error) {
+				r, err := core.Put(7)
+				if err != nil {
+					return 0, err
+				}
+				for range batch {
+					if _, err := r.Get(ctx); err != nil {
+						return 0, err
+					}
+				}
+				return batch, nil
+			},
+			baseline: mapGetBaseline},
+		{Name: "multi_client_put_calls", Unit: "puts/s", Ray: 16526, batch: 10000,
+			manta: func(ctx context.Context, batch int) (int, error) {
+				refs := make([]core.Ref[int], clients)
+				for i := range refs {
+					refs[i] = putSmall.Remote(batch / clients)
+				}
+				done, err := core.GetAll(ctx, refs)
+				return sum(done), err
+			},
+			baseline: mapPutBaseline(clients)},
+		{Name: "single_client_put_gigabytes", Unit: "GB/s", Ray: 19.9, batch: 1,
+			manta: func(ctx context.Context, batch int) (int, error) {
+				b := filled(putSize)
+				for range batch {
+					if _, err := core.Put(b); err != nil {
+						return 0, err
+					}
+				}
+				return batch * putSize, nil
+			},
+			baseline:  memcpyBaseline(1),
+			perSecond: 1e-9},
+		{Name: "multi_client_put_gigabytes", Unit: "GB/s", Ray: 38.1, batch: 4,
+			manta: func(ctx context.Context, batch int) (int, error) {
+				refs := make([]core.Ref[int], clients)
+				for i := range refs {
+					refs[i] = putLarge.Remote(max(1, batch/clients))
+				}
+				done, err := core.GetAll(ctx, refs)
+				return sum(done), err
+			},
+			baseline:  memcpyBaseline(clients),
+			perSecond: 1e-9},
 		{Name: "single_client_tasks_and_get_batch", Unit: "batches of 1000/s", Ray: 5.80, batch: 1,
 			manta: func(ctx context.Context, batch int) (int, error) {
 				for range batch {
@@ -203,6 +290,73 @@ func sum(xs []int) int {
 		t += x
 	}
 	return t
+}
+
+// mapPutBaseline stores small encoded values from `clients` goroutines in
+// a sync.Map: the least an in-process object table can cost.
+func mapPutBaseline(clients int) func(batch int) int {
+	return func(batch int) int {
+		var m sync.Map
+		var wg sync.WaitGroup
+		for c := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := c; i < batch; i += clients {
+					m.Store(i, binary.AppendVarint(nil, int64(i)))
+				}
+			}()
+		}
+		wg.Wait()
+		return batch
+	}
+}
+
+// mapGetBaseline loads and decodes a small value from a sync.Map.
+func mapGetBaseline(batch int) int {
+	var m sync.Map
+	m.Store(0, binary.AppendVarint(nil, 7))
+	for range batch {
+		v, _ := m.Load(0)
+		if x, _ := binary.Varint(v.([]byte)); x != 7 {
+			panic("baseline lost its value")
+		}
+	}
+	return batch
+}
+
+// memcpyBaseline copies putSize bytes between preallocated buffers in
+// `clients` goroutines at once; it returns the bytes copied.
+func memcpyBaseline(clients int) func(batch int) int {
+	srcs, dsts := make([][]byte, clients), make([][]byte, clients)
+	for i := range srcs {
+		srcs[i], dsts[i] = filled(putSize), filled(putSize)
+	}
+	return func(batch int) int {
+		var wg sync.WaitGroup
+		per := max(1, batch/clients)
+		for c := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range per {
+					copy(dsts[c], srcs[c])
+				}
+			}()
+		}
+		wg.Wait()
+		return per * clients * putSize
+	}
+}
+
+// filled returns n bytes of data that are really in memory: a buffer never
+// written is the kernel's zero page, which reads unrealistically fast.
+func filled(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i)
+	}
+	return b
 }
 
 // syncBaseline is a request and its reply between two goroutines.

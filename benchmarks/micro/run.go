@@ -32,6 +32,9 @@ func Run(ctx context.Context, rows []Row, d time.Duration, only map[string]bool,
 			return fmt.Errorf("%s: %w", r.Name, err)
 		}
 		base, _ := measure(func(b int) (int, error) { return r.baseline(b), nil }, r.batch, d)
+		if r.perSecond != 0 {
+			value, base = value*r.perSecond, base*r.perSecond
+		}
 		ray := r.Ray
 		report(Result{Name: r.Name, Value: value, Unit: r.Unit, Baseline: base, Ray: &ray})
 	}
