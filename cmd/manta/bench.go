@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -24,6 +25,9 @@ func bench(args []string, out io.Writer) error {
 	scale := fs.String("scale", "quick", "quick (minutes on 2 cores) or full")
 	dir := fs.String("out", "results", "output directory for <id>.json, figures and REPORT.md")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -25,6 +25,10 @@ func TestBenchList(t *testing.T) {
 			t.Errorf("--list shows no %q experiment", state)
 		}
 	}
+	out.Reset()
+	if err := run([]string{"bench", "-h"}, &out); err != nil || !strings.Contains(out.String(), "-only") {
+		t.Fatalf("-h: %v\n%s", err, out.String())
+	}
 }
 
 func TestBenchBadInput(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -59,6 +60,15 @@ func run(args []string, out io.Writer) error {
 		return nil
 	}
 	return fmt.Errorf("unknown command %q\n%v", args[0], errUsage)
+}
+
+// number prints a measurement with three significant digits, without an
+// exponent for the magnitudes the table has.
+func number(v float64) string {
+	if v >= 1000 {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
 }
 
 func revision() string {
@@ -118,7 +128,7 @@ func microbenchmark(args []string, out io.Writer) error {
 		if r.Ray != nil {
 			ray, vsRay = fmt.Sprintf("%.2f", *r.Ray), fmt.Sprintf("%.1fx", r.Value / *r.Ray)
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.3f\t%s\t%s\t%s\t\n", r.Name, r.Value, r.Baseline, r.Value/r.Baseline, ray, vsRay, r.Unit)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%s\t%s\t%s\t\n", r.Name, number(r.Value), number(r.Baseline), r.Value/r.Baseline, ray, vsRay, r.Unit)
 	}
 	ctx := context.Background()
 	err = micro.Run(ctx, rows, *duration, selected, report)
