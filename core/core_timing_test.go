@@ -44,3 +44,19 @@ func BenchmarkTaskSync(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkPutLarge(b *testing.B) {
+	c, err := Init(Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Shutdown()
+	buf := make([]byte, 64<<20)
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Put(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -163,6 +163,7 @@ func (n *node) createForWorker(c *workerConn, m *wire.Msg) {
 	n.storeCalls.Add(1)
 	go func() {
 		defer n.storeCalls.Done()
+		n.objs.collect(size)
 		slot, err := n.objs.st.Create(context.Background(), storeID(id), size)
 		n.mu.Lock()
 		defer n.mu.Unlock()

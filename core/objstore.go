@@ -3,6 +3,9 @@ package core
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"sync/atomic"
+	"time"
 
 	"manta/rpc/wire"
 	"manta/shm"
@@ -15,12 +18,14 @@ import (
 // value handed to user code as a view into shared memory cannot be
 // written through.
 type objectStore struct {
-	st     *store.Store // the node only
-	seg    *shm.Segment // the writable mapping (the store's own in the node)
-	roSeg  *shm.Segment // a second, read-only mapping
-	write  *store.View  // over seg
-	read   *store.View  // over roSeg
-	inline int          // values larger than this go through the store
+	lastGC  atomic.Int64 // unix nanos of the last collection collect started
+	sinceGC atomic.Int64 // bytes allocated in the store since then
+	st      *store.Store // the node only
+	seg     *shm.Segment // the writable mapping (the store's own in the node)
+	roSeg   *shm.Segment // a second, read-only mapping
+	write   *store.View  // over seg
+	read    *store.View  // over roSeg
+	inline  int          // values larger than this go through the store
 }
 
 func newNodeStore(cfg Config) (*objectStore, error) {
@@ -110,6 +115,32 @@ func fromSlot(s wire.Slot) store.Slot {
 	return store.Slot{Offset: int64(s.Offset), Size: int64(s.Size)}
 }
 
+// collect runs the garbage collector, in the background and at most every
+// gcEvery, once an eighth of the store has been allocated since the last
+// run or the store is more than 70% full. Store memory is not Go heap, so
+// the collector does not know that dropped references to large objects
+// are worth collecting; without this, a loop of large puts would march
+// through cold memory and then spill dead objects to disk rather than free
+// them and reuse their warm pages.
+//
+// Every process that puts large values runs it: a worker's dropped
+// references are collected only by the worker's own collector.
+func (s *objectStore) collect(size int64) {
+	const gcEvery = 20 * time.Millisecond
+	capacity := int64(len(s.seg.Bytes()))
+	full := s.st != nil && float64(s.st.Stats().Used) >= 0.7*float64(capacity)
+	if s.sinceGC.Add(size) < capacity/8 && !full {
+		return
+	}
+	now := time.Now().UnixNano()
+	last := s.lastGC.Load()
+	if now-last < int64(gcEvery) || !s.lastGC.CompareAndSwap(last, now) {
+		return
+	}
+	s.sinceGC.Store(0)
+	go runtime.GC()
+}
+
 // fill writes v into the unsealed object at slot.
 func (s *objectStore) fill(slot store.Slot, v encoded) error {
 	dst, err := s.write.Writable(slot)
@@ -122,6 +153,7 @@ func (s *objectStore) fill(slot store.Slot, v encoded) error {
 // put stores v under id and seals it: the node's own large values.
 func (s *objectStore) put(ctx context.Context, id wire.ObjectID, v encoded) (store.Slot, error) {
 	sid := storeID(id)
+	s.collect(int64(v.len()))
 	slot, err := s.st.Create(ctx, sid, int64(v.len()))
 	if err != nil {
 		return slot, fmt.Errorf("manta: cannot store %v: %w", id, err)

@@ -458,6 +458,7 @@ func (w *workerProc) put(id wire.ObjectID, v encoded, contained []wire.ObjectID)
 // storeValue writes data into the object store as id: the node allocates
 // (Create), this worker copies; the Put or Done that follows seals it.
 func (w *workerProc) storeValue(id wire.ObjectID, v encoded) error {
+	w.objs.collect(int64(v.len()))
 	req, ch := w.request(&wire.Msg{Kind: wire.KindCreate, Object: id, Slot: wire.Slot{Size: uint64(v.len())}})
 	rep, err := w.await(context.Background(), req, ch)
 	if err != nil {

@@ -23,8 +23,22 @@ func Run(ctx context.Context, rows []Row, d time.Duration, only map[string]bool,
 		if len(only) > 0 && !only[r.Name] {
 			continue
 		}
-		// A short warm-up starts the workers and actors the row needs.
-		if _, err := measure(func(b int) (int, error) { return r.manta(ctx, b) }, r.batch, d/10); err != nil {
+		// A warm-up starts the workers and actors the row needs.
+		warm := func() error {
+			_, err := measure(func(b int) (int, error) { return r.manta(ctx, b) }, r.batch, d/10)
+			return err
+		}
+		if r.warmBatches > 0 {
+			warm = func() error {
+				for range r.warmBatches {
+					if _, err := r.manta(ctx, r.batch); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+		}
+		if err := warm(); err != nil {
 			return fmt.Errorf("%s: %w", r.Name, err)
 		}
 		value, err := measure(func(b int) (int, error) { return r.manta(ctx, b) }, r.batch, d)
