@@ -30,7 +30,8 @@ func Run(ctx context.Context, rows []Row, d time.Duration, only map[string]bool,
 		}
 		if r.warmBatches > 0 {
 			warm = func() error {
-				for range r.warmBatches {
+				start := time.Now()
+				for i := 0; i < r.warmBatches && time.Since(start) < 5*d; i++ {
 					if _, err := r.manta(ctx, r.batch); err != nil {
 						return err
 					}
