@@ -114,6 +114,17 @@ type Stats struct {
 	Store   store.Stats
 }
 
+// String summarises the node in one line, object store included.
+func (s Stats) String() string {
+	st := s.Store
+	return fmt.Sprintf("objects %d, tasks %d, workers %d, actors %d; object store: used %s of %s, pinned %s, "+
+		"spilled %d (%s), restored %d, evicted %d, hit rate %.2f",
+		s.Objects, s.Tasks, s.Workers, s.Actors, mib(st.Used), mib(st.Capacity), mib(st.Pinned),
+		st.SpillWrites, mib(st.SpillWriteBytes), st.Restores, st.Evicted, st.HitRate())
+}
+
+func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
 // Stats returns a snapshot of the node's tables.
 func (c *Cluster) Stats() Stats {
 	n := c.n

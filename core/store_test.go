@@ -245,3 +245,30 @@ func TestWriterThatDiesBeforeSealingLosesNothing(t *testing.T) {
 		t.Fatalf("the dead writers' objects were not reclaimed: %+v", st)
 	}
 }
+
+func TestCorruptSpillFileIsALostObjectNotGarbage(t *testing.T) {
+	const capacity, size = 8 << 20, 1 << 20
+	dir := t.TempDir()
+	startCluster(t, Config{StoreBytes: capacity, SpillDir: dir})
+	first, err := Put(make([]byte, size))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 * capacity / size { // push the first object out to disk
+		if _, err := Put(make([]byte, size)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(dir, storeID(first.ID()).String())
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("the first object was not spilled: %v", err)
+	}
+	data[len(data)/2] ^= 0xff
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := first.Get(ctxT(t)); !errors.Is(err, ErrObjectLost) {
+		t.Fatalf("Get of a corrupted spilled object: %d bytes, %v", len(b), err)
+	}
+}

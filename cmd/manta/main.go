@@ -137,6 +137,7 @@ func microbenchmark(args []string, out io.Writer) error {
 	}
 	if tw != nil {
 		tw.Flush()
+		fmt.Fprintln(out, "node:", cluster.Stats())
 	}
 	return err
 }
