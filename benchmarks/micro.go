@@ -41,19 +41,18 @@ func runMicro(ctx context.Context, env *Env) (*Outcome, error) {
 	if env.Scale == Full {
 		reps, d, queued = 5, 2*time.Second, 1000000
 	}
-	return microTable(ctx, env, reps, d, queued)
+	return microTable(ctx, env, micro.Rows(runtime.NumCPU()), reps, d, queued)
 }
 
-// microTable runs every row reps times for d (and again d for its
+// microTable runs the rows reps times for d each (and again d for each
 // baseline), then the memory row with queued tasks.
-func microTable(ctx context.Context, env *Env, reps int, d time.Duration, queued int) (*Outcome, error) {
+func microTable(ctx context.Context, env *Env, rows []micro.Row, reps int, d time.Duration, queued int) (*Outcome, error) {
 	c, err := core.Init(core.Config{})
 	if err != nil {
 		return nil, err
 	}
 	defer c.Shutdown()
 
-	rows := micro.Rows(runtime.NumCPU())
 	data := microData{Reps: reps, Duration: d.String(), Rows: map[string][]float64{}, Baseline: map[string][]float64{}, Units: map[string]string{}}
 	ray := map[string]float64{}
 	total, done := float64(reps*len(rows)+1), 0.0
