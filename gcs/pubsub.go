@@ -3,6 +3,7 @@ package gcs
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // Notification is one change seen by a Subscription: Op applied to Key in
@@ -195,4 +196,37 @@ func (h *hub) resyncAll() {
 			}
 		}
 	}
+}
+
+// tryNext returns a queued notification without waiting.
+func (s *Subscription) tryNext() (Notification, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.head == len(s.q) {
+		return Notification{}, false
+	}
+	n := s.q[s.head]
+	s.q[s.head] = Notification{}
+	s.head++
+	if s.head == len(s.q) {
+		s.q, s.head = s.q[:0], 0
+	}
+	return n, true
+}
+
+// waitNext waits up to d for a notification.
+func (s *Subscription) waitNext(ctx context.Context, d time.Duration) (Notification, bool) {
+	if d <= 0 {
+		return s.tryNext()
+	}
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	n, err := s.Next(ctx)
+	return n, err == nil
+}
+
+func (s *Subscription) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
 }
