@@ -4,7 +4,7 @@
 GO          ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages with goroutines, shared memory or processes run under -race.
-RACE_PKGS   := ./core/... ./shm/... ./sched/... ./rpc/... ./benchmarks/... ./cmd/...
+RACE_PKGS   := ./core/... ./shm/... ./sched/... ./rpc/... ./gcs/... ./benchmarks/... ./plots/... ./cmd/...
 PLAIN_PKGS  := ./sims/...
 DURATION    ?= 2s
 
@@ -35,12 +35,15 @@ bench: build
 microbenchmark: build
 	./bin/manta microbenchmark --duration $(DURATION)
 
-# A short run of every fuzz target.
+# A short run (FUZZTIME each) of every fuzz target in the tree.
+FUZZTIME    ?= 30s
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./rpc/wire
-	$(GO) test -run '^$$' -fuzz FuzzDecodeValue -fuzztime 30s ./core
-	$(GO) test -run '^$$' -fuzz FuzzAttachRing -fuzztime 30s ./shm
-	$(GO) test -run '^$$' -fuzz FuzzRingPop -fuzztime 30s ./shm
+	@set -e; grep -rl --include='*_test.go' '^func Fuzz' . | while read -r f; do \
+		for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$$f"); do \
+			echo "== $$t in $$(dirname $$f)"; \
+			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) "./$$(dirname $$f)"; \
+		done; \
+	done
 
 clean:
 	rm -rf bin
