@@ -18,7 +18,7 @@ func Example() {
 	fmt.Printf("%s: %.0f %s\n", c.Cite(), c.Value, c.Unit)
 	// Output:
 	// micro: reproduced
-	// fig9: partial
+	// fig9: reproduced
 	// fig12b: partial
 	// table4: reproduced
 	// Table 4, §5.2.3, p. 572: 4030000 timesteps/s
