@@ -2,7 +2,9 @@ package core
 
 import (
 	"context"
+	"runtime"
 	"testing"
+	"time"
 )
 
 var benchNoop = Register0("bench.noop", func() (int, error) { return 0, nil })
@@ -58,5 +60,57 @@ func BenchmarkPutLarge(b *testing.B) {
 		if _, err := Put(buf); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkSpill puts three times the store's capacity, holding every
+// reference, then reads it all back and checks every byte: the store
+// spills the least recently used objects to disk and restores them on
+// Get. It reports the spill and restore rates.
+func BenchmarkSpill(b *testing.B) {
+	const capacity, size = 64 << 20, 1 << 20
+	for b.Loop() {
+		c, err := Init(Config{StoreBytes: capacity, SpillDir: b.TempDir()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		refs := make([]Ref[[]byte], 3*capacity/size)
+		val := make([]byte, size)
+		start := time.Now()
+		for i := range refs {
+			for j := range val {
+				val[j] = byte(i*7 + j)
+			}
+			if refs[i], err = Put(val); err != nil {
+				b.Fatal(err)
+			}
+		}
+		putTime := time.Since(start)
+		start = time.Now()
+		for i, r := range refs {
+			got, err := r.Get(context.Background())
+			if err != nil {
+				b.Fatal(err)
+			}
+			for j := range got {
+				if got[j] != byte(i*7+j) {
+					b.Fatalf("object %d byte %d differs after spilling", i, j)
+				}
+			}
+			refs[i] = Ref[[]byte]{} // let the store drop its pin on it
+			if i%16 == 15 {
+				runtime.GC()
+			}
+		}
+		getTime := time.Since(start)
+		st := c.Stats().Store
+		c.Shutdown()
+		if st.SpillWrites == 0 || st.Restores == 0 {
+			b.Fatalf("nothing was spilled or restored: %+v", st)
+		}
+		b.ReportMetric(float64(st.SpillWriteBytes)/putTime.Seconds()/1e6, "spill-MB/s")
+		b.ReportMetric(float64(st.RestoreBytes)/getTime.Seconds()/1e6, "restore-MB/s")
+		b.ReportMetric(float64(st.SpillWrites), "spills")
+		b.ReportMetric(float64(st.Restores), "restores")
 	}
 }
