@@ -197,10 +197,25 @@ func (s *simNet) role(r *Replica) string {
 	return "none"
 }
 
-// dump lists a shard's keys and values, sorted.
+// dump lists a shard's keys and values, flushed or not, sorted.
 func dump(sh *shard) string {
 	var lines []string
+	keys := make([]map[string]bool, NumTables)
 	for t, m := range sh.tables {
+		keys[t] = map[string]bool{}
+		for k := range m {
+			keys[t][k] = true
+		}
+	}
+	if sh.flush != nil {
+		for _, seg := range sh.flush.segs {
+			seg.scan(func(r segRecord) error {
+				keys[r.t][string(r.key)] = true
+				return nil
+			})
+		}
+	}
+	for t, m := range keys {
 		for k := range m {
 			v, ok, err := sh.get(Table(t), []byte(k), nil)
 			if err != nil {
