@@ -346,10 +346,11 @@ func expire(batch []*call, now time.Time) ([]*call, time.Time) {
 // sendWrites sends a batch of writes to shard's head until every one has
 // an outcome.
 func (c *Client) sendWrites(shard int, batch []*call) {
-	pending := append([]*call(nil), batch...)
-	var w writeRequest
-	var buf, resp []byte
-	var results []result
+	sc := scratchPool.Get().(*scratch)
+	defer sc.put()
+	sc.pending = append(sc.pending[:0], batch...)
+	pending, w, buf, resp, results := sc.pending, &sc.w, sc.buf, sc.resp, sc.results
+	defer func() { sc.buf, sc.resp, sc.results = buf, resp, results }()
 	var r retry
 	for {
 		var latest time.Time
@@ -377,7 +378,7 @@ func (c *Client) sendWrites(shard int, batch []*call) {
 			w.reqs = append(w.reqs, cl.req)
 			w.ops = append(w.ops, cl.op)
 		}
-		buf = appendWriteRequest(buf[:0], &w)
+		buf = appendWriteRequest(buf[:0], w)
 		resp, err = cli.Call(ctx, MethodWrite, buf, resp[:0])
 		var redirect bool
 		var rch Chain
@@ -436,10 +437,11 @@ func failAll(batch []*call, err error) {
 
 // sendReads sends a batch of reads to shard's tail.
 func (c *Client) sendReads(shard int, batch []*call) {
-	pending := append([]*call(nil), batch...)
-	var rr readRequest
-	var buf, resp []byte
-	var results []result
+	sc := scratchPool.Get().(*scratch)
+	defer sc.put()
+	sc.pending = append(sc.pending[:0], batch...)
+	pending, rr, buf, resp, results := sc.pending, &sc.r, sc.buf, sc.resp, sc.results
+	defer func() { sc.buf, sc.resp, sc.results = buf, resp, results }()
 	var r retry
 	for {
 		var latest time.Time
@@ -466,7 +468,7 @@ func (c *Client) sendReads(shard int, batch []*call) {
 			rr.tables = append(rr.tables, cl.op.Table)
 			rr.keys = append(rr.keys, cl.op.Key)
 		}
-		buf = appendReadRequest(buf[:0], &rr)
+		buf = appendReadRequest(buf[:0], rr)
 		resp, err = cli.Call(ctx, MethodRead, buf, resp[:0])
 		var redirect bool
 		var rch Chain
@@ -515,4 +517,26 @@ func (c *Client) sendReads(shard int, batch []*call) {
 		}
 		cancel()
 	}
+}
+
+// scratch is what sending one batch needs, pooled.
+type scratch struct {
+	pending   []*call
+	w         writeRequest
+	r         readRequest
+	buf, resp []byte
+	results   []result
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+func (sc *scratch) put() {
+	if cap(sc.buf) > 4<<20 || cap(sc.resp) > 4<<20 {
+		return // do not keep huge buffers
+	}
+	clear(sc.pending)
+	clear(sc.w.ops)
+	clear(sc.r.keys)
+	clear(sc.results)
+	scratchPool.Put(sc)
 }

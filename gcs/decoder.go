@@ -50,17 +50,26 @@ func (d *decoder) bool(what string) bool {
 }
 
 func (d *decoder) uvarint(what string) uint64 {
+	v, ok := d.rawUvarint()
+	if !ok {
+		d.fail("bad %s varint", what)
+	}
+	return v
+}
+
+// rawUvarint reads a varint, leaving the error message to the caller so
+// that no message is built on the success path.
+func (d *decoder) rawUvarint() (uint64, bool) {
 	if d.err != nil {
-		return 0
+		return 0, true
 	}
 	v, n := binary.Uvarint(d.buf)
 	// Overlong encodings are refused so every message has one encoding.
 	if n <= 0 || n != uvarintLen(v) {
-		d.fail("bad %s varint", what)
-		return 0
+		return 0, false
 	}
 	d.buf = d.buf[n:]
-	return v
+	return v, true
 }
 
 func (d *decoder) uint32(what string) uint32 {
@@ -76,7 +85,11 @@ func (d *decoder) uint32(what string) uint32 {
 // least each element takes, so a forged length cannot force a huge
 // allocation.
 func (d *decoder) count(what string, minElem int) int {
-	n := d.uvarint(what + " count")
+	n, ok := d.rawUvarint()
+	if !ok {
+		d.fail("bad %s count", what)
+		return 0
+	}
 	if d.err == nil && n > uint64(len(d.buf)/minElem) {
 		d.fail("%s count %d exceeds the %d bytes left", what, n, len(d.buf))
 		return 0
@@ -86,7 +99,10 @@ func (d *decoder) count(what string, minElem int) int {
 
 // bytes reads a length-prefixed field; it aliases the input.
 func (d *decoder) bytes(what string) []byte {
-	n := d.uvarint(what + " length")
+	n, ok := d.rawUvarint()
+	if !ok {
+		d.fail("bad %s length", what)
+	}
 	if d.err != nil {
 		return nil
 	}

@@ -2,6 +2,7 @@ package gcs
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"manta/rpc"
@@ -15,7 +16,10 @@ func (s *ReplicaServer) handle(ctx *rpc.Ctx, m rpc.Method, req, resp []byte) ([]
 	case MethodRead:
 		return s.handleRead(req, resp)
 	case MethodPeer:
-		ms, err := DecodeMessages(req, nil)
+		mp := msgsPool.Get().(*[]Message)
+		defer msgsPool.Put(mp)
+		ms, err := DecodeMessages(req, *mp)
+		*mp = ms
 		if err != nil {
 			return resp, err
 		}
@@ -48,11 +52,19 @@ func (s *ReplicaServer) handle(ctx *rpc.Ctx, m rpc.Method, req, resp []byte) ([]
 }
 
 func (s *ReplicaServer) handleWrite(ctx *rpc.Ctx, req, resp []byte) ([]byte, error) {
-	var w writeRequest
-	if err := decodeWriteRequest(req, &w); err != nil {
+	b := batchWaitPool.Get().(*batchWait)
+	defer func() {
+		clear(b.req.ops)
+		clear(b.results)
+		b.tokens = b.tokens[:0]
+		batchWaitPool.Put(b)
+	}()
+	w := &b.req
+	if err := decodeWriteRequest(req, w); err != nil {
 		return resp, err
 	}
-	b := &batchWait{results: make([]result, len(w.ops)), left: len(w.ops), done: make(chan struct{})}
+	b.results = append(b.results[:0], make([]result, len(w.ops))...)
+	b.left = len(w.ops)
 	if b.left == 0 {
 		return appendWriteResults(resp, nil), nil
 	}
@@ -62,7 +74,6 @@ func (s *ReplicaServer) handleWrite(ctx *rpc.Ctx, req, resp []byte) ([]byte, err
 		s.mu.Unlock()
 		return appendRedirect(resp, &chain), nil
 	}
-	var tokens []uint64
 	for i := range w.ops {
 		op := &w.ops[i]
 		if err := op.check(&s.cfg.Limits); err != nil {
@@ -73,7 +84,7 @@ func (s *ReplicaServer) handleWrite(ctx *rpc.Ctx, req, resp []byte) ([]byte, err
 		s.token++
 		tok := s.token
 		s.waits[tok] = waitRef{b, i}
-		tokens = append(tokens, tok)
+		b.tokens = append(b.tokens, tok)
 		if err := s.rep.Propose(tok, w.client, w.reqs[i], w.acked, s.lastWrite); err != nil {
 			delete(s.waits, tok)
 			b.finish(i, err)
@@ -98,7 +109,7 @@ func (s *ReplicaServer) handleWrite(ctx *rpc.Ctx, req, resp []byte) ([]byte, err
 	// Give up on what has not committed yet: it may still commit, and a
 	// retry will be deduplicated.
 	s.mu.Lock()
-	for _, tok := range tokens {
+	for _, tok := range b.tokens {
 		if w, ok := s.waits[tok]; ok {
 			delete(s.waits, tok)
 			w.b.finish(w.i, fmt.Errorf("%w: write not committed in time", ErrUnavailable))
@@ -244,3 +255,5 @@ func (s *ReplicaServer) dropSubLocked(id uint64) {
 	s.data.hub.remove(ss.t, ss.key, ss.sub)
 	ss.sub.Close() // its cancel is nil: the hub is done above
 }
+
+var msgsPool = sync.Pool{New: func() any { return new([]Message) }}

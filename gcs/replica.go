@@ -325,7 +325,8 @@ func (r *Replica) commit(seq uint64) {
 	r.ack()
 }
 
-// Step takes one message from a peer or the monitor. Messages that are
+// Step takes one message from a peer or the monitor; it copies what it
+// keeps of m, so the caller may reuse m's memory afterwards. Messages that are
 // stale, duplicated or from a replica that is not this one's neighbour are
 // ignored, so the network may drop, delay and repeat them.
 func (r *Replica) Step(m Message) {
@@ -440,12 +441,14 @@ func (r *Replica) stepForward(m Message) {
 			r.hello()
 			break
 		}
+		if r.target == 0 {
+			r.apply(e) // Cmd is not kept: no copy
+			continue
+		}
 		e.Cmd = append([]byte(nil), e.Cmd...)
 		r.apply(e)
-		if r.target != 0 {
-			r.pending = append(r.pending, e)
-			r.forward(e)
-		}
+		r.pending = append(r.pending, e)
+		r.forward(e)
 	}
 	if r.last() {
 		r.commit(r.applied)

@@ -85,10 +85,14 @@ type waitRef struct {
 }
 
 type batchWait struct {
+	req     writeRequest
 	results []result
+	tokens  []uint64
 	left    int
-	done    chan struct{}
+	done    chan struct{} // receives one value when left reaches 0
 }
+
+var batchWaitPool = sync.Pool{New: func() any { return &batchWait{done: make(chan struct{}, 1)} }}
 
 func (b *batchWait) finish(i int, err error) {
 	b.results[i] = result{code: errorCode(err)}
@@ -97,7 +101,7 @@ func (b *batchWait) finish(i int, err error) {
 	}
 	b.left--
 	if b.left == 0 {
-		close(b.done)
+		b.done <- struct{}{}
 	}
 }
 
