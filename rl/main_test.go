@@ -1,0 +1,13 @@
+package rl
+
+import (
+	"os"
+	"testing"
+
+	"manta/core"
+)
+
+func TestMain(m *testing.M) {
+	core.WorkerMain()
+	os.Exit(m.Run())
+}

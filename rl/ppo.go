@@ -1,0 +1,497 @@
+package rl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"manta/core"
+	"manta/sims"
+)
+
+// PPOConfig holds PPO's hyperparameters, named as in CleanRL's ppo.py and
+// ppo_continuous_action.py. Zero fields take the defaults of
+// PPODefaults for the env.
+type PPOConfig struct {
+	Env           string
+	Workers       int // rollout actors
+	EnvsPerWorker int // copies in each worker's vectorised env
+	Steps         int // steps per env copy per rollout
+	TotalSteps    int // env step budget
+	LR            float64
+	AnnealLR      bool
+	Gamma, Lambda float64
+	Minibatches   int
+	Epochs        int
+	ClipCoef      float64
+	ClipVLoss     bool
+	EntCoef       float64
+	VfCoef        float64
+	MaxGradNorm   float64
+	NormAdv       bool
+	NormObs       bool
+	NormReward    bool
+	Hidden        []int
+	Seed          uint64
+	// Sync gathers rollouts MPI-style: a barrier (GetAll) for all workers,
+	// then the learner processes them. Otherwise each rollout is processed
+	// as it arrives (core.Wait). Both give the same result for a seed.
+	Sync bool
+	// Target is the evaluation mean return that stops training as solved
+	// (default SolveTarget(Env)); EvalEpisodes evaluation episodes run
+	// whenever the training mean reaches it (default 100).
+	Target       float64
+	EvalEpisodes int
+	// MaxWall stops training after this long (0: no limit).
+	MaxWall time.Duration
+	// Progress, if set, is called after every iteration.
+	Progress func(Iteration)
+}
+
+// PPODefaults returns the hyperparameters used for an env: CleanRL's
+// for CartPole (more env copies, for throughput), rl-zoo's tuned ones for
+// Pendulum, CleanRL's continuous defaults otherwise.
+func PPODefaults(env string) PPOConfig {
+	c := PPOConfig{
+		Env: env, Workers: 2, EnvsPerWorker: 4, Steps: 128, TotalSteps: 500_000,
+		LR: 2.5e-4, AnnealLR: true, Gamma: 0.99, Lambda: 0.95, Minibatches: 4, Epochs: 4,
+		ClipCoef: 0.2, ClipVLoss: true, EntCoef: 0.01, VfCoef: 0.5, MaxGradNorm: 0.5, NormAdv: true,
+		Hidden: []int{64, 64}, EvalEpisodes: 100, Target: SolveTarget(env),
+	}
+	switch env {
+	case "CartPole-v1", "Acrobot-v1", "MountainCar-v0", "LunarLander-v3":
+	case "Pendulum-v1":
+		c.EnvsPerWorker, c.Steps, c.TotalSteps = 2, 1024, 200_000
+		c.LR, c.Gamma, c.Lambda, c.Epochs, c.Minibatches, c.EntCoef = 1e-3, 0.9, 0.95, 10, 64, 0
+		c.NormObs, c.NormReward = true, true
+	default:
+		c.EnvsPerWorker, c.Steps, c.TotalSteps = 1, 2048, 1_000_000
+		c.LR, c.Epochs, c.Minibatches, c.EntCoef = 3e-4, 10, 32, 0
+		c.NormObs, c.NormReward = true, true
+	}
+	return c
+}
+
+func (c *PPOConfig) fill() {
+	d := PPODefaults(c.Env)
+	setI := func(p *int, v int) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	setF := func(p *float64, v float64) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	setI(&c.Workers, d.Workers)
+	setI(&c.EnvsPerWorker, d.EnvsPerWorker)
+	setI(&c.Steps, d.Steps)
+	setI(&c.TotalSteps, d.TotalSteps)
+	setI(&c.Minibatches, d.Minibatches)
+	setI(&c.Epochs, d.Epochs)
+	setI(&c.EvalEpisodes, d.EvalEpisodes)
+	setF(&c.LR, d.LR)
+	setF(&c.Gamma, d.Gamma)
+	setF(&c.Lambda, d.Lambda)
+	setF(&c.ClipCoef, d.ClipCoef)
+	setF(&c.VfCoef, d.VfCoef)
+	setF(&c.MaxGradNorm, d.MaxGradNorm)
+	setF(&c.Target, d.Target)
+	if c.Hidden == nil {
+		c.Hidden = d.Hidden
+	}
+}
+
+// Validate reports hyperparameters out of range (ErrBadConfig) and envs
+// PPO cannot run (ErrUnsupported), after filling defaults.
+func (c *PPOConfig) Validate() error {
+	c.fill()
+	if _, err := sims.Make(c.Env); err != nil {
+		return fmt.Errorf("%w: %v", ErrUnsupported, err)
+	}
+	switch {
+	case c.Workers < 1 || c.Workers > 256:
+		return rangeErr("workers", c.Workers, "1..256")
+	case c.EnvsPerWorker < 1 || c.Steps < 1:
+		return rangeErr("envs per worker × steps", c.EnvsPerWorker*c.Steps, "≥ 1")
+	case c.TotalSteps < 1:
+		return rangeErr("total steps", c.TotalSteps, "≥ 1")
+	case !(c.LR > 0 && c.LR <= 1):
+		return rangeErr("learning rate", c.LR, "in (0, 1]")
+	case !(c.Gamma > 0 && c.Gamma <= 1):
+		return rangeErr("gamma", c.Gamma, "in (0, 1]")
+	case !(c.Lambda >= 0 && c.Lambda <= 1):
+		return rangeErr("lambda", c.Lambda, "in [0, 1]")
+	case !(c.ClipCoef > 0 && c.ClipCoef < 1):
+		return rangeErr("clip coefficient", c.ClipCoef, "in (0, 1)")
+	case !(c.EntCoef >= 0 && c.EntCoef < 1):
+		return rangeErr("entropy coefficient", c.EntCoef, "in [0, 1)")
+	case !(c.VfCoef > 0 && c.VfCoef <= 10):
+		return rangeErr("value coefficient", c.VfCoef, "in (0, 10]")
+	case !(c.MaxGradNorm > 0):
+		return rangeErr("max grad norm", c.MaxGradNorm, "> 0")
+	case c.Epochs < 1 || c.Epochs > 100:
+		return rangeErr("epochs", c.Epochs, "1..100")
+	case c.Minibatches < 1 || c.Minibatches > c.Workers*c.EnvsPerWorker*c.Steps:
+		return rangeErr("minibatches", c.Minibatches, "between 1 and the batch size")
+	case c.EvalEpisodes < 1:
+		return rangeErr("eval episodes", c.EvalEpisodes, "≥ 1")
+	}
+	for _, h := range c.Hidden {
+		if h < 1 || h > 4096 {
+			return rangeErr("hidden width", h, "1..4096")
+		}
+	}
+	return nil
+}
+
+// ppoLearner is PPO's learner state: the policy, its weights, the
+// optimiser and the scratch of one update.
+type ppoLearner struct {
+	cfg     PPOConfig
+	pol     *Policy
+	params  []float64
+	good    []float64 // weights after the last update that stayed finite
+	grad    []float64
+	adam    *Adam
+	rng     *rand.Rand
+	obsRMS  *RunningMeanStd
+	wsA     *Workspace
+	wsC     *Workspace
+	dout    []float64
+	dval    []float64
+	mbObs   []float64
+	scratch []float64
+}
+
+// TrainPPO runs PPO on the running manta cluster (core.Init first) and
+// returns the learning curve. Rollout workers are actors, each stepping
+// cfg.EnvsPerWorker env copies; each iteration's weights are put once
+// into the object store and every worker reads them from there.
+func TrainPPO(ctx context.Context, cfg PPOConfig) (*Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	probe, _ := sims.Make(cfg.Env)
+	pol, err := NewPolicy(probe.ObservationSpace(), probe.ActionSpace(), cfg.Hidden)
+	if err != nil {
+		return nil, err
+	}
+	L := newPPOLearner(cfg, pol)
+	res := &Result{Summary: Summary{Algo: "ppo", Env: cfg.Env, Workers: cfg.Workers, Seed: cfg.Seed}}
+	start := time.Now()
+
+	workers := make([]core.Actor[ppoWorker], cfg.Workers)
+	for i := range workers {
+		workers[i] = ppoWorkerType.Remote(ppoWorkerSpec{
+			Env: cfg.Env, Envs: cfg.EnvsPerWorker, Steps: cfg.Steps, Seed: cfg.Seed, Index: i,
+			Hidden: cfg.Hidden, Gamma: cfg.Gamma, Lambda: cfg.Lambda, NormReward: cfg.NormReward,
+		})
+	}
+	defer func() {
+		for _, w := range workers {
+			_ = w.Kill()
+		}
+	}()
+
+	perIter := cfg.Workers * cfg.EnvsPerWorker * cfg.Steps
+	iters := max(1, cfg.TotalSteps/perIter)
+	eps := &window{n: 100}
+	redone := 0
+	finish := func() *Result {
+		res.Params = L.params
+		if cfg.NormObs {
+			res.ObsMean, res.ObsVar = L.obsRMS.Mean, L.obsRMS.Var
+		}
+		res.WallS = since(start)
+		if !res.Solved && len(res.Curve) > 0 {
+			last := res.Curve[len(res.Curve)-1]
+			if !last.Evaluated {
+				res.MeanReturn = last.MeanReturn
+			}
+		}
+		return res
+	}
+	for it := 1; it <= iters; it++ {
+		if cfg.AnnealLR {
+			L.adam.LR = cfg.LR * (1 - float64(it-1)/float64(iters))
+		}
+		wref, err := core.Put(L.params)
+		if err != nil {
+			return finish(), err
+		}
+		stats := L.obsStats()
+		batches, pids, n, err := gatherRollouts(ctx, workers, wref, stats, cfg.Sync)
+		redone += n
+		if err != nil {
+			return finish(), fmt.Errorf("rl: iteration %d: %w", it, err)
+		}
+		for _, b := range batches {
+			eps.add(b.EpReturns...)
+			if cfg.NormObs {
+				m := Moments{N: b.ObsN, Sum: b.ObsSum, SumSq: b.ObsSumSq}
+				m.MergeInto(L.obsRMS)
+			}
+		}
+		if err := L.update(batches); err != nil {
+			L.restore()
+			return finish(), fmt.Errorf("%w at iteration %d: %v (the last good weights are kept)", ErrDiverged, it, err)
+		}
+		res.EnvSteps = it * perIter
+		rec := Iteration{
+			Iter: it, EnvSteps: res.EnvSteps, MeanReturn: eps.mean(), Episodes: eps.seen,
+			WallS: since(start), Redone: redone, WorkerPIDs: pids,
+		}
+		rec.StepsPerSec = float64(rec.EnvSteps) / rec.WallS
+		if eps.seen >= 10 && rec.MeanReturn >= cfg.Target {
+			mean, variance := L.obsMeanVar()
+			ev, err := evaluate(pol, cfg.Env, L.params, mean, variance, cfg.EvalEpisodes, int64(cfg.Seed)*7919+1_000_000)
+			if err != nil {
+				return finish(), err
+			}
+			rec.Evaluated, rec.EvalReturn = true, ev
+			res.MeanReturn = ev
+			res.Solved = ev >= cfg.Target
+		}
+		res.Curve = append(res.Curve, rec)
+		if cfg.Progress != nil {
+			cfg.Progress(rec)
+		}
+		if res.Solved || (cfg.MaxWall > 0 && time.Since(start) > cfg.MaxWall) {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			return finish(), err
+		}
+	}
+	return finish(), nil
+}
+
+// gatherRollouts asks every worker for a rollout with the weights in
+// wref and collects the batches in worker order. A rollout whose worker
+// died is asked again of the same handle, which manta has restarted
+// (WithMaxRestarts); n counts such redone rollouts. With sync the
+// learner waits at a barrier for all of them; otherwise it takes each one
+// as it arrives.
+func gatherRollouts(ctx context.Context, workers []core.Actor[ppoWorker], wref core.Ref[[]float64], stats []float64, sync bool) (out []*rolloutBatch, pids []int, n int, err error) {
+	refs := make([]core.Ref[*rolloutBatch], len(workers))
+	for i, w := range workers {
+		refs[i] = ppoRollout.Remote(w, wref, stats)
+	}
+	out = make([]*rolloutBatch, len(workers))
+	pids = make([]int, len(workers))
+	const maxRedo = 8
+	take := func(i int) error {
+		for {
+			b, err := refs[i].Get(ctx)
+			if err == nil {
+				out[i], pids[i] = b, b.PID
+				return nil
+			}
+			if !errors.Is(err, core.ErrActorDied) || n >= maxRedo*len(workers) {
+				return fmt.Errorf("rollout on worker %d: %w", i, err)
+			}
+			n++
+			refs[i] = ppoRollout.Remote(workers[i], wref, stats)
+		}
+	}
+	if sync {
+		for i := range refs {
+			if err := take(i); err != nil {
+				return nil, nil, n, err
+			}
+		}
+		return out, pids, n, nil
+	}
+	pending := make([]int, len(refs))
+	for i := range pending {
+		pending[i] = i
+	}
+	for len(pending) > 0 {
+		wait := make([]core.AnyRef, len(pending))
+		for j, i := range pending {
+			wait[j] = refs[i]
+		}
+		ready, err := core.Wait(ctx, wait, 1, 0)
+		if err != nil {
+			return nil, nil, n, err
+		}
+		var rest []int
+		isReady := map[int]bool{}
+		for _, j := range ready {
+			isReady[j] = true
+		}
+		for j, i := range pending {
+			if !isReady[j] {
+				rest = append(rest, i)
+				continue
+			}
+			if err := take(i); err != nil {
+				return nil, nil, n, err
+			}
+		}
+		pending = rest
+	}
+	return out, pids, n, nil
+}
+
+func newPPOLearner(cfg PPOConfig, pol *Policy) *ppoLearner {
+	L := &ppoLearner{cfg: cfg, pol: pol, rng: rand.New(rand.NewPCG(cfg.Seed, 0x9e3779b9))}
+	L.params = make([]float64, pol.NumParams())
+	pol.Init(L.params, L.rng)
+	L.good = append([]float64(nil), L.params...)
+	L.grad = make([]float64, pol.NumParams())
+	L.adam = NewAdam(pol.NumParams(), cfg.LR, 1e-5)
+	if cfg.NormObs {
+		L.obsRMS = NewRunningMeanStd(pol.ObsDim)
+	}
+	mb := cfg.Workers * cfg.EnvsPerWorker * cfg.Steps / cfg.Minibatches
+	L.wsA = pol.Actor.NewWorkspace(mb)
+	L.wsC = pol.Critic.NewWorkspace(mb)
+	L.dout = make([]float64, mb*pol.ActDim)
+	L.dval = make([]float64, mb)
+	L.mbObs = make([]float64, mb*pol.ObsDim)
+	L.scratch = make([]float64, pol.ActDim)
+	return L
+}
+
+func (L *ppoLearner) obsMeanVar() (mean, variance []float64) {
+	if L.obsRMS == nil {
+		return nil, nil
+	}
+	return L.obsRMS.Mean, L.obsRMS.Var
+}
+
+// obsStats is what workers normalise with: mean then variance.
+func (L *ppoLearner) obsStats() []float64 {
+	if L.obsRMS == nil {
+		return nil
+	}
+	return append(append([]float64(nil), L.obsRMS.Mean...), L.obsRMS.Var...)
+}
+
+func (L *ppoLearner) restore() { copy(L.params, L.good) }
+
+// update runs the PPO epochs over one iteration's batches: shuffled
+// minibatches, clipped surrogate, clipped value loss, entropy bonus,
+// per-minibatch advantage normalisation, global gradient clipping, Adam.
+// It fails on a non-finite loss or weights, leaving restore to the caller.
+func (L *ppoLearner) update(batches []*rolloutBatch) error {
+	c, p := L.cfg, L.pol
+	var obs, act, logp, val, adv, ret []float64
+	for _, b := range batches {
+		obs = append(obs, b.Obs...)
+		act = append(act, b.Act...)
+		logp = append(logp, b.LogP...)
+		val = append(val, b.Val...)
+		adv = append(adv, b.Adv...)
+		ret = append(ret, b.Ret...)
+	}
+	B := len(logp)
+	mb := B / c.Minibatches
+	ad := p.ActDim
+	if p.Discrete {
+		ad = 1
+	}
+	od := p.ObsDim
+	idx := make([]int, B)
+	for i := range idx {
+		idx[i] = i
+	}
+	cat, gau := Categorical{N: p.ActDim}, Gaussian{N: p.ActDim}
+	mbAdv := make([]float64, mb)
+	for ep := 0; ep < c.Epochs; ep++ {
+		L.rng.Shuffle(B, func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
+		for s := 0; s+mb <= B; s += mb {
+			rows := idx[s : s+mb]
+			for r, k := range rows {
+				copy(L.mbObs[r*od:(r+1)*od], obs[k*od:(k+1)*od])
+				mbAdv[r] = adv[k]
+			}
+			if c.NormAdv && mb > 1 {
+				var m, v float64
+				for _, a := range mbAdv {
+					m += a
+				}
+				m /= float64(mb)
+				for _, a := range mbAdv {
+					v += (a - m) * (a - m)
+				}
+				sd := math.Sqrt(v / float64(mb-1)) // torch's unbiased std
+				for r := range mbAdv {
+					mbAdv[r] = (mbAdv[r] - m) / (sd + 1e-8)
+				}
+			}
+			clear(L.grad)
+			actor, critic, logStd := p.Split(L.params)
+			gA, gC, gLS := p.Split(L.grad)
+			out := p.Actor.Forward(actor, L.mbObs, mb, L.wsA)
+			vout := p.Critic.Forward(critic, L.mbObs, mb, L.wsC)
+			inv := 1 / float64(mb)
+			var loss float64
+			for r, k := range rows {
+				// Clipped surrogate: L = max(-A·ρ, -A·clip(ρ)); its gradient
+				// flows only through the unclipped branch when that one is
+				// the max.
+				a := act[k*ad : (k+1)*ad]
+				o := out[r*p.ActDim : (r+1)*p.ActDim]
+				d := L.dout[r*p.ActDim : (r+1)*p.ActDim]
+				var newLogP float64
+				if p.Discrete {
+					newLogP, _ = cat.LogProbEntropy(o, int(a[0]), 0, 0, L.scratch, d)
+				} else {
+					newLogP, _ = gau.LogProbEntropy(o, logStd, a, 0, 0, d, L.scratch)
+				}
+				ratio := math.Exp(newLogP - logp[k])
+				A := mbAdv[r]
+				l1 := -A * ratio
+				l2 := -A * min(max(ratio, 1-c.ClipCoef), 1+c.ClipCoef)
+				gLogP := 0.0
+				if l1 >= l2 {
+					gLogP = -A * ratio * inv
+				}
+				var ent float64
+				if p.Discrete {
+					_, ent = cat.LogProbEntropy(o, int(a[0]), gLogP, -c.EntCoef*inv, L.scratch, d)
+				} else {
+					_, ent = gau.LogProbEntropy(o, logStd, a, gLogP, -c.EntCoef*inv, d, gLS)
+				}
+				loss += (max(l1, l2) - c.EntCoef*ent) * inv
+
+				// Value loss, clipped around the rollout's value.
+				v := vout[r]
+				u := (v - ret[k]) * (v - ret[k])
+				dv := v - ret[k]
+				if c.ClipVLoss {
+					vc := val[k] + min(max(v-val[k], -c.ClipCoef), c.ClipCoef)
+					cl := (vc - ret[k]) * (vc - ret[k])
+					if cl > u {
+						u = cl
+						dv = 0
+						if math.Abs(v-val[k]) < c.ClipCoef {
+							dv = vc - ret[k]
+						}
+					}
+				}
+				loss += c.VfCoef * 0.5 * u * inv
+				L.dval[r] = c.VfCoef * dv * inv
+			}
+			if math.IsNaN(loss) || math.IsInf(loss, 0) {
+				return fmt.Errorf("loss is %v", loss)
+			}
+			p.Actor.Backward(actor, L.dout, mb, L.wsA, gA)
+			p.Critic.Backward(critic, L.dval, mb, L.wsC, gC)
+			ClipGradNorm(L.grad, c.MaxGradNorm)
+			L.adam.Step(L.params, L.grad)
+		}
+	}
+	if !finite(L.params) {
+		return errors.New("weights are not finite")
+	}
+	copy(L.good, L.params)
+	return nil
+}

@@ -1,0 +1,191 @@
+package rl
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"time"
+
+	"manta/sims"
+)
+
+// Iteration is one point of a learning curve, passed to Progress and kept
+// in Result.Curve.
+type Iteration struct {
+	Iter        int     `json:"iter"`
+	EnvSteps    int     `json:"env_steps"`
+	MeanReturn  float64 `json:"mean_return"` // mean of the last 100 training episodes (ES: of this iteration's perturbations)
+	Episodes    int     `json:"episodes"`    // training episodes finished so far
+	StepsPerSec float64 `json:"steps_per_s"`
+	WallS       float64 `json:"wall_s"`
+	// EvalReturn is the mean over EvalEpisodes evaluation episodes, set on
+	// iterations that ran an evaluation (NaN otherwise, omitted in JSON).
+	EvalReturn float64 `json:"-"`
+	Evaluated  bool    `json:"evaluated,omitempty"`
+	// Redone counts rollouts redone so far because their worker died.
+	Redone int `json:"redone,omitempty"`
+	// WorkerPIDs are the worker processes of this iteration, by index.
+	WorkerPIDs []int `json:"-"`
+}
+
+// MarshalJSON writes EvalReturn only when an evaluation ran.
+func (it Iteration) MarshalJSON() ([]byte, error) {
+	type plain Iteration
+	v := struct {
+		plain
+		Eval *float64 `json:"eval_return,omitempty"`
+	}{plain: plain(it)}
+	if it.Evaluated {
+		v.Eval = &it.EvalReturn
+	}
+	return json.Marshal(v)
+}
+
+// Summary is the one-object report of a run (`manta rl ... --json`).
+type Summary struct {
+	Algo       string  `json:"algo"`
+	Env        string  `json:"env"`
+	Workers    int     `json:"workers"`
+	Seed       uint64  `json:"seed"`
+	Solved     bool    `json:"solved"`
+	MeanReturn float64 `json:"mean_return"` // the last evaluation's mean (or the last training mean if none ran)
+	EnvSteps   int     `json:"env_steps"`
+	WallS      float64 `json:"wall_s"`
+}
+
+// Result is a finished (or stopped) run.
+type Result struct {
+	Summary
+	Curve []Iteration `json:"curve"`
+	// Params are the final weights; after ErrDiverged, the last good ones.
+	Params []float64 `json:"-"`
+	// ObsMean and ObsVar are the observation statistics the policy expects
+	// (nil when observations were not normalised).
+	ObsMean, ObsVar []float64 `json:"-"`
+}
+
+// SaveJSON writes the result (summary and learning curve) to path.
+func (r *Result) SaveJSON(path string) error {
+	b, err := json.MarshalIndent(r, "", " ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
+}
+
+// SolveTarget is the mean return over 100 evaluation episodes that counts
+// as solving each env (Gymnasium's reward_threshold where it has one,
+// the issue's targets otherwise).
+func SolveTarget(env string) float64 {
+	switch env {
+	case "CartPole-v1":
+		return 475
+	case "Pendulum-v1":
+		return -200
+	case "LunarLander-v3", "LunarLanderContinuous-v3":
+		return 200
+	case "Acrobot-v1":
+		return -100
+	case "MountainCar-v0":
+		return -110
+	case "MountainCarContinuous-v0":
+		return 90
+	}
+	return math.Inf(1)
+}
+
+// evaluate runs episodes greedy episodes (the categorical mode, the
+// Gaussian mean) of the actor in params, one per env copy, and returns
+// their mean return. Observations are normalised with mean and variance
+// when they are non-nil.
+func evaluate(pol *Policy, env string, params, mean, variance []float64, episodes int, seed int64) (float64, error) {
+	vec, err := sims.NewVec(env, episodes, sims.SameStep)
+	if err != nil {
+		return 0, err
+	}
+	obs, err := vec.Reset(seed)
+	if err != nil {
+		return 0, err
+	}
+	actor, _, _ := pol.Split(params)
+	od := pol.ObsDim
+	ad := pol.ActDim
+	if pol.Discrete {
+		ad = 1
+	}
+	ws := pol.Actor.NewWorkspace(episodes)
+	x := make([]float64, episodes*od)
+	act := make([]float64, episodes*ad)
+	rew := make([]float64, episodes)
+	term := make([]bool, episodes)
+	trunc := make([]bool, episodes)
+	ret := make([]float64, episodes)
+	over := make([]bool, episodes)
+	left := episodes
+	cat := Categorical{N: pol.ActDim}
+	for left > 0 {
+		for i := 0; i < episodes; i++ {
+			normalizeObs(x[i*od:(i+1)*od], obs[i*od:(i+1)*od], mean, variance)
+		}
+		out := pol.Actor.Forward(actor, x, episodes, ws)
+		if pol.Discrete {
+			for i := range episodes {
+				act[i] = float64(cat.Mode(out[i*pol.ActDim : (i+1)*pol.ActDim]))
+			}
+		} else {
+			copy(act, out)
+		}
+		if obs, err = vec.Step(act, rew, term, trunc); err != nil {
+			return 0, err
+		}
+		for i := range episodes {
+			if over[i] {
+				continue
+			}
+			ret[i] += rew[i]
+			if term[i] || trunc[i] {
+				over[i] = true
+				left--
+			}
+		}
+	}
+	var s float64
+	for _, r := range ret {
+		s += r
+	}
+	return s / float64(episodes), nil
+}
+
+// window keeps the last n episode returns.
+type window struct {
+	n    int
+	vals []float64
+	seen int
+}
+
+func (w *window) add(xs ...float64) {
+	w.vals = append(w.vals, xs...)
+	w.seen += len(xs)
+	if len(w.vals) > w.n {
+		w.vals = slices.Clone(w.vals[len(w.vals)-w.n:])
+	}
+}
+
+func (w *window) mean() float64 {
+	if len(w.vals) == 0 {
+		return math.NaN()
+	}
+	var s float64
+	for _, v := range w.vals {
+		s += v
+	}
+	return s / float64(len(w.vals))
+}
+
+func since(t time.Time) float64 { return time.Since(t).Seconds() }
+
+func rangeErr(name string, v any, want string) error {
+	return fmt.Errorf("%w: %s = %v, want %s", ErrBadConfig, name, v, want)
+}
