@@ -1,0 +1,68 @@
+package gcs
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+)
+
+// ReplicaConfigFromEnv reads a replica's configuration from the MANTA_GCS_*
+// variables a Head sets. ok is false when EnvMonitor is not set (the
+// process is not a replica).
+func ReplicaConfigFromEnv() (cfg ReplicaServerConfig, ok bool, err error) {
+	cfg.Monitor = os.Getenv(EnvMonitor)
+	if cfg.Monitor == "" {
+		return cfg, false, nil
+	}
+	if cfg.Token, err = hex.DecodeString(os.Getenv(EnvToken)); err != nil || len(cfg.Token) == 0 {
+		return cfg, true, fmt.Errorf("gcs: %s must hold the cluster token in hex", EnvToken)
+	}
+	if v := os.Getenv(EnvShard); v != "" {
+		if cfg.Shard, err = strconv.Atoi(v); err != nil {
+			return cfg, true, fmt.Errorf("gcs: %s: %w", EnvShard, err)
+		}
+	}
+	if v := os.Getenv(EnvID); v != "" {
+		id, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return cfg, true, fmt.Errorf("gcs: %s: %w", EnvID, err)
+		}
+		cfg.ID = ReplicaID(id)
+	}
+	cfg.FlushDir = os.Getenv(EnvFlushDir)
+	if v := os.Getenv(EnvMemoryCap); v != "" {
+		if cfg.MemoryCap, err = strconv.ParseInt(v, 10, 64); err != nil {
+			return cfg, true, fmt.Errorf("gcs: %s: %w", EnvMemoryCap, err)
+		}
+	}
+	return cfg, true, nil
+}
+
+// RunReplica serves a replica until ctx ends, the replica is removed from
+// its chain, or (when EnvParent names it) the head process is gone. It
+// returns why it stopped; nil when ctx ended.
+func RunReplica(ctx context.Context, cfg ReplicaServerConfig) error {
+	s, err := StartReplica(cfg)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	parent, _ := strconv.Atoi(os.Getenv(EnvParent))
+	check := time.NewTicker(100 * time.Millisecond)
+	defer check.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.Done():
+			return s.Err()
+		case <-check.C:
+			if parent != 0 && os.Getppid() != parent {
+				return fmt.Errorf("gcs: the head (pid %d) is gone", parent)
+			}
+		}
+	}
+}
