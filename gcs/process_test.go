@@ -147,7 +147,9 @@ func TestProcessesKilledMidWrite(t *testing.T) {
 	if err := head.Kill(chain.Tail().ID); err != nil {
 		t.Fatal(err)
 	}
-	cs, err := head.Monitor().WaitChains(ctx, func(cs []Chain) bool { return cs[0].Joiner.ID != 0 || len(cs[0].Members) == 2 && cs[0].Epoch > chain.Epoch+1 })
+	cs, err := head.Monitor().WaitChains(ctx, func(cs []Chain) bool {
+		return cs[0].Joiner.ID != 0 || len(cs[0].Members) == 2 && cs[0].Epoch > chain.Epoch+1
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
