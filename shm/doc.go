@@ -25,7 +25,7 @@
 // # Memory layout
 //
 // A Doorbell is 64 bytes: a uint32 sequence number (the futex word) and a
-// uint32 count of sleeping waiters. A ring (RingSize bytes) is a 256-byte
+// uint32 flag saying that someone may sleep on it. A ring (RingSize bytes) is a 256-byte
 // header followed by its data area:
 //
 //	0    magic, version, capacity, closed flag   (read-mostly)
@@ -54,15 +54,18 @@
 // observer, including another process mapping the same pages; the plain
 // writes of a record thus happen before the consumer's reads of it.
 //
-// The doorbell is an eventcount. A waiter increments waiters, reads seq,
-// re-checks its condition and sleeps in FUTEX_WAIT only if seq is still
-// the value it read; a producer publishes, then reads waiters and, if any,
-// increments seq and calls FUTEX_WAKE. Both sides write before they read
-// (a Dekker pattern under sequential consistency), so either the waiter's
-// re-check sees the message or the producer sees the waiter, and a seq
-// change the waiter missed makes FUTEX_WAIT return at once: no wake-up is
-// lost. When nobody sleeps, ringing costs one atomic load. Before sleeping,
-// a waiter spins for a short adaptive time (see Doorbell.SetSpin).
+// The doorbell is an eventcount. A waiter reads seq, sets the sleeping
+// flag, re-checks its condition and sleeps in FUTEX_WAIT only if seq is
+// still the value it read; a producer publishes, then takes (swaps to 0)
+// the flag and, if it was set, increments seq and calls FUTEX_WAKE. Both
+// sides write before they read (a Dekker pattern under sequential
+// consistency), so either the waiter's re-check sees the message or the
+// flag is taken after the waiter set it, and seq moves past the value the
+// waiter read, which makes FUTEX_WAIT return at once if it has not yet
+// slept: no wake-up is lost. When nobody sleeps, ringing costs one atomic
+// load, and a burst of messages to a sleeper costs one system call. Before
+// sleeping, a waiter spins for a short adaptive time (see
+// Doorbell.SetSpin).
 //
 // # Trust
 //

@@ -41,16 +41,16 @@ const (
 // nothing to do parks on it with Wait; producers Ring it after publishing.
 //
 // Shared layout (DoorbellSize bytes): uint32 seq at offset 0 (the futex
-// word), uint32 waiters at offset 4, the rest padding.
+// word), uint32 sleeping flag at offset 4, the rest padding.
 //
 // A Doorbell value is local to one process; both processes call NewDoorbell
 // on the same bytes. One Doorbell may be used by any number of goroutines.
 type Doorbell struct {
 	seq     *atomic.Uint32
-	waiters *atomic.Uint32
-	maxSpin atomic.Int64 // ns; local tuning, see SetSpin
-	hits    atomic.Int64 // moving average (x hitOne) of full spins that succeeded
-	probes  atomic.Int64 // counts short-spin waits, to make every 16th a full spin
+	sleep   *atomic.Uint32 // 1: someone may sleep on seq and no Ring has bumped it since
+	maxSpin atomic.Int64   // ns; local tuning, see SetSpin
+	hits    atomic.Int64   // moving average (x hitOne) of full spins that succeeded
+	probes  atomic.Int64   // counts short-spin waits, to make every 16th a full spin
 }
 
 // NewDoorbell returns a Doorbell over mem, which must be at least
@@ -66,8 +66,8 @@ func NewDoorbell(mem []byte) *Doorbell {
 		panic("shm: NewDoorbell: memory is not 8-byte aligned")
 	}
 	d := &Doorbell{
-		seq:     (*atomic.Uint32)(unsafe.Pointer(&mem[0])),
-		waiters: (*atomic.Uint32)(unsafe.Pointer(&mem[4])),
+		seq:   (*atomic.Uint32)(unsafe.Pointer(&mem[0])),
+		sleep: (*atomic.Uint32)(unsafe.Pointer(&mem[4])),
 	}
 	d.maxSpin.Store(int64(defaultMaxSpin))
 	d.hits.Store(hitOne)
@@ -84,11 +84,11 @@ func (d *Doorbell) SetSpin(limit time.Duration) {
 }
 
 // Ring wakes the waiters, if any. Call it after publishing: when nobody
-// sleeps it costs one atomic load. A process killed while sleeping in Wait
-// stays counted as a waiter, so each later Ring makes one futex system
-// call; that is slower but still correct.
+// sleeps it costs one atomic load. Only the first Ring after a waiter went
+// to sleep makes the futex system call: it clears the sleeping flag, so a
+// producer publishing a burst while the waiter wakes up pays once.
 func (d *Doorbell) Ring() {
-	if d.waiters.Load() == 0 {
+	if d.sleep.Load() == 0 || d.sleep.Swap(0) == 0 {
 		return
 	}
 	d.seq.Add(1)
@@ -101,11 +101,13 @@ func (d *Doorbell) Ring() {
 // not, then registers as a waiter and sleeps on the futex. A sleeping Wait
 // holds an OS thread.
 //
-// No wake-up is lost: the waiter increments waiters, reads seq, re-checks
-// ready() and sleeps only while seq is unchanged; the producer publishes,
-// then reads waiters and bumps seq if it is non-zero. Go atomics are
-// sequentially consistent, so either the re-check sees the publication or
-// Ring sees the waiter and changes seq before or during the sleep.
+// No wake-up is lost: the waiter reads seq, sets the sleeping flag,
+// re-checks ready() and sleeps only while seq is unchanged; the producer
+// publishes, then takes the flag and, if it was set, bumps seq and wakes.
+// Go atomics are sequentially consistent, so if the re-check misses the
+// publication, the producer's read of the flag comes after the waiter set
+// it: the producer, or another that took the flag after it was set, bumps
+// seq after the waiter read it, before or during the sleep.
 //
 // ready is called from the waiting goroutine only; it must be cheap and
 // must not block.
@@ -134,14 +136,16 @@ func (d *Doorbell) Wait(ready func() bool, timeout time.Duration) bool {
 				return ready()
 			}
 		}
-		d.waiters.Add(1)
+		// seq first: a Ring that takes the flag after it is set must
+		// bump seq past the value this sleep compares with.
 		seq := d.seq.Load()
+		d.sleep.Store(1)
+		// Leave the flag set when returning: another goroutine may be
+		// sleeping on it; the next Ring clears it with one wasted wake.
 		if ready() {
-			d.waiters.Add(^uint32(0))
 			return true
 		}
 		futexSleep(d.seq, seq, left)
-		d.waiters.Add(^uint32(0))
 		if ready() {
 			return true
 		}

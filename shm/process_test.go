@@ -267,8 +267,11 @@ func TestCrossProcessChildKilled(t *testing.T) {
 		t.Fatalf("Pop after the child died: %v, want ErrClosed", err)
 	}
 	<-reaped
-	// The dead child stays counted as a waiter on its doorbell: pushing
-	// must still work (one wasted futex wake) or, here, report ErrClosed.
+	// The child died asleep, leaving its doorbell's sleeping flag set;
+	// Close spent one futex wake on it and cleared it.
+	if c.toChild.bell.sleep.Load() != 0 {
+		t.Fatal("sleeping flag of the dead child's doorbell still set")
+	}
 	if err := c.toChild.Push([]byte("late"), time.Second); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Push to the dead child: %v, want ErrClosed", err)
 	}

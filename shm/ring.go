@@ -108,7 +108,7 @@ func NewRing(mem []byte, capacity int, consumerBell *Doorbell) (*Ring, error) {
 	r.head.Store(0)
 	r.closed.Store(0)
 	r.space.seq.Store(0)
-	r.space.waiters.Store(0)
+	r.space.sleep.Store(0)
 	binary.LittleEndian.PutUint32(mem[offVersion:], ringVersion)
 	binary.LittleEndian.PutUint64(mem[offCapacity:], uint64(capacity))
 	// The magic goes last, atomically: an attacher seeing it sees the rest.

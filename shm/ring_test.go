@@ -204,10 +204,10 @@ func TestTryPushFullAndOversize(t *testing.T) {
 	}
 }
 
-// awaitSleeper returns once some goroutine has registered as a waiter on
+// awaitSleeper returns once some goroutine has set the sleeping flag of
 // d, that is, is about to sleep or sleeping in the kernel.
 func awaitSleeper(d *Doorbell) {
-	for d.waiters.Load() == 0 {
+	for d.sleep.Load() == 0 {
 		runtime.Gosched()
 	}
 }
