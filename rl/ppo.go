@@ -201,7 +201,7 @@ func TrainPPO(ctx context.Context, cfg PPOConfig) (*Result, error) {
 	perIter := cfg.Workers * cfg.EnvsPerWorker * cfg.Steps
 	iters := max(1, cfg.TotalSteps/perIter)
 	eps := &window{n: 100}
-	redone := 0
+	redone, lastEval := 0, -100
 	finish := func() *Result {
 		res.Params = L.params
 		if cfg.NormObs {
@@ -247,7 +247,8 @@ func TrainPPO(ctx context.Context, cfg PPOConfig) (*Result, error) {
 			WallS: since(start), Redone: redone, WorkerPIDs: pids,
 		}
 		rec.StepsPerSec = float64(rec.EnvSteps) / rec.WallS
-		if eps.seen >= 10 && rec.MeanReturn >= cfg.Target {
+		if eps.seen >= 10 && nearTarget(rec.MeanReturn, cfg.Target) && it-lastEval >= 5 {
+			lastEval = it
 			mean, variance := L.obsMeanVar()
 			ev, err := evaluate(pol, cfg.Env, L.params, mean, variance, cfg.EvalEpisodes, int64(cfg.Seed)*7919+1_000_000)
 			if err != nil {

@@ -186,6 +186,14 @@ func (w *window) mean() float64 {
 
 func since(t time.Time) float64 { return time.Since(t).Seconds() }
 
+// nearTarget reports whether a training mean is close enough to the
+// target for an evaluation to be worth running: within a quarter of the
+// target's magnitude (training returns come from exploring policies and
+// trail the greedy policy's).
+func nearTarget(mean, target float64) bool {
+	return mean >= target-0.25*math.Abs(target)
+}
+
 func rangeErr(name string, v any, want string) error {
 	return fmt.Errorf("%w: %s = %v, want %s", ErrBadConfig, name, v, want)
 }

@@ -40,7 +40,10 @@ var errUsage = errors.New(`usage: manta <command> [flags]
 
 commands:
   bench            reproduce the paper's evaluation into results/ (see -h)
+  gcs              run one GCS shard replica (see -h)
   microbenchmark   measure tasks and actor calls (see -h)
+  start --head     start a head: GCS monitor and --gcs-shards × --gcs-replicas replica processes
+  rl               train with PPO or ES: manta rl ppo --env CartPole-v1 --workers 2 --seed 1
   version          print the version`)
 
 func run(args []string, out io.Writer) error {
@@ -51,10 +54,16 @@ func run(args []string, out io.Writer) error {
 	case "version":
 		fmt.Fprintf(out, "manta %s (%s %s/%s%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH, revision())
 		return nil
+	case "gcs":
+		return gcsCommand(args[1:], out)
+	case "start":
+		return startCommand(args[1:], out)
 	case "microbenchmark":
 		return microbenchmark(args[1:], out)
 	case "bench":
 		return bench(args[1:], out)
+	case "rl":
+		return rlCommand(args[1:], out)
 	case "-h", "--help", "help":
 		fmt.Fprintln(out, errUsage)
 		return nil

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+
+	"manta/core"
+	"manta/plots"
+	"manta/rl"
+)
+
+const rlUsage = `usage: manta rl <ppo|es> [flags]
+
+  --env ID        Gymnasium env id (default CartPole-v1)
+  --workers N     rollout actors (default 2)
+  --seed S        seed; a seed and worker count give the same run
+  --steps N       env step budget (default: the algorithm's per env)
+  --sync          PPO: gather rollouts bulk-synchronously (MPI-style)
+  --max-wall D    stop after this long (e.g. 60s)
+  --out DIR       write the learning curve (JSON) and its plot here (default results/rl)
+  --json          end with one summary object`
+
+// rlCommand runs `manta rl ppo|es`: a progress line per iteration, the
+// learning curve saved as JSON and drawn, and with --json one summary.
+func rlCommand(args []string, out io.Writer) error {
+	if len(args) == 0 || (args[0] != "ppo" && args[0] != "es") {
+		return fmt.Errorf("%s", rlUsage)
+	}
+	algo := args[0]
+	fs := flag.NewFlagSet("rl "+algo, flag.ContinueOnError)
+	env := fs.String("env", "CartPole-v1", "env id")
+	workers := fs.Int("workers", 2, "rollout actors")
+	seed := fs.Uint64("seed", 1, "seed")
+	steps := fs.Int("steps", 0, "env step budget (0: default)")
+	sync := fs.Bool("sync", false, "PPO: bulk-synchronous gathering")
+	maxWall := fs.Duration("max-wall", 0, "stop after this long (0: no limit)")
+	dir := fs.String("out", filepath.Join("results", "rl"), "directory for the curve and plot")
+	asJSON := fs.Bool("json", false, "print one summary object at the end")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	progress := func(it rl.Iteration) {
+		if *asJSON {
+			return
+		}
+		ev := ""
+		if it.Evaluated {
+			ev = fmt.Sprintf("  eval %.1f", it.EvalReturn)
+		}
+		fmt.Fprintf(out, "iter %4d  steps %9d  mean return %8.2f  %8.0f steps/s  %6.1fs%s\n",
+			it.Iter, it.EnvSteps, it.MeanReturn, it.StepsPerSec, it.WallS, ev)
+	}
+	// Validate before starting anything.
+	var run func(ctx context.Context) (*rl.Result, error)
+	switch algo {
+	case "ppo":
+		cfg := rl.PPODefaults(*env)
+		cfg.Workers, cfg.Seed, cfg.Sync, cfg.MaxWall, cfg.Progress = *workers, *seed, *sync, *maxWall, progress
+		if *steps > 0 {
+			cfg.TotalSteps = *steps
+		}
+		if err := cfg.Validate(); err != nil {
+			return err
+		}
+		run = func(ctx context.Context) (*rl.Result, error) { return rl.TrainPPO(ctx, cfg) }
+	case "es":
+		cfg := rl.ESDefaults(*env)
+		cfg.Workers, cfg.Seed, cfg.MaxWall, cfg.Progress = *workers, *seed, *maxWall, progress
+		if *steps > 0 {
+			cfg.TotalSteps = *steps
+		}
+		if err := cfg.Validate(); err != nil {
+			return err
+		}
+		run = func(ctx context.Context) (*rl.Result, error) { return rl.TrainES(ctx, cfg) }
+	}
+	cluster, err := core.Init(core.Config{})
+	if err != nil {
+		return err
+	}
+	defer cluster.Shutdown()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	res, runErr := run(ctx)
+	if res == nil {
+		return runErr
+	}
+	if err := saveCurve(res, *dir); err != nil && runErr == nil {
+		runErr = err
+	}
+	if *asJSON {
+		b, _ := json.Marshal(res.Summary)
+		fmt.Fprintln(out, string(b))
+	} else {
+		fmt.Fprintf(out, "%s %s: solved %v, mean return %.2f, %d env steps, %.1f s\n",
+			res.Algo, res.Env, res.Solved, res.MeanReturn, res.EnvSteps, res.WallS)
+	}
+	return runErr
+}
+
+// saveCurve writes DIR/<algo>-<env>-w<workers>-s<seed>.json and its plot.
+func saveCurve(res *rl.Result, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	name := fmt.Sprintf("%s-%s-w%d-s%d", res.Algo, res.Env, res.Workers, res.Seed)
+	if err := res.SaveJSON(filepath.Join(dir, name+".json")); err != nil {
+		return err
+	}
+	var s plots.Series
+	s.Label = "mean return (training)"
+	for _, it := range res.Curve {
+		if it.MeanReturn == it.MeanReturn { // skip NaN before the first episode
+			s.X = append(s.X, float64(it.EnvSteps))
+			s.Y = append(s.Y, it.MeanReturn)
+		}
+	}
+	if len(s.X) == 0 {
+		return nil
+	}
+	f := plots.Figure{
+		Name: name, Kind: plots.KindLines, Title: fmt.Sprintf("%s on %s (%d workers, seed %d)", res.Algo, res.Env, res.Workers, res.Seed),
+		XLabel: "env steps", YLabel: "mean return", Series: []plots.Series{s}, Legend: "bottom-right",
+	}
+	_, err := plots.Render(f, dir)
+	return err
+}
