@@ -22,7 +22,7 @@ func TestMain(m *testing.M) {
 		}
 		cfg.Logf = quiet
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-		err := RunReplica(ctx, cfg)
+		err := RunReplica(ctx, cfg, nil)
 		stop()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)

@@ -43,13 +43,17 @@ func ReplicaConfigFromEnv() (cfg ReplicaServerConfig, ok bool, err error) {
 
 // RunReplica serves a replica until ctx ends, the replica is removed from
 // its chain, or (when EnvParent names it) the head process is gone. It
-// returns why it stopped; nil when ctx ended.
-func RunReplica(ctx context.Context, cfg ReplicaServerConfig) error {
+// calls started, if not nil, once the replica listens. It returns why it
+// stopped; nil when ctx ended.
+func RunReplica(ctx context.Context, cfg ReplicaServerConfig, started func(*ReplicaServer)) error {
 	s, err := StartReplica(cfg)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	if started != nil {
+		started(s)
+	}
 	parent, _ := strconv.Atoi(os.Getenv(EnvParent))
 	check := time.NewTicker(100 * time.Millisecond)
 	defer check.Stop()
