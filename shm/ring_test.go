@@ -627,37 +627,57 @@ func TestEmptyFromAnyGoroutine(t *testing.T) {
 	}
 }
 
-// Several goroutines sleep on one doorbell, each for its own ring; every
-// hand-off goes through the futex. A lost wake-up shows as ErrTimeout.
+// Several goroutines sleep on one doorbell, each for its own ring: four
+// ping-pong pairs whose outbound rings share one doorbell and whose return
+// rings share another, every hand-off through the futex. A lost wake-up
+// shows as ErrTimeout.
 func TestDoorbellManyWaiters(t *testing.T) {
 	const (
-		pairs = 4
-		n     = 2000
+		pairs  = 4
+		rounds = 1000
 	)
-	mem := alignedMem(DoorbellSize + pairs*RingSize(4096))
-	bell := NewDoorbell(mem)
-	bell.SetSpin(0)
+	mem := alignedMem(2*DoorbellSize + 2*pairs*RingSize(4096))
+	there, back := NewDoorbell(mem), NewDoorbell(mem[DoorbellSize:])
+	there.SetSpin(0)
+	back.SetSpin(0)
 	var wg sync.WaitGroup
 	for i := 0; i < pairs; i++ {
-		r, err := NewRing(mem[DoorbellSize+i*RingSize(4096):], 4096, bell)
+		m := mem[2*DoorbellSize+2*i*RingSize(4096):]
+		out, err := NewRing(m, 4096, there)
 		if err != nil {
 			t.Fatal(err)
 		}
-		r.SpaceDoorbell().SetSpin(0)
-		wg.Go(func() {
-			for j := 0; j < n; j++ {
-				if err := r.Push([]byte{byte(j)}, 10*time.Second); err != nil {
-					t.Error(err)
+		in, err := NewRing(m[RingSize(4096):], 4096, back)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() { // echo
+			var buf []byte
+			for {
+				var err error
+				if buf, err = out.Pop(buf, 10*time.Second); err != nil {
+					if !errors.Is(err, ErrClosed) {
+						t.Errorf("echo %d: %v", i, err)
+					}
+					return
+				}
+				if err := in.Push(buf, 10*time.Second); err != nil {
+					t.Errorf("echo %d: %v", i, err)
 					return
 				}
 			}
 		})
 		wg.Go(func() {
+			defer out.Close()
 			var buf []byte
-			for j := 0; j < n; j++ {
+			for j := 0; j < rounds; j++ {
+				if err := out.Push([]byte{byte(j)}, 10*time.Second); err != nil {
+					t.Errorf("pair %d round %d: %v", i, j, err)
+					return
+				}
 				var err error
-				if buf, err = r.Pop(buf, 10*time.Second); err != nil || buf[0] != byte(j) {
-					t.Errorf("ring %d message %d: %v %v", i, j, buf, err)
+				if buf, err = in.Pop(buf, 10*time.Second); err != nil || buf[0] != byte(j) {
+					t.Errorf("pair %d round %d: %v %v", i, j, buf, err)
 					return
 				}
 			}
