@@ -216,16 +216,30 @@ func TrainPPO(ctx context.Context, cfg PPOConfig) (*Result, error) {
 		}
 		return res
 	}
-	for it := 1; it <= iters; it++ {
-		if cfg.AnnealLR {
-			L.adam.LR = cfg.LR * (1 - float64(it-1)/float64(iters))
-		}
+	// launch asks every worker for a rollout with the current weights,
+	// put once into the object store for all of them.
+	launch := func() (*rolloutCall, error) {
 		wref, err := core.Put(L.params)
 		if err != nil {
-			return finish(), err
+			return nil, err
 		}
-		stats := L.obsStats()
-		batches, pids, n, err := gatherRollouts(ctx, workers, wref, stats, cfg.Sync)
+		c := &rolloutCall{workers: workers, wref: wref, stats: L.obsStats()}
+		c.refs = make([]core.Ref[*rolloutBatch], len(workers))
+		for i := range workers {
+			c.refs[i] = c.submit(i)
+		}
+		return c, nil
+	}
+	var next *rolloutCall
+	for it := 1; it <= iters; it++ {
+		if next == nil {
+			var err error
+			if next, err = launch(); err != nil {
+				return finish(), err
+			}
+		}
+		batches, pids, n, err := next.gather(ctx, cfg.Sync)
+		next = nil
 		redone += n
 		if err != nil {
 			return finish(), fmt.Errorf("rl: iteration %d: %w", it, err)
@@ -237,9 +251,19 @@ func TrainPPO(ctx context.Context, cfg PPOConfig) (*Result, error) {
 				m.MergeInto(L.obsRMS)
 			}
 		}
+		if cfg.AnnealLR {
+			L.adam.LR = cfg.LR * (1 - float64(it-1)/float64(iters))
+		}
 		if err := L.update(batches); err != nil {
 			L.restore()
 			return finish(), fmt.Errorf("%w at iteration %d: %v (the last good weights are kept)", ErrDiverged, it, err)
+		}
+		if !cfg.Sync && it < iters {
+			// Asynchronous: the next rollouts start now, while this
+			// iteration is evaluated and reported.
+			if next, err = launch(); err != nil {
+				return finish(), err
+			}
 		}
 		res.EnvSteps = it * perIter
 		rec := Iteration{
@@ -272,60 +296,68 @@ func TrainPPO(ctx context.Context, cfg PPOConfig) (*Result, error) {
 	return finish(), nil
 }
 
-// gatherRollouts asks every worker for a rollout with the weights in
-// wref and collects the batches in worker order. A rollout whose worker
+// rolloutCall is one iteration's rollouts in flight: one call per worker,
+// all reading the same weights.
+type rolloutCall struct {
+	workers []core.Actor[ppoWorker]
+	wref    core.Ref[[]float64]
+	stats   []float64
+	refs    []core.Ref[*rolloutBatch]
+}
+
+func (c *rolloutCall) submit(i int) core.Ref[*rolloutBatch] {
+	return ppoRollout.Remote(c.workers[i], c.wref, c.stats)
+}
+
+// gather collects the batches in worker order. A rollout whose worker
 // died is asked again of the same handle, which manta has restarted
-// (WithMaxRestarts); n counts such redone rollouts. With sync the
-// learner waits at a barrier for all of them; otherwise it takes each one
-// as it arrives.
-func gatherRollouts(ctx context.Context, workers []core.Actor[ppoWorker], wref core.Ref[[]float64], stats []float64, sync bool) (out []*rolloutBatch, pids []int, n int, err error) {
-	refs := make([]core.Ref[*rolloutBatch], len(workers))
-	for i, w := range workers {
-		refs[i] = ppoRollout.Remote(w, wref, stats)
-	}
-	out = make([]*rolloutBatch, len(workers))
-	pids = make([]int, len(workers))
+// (WithMaxRestarts); n counts such redone rollouts. With sync the learner
+// takes them in worker order, all before any processing (a barrier);
+// otherwise it takes each one as it arrives (core.Wait).
+func (c *rolloutCall) gather(ctx context.Context, sync bool) (out []*rolloutBatch, pids []int, n int, err error) {
+	out = make([]*rolloutBatch, len(c.refs))
+	pids = make([]int, len(c.refs))
 	const maxRedo = 8
 	take := func(i int) error {
 		for {
-			b, err := refs[i].Get(ctx)
+			b, err := c.refs[i].Get(ctx)
 			if err == nil {
 				out[i], pids[i] = b, b.PID
 				return nil
 			}
-			if !errors.Is(err, core.ErrActorDied) || n >= maxRedo*len(workers) {
+			if !errors.Is(err, core.ErrActorDied) || n >= maxRedo*len(c.refs) {
 				return fmt.Errorf("rollout on worker %d: %w", i, err)
 			}
 			n++
-			refs[i] = ppoRollout.Remote(workers[i], wref, stats)
+			c.refs[i] = c.submit(i)
 		}
 	}
 	if sync {
-		for i := range refs {
+		for i := range c.refs {
 			if err := take(i); err != nil {
 				return nil, nil, n, err
 			}
 		}
 		return out, pids, n, nil
 	}
-	pending := make([]int, len(refs))
+	pending := make([]int, len(c.refs))
 	for i := range pending {
 		pending[i] = i
 	}
 	for len(pending) > 0 {
 		wait := make([]core.AnyRef, len(pending))
 		for j, i := range pending {
-			wait[j] = refs[i]
+			wait[j] = c.refs[i]
 		}
 		ready, err := core.Wait(ctx, wait, 1, 0)
 		if err != nil {
 			return nil, nil, n, err
 		}
-		var rest []int
-		isReady := map[int]bool{}
+		isReady := make([]bool, len(pending))
 		for _, j := range ready {
 			isReady[j] = true
 		}
+		var rest []int
 		for j, i := range pending {
 			if !isReady[j] {
 				rest = append(rest, i)

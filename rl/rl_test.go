@@ -1,0 +1,214 @@
+package rl
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"syscall"
+	"testing"
+	"time"
+
+	"manta/core"
+	"manta/sims"
+)
+
+func startCluster(t *testing.T) {
+	t.Helper()
+	c, err := core.Init(core.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Shutdown() })
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// randomReturn is CartPole's mean return under uniformly random actions
+// (about 22).
+func randomReturn(t *testing.T) float64 {
+	env, _ := sims.Make("CartPole-v1")
+	rng := rand.New(rand.NewPCG(1, 1))
+	var sum float64
+	for ep := range 200 {
+		if _, err := env.Reset(int64(ep)); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			_, r, term, trunc, err := env.Step([]float64{float64(rng.IntN(2))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum += r
+			if term || trunc {
+				break
+			}
+		}
+	}
+	return sum / 200
+}
+
+func TestPPOLearnsCartPole(t *testing.T) {
+	startCluster(t)
+	rnd := randomReturn(t)
+	cfg := PPODefaults("CartPole-v1")
+	cfg.Seed, cfg.TotalSteps = 1, 40*1024
+	res, err := TrainPPO(ctxT(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := res.Curve[len(res.Curve)-1].MeanReturn
+	t.Logf("random %.1f; after %d steps mean return %.1f (%.1fs)", rnd, res.EnvSteps, last, res.WallS)
+	if last < 3*rnd {
+		t.Fatalf("mean return %.1f after %d steps, want ≥ 3× random (%.1f)", last, res.EnvSteps, 3*rnd)
+	}
+}
+
+func TestPPOReproducibleAndSyncAgrees(t *testing.T) {
+	startCluster(t)
+	cfg := PPODefaults("CartPole-v1")
+	cfg.Seed, cfg.TotalSteps = 7, 4*1024
+	a, err := TrainPPO(ctxT(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Sync = true
+	b, err := TrainPPO(ctxT(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range a.Params {
+		if a.Params[i] != b.Params[i] {
+			t.Fatalf("param %d differs between runs: %v vs %v", i, a.Params[i], b.Params[i])
+		}
+	}
+}
+
+func TestESLearnsCartPole(t *testing.T) {
+	startCluster(t)
+	cfg := ESDefaults("CartPole-v1")
+	cfg.Seed, cfg.TotalSteps, cfg.NoiseSize = 1, 20_000, 1<<20
+	res, err := TrainES(ctxT(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	best := math.Inf(-1)
+	for _, it := range res.Curve {
+		best = max(best, it.MeanReturn)
+	}
+	t.Logf("after %d steps: best iteration mean %.1f, result %.1f", res.EnvSteps, best, res.MeanReturn)
+	if best < 100 {
+		t.Fatalf("ES best iteration mean %.1f, want ≥ 100 (random ≈ 22)", best)
+	}
+}
+
+// TestPPOWorkerKilled kills a rollout worker's process while its rollout
+// is in flight: the rollout is redone by the restarted actor and training
+// goes on.
+func TestPPOWorkerKilled(t *testing.T) {
+	startCluster(t)
+	cfg := PPODefaults("CartPole-v1")
+	cfg.Seed, cfg.TotalSteps = 3, 6*1024
+	var killed int
+	var after []int
+	cfg.Progress = func(it Iteration) {
+		switch {
+		case it.Iter == 2:
+			killed = it.WorkerPIDs[0]
+			if err := syscall.Kill(killed, syscall.SIGKILL); err != nil {
+				t.Errorf("kill: %v", err)
+			}
+		case it.Iter > 2:
+			after = it.WorkerPIDs
+		}
+	}
+	res, err := TrainPPO(ctxT(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Curve) != 6 {
+		t.Fatalf("ran %d iterations, want 6", len(res.Curve))
+	}
+	if after[0] == killed || after[0] == 0 {
+		t.Fatalf("worker 0 still pid %d after the kill", after[0])
+	}
+	t.Logf("redone rollouts: %d", res.Curve[len(res.Curve)-1].Redone)
+}
+
+func TestBadInput(t *testing.T) {
+	ctx := context.Background()
+	// Errors come before any work: no cluster is running here.
+	if _, err := TrainPPO(ctx, PPOConfig{Env: "Humanoid-v4"}); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("unknown env: %v", err)
+	}
+	if _, err := TrainES(ctx, ESConfig{Env: "NoSuchEnv-v0"}); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("ES unknown env: %v", err)
+	}
+	if _, err := NewPolicy(sims.Space{Shape: []int{4}, Low: make([]float64, 4), High: make([]float64, 4)}, sims.Space{Shape: []int{2, 2}, Low: make([]float64, 4), High: make([]float64, 4)}, nil); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("matrix action space: %v", err)
+	}
+	for _, c := range []PPOConfig{
+		{Env: "CartPole-v1", LR: -1},
+		{Env: "CartPole-v1", Gamma: 1.5},
+		{Env: "CartPole-v1", ClipCoef: 2},
+		{Env: "CartPole-v1", Workers: -2},
+		{Env: "CartPole-v1", Minibatches: 1 << 30},
+		{Env: "CartPole-v1", Hidden: []int{0}},
+	} {
+		if _, err := TrainPPO(ctx, c); !errors.Is(err, ErrBadConfig) {
+			t.Errorf("%+v: %v, want ErrBadConfig", c, err)
+		}
+	}
+	for _, c := range []ESConfig{
+		{Env: "CartPole-v1", Sigma: -0.1},
+		{Env: "CartPole-v1", LR: 5},
+		{Env: "CartPole-v1", NoiseSize: 10},
+	} {
+		if _, err := TrainES(ctx, c); !errors.Is(err, ErrBadConfig) {
+			t.Errorf("%+v: %v, want ErrBadConfig", c, err)
+		}
+	}
+}
+
+// TestPPODivergenceDetected feeds the learner weights with a NaN: the
+// update fails and restore brings back the last good weights.
+func TestPPODivergenceDetected(t *testing.T) {
+	cfg := PPODefaults("CartPole-v1")
+	cfg.Workers, cfg.EnvsPerWorker, cfg.Steps = 1, 2, 16
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	env, _ := sims.Make("CartPole-v1")
+	pol, _ := NewPolicy(env.ObservationSpace(), env.ActionSpace(), cfg.Hidden)
+	L := newPPOLearner(cfg, pol)
+	b := &rolloutBatch{Obs: make([]float64, 32*4), Act: make([]float64, 32), LogP: make([]float64, 32),
+		Val: make([]float64, 32), Adv: make([]float64, 32), Ret: make([]float64, 32)}
+	for i := range b.Adv {
+		b.Adv[i], b.LogP[i] = float64(i%5), math.Log(0.5)
+	}
+	if err := L.update([]*rolloutBatch{b}); err != nil {
+		t.Fatalf("finite update: %v", err)
+	}
+	L.params[3] = math.NaN()
+	if err := L.update([]*rolloutBatch{b}); err == nil {
+		t.Fatal("a NaN weight went unnoticed")
+	}
+	L.restore()
+	if !finite(L.params) {
+		t.Fatal("restore left non-finite weights")
+	}
+}
+
+func TestCenteredRanks(t *testing.T) {
+	got := centeredRanks([]float64{10, -3, 7, 7.5, 0})
+	want := []float64{0.5, -0.5, 0, 0.25, -0.25}
+	for i := range want {
+		if math.Abs(got[i]-want[i]) > 1e-12 {
+			t.Fatalf("ranks %v, want %v", got, want)
+		}
+	}
+}
