@@ -128,6 +128,9 @@ func (d *Doorbell) Wait(ready func() bool, timeout time.Duration) bool {
 		// this CPU.
 		d.observe(false)
 	}
+	if ok {
+		return true
+	}
 	deadline := start.Add(timeout)
 	for {
 		var left time.Duration
