@@ -571,10 +571,15 @@ func TestSpinAdapts(t *testing.T) {
 	if kinds[spinFull] != 0 || kinds[spinProbe] != 2 || kinds[spinShort] != 30 {
 		t.Fatalf("full/short/probe spins in 32 waits: %v, want [0 30 2]", kinds)
 	}
-	// Readiness found while spinning counts as a hit.
+	// Readiness found while spinning counts as a hit, and leaves the
+	// sleeping flag alone (else the next Ring makes a needless syscall).
+	d.sleep.Store(0)
 	for i := 0; i < 20 && d.hits.Load() < hitOne/4; i++ {
 		polls := 0
-		d.Wait(func() bool { polls++; return polls > 2 }, time.Second)
+		d.Wait(func() bool { polls++; return polls > 2 }, 0)
+		if d.sleep.Load() != 0 {
+			t.Fatal("a wait that ended while spinning set the sleeping flag")
+		}
 	}
 	if d.hits.Load() < hitOne/4 {
 		t.Fatalf("hit rate %d/%d after 20 quick waits", d.hits.Load(), hitOne)
