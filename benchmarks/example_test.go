@@ -21,5 +21,7 @@ func Example() {
 	// fig9: reproduced
 	// fig12b: partial
 	// table4: reproduced
+	// fig14a: partial
+	// fig14b: partial
 	// Table 4, §5.2.3, p. 572: 4030000 timesteps/s
 }

@@ -54,14 +54,3 @@ var fig13 = Experiment{
 	Setup: "needs GPUs, TensorFlow and Horovod baselines; where it can be adapted it would be data-parallel SGD of a small " +
 		"gonum network on CPU with actors as replicas and a parameter server (the rl package has not landed).",
 }
-
-var fig14a = Experiment{
-	ID: "fig14a", Title: "Evolution strategies: time to solve Humanoid", Paper: "Figure 14a (§5.3.1)", State: NotBuilt,
-	Setup: "needs ES in the rl package and a MuJoCo Humanoid (sims has classic control and Box2D only); " +
-		"a scaled version would time ES on a sims env against worker count.",
-}
-
-var fig14b = Experiment{
-	ID: "fig14b", Title: "PPO: time to solve Humanoid against MPI", Paper: "Figure 14b (§5.3.2)", State: NotBuilt,
-	Setup: "needs PPO in the rl package and a MuJoCo Humanoid; a scaled version would time PPO on a sims env against worker count.",
-}

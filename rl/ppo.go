@@ -64,11 +64,11 @@ func PPODefaults(env string) PPOConfig {
 	switch env {
 	case "CartPole-v1", "Acrobot-v1", "MountainCar-v0", "LunarLander-v3":
 	case "Pendulum-v1":
-		c.EnvsPerWorker, c.Steps, c.TotalSteps = 2, 1024, 200_000
-		c.LR, c.Gamma, c.Lambda, c.Epochs, c.Minibatches, c.EntCoef = 1e-3, 0.9, 0.95, 10, 64, 0
+		c.EnvsPerWorker, c.Steps, c.TotalSteps = 4, 256, 300_000
+		c.LR, c.Gamma, c.Lambda, c.Epochs, c.Minibatches, c.EntCoef = 1e-3, 0.9, 0.95, 10, 32, 0
 		c.NormObs, c.NormReward = true, true
 	default:
-		c.EnvsPerWorker, c.Steps, c.TotalSteps = 1, 2048, 1_000_000
+		c.EnvsPerWorker, c.Steps, c.TotalSteps = 4, 512, 2_000_000
 		c.LR, c.Epochs, c.Minibatches, c.EntCoef = 3e-4, 10, 32, 0
 		c.NormObs, c.NormReward = true, true
 	}

@@ -1,0 +1,196 @@
+package benchmarks
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"time"
+
+	"manta/core"
+	"manta/plots"
+	"manta/rl"
+)
+
+// Figures 14a and 14b of the paper at small scale: time to solve an env
+// with ES and with PPO against the number of workers, and for PPO the
+// asynchronous learner (rollouts gathered as they arrive, the next ones
+// started before evaluation and reporting) beside an MPI-style
+// bulk-synchronous one (a barrier on every worker's rollout), on the same
+// seeds. The total batch per iteration is the same at every worker count
+// (ES: 20 antithetic pairs; PPO: 8 env copies × 128 steps), so the
+// algorithm is the same and only its distribution changes.
+
+var fig14a = Experiment{
+	ID: "fig14a", Title: "Evolution strategies: time to solve against workers", Paper: "Figure 14a (§5.3.1)", State: Partial,
+	Setup: "The paper ran ES on MuJoCo Humanoid-v1 with up to 8192 cores. Here: rl.TrainES (Salimans et al.: antithetic pairs, a shared noise " +
+		"table put once into the object store and read zero-copy by every worker actor, centered ranks, Adam with L2, observation " +
+		"normalisation) on sims' CartPole-v1 (solved: mean ≥ 475 over 100 greedy evaluation episodes), 20 antithetic pairs per iteration " +
+		"split over 1 and 2 worker actors (more at full scale where cores allow), several seeds, on a 2-core machine shared with the driver. " +
+		"No Humanoid exists in sims, so absolute times are not comparable; the shape (time against workers) is.",
+	QuickEstimate: 20 * time.Second,
+	FullEstimate:  1 * time.Minute,
+	Run:           runFig14a,
+}
+
+var fig14b = Experiment{
+	ID: "fig14b", Title: "PPO: time to solve against workers, asynchronous against bulk-synchronous", Paper: "Figure 14b (§5.3.2)", State: Partial,
+	Setup: "The paper ran PPO on Humanoid-v1, Ray against an MPI implementation, on up to 512 CPUs and 64 GPUs. Here: rl.TrainPPO (CleanRL's " +
+		"details: GAE, clipped surrogate and value loss, entropy bonus, advantage normalisation, 4 epochs of 4 minibatches, learning-rate " +
+		"annealing) on sims' CartPole-v1 (solved: mean ≥ 475 over 100 greedy evaluation episodes), 8 env copies × 128 steps per iteration " +
+		"split over 1 and 2 rollout actors (more at full scale), each mode on the same seeds. The MPI program is replaced by the same " +
+		"actors gathered bulk-synchronously (a barrier, then learning, then the next broadcast): the programming model, not MPI's transport. " +
+		"Both modes compute the same weights for a seed, so the difference is wall time only.",
+	QuickEstimate: 90 * time.Second,
+	FullEstimate:  6 * time.Minute,
+	Run:           runFig14b,
+}
+
+// fig14Run is one training run's outcome.
+type fig14Run struct {
+	Mode     string  `json:"mode"`
+	Workers  int     `json:"workers"`
+	Seed     uint64  `json:"seed"`
+	Solved   bool    `json:"solved"`
+	WallS    float64 `json:"wall_s"`
+	EnvSteps int     `json:"env_steps"`
+	Return   float64 `json:"mean_return"`
+}
+
+func fig14Workers(s Scale) []int {
+	limit := min(runtime.NumCPU(), 2)
+	if s == Full {
+		limit = runtime.NumCPU()
+	}
+	var ws []int
+	for n := 1; n <= limit; n *= 2 {
+		ws = append(ws, n)
+	}
+	if ws[len(ws)-1] != limit {
+		ws = append(ws, limit)
+	}
+	return ws
+}
+
+func fig14Seeds(s Scale) []uint64 {
+	if s == Full {
+		return []uint64{1, 2, 3, 4, 5}
+	}
+	return []uint64{1, 2, 3}
+}
+
+// inCluster runs f on a fresh embedded node.
+func inCluster(f func() error) error {
+	c, err := core.Init(core.Config{})
+	if err != nil {
+		return err
+	}
+	defer c.Shutdown()
+	return f()
+}
+
+func runFig14a(ctx context.Context, env *Env) (*Outcome, error) {
+	workers, seeds := fig14Workers(env.Scale), fig14Seeds(env.Scale)
+	var runs []fig14Run
+	total := float64(len(workers) * len(seeds))
+	for _, n := range workers {
+		for _, seed := range seeds {
+			env.Progress(float64(len(runs))/total, "ES CartPole-v1, %d workers, seed %d", n, seed)
+			cfg := rl.ESDefaults("CartPole-v1")
+			cfg.Workers, cfg.Pairs, cfg.Seed, cfg.TotalSteps = n, 20/n, seed, 2_000_000
+			var res *rl.Result
+			err := inCluster(func() (err error) { res, err = rl.TrainES(ctx, cfg); return err })
+			if err != nil {
+				return nil, err
+			}
+			runs = append(runs, fig14Run{Mode: "es", Workers: n, Seed: seed, Solved: res.Solved, WallS: res.WallS, EnvSteps: res.EnvSteps, Return: res.MeanReturn})
+		}
+	}
+	return fig14Outcome("fig14a", "ES on CartPole-v1: time to solve", runs, []string{"es"}), nil
+}
+
+func runFig14b(ctx context.Context, env *Env) (*Outcome, error) {
+	workers, seeds := fig14Workers(env.Scale), fig14Seeds(env.Scale)
+	modes := []string{"async", "bsp"}
+	var runs []fig14Run
+	total := float64(len(workers) * len(seeds) * len(modes))
+	for _, n := range workers {
+		for _, seed := range seeds {
+			for _, m := range modes {
+				env.Progress(float64(len(runs))/total, "PPO CartPole-v1, %s, %d workers, seed %d", m, n, seed)
+				cfg := rl.PPODefaults("CartPole-v1")
+				cfg.Workers, cfg.EnvsPerWorker, cfg.Seed, cfg.Sync = n, 8/n, seed, m == "bsp"
+				var res *rl.Result
+				err := inCluster(func() (err error) { res, err = rl.TrainPPO(ctx, cfg); return err })
+				if err != nil {
+					return nil, err
+				}
+				runs = append(runs, fig14Run{Mode: m, Workers: n, Seed: seed, Solved: res.Solved, WallS: res.WallS, EnvSteps: res.EnvSteps, Return: res.MeanReturn})
+			}
+		}
+	}
+	return fig14Outcome("fig14b", "PPO on CartPole-v1: time to solve", runs, modes), nil
+}
+
+// fig14Outcome summarises runs per mode and worker count: the median time
+// to solve with its spread (min and max), the median env steps, and the
+// share of runs that solved within the budget.
+func fig14Outcome(id, title string, runs []fig14Run, modes []string) *Outcome {
+	out := &Outcome{Data: runs}
+	fig := plots.Figure{
+		Name: id, Kind: plots.KindLines, Title: title, XLabel: "workers", YLabel: "median time to solve (s)",
+		Caption: "Median over seeds; error bars span half the range (min to max).",
+	}
+	for _, m := range modes {
+		s := plots.Series{Label: m}
+		byN := map[int][]fig14Run{}
+		var ns []int
+		for _, r := range runs {
+			if r.Mode != m {
+				continue
+			}
+			if byN[r.Workers] == nil {
+				ns = append(ns, r.Workers)
+			}
+			byN[r.Workers] = append(byN[r.Workers], r)
+		}
+		for _, n := range ns {
+			var times, steps []float64
+			solved := 0
+			for _, r := range byN[n] {
+				times = append(times, r.WallS)
+				steps = append(steps, float64(r.EnvSteps))
+				if r.Solved {
+					solved++
+				}
+			}
+			slices.Sort(times)
+			slices.Sort(steps)
+			med := median(times)
+			s.X = append(s.X, float64(n))
+			s.Y = append(s.Y, med)
+			s.Err = append(s.Err, (times[len(times)-1]-times[0])/2)
+			out.Metrics = append(out.Metrics,
+				Metric{Name: fmt.Sprintf("%s, %d workers: median time to solve", m, n), Value: med, N: len(times), Unit: "s", Headline: n == ns[len(ns)-1],
+					Note: fmt.Sprintf("min %.2f s, max %.2f s; %d of %d seeds solved", times[0], times[len(times)-1], solved, len(times))},
+				Metric{Name: fmt.Sprintf("%s, %d workers: median env steps to solve", m, n), Value: median(steps), N: len(steps), Unit: "steps"})
+		}
+		fig.Series = append(fig.Series, s)
+		fig.XTicks = s.X
+	}
+	out.Figures = []plots.Figure{fig}
+	out.Notes = append(out.Notes, "Each run starts a fresh embedded node; wall time counts from the first rollout request to the evaluation that "+
+		"reached the target (worker start-up included). The machine has 2 cores shared with the driver, so 2 workers cannot give 2×.")
+	return out
+}
+
+func median(sorted []float64) float64 {
+	n := len(sorted)
+	if n == 0 {
+		return 0
+	}
+	if n%2 == 1 {
+		return sorted[n/2]
+	}
+	return (sorted[n/2-1] + sorted[n/2]) / 2
+}
