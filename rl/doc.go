@@ -1,0 +1,63 @@
+// Package rl holds reinforcement-learning algorithms written against
+// manta's core API, for researchers who write RL in Go: PPO and Evolution
+// Strategies, and the small neural networks on gonum they need.
+//
+// # Networks
+//
+// MLP is a tanh multilayer perceptron whose parameters are one flat
+// []float64 owned by the caller, so a whole policy travels as one object.
+// Forward and Backward work on row-major batches through gonum's BLAS and
+// do not allocate once their Workspace has grown (a finite-difference test
+// checks Backward; BenchmarkMLPForwardBackward reports allocations).
+// InitOrthogonal is torch's orthogonal_ init with PPO's gains; Adam (with
+// optional L2) and ClipGradNorm are the optimiser. Categorical and
+// Gaussian are the policy heads: sampling, log-probability and entropy,
+// with their gradients. Policy pairs an actor and a critic MLP.
+//
+// # PPO
+//
+// TrainPPO follows CleanRL's ppo.py and ppo_continuous_action.py: vectorised
+// envs, GAE, the clipped surrogate, value clipping, an entropy bonus,
+// per-minibatch advantage normalisation, minibatch epochs, learning-rate
+// annealing, global gradient clipping, and observation and reward
+// normalisation for continuous control. Beyond CleanRL, a truncated
+// episode is bootstrapped from its last observation. Rollout workers are
+// actors each stepping a sims.Vec; every iteration the learner puts the
+// weights once (core.Put) and each worker reads them from the object
+// store; the learner takes the rollouts as they arrive (core.Wait), and
+// starts the next ones before it evaluates and reports (PPOConfig.Sync
+// makes it a bulk-synchronous, MPI-style loop instead; both give the same
+// weights for a seed).
+//
+// # ES
+//
+// TrainES is Salimans et al. 2017 as the Ray paper ran it: a noise table
+// put once into the object store, which every worker actor reads as a
+// zero-copy view; antithetic pairs; workers return only noise offsets and
+// returns; centered-rank fitness shaping; Adam with L2; observation
+// normalisation.
+//
+// # Writing a third algorithm
+//
+// Both trainers have the same shape, and a new one can copy it: register
+// an actor type at package level (core.RegisterActor1 with
+// core.WithMaxRestarts, so a killed worker comes back) whose constructor
+// builds its envs; register its methods; in the trainer validate the
+// config first (ErrBadConfig, ErrUnsupported), create the actors, then
+// per iteration put the weights, call every worker, gather with core.Wait,
+// redo a call that failed with core.ErrActorDied, update, check the
+// weights are finite (ErrDiverged names the iteration and keeps the last
+// good weights), and report an Iteration. Seed every random stream from
+// the config seed and the worker index, and assemble results in worker
+// order, so a seed and worker count give the same run.
+//
+// # Reproducibility and failures
+//
+// A run is determined by its config, seed and worker count. A worker
+// killed mid-iteration is restarted by manta and its rollout asked again
+// (counted in Iteration.Redone); the restarted worker's envs start afresh,
+// so such a run no longer matches an undisturbed one.
+//
+// Remote functions are registered at package level, so a binary that
+// imports rl is its own worker (core.WorkerMain first in main or TestMain).
+package rl
