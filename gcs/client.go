@@ -289,6 +289,27 @@ func (c *Client) refresh(ctx context.Context, version uint64, id ReplicaID) {
 	}
 }
 
+// awaitNewer asks the monitor for the chains once shard's epoch passes
+// epoch (or a short while has passed): a replica redirected us with the
+// chain we know, so a change is under way (a joiner being promoted, say).
+func (c *Client) awaitNewer(ctx context.Context, version uint64, shard int, epoch uint64) {
+	c.mu.Lock()
+	stale := c.version != version
+	c.mu.Unlock()
+	if stale {
+		return
+	}
+	resp, err := c.mon.Call(ctx, MethodChains, appendUvarints(nil, uint64(shard), epoch), nil)
+	if err != nil {
+		return
+	}
+	if chains, err := decodeChains(resp); err == nil {
+		for _, ch := range chains {
+			c.learn(ch)
+		}
+	}
+}
+
 // conn returns the connection to a replica.
 func (c *Client) conn(addr string) (*rpc.Client, error) {
 	c.mu.Lock()
@@ -308,7 +329,8 @@ func (c *Client) conn(addr string) (*rpc.Client, error) {
 	return cl, nil
 }
 
-// retry paces attempts that learned nothing new: 1 ms, doubling to 50 ms.
+// retry paces attempts that learned nothing new: 250 µs, doubling to
+// 20 ms.
 type retry struct{ wait time.Duration }
 
 func (r *retry) sleep(ctx context.Context, changed bool) {
@@ -316,7 +338,7 @@ func (r *retry) sleep(ctx context.Context, changed bool) {
 		r.wait = 0
 		return
 	}
-	r.wait = min(max(2*r.wait, time.Millisecond), 50*time.Millisecond)
+	r.wait = min(max(2*r.wait, 250*time.Microsecond), 20*time.Millisecond)
 	t := time.NewTimer(r.wait)
 	defer t.Stop()
 	select {
@@ -403,8 +425,10 @@ func (c *Client) sendWrites(shard int, batch []*call) {
 			return
 		case redirect:
 			changed := c.learn(rch)
-			if !changed {
-				c.refresh(ctx, version, 0)
+			if !changed && rch.Epoch == ch.Epoch {
+				// The replica knows our chain yet refuses: a change is
+				// under way. (One that knows an older chain will learn.)
+				c.awaitNewer(ctx, version, shard, ch.Epoch)
 				_, v := c.chain(shard)
 				changed = v != version
 			}
@@ -490,8 +514,10 @@ func (c *Client) sendReads(shard int, batch []*call) {
 			return
 		case redirect:
 			changed := c.learn(rch)
-			if !changed {
-				c.refresh(ctx, version, 0)
+			if !changed && rch.Epoch == ch.Epoch {
+				// The replica knows our chain yet refuses: a change is
+				// under way. (One that knows an older chain will learn.)
+				c.awaitNewer(ctx, version, shard, ch.Epoch)
 				_, v := c.chain(shard)
 				changed = v != version
 			}

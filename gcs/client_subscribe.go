@@ -85,7 +85,9 @@ func (c *Client) subscribeAt(ctx context.Context, shard int, t Table, key []byte
 				case 1:
 					var rch Chain
 					d.chain(&rch)
-					c.learn(rch)
+					if !c.learn(rch) && rch.Epoch == ch.Epoch {
+						c.awaitNewer(ctx, version, shard, ch.Epoch)
+					}
 				default:
 					return nil, 0, fmt.Errorf("%w: subscribe status %d", ErrMalformed, status)
 				}

@@ -127,6 +127,20 @@ func (s *ReplicaServer) handleRead(req, resp []byte) ([]byte, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.closed && !s.rep.CanRead() && s.rep.IsTail() {
+		// Handing over to a joiner with a write not yet committed: its
+		// commit is a round trip away.
+		deadline := time.Now().Add(maxHandoffWait)
+		for !s.closed && !s.rep.CanRead() && s.rep.IsTail() && time.Now().Before(deadline) {
+			progress := s.progress
+			s.mu.Unlock()
+			select {
+			case <-progress:
+			case <-time.After(time.Until(deadline)):
+			}
+			s.mu.Lock()
+		}
+	}
 	if s.closed || !s.rep.CanRead() {
 		chain := s.rep.Chain().Clone()
 		return appendRedirect(resp, &chain), nil
@@ -186,7 +200,7 @@ func (s *ReplicaServer) handleSubscribe(req, resp []byte) ([]byte, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed || !s.rep.CanRead() {
+	if s.closed || !s.rep.CanPublish() {
 		chain := s.rep.Chain().Clone()
 		return appendRedirect(resp, &chain), nil
 	}
@@ -198,6 +212,10 @@ func (s *ReplicaServer) handleSubscribe(req, resp []byte) ([]byte, error) {
 	resp = append(resp, 0)
 	return appendUvarints(resp, id), nil
 }
+
+// maxHandoffWait bounds how long a read at a tail handing over waits for
+// the write in flight to commit before it is redirected.
+const maxHandoffWait = 5 * time.Millisecond
 
 // maxPollWait bounds how long a poll waits for a first notification.
 const maxPollWait = time.Second

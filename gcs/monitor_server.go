@@ -33,6 +33,10 @@ type MonitorServerConfig struct {
 	Logf func(format string, args ...any)
 }
 
+// maxChainWait bounds how long a request for the chains waits for a
+// change (see MethodChains).
+const maxChainWait = 50 * time.Millisecond
+
 // MonitorServer serves the Monitor state machine over rpc: replicas join
 // and heartbeat through it, clients ask it for the chains, and anyone may
 // report a replica that seems dead, which it then probes.
@@ -254,6 +258,16 @@ func (m *MonitorServer) handle(ctx *rpc.Ctx, method rpc.Method, req, resp []byte
 		m.mu.Unlock()
 		return resp, nil
 	case MethodChains:
+		if len(req) > 0 {
+			// Wait (briefly) for shard's chain to pass epoch.
+			var shard, epoch uint64
+			if err := decodeUvarints(req, "chains request", &shard, &epoch); err != nil {
+				return resp, err
+			}
+			wctx, cancel := context.WithTimeout(ctx.Context(), maxChainWait)
+			m.WaitChains(wctx, func(cs []Chain) bool { return shard >= uint64(len(cs)) || cs[shard].Epoch > epoch })
+			cancel()
+		}
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		return appendChains(resp, m.chainsLocked()), nil

@@ -33,7 +33,9 @@ const (
 	// MethodMonitorStep (replica → monitor): a batch of messages (joins,
 	// heartbeats); the response holds the monitor's answers to the sender.
 	MethodMonitorStep rpc.Method = 0x4781 + iota
-	// MethodChains (client → monitor): every shard's chain.
+	// MethodChains (client → monitor): every shard's chain; with a shard
+	// and an epoch in the request, once that shard's chain is newer (or
+	// after 50 ms).
 	MethodChains
 	// MethodSuspect (replica or client → monitor): a replica seems dead;
 	// the monitor probes it, removes it if it is, and answers with every

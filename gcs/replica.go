@@ -171,13 +171,18 @@ func (r *Replica) CanWrite() bool {
 }
 
 // CanRead reports whether reads may be served from the App now: this is
-// the tail, its lease holds, and it is not handing over to a joiner
-// (whose acknowledgement then commits writes this replica has applied).
-// While CanRead the App holds exactly the committed writes, so its
-// subscribers may be told of changes as they are applied.
+// the tail, its lease holds, and the App holds exactly the committed
+// writes. (While the tail hands over to a joiner, the joiner's
+// acknowledgement commits what the tail applied, so the tail serves reads
+// only between a write's arrival and its commit.)
 func (r *Replica) CanRead() bool {
-	return !r.removed && r.installed && r.IsTail() && r.leased() && !r.handoff
+	return !r.removed && r.installed && r.IsTail() && r.leased() && (!r.handoff || r.applied == r.committed)
 }
+
+// CanPublish reports whether changes may be told to subscribers as they
+// are applied: CanRead, and not handing over (when applied changes wait
+// for the joiner to commit them).
+func (r *Replica) CanPublish() bool { return r.CanRead() && !r.handoff }
 
 // last reports whether this replica commits what it applies: it is the
 // tail and no joiner has taken over acknowledging, or it is an installed
@@ -478,8 +483,15 @@ func (r *Replica) stepAck(m Message) {
 		if m.Seq < r.snapSeq {
 			return // an ack from before the latest snapshot
 		}
+		wasSynced := r.handoff && r.joinerAck >= r.committed
 		r.handoff = true
 		r.joinerAck = max(r.joinerAck, m.Seq)
+		r.commit(min(m.Seq, r.applied))
+		if !wasSynced && r.joinerAck >= r.committed {
+			// Tell the monitor now: reads wait for the joiner's promotion.
+			r.heartbeat()
+		}
+		return
 	}
 	r.commit(min(m.Seq, r.applied))
 }

@@ -63,19 +63,21 @@ type ReplicaServer struct {
 	done chan struct{} // closed when the server stops
 	wg   sync.WaitGroup
 
-	mu        sync.Mutex
-	rep       *Replica
-	data      *shard
-	token     uint64
-	waits     map[uint64]waitRef
-	peers     map[string]*peer
-	monitor   *peer
-	subs      map[uint64]serverSub
-	nextSub   uint64
-	canRead   bool
-	closed    bool
-	stopErr   error
-	lastWrite []byte // scratch for encoding ops
+	mu         sync.Mutex
+	rep        *Replica
+	data       *shard
+	token      uint64
+	waits      map[uint64]waitRef
+	peers      map[string]*peer
+	monitor    *peer
+	subs       map[uint64]serverSub
+	nextSub    uint64
+	canPublish bool
+	committed  uint64
+	progress   chan struct{} // closed and replaced when the commit point moves
+	closed     bool
+	stopErr    error
+	lastWrite  []byte // scratch for encoding ops
 }
 
 // waitRef is one write of a batch waiting for its reply.
@@ -141,12 +143,13 @@ func StartReplica(cfg ReplicaServerConfig) (*ReplicaServer, error) {
 		}
 	}
 	s := &ReplicaServer{
-		cfg:   cfg,
-		done:  make(chan struct{}),
-		data:  newShard(cfg.Limits, fl),
-		waits: map[uint64]waitRef{},
-		peers: map[string]*peer{},
-		subs:  map[uint64]serverSub{},
+		cfg:      cfg,
+		done:     make(chan struct{}),
+		data:     newShard(cfg.Limits, fl),
+		waits:    map[uint64]waitRef{},
+		peers:    map[string]*peer{},
+		subs:     map[uint64]serverSub{},
+		progress: make(chan struct{}),
 	}
 	srv, err := rpc.NewServer(rpc.ServerConfig{Addr: cfg.Addr, Token: cfg.Token, Handler: s.handle, MaxFrame: cfg.MaxFrame, Logf: cfg.Logf})
 	if err != nil {
@@ -341,8 +344,13 @@ func (s *ReplicaServer) flushLocked() {
 		}
 	}
 	s.rep.ClearOutputs()
-	if can := s.rep.CanRead(); can != s.canRead {
-		s.canRead = can
+	if c := s.rep.Committed(); c != s.committed {
+		s.committed = c
+		close(s.progress)
+		s.progress = make(chan struct{})
+	}
+	if can := s.rep.CanPublish(); can != s.canPublish {
+		s.canPublish = can
 		if !can {
 			// Subscribers here would now see writes before they commit:
 			// they must move to the new tail.
