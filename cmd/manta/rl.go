@@ -45,6 +45,12 @@ func rlCommand(args []string, out io.Writer) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
+	if *workers < 1 {
+		return fmt.Errorf("%w: workers = %d, want ≥ 1", rl.ErrBadConfig, *workers)
+	}
+	if *steps < 0 {
+		return fmt.Errorf("%w: steps = %d, want ≥ 0", rl.ErrBadConfig, *steps)
+	}
 	progress := func(it rl.Iteration) {
 		if *asJSON {
 			return
