@@ -61,6 +61,47 @@ type Message struct {
 	Addr    string
 	Entries []Entry
 	Chain   Chain
+
+	// lazy is a captured snapshot not yet encoded (see expand).
+	lazy *pendingSnapshot
+}
+
+// pendingSnapshot is a MsgSnapshot whose state the driver encodes and
+// chunks outside its lock: the state machine only captures it.
+type pendingSnapshot struct {
+	prefix []byte // the sessions
+	app    Snapshot
+	chunk  int
+}
+
+// expand appends to dst the messages to send for m: m itself, or for a
+// captured snapshot its encoded chunks, each with the whole snapshot's
+// Total and CRC32C Sum. Encoding takes a while for a large state: drivers
+// call it outside their locks, in send order.
+func (m *Message) expand(dst []Message) []Message {
+	if m.lazy == nil {
+		return append(dst, *m)
+	}
+	data := m.lazy.app.AppendTo(m.lazy.prefix)
+	total, sum := uint64(len(data)), crc(data)
+	for off := 0; ; {
+		n := min(m.lazy.chunk, len(data)-off)
+		c := *m
+		c.lazy = nil
+		c.Offset, c.Total, c.Sum, c.Data = uint64(off), total, sum, data[off:off+n:off+n]
+		dst = append(dst, c)
+		off += n
+		if off >= len(data) {
+			return dst
+		}
+	}
+}
+
+// discard releases what a message that will not be sent holds.
+func (m *Message) discard() {
+	if m.lazy != nil {
+		m.lazy.app.Release()
+	}
 }
 
 // Entry is one write in a shard's sequence. Client and Req identify it for

@@ -47,7 +47,11 @@ func newPeer(addr string, token []byte, method rpc.Method, timeout time.Duration
 // send queues ms (which the peer now owns).
 func (p *peer) send(ms ...Message) {
 	p.mu.Lock()
-	if !p.closed {
+	if p.closed {
+		for i := range ms {
+			ms[i].discard()
+		}
+	} else {
 		p.queue = append(p.queue, ms...)
 	}
 	p.mu.Unlock()
@@ -74,26 +78,50 @@ func (p *peer) loop() {
 			if len(batch) == 0 {
 				break
 			}
-			buf = AppendMessages(buf[:0], batch)
+			// Captured snapshots are encoded here, outside the replica's
+			// lock, and their chunks go one to a call.
+			var out []Message
+			for i := range batch {
+				out = batch[i].expand(out)
+			}
 			clear(batch)
-			ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
-			var err error
-			resp, err = p.cli.Call(ctx, p.method, buf, resp[:0])
-			cancel()
-			if err != nil {
-				if p.onFail != nil && !errors.Is(err, rpc.ErrClosed) {
-					p.onFail(err)
+			for len(out) > 0 {
+				n := 1
+				if out[0].Kind != MsgSnapshot {
+					for n < len(out) && out[n].Kind != MsgSnapshot {
+						n++
+					}
 				}
-				continue
+				buf = AppendMessages(buf[:0], out[:n])
+				clear(out[:n])
+				out = out[n:]
+				if err := p.call(buf, &resp); err != nil {
+					break // the rest is resent by the state machines
+				}
 			}
-			if p.onReply != nil {
-				p.onReply(resp)
-			}
-			if cap(buf) > 1<<20 {
+			if cap(buf) > 4<<20 {
 				buf = nil
 			}
 		}
 	}
+}
+
+// call sends one frame, reporting a failure.
+func (p *peer) call(buf []byte, resp *[]byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
+	defer cancel()
+	var err error
+	*resp, err = p.cli.Call(ctx, p.method, buf, (*resp)[:0])
+	if err != nil {
+		if p.onFail != nil && !errors.Is(err, rpc.ErrClosed) {
+			p.onFail(err)
+		}
+		return err
+	}
+	if p.onReply != nil {
+		p.onReply(*resp)
+	}
+	return nil
 }
 
 func (p *peer) close() {
@@ -103,6 +131,9 @@ func (p *peer) close() {
 		return
 	}
 	p.closed = true
+	for i := range p.queue {
+		p.queue[i].discard()
+	}
 	p.queue = nil
 	p.mu.Unlock()
 	close(p.done)

@@ -12,7 +12,9 @@ import (
 // itself, and commands are encoded Ops.
 type App interface {
 	Apply(cmd []byte) error
-	AppendSnapshot(dst []byte) []byte
+	// Snapshot captures the state; the driver encodes it later, outside
+	// its lock, while Apply goes on (see Snapshot).
+	Snapshot() Snapshot
 	Restore(snapshot []byte) error
 }
 
@@ -540,24 +542,16 @@ func (r *Replica) resend(seq uint64) {
 	}
 }
 
-// sendSnapshot sends the joiner the state as of now, in chunks; what is
-// applied later goes to it as entries.
+// sendSnapshot sends the joiner the state as of now; what is applied
+// later goes to it as entries. The state is only captured here: the
+// driver encodes and chunks it (Message.expand), outside its lock.
 func (r *Replica) sendSnapshot() {
-	snap := r.sessions.appendSnapshot(nil)
-	snap = r.app.AppendSnapshot(snap)
 	r.snapSeq = r.applied
 	r.lastSnap = r.now
 	r.snapID++
 	r.pending = r.pending[:0]
-	total, sum := uint64(len(snap)), crc(snap)
-	for off := 0; ; {
-		n := min(r.cfg.SnapshotChunk, len(snap)-off)
-		r.send(Message{Kind: MsgSnapshot, To: r.target, Seq: r.snapSeq, Echo: r.snapID, Sum: sum, Offset: uint64(off), Total: total, Data: snap[off : off+n]})
-		off += n
-		if off >= len(snap) {
-			break
-		}
-	}
+	lazy := &pendingSnapshot{prefix: r.sessions.appendSnapshot(nil), app: r.app.Snapshot(), chunk: r.cfg.SnapshotChunk}
+	r.send(Message{Kind: MsgSnapshot, To: r.target, Seq: r.snapSeq, Echo: r.snapID, lazy: lazy})
 	r.lastSend = r.now
 }
 

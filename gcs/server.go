@@ -169,7 +169,7 @@ func StartReplica(cfg ReplicaServerConfig) (*ReplicaServer, error) {
 	s.rep = NewReplica(ReplicaConfig{
 		ID: cfg.ID, Shard: uint32(cfg.Shard), Addr: srv.Addr(), App: s.data,
 		HeartbeatTicks: cfg.HeartbeatTicks, LeaseTicks: cfg.LeaseTicks, RetransmitTicks: cfg.RetransmitTicks,
-		SnapshotChunk: cfg.MaxFrame / 4,
+		SnapshotChunk: min(cfg.MaxFrame/4, 1<<20),
 	})
 	s.flushLocked()
 	s.mu.Unlock()
@@ -334,12 +334,14 @@ func (s *ReplicaServer) flushLocked() {
 				continue
 			}
 			addr := addrOf(chain, m.To)
-			if addr == "" {
-				continue // no longer in the chain
+			var p *peer
+			if addr != "" { // else no longer in the chain
+				p = s.peerLocked(addr)
 			}
-			p := s.peerLocked(addr)
 			if p != nil {
 				p.send(m)
+			} else {
+				m.discard()
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package gcs
 
 import (
 	"fmt"
+	"sync/atomic"
 )
 
 // shard is the data of one shard: its tables, its subscribers and, for the
@@ -16,6 +17,9 @@ type shard struct {
 	flush  *flusher   // nil: nothing is flushed
 	fifo   entryQueue // flushable entries in memory, oldest first
 	ops    uint64     // writes applied
+	// cow counts outstanding snapshot captures: while it is not zero,
+	// data is replaced, never changed in place (see Snapshot).
+	cow atomic.Int32
 }
 
 // entry is one key's data in memory.
@@ -60,7 +64,11 @@ func (s *shard) apply(op *Op) error {
 		if e == nil {
 			e = s.insert(op.Table, op.Key)
 		}
-		e.data = append(e.data[:0], op.Value...)
+		if s.cow.Load() > 0 {
+			e.data = append([]byte(nil), op.Value...)
+		} else {
+			e.data = append(e.data[:0], op.Value...)
+		}
 		e.tomb, e.partial = false, false
 	case OpDelete:
 		if e == nil && !s.mayBeOnDisk(op.Table, op.Key) {
@@ -90,7 +98,7 @@ func (s *shard) apply(op *Op) error {
 			}
 			return fmt.Errorf("%w: %v key %q would hold %d bytes, over the limit of %d bytes (MaxEntry)", ErrTooLarge, op.Table, op.Key, n, s.lim.MaxEntry)
 		}
-		e.data = appendMember(e.data, op.Value)
+		e.data = appendMember(s.ownData(e), op.Value)
 	case OpAdd:
 		if e != nil {
 			if off, _ := findMember(e.data, op.Value); off >= 0 {
@@ -106,7 +114,7 @@ func (s *shard) apply(op *Op) error {
 			}
 			return fmt.Errorf("%w: %v key %q would hold %d bytes, over the limit of %d bytes (MaxEntry)", ErrTooLarge, op.Table, op.Key, n, s.lim.MaxEntry)
 		}
-		e.data = appendMember(e.data, op.Value)
+		e.data = appendMember(s.ownData(e), op.Value)
 	case OpRemove:
 		if e == nil {
 			return nil
@@ -115,7 +123,8 @@ func (s *shard) apply(op *Op) error {
 		if off < 0 {
 			return nil
 		}
-		e.data = append(e.data[:off], e.data[off+n:]...)
+		d := s.ownData(e)
+		e.data = append(d[:off], d[off+n:]...)
 		if len(e.data) == 0 {
 			s.drop(e)
 			e = nil
@@ -130,6 +139,15 @@ func (s *shard) apply(op *Op) error {
 		s.flushSome()
 	}
 	return nil
+}
+
+// ownData returns e.data for changing in place: a copy while a snapshot
+// capture may be reading it.
+func (s *shard) ownData(e *entry) []byte {
+	if s.cow.Load() > 0 {
+		e.data = append(make([]byte, 0, len(e.data)+64), e.data...)
+	}
+	return e.data
 }
 
 // insert adds an empty entry for key.

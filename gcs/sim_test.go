@@ -92,12 +92,14 @@ func (s *simNet) collectMonitor() {
 }
 
 func (s *simNet) send(m Message) {
-	// Copy what the sender may reuse.
-	m.Entries = slices.Clone(m.Entries)
-	m.Chain = m.Chain.Clone()
-	s.queue = append(s.queue, m)
-	if s.trace != nil {
-		s.trace("  send " + m.String())
+	for _, m := range m.expand(nil) {
+		// Copy what the sender may reuse.
+		m.Entries = slices.Clone(m.Entries)
+		m.Chain = m.Chain.Clone()
+		s.queue = append(s.queue, m)
+		if s.trace != nil {
+			s.trace("  send " + m.String())
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 )
 
 // The shard is the App its chain replicates: commands are encoded Ops.
@@ -21,16 +22,40 @@ func (s *shard) Apply(cmd []byte) error {
 
 const snapshotVersion = 1
 
-// AppendSnapshot encodes the shard's whole state onto dst: a version byte;
-// the entries in memory (count, then per entry table, flags, key, data);
-// the flush segments, oldest first (count, then each file's bytes).
-func (s *shard) AppendSnapshot(dst []byte) []byte {
-	dst = append(dst, snapshotVersion)
+// Snapshot is a shard's state captured for transfer, encoded later. The
+// capture is cheap (a list of the entries, taken under the shard's lock);
+// while any capture is outstanding the shard copies instead of changing
+// data in place, so AppendTo may run concurrently with Apply.
+type Snapshot interface {
+	// AppendTo encodes the state onto dst and releases the capture. It
+	// may be called once, from any goroutine.
+	AppendTo(dst []byte) []byte
+	// Release gives the capture up without encoding it.
+	Release()
+}
+
+type capturedEntry struct {
+	t     Table
+	flags byte
+	key   string
+	data  []byte
+}
+
+type shardSnapshot struct {
+	s       *shard
+	entries []capturedEntry
+	segs    []*segment
+	size    int
+	done    atomic.Bool
+}
+
+// Snapshot captures the shard's whole state; see Snapshot.
+func (s *shard) Snapshot() Snapshot {
 	n := 0
 	for _, m := range s.tables {
 		n += len(m)
 	}
-	dst = binary.AppendUvarint(dst, uint64(n))
+	snap := &shardSnapshot{s: s, entries: make([]capturedEntry, 0, n), size: 16}
 	put := func(e *entry) {
 		var flags byte
 		if e.tomb {
@@ -39,41 +64,72 @@ func (s *shard) AppendSnapshot(dst []byte) []byte {
 		if e.partial {
 			flags |= flagPartial
 		}
-		dst = append(dst, byte(e.t), flags)
-		dst = appendBytes(dst, []byte(e.key))
-		dst = appendBytes(dst, e.data)
+		snap.entries = append(snap.entries, capturedEntry{e.t, flags, e.key, e.data})
+		snap.size += len(e.key) + len(e.data) + 2 + 2*binary.MaxVarintLen32
 	}
 	// Flushable entries go in flush order, so the receiver flushes the
 	// oldest first too; the others in any order.
 	for i := s.fifo.head; i < len(s.fifo.buf); i++ {
 		if e := s.fifo.buf[i]; e.queued && s.tables[e.t][e.key] == e {
 			put(e)
-			n--
 		}
 	}
 	for t, m := range s.tables {
 		for _, e := range m {
 			if !e.queued || !Table(t).Flushable() {
 				put(e)
-				n--
 			}
 		}
 	}
-	if n != 0 {
-		panic(fmt.Sprintf("BUG: shard snapshot missed %d entries", n))
+	if len(snap.entries) != n {
+		panic(fmt.Sprintf("BUG: shard snapshot captured %d of %d entries", len(snap.entries), n))
 	}
-	if s.flush == nil {
-		return binary.AppendUvarint(dst, 0)
+	if s.flush != nil {
+		snap.segs = slices.Clone(s.flush.segs)
+		for _, seg := range snap.segs {
+			snap.size += int(seg.size) + binary.MaxVarintLen64
+		}
 	}
-	dst = binary.AppendUvarint(dst, uint64(len(s.flush.segs)))
-	for _, seg := range s.flush.segs {
+	s.cow.Add(1)
+	return snap
+}
+
+// AppendSnapshot encodes the shard's whole state onto dst at once.
+func (s *shard) AppendSnapshot(dst []byte) []byte { return s.Snapshot().AppendTo(dst) }
+
+func (snap *shardSnapshot) Release() {
+	if snap.done.CompareAndSwap(false, true) {
+		snap.s.cow.Add(-1)
+		snap.entries = nil
+	}
+}
+
+// AppendTo encodes: a version byte; the entries (count, then per entry
+// table, flags, key, data); the flush segments, oldest first (count, then
+// each file's bytes).
+func (snap *shardSnapshot) AppendTo(dst []byte) []byte {
+	if snap.done.Load() {
+		panic("BUG: shard snapshot encoded twice")
+	}
+	defer snap.Release()
+	dst = slices.Grow(dst, snap.size)
+	dst = append(dst, snapshotVersion)
+	dst = binary.AppendUvarint(dst, uint64(len(snap.entries)))
+	for _, e := range snap.entries {
+		dst = append(dst, byte(e.t), e.flags)
+		dst = binary.AppendUvarint(dst, uint64(len(e.key)))
+		dst = append(dst, e.key...)
+		dst = appendBytes(dst, e.data)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(snap.segs)))
+	for _, seg := range snap.segs {
 		dst = binary.AppendUvarint(dst, uint64(seg.size))
 		at := len(dst)
 		dst = slices.Grow(dst, int(seg.size))[:at+int(seg.size)]
 		if _, err := seg.f.ReadAt(dst[at:], 0); err != nil {
 			// A segment this replica wrote cannot be read back: the state
-			// cannot be transferred. The joiner will find the snapshot
-			// corrupt and ask again.
+			// cannot be transferred. The joiner finds the snapshot corrupt
+			// and asks again.
 			return append(dst[:at], "unreadable"...)
 		}
 	}

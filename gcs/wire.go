@@ -41,8 +41,8 @@ var fieldsOf = [msgEnd]msgFields{
 // AppendMessage encodes m onto dst. It panics on a kind it does not know:
 // that is a bug in the caller, not bad input.
 func AppendMessage(dst []byte, m *Message) []byte {
-	if m.Kind == 0 || m.Kind >= msgEnd {
-		panic(fmt.Sprintf("BUG: gcs.AppendMessage of %v", m.Kind))
+	if m.Kind == 0 || m.Kind >= msgEnd || m.lazy != nil {
+		panic(fmt.Sprintf("BUG: gcs.AppendMessage of %v (lazy %v)", m.Kind, m.lazy != nil))
 	}
 	f := fieldsOf[m.Kind]
 	dst = append(dst, byte(m.Kind))
