@@ -110,13 +110,23 @@ func rlCommand(args []string, out io.Writer) error {
 	return runErr
 }
 
-// saveCurve writes DIR/<algo>-<env>-w<workers>-s<seed>.json and its plot.
+// saveCurve writes DIR/<algo>-<env>-w<workers>-s<seed>.json (summary and
+// curve), its plot, and -weights.json beside them.
 func saveCurve(res *rl.Result, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	name := fmt.Sprintf("%s-%s-w%d-s%d", res.Algo, res.Env, res.Workers, res.Seed)
 	if err := res.SaveJSON(filepath.Join(dir, name+".json")); err != nil {
+		return err
+	}
+	// The final weights (after a divergence: the last good ones) with the
+	// observation statistics they expect.
+	w, err := json.Marshal(map[string]any{"params": res.Params, "obs_mean": res.ObsMean, "obs_var": res.ObsVar})
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+"-weights.json"), w, 0o644); err != nil {
 		return err
 	}
 	var s plots.Series
@@ -134,6 +144,6 @@ func saveCurve(res *rl.Result, dir string) error {
 		Name: name, Kind: plots.KindLines, Title: fmt.Sprintf("%s on %s (%d workers, seed %d)", res.Algo, res.Env, res.Workers, res.Seed),
 		XLabel: "env steps", YLabel: "mean return", Series: []plots.Series{s}, Legend: "bottom-right",
 	}
-	_, err := plots.Render(f, dir)
+	_, err = plots.Render(f, dir)
 	return err
 }
