@@ -22,6 +22,14 @@ func startCluster(t *testing.T) {
 	t.Cleanup(func() { c.Shutdown() })
 }
 
+func startBenchCluster(b *testing.B) func() {
+	c, err := core.Init(core.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return func() { c.Shutdown() }
+}
+
 func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
