@@ -15,6 +15,12 @@
 // by ShardOf, a hash every process computes alike. Limits bound keys,
 // values and entries, and the errors name the limit (ErrTooLarge).
 //
+// The records the GCS gives meaning to have encoders: ObjectLocation
+// (members of Objects), NodeInfo (Nodes: address, alive or dead,
+// resources) and ActorInfo (Actors: node, state, restarts). A NodeWatcher
+// (WatchNodes), run at the head, marks a node dead in Nodes when its
+// heartbeats in Heartbeats stop, using the Liveness state machine.
+//
 // Subscribe watches a key or a whole table: every change applied after it
 // returns is delivered, in order per shard, as a Notification (an object
 // gets a location: OpAdd on Objects; a node dies: OpPut on Nodes; an actor

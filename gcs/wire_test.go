@@ -123,6 +123,9 @@ func FuzzDecodeFrames(f *testing.F) {
 	f.Add(appendNotifications(nil, []Notification{{Table: KV, Op: OpPut, Key: []byte("k"), Value: []byte("v")}, {Op: OpResync}}))
 	f.Add(appendSubscribe(nil, Nodes, nil))
 	f.Add(AppendOp(nil, &op))
+	f.Add(AppendNodeInfo(nil, NodeInfo{Addr: "a", State: NodeAlive}))
+	f.Add(AppendActorInfo(nil, ActorInfo{Node: "n", State: ActorAlive, Restarts: 1}))
+	f.Add(AppendObjectLocation(nil, ObjectLocation{Node: "n", Size: 9}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		check := func(what string, err error, again func() []byte) {
 			if err != nil {
@@ -168,5 +171,11 @@ func FuzzDecodeFrames(f *testing.F) {
 		check("subscribe", err, func() []byte { return appendSubscribe(nil, tb, key) })
 		var o Op
 		check("op", DecodeOp(b, &o), func() []byte { return AppendOp(nil, &o) })
+		ni, err := DecodeNodeInfo(b)
+		check("node info", err, func() []byte { return AppendNodeInfo(nil, ni) })
+		ai, err := DecodeActorInfo(b)
+		check("actor info", err, func() []byte { return AppendActorInfo(nil, ai) })
+		ol, err := DecodeObjectLocation(b)
+		check("object location", err, func() []byte { return AppendObjectLocation(nil, ol) })
 	})
 }
