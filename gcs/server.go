@@ -73,6 +73,7 @@ type ReplicaServer struct {
 	subs       map[uint64]serverSub
 	nextSub    uint64
 	canPublish bool
+	peersEpoch uint64
 	committed  uint64
 	progress   chan struct{} // closed and replaced when the commit point moves
 	closed     bool
@@ -346,6 +347,16 @@ func (s *ReplicaServer) flushLocked() {
 		}
 	}
 	s.rep.ClearOutputs()
+	if chain := s.rep.Chain(); chain.Epoch != s.peersEpoch {
+		// Drop connections to replicas that left the chain.
+		s.peersEpoch = chain.Epoch
+		for a, old := range s.peers {
+			if !chainHasAddr(chain, a) {
+				delete(s.peers, a)
+				go old.close()
+			}
+		}
+	}
 	if c := s.rep.Committed(); c != s.committed {
 		s.committed = c
 		close(s.progress)
@@ -389,14 +400,6 @@ func (s *ReplicaServer) peerLocked(addr string) *peer {
 	}
 	p.onFail = func(err error) { s.suspect(addr, err) }
 	s.peers[addr] = p
-	// Forget peers no longer in the chain.
-	chain := s.rep.Chain()
-	for a, old := range s.peers {
-		if a != addr && !chainHasAddr(chain, a) {
-			delete(s.peers, a)
-			go old.close()
-		}
-	}
 	return p
 }
 
