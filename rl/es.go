@@ -16,7 +16,8 @@ import (
 
 // ESConfig holds the hyperparameters of Evolution Strategies after
 // Salimans et al. 2017 (OpenAI's evolution-strategies-starter, which the
-// Ray paper ran). Zero fields take ESDefaults.
+// Ray paper ran). Start from ESDefaults(env): zero numeric fields (L2
+// aside) are filled from it, NormObs is taken as given.
 type ESConfig struct {
 	Env     string
 	Workers int

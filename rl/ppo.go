@@ -13,8 +13,10 @@ import (
 )
 
 // PPOConfig holds PPO's hyperparameters, named as in CleanRL's ppo.py and
-// ppo_continuous_action.py. Zero fields take the defaults of
-// PPODefaults for the env.
+// ppo_continuous_action.py. Start from PPODefaults(env) and change what
+// differs: zero numeric fields (EntCoef aside, where 0 is a choice) are
+// filled from it, but the switches (AnnealLR, ClipVLoss, NormAdv,
+// NormObs, NormReward) are taken as given.
 type PPOConfig struct {
 	Env           string
 	Workers       int // rollout actors
@@ -146,7 +148,9 @@ func (c *PPOConfig) Validate() error {
 			return rangeErr("hidden width", h, "1..4096")
 		}
 	}
-	return nil
+	env, _ := sims.Make(c.Env)
+	_, err := NewPolicy(env.ObservationSpace(), env.ActionSpace(), c.Hidden)
+	return err
 }
 
 // ppoLearner is PPO's learner state: the policy, its weights, the
