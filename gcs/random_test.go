@@ -276,7 +276,29 @@ func simulate(t *testing.T, seed uint64, steps int) {
 		now++
 		net.tick()
 	}
-	for range 100 { // let joiners finish and acks settle
+	// Let joiners finish and acks settle: until the chain has no joiner,
+	// its tail serves and every member holds the same entries.
+	settled := func() bool {
+		c := net.mon.Chain(0)
+		if c.Joiner.ID != 0 {
+			return false
+		}
+		tail := net.reps[c.Tail().ID]
+		if tail.dead || !tail.r.CanRead() {
+			return false
+		}
+		for _, m := range c.Members {
+			if sr := net.reps[m.ID]; !sr.dead && sr.r.Applied() != tail.r.Applied() {
+				return false
+			}
+		}
+		return true
+	}
+	for round := 0; !settled(); round++ {
+		if round > 5000 {
+			st, _ := net.run("state")
+			t.Fatalf("the chain never settled: %v\n%s", net.mon.Chain(0), st)
+		}
 		now++
 		net.tick()
 		net.settle()
@@ -285,7 +307,8 @@ func simulate(t *testing.T, seed uint64, steps int) {
 	chain := net.mon.Chain(0)
 	tail := net.reps[chain.Tail().ID]
 	if tail.dead || !tail.r.CanRead() {
-		t.Fatalf("tail %d cannot serve: chain %v", chain.Tail().ID, chain)
+		st, _ := net.run("state")
+		t.Fatalf("tail %d cannot serve: chain %v\n%s", chain.Tail().ID, chain, st)
 	}
 	for w := range acked {
 		c, req := w[0], w[1]

@@ -113,6 +113,7 @@ type Replica struct {
 	snapAt    uint64 // ID of the snapshot in snapBuf
 	lastChunk uint64 // when the last chunk arrived
 	lastHello uint64
+	snapWait  uint64 // ticks between snapshot requests: doubles while none comes
 	lastHB    uint64
 
 	waiters  waitQueue
@@ -569,6 +570,11 @@ func (r *Replica) stepSnapshot(m Message) {
 	if r.installed && m.Seq <= r.applied {
 		return
 	}
+	if m.Offset == 0 && m.Echo != r.snapAt && len(r.snapBuf) > 0 && m.From == r.snapFrom && r.now-r.lastChunk < r.snapWaitTicks() {
+		// Another snapshot from the same tail (an answer to a request of
+		// ours) while this one still arrives: finish this one.
+		return
+	}
 	r.lastChunk = r.now
 	if m.Offset == 0 {
 		r.snapBuf = r.snapBuf[:0]
@@ -579,6 +585,7 @@ func (r *Replica) stepSnapshot(m Message) {
 		return // a chunk of another snapshot, or out of order: ask again later
 	}
 	r.snapBuf = append(r.snapBuf, m.Data...)
+	r.snapWait = 0 // it is coming: a lost chunk is asked for again soon
 	if uint64(len(r.snapBuf)) < m.Total {
 		return
 	}
@@ -594,6 +601,15 @@ func (r *Replica) stepSnapshot(m Message) {
 		return
 	}
 	r.snapBuf = nil
+	r.snapWait = 0
+}
+
+// snapWaitTicks is how long a joiner waits for a snapshot chunk before it
+// asks (again): RetransmitTicks after progress, doubling up to 64 times
+// that while nothing arrives, so a large state that takes the tail a while
+// to encode is not asked for over and over.
+func (r *Replica) snapWaitTicks() uint64 {
+	return max(r.snapWait, uint64(r.cfg.RetransmitTicks))
 }
 
 var errSnapshotSum = fmt.Errorf("%w: snapshot checksum mismatch", ErrMalformed)
@@ -630,8 +646,9 @@ func (r *Replica) Tick() {
 	if r.target != 0 && len(r.pending) > 0 && r.now-r.lastSend >= every {
 		r.resend(0)
 	}
-	if r.isJoiner() && !r.installed && r.now-max(r.lastHello, r.lastChunk) >= every {
+	if r.isJoiner() && !r.installed && r.now-max(r.lastHello, r.lastChunk) >= r.snapWaitTicks() {
 		// No snapshot is coming (a transfer in progress delivers chunks).
+		r.snapWait = min(2*r.snapWaitTicks(), 64*every)
 		r.requestSnapshot()
 	}
 }
