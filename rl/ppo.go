@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"manta/core"
@@ -156,20 +157,29 @@ func (c *PPOConfig) Validate() error {
 // ppoLearner is PPO's learner state: the policy, its weights, the
 // optimiser and the scratch of one update.
 type ppoLearner struct {
-	cfg     PPOConfig
-	pol     *Policy
-	params  []float64
-	good    []float64 // weights after the last update that stayed finite
-	grad    []float64
-	adam    *Adam
-	rng     *rand.Rand
-	obsRMS  *RunningMeanStd
-	wsA     *Workspace
-	wsC     *Workspace
-	dout    []float64
-	dval    []float64
-	mbObs   []float64
-	scratch []float64
+	cfg    PPOConfig
+	pol    *Policy
+	params []float64
+	good   []float64 // weights after the last update that stayed finite
+	grad   []float64
+	adam   *Adam
+	rng    *rand.Rand
+	obsRMS *RunningMeanStd
+	mbObs  []float64
+	shards [learnerShards]*ppoShard
+}
+
+// learnerShards is how many goroutines compute one minibatch's gradient,
+// each over its own rows; their gradients are summed in shard order, so
+// the result does not depend on the machine.
+const learnerShards = 2
+
+// ppoShard is one learner goroutine's scratch.
+type ppoShard struct {
+	wsA, wsC         *Workspace
+	dout, dval, grad []float64
+	scratch          []float64
+	loss             float64
 }
 
 // TrainPPO runs PPO on the running manta cluster (core.Init first) and
@@ -387,12 +397,15 @@ func newPPOLearner(cfg PPOConfig, pol *Policy) *ppoLearner {
 		L.obsRMS = NewRunningMeanStd(pol.ObsDim)
 	}
 	mb := cfg.Workers * cfg.EnvsPerWorker * cfg.Steps / cfg.Minibatches
-	L.wsA = pol.Actor.NewWorkspace(mb)
-	L.wsC = pol.Critic.NewWorkspace(mb)
-	L.dout = make([]float64, mb*pol.ActDim)
-	L.dval = make([]float64, mb)
 	L.mbObs = make([]float64, mb*pol.ObsDim)
-	L.scratch = make([]float64, pol.ActDim)
+	rows := (mb + learnerShards - 1) / learnerShards
+	for i := range L.shards {
+		L.shards[i] = &ppoShard{
+			wsA: pol.Actor.NewWorkspace(rows), wsC: pol.Critic.NewWorkspace(rows),
+			dout: make([]float64, rows*pol.ActDim), dval: make([]float64, rows),
+			grad: make([]float64, pol.NumParams()), scratch: make([]float64, pol.ActDim),
+		}
+	}
 	return L
 }
 
@@ -430,16 +443,11 @@ func (L *ppoLearner) update(batches []*rolloutBatch) error {
 	}
 	B := len(logp)
 	mb := B / c.Minibatches
-	ad := p.ActDim
-	if p.Discrete {
-		ad = 1
-	}
 	od := p.ObsDim
 	idx := make([]int, B)
 	for i := range idx {
 		idx[i] = i
 	}
-	cat, gau := Categorical{N: p.ActDim}, Gaussian{N: p.ActDim}
 	mbAdv := make([]float64, mb)
 	for ep := 0; ep < c.Epochs; ep++ {
 		L.rng.Shuffle(B, func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
@@ -463,65 +471,26 @@ func (L *ppoLearner) update(batches []*rolloutBatch) error {
 					mbAdv[r] = (mbAdv[r] - m) / (sd + 1e-8)
 				}
 			}
-			clear(L.grad)
-			actor, critic, logStd := p.Split(L.params)
-			gA, gC, gLS := p.Split(L.grad)
-			out := p.Actor.Forward(actor, L.mbObs, mb, L.wsA)
-			vout := p.Critic.Forward(critic, L.mbObs, mb, L.wsC)
-			inv := 1 / float64(mb)
+			var wg sync.WaitGroup
+			per := (mb + learnerShards - 1) / learnerShards
+			for i, sh := range L.shards {
+				r0, r1 := min(i*per, mb), min((i+1)*per, mb)
+				wg.Go(func() { L.shardGrad(sh, rows[r0:r1], L.mbObs[r0*od:r1*od], mbAdv[r0:r1], mb, act, logp, val, ret) })
+			}
+			wg.Wait()
 			var loss float64
-			for r, k := range rows {
-				// Clipped surrogate: L = max(-A·ρ, -A·clip(ρ)); its gradient
-				// flows only through the unclipped branch when that one is
-				// the max.
-				a := act[k*ad : (k+1)*ad]
-				o := out[r*p.ActDim : (r+1)*p.ActDim]
-				d := L.dout[r*p.ActDim : (r+1)*p.ActDim]
-				var newLogP float64
-				if p.Discrete {
-					newLogP, _ = cat.LogProbEntropy(o, int(a[0]), 0, 0, L.scratch, d)
-				} else {
-					newLogP, _ = gau.LogProbEntropy(o, logStd, a, 0, 0, d, L.scratch)
+			copy(L.grad, L.shards[0].grad)
+			for _, sh := range L.shards {
+				loss += sh.loss
+			}
+			for _, sh := range L.shards[1:] {
+				for i, g := range sh.grad {
+					L.grad[i] += g
 				}
-				ratio := math.Exp(newLogP - logp[k])
-				A := mbAdv[r]
-				l1 := -A * ratio
-				l2 := -A * min(max(ratio, 1-c.ClipCoef), 1+c.ClipCoef)
-				gLogP := 0.0
-				if l1 >= l2 {
-					gLogP = -A * ratio * inv
-				}
-				var ent float64
-				if p.Discrete {
-					_, ent = cat.LogProbEntropy(o, int(a[0]), gLogP, -c.EntCoef*inv, L.scratch, d)
-				} else {
-					_, ent = gau.LogProbEntropy(o, logStd, a, gLogP, -c.EntCoef*inv, d, gLS)
-				}
-				loss += (max(l1, l2) - c.EntCoef*ent) * inv
-
-				// Value loss, clipped around the rollout's value.
-				v := vout[r]
-				u := (v - ret[k]) * (v - ret[k])
-				dv := v - ret[k]
-				if c.ClipVLoss {
-					vc := val[k] + min(max(v-val[k], -c.ClipCoef), c.ClipCoef)
-					cl := (vc - ret[k]) * (vc - ret[k])
-					if cl > u {
-						u = cl
-						dv = 0
-						if math.Abs(v-val[k]) < c.ClipCoef {
-							dv = vc - ret[k]
-						}
-					}
-				}
-				loss += c.VfCoef * 0.5 * u * inv
-				L.dval[r] = c.VfCoef * dv * inv
 			}
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
 				return fmt.Errorf("loss is %v", loss)
 			}
-			p.Actor.Backward(actor, L.dout, mb, L.wsA, gA)
-			p.Critic.Backward(critic, L.dval, mb, L.wsC, gC)
 			ClipGradNorm(L.grad, c.MaxGradNorm)
 			L.adam.Step(L.params, L.grad)
 		}
@@ -531,4 +500,74 @@ func (L *ppoLearner) update(batches []*rolloutBatch) error {
 	}
 	copy(L.good, L.params)
 	return nil
+}
+
+// shardGrad computes the loss and its gradient over some rows of a
+// minibatch of mb rows (the losses are means over mb) into sh.
+func (L *ppoLearner) shardGrad(sh *ppoShard, rows []int, obs, adv []float64, mb int, act, logp, val, ret []float64) {
+	c, p := L.cfg, L.pol
+	n := len(rows)
+	clear(sh.grad)
+	sh.loss = 0
+	if n == 0 {
+		return
+	}
+	ad := p.ActDim
+	if p.Discrete {
+		ad = 1
+	}
+	cat, gau := Categorical{N: p.ActDim}, Gaussian{N: p.ActDim}
+	actor, critic, logStd := p.Split(L.params)
+	gA, gC, gLS := p.Split(sh.grad)
+	out := p.Actor.Forward(actor, obs, n, sh.wsA)
+	vout := p.Critic.Forward(critic, obs, n, sh.wsC)
+	inv := 1 / float64(mb)
+	for r, k := range rows {
+		// Clipped surrogate: L = max(-A·ρ, -A·clip(ρ)); its gradient
+		// flows only through the unclipped branch when that one is the max.
+		a := act[k*ad : (k+1)*ad]
+		o := out[r*p.ActDim : (r+1)*p.ActDim]
+		d := sh.dout[r*p.ActDim : (r+1)*p.ActDim]
+		var newLogP float64
+		if p.Discrete {
+			newLogP, _ = cat.LogProbEntropy(o, int(a[0]), 0, 0, sh.scratch, d)
+		} else {
+			newLogP, _ = gau.LogProbEntropy(o, logStd, a, 0, 0, d, sh.scratch)
+		}
+		ratio := math.Exp(newLogP - logp[k])
+		A := adv[r]
+		l1 := -A * ratio
+		l2 := -A * min(max(ratio, 1-c.ClipCoef), 1+c.ClipCoef)
+		gLogP := 0.0
+		if l1 >= l2 {
+			gLogP = -A * ratio * inv
+		}
+		var ent float64
+		if p.Discrete {
+			_, ent = cat.LogProbEntropy(o, int(a[0]), gLogP, -c.EntCoef*inv, sh.scratch, d)
+		} else {
+			_, ent = gau.LogProbEntropy(o, logStd, a, gLogP, -c.EntCoef*inv, d, gLS)
+		}
+		sh.loss += (max(l1, l2) - c.EntCoef*ent) * inv
+
+		// Value loss, clipped around the rollout's value.
+		v := vout[r]
+		u := (v - ret[k]) * (v - ret[k])
+		dv := v - ret[k]
+		if c.ClipVLoss {
+			vc := val[k] + min(max(v-val[k], -c.ClipCoef), c.ClipCoef)
+			cl := (vc - ret[k]) * (vc - ret[k])
+			if cl > u {
+				u = cl
+				dv = 0
+				if math.Abs(v-val[k]) < c.ClipCoef {
+					dv = vc - ret[k]
+				}
+			}
+		}
+		sh.loss += c.VfCoef * 0.5 * u * inv
+		sh.dval[r] = c.VfCoef * dv * inv
+	}
+	p.Actor.Backward(actor, sh.dout, n, sh.wsA, gA)
+	p.Critic.Backward(critic, sh.dval, n, sh.wsC, gC)
 }
