@@ -220,3 +220,33 @@ func TestCenteredRanks(t *testing.T) {
 		}
 	}
 }
+
+// TestESWorkerKilled kills an ES worker between iterations: manta
+// restarts it (its constructor reads the shared noise table again) and
+// training goes on with the same number of workers.
+func TestESWorkerKilled(t *testing.T) {
+	startCluster(t)
+	cfg := ESDefaults("CartPole-v1")
+	cfg.Seed, cfg.TotalSteps, cfg.NoiseSize, cfg.Target = 2, 6_000, 1<<20, 1e9
+	var killed int
+	var after []int
+	cfg.Progress = func(it Iteration) {
+		switch {
+		case it.Iter == 1:
+			killed = it.WorkerPIDs[1]
+			if err := syscall.Kill(killed, syscall.SIGKILL); err != nil {
+				t.Errorf("kill: %v", err)
+			}
+		case it.Iter > 1:
+			after = it.WorkerPIDs
+		}
+	}
+	res, err := TrainES(ctxT(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != 2 || after[1] == killed || after[1] == 0 {
+		t.Fatalf("worker 1: pid %d before the kill, %v after", killed, after)
+	}
+	t.Logf("%d iterations, redone %d", len(res.Curve), res.Curve[len(res.Curve)-1].Redone)
+}
