@@ -19,7 +19,8 @@ const (
 	MsgHello
 	// MsgSnapshot carries one chunk of the state, taken at Seq, from the
 	// tail to the joiner: Data is the bytes at Offset of Total, of the
-	// snapshot numbered Echo by the tail, whose CRC32C is Sum.
+	// snapshot numbered Echo by the tail, whose CRC32C is Sum. Flag asks a
+	// joiner that holds a state already to replace it.
 	MsgSnapshot
 	// MsgJoin asks the monitor to add the sender (at Addr) to Shard.
 	MsgJoin
@@ -136,6 +137,9 @@ func (m *Message) String() string {
 		}
 	case MsgSnapshot:
 		s += fmt.Sprintf(" seq=%d id=%d bytes=%d..%d/%d", m.Seq, m.Echo, m.Offset, m.Offset+uint64(len(m.Data)), m.Total)
+		if m.Flag {
+			s += " replace"
+		}
 	case MsgJoin:
 		s += fmt.Sprintf(" shard=%d", m.Shard)
 	case MsgHeartbeat:

@@ -103,7 +103,8 @@ type Replica struct {
 	toJoiner  bool
 	handoff   bool   // the joiner has acked: commits now come from it
 	joinerAck uint64 // what the joiner holds
-	snapSeq   uint64 // of the last snapshot sent to the joiner
+	snapSeq   uint64 // where the entries pending for the joiner start
+	snapsSent int    // snapshots sent to this joiner
 	lastSnap  uint64
 	snapID    uint64 // numbers the snapshots this replica sends
 
@@ -408,11 +409,11 @@ func (r *Replica) setChain(c Chain) {
 		r.installed = true
 	}
 	if r.isJoiner() && c.Tail().ID != oldTail && r.snapFrom != c.Tail().ID {
-		// A new tail will send a new snapshot.
+		// A new tail will send a new snapshot (it does on seeing its
+		// joiner); ask only if none comes.
 		r.installed = false
 		r.snapBuf = r.snapBuf[:0]
-		r.lastHello = 0
-		r.requestSnapshot()
+		r.lastHello = r.now
 	}
 	if !r.IsHead() {
 		r.failWaiters(ErrNotHead)
@@ -426,7 +427,8 @@ func (r *Replica) setChain(c Chain) {
 			r.pending = nil
 		case joiner:
 			r.pending = nil
-			r.sendSnapshot()
+			r.snapsSent = 0
+			r.sendSnapshot(false)
 		default:
 			r.resend(0)
 		}
@@ -483,9 +485,7 @@ func (r *Replica) stepAck(m Message) {
 	r.trim(m.Seq)
 	r.lastSend = r.now
 	if r.toJoiner {
-		if m.Seq < r.snapSeq {
-			return // an ack from before the latest snapshot
-		}
+		// A joiner acks only what it holds, from any snapshot it installed.
 		wasSynced := r.handoff && r.joinerAck >= r.committed
 		r.handoff = true
 		r.joinerAck = max(r.joinerAck, m.Seq)
@@ -516,12 +516,24 @@ func (r *Replica) stepHello(m Message) {
 	if m.From == 0 || m.From != r.target {
 		return
 	}
-	if r.toJoiner && (m.Flag || m.Seq < r.snapSeq || (len(r.pending) > 0 && m.Seq+1 < r.pending[0].Seq)) {
-		// The joiner lacks a snapshot, or entries no longer pending.
-		if r.now-r.lastSnap >= uint64(r.cfg.RetransmitTicks) {
-			r.sendSnapshot()
+	if r.toJoiner {
+		lacks := m.Seq < r.snapSeq || len(r.pending) > 0 && m.Seq+1 < r.pending[0].Seq || len(r.pending) == 0 && m.Seq < r.applied
+		switch {
+		case m.Flag:
+			// It has no state yet and nothing arrives: send another
+			// snapshot, unless the last may still be on its way (a large
+			// state takes a while to encode and send).
+			if r.now-r.lastSnap >= 10*uint64(r.cfg.RetransmitTicks) {
+				r.sendSnapshot(false)
+			}
+			return
+		case lacks:
+			// It lacks entries no longer pending: replace its state.
+			if r.now-r.lastSnap >= uint64(r.cfg.RetransmitTicks) {
+				r.sendSnapshot(true)
+			}
+			return
 		}
-		return
 	}
 	r.resend(m.Seq)
 }
@@ -544,15 +556,22 @@ func (r *Replica) resend(seq uint64) {
 }
 
 // sendSnapshot sends the joiner the state as of now; what is applied
-// later goes to it as entries. The state is only captured here: the
-// driver encodes and chunks it (Message.expand), outside its lock.
-func (r *Replica) sendSnapshot() {
-	r.snapSeq = r.applied
+// later goes to it as entries. The entries pending for the joiner start
+// at its first snapshot, so whichever snapshot it installs, the rest
+// follows; replace (for a joiner that lacks entries no longer pending)
+// starts them afresh, and tells the joiner to replace what it holds. The
+// state is only captured here: the driver encodes and chunks it
+// (Message.expand), outside its lock.
+func (r *Replica) sendSnapshot(replace bool) {
+	if r.snapsSent == 0 || replace {
+		r.snapSeq = r.applied
+		r.pending = r.pending[:0]
+	}
+	r.snapsSent++
 	r.lastSnap = r.now
 	r.snapID++
-	r.pending = r.pending[:0]
 	lazy := &pendingSnapshot{prefix: r.sessions.appendSnapshot(nil), app: r.app.Snapshot(), chunk: r.cfg.SnapshotChunk}
-	r.send(Message{Kind: MsgSnapshot, To: r.target, Seq: r.snapSeq, Echo: r.snapID, lazy: lazy})
+	r.send(Message{Kind: MsgSnapshot, To: r.target, Seq: r.applied, Echo: r.snapID, Flag: replace, lazy: lazy})
 	r.lastSend = r.now
 }
 
@@ -567,8 +586,8 @@ func (r *Replica) stepSnapshot(m Message) {
 	if !r.isJoiner() || m.From != r.chain.Tail().ID {
 		return
 	}
-	if r.installed && m.Seq <= r.applied {
-		return
+	if r.installed && (!m.Flag || m.Seq <= r.applied) {
+		return // it holds a state: only a replacing snapshot changes it
 	}
 	if m.Offset == 0 && m.Echo != r.snapAt && len(r.snapBuf) > 0 && m.From == r.snapFrom && r.now-r.lastChunk < r.snapWaitTicks() {
 		// Another snapshot from the same tail (an answer to a request of

@@ -32,7 +32,7 @@ var fieldsOf = [msgEnd]msgFields{
 	MsgForward:   fEntries,
 	MsgAck:       fSeq,
 	MsgHello:     fSeq | fFlag,
-	MsgSnapshot:  fSeq | fEcho | fOffset | fTotal | fSum | fData,
+	MsgSnapshot:  fSeq | fEcho | fFlag | fOffset | fTotal | fSum | fData,
 	MsgJoin:      fEcho | fAddr,
 	MsgHeartbeat: fSeq | fEcho | fFlag | fAddr,
 	MsgConfig:    fEcho | fChain,
