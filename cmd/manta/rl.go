@@ -140,9 +140,20 @@ func saveCurve(res *rl.Result, dir string) error {
 	if len(s.X) == 0 {
 		return nil
 	}
+	series := []plots.Series{s}
+	ev := plots.Series{Label: "greedy evaluation (100 episodes)"}
+	for _, it := range res.Curve {
+		if it.Evaluated {
+			ev.X = append(ev.X, float64(it.EnvSteps))
+			ev.Y = append(ev.Y, it.EvalReturn)
+		}
+	}
+	if len(ev.X) > 0 {
+		series = append(series, ev)
+	}
 	f := plots.Figure{
 		Name: name, Kind: plots.KindLines, Title: fmt.Sprintf("%s on %s (%d workers, seed %d)", res.Algo, res.Env, res.Workers, res.Seed),
-		XLabel: "env steps", YLabel: "mean return", Series: []plots.Series{s}, Legend: "bottom-right",
+		XLabel: "env steps", YLabel: "mean return", Series: series, Legend: "bottom-right",
 	}
 	_, err = plots.Render(f, dir)
 	return err
