@@ -19,12 +19,14 @@ const DoorbellSize = 64
 // often over 10 µs on a busy or idle-halted vCPU, while a spinning peer
 // answers in well under 1 µs. So a waiter spins up to maxSpin while at
 // least a quarter of its recent full spins succeeded, and mostly only
-// shortSpin otherwise (an idle peer, or one that shares this CPU): a good
-// citizen on 2 cores. See spinBudget.
+// shortSpin otherwise (an idle peer), and stops spinning at once when it
+// finds it lost its CPU meanwhile (more runnable threads than CPUs): a
+// good citizen on 2 cores. See spinBudget and spin.
 const (
 	defaultMaxSpin = 10 * time.Microsecond
 	shortSpin      = 500 * time.Nanosecond
-	hitOne         = 1024 // fixed-point 1.0 for Doorbell.hits
+	preemptGap     = 20 * time.Microsecond // see spin
+	hitOne         = 1024                  // fixed-point 1.0 for Doorbell.hits
 )
 
 // spinKind says which budget a spin had, which decides what its outcome
@@ -98,8 +100,9 @@ func (d *Doorbell) Ring() {
 // Wait returns true as soon as ready() reports true, and false if timeout
 // passes first (timeout <= 0: no limit). It spins first, for up to the
 // SetSpin time while recent spins paid off and much shorter while they did
-// not, then registers as a waiter and sleeps on the futex. A sleeping Wait
-// holds an OS thread.
+// not, but no further once it finds it lost its CPU meanwhile; then it
+// registers as a waiter and sleeps on the futex. A sleeping Wait holds an
+// OS thread.
 //
 // No wake-up is lost: the waiter reads seq, sets the sleeping flag,
 // re-checks ready() and sleeps only while seq is unchanged; the producer
@@ -116,8 +119,10 @@ func (d *Doorbell) Wait(ready func() bool, timeout time.Duration) bool {
 		return true
 	}
 	budget, kind := d.spinBudget()
-	ok, start := d.spin(ready, budget, timeout)
+	ok, start, preempted := d.spin(ready, budget, timeout)
 	switch {
+	case preempted:
+		// Says nothing about the peer, only that this CPU is contended.
 	case ok && kind == spinProbe:
 		// The peer is awake again; let the next full spin decide.
 		d.hits.Store(hitOne / 4)
@@ -176,16 +181,20 @@ func (d *Doorbell) spinBudget() (time.Duration, spinKind) {
 // whether it became true. The clock is read only every 32 polls, as it
 // costs more than ready(); the first reading, returned as start, stands for
 // the start of the wait, which spares a clock read when ready() soon holds.
-// It yields now and then: the Go scheduler may have a peer goroutine
-// waiting for this P (same-process use), and the kernel may have put the
-// peer thread, just woken, on this CPU.
-func (d *Doorbell) spin(ready func() bool, budget, timeout time.Duration) (ok bool, start time.Time) {
+// A gap over preemptGap between readings means the thread lost its CPU
+// while spinning: the CPUs are oversubscribed, where a spinner only delays
+// the peer it waits for and a sleeper wakes with priority. spin then stops
+// and reports preempted. It yields now and then: the Go scheduler may have
+// a peer goroutine waiting for this P (same-process use), and the kernel
+// may have put the peer thread, just woken, on this CPU.
+func (d *Doorbell) spin(ready func() bool, budget, timeout time.Duration) (ok bool, start time.Time, preempted bool) {
 	if budget <= 0 {
-		return false, time.Now()
+		return false, time.Now(), false
 	}
+	var last time.Time
 	for i := 1; ; i++ {
 		if ready() {
-			return true, start
+			return true, start, !last.IsZero() && time.Since(last) > preemptGap
 		}
 		if i%32 != 0 {
 			continue
@@ -193,9 +202,12 @@ func (d *Doorbell) spin(ready func() bool, budget, timeout time.Duration) (ok bo
 		now := time.Now()
 		if start.IsZero() {
 			start = now
+		} else if now.Sub(last) > preemptGap {
+			return false, start, true
 		}
+		last = now
 		if waited := now.Sub(start); waited >= budget || (timeout > 0 && waited >= timeout) {
-			return false, start
+			return false, start, false
 		}
 		if i%256 == 0 {
 			runtime.Gosched()

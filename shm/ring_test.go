@@ -574,7 +574,7 @@ func TestSpinAdapts(t *testing.T) {
 	// Readiness found while spinning counts as a hit, and leaves the
 	// sleeping flag alone (else the next Ring makes a needless syscall).
 	d.sleep.Store(0)
-	for i := 0; i < 20 && d.hits.Load() < hitOne/4; i++ {
+	for i := 0; i < 200 && d.hits.Load() < hitOne/4; i++ {
 		polls := 0
 		d.Wait(func() bool { polls++; return polls > 2 }, 0)
 		if d.sleep.Load() != 0 {
@@ -582,7 +582,7 @@ func TestSpinAdapts(t *testing.T) {
 		}
 	}
 	if d.hits.Load() < hitOne/4 {
-		t.Fatalf("hit rate %d/%d after 20 quick waits", d.hits.Load(), hitOne)
+		t.Fatalf("hit rate %d/%d after 200 quick waits", d.hits.Load(), hitOne)
 	}
 	d.SetSpin(0)
 	if budget, _ := d.spinBudget(); budget != 0 {
@@ -689,4 +689,31 @@ func TestDoorbellManyWaiters(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// A spin that finds the clock jumped between two of its readings (the
+// thread lost its CPU) stops at once instead of spinning its budget out.
+func TestSpinStopsWhenPreempted(t *testing.T) {
+	d := NewDoorbell(alignedMem(DoorbellSize))
+	polls := 0
+	descheduled := func() bool {
+		if polls++; polls == 100 {
+			time.Sleep(2 * preemptGap) // stands for losing the CPU
+		}
+		return false
+	}
+	start := time.Now()
+	ok, _, preempted := d.spin(descheduled, time.Minute, 0)
+	if ok || !preempted {
+		t.Fatalf("spin: ok=%v preempted=%v, want false, true", ok, preempted)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("spin went on for %v after losing the CPU", d)
+	}
+	// Losing the CPU says nothing about the peer: the hit rate stays.
+	hits := d.hits.Load()
+	polls = 0
+	if d.Wait(descheduled, time.Millisecond); d.hits.Load() != hits {
+		t.Fatalf("hit rate %d after a preempted wait, want %d", d.hits.Load(), hits)
+	}
 }
