@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"testing"
 	"time"
@@ -254,8 +255,11 @@ func TestCorruptSpillFileIsALostObjectNotGarbage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for range 2 * capacity / size { // push the first object out to disk
-		if _, err := Put(make([]byte, size)); err != nil {
+	// Push the first object out to disk: holding every reference, the
+	// store cannot free anything and must spill, least recently used first.
+	held := make([]Ref[[]byte], 2*capacity/size)
+	for i := range held {
+		if held[i], err = Put(make([]byte, size)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -271,4 +275,5 @@ func TestCorruptSpillFileIsALostObjectNotGarbage(t *testing.T) {
 	if b, err := first.Get(ctxT(t)); !errors.Is(err, ErrObjectLost) {
 		t.Fatalf("Get of a corrupted spilled object: %d bytes, %v", len(b), err)
 	}
+	runtime.KeepAlive(held)
 }
