@@ -19,6 +19,8 @@ func Example() {
 	// Output:
 	// micro: reproduced
 	// fig9: reproduced
+	// fig10a: reproduced
+	// fig10b: reproduced
 	// fig12b: partial
 	// table4: reproduced
 	// fig14a: partial

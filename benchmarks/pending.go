@@ -17,16 +17,6 @@ var fig8b = Experiment{
 		"(one machine cannot host them for real); results would be labelled simulated.",
 }
 
-var fig10a = Experiment{
-	ID: "fig10a", Title: "GCS fault tolerance: latency across chain reconfiguration", Paper: "Figure 10a (§5.1)", State: NotBuilt,
-	Setup: "needs the GCS with chain replication, a kill switch per replica and client retry.",
-}
-
-var fig10b = Experiment{
-	ID: "fig10b", Title: "GCS flushing: memory with and without flushing", Paper: "Figure 10b (§5.1)", State: NotBuilt,
-	Setup: "needs the GCS task and lineage tables with flushing to disk under a memory cap.",
-}
-
 var fig11a = Experiment{
 	ID: "fig11a", Title: "Recovering from task failures (lineage re-execution)", Paper: "Figure 11a (§5.1)", State: NotBuilt,
 	Setup: "needs several nodes, node death detection and lineage reconstruction of lost objects (retries of a dead worker's tasks exist; lineage does not).",
