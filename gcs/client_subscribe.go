@@ -76,12 +76,12 @@ func (c *Client) subscribeAt(ctx context.Context, shard int, t Table, key []byte
 			}
 			resp, err := cli.Call(ctx, MethodSubscribe, req, nil)
 			if err == nil {
-				d := decoder{buf: resp}
-				switch status := d.byte("status"); status {
+				d := newDecoder(resp)
+				switch status := d.Byte("status"); status {
 				case 0:
-					id := d.uvarint("subscription")
-					d.end("subscribe response")
-					return cli, id, d.err
+					id := d.Uvarint("subscription")
+					d.End("subscribe response")
+					return cli, id, d.Err()
 				case 1:
 					var rch Chain
 					d.chain(&rch)

@@ -133,22 +133,22 @@ func appendWriteRequest(dst []byte, w *writeRequest) []byte {
 }
 
 func decodeWriteRequest(src []byte, w *writeRequest) error {
-	d := decoder{buf: src}
-	w.client = d.uvarint("client")
-	w.acked = d.uvarint("acked")
-	n := d.count("writes", 5)
+	d := newDecoder(src)
+	w.client = d.Uvarint("client")
+	w.acked = d.Uvarint("acked")
+	n := d.Count("writes", 5)
 	w.reqs, w.ops = w.reqs[:0], w.ops[:0]
-	for i := 0; i < n && d.err == nil; i++ {
-		w.reqs = append(w.reqs, d.uvarint("request"))
+	for i := 0; i < n && d.Err() == nil; i++ {
+		w.reqs = append(w.reqs, d.Uvarint("request"))
 		w.ops = append(w.ops, Op{
-			Kind:  OpKind(d.byte("op kind")),
-			Table: Table(d.byte("table")),
-			Key:   d.bytes("key"),
-			Value: d.bytes("value"),
+			Kind:  OpKind(d.Byte("op kind")),
+			Table: Table(d.Byte("table")),
+			Key:   d.Bytes("key"),
+			Value: d.Bytes("value"),
 		})
 	}
-	d.end("write request")
-	return d.err
+	d.End("write request")
+	return d.Err()
 }
 
 // results are the outcomes of a batch: per item, a code and a message.
@@ -179,47 +179,47 @@ func appendRedirect(dst []byte, c *Chain) []byte {
 // decodeResults parses a write or read response: the results, or the
 // chain of a redirect (redirect true).
 func decodeResults(src []byte, reads bool, rs []result, c *Chain) (_ []result, redirect bool, err error) {
-	d := decoder{buf: src}
-	switch status := d.byte("status"); {
-	case d.err != nil:
+	d := newDecoder(src)
+	switch status := d.Byte("status"); {
+	case d.Err() != nil:
 	case status == 1:
 		d.chain(c)
-		d.end("redirect")
-		return rs, true, d.err
+		d.End("redirect")
+		return rs, true, d.Err()
 	case status != 0:
-		d.fail("status %d", status)
+		d.Fail("status %d", status)
 	}
-	n := d.count("results", 1)
+	n := d.Count("results", 1)
 	rs = rs[:0]
-	for i := 0; i < n && d.err == nil; i++ {
+	for i := 0; i < n && d.Err() == nil; i++ {
 		var r result
 		if reads {
-			switch tag := d.byte("read tag"); tag {
+			switch tag := d.Byte("read tag"); tag {
 			case 0:
 			case 1:
-				r.found, r.value = true, d.bytes("value")
+				r.found, r.value = true, d.Bytes("value")
 			case 2:
-				r.code = d.byte("code")
-				r.msg = string(d.bytes("message"))
-				if d.err == nil && (r.code == codeOK || r.code >= codeEnd) {
-					d.fail("error code %d", r.code)
+				r.code = d.Byte("code")
+				r.msg = string(d.Bytes("message"))
+				if d.Err() == nil && (r.code == codeOK || r.code >= codeEnd) {
+					d.Fail("error code %d", r.code)
 				}
 			default:
-				d.fail("read tag %d", tag)
+				d.Fail("read tag %d", tag)
 			}
 		} else {
-			r.code = d.byte("code")
-			if d.err == nil && r.code >= codeEnd {
-				d.fail("error code %d", r.code)
+			r.code = d.Byte("code")
+			if d.Err() == nil && r.code >= codeEnd {
+				d.Fail("error code %d", r.code)
 			}
 			if r.code != codeOK {
-				r.msg = string(d.bytes("message"))
+				r.msg = string(d.Bytes("message"))
 			}
 		}
 		rs = append(rs, r)
 	}
-	d.end("results")
-	return rs, false, d.err
+	d.End("results")
+	return rs, false, d.Err()
 }
 
 // readRequest is a batch of reads.
@@ -238,15 +238,15 @@ func appendReadRequest(dst []byte, r *readRequest) []byte {
 }
 
 func decodeReadRequest(src []byte, r *readRequest) error {
-	d := decoder{buf: src}
-	n := d.count("reads", 2)
+	d := newDecoder(src)
+	n := d.Count("reads", 2)
 	r.tables, r.keys = r.tables[:0], r.keys[:0]
-	for i := 0; i < n && d.err == nil; i++ {
-		r.tables = append(r.tables, Table(d.byte("table")))
-		r.keys = append(r.keys, d.bytes("key"))
+	for i := 0; i < n && d.Err() == nil; i++ {
+		r.tables = append(r.tables, Table(d.Byte("table")))
+		r.keys = append(r.keys, d.Bytes("key"))
 	}
-	d.end("read request")
-	return d.err
+	d.End("read request")
+	return d.Err()
 }
 
 func appendChains(dst []byte, cs []Chain) []byte {
@@ -258,18 +258,18 @@ func appendChains(dst []byte, cs []Chain) []byte {
 }
 
 func decodeChains(src []byte) ([]Chain, error) {
-	d := decoder{buf: src}
-	n := d.count("chains", 5)
+	d := newDecoder(src)
+	n := d.Count("chains", 5)
 	cs := make([]Chain, n)
-	for i := 0; i < n && d.err == nil; i++ {
+	for i := 0; i < n && d.Err() == nil; i++ {
 		d.chain(&cs[i])
-		if d.err == nil && cs[i].Shard != uint32(i) {
-			d.fail("chain %d is for shard %d", i, cs[i].Shard)
+		if d.Err() == nil && cs[i].Shard != uint32(i) {
+			d.Fail("chain %d is for shard %d", i, cs[i].Shard)
 		}
 	}
-	d.end("chains")
-	if d.err != nil {
-		return nil, d.err
+	d.End("chains")
+	if d.Err() != nil {
+		return nil, d.Err()
 	}
 	return cs, nil
 }
@@ -288,26 +288,26 @@ func appendNotifications(dst []byte, ns []Notification) []byte {
 // decodeNotifications parses a poll response; gone reports an unknown
 // subscription. The notifications alias src.
 func decodeNotifications(src []byte, dst []Notification) (_ []Notification, gone bool, err error) {
-	d := decoder{buf: src}
-	switch status := d.byte("status"); {
-	case d.err != nil:
+	d := newDecoder(src)
+	switch status := d.Byte("status"); {
+	case d.Err() != nil:
 	case status == 1:
-		d.end("poll response")
-		return dst, true, d.err
+		d.End("poll response")
+		return dst, true, d.Err()
 	case status != 0:
-		d.fail("status %d", status)
+		d.Fail("status %d", status)
 	}
-	n := d.count("notifications", 4)
-	for i := 0; i < n && d.err == nil; i++ {
-		nt := Notification{Table: Table(d.byte("table")), Op: OpKind(d.byte("op"))}
-		nt.Key, nt.Value = d.bytes("key"), d.bytes("value")
-		if d.err == nil && nt.Op != OpResync && (!nt.Table.Valid() || nt.Op == 0 || nt.Op >= opEnd) {
-			d.fail("notification table %d op %d", nt.Table, nt.Op)
+	n := d.Count("notifications", 4)
+	for i := 0; i < n && d.Err() == nil; i++ {
+		nt := Notification{Table: Table(d.Byte("table")), Op: OpKind(d.Byte("op"))}
+		nt.Key, nt.Value = d.Bytes("key"), d.Bytes("value")
+		if d.Err() == nil && nt.Op != OpResync && (!nt.Table.Valid() || nt.Op == 0 || nt.Op >= opEnd) {
+			d.Fail("notification table %d op %d", nt.Table, nt.Op)
 		}
 		dst = append(dst, nt)
 	}
-	d.end("poll response")
-	return dst, false, d.err
+	d.End("poll response")
+	return dst, false, d.Err()
 }
 
 func appendUvarints(dst []byte, vs ...uint64) []byte {
@@ -318,12 +318,12 @@ func appendUvarints(dst []byte, vs ...uint64) []byte {
 }
 
 func decodeUvarints(src []byte, what string, vs ...*uint64) error {
-	d := decoder{buf: src}
+	d := newDecoder(src)
 	for _, v := range vs {
-		*v = d.uvarint(what)
+		*v = d.Uvarint(what)
 	}
-	d.end(what)
-	return d.err
+	d.End(what)
+	return d.Err()
 }
 
 // subscribeRequest names a key, or a whole table (hasKey false).
@@ -334,18 +334,18 @@ func appendSubscribe(dst []byte, t Table, key []byte) []byte {
 }
 
 func decodeSubscribe(src []byte) (t Table, key []byte, err error) {
-	d := decoder{buf: src}
-	t = Table(d.byte("table"))
-	has := d.bool("has key")
-	key = d.bytes("key")
-	d.end("subscribe")
-	if d.err == nil && !t.Valid() {
-		d.fail("table %d", t)
+	d := newDecoder(src)
+	t = Table(d.Byte("table"))
+	has := d.Bool("has key")
+	key = d.Bytes("key")
+	d.End("subscribe")
+	if d.Err() == nil && !t.Valid() {
+		d.Fail("table %d", t)
 	}
 	if !has {
 		key = nil
-	} else if d.err == nil && key == nil {
+	} else if d.Err() == nil && key == nil {
 		key = []byte{}
 	}
-	return t, key, d.err
+	return t, key, d.Err()
 }

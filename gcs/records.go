@@ -24,10 +24,10 @@ func AppendObjectLocation(dst []byte, l ObjectLocation) []byte {
 
 // DecodeObjectLocation decodes what AppendObjectLocation encoded.
 func DecodeObjectLocation(src []byte) (ObjectLocation, error) {
-	d := decoder{buf: src}
-	l := ObjectLocation{Node: string(d.bytes("node")), Size: d.uvarint("size")}
-	d.end("object location")
-	return l, d.err
+	d := newDecoder(src)
+	l := ObjectLocation{Node: string(d.Bytes("node")), Size: d.Uvarint("size")}
+	d.End("object location")
+	return l, d.Err()
 }
 
 // ObjectLocations decodes the value of an object's key in Objects.
@@ -83,15 +83,15 @@ func AppendNodeInfo(dst []byte, n NodeInfo) []byte {
 // DecodeNodeInfo decodes what AppendNodeInfo encoded; Resources aliases
 // src.
 func DecodeNodeInfo(src []byte) (NodeInfo, error) {
-	d := decoder{buf: src}
-	n := NodeInfo{State: NodeState(d.byte("node state"))}
-	n.Addr = string(d.bytes("address"))
-	n.Resources = d.bytes("resources")
-	d.end("node info")
-	if d.err == nil && (n.State < NodeAlive || n.State > NodeDead) {
-		d.fail("node state %d", n.State)
+	d := newDecoder(src)
+	n := NodeInfo{State: NodeState(d.Byte("node state"))}
+	n.Addr = string(d.Bytes("address"))
+	n.Resources = d.Bytes("resources")
+	d.End("node info")
+	if d.Err() == nil && (n.State < NodeAlive || n.State > NodeDead) {
+		d.Fail("node state %d", n.State)
 	}
-	return n, d.err
+	return n, d.Err()
 }
 
 // ActorState is an actor's state in Actors.
@@ -136,13 +136,13 @@ func AppendActorInfo(dst []byte, a ActorInfo) []byte {
 
 // DecodeActorInfo decodes what AppendActorInfo encoded.
 func DecodeActorInfo(src []byte) (ActorInfo, error) {
-	d := decoder{buf: src}
-	a := ActorInfo{State: ActorState(d.byte("actor state"))}
-	a.Node = string(d.bytes("node"))
-	a.Restarts = d.uint32("restarts")
-	d.end("actor info")
-	if d.err == nil && (a.State < ActorPending || a.State > ActorDead) {
-		d.fail("actor state %d", a.State)
+	d := newDecoder(src)
+	a := ActorInfo{State: ActorState(d.Byte("actor state"))}
+	a.Node = string(d.Bytes("node"))
+	a.Restarts = d.Uint32("restarts")
+	d.End("actor info")
+	if d.Err() == nil && (a.State < ActorPending || a.State > ActorDead) {
+		d.Fail("actor state %d", a.State)
 	}
-	return a, d.err
+	return a, d.Err()
 }

@@ -123,23 +123,23 @@ func (ss sessions) appendSnapshot(dst []byte) []byte {
 // restore replaces the sessions with those encoded at the start of snap
 // and returns the rest.
 func (ss *sessions) restore(snap []byte) ([]byte, error) {
-	d := decoder{buf: snap}
-	n := d.count("sessions", 4)
+	d := newDecoder(snap)
+	n := d.Count("sessions", 4)
 	out := make(sessions, n)
-	for i := 0; i < n && d.err == nil; i++ {
-		c := d.uvarint("client")
-		s := &session{low: d.uvarint("low"), last: d.uvarint("last")}
-		m := d.count("requests", 3)
+	for i := 0; i < n && d.Err() == nil; i++ {
+		c := d.Uvarint("client")
+		s := &session{low: d.Uvarint("low"), last: d.Uvarint("last")}
+		m := d.Count("requests", 3)
 		s.reqs = make(map[uint64]sessEntry, m)
-		for j := 0; j < m && d.err == nil; j++ {
-			r := d.uvarint("request")
-			s.reqs[r] = sessEntry{seq: d.uvarint("entry"), err: string(d.bytes("error"))}
+		for j := 0; j < m && d.Err() == nil; j++ {
+			r := d.Uvarint("request")
+			s.reqs[r] = sessEntry{seq: d.Uvarint("entry"), err: string(d.Bytes("error"))}
 		}
 		out[c] = s
 	}
-	if d.err != nil {
-		return nil, fmt.Errorf("cannot restore sessions: %w", d.err)
+	if d.Err() != nil {
+		return nil, fmt.Errorf("cannot restore sessions: %w", d.Err())
 	}
 	*ss = out
-	return d.buf, nil
+	return d.Rest(), nil
 }

@@ -139,8 +139,8 @@ func (snap *shardSnapshot) AppendTo(dst []byte) []byte {
 // Restore replaces the shard's state with a snapshot's. Subscribers are
 // told to resync.
 func (s *shard) Restore(snap []byte) error {
-	d := decoder{buf: snap}
-	if v := d.byte("snapshot version"); d.err == nil && v != snapshotVersion {
+	d := newDecoder(snap)
+	if v := d.Byte("snapshot version"); d.Err() == nil && v != snapshotVersion {
 		return fmt.Errorf("%w: snapshot version %d", ErrMalformed, v)
 	}
 	type rec struct {
@@ -148,24 +148,24 @@ func (s *shard) Restore(snap []byte) error {
 		flags     byte
 		key, data []byte
 	}
-	n := d.count("entries", 4)
+	n := d.Count("entries", 4)
 	recs := make([]rec, 0, n)
-	for i := 0; i < n && d.err == nil; i++ {
-		r := rec{t: Table(d.byte("table")), flags: d.byte("flags")}
-		r.key, r.data = d.bytes("key"), d.bytes("data")
-		if d.err == nil && (!r.t.Valid() || r.flags&^flagsKnown != 0 || len(r.key) == 0) {
-			d.fail("entry table %d flags %#x", r.t, r.flags)
+	for i := 0; i < n && d.Err() == nil; i++ {
+		r := rec{t: Table(d.Byte("table")), flags: d.Byte("flags")}
+		r.key, r.data = d.Bytes("key"), d.Bytes("data")
+		if d.Err() == nil && (!r.t.Valid() || r.flags&^flagsKnown != 0 || len(r.key) == 0) {
+			d.Fail("entry table %d flags %#x", r.t, r.flags)
 		}
 		recs = append(recs, r)
 	}
-	nseg := d.count("segments", 1)
+	nseg := d.Count("segments", 1)
 	var segs [][]byte
-	for i := 0; i < nseg && d.err == nil; i++ {
-		segs = append(segs, d.bytes("segment"))
+	for i := 0; i < nseg && d.Err() == nil; i++ {
+		segs = append(segs, d.Bytes("segment"))
 	}
-	d.end("snapshot")
-	if d.err != nil {
-		return d.err
+	d.End("snapshot")
+	if d.Err() != nil {
+		return d.Err()
 	}
 
 	// Reset, then load the segments (as files when this shard flushes,

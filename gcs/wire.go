@@ -111,61 +111,61 @@ func appendMemberID(dst []byte, m Member) []byte {
 // DecodeMessage parses src into m, reusing m.Entries. Byte fields alias
 // src; strings are copied.
 func DecodeMessage(src []byte, m *Message) error {
-	d := decoder{buf: src}
+	d := newDecoder(src)
 	d.message(m)
-	d.end("message")
-	return d.err
+	d.End("message")
+	return d.Err()
 }
 
 func (d *decoder) message(m *Message) {
-	kind := MsgKind(d.byte("kind"))
-	if d.err != nil {
+	kind := MsgKind(d.Byte("kind"))
+	if d.Err() != nil {
 		return
 	}
 	if kind == 0 || kind >= msgEnd {
-		d.fail("unknown message kind %d", uint8(kind))
+		d.Fail("unknown message kind %d", uint8(kind))
 		return
 	}
 	entries := m.Entries[:0]
 	*m = Message{Kind: kind}
 	f := fieldsOf[kind]
-	m.From = ReplicaID(d.uvarint("from"))
-	m.To = ReplicaID(d.uvarint("to"))
-	m.Shard = d.uint32("shard")
-	m.Epoch = d.uvarint("epoch")
+	m.From = ReplicaID(d.Uvarint("from"))
+	m.To = ReplicaID(d.Uvarint("to"))
+	m.Shard = d.Uint32("shard")
+	m.Epoch = d.Uvarint("epoch")
 	if f&fSeq != 0 {
-		m.Seq = d.uvarint("seq")
+		m.Seq = d.Uvarint("seq")
 	}
 	if f&fEcho != 0 {
-		m.Echo = d.uvarint("echo")
+		m.Echo = d.Uvarint("echo")
 	}
 	if f&fFlag != 0 {
-		m.Flag = d.bool("flag")
+		m.Flag = d.Bool("flag")
 	}
 	if f&fOffset != 0 {
-		m.Offset = d.uvarint("offset")
+		m.Offset = d.Uvarint("offset")
 	}
 	if f&fTotal != 0 {
-		m.Total = d.uvarint("total")
+		m.Total = d.Uvarint("total")
 	}
 	if f&fSum != 0 {
-		m.Sum = d.fixed32("sum")
+		m.Sum = d.Fixed32("sum")
 	}
 	if f&fData != 0 {
-		m.Data = d.bytes("data")
+		m.Data = d.Bytes("data")
 	}
 	if f&fAddr != 0 {
-		m.Addr = string(d.bytes("addr"))
+		m.Addr = string(d.Bytes("addr"))
 	}
 	if f&fEntries != 0 {
-		n := d.count("entries", 5)
-		for i := 0; i < n && d.err == nil; i++ {
+		n := d.Count("entries", 5)
+		for i := 0; i < n && d.Err() == nil; i++ {
 			entries = append(entries, Entry{
-				Seq:    d.uvarint("entry seq"),
-				Client: d.uvarint("entry client"),
-				Req:    d.uvarint("entry request"),
-				Acked:  d.uvarint("entry acked"),
-				Cmd:    d.bytes("entry command"),
+				Seq:    d.Uvarint("entry seq"),
+				Client: d.Uvarint("entry client"),
+				Req:    d.Uvarint("entry request"),
+				Acked:  d.Uvarint("entry acked"),
+				Cmd:    d.Bytes("entry command"),
 			})
 		}
 		m.Entries = entries
@@ -177,21 +177,21 @@ func (d *decoder) message(m *Message) {
 
 // DecodeChain parses what AppendChain encoded.
 func DecodeChain(src []byte, c *Chain) error {
-	d := decoder{buf: src}
+	d := newDecoder(src)
 	d.chain(c)
-	d.end("chain")
-	return d.err
+	d.End("chain")
+	return d.Err()
 }
 
 func (d *decoder) chain(c *Chain) {
-	c.Shard = d.uint32("chain shard")
-	c.Epoch = d.uvarint("chain epoch")
-	n := d.count("members", 2)
+	c.Shard = d.Uint32("chain shard")
+	c.Epoch = d.Uvarint("chain epoch")
+	n := d.Count("members", 2)
 	c.Members = nil
-	for i := 0; i < n && d.err == nil; i++ {
+	for i := 0; i < n && d.Err() == nil; i++ {
 		m := d.member()
-		if d.err == nil && m.ID == 0 {
-			d.fail("member with ID 0")
+		if d.Err() == nil && m.ID == 0 {
+			d.Fail("member with ID 0")
 		}
 		c.Members = append(c.Members, m)
 	}
@@ -199,20 +199,7 @@ func (d *decoder) chain(c *Chain) {
 }
 
 func (d *decoder) member() Member {
-	return Member{ID: ReplicaID(d.uvarint("member ID")), Addr: string(d.bytes("member address"))}
-}
-
-func (d *decoder) fixed32(what string) uint32 {
-	if d.err != nil {
-		return 0
-	}
-	if len(d.buf) < 4 {
-		d.fail("truncated %s", what)
-		return 0
-	}
-	v := binary.LittleEndian.Uint32(d.buf)
-	d.buf = d.buf[4:]
-	return v
+	return Member{ID: ReplicaID(d.Uvarint("member ID")), Addr: string(d.Bytes("member address"))}
 }
 
 // AppendMessages encodes a batch: a count, then each message
@@ -231,13 +218,12 @@ func AppendMessages(dst []byte, ms []Message) []byte {
 // DecodeMessages parses a batch into dst (reusing its messages' entry
 // slices) and returns it.
 func DecodeMessages(src []byte, dst []Message) ([]Message, error) {
-	d := decoder{buf: src}
-	n := d.count("messages", 5)
+	d := newDecoder(src)
+	n := d.Count("messages", 5)
 	dst = dst[:0]
-	for i := 0; i < n && d.err == nil; i++ {
-		size := d.fixed32("message length")
-		if d.err == nil && uint64(size) > uint64(len(d.buf)) {
-			d.fail("message length %d exceeds the %d bytes left", size, len(d.buf))
+	for i := 0; i < n && d.Err() == nil; i++ {
+		body := d.Next(int(d.Fixed32("message length")), "message")
+		if d.Err() != nil {
 			break
 		}
 		if len(dst) < cap(dst) {
@@ -245,15 +231,13 @@ func DecodeMessages(src []byte, dst []Message) ([]Message, error) {
 		} else {
 			dst = append(dst, Message{})
 		}
-		sub := decoder{buf: d.buf[:size]}
+		sub := newDecoder(body)
 		sub.message(&dst[len(dst)-1])
-		sub.end("message")
-		if sub.err != nil {
-			d.err = sub.err
-			break
+		sub.End("message")
+		if err := sub.Err(); err != nil {
+			return dst, err
 		}
-		d.buf = d.buf[size:]
 	}
-	d.end("messages")
-	return dst, d.err
+	d.End("messages")
+	return dst, d.Err()
 }
