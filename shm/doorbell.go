@@ -78,7 +78,7 @@ func NewDoorbell(mem []byte) *Doorbell {
 
 // SetSpin sets how long Wait spins before sleeping in the kernel while
 // spinning pays (default 10 µs; an occasional probe spins four times as
-// long, see spinBudget). 0 makes Wait sleep at once, which suits machines
+// long). 0 makes Wait sleep at once, which suits machines
 // with more busy threads than cores. It affects only this process's
 // Doorbell value.
 func (d *Doorbell) SetSpin(limit time.Duration) {
