@@ -53,6 +53,7 @@ type pool struct {
 	// which may still hold a snapshot naming them, unmaps their segments.
 	retired    []*workerConn // guarded by n.mu
 	hasRetired atomic.Bool
+	flushers   sync.WaitGroup // overflow flushers running
 }
 
 // workerConn is one worker process and its rings. Fields other than the
@@ -255,11 +256,13 @@ func (c *workerConn) send(m *wire.Msg) {
 	c.overflow = append(c.overflow, bytes.Clone(c.sendBuf))
 	if !c.flushing {
 		c.flushing = true
+		c.n.pool.flushers.Add(1)
 		go c.flush()
 	}
 }
 
 func (c *workerConn) flush() {
+	defer c.n.pool.flushers.Done()
 	mu := &c.n.mu
 	for {
 		mu.Lock()
@@ -310,11 +313,21 @@ func (p *pool) inboundLoop() {
 
 // unmapRetired releases dead workers' segments; only the inbound loop
 // calls it, between passes over its snapshot.
+//
+// A connection whose overflow flusher is still running keeps its segment
+// until the flusher is gone: it may be about to push to the closed ring.
 func (p *pool) unmapRetired() {
 	p.n.mu.Lock()
-	dead := p.retired
-	p.retired = nil
-	p.hasRetired.Store(false)
+	var dead, busy []*workerConn
+	for _, c := range p.retired {
+		if c.flushing {
+			busy = append(busy, c)
+		} else {
+			dead = append(dead, c)
+		}
+	}
+	p.retired = busy
+	p.hasRetired.Store(len(busy) > 0)
 	p.n.mu.Unlock()
 	for _, c := range dead {
 		c.seg.Close()
@@ -362,6 +375,7 @@ func (p *pool) stop() {
 	p.stopping.Store(true)
 	p.bell.Ring()
 	<-p.loopDone
+	p.flushers.Wait() // their rings are closed: each returns at once
 	p.unmapRetired()
 	p.seg.Close()
 }
