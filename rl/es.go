@@ -511,48 +511,12 @@ func TrainES(ctx context.Context, cfg ESConfig) (*Result, error) {
 
 // evaluateES runs episodes episodes of the unperturbed policy, batched.
 func evaluateES(pol *esPolicy, env string, params, mean, variance []float64, episodes int, seed int64) (float64, error) {
-	vec, err := sims.NewVec(env, episodes, sims.SameStep)
-	if err != nil {
-		return 0, err
-	}
-	obs, err := vec.Reset(seed)
-	if err != nil {
-		return 0, err
-	}
-	od, ad, outd := pol.obs.Dim(), pol.act.Dim(), pol.net.Out()
+	ad, outd := pol.act.Dim(), pol.net.Out()
 	ws := pol.net.NewWorkspace(episodes)
-	x := make([]float64, episodes*od)
-	act := make([]float64, episodes*ad)
-	rew := make([]float64, episodes)
-	term := make([]bool, episodes)
-	trunc := make([]bool, episodes)
-	ret := make([]float64, episodes)
-	over := make([]bool, episodes)
-	left := episodes
-	for left > 0 {
-		for i := range episodes {
-			normalizeObs(x[i*od:(i+1)*od], obs[i*od:(i+1)*od], mean, variance)
-		}
+	return meanReturn(env, episodes, seed, pol.obs.Dim(), ad, mean, variance, func(x, act []float64) {
 		out := pol.net.Forward(params, x, episodes, ws)
 		for i := range episodes {
 			pol.act1(out[i*outd:(i+1)*outd], act[i*ad:(i+1)*ad])
 		}
-		if obs, err = vec.Step(act, rew, term, trunc); err != nil {
-			return 0, err
-		}
-		for i := range episodes {
-			if !over[i] {
-				ret[i] += rew[i]
-				if term[i] || trunc[i] {
-					over[i] = true
-					left--
-				}
-			}
-		}
-	}
-	var s float64
-	for _, r := range ret {
-		s += r
-	}
-	return s / float64(episodes), nil
+	})
 }

@@ -101,6 +101,29 @@ func SolveTarget(env string) float64 {
 // their mean return. Observations are normalised with mean and variance
 // when they are non-nil.
 func evaluate(pol *Policy, env string, params, mean, variance []float64, episodes int, seed int64) (float64, error) {
+	actor, _, _ := pol.Split(params)
+	ad := pol.ActDim
+	if pol.Discrete {
+		ad = 1
+	}
+	ws := pol.Actor.NewWorkspace(episodes)
+	cat := Categorical{N: pol.ActDim}
+	return meanReturn(env, episodes, seed, pol.ObsDim, ad, mean, variance, func(x, act []float64) {
+		out := pol.Actor.Forward(actor, x, episodes, ws)
+		if !pol.Discrete {
+			copy(act, out)
+			return
+		}
+		for i := range episodes {
+			act[i] = float64(cat.Mode(out[i*pol.ActDim : (i+1)*pol.ActDim]))
+		}
+	})
+}
+
+// meanReturn runs episodes copies of env, one episode each, acting with
+// policy (the normalised observations of every copy in, their actions out),
+// and returns the mean return. Both trainers evaluate through it.
+func meanReturn(env string, episodes int, seed int64, od, ad int, mean, variance []float64, policy func(x, act []float64)) (float64, error) {
 	vec, err := sims.NewVec(env, episodes, sims.SameStep)
 	if err != nil {
 		return 0, err
@@ -109,13 +132,6 @@ func evaluate(pol *Policy, env string, params, mean, variance []float64, episode
 	if err != nil {
 		return 0, err
 	}
-	actor, _, _ := pol.Split(params)
-	od := pol.ObsDim
-	ad := pol.ActDim
-	if pol.Discrete {
-		ad = 1
-	}
-	ws := pol.Actor.NewWorkspace(episodes)
 	x := make([]float64, episodes*od)
 	act := make([]float64, episodes*ad)
 	rew := make([]float64, episodes)
@@ -124,19 +140,11 @@ func evaluate(pol *Policy, env string, params, mean, variance []float64, episode
 	ret := make([]float64, episodes)
 	over := make([]bool, episodes)
 	left := episodes
-	cat := Categorical{N: pol.ActDim}
 	for left > 0 {
-		for i := 0; i < episodes; i++ {
+		for i := range episodes {
 			normalizeObs(x[i*od:(i+1)*od], obs[i*od:(i+1)*od], mean, variance)
 		}
-		out := pol.Actor.Forward(actor, x, episodes, ws)
-		if pol.Discrete {
-			for i := range episodes {
-				act[i] = float64(cat.Mode(out[i*pol.ActDim : (i+1)*pol.ActDim]))
-			}
-		} else {
-			copy(act, out)
-		}
+		policy(x, act)
 		if obs, err = vec.Step(act, rew, term, trunc); err != nil {
 			return 0, err
 		}
