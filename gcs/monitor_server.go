@@ -172,24 +172,15 @@ func (m *MonitorServer) Close() error {
 
 func (m *MonitorServer) tickLoop() {
 	defer m.wg.Done()
-	t := time.NewTicker(m.cfg.Tick)
-	defer t.Stop()
-	last := time.Now()
-	for {
-		select {
-		case <-m.done:
-			return
-		case now := <-t.C:
-			n := min(int(now.Sub(last)/m.cfg.Tick), 1000)
-			last = last.Add(time.Duration(n) * m.cfg.Tick)
-			m.mu.Lock()
-			for range n {
-				m.mon.Tick()
-			}
-			m.flushLocked(0, nil)
-			m.mu.Unlock()
+	runTicks(m.done, m.cfg.Tick, func(n int) bool {
+		m.mu.Lock()
+		for range n {
+			m.mon.Tick()
 		}
-	}
+		m.flushLocked(0, nil)
+		m.mu.Unlock()
+		return true
+	})
 }
 
 // flushLocked sends the monitor's outbox: messages for the replica that is

@@ -273,28 +273,38 @@ func (s *ReplicaServer) stop(why error) error {
 
 func (s *ReplicaServer) tickLoop() {
 	defer s.wg.Done()
-	t := time.NewTicker(s.cfg.Tick)
+	runTicks(s.done, s.cfg.Tick, func(n int) bool {
+		s.mu.Lock()
+		for range n {
+			s.rep.Tick()
+		}
+		s.flushLocked()
+		removed := s.rep.Removed()
+		s.mu.Unlock()
+		if removed {
+			s.cfg.Logf("gcs: replica %d of shard %d was removed from its chain; stopping", s.cfg.ID, s.cfg.Shard)
+			go s.stop(fmt.Errorf("%w: replica removed from its chain", ErrUnavailable))
+		}
+		return !removed
+	})
+}
+
+// runTicks calls step every tick with the number of ticks due, catching up
+// on ticks the ticker dropped so a state machine's clock (a replica's
+// lease, the monitor's timeouts) keeps real time when the process is slow.
+// It returns when done closes or step returns false.
+func runTicks(done <-chan struct{}, tick time.Duration, step func(n int) bool) {
+	t := time.NewTicker(tick)
 	defer t.Stop()
 	last := time.Now()
 	for {
 		select {
-		case <-s.done:
+		case <-done:
 			return
 		case now := <-t.C:
-			// Catch up on ticks the ticker dropped, so the replica's
-			// clock (its lease) keeps real time when the process is slow.
-			n := min(int(now.Sub(last)/s.cfg.Tick), 1000)
-			last = last.Add(time.Duration(n) * s.cfg.Tick)
-			s.mu.Lock()
-			for range n {
-				s.rep.Tick()
-			}
-			s.flushLocked()
-			removed := s.rep.Removed()
-			s.mu.Unlock()
-			if removed {
-				s.cfg.Logf("gcs: replica %d of shard %d was removed from its chain; stopping", s.cfg.ID, s.cfg.Shard)
-				go s.stop(fmt.Errorf("%w: replica removed from its chain", ErrUnavailable))
+			n := min(int(now.Sub(last)/tick), 1000)
+			last = last.Add(time.Duration(n) * tick)
+			if !step(n) {
 				return
 			}
 		}
