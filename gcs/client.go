@@ -410,30 +410,12 @@ func (c *Client) sendWrites(shard int, batch []*call) {
 				err = fmt.Errorf("%w: %d results for %d writes", ErrMalformed, len(results), len(pending))
 			}
 		}
+		process, failed := c.settle(ctx, &r, err, redirect, rch, ch, version, shard, head.ID, pending)
 		switch {
-		case err != nil && errors.Is(err, rpc.ErrUnavailable):
-			// The head is unreachable or died during the call: have the
-			// monitor check it, and retry where it says.
-			c.refresh(ctx, version, head.ID)
-			_, v := c.chain(shard)
-			r.sleep(ctx, v != version)
-		case err != nil && (errors.Is(err, rpc.ErrClosed) || ctx.Err() != nil):
-			// Deadline: expire fails them on the next round.
-		case err != nil:
-			failAll(pending, err)
+		case failed:
 			cancel()
 			return
-		case redirect:
-			changed := c.learn(rch)
-			if !changed && rch.Epoch == ch.Epoch {
-				// The replica knows our chain yet refuses: a change is
-				// under way. (One that knows an older chain will learn.)
-				c.awaitNewer(ctx, version, shard, ch.Epoch)
-				_, v := c.chain(shard)
-				changed = v != version
-			}
-			r.sleep(ctx, changed)
-		default:
+		case process:
 			retryable := pending[:0]
 			for i, res := range results {
 				cl := pending[i]
@@ -451,6 +433,38 @@ func (c *Client) sendWrites(shard int, batch []*call) {
 		}
 		cancel()
 	}
+}
+
+// settle deals with a batch call that gave no per-operation results: a
+// replica that cannot be reached (the monitor is asked to check it, and the
+// batch retried where it says), a deadline (expire fails the calls next
+// round), another failure (every call fails), or a redirect (learn the
+// newer chain, or wait for one while a change is under way). It reports
+// whether the results are there to process, and whether the batch failed.
+func (c *Client) settle(ctx context.Context, r *retry, err error, redirect bool, rch, ch Chain, version uint64, shard int, to ReplicaID, pending []*call) (process, failed bool) {
+	switch {
+	case err != nil && errors.Is(err, rpc.ErrUnavailable):
+		c.refresh(ctx, version, to)
+		_, v := c.chain(shard)
+		r.sleep(ctx, v != version)
+	case err != nil && (errors.Is(err, rpc.ErrClosed) || ctx.Err() != nil):
+	case err != nil:
+		failAll(pending, err)
+		return false, true
+	case redirect:
+		changed := c.learn(rch)
+		if !changed && rch.Epoch == ch.Epoch {
+			// The replica knows our chain yet refuses: a change is under
+			// way. (One that knows an older chain will learn.)
+			c.awaitNewer(ctx, version, shard, ch.Epoch)
+			_, v := c.chain(shard)
+			changed = v != version
+		}
+		r.sleep(ctx, changed)
+	default:
+		return true, false
+	}
+	return false, false
 }
 
 func failAll(batch []*call, err error) {
@@ -502,27 +516,12 @@ func (c *Client) sendReads(shard int, batch []*call) {
 				err = fmt.Errorf("%w: %d results for %d reads", ErrMalformed, len(results), len(pending))
 			}
 		}
+		process, failed := c.settle(ctx, &r, err, redirect, rch, ch, version, shard, tail.ID, pending)
 		switch {
-		case err != nil && errors.Is(err, rpc.ErrUnavailable):
-			c.refresh(ctx, version, tail.ID)
-			_, v := c.chain(shard)
-			r.sleep(ctx, v != version)
-		case err != nil && (errors.Is(err, rpc.ErrClosed) || ctx.Err() != nil):
-		case err != nil:
-			failAll(pending, err)
+		case failed:
 			cancel()
 			return
-		case redirect:
-			changed := c.learn(rch)
-			if !changed && rch.Epoch == ch.Epoch {
-				// The replica knows our chain yet refuses: a change is
-				// under way. (One that knows an older chain will learn.)
-				c.awaitNewer(ctx, version, shard, ch.Epoch)
-				_, v := c.chain(shard)
-				changed = v != version
-			}
-			r.sleep(ctx, changed)
-		default:
+		case process:
 			retryable := pending[:0]
 			for i, res := range results {
 				cl := pending[i]
