@@ -82,16 +82,17 @@ func (c *call) addAny(i int, a any) {
 }
 
 func (c *call) addRef(i int, h *refHandle) {
-	switch {
-	case h == nil:
+	if h == nil {
 		c.err = fmt.Errorf("%w: %s argument %d is the zero Ref", ErrBadArguments, c.name, i)
-	case h.err != nil:
-		c.err = fmt.Errorf("%s argument %d: %w", c.name, i, h.err)
-	default:
-		c.args = append(c.args, wire.Arg{IsRef: true, Ref: h.id})
-		c.ends = append(c.ends, -1)
-		c.holds = append(c.holds, h)
+		return
 	}
+	if err := h.usable(); err != nil {
+		c.err = fmt.Errorf("%s argument %d: %w", c.name, i, err)
+		return
+	}
+	c.args = append(c.args, wire.Arg{IsRef: true, Ref: h.id})
+	c.ends = append(c.ends, -1)
+	c.holds = append(c.holds, h)
 }
 
 // finish points each inline argument at its bytes, now that buf no longer

@@ -32,7 +32,7 @@ func Init(cfg Config) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	rt := newRuntimeState(&driver{n}, cfg.InlineBytes)
+	rt := newRuntimeState(&driver{n}, n.objs)
 	if !current.CompareAndSwap(nil, rt) {
 		n.pool.stop()
 		return nil, errors.New("manta: already initialized in this process")
@@ -154,6 +154,19 @@ func (d *driver) submit(task wire.TaskID, c submission) (hold, error) {
 
 func (d *driver) get(ctx context.Context, hs []hold, out []result) error {
 	return d.n.get(ctx, hs, out)
+}
+
+func (d *driver) doneReading(out []result) { d.n.doneReading(out) }
+
+func (d *driver) holdForView(id wire.ObjectID) func() {
+	h := d.adopt(id)
+	_, err := d.n.objs.st.Pin(context.Background(), storeID(id))
+	return func() {
+		if err == nil {
+			d.n.objs.st.Unpin(storeID(id))
+		}
+		d.release(h)
+	}
 }
 
 func (d *driver) wait(ctx context.Context, hs []hold, k int, timeout time.Duration) ([]int, error) {

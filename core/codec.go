@@ -36,9 +36,6 @@ type codec[T any] struct {
 	// size, where set, is the exact encoded size of *v, so a large value can
 	// be encoded straight into the object store.
 	size func(v *T) int
-	// view, where set, points *v into src instead of copying, for values
-	// in the object store that stay pinned while their reference is held.
-	view func(src []byte, v *T) bool
 	// refs says whether values of T may contain references, so only those
 	// are walked for the references they carry.
 	refs bool
@@ -156,13 +153,6 @@ func newCodec[T any](t reflect.Type) *codec[T] {
 				*(*[]byte)(unsafe.Pointer(v)) = append([]byte(nil), src[1:]...)
 				return nil
 			}
-			c.view = func(src []byte, v *T) bool {
-				if len(src) < 1 || src[0] != fmtBytes {
-					return false
-				}
-				*(*[]byte)(unsafe.Pointer(v)) = src[1:len(src):len(src)]
-				return true
-			}
 		case reflect.Float64:
 			c.enc = func(dst []byte, v *T) ([]byte, error) {
 				return appendFloat64s(append(dst, fmtFloat64s), *(*[]float64)(unsafe.Pointer(v))), nil
@@ -172,11 +162,6 @@ func newCodec[T any](t reflect.Type) *codec[T] {
 				s, err := decodeFloat64s(src)
 				*(*[]float64)(unsafe.Pointer(v)) = s
 				return err
-			}
-			c.view = func(src []byte, v *T) bool {
-				s, ok := viewSlice[float64](src, fmtFloat64s)
-				*(*[]float64)(unsafe.Pointer(v)) = s
-				return ok
 			}
 		case reflect.Float32:
 			c.enc = func(dst []byte, v *T) ([]byte, error) {
@@ -188,11 +173,6 @@ func newCodec[T any](t reflect.Type) *codec[T] {
 				*(*[]float32)(unsafe.Pointer(v)) = s
 				return err
 			}
-			c.view = func(src []byte, v *T) bool {
-				s, ok := viewSlice[float32](src, fmtFloat32s)
-				*(*[]float32)(unsafe.Pointer(v)) = s
-				return ok
-			}
 		}
 	}
 	if c.enc == nil {
@@ -201,36 +181,10 @@ func newCodec[T any](t reflect.Type) *codec[T] {
 	return c
 }
 
-// decodeResult decodes a Get's result: in place when it is a view into
-// the object store and T allows it, by copy otherwise.
-func (c *codec[T]) decodeResult(r result, v *T) error {
-	if r.stored && c.view != nil && c.view(r.data, v) {
-		return nil
-	}
-	return c.dec(r.data, v)
-}
-
 // Float slices start with an 8-byte header (the format byte and padding)
 // so that their elements stay aligned in the object store, whose data is
 // 64-byte aligned.
 const sliceHeader = 8
-
-// viewSlice reinterprets src's body as []E in place, if src has format f
-// and the body is aligned for E.
-func viewSlice[E float32 | float64](src []byte, f byte) ([]E, bool) {
-	size := int(unsafe.Sizeof(E(0)))
-	if len(src) < sliceHeader || src[0] != f || (len(src)-sliceHeader)%size != 0 {
-		return nil, false
-	}
-	body := src[sliceHeader:]
-	if len(body) == 0 {
-		return []E{}, true
-	}
-	if uintptr(unsafe.Pointer(&body[0]))%uintptr(size) != 0 {
-		return nil, false
-	}
-	return unsafe.Slice((*E)(unsafe.Pointer(&body[0])), len(body)/size), true
-}
 
 func cborEnc[T any](dst []byte, v *T) ([]byte, error) {
 	b, err := cbor.Marshal(v)

@@ -60,8 +60,7 @@ type object struct {
 	id         wire.ObjectID
 	state      objState
 	stored     bool       // the value is in the object store at slot, not in data
-	pinned     bool       // the node holds a pin on it for the driver's reads
-	lostErr    error      // set when a pin found the bytes gone
+	lostErr    error      // set when a pin for a worker found the bytes gone
 	slot       store.Slot // where, when stored
 	refs       int32
 	data       []byte // the value, or the encoded error when failed
@@ -461,11 +460,7 @@ func (n *node) freeObject(o *object) {
 		delete(n.objects, o.id)
 	}
 	if o.stored {
-		sid := storeID(o.id)
-		if o.pinned {
-			n.objs.st.Unpin(sid)
-		}
-		n.objs.st.Delete(sid)
+		n.objs.st.Delete(storeID(o.id))
 	}
 	for _, c := range o.contained {
 		n.drop(c)
@@ -534,27 +529,30 @@ func (n *node) awaitLocked(w *waiter, ids []wire.ObjectID) int {
 	return pending
 }
 
-// get is the driver's Get: it waits for the objects without copying
-// their bytes.
+// get is the driver's Get: it waits for the objects and hands out their
+// bytes without copying them; stored ones are pinned for the read, until
+// doneReading.
 func (n *node) get(ctx context.Context, hs []hold, out []result) error {
 	n.mu.Lock()
 	if n.closed {
 		n.mu.Unlock()
 		return ErrShutdown
 	}
-	w := &waiter{ch: make(chan struct{})}
+	var w *waiter
 	for i := range hs {
 		if hs[i].obj == nil {
 			hs[i].obj = n.objects[hs[i].id]
 		}
 		if o := hs[i].obj; o != nil && o.state == objPending {
+			if w == nil {
+				w = &waiter{ch: make(chan struct{})}
+			}
 			o.await(w)
 			w.need++
 		}
 	}
-	pending := w.need
 	n.mu.Unlock()
-	if pending > 0 {
+	if w != nil {
 		select {
 		case <-w.ch:
 		case <-ctx.Done():
@@ -569,21 +567,17 @@ func (n *node) get(ctx context.Context, hs []hold, out []result) error {
 		n.mu.Unlock()
 		return ErrShutdown
 	}
-	var unpinned []*object
-	for _, h := range hs {
-		if o := h.obj; o != nil && o.stored && o.state == objReady && !o.pinned && o.lostErr == nil {
-			unpinned = append(unpinned, o)
-		}
-	}
-	if len(unpinned) > 0 {
-		n.mu.Unlock()
-		n.pinForDriver(unpinned)
-		n.mu.Lock()
-	}
+	stored := 0
 	for i, h := range hs {
+		out[i] = result{id: h.id}
 		if o := h.obj; o != nil && o.stored && o.state == objReady {
-			out[i].data, out[i].err = n.viewStored(o)
-			out[i].stored = out[i].err == nil
+			out[i].stored = true
+			if stored == 0 {
+				// Shutdown unmaps the store only after this read is done.
+				n.storeCalls.Add(1)
+				out[i].guard = true
+			}
+			stored++
 			continue
 		}
 		r := n.resultOfObject(h.id, h.obj)
@@ -599,21 +593,47 @@ func (n *node) get(ctx context.Context, hs []hold, out []result) error {
 			out[i].err = decodeError(eb)
 		}
 	}
+	if stored > 0 {
+		n.readStored(out)
+	}
 	return nil
 }
 
-// viewStored returns a stored object's bytes for the driver, read-only and
-// in place. The node pins the object once (pinForDriver), for as long as it
-// lives, so a view handed to user code stays valid while any reference to
-// it is held.
-func (n *node) viewStored(o *object) ([]byte, error) {
-	if !o.pinned {
-		if o.lostErr != nil {
-			return nil, o.lostErr
+// readStored pins the stored objects among out and points each at its
+// bytes in the read-only mapping; called without n.mu (a pin may have to
+// read a spill file).
+func (n *node) readStored(out []result) {
+	for i := range out {
+		r := &out[i]
+		if !r.stored {
+			continue
 		}
-		return nil, fmt.Errorf("BUG: %v read before it was pinned", o.id)
+		slot, err := n.objs.st.Pin(context.Background(), storeID(r.id))
+		if err != nil {
+			r.stored, r.err = false, n.pinError(r.id, err)
+			continue
+		}
+		r.pinned, r.slot = true, slot
+		if r.data, r.err = n.objs.view(r.id, slot); r.err != nil {
+			n.objs.st.Unpin(storeID(r.id))
+			r.stored, r.pinned, r.data = false, false, nil
+		}
 	}
-	return n.objs.view(o.id, o.slot)
+}
+
+// doneReading gives back the pins a get took.
+func (n *node) doneReading(out []result) {
+	for i := range out {
+		r := &out[i]
+		if r.pinned {
+			r.pinned = false
+			n.objs.st.Unpin(storeID(r.id))
+		}
+		if r.guard {
+			r.guard = false
+			n.storeCalls.Done()
+		}
+	}
 }
 
 // errorBytes carries an encoded error out of the lock to be decoded there.

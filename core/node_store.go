@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"manta/rpc/wire"
@@ -33,10 +34,22 @@ func (n *node) pinAll(ids []wire.ObjectID) ([]store.Slot, []error) {
 	for i, id := range ids {
 		var err error
 		if slots[i], err = n.objs.st.Pin(context.Background(), storeID(id)); err != nil {
-			errs[i] = fmt.Errorf("%v: %w: %v", id, ErrObjectLost, err)
+			errs[i] = n.pinError(id, err)
 		}
 	}
 	return slots, errs
+}
+
+// pinError says why a stored object could not be pinned: freed meanwhile,
+// the node shut down, or its bytes are lost.
+func (n *node) pinError(id wire.ObjectID, err error) error {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("%v: %w: %v", id, ErrObjectFreed, err)
+	case errors.Is(err, store.ErrClosed):
+		return fmt.Errorf("%v: %w", id, ErrShutdown)
+	}
+	return fmt.Errorf("%v: %w: %v", id, ErrObjectLost, err)
 }
 
 // storedArgs lists t's reference arguments that live in the object store.
@@ -87,29 +100,7 @@ func (n *node) pinArgs(t *task) bool {
 	return true
 }
 
-// pinForDriver makes sure the node holds one pin on each stored object in
-// objs, for the driver's views; called without n.mu.
-func (n *node) pinForDriver(objs []*object) {
-	ids := make([]wire.ObjectID, len(objs))
-	for i, o := range objs {
-		ids[i] = o.id
-	}
-	slots, errs := n.pinAll(ids)
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	for i, o := range objs {
-		switch {
-		case errs[i] != nil:
-			o.lostErr = errs[i]
-		case o.pinned || n.objects[o.id] != o:
-			n.objs.st.Unpin(storeID(o.id)) // pinned meanwhile, or freed
-		default:
-			o.pinned, o.slot = true, slots[i]
-		}
-	}
-}
-
-// storedResults answers a worker's Get whose objects include stored ones:
+// replyStored answers a worker's Get whose objects include stored ones:
 // each is pinned once per worker, until the worker drops its hold.
 func (n *node) replyStored(w *waiter) {
 	var need []wire.ObjectID

@@ -6,32 +6,82 @@ import (
 	"reflect"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/fxamacker/cbor/v2"
 
 	"manta/rpc/wire"
+	"manta/shm/store"
 )
 
 // refHandle is one process's hold on an object. Every copy of a Ref shares
-// its handle; when the last copy becomes unreachable the garbage collector
-// runs the handle's cleanup, which releases this process's hold, so an
-// object lives exactly as long as someone can still name it.
+// its handle; the hold is given up by Release, or else by the handle's
+// cleanup when the last copy becomes unreachable, so an object lives
+// exactly as long as someone can still name it.
 type refHandle struct {
 	hold
-	rt  *runtimeState
-	err error // set instead of id when the reference could not be made
+	rt       *runtimeState
+	err      error // set instead of id when the reference could not be made
+	released atomic.Bool
+	cleanup  runtime.Cleanup
+}
+
+// usable returns why the reference cannot be used, or nil.
+func (h *refHandle) usable() error {
+	switch {
+	case h == nil:
+		return fmt.Errorf("the zero Ref: %w", ErrObjectFreed)
+	case h.err != nil:
+		return h.err
+	case h.released.Load():
+		return fmt.Errorf("%v was released: %w", h.id, ErrObjectFreed)
+	}
+	return nil
+}
+
+// release gives the hold up now, once, whichever copy asks.
+func (h *refHandle) release() {
+	if h == nil || h.err != nil || !h.released.CompareAndSwap(false, true) {
+		return
+	}
+	h.cleanup.Stop()
+	h.rt.backend.release(h.hold)
 }
 
 // Ref is a typed future: the reference to the value a remote call will
 // produce (or a value stored with Put). Pass it to other remote calls as an
 // argument (it becomes a dependency, resolved before that call runs), nest
 // it inside argument values (it stays a reference), or Get it.
+//
+// A Ref keeps its object alive. Release gives it up at once; otherwise that
+// happens when the garbage collector finds every copy of the Ref
+// unreachable, which for large objects may be much later than you would
+// like: release what you no longer need.
 type Ref[T any] struct{ h *refHandle }
 
-// AnyRef is a reference of any value type, for Wait.
+// AnyRef is a reference of any value type, for WaitAny and Cancel.
 type AnyRef interface {
 	ID() wire.ObjectID
+	Release()
 	handle() *refHandle
+}
+
+// Release gives up this reference's hold on its object: the object is
+// freed as soon as nothing else holds it. Tasks already submitted with the
+// Ref as an argument keep the object until they have run, so releasing
+// right after submitting frees an intermediate value the moment its last
+// consumer is done. Every copy of the Ref is released with it (they share
+// one hold); Get on any of them then fails with ErrObjectFreed. Release is
+// idempotent and safe to call from several goroutines. References found
+// inside values (a Ref field of a struct you got) are separate holds,
+// released separately.
+func (r Ref[T]) Release() { r.h.release() }
+
+// ReleaseAll releases every reference in refs; see Ref.Release.
+func ReleaseAll[T any](refs []Ref[T]) {
+	for _, r := range refs {
+		r.h.release()
+	}
 }
 
 // ID returns the object's ID (zero for a reference that failed to be made).
@@ -46,91 +96,94 @@ func (r Ref[T]) handle() *refHandle { return r.h }
 
 // Get blocks until the value is ready, ctx is done, or its task fails, and
 // returns the value or the task's error (a *TaskError for remote failures).
+//
+// The value is the caller's own: decoded into ordinary Go memory, however
+// large, so it may be written and kept for as long as you like, and it
+// does not change when the object is released. For large slices that are
+// only read, GetView avoids the copy.
 func (r Ref[T]) Get(ctx context.Context) (T, error) {
 	var v T
-	res, err := getOne(ctx, r.h)
-	if err != nil {
+	var out [1]result
+	if err := getResults(ctx, []*refHandle{r.h}, out[:]); err != nil {
 		return v, err
 	}
-	if err := codecFor[T]().decodeResult(res, &v); err != nil {
+	rt := r.h.rt
+	defer rt.backend.doneReading(out[:])
+	if out[0].err != nil {
+		return v, out[0].err
+	}
+	if err := codecFor[T]().dec(out[0].data, &v); err != nil {
 		return v, fmt.Errorf("cannot get %v: %w", r.h.id, err)
 	}
 	return v, nil
 }
 
 // GetAll gets several references of one type, in order. It fails with the
-// first error in that order.
+// first error in that order. Like Get, it returns values of the caller's
+// own.
 func GetAll[T any](ctx context.Context, refs []Ref[T]) ([]T, error) {
+	if len(refs) == 0 {
+		return []T{}, nil
+	}
 	hs := make([]*refHandle, len(refs))
 	for i, r := range refs {
 		hs[i] = r.h
 	}
-	results, err := getMany(ctx, hs)
-	if err != nil {
+	results := make([]result, len(refs))
+	if err := getResults(ctx, hs, results); err != nil {
 		return nil, err
 	}
+	defer hs[0].rt.backend.doneReading(results)
 	out := make([]T, len(refs))
 	c := codecFor[T]()
 	for i, res := range results {
-		if err := c.decodeResult(res, &out[i]); err != nil {
+		if res.err != nil {
+			return nil, res.err
+		}
+		if err := c.dec(res.data, &out[i]); err != nil {
 			return nil, fmt.Errorf("cannot get %v: %w", refs[i].h.id, err)
 		}
 	}
 	return out, nil
 }
 
-func getOne(ctx context.Context, h *refHandle) (result, error) {
-	if h == nil {
-		return result{}, fmt.Errorf("cannot get the zero Ref: %w", ErrObjectFreed)
-	}
-	if h.err != nil {
-		return result{}, h.err
-	}
-	var out [1]result
-	hs := [1]hold{h.hold}
-	if err := h.rt.backend.get(ctx, hs[:], out[:]); err != nil {
-		return result{}, err
-	}
-	runtime.KeepAlive(h) // hold the object until its bytes are in hand
-	return out[0], out[0].err
-}
-
-func getMany(ctx context.Context, hs []*refHandle) ([]result, error) {
-	if len(hs) == 0 {
-		return nil, nil
-	}
-	holds := make([]hold, len(hs))
+// getResults waits for the objects of hs and fills out with their bytes;
+// stored bytes stay valid until the backend's doneReading(out), which the
+// caller owes once this returns nil.
+func getResults(ctx context.Context, hs []*refHandle, out []result) error {
 	var rt *runtimeState
-	for i, h := range hs {
-		if h == nil {
-			return nil, fmt.Errorf("cannot get the zero Ref: %w", ErrObjectFreed)
-		}
-		if h.err != nil {
-			return nil, h.err
+	var one [1]hold
+	holds := one[:0]
+	if len(hs) > 1 {
+		holds = make([]hold, 0, len(hs))
+	}
+	for _, h := range hs {
+		if err := h.usable(); err != nil {
+			return fmt.Errorf("cannot get: %w", err)
 		}
 		if rt != nil && h.rt != rt {
-			return nil, fmt.Errorf("cannot get references of two runtimes at once: %w", ErrShutdown)
+			return fmt.Errorf("cannot get references of two runtimes at once: %w", ErrShutdown)
 		}
-		rt, holds[i] = h.rt, h.hold
+		rt = h.rt
+		holds = append(holds, h.hold)
 	}
-	out := make([]result, len(holds))
-	if err := rt.backend.get(ctx, holds, out); err != nil {
-		return nil, err
-	}
-	runtime.KeepAlive(hs)
-	for _, r := range out {
-		if r.err != nil {
-			return nil, r.err
-		}
-	}
-	return out, nil
+	err := rt.backend.get(ctx, holds, out)
+	runtime.KeepAlive(hs) // hold the objects until their bytes are in hand
+	return err
 }
 
 // result is one object's outcome as a backend reports it.
 type result struct {
-	data   []byte
-	stored bool // data is a read-only view into the object store
-	err    error
+	data []byte
+	err  error
+	// stored: data lies in the object store at slot; pinned: this read
+	// holds a pin on it, and guard keeps the store mapped, until
+	// doneReading.
+	stored bool
+	pinned bool
+	guard  bool
+	id     wire.ObjectID
+	slot   store.Slot
 }
 
 // failedRef makes a reference whose Get returns err at once: how calls that
@@ -141,7 +194,7 @@ func failedRef[T any](err error) Ref[T] { return Ref[T]{h: &refHandle{err: err}}
 // it) and arranges for it to be released with the handle.
 func newHandle(rt *runtimeState, hd hold) *refHandle {
 	h := &refHandle{hold: hd, rt: rt}
-	runtime.AddCleanup(h, rt.release, hd)
+	h.cleanup = runtime.AddCleanup(h, rt.release, hd)
 	return h
 }
 
@@ -154,8 +207,8 @@ func (r Ref[T]) MarshalCBOR() ([]byte, error) {
 	if r.h == nil {
 		return []byte{0xf6}, nil
 	}
-	if r.h.err != nil {
-		return nil, fmt.Errorf("manta: cannot pass a failed Ref inside a value: %w", r.h.err)
+	if err := r.h.usable(); err != nil {
+		return nil, fmt.Errorf("manta: cannot pass this Ref inside a value: %w", err)
 	}
 	return cbor.Marshal(cbor.Tag{Number: refTag, Content: wire.AppendObjectID(nil, r.h.id)})
 }
@@ -240,7 +293,7 @@ func refsIn(dst []wire.ObjectID, v any) []wire.ObjectID {
 func walkRefs(dst []wire.ObjectID, v reflect.Value, seen map[uintptr]bool) []wire.ObjectID {
 	t := v.Type()
 	if t.Kind() != reflect.Interface && t.Implements(refValueType) {
-		if h := v.Interface().(AnyRef).handle(); h != nil && h.err == nil {
+		if h := v.Interface().(AnyRef).handle(); h.usable() == nil {
 			dst = append(dst, h.id)
 		}
 		return dst

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"manta/rpc/wire"
+	"manta/shm"
 )
 
 // backend is what the public API needs from the process it runs in: the
@@ -16,7 +17,14 @@ import (
 type backend interface {
 	// submit and put return the hold this process now has on the result.
 	submit(task wire.TaskID, s submission) (hold, error)
+	// get waits for hs and fills out with their bytes; stored bytes stay
+	// valid until doneReading(out), which the caller owes if get returned
+	// nil.
 	get(ctx context.Context, hs []hold, out []result) error
+	doneReading(out []result)
+	// holdForView keeps a stored object's bytes where they are, and the
+	// object alive, until the returned release: a View's lifetime.
+	holdForView(id wire.ObjectID) (release func())
 	wait(ctx context.Context, hs []hold, k int, timeout time.Duration) ([]int, error)
 	put(id wire.ObjectID, v encoded, contained []wire.ObjectID) (hold, error)
 	// adopt takes one more hold on id for this process; release drops one.
@@ -35,6 +43,7 @@ type hold struct {
 // runtimeState is this process's manta: the driver's or a worker's.
 type runtimeState struct {
 	backend backend
+	objs    *objectStore
 	inline  int         // encoded values larger than this go through the object store
 	root    wire.TaskID // parent of every task this process submits
 	seq     atomic.Uint64
@@ -46,9 +55,12 @@ type runtimeState struct {
 // plain values, so tests and simulations can hold several.
 var current atomic.Pointer[runtimeState]
 
-func newRuntimeState(b backend, inline int) *runtimeState {
-	return &runtimeState{backend: b, inline: inline, root: randomTaskID(), release: b.release}
+func newRuntimeState(b backend, objs *objectStore) *runtimeState {
+	return &runtimeState{backend: b, objs: objs, inline: objs.inline, root: randomTaskID(), release: b.release}
 }
+
+// storeSegment is this process's writable mapping of the object store.
+func (rt *runtimeState) storeSegment() *shm.Segment { return rt.objs.seg }
 
 // nextTaskID returns a fresh ID for a task this process submits.
 func (rt *runtimeState) nextTaskID() wire.TaskID { return rt.root.Child(rt.seq.Add(1)) }

@@ -108,7 +108,7 @@ func attachWorker(ringStr string) (*workerProc, error) {
 	if w.objs, err = mapStore(storeSeg, inline); err != nil {
 		return nil, err
 	}
-	current.Store(newRuntimeState(w, inline))
+	current.Store(newRuntimeState(w, w.objs))
 	return w, nil
 }
 
@@ -410,12 +410,21 @@ func (w *workerProc) get(ctx context.Context, hs []hold, out []result) error {
 		case r.Stored:
 			// Pinned by the node for this worker until it drops its hold.
 			out[i].data, out[i].err = w.objs.view(ids[i], fromSlot(r.Slot))
-			out[i].stored = out[i].err == nil
+			out[i].stored, out[i].id, out[i].slot = out[i].err == nil, ids[i], fromSlot(r.Slot)
 		default:
 			out[i].data = r.Data
 		}
 	}
 	return nil
+}
+
+// doneReading has nothing to give back: the node pins what a worker reads
+// for as long as the worker holds it.
+func (w *workerProc) doneReading([]result) {}
+
+func (w *workerProc) holdForView(id wire.ObjectID) func() {
+	h := w.adopt(id)
+	return func() { w.release(h) }
 }
 
 func (w *workerProc) wait(ctx context.Context, hs []hold, k int, timeout time.Duration) ([]int, error) {

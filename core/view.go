@@ -1,0 +1,174 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"runtime"
+	"sync"
+	"unsafe"
+
+	"manta/shm"
+)
+
+// Elem is an element type of slices that GetView can show in place: they
+// travel as raw little-endian memory.
+type Elem interface {
+	~byte | ~float32 | ~float64
+}
+
+// View is zero-copy access to a stored slice: its elements are the object
+// store's pages, mapped into this process, not a copy. Make one with
+// GetView, or declare a task parameter as *View[E] to get one for a large
+// argument without copying it into the worker.
+//
+// Writes to Data are allowed and stay private to this View (the pages are
+// copy-on-write): the stored object never changes.
+//
+// A View has an explicit lifetime. It keeps its object pinned in memory
+// until Release; after Release, Data's memory is unmapped for good, so a
+// slice kept past it faults on its next use (a crash naming the address,
+// or a panic under runtime/debug.SetPanicOnFault) rather than showing
+// another object's bytes. A View that becomes unreachable is released by
+// the garbage collector, so keep the View itself, not just Data, while you
+// use the data. A View passed to a task as an argument is released when
+// the task returns.
+type View[E Elem] struct {
+	data    []E
+	state   *viewState
+	cleanup runtime.Cleanup
+}
+
+// viewState is what a View gives back, apart from the View itself so the
+// garbage collector can release it.
+type viewState struct {
+	mu      sync.Mutex
+	win     *shm.Window
+	release func() // the object's hold and pin; nil for a View of a copy
+}
+
+func (s *viewState) close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.win == nil {
+		return nil
+	}
+	if err := s.win.Revoke(); err != nil {
+		// Still mapped: keep the object pinned, so the mapping can never
+		// show other bytes.
+		return fmt.Errorf("manta: cannot release view: %w", err)
+	}
+	s.win = nil
+	if s.release != nil {
+		s.release()
+		s.release = nil
+	}
+	return nil
+}
+
+// GetView waits for r like Get and returns its elements in place. For an
+// object in the store that costs no copy; a small value (InlineBytes or
+// less) is copied into memory of the View's own, with the same lifetime
+// rules, so code does not depend on the size.
+func GetView[S ~[]E, E Elem](ctx context.Context, r Ref[S]) (*View[E], error) {
+	var out [1]result
+	if err := getResults(ctx, []*refHandle{r.h}, out[:]); err != nil {
+		return nil, err
+	}
+	rt := r.h.rt
+	defer rt.backend.doneReading(out[:])
+	res := out[0]
+	if res.err != nil {
+		return nil, res.err
+	}
+	v, err := newView[E](rt, res)
+	if err != nil {
+		return nil, fmt.Errorf("cannot view %v: %w", r.h.id, err)
+	}
+	return v, nil
+}
+
+// newView makes a View of res's bytes: mapped from the store if they are
+// stored (and then held until Release), copied otherwise.
+func newView[E Elem](rt *runtimeState, res result) (*View[E], error) {
+	f := rawFormat[E]()
+	if len(res.data) < rawHeader(f) || res.data[0] != f {
+		return nil, formatError(res.data, "[]"+reflect.TypeFor[E]().String())
+	}
+	var win *shm.Window
+	var err error
+	st := &viewState{}
+	if res.stored {
+		win, err = rt.storeSegment().MapWindow(int(res.slot.Offset), int(res.slot.Size))
+		if err == nil {
+			st.release = rt.backend.holdForView(res.id)
+		}
+	} else if win, err = shm.NewWindow(len(res.data)); err == nil {
+		copy(win.Bytes(), res.data)
+	}
+	if err != nil {
+		return nil, err
+	}
+	st.win = win
+	data, ok := rawBody[E](win.Bytes(), f)
+	if !ok {
+		st.close()
+		return nil, formatError(res.data, "[]"+reflect.TypeFor[E]().String())
+	}
+	v := &View[E]{data: data, state: st}
+	v.cleanup = runtime.AddCleanup(v, func(s *viewState) { s.close() }, st)
+	return v, nil
+}
+
+// Data returns the elements; valid until Release.
+func (v *View[E]) Data() []E { return v.data }
+
+// Len is len(v.Data()).
+func (v *View[E]) Len() int { return len(v.data) }
+
+// Release unmaps the data and gives its object back to the store. It is
+// idempotent; an error means the memory could not be unmapped, in which
+// case it stays mapped and the object stays pinned, so nothing is lost or
+// reused under the View.
+func (v *View[E]) Release() error {
+	v.cleanup.Stop()
+	return v.state.close()
+}
+
+// rawFormat is the wire format of []E, whose body rawBody reads.
+func rawFormat[E Elem]() byte {
+	switch reflect.TypeFor[E]().Kind() {
+	case reflect.Uint8:
+		return fmtBytes
+	case reflect.Float32:
+		return fmtFloat32s
+	}
+	return fmtFloat64s
+}
+
+// rawHeader is how many bytes precede the elements in format f: one for
+// bytes, sliceHeader for floats (so they stay aligned in the store).
+func rawHeader(f byte) int {
+	if f == fmtBytes {
+		return 1
+	}
+	return sliceHeader
+}
+
+// rawBody reinterprets the elements of src, an encoding in format f, in
+// place; false if the length or alignment does not fit E.
+func rawBody[E Elem](src []byte, f byte) ([]E, bool) {
+	size := int(unsafe.Sizeof(E(0)))
+	h := rawHeader(f)
+	if len(src) < h || src[0] != f || (len(src)-h)%size != 0 || !littleEndian {
+		return nil, false
+	}
+	body := src[h:]
+	if len(body) == 0 {
+		return []E{}, true
+	}
+	if uintptr(unsafe.Pointer(&body[0]))%uintptr(size) != 0 {
+		return nil, false
+	}
+	return unsafe.Slice((*E)(unsafe.Pointer(&body[0])), len(body)/size), true
+}
