@@ -12,10 +12,16 @@ const (
 	// or WorkerStartFailed. Class is the class it is wanted for (information
 	// only: the worker may be given to any class).
 	StartWorker
-	// StopWorker: stop Worker; sched has already forgotten it.
+	// StopWorker: stop Worker; sched has already forgotten it. For an extra
+	// slot (see AddSlot) only the slot ends, not its process.
 	StopWorker
 	// PlaceActor: create Actor on Worker, which is now dedicated to it.
 	PlaceActor
+	// AddSlot: give the process of Worker (a primary slot) one more slot and
+	// report it with SlotAdded, or with SlotAddFailed if that process is
+	// gone. Asked instead of StartWorker when the pool already has
+	// MaxWorkers processes and work in them waits in Get.
+	AddSlot
 )
 
 var actionNames = [...]string{
@@ -23,6 +29,7 @@ var actionNames = [...]string{
 	StartWorker: "start-worker",
 	StopWorker:  "stop-worker",
 	PlaceActor:  "place-actor",
+	AddSlot:     "add-slot",
 }
 
 func (k ActionKind) String() string {
@@ -48,7 +55,7 @@ func (a Action) String() string {
 		return fmt.Sprintf("%s t=%d w=%d class=%d", a.Kind, a.Task, a.Worker, a.Class)
 	case StartWorker:
 		return fmt.Sprintf("%s class=%d", a.Kind, a.Class)
-	case StopWorker:
+	case StopWorker, AddSlot:
 		return fmt.Sprintf("%s w=%d", a.Kind, a.Worker)
 	case PlaceActor:
 		return fmt.Sprintf("%s a=%d w=%d class=%d", a.Kind, a.Actor, a.Worker, a.Class)

@@ -7,10 +7,11 @@ import "time"
 type Config struct {
 	// Total is what the node offers to tasks and actors.
 	Total Resources
-	// MaxWorkers bounds the task worker pool (idle, leased and starting
-	// workers); blocked workers do not count, and neither do actor workers,
-	// which are bounded by the resources they hold. Default: the whole CPUs
-	// in Total, at least 1.
+	// MaxWorkers bounds the task worker processes (idle, leased and
+	// starting); actor workers do not count, being bounded by the resources
+	// they hold. While work in them waits in Get, lease slots are added to
+	// these processes (AddSlot) rather than starting more, one per blocked
+	// slot at most. Default: the whole CPUs in Total, at least 1.
 	MaxWorkers int
 	// MaxStartingWorkers bounds worker processes being started at once.
 	// Default 2.

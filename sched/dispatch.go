@@ -63,7 +63,7 @@ func (l *Local) offer(d *demand) bool {
 		l.reserve(d)
 		return false
 	}
-	if w := l.popIdle(); w != nil {
+	if w := l.popIdle(d.kind); w != nil {
 		if d.kind == actorDemand {
 			l.host(d, w)
 		} else {
@@ -76,8 +76,7 @@ func (l *Local) offer(d *demand) bool {
 		l.ring.passed(d)
 		return true
 	}
-	if d.queued() > d.starting && l.mayStart(d) && l.fitsBesidesStarts(c) {
-		l.startWorker(d)
+	if d.queued() > d.starting && l.fitsBesidesStarts(c) && l.grow(d) {
 		return true
 	}
 	if l.lacksWorker(d) {

@@ -41,8 +41,12 @@
 // Blocked gives the worker's CPU back and stops pipelining onto it; the
 // tasks already assigned stay with the worker, which runs them while the
 // blocked one waits (so nothing has to be taken back from a process that
-// may have started it). The pool may grow past MaxWorkers by the number of
-// blocked workers. Unblocked takes the
+// may have started it). MaxWorkers bounds processes, never more: when the
+// pool is full and work waits in Get, a worker is a lease slot, and
+// AddSlot asks core for one more slot in an existing process (the one with
+// the fewest slots making progress), whose tasks run on goroutines of that
+// process; slots may outnumber MaxWorkers by the blocked ones, and an extra
+// slot ends with its lease. Actors never share a process. Unblocked takes the
 // CPU back even if that oversubscribes the node; leases holding an
 // oversubscribed resource then take no more tasks, and no lease needing it is
 // granted, until the node is back within its totals.
@@ -57,8 +61,9 @@
 //
 //  1. calls the input (Submit, TaskDone, WorkerStarted, Tick, ...);
 //  2. reads Actions and carries each out in order: Dispatch sends a task to
-//     a worker, StartWorker and
-//     StopWorker manage processes, PlaceActor creates an actor on a worker;
+//     a worker, StartWorker and StopWorker manage processes (StopWorker of
+//     an extra slot only forgets the slot), AddSlot adds a slot to a process
+//     (answered with SlotAdded), PlaceActor creates an actor on a worker;
 //  3. calls ClearActions.
 //
 // Every input that can free or create work dispatches before returning.

@@ -10,7 +10,7 @@ import (
 // that dispatching left nothing it could have done.
 func checkInvariants(l *Local) error {
 	held := make([]int64, len(l.total))
-	var taskWorkers, blocked int
+	var taskWorkers, taskProcs, blocked int
 	leases := map[*class]int{}
 	active := map[*class]int{}
 	for id, w := range l.workers {
@@ -20,9 +20,20 @@ func checkInvariants(l *Local) error {
 		if w.queue.len() > l.cfg.PipelineDepth {
 			return fmt.Errorf("w%d has %d tasks, depth is %d", id, w.queue.len(), l.cfg.PipelineDepth)
 		}
+		if err := checkSlots(l, w); err != nil {
+			return err
+		}
+		if w.proc == w && w.taskProc {
+			taskProcs++
+			if w.state == hosting {
+				return fmt.Errorf("actor w%d counted as a task process", id)
+			}
+		}
 		switch w.state {
 		case idle:
-			taskWorkers++
+			if w.taskProc {
+				taskWorkers++
+			}
 			if !slices.Contains(l.idle, w) || w.queue.len() > 0 || w.blocked || w.linked {
 				return fmt.Errorf("idle w%d: in idle list %v, %d tasks, blocked %v, linked %v",
 					id, slices.Contains(l.idle, w), w.queue.len(), w.blocked, w.linked)
@@ -30,6 +41,9 @@ func checkInvariants(l *Local) error {
 			continue
 		case leased:
 			taskWorkers++
+			if w.proc == w && !w.taskProc {
+				return fmt.Errorf("leased w%d is not a task process", id)
+			}
 			leases[w.class]++
 			if w.blocked {
 				blocked++
@@ -64,8 +78,12 @@ func checkInvariants(l *Local) error {
 	if len(l.idle) != len(l.workers)-countWorkers(l, leased)-countWorkers(l, hosting) {
 		return fmt.Errorf("idle list has %d workers", len(l.idle))
 	}
-	if taskWorkers != l.taskWorkers || blocked != l.blockedTasks {
-		return fmt.Errorf("task workers %d (counted %d), blocked %d (counted %d)", l.taskWorkers, taskWorkers, l.blockedTasks, blocked)
+	if taskProcs > l.cfg.MaxWorkers {
+		return fmt.Errorf("%d task processes, max %d", taskProcs, l.cfg.MaxWorkers)
+	}
+	if taskWorkers != l.taskWorkers || blocked != l.blockedTasks || taskProcs != l.taskProcs {
+		return fmt.Errorf("task workers %d (counted %d), processes %d (counted %d), blocked %d (counted %d)",
+			l.taskWorkers, taskWorkers, l.taskProcs, taskProcs, l.blockedTasks, blocked)
 	}
 	starting := 0
 	for _, c := range l.classes[1:] {
@@ -77,8 +95,36 @@ func checkInvariants(l *Local) error {
 			return err
 		}
 	}
-	if starting != l.starts.len() {
-		return fmt.Errorf("%d starting on demands' behalf, %d starts", starting, l.starts.len())
+	if starting != l.starts.len()+l.adds.len() {
+		return fmt.Errorf("%d starting on demands' behalf, %d starts and %d slots being added", starting, l.starts.len(), l.adds.len())
+	}
+	return nil
+}
+
+// checkSlots verifies w's place in its process: an extra slot is leased
+// and belongs to a task process; a primary counts its slots.
+func checkSlots(l *Local, w *worker) error {
+	if w.proc != w {
+		p := l.workers[w.proc.id]
+		switch {
+		case w.state != leased:
+			return fmt.Errorf("extra slot w%d is not leased", w.id)
+		case p != nil && (p != w.proc || p.state == hosting || !p.taskProc):
+			return fmt.Errorf("extra slot w%d belongs to w%d, not a task process", w.id, w.proc.id)
+		}
+		return nil
+	}
+	n := 0
+	for _, o := range l.workers {
+		if o.proc == w {
+			n++
+		}
+	}
+	if n != w.slots {
+		return fmt.Errorf("w%d counts %d slots, has %d", w.id, w.slots, n)
+	}
+	if w.state == hosting && w.slots != 1 {
+		return fmt.Errorf("actor w%d shares its process", w.id)
 	}
 	return nil
 }
@@ -105,7 +151,7 @@ func checkDemands(l *Local, c *class) error {
 		if d.queued() == 0 {
 			continue
 		}
-		if len(l.idle) > 0 && l.fits(c) && (l.reserved == nil || l.reserved == d || !l.takesFromReserved(c)) {
+		if l.hasIdle(d.kind) && l.fits(c) && (l.reserved == nil || l.reserved == d || !l.takesFromReserved(c)) {
 			return fmt.Errorf("class %d %s demand waits with %d queued though an idle worker and resources are free",
 				c.id, kindName(d), d.queued())
 		}

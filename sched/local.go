@@ -23,13 +23,20 @@ type Local struct {
 
 	workers map[WorkerID]*worker
 	idle    []*worker // oldest first: leases take the newest, Tick stops the oldest
-	// taskWorkers counts idle and leased workers: the pool MaxWorkers bounds.
+	// taskWorkers counts idle and leased slots, blockedTasks the blocked
+	// ones: slots may be added while taskWorkers < MaxWorkers+blockedTasks.
+	// taskProcs counts the processes holding them, which MaxWorkers bounds.
 	taskWorkers  int
-	blockedTasks int // task workers blocked in Get; the pool may grow by as many
+	blockedTasks int
+	taskProcs    int
 	// starts lists the demands that asked for the workers being started, in
-	// order; startClaims sums their needs so that resources already
-	// promised to a starting worker do not start another.
+	// order, and adds those that asked for slots being added; taskStarts
+	// counts the starts for task demands. startClaims sums their needs so
+	// that resources already promised to a coming worker do not start
+	// another.
 	starts      fifo[*demand]
+	adds        fifo[slotAdd]
+	taskStarts  int
 	startClaims []int64
 
 	ring  demandRing
@@ -206,11 +213,67 @@ func (l *Local) WorkerStarted(id WorkerID) {
 		return
 	}
 	l.startEnded()
-	w := &worker{id: id}
+	w := &worker{id: id, slots: 1}
+	w.proc = w
+	l.countTaskProc(w)
+	l.workers[id] = w
+	l.makeIdle(w)
+	l.dispatch()
+}
+
+// slotAdd is an AddSlot in flight: the demand it is for and the process.
+type slotAdd struct {
+	d    *demand
+	proc *worker
+}
+
+// SlotAdded reports a slot id added to the process of proc, answering the
+// oldest AddSlot. The slot takes a lease at once, and ends with it.
+func (l *Local) SlotAdded(id, proc WorkerID) {
+	d := l.addEnded()
+	p := l.workers[proc]
+	if d == nil || l.workers[id] != nil || p == nil || p.proc != p || p.state == hosting {
+		l.ignored++
+		return
+	}
+	w := &worker{id: id, proc: p}
+	p.slots++
 	l.workers[id] = w
 	l.taskWorkers++
 	l.makeIdle(w)
 	l.dispatch()
+	if w.state == idle {
+		l.removeIdle(w)
+		l.dropSlot(w)
+	}
+}
+
+// SlotAddFailed answers an AddSlot whose process was gone.
+func (l *Local) SlotAddFailed() {
+	if l.addEnded() == nil {
+		l.ignored++
+		return
+	}
+	l.dispatch()
+}
+
+// addEnded settles the oldest outstanding AddSlot and returns its demand.
+func (l *Local) addEnded() *demand {
+	if l.adds.len() == 0 {
+		return nil
+	}
+	a := l.adds.popFront()
+	a.proc.adding--
+	l.unclaim(a.d)
+	return a.d
+}
+
+// dropSlot forgets the extra slot w, which holds nothing, and tells core.
+func (l *Local) dropSlot(w *worker) {
+	delete(l.workers, w.id)
+	l.taskWorkers--
+	w.proc.slots--
+	l.emit(Action{Kind: StopWorker, Worker: w.id})
 }
 
 // WorkerStartFailed reports that a StartWorker did not produce a worker.
@@ -225,12 +288,22 @@ func (l *Local) WorkerStartFailed() {
 	l.dispatch()
 }
 
-// startEnded settles the oldest outstanding StartWorker.
-func (l *Local) startEnded() {
+// startEnded settles the oldest outstanding StartWorker and returns its
+// demand.
+func (l *Local) startEnded() *demand {
 	if l.starts.len() == 0 {
-		return
+		return nil
 	}
 	d := l.starts.popFront()
+	if d.kind == taskDemand {
+		l.taskStarts--
+	}
+	l.unclaim(d)
+	return d
+}
+
+// unclaim drops the resources promised to a worker coming for d.
+func (l *Local) unclaim(d *demand) {
 	d.starting--
 	for _, q := range d.class.need {
 		l.startClaims[q.index] -= q.units
@@ -261,7 +334,7 @@ func (l *Local) forget(w *worker) {
 	switch w.state {
 	case idle:
 		l.removeIdle(w)
-		l.taskWorkers--
+		l.uncountTaskProc(w)
 	case leased:
 		c := w.class
 		c.unlink(w)
@@ -272,24 +345,37 @@ func (l *Local) forget(w *worker) {
 		} else {
 			c.active--
 		}
-		l.taskWorkers--
+		if w.proc == w {
+			l.uncountTaskProc(w)
+		} else {
+			l.taskWorkers--
+		}
 	case hosting:
 		l.releaseHeld(w)
 		for _, q := range w.class.need {
 			l.actorHeld[q.index] -= q.units
 		}
 	}
+	w.proc.slots--
 	delete(l.workers, w.id)
 }
 
 // Tick tells the scheduler the time. Workers idle for longer than
 // IdleTimeout are stopped with StopWorker actions, oldest first, keeping
-// MinIdleWorkers. Idle time is measured from the last Tick before a worker
-// became idle, since sched has no clock.
+// MinIdleWorkers; a process whose extra slots are still busy is kept.
+// Idle time is measured from the last Tick before a worker became idle,
+// since sched has no clock.
 func (l *Local) Tick(now time.Duration) {
 	l.now = max(l.now, now)
-	for len(l.idle) > l.cfg.MinIdleWorkers && l.now-l.idle[0].idleSince > l.cfg.IdleTimeout {
-		w := l.idle[0]
+	for i := 0; i < len(l.idle) && len(l.idle) > l.cfg.MinIdleWorkers; {
+		w := l.idle[i]
+		if l.now-w.idleSince <= l.cfg.IdleTimeout {
+			break
+		}
+		if w.slots > 1 {
+			i++
+			continue
+		}
 		l.forget(w)
 		l.emit(Action{Kind: StopWorker, Worker: w.id})
 	}

@@ -55,6 +55,7 @@ type shadow struct {
 }
 
 type shadowWorker struct {
+	proc     WorkerID // the primary slot of its process (itself for a primary)
 	tasks    []TaskRef
 	blocked  bool
 	actor    ActorRef
@@ -213,28 +214,42 @@ func (s *shadow) startWorker() {
 	}
 	id := WorkerID(s.fresh())
 	s.logf("worker-started w=%d", id)
-	s.workers[id] = &shadowWorker{}
+	s.workers[id] = &shadowWorker{proc: id}
 	s.starts = max(0, s.starts-1)
 	s.l.WorkerStarted(id)
 }
 
+// exitWorker kills a process: core reports every slot of it, the primary
+// first.
 func (s *shadow) exitWorker() error {
 	id, w := s.pickWorker(func(*shadowWorker) bool { return true })
-	s.logf("worker-exited w=%d", id)
-	lost, a, hadActor := s.l.WorkerExited(id)
 	if w == nil {
-		if lost != nil || hadActor {
+		s.logf("worker-exited w=%d", id)
+		if lost, _, hadActor := s.l.WorkerExited(id); lost != nil || hadActor {
 			return fmt.Errorf("unknown worker %d lost %v, actor %v", id, lost, hadActor)
 		}
 		return nil
 	}
-	if !slices.Equal(lost, w.tasks) || hadActor != w.hosting || (hadActor && a != w.actor) {
-		return fmt.Errorf("WorkerExited(%d) = %v, %d, %v; want %v, %d, %v", id, lost, a, hadActor, w.tasks, w.actor, w.hosting)
+	proc := w.proc
+	slots := []WorkerID{proc}
+	for sid, sw := range s.workers {
+		if sw.proc == proc && sid != proc {
+			slots = append(slots, sid)
+		}
 	}
-	for _, t := range lost {
-		s.tasks[t] = lostTask
+	slices.Sort(slots[1:])
+	for _, id := range slots {
+		w := s.workers[id]
+		s.logf("worker-exited w=%d", id)
+		lost, a, hadActor := s.l.WorkerExited(id)
+		if !slices.Equal(lost, w.tasks) || hadActor != w.hosting || (hadActor && a != w.actor) {
+			return fmt.Errorf("WorkerExited(%d) = %v, %d, %v; want %v, %d, %v", id, lost, a, hadActor, w.tasks, w.actor, w.hosting)
+		}
+		for _, t := range lost {
+			s.tasks[t] = lostTask
+		}
+		delete(s.workers, id)
 	}
-	delete(s.workers, id)
 	return nil
 }
 
@@ -263,12 +278,31 @@ func (s *shadow) pickWorker(ok func(*shadowWorker) bool) (WorkerID, *shadowWorke
 // settle carries out the pending actions as core would, checking each, then
 // compares the shadow with the scheduler.
 func (s *shadow) settle() error {
-	for _, a := range s.l.Actions() {
-		if err := s.absorb(a); err != nil {
-			return fmt.Errorf("%v: %w", a, err)
+	for len(s.l.Actions()) > 0 {
+		acts := slices.Clone(s.l.Actions())
+		s.l.ClearActions()
+		var adds []WorkerID
+		for _, a := range acts {
+			if err := s.absorb(a); err != nil {
+				return fmt.Errorf("%v: %w", a, err)
+			}
+			if a.Kind == AddSlot {
+				adds = append(adds, a.Worker)
+			}
+		}
+		// Core answers AddSlot at once, as it carries out the actions.
+		for _, proc := range adds {
+			if s.workers[proc] == nil {
+				s.logf("slot-add-failed")
+				s.l.SlotAddFailed()
+				continue
+			}
+			id := WorkerID(s.fresh())
+			s.logf("slot-added w=%d proc=%d", id, proc)
+			s.workers[id] = &shadowWorker{proc: proc}
+			s.l.SlotAdded(id, proc)
 		}
 	}
-	s.l.ClearActions()
 	for id, w := range s.workers {
 		if w.stopping {
 			return fmt.Errorf("no StopWorker for w%d after ActorExited", id)
@@ -306,8 +340,17 @@ func (s *shadow) absorb(a Action) error {
 		if w == nil || w.hosting || len(w.tasks) > 0 || !s.pending[a.Actor] {
 			return errors.New("worker is unknown or busy, or the actor is not pending")
 		}
+		for id, o := range s.workers {
+			if id != a.Worker && o.proc == w.proc {
+				return fmt.Errorf("the actor would share its process with w%d", id)
+			}
+		}
 		delete(s.pending, a.Actor)
 		w.hosting, w.actor = true, a.Actor
+	case AddSlot:
+		if w == nil || w.proc != a.Worker || w.hosting {
+			return errors.New("slot asked of an unknown, extra or actor's worker")
+		}
 	default:
 		return errors.New("unknown action")
 	}
@@ -381,7 +424,7 @@ func (s *shadow) drain() error {
 		switch {
 		case s.starts > 0:
 			id = WorkerID(s.fresh())
-			s.workers[id] = &shadowWorker{}
+			s.workers[id] = &shadowWorker{proc: id}
 			s.starts--
 			s.logf("worker-started w=%d", id)
 			s.l.WorkerStarted(id)

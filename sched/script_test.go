@@ -90,6 +90,17 @@ func (s *scriptState) run(command string) (string, error) {
 	case "worker-start-failed":
 		s.l.WorkerStartFailed()
 		return "", nil
+	case "slot-added": // slot-added w=ID proc=ID
+		w, err := args.uint("w")
+		if err != nil {
+			return "", err
+		}
+		p, err := args.uint("proc")
+		s.l.SlotAdded(WorkerID(w), WorkerID(p))
+		return "", err
+	case "slot-add-failed":
+		s.l.SlotAddFailed()
+		return "", nil
 	case "task-done": // t= names the task; without it, the oldest on each worker
 		if _, ok := args["t"]; ok {
 			w, err := args.uint("w")
@@ -307,6 +318,12 @@ func formatWorkers(l *Local) string {
 			line += "]"
 		case hosting:
 			line += fmt.Sprintf(" actor a=%d class=%d", w.actor, w.class.id)
+		}
+		if w.proc != w {
+			line += fmt.Sprintf(" slot-of=%d", w.proc.id)
+		}
+		if w.proc == w && !w.taskProc && w.state != hosting {
+			line += " spare"
 		}
 		if w.blocked {
 			line += " blocked"

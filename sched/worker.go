@@ -19,10 +19,25 @@ const (
 	hosting                    // dedicated to one actor for its lifetime
 )
 
+// A worker is one lease slot of a worker process. A process starts with
+// one (its primary, from WorkerStarted); while its work waits in Get and
+// the pool of processes is full, more slots may be added to it (AddSlot),
+// which run tasks on goroutines of the same process. Extra slots live for
+// one lease.
 type worker struct {
 	id    WorkerID
 	state workerState
-	class *class // while leased or hosting an actor
+	// proc is the primary slot of the worker's process: itself, or for an
+	// extra slot the one it was added to. slots counts the process's live
+	// slots, on the primary.
+	proc   *worker
+	slots  int
+	adding int // AddSlots in flight for this process
+	// taskProc: a primary counted among the task processes MaxWorkers
+	// bounds. A worker that came up while the pool was full is not, and
+	// serves actors (or tasks once the pool has room).
+	taskProc bool
+	class    *class // while leased or hosting an actor
 	// queue holds the assigned tasks in order; the head is running.
 	queue fifo[TaskRef]
 	// served counts tasks assigned during this lease, so a lease gives way
