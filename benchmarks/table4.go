@@ -169,7 +169,7 @@ func runAsync(ctx context.Context, _ int, specs []rolloutSpec) (int, error) {
 	}
 	steps := 0
 	for len(pending) > 0 {
-		ready, err := core.Wait(ctx, pending, 1, 0)
+		ready, err := core.WaitAny(ctx, pending, 1, 0)
 		if err != nil {
 			return 0, err
 		}

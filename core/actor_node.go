@@ -1,6 +1,7 @@
 package core
 
 import (
+	"errors"
 	"fmt"
 
 	"manta/rpc/wire"
@@ -16,10 +17,12 @@ const (
 
 // actor is the node's record of one actor: its creation task (kept to
 // re-create it), the worker it lives in, and its method calls in
-// submission order.
+// submission order. It is forgotten once it is dead and no handle to it
+// is left.
 type actor struct {
 	id           wire.TaskID
 	info         *actorInfo
+	opts         ActorOptions
 	create       *task
 	state        actorState
 	conn         *workerConn
@@ -29,20 +32,27 @@ type actor struct {
 	err          error // why it died
 }
 
-func (a *actor) maxConcurrency() int {
-	if a.info == nil {
-		return 1
-	}
-	return a.info.opts.MaxConcurrency
-}
-
-func (n *node) newActor(t *task) {
+// newActor records the actor t creates; it fails if its name is taken.
+func (n *node) newActor(t *task) error {
 	a := &actor{id: t.id, create: t, info: lookupActor(t.name)}
-	if a.info != nil {
-		a.restartsLeft = a.info.opts.MaxRestarts
+	switch {
+	case t.opts != nil:
+		a.opts = t.opts.actor()
+	case a.info != nil:
+		a.opts = a.info.opts
+	default:
+		a.opts = buildActorOptions(nil)
 	}
+	if name := a.opts.Name; name != "" {
+		if other := n.named[name]; other != nil && other.state != actorDead {
+			return fmt.Errorf("%w: %q is actor %v", ErrNameTaken, name, other.id)
+		}
+		n.named[name] = a
+	}
+	a.restartsLeft = a.opts.MaxRestarts
 	t.actor = a
 	n.actors[t.id] = a
+	return nil
 }
 
 // placeActor asks the scheduler for a dedicated worker.
@@ -51,7 +61,7 @@ func (n *node) placeActor(a *actor) {
 		n.actorFailed(a, fmt.Errorf("%w: actor type %q is not registered", ErrUnknownFunction, a.create.name))
 		return
 	}
-	class, err := n.classOf(a.info.opts.Resources)
+	class, err := n.classOf(a.opts.Resources)
 	if err != nil {
 		n.actorFailed(a, fmt.Errorf("actor %s: %w", a.info.name, err))
 		return
@@ -70,7 +80,7 @@ func (n *node) actorPlaced(a *actor, c *workerConn) {
 		return
 	}
 	a.conn = c
-	n.dispatch(a.create, c, wire.TaskID{})
+	n.dispatch(a.create, c, c.id, wire.TaskID{})
 }
 
 func (n *node) onActorReady(c *workerConn, m *wire.Msg) {
@@ -110,7 +120,7 @@ func (n *node) pumpActor(a *actor) {
 		}
 		a.queue = a.queue[1:]
 		a.inflight = append(a.inflight, t)
-		n.dispatch(t, a.conn, a.id)
+		n.dispatch(t, a.conn, a.conn.id, a.id)
 	}
 }
 
@@ -131,6 +141,9 @@ func (n *node) actorFailed(a *actor, cause error) {
 	}
 	a.state = actorDead
 	a.err = fmt.Errorf("%w: actor %v (%s): %v", ErrActorDied, a.id, a.create.name, cause)
+	if n.named[a.opts.Name] == a {
+		delete(n.named, a.opts.Name)
+	}
 	if !a.create.done {
 		n.finish(a.create, nil, a.err)
 	}
@@ -138,6 +151,9 @@ func (n *node) actorFailed(a *actor, cause error) {
 	a.inflight, a.queue = nil, nil
 	for _, t := range calls {
 		n.finish(t, nil, a.err)
+	}
+	if n.objects[a.create.ret.id] != a.create.ret {
+		delete(n.actors, a.id) // no handle is left to call it
 	}
 }
 
@@ -161,6 +177,17 @@ func (n *node) actorWorkerDied(a *actor, cause error) {
 	n.placeActor(a)
 }
 
+// actorOutOfScope is called when the last handle to a is gone: a detached
+// actor lives on, any other is killed (no call is pending: calls hold it).
+func (n *node) actorOutOfScope(a *actor) {
+	switch {
+	case a.state == actorDead:
+		delete(n.actors, a.id)
+	case !a.opts.Detached:
+		n.killActorLocked(a, errors.New("no handle to it is left"))
+	}
+}
+
 func (n *node) killActor(id wire.TaskID) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -168,11 +195,26 @@ func (n *node) killActor(id wire.TaskID) error {
 	if a == nil {
 		return fmt.Errorf("%w: no actor %v", ErrActorDied, id)
 	}
-	a.restartsLeft = 0
-	if a.conn != nil {
-		a.conn.kill()
-		return nil
-	}
-	n.actorFailed(a, fmt.Errorf("killed"))
+	n.killActorLocked(a, errors.New("killed"))
 	return nil
+}
+
+// killActorLocked ends a without restarts: its process is killed, and its
+// death, handled as any other, fails what it still has.
+func (n *node) killActorLocked(a *actor, cause error) {
+	a.restartsLeft = 0
+	if a.conn != nil && a.state != actorDead {
+		a.conn.kill()
+		return
+	}
+	n.actorFailed(a, cause)
+}
+
+// lookupActorLocked finds the live actor named name.
+func (n *node) lookupActorLocked(name string) (*actor, error) {
+	a := n.named[name]
+	if a == nil || a.state == actorDead {
+		return nil, fmt.Errorf("%w: no live actor is named %q", ErrNotFound, name)
+	}
+	return a, nil
 }

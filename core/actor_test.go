@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"manta/rpc/wire"
 )
 
 type counter struct {
@@ -152,7 +154,8 @@ func TestCallOnUnknownActorKeepsArgumentsAlive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ghost := Actor[counter]{id: p.ID().Task.Child(99)}
+	rt := current.Load()
+	ghost := Actor[counter]{ref: Ref[struct{}]{h: newHandle(rt, rt.backend.adopt(wire.ReturnID(p.ID().Task.Child(99))))}}
 	for range 3 {
 		if _, err := testIncr.Remote(ghost, p).Get(ctx); !errors.Is(err, ErrActorDied) {
 			t.Fatalf("call on an actor that never existed: %v", err)

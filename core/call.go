@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"fmt"
 
 	"manta/rpc/wire"
@@ -15,6 +16,12 @@ type submission struct {
 	actor     wire.TaskID
 	args      []wire.Arg
 	contained []wire.ObjectID
+	// ctx is the caller's context, for a function that takes one: the call
+	// is cancelled with it, and a task's own context makes the call its
+	// child. Nil otherwise.
+	ctx     context.Context
+	opts    *callOptions // nil: the registered ones
+	returns int          // separate return values, or 0
 }
 
 // call gathers one remote call's arguments before it is submitted. Values
@@ -34,13 +41,22 @@ func (c *call) begin(kind wire.SubmitKind, name string, wireName []byte, nargs i
 	c.ends = make([]int, 0, nargs)
 }
 
-// addArg adds argument i, which must be an A or a Ref[A].
+// addArg adds argument i, which must be an A or a Ref[A] (or, for a
+// context.Context parameter, the caller's context).
 func addArg[A any](c *call, i int, a any) {
 	if c.err != nil {
 		return
 	}
+	cd := codecFor[A]()
+	if cd.context {
+		c.addContext(i, a)
+		return
+	}
 	if r, ok := a.(Ref[A]); ok {
 		c.addRef(i, r.h)
+		return
+	}
+	if cd.argFrom != nil && cd.argFrom(c, i, a) {
 		return
 	}
 	x, ok := a.(A)
@@ -48,37 +64,66 @@ func addArg[A any](c *call, i int, a any) {
 		c.err = fmt.Errorf("%w: %s argument %d is %T, want %T or core.Ref[%T]", ErrBadArguments, c.name, i, a, x, x)
 		return
 	}
-	cd := codecFor[A]()
 	var err error
-	if c.buf, err = cd.enc(c.buf, &x); err != nil {
+	buf := c.buf
+	if buf, err = cd.enc(buf, &x); err != nil {
 		c.err = fmt.Errorf("%w: %s argument %d: %v", ErrBadArguments, c.name, i, err)
 		return
 	}
 	if cd.refs {
 		c.contained = refsIn(c.contained, x)
 	}
+	c.addEncoded(buf)
+}
+
+// addEncoded records the inline argument just appended to c.buf, which
+// is now buf.
+func (c *call) addEncoded(buf []byte) {
+	c.buf = buf
 	c.args = append(c.args, wire.Arg{})
 	c.ends = append(c.ends, len(c.buf))
 }
 
+// addContext takes the caller's context, passed where the function takes
+// its own.
+func (c *call) addContext(i int, a any) {
+	ctx, ok := a.(context.Context)
+	switch {
+	case a == nil:
+		ctx = context.Background()
+	case !ok:
+		c.err = fmt.Errorf("%w: %s argument %d is %T, want the caller's context.Context", ErrBadArguments, c.name, i, a)
+		return
+	}
+	if c.ctx != nil {
+		c.err = fmt.Errorf("%w: %s takes two contexts", ErrBadArguments, c.name)
+		return
+	}
+	c.ctx = ctx
+}
+
 // addAny adds an argument whose expected type is not known here (calls by
-// name): refs become dependencies, anything else is encoded as it is.
+// name): refs become dependencies, a context is the caller's, anything else
+// is encoded as it is.
 func (c *call) addAny(i int, a any) {
 	if c.err != nil {
 		return
 	}
-	if r, ok := a.(AnyRef); ok {
-		c.addRef(i, r.handle())
+	switch x := a.(type) {
+	case AnyRef:
+		c.addRef(i, x.handle())
+		return
+	case context.Context:
+		c.addContext(i, x)
 		return
 	}
-	var err error
-	if c.buf, err = encodeAny(c.buf, a); err != nil {
+	buf, err := encodeAny(c.buf, a)
+	if err != nil {
 		c.err = fmt.Errorf("%w: %s argument %d: %v", ErrBadArguments, c.name, i, err)
 		return
 	}
 	c.contained = refsIn(c.contained, a)
-	c.args = append(c.args, wire.Arg{})
-	c.ends = append(c.ends, len(c.buf))
+	c.addEncoded(buf)
 }
 
 func (c *call) addRef(i int, h *refHandle) {
@@ -123,7 +168,11 @@ func submit[R any](c *call) Ref[R] {
 			return failedRef[R](fmt.Errorf("%s: an argument belongs to a runtime that has shut down: %w", c.name, ErrShutdown))
 		}
 	}
+	if c.ctx != nil && c.ctx.Err() != nil {
+		return failedRef[R](fmt.Errorf("%s: %w: %w", c.name, ErrCancelled, context.Cause(c.ctx)))
+	}
 	c.finish()
+	c.returns = codecFor[R]().returns
 	task := rt.nextTaskID()
 	// Large arguments go through the object store: each becomes an object
 	// of its own, held by the task alone once it is submitted.

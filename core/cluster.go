@@ -75,10 +75,9 @@ func (c *Cluster) Shutdown() error {
 	for _, t := range n.tasks {
 		n.finish(t, nil, ErrShutdown)
 	}
-	conns := make([]*workerConn, 0, len(n.pool.conns))
-	for _, w := range n.pool.conns {
+	conns := n.pool.processes()
+	for _, w := range conns {
 		w.send(&wire.Msg{Kind: wire.KindShutdown})
-		conns = append(conns, w)
 	}
 	n.mu.Unlock()
 
@@ -108,7 +107,7 @@ func (c *Cluster) Shutdown() error {
 type Stats struct {
 	Objects int // objects held
 	Tasks   int // tasks submitted and not finished
-	Workers int // live worker processes
+	Workers int // live worker processes, actors' included
 	Actors  int // actors alive or being created
 	Sched   sched.Stats
 	Store   store.Stats
@@ -130,7 +129,7 @@ func (c *Cluster) Stats() Stats {
 	n := c.n
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	s := Stats{Objects: len(n.objects), Tasks: len(n.tasks), Workers: len(n.pool.conns), Sched: n.sched.Stats(), Store: n.objs.st.Stats()}
+	s := Stats{Objects: len(n.objects), Tasks: len(n.tasks), Workers: len(n.pool.processes()), Sched: n.sched.Stats(), Store: n.objs.st.Stats()}
 	for _, a := range n.actors {
 		if a.state != actorDead {
 			s.Actors++
@@ -143,13 +142,52 @@ func (c *Cluster) Stats() Stats {
 type driver struct{ n *node }
 
 func (d *driver) submit(task wire.TaskID, c submission) (hold, error) {
+	n := d.n
+	spec := taskSpec{id: task, kind: c.kind, name: c.wireName, fn: c.fn, actor: c.actor, args: c.args,
+		contained: c.contained, opts: c.opts, returns: c.returns}
+	if c.ctx != nil {
+		if dl, ok := c.ctx.Deadline(); ok {
+			spec.deadline = dl.UnixNano()
+		}
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return hold{}, ErrShutdown
+	}
+	t := n.submitLocked(&spec)
+	if c.ctx != nil && c.ctx.Done() != nil && !t.done {
+		ctx := c.ctx
+		t.stopCancel = context.AfterFunc(ctx, func() {
+			n.mu.Lock()
+			defer n.mu.Unlock()
+			n.cancelLocked(task, fmt.Errorf("%w: %w", ErrCancelled, context.Cause(ctx)))
+		})
+	}
+	return hold{id: wire.ReturnID(task), obj: t.ret}, nil
+}
+
+func (d *driver) cancel(task wire.TaskID) error {
 	d.n.mu.Lock()
 	defer d.n.mu.Unlock()
 	if d.n.closed {
-		return hold{}, ErrShutdown
+		return ErrShutdown
 	}
-	t := d.n.submitLocked(task, c.kind, c.wireName, c.fn, c.actor, c.args, c.contained)
-	return hold{id: wire.ReturnID(task), obj: t.ret}, nil
+	d.n.cancelLocked(task, ErrCancelled)
+	return nil
+}
+
+func (d *driver) lookupActor(_ context.Context, name string) (wire.TaskID, string, error) {
+	d.n.mu.Lock()
+	defer d.n.mu.Unlock()
+	if d.n.closed {
+		return wire.TaskID{}, "", ErrShutdown
+	}
+	a, err := d.n.lookupActorLocked(name)
+	if err != nil {
+		return wire.TaskID{}, "", err
+	}
+	return a.id, string(a.create.name), nil
 }
 
 func (d *driver) get(ctx context.Context, hs []hold, out []result) error {

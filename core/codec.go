@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -9,6 +10,8 @@ import (
 	"unsafe"
 
 	"github.com/fxamacker/cbor/v2"
+
+	"manta/rpc/wire"
 )
 
 // A value on the wire is a format byte and a body. Common scalar and slice
@@ -39,7 +42,25 @@ type codec[T any] struct {
 	// refs says whether values of T may contain references, so only those
 	// are walked for the references they carry.
 	refs bool
+	// context marks the context.Context parameter type: it takes the
+	// call's context in a worker and the caller's at the call site, and
+	// is never encoded.
+	context bool
+	// decArg, where set, decodes a call's argument itself instead of dec,
+	// knowing where its bytes are (a View maps them in place).
+	decArg func(f *frame, a *wire.Arg, v *T) error
+	// argFrom, where set, takes call-site arguments of other types than T
+	// and Ref[T] (a View parameter takes a Ref to a slice); it reports
+	// whether it took a.
+	argFrom func(c *call, i int, a any) bool
+	// returns is how many separate objects a result of type T makes (a
+	// Pair's 2), 0 for one; encParts and decParts encode and decode them.
+	returns  int
+	encParts func(v *T, out *output) error
+	decParts func(rs []result, v *T) error
 }
+
+var contextType = reflect.TypeFor[context.Context]()
 
 var codecCache sync.Map // reflect.Type -> any (*codec[T])
 
@@ -54,7 +75,20 @@ func codecFor[T any]() *codec[T] {
 }
 
 func newCodec[T any](t reflect.Type) *codec[T] {
+	if t == contextType {
+		return &codec[T]{context: true}
+	}
+	if vp, ok := any(*new(T)).(viewParam); ok {
+		return vp.paramCodec().(*codec[T])
+	}
 	c := &codec[T]{refs: mayHoldRefs(t)}
+	if _, ok := any(new(T)).(multiReturn); ok {
+		c.enc, c.dec = cborEnc[T], cborDec[T]
+		c.returns = any(new(T)).(multiReturn).returnCount()
+		c.encParts = func(v *T, out *output) error { return any(v).(multiReturn).appendParts(out) }
+		c.decParts = func(rs []result, v *T) error { return any(v).(multiReturn).decodeParts(rs) }
+		return c
+	}
 	if c.refs {
 		c.enc, c.dec = cborEnc[T], cborDec[T]
 		return c

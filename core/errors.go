@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -37,6 +38,17 @@ var (
 	ErrObjectLost = errors.New("manta: object lost")
 	// ErrDecode: a value could not be decoded into the requested type.
 	ErrDecode = errors.New("manta: cannot decode value")
+	// ErrCancelled: the call was cancelled (Cancel, or its caller's
+	// context ended) before it finished. The error also wraps the
+	// context's error when that is why.
+	ErrCancelled = errors.New("manta: cancelled")
+	// ErrInvalidArgument: an API call that cannot be carried out as asked,
+	// such as Wait for more references than it was given.
+	ErrInvalidArgument = errors.New("manta: invalid argument")
+	// ErrNameTaken: an actor of that name is already alive.
+	ErrNameTaken = errors.New("manta: actor name taken")
+	// ErrNotFound: no live actor has that name (GetActor).
+	ErrNotFound = errors.New("manta: no such actor")
 )
 
 // errKind is how a sentinel crosses a process boundary inside a TaskError.
@@ -53,6 +65,11 @@ const (
 	kindObjectFreed
 	kindDecode
 	kindObjectLost
+	kindCancelled
+	kindInvalidArgument
+	kindNameTaken
+	kindNotFound
+	kindDeadline // ErrCancelled because a deadline passed
 )
 
 var sentinelOf = [...]error{
@@ -66,6 +83,11 @@ var sentinelOf = [...]error{
 	kindObjectFreed:     ErrObjectFreed,
 	kindDecode:          ErrDecode,
 	kindObjectLost:      ErrObjectLost,
+	kindCancelled:       ErrCancelled,
+	kindInvalidArgument: ErrInvalidArgument,
+	kindNameTaken:       ErrNameTaken,
+	kindNotFound:        ErrNotFound,
+	kindDeadline:        ErrCancelled,
 }
 
 // TaskError is the error Get returns for a task that failed remotely: it
@@ -89,12 +111,16 @@ func (e *TaskError) Error() string {
 	return msg
 }
 
-// Unwrap returns the sentinel for the failure's kind.
-func (e *TaskError) Unwrap() error {
-	if int(e.Kind) < len(sentinelOf) {
-		return sentinelOf[e.Kind]
+// Unwrap returns the sentinel for the failure's kind, and for a call
+// cancelled by its deadline also context.DeadlineExceeded.
+func (e *TaskError) Unwrap() []error {
+	switch {
+	case e.Kind == kindDeadline:
+		return []error{ErrCancelled, context.DeadlineExceeded}
+	case int(e.Kind) < len(sentinelOf):
+		return []error{sentinelOf[e.Kind]}
 	}
-	return ErrTaskFailed
+	return []error{ErrTaskFailed}
 }
 
 // kindOf finds the kind of a local error so it can be sent as a TaskError.
@@ -102,6 +128,9 @@ func kindOf(err error) errKind {
 	var te *TaskError
 	if errors.As(err, &te) {
 		return te.Kind
+	}
+	if errors.Is(err, ErrCancelled) && errors.Is(err, context.DeadlineExceeded) {
+		return kindDeadline
 	}
 	for k, s := range sentinelOf {
 		if errors.Is(err, s) {

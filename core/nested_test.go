@@ -83,14 +83,26 @@ func TestPutWaitAndGetAll(t *testing.T) {
 	if err != nil || fmt.Sprint(vals) != "[41 42 43]" {
 		t.Fatalf("GetAll = %v, %v", vals, err)
 	}
-	any := []AnyRef{refs[0], refs[1], refs[2], testSleep.Remote(int64(time.Hour))}
-	ready, err := Wait(ctx, any, 3, 0)
+	mixed := []AnyRef{refs[0], refs[1], refs[2], testSleep.Remote(int64(time.Hour))}
+	ready, err := WaitAny(ctx, mixed, 3, 0)
 	if err != nil || fmt.Sprint(ready) != "[0 1 2]" {
-		t.Fatalf("Wait = %v, %v", ready, err)
+		t.Fatalf("WaitAny = %v, %v", ready, err)
 	}
-	ready, err = Wait(ctx, any, 4, 50*time.Millisecond)
+	ready, err = WaitAny(ctx, mixed, 4, 50*time.Millisecond)
 	if err != nil || len(ready) != 3 {
-		t.Fatalf("Wait with timeout = %v, %v; want the 3 ready", ready, err)
+		t.Fatalf("WaitAny with timeout = %v, %v; want the 3 ready", ready, err)
+	}
+	sleeper := testSleep.Remote(int64(time.Hour))
+	typed := []Ref[int]{refs[0], sleeper, refs[2]}
+	done, notDone, err := Wait(ctx, typed, 2, 0)
+	if err != nil || len(done) != 2 || done[0] != refs[0] || done[1] != refs[2] || len(notDone) != 1 || notDone[0] != sleeper {
+		t.Fatalf("Wait = %v, %v, %v", done, notDone, err)
+	}
+	if _, _, err := Wait(ctx, typed, 4, 0); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("Wait for more refs than given: %v", err)
+	}
+	if err := Cancel(sleeper); err != nil {
+		t.Fatal(err)
 	}
 }
 

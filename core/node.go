@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -28,7 +29,9 @@ type node struct {
 	classes    map[string]classResult // resource request key -> class
 	fnClasses  map[*funcInfo]classResult
 	actors     map[wire.TaskID]*actor
+	named      map[string]*actor // live actors by name
 	placing    map[sched.ActorRef]*actor
+	optCache   map[string]*callOptions // options as they came from workers, decoded
 	nextRef    sched.ActorRef
 	pool       *pool
 	objs       *objectStore
@@ -79,6 +82,21 @@ func (o *object) await(w *waiter) {
 	}
 }
 
+// taskSpec is a call as it is submitted to the node.
+type taskSpec struct {
+	id        wire.TaskID
+	kind      wire.SubmitKind
+	name      []byte
+	fn        *funcInfo // the registered function, when the caller knew it
+	actor     wire.TaskID
+	args      []wire.Arg
+	contained []wire.ObjectID
+	opts      *callOptions // nil: the registered ones
+	returns   int          // separate return values, or 0
+	parent    wire.TaskID  // the task it was submitted from, if known
+	deadline  int64        // unix nanoseconds, 0 for none
+}
+
 // task is a submitted task, actor creation or actor method call that has
 // not finished.
 type task struct {
@@ -88,15 +106,23 @@ type task struct {
 	kind        wire.SubmitKind
 	name        []byte
 	fn          *funcInfo
+	opts        *callOptions
 	args        []wire.Arg
 	contained   []wire.ObjectID
 	pending     int   // dependencies not yet ready
 	depErr      error // the first dependency that failed
 	attempt     uint32
 	retriesLeft int
+	deadline    int64
 	worker      *workerConn
+	slot        sched.WorkerID // the scheduler's worker it was sent to
 	actor       *actor
 	ret         *object
+	parts       []*object // a multiple return's values, beside ret
+	parent      *task     // cancelled with it
+	children    []*task   // calls submitted from it, cancelled with it
+	cancelled   error     // why it was cancelled; its result is dropped
+	stopCancel  func() bool
 	pins        []wire.ObjectID // stored arguments pinned while the task lives
 	pinned      bool            // pinArgs has run
 	done        bool
@@ -133,7 +159,9 @@ func newNode(cfg Config) (*node, error) {
 		classes:   map[string]classResult{},
 		fnClasses: map[*funcInfo]classResult{},
 		actors:    map[wire.TaskID]*actor{},
+		named:     map[string]*actor{},
 		placing:   map[sched.ActorRef]*actor{},
+		optCache:  map[string]*callOptions{},
 		start:     time.Now(),
 	}
 	if n.objs, err = newNodeStore(cfg); err != nil {
@@ -182,15 +210,24 @@ func (n *node) classOf(res map[string]float64) (sched.ClassID, error) {
 
 // submitLocked records a call made on this node (by the driver, or by a
 // worker on behalf of conn) and starts it once its dependencies are ready.
-func (n *node) submitLocked(id wire.TaskID, kind wire.SubmitKind, name []byte, fn *funcInfo, actorID wire.TaskID, args []wire.Arg, contained []wire.ObjectID) *task {
-	t := &task{id: id, kind: kind, name: name, fn: fn, args: args, contained: contained, retriesLeft: DefaultMaxRetries}
-	t.ret = &object{id: wire.ReturnID(id), refs: 1}
+func (n *node) submitLocked(spec *taskSpec) *task {
+	t := &task{id: spec.id, kind: spec.kind, name: spec.name, fn: spec.fn, opts: spec.opts, args: spec.args,
+		contained: spec.contained, retriesLeft: DefaultMaxRetries, deadline: spec.deadline}
+	t.ret = &object{id: wire.ReturnID(spec.id), refs: 1}
 	n.objects[t.ret.id] = t.ret
-	n.tasks[id] = t
-	for _, c := range contained {
+	n.tasks[spec.id] = t
+	for i := range spec.returns {
+		o := &object{id: partID(t.ret.id, i)}
+		t.parts = append(t.parts, o)
+		n.objects[o.id] = o
+	}
+	for _, c := range spec.contained {
 		n.hold(c)
 	}
-	for _, a := range args {
+	if !spec.parent.IsZero() {
+		n.adopt(t, spec.parent)
+	}
+	for _, a := range spec.args {
 		if a.IsRef && n.objects[a.Ref] == nil {
 			t.args = nil // no holds were taken on them
 			n.finish(t, nil, fmt.Errorf("argument %v: %w", a.Ref, ErrObjectFreed))
@@ -198,7 +235,7 @@ func (n *node) submitLocked(id wire.TaskID, kind wire.SubmitKind, name []byte, f
 		}
 	}
 	// From here on t holds its arguments, so finish releases them.
-	for _, a := range args {
+	for _, a := range spec.args {
 		if !a.IsRef {
 			continue
 		}
@@ -214,30 +251,58 @@ func (n *node) submitLocked(id wire.TaskID, kind wire.SubmitKind, name []byte, f
 			}
 		}
 	}
-	switch kind {
+	switch spec.kind {
 	case wire.SubmitTask:
 		if t.fn == nil {
-			t.fn = lookupFunc(name)
+			t.fn = lookupFunc(spec.name)
 		}
-		if t.fn != nil {
+		if t.opts != nil {
+			t.retriesLeft = t.opts.MaxRetries
+		} else if t.fn != nil {
 			t.retriesLeft = t.fn.opts.MaxRetries
 		}
 	case wire.SubmitActor:
-		n.newActor(t)
+		if err := n.newActor(t); err != nil {
+			n.finish(t, nil, err)
+			return t
+		}
 	case wire.SubmitActorCall:
 		t.retriesLeft = 0
-		a := n.actors[actorID]
+		a := n.actors[spec.actor]
 		if a == nil {
-			n.finish(t, nil, fmt.Errorf("%w: no actor %v on this node", ErrActorDied, actorID))
+			n.finish(t, nil, fmt.Errorf("%w: no actor %v on this node", ErrActorDied, spec.actor))
 			return t
+		}
+		// The call holds its actor, as a handle does, until it is done.
+		if n.hold(a.create.ret.id) != nil {
+			t.contained = append(t.contained, a.create.ret.id)
 		}
 		t.actor = a
 		a.queue = append(a.queue, t)
+	}
+	if t.parent != nil && t.parent.cancelled != nil {
+		n.cancelTask(t, t.parent.cancelled)
+		return t
 	}
 	if t.pending == 0 {
 		n.ready(t)
 	}
 	return t
+}
+
+// adopt makes t a child of the live task parent, to be cancelled with it.
+func (n *node) adopt(t *task, parent wire.TaskID) {
+	p := n.tasks[parent]
+	if p == nil || p.done {
+		return
+	}
+	t.parent = p
+	if len(p.children) == cap(p.children) {
+		// Forget finished children before growing: a long-lived parent may
+		// submit without end.
+		p.children = slices.DeleteFunc(p.children, func(c *task) bool { return c.done })
+	}
+	p.children = append(p.children, t)
 }
 
 // ready is called once a task's dependencies are all resolved.
@@ -261,7 +326,13 @@ func (n *node) ready(t *task) {
 		n.finish(t, nil, t.depErr)
 		return
 	}
-	class, err := n.taskClass(t.fn)
+	var class sched.ClassID
+	var err error
+	if t.opts != nil {
+		class, err = n.classOf(t.opts.Resources)
+	} else {
+		class, err = n.taskClass(t.fn)
+	}
 	if err != nil {
 		n.finish(t, nil, fmt.Errorf("%s: %w", t.name, err))
 		return
@@ -306,13 +377,13 @@ func (n *node) processActions() {
 				if t == nil || c == nil {
 					panic(fmt.Sprintf("BUG: dispatch of task %d to worker %d that the node does not know", a.Task, a.Worker))
 				}
-				n.dispatch(t, c, wire.TaskID{})
+				n.dispatch(t, c, a.Worker, wire.TaskID{})
 			case sched.StartWorker:
 				n.pool.start()
+			case sched.AddSlot:
+				n.pool.addSlot(a.Worker)
 			case sched.StopWorker:
-				if c := n.pool.conns[a.Worker]; c != nil {
-					c.send(&wire.Msg{Kind: wire.KindShutdown})
-				}
+				n.pool.stopSlot(a.Worker)
 			case sched.PlaceActor:
 				act, c := n.placing[a.Actor], n.pool.conns[a.Worker]
 				delete(n.placing, a.Actor)
@@ -324,10 +395,10 @@ func (n *node) processActions() {
 	}
 }
 
-// dispatch sends t to worker c with its dependencies' values: inline, or
-// as slots of the object store.
-func (n *node) dispatch(t *task, c *workerConn, actor wire.TaskID) {
-	t.worker = c
+// dispatch sends t to worker c, for its slot, with its dependencies'
+// values: inline, or as slots of the object store.
+func (n *node) dispatch(t *task, c *workerConn, slot sched.WorkerID, actor wire.TaskID) {
+	t.worker, t.slot = c, slot
 	t.attempt++
 	n.args = n.args[:0]
 	for _, a := range t.args {
@@ -344,9 +415,9 @@ func (n *node) dispatch(t *task, c *workerConn, actor wire.TaskID) {
 	if t.kind == wire.SubmitActor {
 		kind = wire.KindCreateActor
 	}
-	m := wire.Msg{Kind: kind, Task: t.id, Actor: actor, Attempt: t.attempt, Name: t.name, Args: n.args}
+	m := wire.Msg{Kind: kind, Task: t.id, Actor: actor, Attempt: t.attempt, Worker: uint32(slot), Deadline: t.deadline, Name: t.name, Args: n.args}
 	if t.actor != nil && kind == wire.KindCreateActor {
-		m.MaxConcurrency = uint32(t.actor.maxConcurrency())
+		m.MaxConcurrency = uint32(t.actor.opts.MaxConcurrency)
 	}
 	c.send(&m)
 }
@@ -363,7 +434,9 @@ func (n *node) unpinArgs(t *task) {
 // releases what t held.
 func (n *node) finish(t *task, data []byte, err error) { n.finishWith(t, data, nil, err) }
 
-// finishWith is finish for a result that contains references.
+// finishWith is finish for a result that contains references. A task with
+// several returns has its parts resolved first; its own object then holds
+// them.
 func (n *node) finishWith(t *task, data []byte, contained []wire.ObjectID, err error) {
 	if t.done {
 		return
@@ -372,8 +445,28 @@ func (n *node) finishWith(t *task, data []byte, contained []wire.ObjectID, err e
 	delete(n.tasks, t.id)
 	n.unslab(t)
 	n.unpinArgs(t)
+	if t.stopCancel != nil {
+		t.stopCancel()
+	}
+	t.children = nil
+	var e []byte
 	if err != nil {
-		n.resolve(t.ret, objFailed, encodeError(err, string(t.name), t.id), nil)
+		e = encodeError(err, string(t.name), t.id)
+	}
+	if t.parts != nil {
+		contained = make([]wire.ObjectID, len(t.parts))
+		for i, p := range t.parts {
+			contained[i] = p.id
+			switch {
+			case err != nil:
+				n.resolve(p, objFailed, e, nil)
+			case p.state == objPending:
+				panic(fmt.Sprintf("BUG: task %v finished before its part %v", t.id, p.id))
+			}
+		}
+	}
+	if err != nil {
+		n.resolve(t.ret, objFailed, e, contained)
 	} else {
 		n.resolve(t.ret, objReady, data, contained)
 	}
@@ -464,6 +557,9 @@ func (n *node) freeObject(o *object) {
 	}
 	for _, c := range o.contained {
 		n.drop(c)
+	}
+	if a := n.actors[o.id.Task]; a != nil && a.create.ret == o {
+		n.actorOutOfScope(a)
 	}
 }
 

@@ -1,11 +1,15 @@
 package core
 
 import (
+	"errors"
 	"fmt"
 	"log"
 	"time"
 
+	"github.com/fxamacker/cbor/v2"
+
 	"manta/rpc/wire"
+	"manta/sched"
 )
 
 // handle applies one message from worker c; called under n.mu. Byte fields
@@ -20,34 +24,23 @@ func (n *node) handle(c *workerConn, m *wire.Msg) {
 		if t.kind == wire.SubmitActorCall {
 			n.actorCallDone(t)
 		} else {
-			n.sched.TaskDone(c.id, t.ref)
+			n.sched.TaskDone(t.slot, t.ref)
 		}
-		switch {
-		case m.Status != wire.StatusOK:
-			n.finish(t, nil, decodeError(m.Data))
-		case m.Stored:
-			slot, err, granted := n.sealFromWorker(c, t.ret.id)
-			if !granted {
-				log.Printf("manta: worker %d sealed %v, which it was never granted; killing it", c.id, t.ret.id)
-				c.kill()
-				return
-			}
-			if err != nil {
-				n.finish(t, nil, fmt.Errorf("cannot seal the result: %w", err))
-				break
-			}
-			t.ret.stored, t.ret.slot = true, slot
-			n.finishWith(t, nil, m.IDs, nil)
-		default:
-			n.finishWith(t, bytesClone(m.Data), m.IDs, nil)
-		}
+		n.taskDone(c, t, m)
 		n.processActions()
 	case wire.KindSubmit:
 		if n.closed {
 			return
 		}
-		args, contained := cloneArgs(m.Args), append([]wire.ObjectID(nil), m.IDs...)
-		n.submitLocked(m.Task, m.Submit, bytesClone(m.Name), nil, m.Actor, args, contained)
+		opts, err := n.decodeOptions(m.Opts)
+		if err != nil {
+			log.Printf("manta: worker %d sent bad call options (%v); killing it", c.id, err)
+			c.kill()
+			return
+		}
+		spec := taskSpec{id: m.Task, kind: m.Submit, name: bytesClone(m.Name), actor: m.Actor, args: cloneArgs(m.Args),
+			contained: append([]wire.ObjectID(nil), m.IDs...), opts: opts, returns: int(m.Returns), parent: m.Parent, deadline: m.Deadline}
+		n.submitLocked(&spec)
 		c.borrows[wire.ReturnID(m.Task)]++
 	case wire.KindGet:
 		w := &waiter{conn: c, reqID: m.ReqID, ids: append([]wire.ObjectID(nil), m.IDs...)}
@@ -85,12 +78,31 @@ func (n *node) handle(c *workerConn, m *wire.Msg) {
 		c.borrows[m.Object]++
 	case wire.KindCreate:
 		n.createForWorker(c, m)
-	case wire.KindBlocked:
-		n.sched.Blocked(c.id)
+	case wire.KindBlocked, wire.KindUnblocked:
+		slot := sched.WorkerID(m.Worker)
+		if n.pool.conns[slot] != c {
+			return // a slot that ended, or another process's
+		}
+		if m.Kind == wire.KindBlocked {
+			n.sched.Blocked(slot)
+		} else {
+			n.sched.Unblocked(slot)
+		}
 		n.processActions()
-	case wire.KindUnblocked:
-		n.sched.Unblocked(c.id)
-		n.processActions()
+	case wire.KindCancel:
+		n.cancelLocked(m.Task, ErrCancelled)
+	case wire.KindKillActor:
+		if a := n.actors[m.Actor]; a != nil {
+			n.killActorLocked(a, errors.New("killed"))
+		}
+	case wire.KindLookupActor:
+		reply := wire.Msg{Kind: wire.KindLookupReply, ReqID: m.ReqID}
+		if a, err := n.lookupActorLocked(string(m.Name)); err != nil {
+			reply.Status, reply.Data = wire.StatusError, encodeError(err, "GetActor", wire.TaskID{})
+		} else {
+			reply.Task, reply.Name = a.id, a.create.name
+		}
+		c.send(&reply)
 	case wire.KindAddRef:
 		for _, id := range m.IDs {
 			n.hold(id)
@@ -116,6 +128,106 @@ func (n *node) handle(c *workerConn, m *wire.Msg) {
 		log.Printf("manta: worker %d sent %v, which workers do not send; killing it", c.id, m.Kind)
 		c.kill()
 	}
+}
+
+// taskDone records what a worker reported for t: its value (or values),
+// or its error; a cancelled task's result is dropped.
+func (n *node) taskDone(c *workerConn, t *task, m *wire.Msg) {
+	var dropErr error
+	if m.Status == wire.StatusOK {
+		var ok bool
+		if ok, dropErr = n.sealResults(c, t, m); !ok {
+			return // the worker was killed
+		}
+		if t.cancelled != nil {
+			dropErr = t.cancelled
+		}
+		if dropErr != nil {
+			n.deleteResults(t, m)
+		}
+	}
+	switch {
+	case t.cancelled != nil:
+		n.finish(t, nil, t.cancelled)
+	case dropErr != nil:
+		n.finish(t, nil, dropErr)
+	case m.Status != wire.StatusOK:
+		n.finish(t, nil, decodeError(m.Data))
+	case len(t.parts) != len(m.Results):
+		n.finish(t, nil, fmt.Errorf("%w: %s returned %d values where its caller expects %d", ErrBadArguments, t.name, len(m.Results), len(t.parts)))
+	case t.parts != nil:
+		for i, p := range t.parts {
+			r := &m.Results[i]
+			p.stored, p.slot = r.Stored, fromSlot(r.Slot)
+			n.resolve(p, objReady, bytesClone(r.Data), r.IDs)
+		}
+		n.finish(t, nil, nil)
+	case m.Stored:
+		t.ret.stored, t.ret.slot = true, fromSlot(m.Slot)
+		n.finishWith(t, nil, m.IDs, nil)
+	default:
+		n.finishWith(t, bytesClone(m.Data), m.IDs, nil)
+	}
+}
+
+// sealResults seals what the worker wrote into the store for t (its
+// result, or the stored ones of its values) and notes in m where each is.
+// ok is false if the worker sealed what it was never granted (it is
+// killed); err says why a seal failed.
+func (n *node) sealResults(c *workerConn, t *task, m *wire.Msg) (ok bool, err error) {
+	seal := func(id wire.ObjectID) (wire.Slot, bool) {
+		slot, sealErr, granted := n.sealFromWorker(c, id)
+		if !granted {
+			log.Printf("manta: worker %d sealed %v, which it was never granted; killing it", c.id, id)
+			c.kill()
+			return wire.Slot{}, false
+		}
+		if sealErr != nil && err == nil {
+			err = fmt.Errorf("cannot seal %v: %w", id, sealErr)
+		}
+		return toSlot(slot), true
+	}
+	ok = true
+	if m.Stored {
+		m.Slot, ok = seal(t.ret.id)
+	}
+	for i := range m.Results {
+		if r := &m.Results[i]; r.Stored && ok {
+			r.Slot, ok = seal(partID(t.ret.id, i))
+		}
+	}
+	return ok, err
+}
+
+// deleteResults frees what a dropped result had in the store.
+func (n *node) deleteResults(t *task, m *wire.Msg) {
+	if m.Stored {
+		n.objs.st.Delete(storeID(t.ret.id))
+	}
+	for i, r := range m.Results {
+		if r.Stored {
+			n.objs.st.Delete(storeID(partID(t.ret.id, i)))
+		}
+	}
+}
+
+// decodeOptions decodes call options a worker sent, caching them by their
+// bytes: the same options usually come with many calls.
+func (n *node) decodeOptions(b []byte) (*callOptions, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	if o := n.optCache[string(b)]; o != nil {
+		return o, nil
+	}
+	o := &callOptions{}
+	if err := cbor.Unmarshal(b, o); err != nil {
+		return nil, err
+	}
+	if len(n.optCache) < 1024 {
+		n.optCache[string(b)] = o
+	}
+	return o, nil
 }
 
 // putLocked stores a value made by Put, held once by its maker.

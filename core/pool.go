@@ -6,6 +6,7 @@ import (
 	"log"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -28,21 +29,41 @@ const (
 	envInlineBytes = "MANTA_WORKER_INLINE_BYTES"
 )
 
-// Layout of a worker segment: the worker's doorbell, then the node→worker
-// ring, then the worker→node ring.
-func workerSegmentSize(ring int) int { return shm.DoorbellSize + 2*shm.RingSize(ring) }
+// controlRingBytes is the capacity of the node→worker control ring, where
+// cancellations go: they must not wait behind the calls in the main ring.
+const controlRingBytes = 64 << 10
 
-func workerRings(mem []byte, ring int) (bell []byte, toWorker, toNode []byte) {
-	r := shm.RingSize(ring)
-	return mem[:shm.DoorbellSize], mem[shm.DoorbellSize : shm.DoorbellSize+r], mem[shm.DoorbellSize+r:]
+// Layout of a worker segment: the worker's doorbell, the node→worker ring,
+// the worker→node ring, then the control ring's doorbell and the control
+// ring.
+func workerSegmentSize(ring int) int {
+	return 2*shm.DoorbellSize + 2*shm.RingSize(ring) + shm.RingSize(controlRingBytes)
 }
 
-// pool starts, watches and talks to the node's worker processes.
+// workerLayout is a worker segment cut into its parts.
+type workerLayout struct {
+	bell, toWorker, toNode, controlBell, control []byte
+}
+
+func workerRings(mem []byte, ring int) workerLayout {
+	r, d := shm.RingSize(ring), shm.DoorbellSize
+	return workerLayout{
+		bell:        mem[:d],
+		toWorker:    mem[d : d+r],
+		toNode:      mem[d+r : d+2*r],
+		controlBell: mem[d+2*r : 2*d+2*r],
+		control:     mem[2*d+2*r : 2*d+2*r+shm.RingSize(controlRingBytes)],
+	}
+}
+
+// pool starts, watches and talks to the node's worker processes. The
+// scheduler's workers are lease slots: a process has one (its primary,
+// named by the process's ID) and may get more while its work waits in Get.
 type pool struct {
 	n             *node
 	seg           *shm.Segment // holds the node's doorbell
 	bell          *shm.Doorbell
-	conns         map[sched.WorkerID]*workerConn // guarded by n.mu
+	conns         map[sched.WorkerID]*workerConn // every slot's process; guarded by n.mu
 	live          atomic.Pointer[[]*workerConn]  // the inbound loop's copy
 	nextID        sched.WorkerID
 	startFailures int
@@ -59,13 +80,15 @@ type pool struct {
 // workerConn is one worker process and its rings. Fields other than the
 // rings are guarded by the node's mutex.
 type workerConn struct {
-	id       sched.WorkerID
+	id       sched.WorkerID   // its primary slot
+	extra    []sched.WorkerID // its other slots
 	n        *node
 	seg      *shm.Segment
 	in, out  *shm.Ring // in: worker→node, out: node→worker
+	ctl      *shm.Ring // node→worker control (cancellations)
 	cmd      *exec.Cmd
 	sendBuf  []byte
-	overflow [][]byte // messages waiting for room in out, in order
+	overflow []pending // messages waiting for room in their ring, in order
 	flushing bool
 	actor    *actor
 	borrows  map[wire.ObjectID]int32      // holds the worker has on objects
@@ -128,17 +151,21 @@ func (p *pool) launch(id sched.WorkerID) (*workerConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	bellMem, toWorker, toNode := workerRings(seg.Bytes(), ring)
-	out, err := shm.NewRing(toWorker, ring, shm.NewDoorbell(bellMem))
+	l := workerRings(seg.Bytes(), ring)
+	out, err := shm.NewRing(l.toWorker, ring, shm.NewDoorbell(l.bell))
+	var ctl *shm.Ring
+	if err == nil {
+		ctl, err = shm.NewRing(l.control, controlRingBytes, shm.NewDoorbell(l.controlBell))
+	}
 	if err == nil {
 		var in *shm.Ring
-		in, err = shm.NewRing(toNode, ring, p.bell)
+		in, err = shm.NewRing(l.toNode, ring, p.bell)
 		if err == nil {
 			exe, exeErr := os.Executable()
 			if exeErr != nil {
 				err = exeErr
 			} else {
-				c := &workerConn{id: id, n: p.n, seg: seg, in: in, out: out, exited: make(chan struct{}),
+				c := &workerConn{id: id, n: p.n, seg: seg, in: in, out: out, ctl: ctl, exited: make(chan struct{}),
 					borrows: map[wire.ObjectID]int32{}, pins: map[wire.ObjectID]int32{}, creating: map[wire.ObjectID]store.Slot{}}
 				c.cmd = exec.Command(exe, os.Args[1:]...)
 				c.cmd.Env = append(os.Environ(), envWorkerID+"="+strconv.Itoa(int(id)), envRingBytes+"="+strconv.Itoa(ring),
@@ -158,14 +185,46 @@ func (p *pool) launch(id sched.WorkerID) (*workerConn, error) {
 	return nil, err
 }
 
-// publish gives the inbound loop the current set of connections.
+// publish gives the inbound loop the current set of processes.
 func (p *pool) publish() {
 	live := make([]*workerConn, 0, len(p.conns))
-	for _, c := range p.conns {
-		live = append(live, c)
+	for id, c := range p.conns {
+		if id == c.id {
+			live = append(live, c)
+		}
 	}
 	p.live.Store(&live)
 	p.bell.Ring()
+}
+
+// processes lists the live worker processes once each.
+func (p *pool) processes() []*workerConn { return *p.live.Load() }
+
+// addSlot gives the process of slot proc one more slot, for sched.
+func (p *pool) addSlot(proc sched.WorkerID) {
+	c := p.conns[proc]
+	if c == nil || c.dead || c.id != proc {
+		p.n.sched.SlotAddFailed()
+		return
+	}
+	p.nextID++
+	p.conns[p.nextID] = c
+	c.extra = append(c.extra, p.nextID)
+	p.n.sched.SlotAdded(p.nextID, proc)
+}
+
+// stopSlot carries out a StopWorker: an extra slot is only forgotten, a
+// primary's process is asked to exit.
+func (p *pool) stopSlot(id sched.WorkerID) {
+	c := p.conns[id]
+	switch {
+	case c == nil:
+	case id == c.id:
+		c.send(&wire.Msg{Kind: wire.KindShutdown})
+	default:
+		delete(p.conns, id)
+		c.extra = slices.DeleteFunc(c.extra, func(x sched.WorkerID) bool { return x == id })
+	}
 }
 
 // watch waits for the worker to exit and cleans up after it.
@@ -178,11 +237,20 @@ func (p *pool) watch(c *workerConn) {
 	c.in.Close()
 	p.drain(c)
 	c.out.Close()
+	c.ctl.Close()
 	c.dead = true
-	delete(p.conns, c.id)
+	slots := append([]sched.WorkerID{c.id}, c.extra...)
+	for _, id := range slots {
+		delete(p.conns, id)
+	}
 	p.publish()
 	cause := fmt.Errorf("%w: worker %d (pid %d) exited: %v", ErrWorkerDied, c.id, c.cmd.Process.Pid, exitReason(waitErr))
-	lost, _, hadActor := n.sched.WorkerExited(c.id)
+	var lost []sched.TaskRef
+	hadActor := false
+	for _, id := range slots {
+		l, _, actor := n.sched.WorkerExited(id)
+		lost, hadActor = append(lost, l...), hadActor || actor
+	}
 	n.releaseWorkerStore(c)
 	for id, k := range c.borrows {
 		for ; k > 0; k-- {
@@ -242,18 +310,30 @@ func (c *workerConn) kill() {
 	}
 }
 
+// pending is a message waiting for room in its ring.
+type pending struct {
+	ring *shm.Ring
+	msg  []byte
+}
+
 // send queues m for the worker; called under n.mu. It never blocks: when
 // the ring is full the message waits in overflow, which a flusher goroutine
 // pushes in order, so the node never stalls on one slow worker.
-func (c *workerConn) send(m *wire.Msg) {
+func (c *workerConn) send(m *wire.Msg) { c.sendOn(c.out, m) }
+
+// sendControl queues m on the control ring, which the worker reads while
+// it runs calls.
+func (c *workerConn) sendControl(m *wire.Msg) { c.sendOn(c.ctl, m) }
+
+func (c *workerConn) sendOn(ring *shm.Ring, m *wire.Msg) {
 	if c.dead {
 		return
 	}
 	c.sendBuf = wire.Append(c.sendBuf[:0], m)
-	if len(c.overflow) == 0 && c.out.TryPush(c.sendBuf) {
+	if len(c.overflow) == 0 && ring.TryPush(c.sendBuf) {
 		return
 	}
-	c.overflow = append(c.overflow, bytes.Clone(c.sendBuf))
+	c.overflow = append(c.overflow, pending{ring, bytes.Clone(c.sendBuf)})
 	if !c.flushing {
 		c.flushing = true
 		c.n.pool.flushers.Add(1)
@@ -271,9 +351,9 @@ func (c *workerConn) flush() {
 			mu.Unlock()
 			return
 		}
-		msg := c.overflow[0]
+		next := c.overflow[0]
 		mu.Unlock()
-		err := c.out.Push(msg, 0)
+		err := next.ring.Push(next.msg, 0)
 		mu.Lock()
 		c.overflow = c.overflow[1:]
 		if err != nil {

@@ -103,6 +103,10 @@ func (r Ref[T]) handle() *refHandle { return r.h }
 // only read, GetView avoids the copy.
 func (r Ref[T]) Get(ctx context.Context) (T, error) {
 	var v T
+	if c := codecFor[T](); c.returns > 0 {
+		err := getParts(ctx, r.h, c, &v)
+		return v, err
+	}
 	var out [1]result
 	if err := getResults(ctx, []*refHandle{r.h}, out[:]); err != nil {
 		return v, err
@@ -136,6 +140,14 @@ func GetAll[T any](ctx context.Context, refs []Ref[T]) ([]T, error) {
 	defer hs[0].rt.backend.doneReading(results)
 	out := make([]T, len(refs))
 	c := codecFor[T]()
+	if c.returns > 0 {
+		for i, r := range refs {
+			if err := getParts(ctx, r.h, c, &out[i]); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
 	for i, res := range results {
 		if res.err != nil {
 			return nil, res.err
@@ -145,6 +157,32 @@ func GetAll[T any](ctx context.Context, refs []Ref[T]) ([]T, error) {
 		}
 	}
 	return out, nil
+}
+
+// getParts reads the values of a result made of several objects (a Pair):
+// the task's own object says whether it succeeded, its parts hold the
+// values.
+func getParts[T any](ctx context.Context, h *refHandle, c *codec[T], v *T) error {
+	var out [1]result
+	if err := getResults(ctx, []*refHandle{h}, out[:]); err != nil {
+		return err
+	}
+	h.rt.backend.doneReading(out[:])
+	if out[0].err != nil {
+		return out[0].err
+	}
+	holds := make([]hold, c.returns)
+	for i := range holds {
+		holds[i].id = partID(h.id, i)
+	}
+	parts := make([]result, c.returns)
+	if err := h.rt.backend.get(ctx, holds, parts); err != nil {
+		return err
+	}
+	defer h.rt.backend.doneReading(parts)
+	err := c.decParts(parts, v)
+	runtime.KeepAlive(h) // its object holds the parts
+	return err
 }
 
 // getResults waits for the objects of hs and fills out with their bytes;
@@ -224,24 +262,33 @@ func (r *Ref[T]) UnmarshalCBOR(b []byte) error {
 	if err := cbor.Unmarshal(b, &tag); err != nil || tag.Number != refTag {
 		return fmt.Errorf("%w: not a manta reference", ErrDecode)
 	}
+	h, err := adoptTagged(tag.Content)
+	r.h = h
+	return err
+}
+
+// adoptTagged decodes the object ID inside a reference's or actor
+// handle's tag and takes this process's hold on the object.
+func adoptTagged(content []byte) (*refHandle, error) {
 	var raw []byte
-	if err := cbor.Unmarshal(tag.Content, &raw); err != nil {
-		return fmt.Errorf("%w: bad reference: %v", ErrDecode, err)
+	if err := cbor.Unmarshal(content, &raw); err != nil {
+		return nil, fmt.Errorf("%w: bad reference: %v", ErrDecode, err)
 	}
 	id, ok := wire.ObjectIDFromBytes(raw)
 	if !ok {
-		return fmt.Errorf("%w: reference of %d bytes", ErrDecode, len(raw))
+		return nil, fmt.Errorf("%w: reference of %d bytes", ErrDecode, len(raw))
 	}
 	rt := current.Load()
 	if rt == nil {
-		r.h = &refHandle{hold: hold{id: id}, err: ErrNotInitialized}
-		return nil
+		return &refHandle{hold: hold{id: id}, err: ErrNotInitialized}, nil
 	}
-	r.h = newHandle(rt, rt.backend.adopt(id))
-	return nil
+	return newHandle(rt, rt.backend.adopt(id)), nil
 }
 
-var refValueType = reflect.TypeFor[AnyRef]()
+// refCarrier is a value that holds an object: a Ref, or an actor handle.
+type refCarrier interface{ handle() *refHandle }
+
+var refValueType = reflect.TypeFor[refCarrier]()
 
 var holdsRefs sync.Map // reflect.Type -> bool
 
@@ -293,7 +340,7 @@ func refsIn(dst []wire.ObjectID, v any) []wire.ObjectID {
 func walkRefs(dst []wire.ObjectID, v reflect.Value, seen map[uintptr]bool) []wire.ObjectID {
 	t := v.Type()
 	if t.Kind() != reflect.Interface && t.Implements(refValueType) {
-		if h := v.Interface().(AnyRef).handle(); h.usable() == nil {
+		if h := v.Interface().(refCarrier).handle(); h.usable() == nil {
 			dst = append(dst, h.id)
 		}
 		return dst

@@ -2,34 +2,35 @@ package core
 
 import (
 	"fmt"
+	"reflect"
 	"sync"
-
-	"manta/rpc/wire"
 )
-
-// invokeFunc decodes a call's arguments, runs the user's function and
-// appends the encoded result to dst, reporting the references the result
-// carries.
-type invokeFunc func(args []wire.Arg, dst []byte) ([]byte, []wire.ObjectID, error)
 
 // funcInfo is a registered remote function.
 type funcInfo struct {
-	name   string
-	wire   []byte // name, as the bytes that travel
-	opts   Options
-	invoke invokeFunc
+	name    string
+	wire    []byte // name, as the bytes that travel
+	opts    Options
+	returns int // separate return values (a Pair's 2, a Triple's 3), or 0
+	// invoke decodes a call's arguments from f, runs the user's function
+	// and encodes what it returned into out.
+	invoke func(f *frame, out *output) error
 }
 
-// methodInvokeFunc is invokeFunc for an actor method: it also gets the
-// actor's instance.
-type methodInvokeFunc func(instance any, args []wire.Arg, dst []byte) ([]byte, []wire.ObjectID, error)
+// methodInfo is a registered actor method: invoke also gets the actor's
+// instance.
+type methodInfo struct {
+	returns int
+	invoke  func(instance any, f *frame, out *output) error
+}
 
 // actorInfo is a registered actor type.
 type actorInfo struct {
 	name      string
 	wire      []byte
+	state     reflect.Type // the actor's state type S, for GetActor
 	opts      ActorOptions
-	construct func(args []wire.Arg) (any, error)
+	construct func(f *frame) (any, error)
 }
 
 // registry holds what the user's binary registered at package level. The
@@ -39,11 +40,11 @@ var registry = struct {
 	sync.RWMutex
 	funcs   map[string]*funcInfo
 	actors  map[string]*actorInfo
-	methods map[string]methodInvokeFunc // "Type.Method"
+	methods map[string]*methodInfo // "Type.Method"
 }{
 	funcs:   map[string]*funcInfo{},
 	actors:  map[string]*actorInfo{},
-	methods: map[string]methodInvokeFunc{},
+	methods: map[string]*methodInfo{},
 }
 
 func registerFunc(fi *funcInfo) {
@@ -56,9 +57,9 @@ func registerActor(ai *actorInfo) {
 	registerUnique(registry.actors, "actor type", ai.name, ai)
 }
 
-func registerMethod(actor, method string, invoke methodInvokeFunc) string {
+func registerMethod(actor, method string, mi *methodInfo) string {
 	key := actor + "." + method
-	registerUnique(registry.methods, "method", key, invoke)
+	registerUnique(registry.methods, "method", key, mi)
 	return key
 }
 
@@ -85,13 +86,14 @@ func lookupActor(name []byte) *actorInfo {
 	return registry.actors[string(name)]
 }
 
-func lookupMethod(name []byte) methodInvokeFunc {
+func lookupMethod(name []byte) *methodInfo {
 	registry.RLock()
 	defer registry.RUnlock()
 	return registry.methods[string(name)]
 }
 
-// Options are a remote function's scheduling options.
+// Options are a remote function's scheduling options, set at registration
+// and per call with Options on the function.
 type Options struct {
 	// Resources the task needs while it runs, such as {"CPU": 1, "GPU": 0.5}
 	// or custom names the node declares. Nil means one CPU.
@@ -125,7 +127,8 @@ func buildOptions(opts []Option) Options {
 	return o
 }
 
-// ActorOptions are an actor type's options.
+// ActorOptions are an actor's options, set at registration and per actor
+// with Options on the actor type.
 type ActorOptions struct {
 	// Resources held for the actor's whole life. Nil means none, Ray's
 	// default for a running actor; the actor still gets its own process.
@@ -136,6 +139,13 @@ type ActorOptions struct {
 	// MaxRestarts is how often the actor is re-created after its process
 	// dies (default 0). A restarted actor starts from its constructor.
 	MaxRestarts int
+	// Name, if set, lets any task find the actor with GetActor; names are
+	// unique among live actors of the cluster.
+	Name string
+	// Detached actors live until Kill or Shutdown. Others are killed once
+	// no handle to them is left (every copy of the Actor value released
+	// by the garbage collector, and no call to them pending), as in Ray.
+	Detached bool
 }
 
 // ActorOption sets one actor option at registration.
@@ -152,6 +162,48 @@ func WithMaxConcurrency(n int) ActorOption { return func(o *ActorOptions) { o.Ma
 // WithMaxRestarts sets how often the actor is re-created after its process
 // dies.
 func WithMaxRestarts(n int) ActorOption { return func(o *ActorOptions) { o.MaxRestarts = n } }
+
+// WithName names the actor, for GetActor.
+func WithName(name string) ActorOption { return func(o *ActorOptions) { o.Name = name } }
+
+// WithDetached makes the actor outlive its handles: it lives until Kill
+// or Shutdown.
+func WithDetached() ActorOption { return func(o *ActorOptions) { o.Detached = true } }
+
+// callOptions are one call's options as they travel from a worker to its
+// node: a task's or an actor's.
+type callOptions struct {
+	Resources      map[string]float64 `cbor:"1,keyasint"`
+	MaxRetries     int                `cbor:"2,keyasint,omitempty"`
+	MaxRestarts    int                `cbor:"3,keyasint,omitempty"`
+	MaxConcurrency int                `cbor:"4,keyasint,omitempty"`
+	Name           string             `cbor:"5,keyasint,omitempty"`
+	Detached       bool               `cbor:"6,keyasint,omitempty"`
+}
+
+func taskOptions(o Options) *callOptions {
+	return &callOptions{Resources: o.Resources, MaxRetries: o.MaxRetries}
+}
+
+func (c *callOptions) task() Options {
+	o := Options{Resources: c.Resources, MaxRetries: c.MaxRetries}
+	if o.Resources == nil {
+		o.Resources = map[string]float64{"CPU": 1}
+	}
+	return o
+}
+
+func actorOptions(o ActorOptions) *callOptions {
+	return &callOptions{Resources: o.Resources, MaxRestarts: o.MaxRestarts, MaxConcurrency: o.MaxConcurrency, Name: o.Name, Detached: o.Detached}
+}
+
+func (c *callOptions) actor() ActorOptions {
+	o := ActorOptions{Resources: c.Resources, MaxConcurrency: max(1, c.MaxConcurrency), MaxRestarts: c.MaxRestarts, Name: c.Name, Detached: c.Detached}
+	if o.Resources == nil {
+		o.Resources = map[string]float64{}
+	}
+	return o
+}
 
 func buildActorOptions(opts []ActorOption) ActorOptions {
 	o := ActorOptions{MaxConcurrency: 1}

@@ -48,7 +48,7 @@ func TestActorHoldsItsResourcesUntilKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	task := testAccel.Remote(int64(0))
-	ready, err := Wait(ctx, []AnyRef{task}, 1, 100*time.Millisecond)
+	ready, err := WaitAny(ctx, []AnyRef{task}, 1, 100*time.Millisecond)
 	if err != nil || len(ready) != 0 {
 		t.Fatalf("a task needing the actor's accel ran while the actor lived: %v %v", ready, err)
 	}

@@ -30,7 +30,11 @@ type backend interface {
 	// adopt takes one more hold on id for this process; release drops one.
 	adopt(id wire.ObjectID) hold
 	release(h hold)
+	// cancel cancels the call of that task ID, and its children.
+	cancel(task wire.TaskID) error
 	killActor(id wire.TaskID) error
+	// lookupActor finds the live actor named name: its ID and type name.
+	lookupActor(ctx context.Context, name string) (wire.TaskID, string, error)
 }
 
 // hold is one hold of this process on an object: its ID, and in the driver
@@ -107,42 +111,4 @@ func Put[T any](v T) (Ref[T], error) {
 		return Ref[T]{}, err
 	}
 	return Ref[T]{h: newHandle(rt, h)}, nil
-}
-
-// Wait blocks until k of refs are ready (finished, successfully or not),
-// the timeout passes (timeout <= 0: none) or ctx is done, and returns the
-// indexes of the ready ones in the order of refs. A timeout is not an
-// error: it returns what is ready by then.
-func Wait(ctx context.Context, refs []AnyRef, k int, timeout time.Duration) ([]int, error) {
-	if k < 0 || k > len(refs) {
-		return nil, fmt.Errorf("manta: Wait for %d of %d references", k, len(refs))
-	}
-	if len(refs) == 0 {
-		return nil, nil
-	}
-	holds := make([]hold, len(refs))
-	var rt *runtimeState
-	for i, r := range refs {
-		h := r.handle()
-		if h == nil || h.err != nil {
-			// A failed reference is ready at once: its Get returns the error.
-			continue
-		}
-		if rt != nil && h.rt != rt {
-			return nil, fmt.Errorf("manta: Wait across two runtimes: %w", ErrShutdown)
-		}
-		rt, holds[i] = h.rt, h.hold
-	}
-	if rt == nil {
-		return allIndexes(len(refs)), nil
-	}
-	return rt.backend.wait(ctx, holds, k, timeout)
-}
-
-func allIndexes(n int) []int {
-	out := make([]int, n)
-	for i := range out {
-		out[i] = i
-	}
-	return out
 }

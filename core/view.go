@@ -8,6 +8,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"manta/rpc/wire"
 	"manta/shm"
 )
 
@@ -81,35 +82,39 @@ func GetView[S ~[]E, E Elem](ctx context.Context, r Ref[S]) (*View[E], error) {
 	if res.err != nil {
 		return nil, res.err
 	}
-	v, err := newView[E](rt, res)
+	var hold func() func()
+	if res.stored {
+		hold = func() func() { return rt.backend.holdForView(res.id) }
+	}
+	v, err := newView[E](rt.storeSegment(), res, hold)
 	if err != nil {
 		return nil, fmt.Errorf("cannot view %v: %w", r.h.id, err)
 	}
 	return v, nil
 }
 
-// newView makes a View of res's bytes: mapped from the store if they are
-// stored (and then held until Release), copied otherwise.
-func newView[E Elem](rt *runtimeState, res result) (*View[E], error) {
+// newView makes a View of res's bytes: mapped from the store segment seg
+// if they are stored, copied otherwise. hold, if set, is called once the
+// mapping is made; what it returns is called at Release.
+func newView[E Elem](seg *shm.Segment, res result, hold func() func()) (*View[E], error) {
 	f := rawFormat[E]()
 	if len(res.data) < rawHeader(f) || res.data[0] != f {
 		return nil, formatError(res.data, "[]"+reflect.TypeFor[E]().String())
 	}
 	var win *shm.Window
 	var err error
-	st := &viewState{}
 	if res.stored {
-		win, err = rt.storeSegment().MapWindow(int(res.slot.Offset), int(res.slot.Size))
-		if err == nil {
-			st.release = rt.backend.holdForView(res.id)
-		}
+		win, err = seg.MapWindow(int(res.slot.Offset), int(res.slot.Size))
 	} else if win, err = shm.NewWindow(len(res.data)); err == nil {
 		copy(win.Bytes(), res.data)
 	}
 	if err != nil {
 		return nil, err
 	}
-	st.win = win
+	st := &viewState{win: win}
+	if hold != nil {
+		st.release = hold()
+	}
 	data, ok := rawBody[E](win.Bytes(), f)
 	if !ok {
 		st.close()
@@ -118,6 +123,78 @@ func newView[E Elem](rt *runtimeState, res result) (*View[E], error) {
 	v := &View[E]{data: data, state: st}
 	v.cleanup = runtime.AddCleanup(v, func(s *viewState) { s.close() }, st)
 	return v, nil
+}
+
+// viewParam is implemented by *View[E], whose codec as a task parameter
+// maps stored arguments in place.
+type viewParam interface{ paramCodec() any }
+
+// paramCodec is the codec of *View[E] parameters: at the call site they
+// take a Ref to a slice of E, a []E or a *View[E]; in the worker a stored
+// argument is mapped, not copied, and the View is released when the call
+// returns.
+func (*View[E]) paramCodec() any {
+	c := &codec[*View[E]]{}
+	c.enc = func(dst []byte, v **View[E]) ([]byte, error) {
+		if *v == nil {
+			return appendElems[E](dst, nil), nil
+		}
+		return appendElems(dst, (*v).data), nil
+	}
+	c.size = func(v **View[E]) int {
+		n := 0
+		if *v != nil {
+			n = len((*v).data)
+		}
+		return rawHeader(rawFormat[E]()) + n*int(unsafe.Sizeof(E(0)))
+	}
+	c.dec = func(src []byte, v **View[E]) error {
+		view, err := newView[E](nil, result{data: src}, nil)
+		*v = view
+		return err
+	}
+	c.decArg = func(f *frame, a *wire.Arg, v **View[E]) error {
+		view, err := newView[E](f.objs.seg, result{data: a.Data, stored: a.Stored, slot: fromSlot(a.Slot)}, nil)
+		if err != nil {
+			return err
+		}
+		f.views = append(f.views, view.Release)
+		*v = view
+		return nil
+	}
+	c.argFrom = func(cl *call, i int, a any) bool {
+		switch x := a.(type) {
+		case Ref[[]E]:
+			cl.addRef(i, x.h)
+		case []E:
+			cl.addEncoded(appendElems(cl.buf, x))
+		default:
+			return false
+		}
+		return true
+	}
+	return c
+}
+
+// appendElems encodes s in the raw format of []E.
+func appendElems[E Elem](dst []byte, s []E) []byte {
+	f := rawFormat[E]()
+	dst = append(dst, f)
+	dst = append(dst, make([]byte, rawHeader(f)-1)...)
+	size := int(unsafe.Sizeof(E(0)))
+	if len(s) == 0 {
+		return dst
+	}
+	if littleEndian {
+		return append(dst, unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), len(s)*size)...)
+	}
+	for i := range s {
+		b := unsafe.Slice((*byte)(unsafe.Pointer(&s[i])), size)
+		for j := size - 1; j >= 0; j-- {
+			dst = append(dst, b[j])
+		}
+	}
+	return dst
 }
 
 // Data returns the elements; valid until Release.

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fxamacker/cbor/v2"
+
 	"manta/rpc/wire"
 	"manta/shm"
 )
@@ -28,16 +30,30 @@ func WorkerMain() {
 	os.Exit(1)
 }
 
+// workerProcess is set in a process a node started as a worker.
+var workerProcess = os.Getenv(envWorkerID) != ""
+
+// IsWorker reports whether this process is a worker that a node started
+// (the user's binary, run again to execute tasks) rather than the driver.
+// Everything before Init, package-level variables and init functions
+// included, runs again in every worker, and Init never returns there: code
+// that must run once, in the driver only, either follows Init or checks
+// IsWorker.
+func IsWorker() bool { return workerProcess }
+
 // workerProc is a worker process's side of its node: it runs the tasks
 // and actor calls the node sends, and forwards the API calls its tasks make
 // (nested submits, Get, Put) to the node.
 //
 // One goroutine at a time reads the ring from the node (the reader), and it
 // runs plain tasks inline: no hand-off per task. When a task blocks in Get
-// the reader role passes to a new goroutine, so replies still arrive, and
-// the old one exits once its task is done. Lock order: mu, then sendMu.
+// the reader role passes to a new goroutine, so replies and more tasks
+// still arrive, and the old one exits once its task is done. A second
+// goroutine reads the control ring, where cancellations come, so they
+// arrive while the reader runs user code. Lock order: mu, then sendMu.
 type workerProc struct {
 	in, out *shm.Ring
+	ctl     *shm.Ring // node→worker control messages
 	objs    *objectStore
 	ppid    int
 
@@ -50,22 +66,35 @@ type workerProc struct {
 	holds     map[wire.ObjectID]int32
 	readerGen uint64
 	busy      bool // the reader is running user code
-	executing int  // tasks in progress
-	blocked   int  // goroutines waiting in Get or Wait
-	reported  bool // the node was told this worker is blocked
 
-	actorWorker bool // this worker hosts an actor
-	instance    any  // the actor, once constructed
+	runs      map[wire.TaskID]*running // calls executing
+	active    []*running               // the same, oldest first
+	slots     map[uint32]*slotLoad     // per scheduler worker (lease slot)
+	cancelled map[wire.TaskID]bool     // cancellations of calls not started yet
+
+	instance    any // the actor, once constructed
 	actorLimit  int
 	actorActive int
 	actorQueue  []*wire.Msg
 }
+
+// slotLoad counts one lease slot's calls: the node's scheduler gets the
+// slot's CPU back while every one of them waits in Get.
+type slotLoad struct {
+	executing, blocked int
+	reported           bool // the node was told the slot is blocked
+}
+
+// maxCancelled bounds the cancellations kept for calls not seen yet: one
+// that raced with its call's end is never claimed.
+const maxCancelled = 4096
 
 func runWorker(ringStr string) error {
 	w, err := attachWorker(ringStr)
 	if err != nil {
 		return err
 	}
+	go w.controlLoop()
 	w.readLoop(0)
 	select {} // the reader role moved to another goroutine, which exits the process
 }
@@ -89,12 +118,16 @@ func attachWorker(ringStr string) (*workerProc, error) {
 	if len(seg.Bytes()) < workerSegmentSize(ring) {
 		return nil, fmt.Errorf("worker segment of %d bytes, want %d", len(seg.Bytes()), workerSegmentSize(ring))
 	}
-	bellMem, toWorker, toNode := workerRings(seg.Bytes(), ring)
-	w := &workerProc{ppid: os.Getppid(), reqs: map[uint64]chan reply{}, holds: map[wire.ObjectID]int32{}}
-	if w.in, err = shm.AttachRing(toWorker, ring, shm.NewDoorbell(bellMem)); err != nil {
+	l := workerRings(seg.Bytes(), ring)
+	w := &workerProc{ppid: os.Getppid(), reqs: map[uint64]chan reply{}, holds: map[wire.ObjectID]int32{},
+		runs: map[wire.TaskID]*running{}, slots: map[uint32]*slotLoad{}, cancelled: map[wire.TaskID]bool{}}
+	if w.in, err = shm.AttachRing(l.toWorker, ring, shm.NewDoorbell(l.bell)); err != nil {
 		return nil, err
 	}
-	if w.out, err = shm.AttachRing(toNode, ring, shm.NewDoorbell(nodeSeg.Bytes()[:shm.DoorbellSize])); err != nil {
+	if w.out, err = shm.AttachRing(l.toNode, ring, shm.NewDoorbell(nodeSeg.Bytes()[:shm.DoorbellSize])); err != nil {
+		return nil, err
+	}
+	if w.ctl, err = shm.AttachRing(l.control, controlRingBytes, shm.NewDoorbell(l.controlBell)); err != nil {
 		return nil, err
 	}
 	storeSeg, err := shm.MapSegment(os.NewFile(5, "manta-store"))
@@ -137,7 +170,7 @@ func (w *workerProc) readLoop(gen uint64) {
 			if !w.handleCall(&m, gen) {
 				return
 			}
-		case wire.KindGetReply, wire.KindWaitReply, wire.KindCreateReply:
+		case wire.KindGetReply, wire.KindWaitReply, wire.KindCreateReply, wire.KindLookupReply:
 			w.deliver(&m)
 		case wire.KindShutdown:
 			os.Exit(0)
@@ -146,6 +179,43 @@ func (w *workerProc) readLoop(gen uint64) {
 			os.Exit(2)
 		}
 	}
+}
+
+// controlLoop reads the control ring: cancellations, which must reach a
+// call while the reader is busy running it.
+func (w *workerProc) controlLoop() {
+	var buf []byte
+	var m wire.Msg
+	for {
+		msg, err := w.ctl.Pop(buf[:0], time.Second)
+		if errors.Is(err, shm.ErrTimeout) {
+			continue
+		}
+		if err != nil {
+			return // the node closed the ring
+		}
+		buf = msg
+		if err := wire.Decode(msg, &m); err != nil || m.Kind != wire.KindCancel {
+			fmt.Fprintf(os.Stderr, "manta: worker got a bad control message from its node: %v %v\n", m.Kind, err)
+			os.Exit(2)
+		}
+		w.cancelCall(m.Task)
+	}
+}
+
+// cancelCall cancels the context of a call running here, or remembers the
+// cancellation for when the call arrives.
+func (w *workerProc) cancelCall(id wire.TaskID) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if run := w.runs[id]; run != nil {
+		run.cancelLocked()
+		return
+	}
+	if len(w.cancelled) >= maxCancelled {
+		clear(w.cancelled)
+	}
+	w.cancelled[id] = true
 }
 
 // handleCall runs or queues a call; it reports whether this goroutine is
@@ -170,9 +240,6 @@ func (w *workerProc) handleCall(m *wire.Msg, gen uint64) bool {
 	}
 	w.mu.Lock()
 	w.busy = true
-	if m.Kind == wire.KindCreateActor {
-		w.actorWorker = true
-	}
 	w.mu.Unlock()
 	w.execute(m)
 	return w.stillReader(gen)
@@ -209,41 +276,66 @@ func (w *workerProc) runActorCalls(m *wire.Msg) bool {
 // execute runs one task, actor creation or method call and reports its
 // outcome to the node. A panic becomes the task's error, with the stack.
 func (w *workerProc) execute(m *wire.Msg) {
-	w.mu.Lock()
-	w.executing++
-	w.mu.Unlock()
-	var out []byte
-	var contained []wire.ObjectID
-	err := w.invoke(m, &out, &contained)
-	w.mu.Lock()
-	w.executing--
-	w.reportBlocked()
-	w.mu.Unlock()
+	run := w.begin(m)
+	var out output
+	var err error
+	if run.cancelled {
+		err = run.cancelError()
+	} else {
+		err = w.invoke(m, run, &out)
+	}
+	err = run.classify(err)
+	w.end(run)
 
-	reply := wire.Msg{Kind: wire.KindDone, Task: m.Task, Data: out, IDs: contained}
-	if m.Kind == wire.KindCreateActor {
-		reply = wire.Msg{Kind: wire.KindActorReady, Task: m.Task}
-	} else if err == nil && len(out) > w.objs.inline {
-		if err = w.storeValue(wire.ReturnID(m.Task), encoded{data: out}); err == nil {
-			reply.Stored, reply.Data = true, nil
+	reply := wire.Msg{Kind: wire.KindDone, Task: m.Task}
+	switch {
+	case m.Kind == wire.KindCreateActor:
+		reply.Kind = wire.KindActorReady
+	case err == nil && out.parts != nil:
+		err = w.storeParts(wire.ReturnID(m.Task), out.parts, &reply)
+	case err == nil:
+		reply.Data, reply.IDs = out.data, out.contained
+		if len(out.data) > w.objs.inline {
+			if err = w.storeValue(wire.ReturnID(m.Task), encoded{data: out.data}); err == nil {
+				reply.Stored, reply.Data = true, nil
+			}
 		}
 	}
 	if err != nil {
-		reply.Status, reply.Data, reply.IDs = wire.StatusError, encodeError(err, string(m.Name), m.Task), nil
+		reply.Status, reply.Data, reply.IDs, reply.Stored, reply.Results = wire.StatusError, encodeError(err, string(m.Name), m.Task), nil, false, nil
 	}
 	w.send(&reply)
 }
 
-func (w *workerProc) invoke(m *wire.Msg, out *[]byte, contained *[]wire.ObjectID) (err error) {
+// storeParts puts the values of a call with several returns into reply,
+// the large ones through the store.
+func (w *workerProc) storeParts(ret wire.ObjectID, parts []part, reply *wire.Msg) error {
+	reply.Results = make([]wire.Result, len(parts))
+	for i, p := range parts {
+		r := &reply.Results[i]
+		r.Data, r.IDs = p.data, p.contained
+		if len(p.data) > w.objs.inline {
+			if err := w.storeValue(partID(ret, i), encoded{data: p.data}); err != nil {
+				return err
+			}
+			r.Stored, r.Data = true, nil
+		}
+	}
+	return nil
+}
+
+func (w *workerProc) invoke(m *wire.Msg, run *running, out *output) (err error) {
 	name := string(m.Name)
 	for i := range m.Args {
 		if a := &m.Args[i]; a.Stored {
-			// Pinned by the node until this task is done; decoding copies.
+			// Pinned by the node until this task is done.
 			if a.Data, err = w.objs.read.Bytes(fromSlot(a.Slot)); err != nil {
 				return fmt.Errorf("%s argument %d: %w", name, i, err)
 			}
 		}
 	}
+	f := &frame{name: name, args: m.Args, run: run, objs: w.objs}
+	defer f.releaseViews()
 	defer func() {
 		if r := recover(); r != nil {
 			err = &TaskError{Kind: kindTaskFailed, Func: name, Task: m.Task.String(),
@@ -256,7 +348,7 @@ func (w *workerProc) invoke(m *wire.Msg, out *[]byte, contained *[]wire.ObjectID
 		if ai == nil {
 			return fmt.Errorf("%w: actor type %q is not registered in this binary", ErrUnknownFunction, name)
 		}
-		inst, err := ai.construct(m.Args)
+		inst, err := ai.construct(f)
 		if err != nil {
 			return err
 		}
@@ -265,19 +357,80 @@ func (w *workerProc) invoke(m *wire.Msg, out *[]byte, contained *[]wire.ObjectID
 		w.mu.Unlock()
 		return nil
 	case !m.Actor.IsZero():
-		method := lookupMethod(m.Name)
-		if method == nil {
+		mi := lookupMethod(m.Name)
+		if mi == nil {
 			return fmt.Errorf("%w: method %q is not registered in this binary", ErrUnknownFunction, name)
 		}
-		*out, *contained, err = method(w.instance, m.Args, nil)
-		return err
+		return mi.invoke(w.instance, f, out)
 	}
 	fi := lookupFunc(m.Name)
 	if fi == nil {
 		return fmt.Errorf("%w: %q is not registered in this binary", ErrUnknownFunction, name)
 	}
-	*out, *contained, err = fi.invoke(m.Args, nil)
-	return err
+	return fi.invoke(f, out)
+}
+
+// begin records a call that starts executing here.
+func (w *workerProc) begin(m *wire.Msg) *running {
+	run := &running{w: w, info: TaskInfo{ID: m.Task, Actor: m.Actor, Attempt: m.Attempt, Name: string(m.Name)},
+		slot: m.Worker, deadline: m.Deadline}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.cancelled[m.Task] {
+		delete(w.cancelled, m.Task)
+		run.cancelled = true
+	}
+	w.runs[m.Task] = run
+	w.active = append(w.active, run)
+	sl := w.slots[run.slot]
+	if sl == nil {
+		sl = &slotLoad{}
+		w.slots[run.slot] = sl
+	}
+	sl.executing++
+	w.reportSlot(run.slot, sl)
+	return run
+}
+
+// end forgets a call that finished.
+func (w *workerProc) end(run *running) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.runs, run.info.ID)
+	for i, r := range w.active {
+		if r == run {
+			w.active = append(w.active[:i], w.active[i+1:]...)
+			break
+		}
+	}
+	if run.stopTimer != nil {
+		run.stopTimer()
+	}
+	sl := w.slots[run.slot]
+	sl.executing--
+	if run.blocked > 0 {
+		sl.blocked-- // a goroutine of the call still waits; the call is over
+	}
+	w.reportSlot(run.slot, sl)
+	if sl.executing == 0 && !sl.reported {
+		delete(w.slots, run.slot)
+	}
+}
+
+// reportSlot tells the node when a slot has no call making progress
+// (every one waits in Get), so its CPU can go to others, and when one
+// runs again; under mu.
+func (w *workerProc) reportSlot(slot uint32, sl *slotLoad) {
+	want := sl.executing > 0 && sl.blocked >= sl.executing
+	if want == sl.reported {
+		return
+	}
+	sl.reported = want
+	kind := wire.KindUnblocked
+	if want {
+		kind = wire.KindBlocked
+	}
+	w.send(&wire.Msg{Kind: kind, Worker: slot})
 }
 
 // send pushes a message to the node, waiting for room if the ring is full.
@@ -291,49 +444,61 @@ func (w *workerProc) send(m *wire.Msg) {
 	}
 }
 
-// reportBlocked tells the node when this worker has no task making progress
-// (all are waiting in Get), so its CPU can go to others; under mu.
-func (w *workerProc) reportBlocked() {
-	want := !w.actorWorker && w.executing > 0 && w.blocked >= w.executing
-	if want == w.reported {
-		return
-	}
-	w.reported = want
-	kind := wire.KindUnblocked
-	if want {
-		kind = wire.KindBlocked
-	}
-	w.send(&wire.Msg{Kind: kind})
-}
-
-// blockBegin is called before waiting for the node: if the reader is the
-// one about to wait (or is busy in user code), a new reader takes over.
-func (w *workerProc) blockBegin() {
+// blockBegin is called before waiting for the node on behalf of the call
+// that ctx belongs to (or, without a task context, the newest call still
+// making progress): if the reader is the one about to wait (or is busy in
+// user code), a new reader takes over. It returns the call charged.
+func (w *workerProc) blockBegin(ctx context.Context) *running {
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.busy {
 		w.busy = false
 		w.readerGen++
 		go w.readLoop(w.readerGen)
 	}
-	w.blocked++
-	w.reportBlocked()
-	w.mu.Unlock()
+	run := runningOf(ctx)
+	if run == nil || w.runs[run.info.ID] != run {
+		run = nil
+		for i := len(w.active) - 1; i >= 0; i-- {
+			if w.active[i].blocked == 0 {
+				run = w.active[i]
+				break
+			}
+		}
+	}
+	if run != nil {
+		if run.blocked++; run.blocked == 1 {
+			sl := w.slots[run.slot]
+			sl.blocked++
+			w.reportSlot(run.slot, sl)
+		}
+	}
+	return run
 }
 
-func (w *workerProc) blockEnd() {
+func (w *workerProc) blockEnd(run *running) {
+	if run == nil {
+		return
+	}
 	w.mu.Lock()
-	w.blocked--
-	w.reportBlocked()
-	w.mu.Unlock()
+	defer w.mu.Unlock()
+	if run.blocked--; run.blocked == 0 && w.runs[run.info.ID] == run {
+		sl := w.slots[run.slot]
+		sl.blocked--
+		w.reportSlot(run.slot, sl)
+	}
 }
 
-// reply is a Get's results or a Wait's ready indexes, copied off the ring.
+// reply is a Get's results, a Wait's ready indexes or a lookup's answer,
+// copied off the ring.
 type reply struct {
 	results []wire.Result
 	ready   []uint32
+	task    wire.TaskID
+	name    string
 }
 
-// request sends a Get or Wait and returns the channel its reply comes on.
+// request sends a request and returns the channel its reply comes on.
 func (w *workerProc) request(m *wire.Msg) (uint64, chan reply) {
 	ch := make(chan reply, 1)
 	w.mu.Lock()
@@ -346,8 +511,8 @@ func (w *workerProc) request(m *wire.Msg) (uint64, chan reply) {
 }
 
 func (w *workerProc) await(ctx context.Context, id uint64, ch chan reply) (reply, error) {
-	w.blockBegin()
-	defer w.blockEnd()
+	run := w.blockBegin(ctx)
+	defer w.blockEnd(run)
 	select {
 	case r := <-ch:
 		return r, nil
@@ -355,7 +520,7 @@ func (w *workerProc) await(ctx context.Context, id uint64, ch chan reply) (reply
 		w.mu.Lock()
 		delete(w.reqs, id)
 		w.mu.Unlock()
-		return reply{}, ctx.Err()
+		return reply{}, context.Cause(ctx)
 	}
 }
 
@@ -375,6 +540,9 @@ func (w *workerProc) deliver(m *wire.Msg) {
 		r.ready = append([]uint32(nil), m.Ready...)
 	case wire.KindCreateReply:
 		r.results = []wire.Result{{Status: m.Status, Slot: m.Slot, Data: bytesClone(m.Data)}}
+	case wire.KindLookupReply:
+		r.results = []wire.Result{{Status: m.Status, Data: bytesClone(m.Data)}}
+		r.task, r.name = m.Task, string(m.Name)
 	default:
 		r.results = make([]wire.Result, len(m.Results))
 		for i, x := range m.Results {
@@ -386,10 +554,29 @@ func (w *workerProc) deliver(m *wire.Msg) {
 
 func (w *workerProc) submit(task wire.TaskID, c submission) (hold, error) {
 	id := wire.ReturnID(task)
+	m := wire.Msg{Kind: wire.KindSubmit, Task: task, Actor: c.actor, Submit: c.kind, Returns: uint32(c.returns),
+		Name: c.wireName, Args: c.args, IDs: c.contained}
+	if c.opts != nil {
+		var err error
+		if m.Opts, err = cbor.Marshal(c.opts); err != nil {
+			return hold{}, fmt.Errorf("manta: cannot encode options: %w", err)
+		}
+	}
+	if c.ctx != nil {
+		if run := runningOf(c.ctx); run != nil {
+			m.Parent = run.info.ID // the node cancels it with its parent
+		}
+		if d, ok := c.ctx.Deadline(); ok {
+			m.Deadline = d.UnixNano()
+		}
+		if _, own := c.ctx.(*taskContext); !own && c.ctx.Done() != nil {
+			context.AfterFunc(c.ctx, func() { w.send(&wire.Msg{Kind: wire.KindCancel, Task: task}) })
+		}
+	}
 	w.mu.Lock()
 	w.holds[id]++ // the node counts this worker's hold on the result
 	w.mu.Unlock()
-	w.send(&wire.Msg{Kind: wire.KindSubmit, Task: task, Actor: c.actor, Submit: c.kind, Name: c.wireName, Args: c.args, IDs: c.contained})
+	w.send(&m)
 	return hold{id: id}, nil
 }
 
@@ -404,13 +591,14 @@ func (w *workerProc) get(ctx context.Context, hs []hold, out []result) error {
 		return fmt.Errorf("manta: get: %w", err)
 	}
 	for i, r := range rep.results {
+		out[i] = result{id: ids[i]}
 		switch {
 		case r.Status != wire.StatusOK:
 			out[i].err = decodeError(r.Data)
 		case r.Stored:
 			// Pinned by the node for this worker until it drops its hold.
 			out[i].data, out[i].err = w.objs.view(ids[i], fromSlot(r.Slot))
-			out[i].stored, out[i].id, out[i].slot = out[i].err == nil, ids[i], fromSlot(r.Slot)
+			out[i].stored, out[i].slot = out[i].err == nil, fromSlot(r.Slot)
 		default:
 			out[i].data = r.Data
 		}
@@ -499,13 +687,32 @@ func (w *workerProc) release(h hold) {
 	}
 }
 
-func (w *workerProc) killActor(wire.TaskID) error {
-	return errors.New("manta: killing an actor from inside a worker is not supported yet; kill it from the driver")
+func (w *workerProc) cancel(task wire.TaskID) error {
+	w.send(&wire.Msg{Kind: wire.KindCancel, Task: task})
+	return nil
+}
+
+func (w *workerProc) killActor(id wire.TaskID) error {
+	w.send(&wire.Msg{Kind: wire.KindKillActor, Actor: id})
+	return nil
+}
+
+func (w *workerProc) lookupActor(ctx context.Context, name string) (wire.TaskID, string, error) {
+	id, ch := w.request(&wire.Msg{Kind: wire.KindLookupActor, Name: []byte(name)})
+	rep, err := w.await(ctx, id, ch)
+	if err != nil {
+		return wire.TaskID{}, "", fmt.Errorf("manta: get actor %q: %w", name, err)
+	}
+	if r := rep.results[0]; r.Status != wire.StatusOK {
+		return wire.TaskID{}, "", decodeError(r.Data)
+	}
+	return rep.task, rep.name, nil
 }
 
 // cloneMsg copies a call out of the ring buffer so it can wait in a queue.
 func cloneMsg(m *wire.Msg) *wire.Msg {
-	c := &wire.Msg{Kind: m.Kind, Task: m.Task, Actor: m.Actor, Attempt: m.Attempt, Name: bytesClone(m.Name), MaxConcurrency: m.MaxConcurrency}
+	c := &wire.Msg{Kind: m.Kind, Task: m.Task, Actor: m.Actor, Attempt: m.Attempt, Worker: m.Worker, Deadline: m.Deadline,
+		Name: bytesClone(m.Name), MaxConcurrency: m.MaxConcurrency}
 	c.Args = cloneArgs(m.Args)
 	return c
 }

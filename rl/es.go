@@ -419,7 +419,7 @@ func TrainES(ctx context.Context, cfg ESConfig) (*Result, error) {
 					which = append(which, i)
 				}
 			}
-			ready, err := core.Wait(ctx, wait, 1, 0)
+			ready, err := core.WaitAny(ctx, wait, 1, 0)
 			if err != nil {
 				return finish(), err
 			}

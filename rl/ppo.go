@@ -363,7 +363,7 @@ func (c *rolloutCall) gather(ctx context.Context, sync bool) (out []*rolloutBatc
 		for j, i := range pending {
 			wait[j] = c.refs[i]
 		}
-		ready, err := core.Wait(ctx, wait, 1, 0)
+		ready, err := core.WaitAny(ctx, wait, 1, 0)
 		if err != nil {
 			return nil, nil, n, err
 		}

@@ -260,7 +260,7 @@ func Rows(clients int) []Row {
 						notReady[i] = noop.Remote()
 					}
 					for len(notReady) > 0 {
-						ready, err := core.Wait(ctx, notReady, 1, 0)
+						ready, err := core.WaitAny(ctx, notReady, 1, 0)
 						if err != nil {
 							return 0, err
 						}

@@ -22,8 +22,17 @@ func Decode(src []byte, m *Msg) error {
 	if f&fActor != 0 {
 		m.Actor = d.taskID("actor")
 	}
+	if f&fParent != 0 {
+		m.Parent = d.taskID("parent")
+	}
 	if f&fAttempt != 0 {
 		m.Attempt = d.Uint32("attempt")
+	}
+	if f&fWorker != 0 {
+		m.Worker = d.Uint32("worker")
+	}
+	if f&fDeadline != 0 {
+		m.Deadline = d.Varint("deadline")
 	}
 	if f&fStatus != 0 {
 		m.Status = Status(d.Byte("status"))
@@ -37,8 +46,14 @@ func Decode(src []byte, m *Msg) error {
 			d.Fail("submit kind %d", m.Submit)
 		}
 	}
+	if f&fReturns != 0 {
+		m.Returns = d.Uint32("returns")
+	}
 	if f&fName != 0 {
 		m.Name = d.Bytes("name")
+	}
+	if f&fOpts != 0 {
+		m.Opts = d.Bytes("options")
 	}
 	if f&fReqID != 0 {
 		m.ReqID = d.Uvarint("request id")
@@ -85,17 +100,17 @@ func Decode(src []byte, m *Msg) error {
 		}
 	}
 	if f&fIDs != 0 {
-		n := d.Count("ids", ObjectIDSize)
-		m.IDs = m.IDs[:0]
-		for i := 0; i < n && d.err == nil; i++ {
-			m.IDs = append(m.IDs, d.objectID("id"))
-		}
+		m.IDs = d.ids(m.IDs[:0])
 	}
 	if f&fResults != 0 {
-		n := d.Count("results", 2)
+		n := d.Count("results", 3)
+		keep := m.Results[:cap(m.Results)]
 		m.Results = m.Results[:0]
 		for i := 0; i < n && d.err == nil; i++ {
 			var r Result
+			if i < len(keep) {
+				r.IDs = keep[i].IDs[:0] // reuse the previous message's lists
+			}
 			r.Status = Status(d.Byte("result status"))
 			if d.err == nil && r.Status > StatusError {
 				d.Fail("result status %d", r.Status)
@@ -105,6 +120,7 @@ func Decode(src []byte, m *Msg) error {
 			} else {
 				r.Data = d.Bytes("result")
 			}
+			r.IDs = d.ids(r.IDs)
 			m.Results = append(m.Results, r)
 		}
 	}
@@ -124,6 +140,15 @@ type decoder struct{ Reader }
 
 func (d *decoder) slot(string) Slot {
 	return Slot{Offset: d.Uvarint("slot offset"), Size: d.Uvarint("slot size")}
+}
+
+// ids appends a counted list of object IDs to dst.
+func (d *decoder) ids(dst []ObjectID) []ObjectID {
+	n := d.Count("ids", ObjectIDSize)
+	for i := 0; i < n && d.err == nil; i++ {
+		dst = append(dst, d.objectID("id"))
+	}
+	return dst
 }
 
 func (d *decoder) taskID(what string) TaskID {

@@ -10,8 +10,9 @@ import (
 type Kind uint8
 
 // Message kinds. Node→worker: Execute, CreateActor, GetReply, WaitReply,
-// Shutdown, CreateReply. Worker→node: Done, Submit, Get, Wait, Put,
-// Blocked, Unblocked, AddRef, DelRef, ActorReady, Create.
+// Shutdown, CreateReply, LookupReply. Worker→node: Done, Submit, Get,
+// Wait, Put, Blocked, Unblocked, AddRef, DelRef, ActorReady, Create,
+// LookupActor, KillActor. Both ways: Cancel.
 const (
 	KindExecute Kind = iota + 1
 	KindCreateActor
@@ -30,12 +31,16 @@ const (
 	KindActorReady
 	KindCreate
 	KindCreateReply
+	KindCancel
+	KindLookupActor
+	KindLookupReply
+	KindKillActor
 	kindEnd
 )
 
 var kindNames = [...]string{"", "Execute", "CreateActor", "GetReply", "WaitReply", "Shutdown",
 	"Done", "Submit", "Get", "Wait", "Put", "Blocked", "Unblocked", "AddRef", "DelRef", "ActorReady",
-	"Create", "CreateReply"}
+	"Create", "CreateReply", "Cancel", "LookupActor", "LookupReply", "KillActor"}
 
 func (k Kind) String() string {
 	if k > 0 && k < kindEnd {
@@ -78,14 +83,16 @@ type Arg struct {
 	Data   []byte
 }
 
-// Result is one value in a GetReply: inline in Data, or, when Stored, in
-// the object store at Slot (pinned for the worker until it releases its
-// hold on the object).
+// Result is one value in a GetReply, or one of several return values in a
+// Done: inline in Data, or, when Stored, in the object store at Slot
+// (pinned for the worker until it releases its hold on the object). IDs
+// are the references the value contains (Done only).
 type Result struct {
 	Status Status
 	Stored bool
 	Slot   Slot
 	Data   []byte
+	IDs    []ObjectID
 }
 
 // Msg is every message, flattened: the kind decides which fields are on the
@@ -94,12 +101,17 @@ type Result struct {
 // allocate.
 type Msg struct {
 	Kind           Kind
-	Task           TaskID     // Execute, CreateActor, Done, Submit, ActorReady
-	Actor          TaskID     // Execute (method calls), Submit (method calls)
+	Task           TaskID     // Execute, CreateActor, Done, Submit, ActorReady, Cancel, LookupReply (the actor)
+	Actor          TaskID     // Execute (method calls), Submit (method calls), KillActor
+	Parent         TaskID     // Submit: the task it was submitted from, if known
 	Attempt        uint32     // Execute, CreateActor
-	Status         Status     // Done, ActorReady
+	Worker         uint32     // Execute, CreateActor, Blocked, Unblocked: the scheduler's worker (lease slot)
+	Deadline       int64      // Execute, CreateActor, Submit: unix nanoseconds, 0 for none
+	Status         Status     // Done, ActorReady, LookupReply
 	Submit         SubmitKind // Submit
-	Name           []byte     // function, actor type or method name
+	Returns        uint32     // Submit: how many separate return values (0: one, the usual)
+	Name           []byte     // function, actor type or method name; LookupActor: the actor's name
+	Opts           []byte     // Submit: the call's options, encoded by the caller (empty: none)
 	ReqID          uint64     // Get, Wait and their replies
 	K              uint32     // Wait: how many must be ready
 	TimeoutNanos   int64      // Get, Wait: <= 0 means no timeout
@@ -107,10 +119,10 @@ type Msg struct {
 	Object         ObjectID   // Put, Create
 	Stored         bool       // Done, Put: the value was written to the store slot the node granted
 	Slot           Slot       // Create (Size wanted), CreateReply (where to write)
-	Data           []byte     // Done, Put, ActorReady: a value or an encoded error; CreateReply: an encoded error
+	Data           []byte     // Done, Put, ActorReady: a value or an encoded error; CreateReply, LookupReply: an encoded error
 	Args           []Arg      // Execute, CreateActor, Submit
 	IDs            []ObjectID // Get, Wait, AddRef, DelRef; refs contained in Done, Submit, Put
-	Results        []Result   // GetReply
+	Results        []Result   // GetReply; Done: the values of a task with several returns
 	Ready          []uint32   // WaitReply: indexes into the Wait's IDs
 }
 
@@ -135,26 +147,35 @@ const (
 	fReady
 	fStored
 	fSlot
+	fParent
+	fWorker
+	fDeadline
+	fReturns
+	fOpts
 )
 
 var fieldsOf = [kindEnd]fieldSet{
-	KindExecute:     fTask | fActor | fAttempt | fName | fArgs,
-	KindCreateActor: fTask | fAttempt | fName | fMaxConcurrency | fArgs,
+	KindExecute:     fTask | fActor | fAttempt | fWorker | fDeadline | fName | fArgs,
+	KindCreateActor: fTask | fAttempt | fWorker | fName | fMaxConcurrency | fArgs,
 	KindGetReply:    fReqID | fResults,
 	KindWaitReply:   fReqID | fReady,
 	KindShutdown:    0,
-	KindDone:        fTask | fStatus | fStored | fData | fIDs,
-	KindSubmit:      fTask | fActor | fSubmit | fName | fArgs | fIDs,
+	KindDone:        fTask | fStatus | fStored | fData | fIDs | fResults,
+	KindSubmit:      fTask | fActor | fParent | fDeadline | fSubmit | fReturns | fName | fOpts | fArgs | fIDs,
 	KindGet:         fReqID | fTimeout | fIDs,
 	KindWait:        fReqID | fK | fTimeout | fIDs,
 	KindPut:         fObject | fStored | fData | fIDs,
-	KindBlocked:     0,
-	KindUnblocked:   0,
+	KindBlocked:     fWorker,
+	KindUnblocked:   fWorker,
 	KindAddRef:      fIDs,
 	KindDelRef:      fIDs,
 	KindActorReady:  fTask | fStatus | fData,
 	KindCreate:      fReqID | fObject | fSlot,
 	KindCreateReply: fReqID | fStatus | fSlot | fData,
+	KindCancel:      fTask,
+	KindLookupActor: fReqID | fName,
+	KindLookupReply: fReqID | fStatus | fTask | fName | fData,
+	KindKillActor:   fActor,
 }
 
 // ErrMalformed is wrapped by every decoding error.
@@ -174,8 +195,17 @@ func Append(dst []byte, m *Msg) []byte {
 	if f&fActor != 0 {
 		dst = appendTaskID(dst, m.Actor)
 	}
+	if f&fParent != 0 {
+		dst = appendTaskID(dst, m.Parent)
+	}
 	if f&fAttempt != 0 {
 		dst = binary.AppendUvarint(dst, uint64(m.Attempt))
+	}
+	if f&fWorker != 0 {
+		dst = binary.AppendUvarint(dst, uint64(m.Worker))
+	}
+	if f&fDeadline != 0 {
+		dst = binary.AppendVarint(dst, m.Deadline)
 	}
 	if f&fStatus != 0 {
 		dst = append(dst, byte(m.Status))
@@ -183,8 +213,14 @@ func Append(dst []byte, m *Msg) []byte {
 	if f&fSubmit != 0 {
 		dst = append(dst, byte(m.Submit))
 	}
+	if f&fReturns != 0 {
+		dst = binary.AppendUvarint(dst, uint64(m.Returns))
+	}
 	if f&fName != 0 {
 		dst = appendBytes(dst, m.Name)
+	}
+	if f&fOpts != 0 {
+		dst = appendBytes(dst, m.Opts)
 	}
 	if f&fReqID != 0 {
 		dst = binary.AppendUvarint(dst, m.ReqID)
@@ -228,10 +264,7 @@ func Append(dst []byte, m *Msg) []byte {
 		}
 	}
 	if f&fIDs != 0 {
-		dst = binary.AppendUvarint(dst, uint64(len(m.IDs)))
-		for _, id := range m.IDs {
-			dst = AppendObjectID(dst, id)
-		}
+		dst = appendIDs(dst, m.IDs)
 	}
 	if f&fResults != 0 {
 		dst = binary.AppendUvarint(dst, uint64(len(m.Results)))
@@ -244,6 +277,7 @@ func Append(dst []byte, m *Msg) []byte {
 			} else {
 				dst = appendBytes(dst, r.Data)
 			}
+			dst = appendIDs(dst, r.IDs)
 		}
 	}
 	if f&fReady != 0 {
@@ -251,6 +285,14 @@ func Append(dst []byte, m *Msg) []byte {
 		for _, r := range m.Ready {
 			dst = binary.AppendUvarint(dst, uint64(r))
 		}
+	}
+	return dst
+}
+
+func appendIDs(dst []byte, ids []ObjectID) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(ids)))
+	for _, id := range ids {
+		dst = AppendObjectID(dst, id)
 	}
 	return dst
 }

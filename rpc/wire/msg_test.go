@@ -11,28 +11,34 @@ func sampleMessages() []Msg {
 	t := TaskID{Hi: 1, Lo: 2}
 	id := ReturnID(t)
 	return []Msg{
-		{Kind: KindExecute, Task: t, Actor: TaskID{Hi: 9}, Attempt: 2, Name: []byte("add"),
+		{Kind: KindExecute, Task: t, Actor: TaskID{Hi: 9}, Attempt: 2, Worker: 7, Deadline: 1_700_000_000_000_000_000, Name: []byte("add"),
 			Args: []Arg{{Data: []byte{1, 2}}, {Data: []byte{}}, {Stored: true, Slot: Slot{Offset: 4096, Size: 1 << 30}}}},
-		{Kind: KindCreateActor, Task: t, Attempt: 1, Name: []byte("Counter"), MaxConcurrency: 4, Args: []Arg{{Data: []byte("x")}}},
+		{Kind: KindCreateActor, Task: t, Attempt: 1, Worker: 3, Name: []byte("Counter"), MaxConcurrency: 4, Args: []Arg{{Data: []byte("x")}}},
 		{Kind: KindGetReply, ReqID: 77, Results: []Result{{Status: StatusOK, Data: []byte("v")}, {Status: StatusError, Data: []byte("e")},
 			{Status: StatusOK, Stored: true, Slot: Slot{Offset: 64, Size: 200000}}}},
 		{Kind: KindWaitReply, ReqID: 5, Ready: []uint32{0, 3, 1 << 31}},
 		{Kind: KindShutdown},
 		{Kind: KindDone, Task: t, Status: StatusError, Data: []byte("boom"), IDs: []ObjectID{id}},
 		{Kind: KindDone, Task: t, Status: StatusOK, Stored: true},
-		{Kind: KindSubmit, Task: t.Child(1), Actor: t, Submit: SubmitActorCall, Name: []byte("Incr"),
-			Args: []Arg{{IsRef: true, Ref: id}, {Data: []byte{7}}}, IDs: []ObjectID{id}},
+		{Kind: KindDone, Task: t, Status: StatusOK, Results: []Result{{Data: []byte("a"), IDs: []ObjectID{id}},
+			{Stored: true, Slot: Slot{Offset: 64, Size: 1 << 20}}}},
+		{Kind: KindSubmit, Task: t.Child(1), Actor: t, Parent: t, Deadline: -1, Submit: SubmitActorCall, Returns: 2, Name: []byte("Incr"),
+			Opts: []byte{0xa0}, Args: []Arg{{IsRef: true, Ref: id}, {Data: []byte{7}}}, IDs: []ObjectID{id}},
 		{Kind: KindGet, ReqID: 1<<63 + 5, TimeoutNanos: -1, IDs: []ObjectID{id, {Task: t, Index: PutIndexBase}}},
 		{Kind: KindWait, ReqID: 3, K: 2, TimeoutNanos: 1e9, IDs: []ObjectID{id}},
 		{Kind: KindPut, Object: ObjectID{Task: t, Index: PutIndexBase + 1}, Data: []byte("put")},
-		{Kind: KindBlocked},
-		{Kind: KindUnblocked},
+		{Kind: KindBlocked, Worker: 1},
+		{Kind: KindUnblocked, Worker: 1 << 31},
 		{Kind: KindAddRef, IDs: []ObjectID{id}},
 		{Kind: KindDelRef, IDs: []ObjectID{id}},
 		{Kind: KindActorReady, Task: t, Status: StatusOK},
 		{Kind: KindCreate, ReqID: 9, Object: id, Slot: Slot{Size: 1 << 20}},
 		{Kind: KindCreateReply, ReqID: 9, Status: StatusOK, Slot: Slot{Offset: 128, Size: 1 << 20}},
 		{Kind: KindCreateReply, ReqID: 10, Status: StatusError, Data: []byte("full")},
+		{Kind: KindCancel, Task: t},
+		{Kind: KindLookupActor, ReqID: 11, Name: []byte("ps")},
+		{Kind: KindLookupReply, ReqID: 11, Status: StatusOK, Task: t, Name: []byte("ParamServer")},
+		{Kind: KindKillActor, Actor: t},
 	}
 }
 
@@ -56,8 +62,19 @@ func normalize(m Msg) Msg {
 			m.Args[i].Data = nil
 		}
 	}
+	if len(m.Opts) == 0 {
+		m.Opts = nil
+	}
 	if len(m.Results) == 0 {
 		m.Results = nil
+	}
+	for i := range m.Results {
+		if len(m.Results[i].IDs) == 0 {
+			m.Results[i].IDs = nil
+		}
+		if len(m.Results[i].Data) == 0 {
+			m.Results[i].Data = nil
+		}
 	}
 	if len(m.Ready) == 0 {
 		m.Ready = nil
