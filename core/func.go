@@ -243,7 +243,9 @@ func (f *Func0[R]) Options(opts ...Option) *Func0[R] { return &Func0[R]{f.with(o
 func (f *Func1[A, R]) Options(opts ...Option) *Func1[A, R] { return &Func1[A, R]{f.with(opts)} }
 
 // Options returns the function with opts applied; see Func0.Options.
-func (f *Func2[A, B, R]) Options(opts ...Option) *Func2[A, B, R] { return &Func2[A, B, R]{f.with(opts)} }
+func (f *Func2[A, B, R]) Options(opts ...Option) *Func2[A, B, R] {
+	return &Func2[A, B, R]{f.with(opts)}
+}
 
 // Options returns the function with opts applied; see Func0.Options.
 func (f *Func3[A, B, C, R]) Options(opts ...Option) *Func3[A, B, C, R] {
