@@ -108,6 +108,8 @@ type Stats struct {
 	Objects int // objects held
 	Tasks   int // tasks submitted and not finished
 	Workers int // live worker processes, actors' included
+	// WorkersStarted counts the worker processes started so far.
+	WorkersStarted int
 	Actors  int // actors alive or being created
 	Sched   sched.Stats
 	Store   store.Stats
@@ -129,7 +131,8 @@ func (c *Cluster) Stats() Stats {
 	n := c.n
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	s := Stats{Objects: len(n.objects), Tasks: len(n.tasks), Workers: len(n.pool.processes()), Sched: n.sched.Stats(), Store: n.objs.st.Stats()}
+	s := Stats{Objects: len(n.objects), Tasks: len(n.tasks), Workers: len(n.pool.processes()), WorkersStarted: n.pool.started,
+		Sched: n.sched.Stats(), Store: n.objs.st.Stats()}
 	for _, a := range n.actors {
 		if a.state != actorDead {
 			s.Actors++

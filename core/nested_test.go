@@ -31,6 +31,58 @@ func init() {
 	})
 }
 
+// testFibCtx is testFib written as a Ray user would port it: with the task
+// context, so its children are its own (cancelled with it).
+var testFibCtx *Func2[context.Context, int, int]
+
+func init() {
+	testFibCtx = Register2("test.fibctx", func(ctx context.Context, n int) (int, error) {
+		if n < 2 {
+			return n, nil
+		}
+		vals, err := GetAll(ctx, []Ref[int]{testFibCtx.Remote(ctx, n-1), testFibCtx.Remote(ctx, n-2)})
+		if err != nil {
+			return 0, err
+		}
+		return vals[0] + vals[1], nil
+	})
+}
+
+func fibLocal(n int) int {
+	if n < 2 {
+		return n
+	}
+	return fibLocal(n-1) + fibLocal(n-2)
+}
+
+// A recursion whose every level waits in Get used to start a process per
+// blocked task (fib(20) on one CPU: 807 processes). MaxWorkers caps task
+// processes: blocked work gets extra slots in them instead.
+func TestRecursionStaysWithinTheWorkerCap(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		fib  func(n int) Ref[int]
+	}{
+		{"plain", func(n int) Ref[int] { return testFib.Remote(n) }},
+		{"context", func(n int) Ref[int] { return testFibCtx.Remote(context.Background(), n) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := startCluster(t, Config{Resources: map[string]float64{"CPU": 2}})
+			const n = 20
+			start := time.Now()
+			got, err := tc.fib(n).Get(ctxT(t))
+			if err != nil || got != fibLocal(n) {
+				t.Fatalf("fib(%d) = %d, %v", n, got, err)
+			}
+			st := c.Stats()
+			t.Logf("fib(%d): %d tasks in %v, %d worker processes started", n, 2*fibLocal(n+1)-1, time.Since(start), st.WorkersStarted)
+			if st.WorkersStarted > 2 {
+				t.Fatalf("%d worker processes started; MaxWorkers is 2", st.WorkersStarted)
+			}
+		})
+	}
+}
+
 func TestNestedTasksDoNotDeadlockOneCPU(t *testing.T) {
 	startCluster(t, Config{Resources: map[string]float64{"CPU": 1}})
 	got, err := testFib.Remote(7).Get(ctxT(t))

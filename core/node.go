@@ -63,6 +63,7 @@ type object struct {
 	id         wire.ObjectID
 	state      objState
 	stored     bool       // the value is in the object store at slot, not in data
+	freed      bool
 	lostErr    error      // set when a pin for a worker found the bytes gone
 	slot       store.Slot // where, when stored
 	refs       int32
@@ -122,6 +123,7 @@ type task struct {
 	parent      *task     // cancelled with it
 	children    []*task   // calls submitted from it, cancelled with it
 	cancelled   error     // why it was cancelled; its result is dropped
+	resolved    bool      // its result was set before it finished (cancelled in flight)
 	stopCancel  func() bool
 	pins        []wire.ObjectID // stored arguments pinned while the task lives
 	pinned      bool            // pinArgs has run
@@ -449,6 +451,25 @@ func (n *node) finishWith(t *task, data []byte, contained []wire.ObjectID, err e
 		t.stopCancel()
 	}
 	t.children = nil
+	if !t.resolved {
+		n.resolveResult(t, data, contained, err)
+	}
+	for _, a := range t.args {
+		if a.IsRef {
+			n.drop(a.Ref)
+		}
+	}
+	for _, c := range t.contained {
+		n.drop(c)
+	}
+	if t.ret.refs <= 0 {
+		n.freeObject(t.ret)
+	}
+}
+
+// resolveResult sets t's result, and its parts'.
+func (n *node) resolveResult(t *task, data []byte, contained []wire.ObjectID, err error) {
+	t.resolved = true
 	var e []byte
 	if err != nil {
 		e = encodeError(err, string(t.name), t.id)
@@ -469,17 +490,6 @@ func (n *node) finishWith(t *task, data []byte, contained []wire.ObjectID, err e
 		n.resolve(t.ret, objFailed, e, contained)
 	} else {
 		n.resolve(t.ret, objReady, data, contained)
-	}
-	for _, a := range t.args {
-		if a.IsRef {
-			n.drop(a.Ref)
-		}
-	}
-	for _, c := range t.contained {
-		n.drop(c)
-	}
-	if t.ret.refs <= 0 {
-		n.freeObject(t.ret)
 	}
 }
 
@@ -549,6 +559,10 @@ func (n *node) dropObject(o *object) {
 }
 
 func (n *node) freeObject(o *object) {
+	if o.freed {
+		return
+	}
+	o.freed = true
 	if n.objects[o.id] == o {
 		delete(n.objects, o.id)
 	}

@@ -27,9 +27,11 @@ func (n *node) cancelTask(t *task, cause error) {
 	t.children = nil
 	switch {
 	case t.worker != nil:
-		// Sent: the worker may be running it. Its Done, whatever it
-		// carries, finishes it as cancelled.
+		// Sent: the worker may be running it, or have it queued. Its
+		// result is an error from now on; its Done, whatever it carries,
+		// retires it.
 		t.worker.sendControl(&wire.Msg{Kind: wire.KindCancel, Task: t.id})
+		n.resolveResult(t, nil, nil, t.cancelled)
 	case t.actor != nil:
 		if i := slices.Index(t.actor.queue, t); i >= 0 {
 			t.actor.queue = slices.Delete(t.actor.queue, i, i+1)

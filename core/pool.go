@@ -66,6 +66,7 @@ type pool struct {
 	conns         map[sched.WorkerID]*workerConn // every slot's process; guarded by n.mu
 	live          atomic.Pointer[[]*workerConn]  // the inbound loop's copy
 	nextID        sched.WorkerID
+	started       int // processes launched, over the node's life
 	startFailures int
 	stopping      atomic.Bool
 	loopDone      chan struct{}
@@ -134,6 +135,7 @@ func (p *pool) spawn(id sched.WorkerID) {
 		return
 	}
 	p.startFailures = 0
+	p.started++
 	if n.closed {
 		c.kill()
 	} else {
