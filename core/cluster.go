@@ -110,9 +110,9 @@ type Stats struct {
 	Workers int // live worker processes, actors' included
 	// WorkersStarted counts the worker processes started so far.
 	WorkersStarted int
-	Actors  int // actors alive or being created
-	Sched   sched.Stats
-	Store   store.Stats
+	Actors         int // actors alive or being created
+	Sched          sched.Stats
+	Store          store.Stats
 }
 
 // String summarises the node in one line, object store included.

@@ -62,7 +62,7 @@ const (
 type object struct {
 	id         wire.ObjectID
 	state      objState
-	stored     bool       // the value is in the object store at slot, not in data
+	stored     bool // the value is in the object store at slot, not in data
 	freed      bool
 	lostErr    error      // set when a pin for a worker found the bytes gone
 	slot       store.Slot // where, when stored
