@@ -34,6 +34,20 @@ func (a Actor[S]) ID() wire.TaskID {
 
 func (a Actor[S]) handle() *refHandle { return a.ref.h }
 
+// Ready waits until the actor's constructor has run, and returns its
+// error if it failed (as Ray's __ray_ready__).
+func (a Actor[S]) Ready(ctx context.Context) error {
+	_, err := a.ref.Get(ctx)
+	return err
+}
+
+// Release gives up this handle's hold on the actor now, rather than when
+// the garbage collector finds it unreachable: an actor that is not
+// detached is killed once no handle to it is left and no call to it is
+// pending. Copies of the handle share its hold; handles received in
+// values are holds of their own.
+func (a Actor[S]) Release() { a.ref.Release() }
+
 // Kill ends the actor's process at once; it is not restarted, and calls
 // not yet finished fail with ErrActorDied.
 func (a Actor[S]) Kill() error {

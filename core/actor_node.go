@@ -199,15 +199,15 @@ func (n *node) killActor(id wire.TaskID) error {
 	return nil
 }
 
-// killActorLocked ends a without restarts: its process is killed, and its
-// death, handled as any other, fails what it still has.
+// killActorLocked ends a without restarts, at once: what it still has
+// fails, and its process is killed.
 func (n *node) killActorLocked(a *actor, cause error) {
 	a.restartsLeft = 0
-	if a.conn != nil && a.state != actorDead {
-		a.conn.kill()
-		return
-	}
+	conn := a.conn
 	n.actorFailed(a, cause)
+	if conn != nil {
+		conn.kill()
+	}
 }
 
 // lookupActorLocked finds the live actor named name.

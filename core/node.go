@@ -272,7 +272,7 @@ func (n *node) submitLocked(spec *taskSpec) *task {
 		t.retriesLeft = 0
 		a := n.actors[spec.actor]
 		if a == nil {
-			n.finish(t, nil, fmt.Errorf("%w: no actor %v on this node", ErrActorDied, spec.actor))
+			n.finish(t, nil, n.noActor(spec.actor))
 			return t
 		}
 		// The call holds its actor, as a handle does, until it is done.
@@ -290,6 +290,15 @@ func (n *node) submitLocked(spec *taskSpec) *task {
 		n.ready(t)
 	}
 	return t
+}
+
+// noActor says why a call to an actor the node does not know fails: its
+// creation failed (its error), or it is long gone.
+func (n *node) noActor(id wire.TaskID) error {
+	if o := n.objects[wire.ReturnID(id)]; o != nil && o.state == objFailed {
+		return decodeError(o.data)
+	}
+	return fmt.Errorf("%w: no actor %v on this node", ErrActorDied, id)
 }
 
 // adopt makes t a child of the live task parent, to be cancelled with it.
