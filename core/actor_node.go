@@ -36,8 +36,8 @@ type actor struct {
 func (n *node) newActor(t *task) error {
 	a := &actor{id: t.id, create: t, info: lookupActor(t.name)}
 	switch {
-	case t.opts != nil:
-		a.opts = t.opts.actor()
+	case t.opts() != nil:
+		a.opts = t.opts().actor()
 	case a.info != nil:
 		a.opts = a.info.opts
 	default:

@@ -161,7 +161,7 @@ func (d *driver) submit(task wire.TaskID, c submission) (hold, error) {
 	t := n.submitLocked(&spec)
 	if c.ctx != nil && c.ctx.Done() != nil && !t.done {
 		ctx := c.ctx
-		t.stopCancel = context.AfterFunc(ctx, func() {
+		t.more().stopCancel = context.AfterFunc(ctx, func() {
 			n.mu.Lock()
 			defer n.mu.Unlock()
 			n.cancelLocked(task, fmt.Errorf("%w: %w", ErrCancelled, context.Cause(ctx)))

@@ -103,31 +103,73 @@ type taskSpec struct {
 type task struct {
 	id          wire.TaskID
 	ref         sched.TaskRef
-	class       sched.ClassID
-	kind        wire.SubmitKind
 	name        []byte
 	fn          *funcInfo
-	opts        *callOptions
 	args        []wire.Arg
 	contained   []wire.ObjectID
-	pending     int   // dependencies not yet ready
 	depErr      error // the first dependency that failed
-	attempt     uint32
-	retriesLeft int
-	deadline    int64
 	worker      *workerConn
-	slot        sched.WorkerID // the scheduler's worker it was sent to
 	actor       *actor
 	ret         *object
-	parts       []*object // a multiple return's values, beside ret
-	parent      *task     // cancelled with it
-	children    []*task   // calls submitted from it, cancelled with it
-	cancelled   error     // why it was cancelled; its result is dropped
-	resolved    bool      // its result was set before it finished (cancelled in flight)
-	stopCancel  func() bool
-	pins        []wire.ObjectID // stored arguments pinned while the task lives
-	pinned      bool            // pinArgs has run
+	ext         *taskExt // what few tasks have; nil for the others
+	class       sched.ClassID
+	slot        sched.WorkerID // the scheduler's worker it was sent to
+	attempt     uint32
+	pending     int32 // dependencies not yet ready
+	retriesLeft int32
+	kind        wire.SubmitKind
+	pinned      bool // pinArgs has run
+	resolved    bool // its result was set before it finished (cancelled in flight)
 	done        bool
+}
+
+// taskExt holds what only some tasks have, apart so that a million queued
+// plain tasks stay small.
+type taskExt struct {
+	opts       *callOptions
+	deadline   int64     // unix nanoseconds
+	parts      []*object // a multiple return's values, beside ret
+	parent     *task     // cancelled with it
+	children   []*task   // calls submitted from it, cancelled with it
+	cancelled  error     // why it was cancelled; its result is dropped
+	stopCancel func() bool
+	pins       []wire.ObjectID // stored arguments pinned while the task lives
+}
+
+// more returns t's extension, making it if needed.
+func (t *task) more() *taskExt {
+	if t.ext == nil {
+		t.ext = &taskExt{}
+	}
+	return t.ext
+}
+
+func (t *task) opts() *callOptions {
+	if t.ext == nil {
+		return nil
+	}
+	return t.ext.opts
+}
+
+func (t *task) deadline() int64 {
+	if t.ext == nil {
+		return 0
+	}
+	return t.ext.deadline
+}
+
+func (t *task) parts() []*object {
+	if t.ext == nil {
+		return nil
+	}
+	return t.ext.parts
+}
+
+func (t *task) cancelled() error {
+	if t.ext == nil {
+		return nil
+	}
+	return t.ext.cancelled
 }
 
 // waiter is a Get or Wait in progress: the driver's (ch) or a worker's
@@ -213,21 +255,24 @@ func (n *node) classOf(res map[string]float64) (sched.ClassID, error) {
 // submitLocked records a call made on this node (by the driver, or by a
 // worker on behalf of conn) and starts it once its dependencies are ready.
 func (n *node) submitLocked(spec *taskSpec) *task {
-	t := &task{id: spec.id, kind: spec.kind, name: spec.name, fn: spec.fn, opts: spec.opts, args: spec.args,
-		contained: spec.contained, retriesLeft: DefaultMaxRetries, deadline: spec.deadline}
+	t := &task{id: spec.id, kind: spec.kind, name: spec.name, fn: spec.fn, args: spec.args,
+		contained: spec.contained, retriesLeft: DefaultMaxRetries}
+	if spec.opts != nil || spec.deadline != 0 {
+		t.more().opts, t.ext.deadline = spec.opts, spec.deadline
+	}
 	t.ret = &object{id: wire.ReturnID(spec.id), refs: 1}
 	n.objects[t.ret.id] = t.ret
 	n.tasks[spec.id] = t
 	for i := range spec.returns {
 		o := &object{id: partID(t.ret.id, i)}
-		t.parts = append(t.parts, o)
+		t.more().parts = append(t.ext.parts, o)
 		n.objects[o.id] = o
 	}
 	for _, c := range spec.contained {
 		n.hold(c)
 	}
 	if !spec.parent.IsZero() {
-		n.adopt(t, spec.parent)
+		n.adoptChild(t, spec.parent)
 	}
 	for _, a := range spec.args {
 		if a.IsRef && n.objects[a.Ref] == nil {
@@ -258,10 +303,10 @@ func (n *node) submitLocked(spec *taskSpec) *task {
 		if t.fn == nil {
 			t.fn = lookupFunc(spec.name)
 		}
-		if t.opts != nil {
-			t.retriesLeft = t.opts.MaxRetries
+		if o := t.opts(); o != nil {
+			t.retriesLeft = int32(o.MaxRetries)
 		} else if t.fn != nil {
-			t.retriesLeft = t.fn.opts.MaxRetries
+			t.retriesLeft = int32(t.fn.opts.MaxRetries)
 		}
 	case wire.SubmitActor:
 		if err := n.newActor(t); err != nil {
@@ -282,8 +327,8 @@ func (n *node) submitLocked(spec *taskSpec) *task {
 		t.actor = a
 		a.queue = append(a.queue, t)
 	}
-	if t.parent != nil && t.parent.cancelled != nil {
-		n.cancelTask(t, t.parent.cancelled)
+	if t.ext != nil && t.ext.parent != nil && t.ext.parent.cancelled() != nil {
+		n.cancelTask(t, t.ext.parent.cancelled())
 		return t
 	}
 	if t.pending == 0 {
@@ -301,19 +346,20 @@ func (n *node) noActor(id wire.TaskID) error {
 	return fmt.Errorf("%w: no actor %v on this node", ErrActorDied, id)
 }
 
-// adopt makes t a child of the live task parent, to be cancelled with it.
-func (n *node) adopt(t *task, parent wire.TaskID) {
+// adoptChild makes t a child of the live task parent, to be cancelled with it.
+func (n *node) adoptChild(t *task, parent wire.TaskID) {
 	p := n.tasks[parent]
 	if p == nil || p.done {
 		return
 	}
-	t.parent = p
-	if len(p.children) == cap(p.children) {
+	t.more().parent = p
+	pe := p.more()
+	if len(pe.children) == cap(pe.children) {
 		// Forget finished children before growing: a long-lived parent may
 		// submit without end.
-		p.children = slices.DeleteFunc(p.children, func(c *task) bool { return c.done })
+		pe.children = slices.DeleteFunc(pe.children, func(c *task) bool { return c.done })
 	}
-	p.children = append(p.children, t)
+	pe.children = append(pe.children, t)
 }
 
 // ready is called once a task's dependencies are all resolved.
@@ -339,8 +385,8 @@ func (n *node) ready(t *task) {
 	}
 	var class sched.ClassID
 	var err error
-	if t.opts != nil {
-		class, err = n.classOf(t.opts.Resources)
+	if o := t.opts(); o != nil {
+		class, err = n.classOf(o.Resources)
 	} else {
 		class, err = n.taskClass(t.fn)
 	}
@@ -426,7 +472,7 @@ func (n *node) dispatch(t *task, c *workerConn, slot sched.WorkerID, actor wire.
 	if t.kind == wire.SubmitActor {
 		kind = wire.KindCreateActor
 	}
-	m := wire.Msg{Kind: kind, Task: t.id, Actor: actor, Attempt: t.attempt, Worker: uint32(slot), Deadline: t.deadline, Name: t.name, Args: n.args}
+	m := wire.Msg{Kind: kind, Task: t.id, Actor: actor, Attempt: t.attempt, Worker: uint32(slot), Deadline: t.deadline(), Name: t.name, Args: n.args}
 	if t.actor != nil && kind == wire.KindCreateActor {
 		m.MaxConcurrency = uint32(t.actor.opts.MaxConcurrency)
 	}
@@ -435,10 +481,13 @@ func (n *node) dispatch(t *task, c *workerConn, slot sched.WorkerID, actor wire.
 
 // unpinArgs releases the pins a dispatch took on stored arguments.
 func (n *node) unpinArgs(t *task) {
-	for _, id := range t.pins {
+	if t.ext == nil {
+		return
+	}
+	for _, id := range t.ext.pins {
 		n.objs.st.Unpin(storeID(id))
 	}
-	t.pins = t.pins[:0]
+	t.ext.pins = nil
 }
 
 // finish records t's outcome: data on success, err on failure, and
@@ -456,10 +505,12 @@ func (n *node) finishWith(t *task, data []byte, contained []wire.ObjectID, err e
 	delete(n.tasks, t.id)
 	n.unslab(t)
 	n.unpinArgs(t)
-	if t.stopCancel != nil {
-		t.stopCancel()
+	if e := t.ext; e != nil {
+		if e.stopCancel != nil {
+			e.stopCancel()
+		}
+		e.children, e.parent = nil, nil
 	}
-	t.children = nil
 	if !t.resolved {
 		n.resolveResult(t, data, contained, err)
 	}
@@ -483,9 +534,9 @@ func (n *node) resolveResult(t *task, data []byte, contained []wire.ObjectID, er
 	if err != nil {
 		e = encodeError(err, string(t.name), t.id)
 	}
-	if t.parts != nil {
-		contained = make([]wire.ObjectID, len(t.parts))
-		for i, p := range t.parts {
+	if parts := t.parts(); parts != nil {
+		contained = make([]wire.ObjectID, len(parts))
+		for i, p := range parts {
 			contained[i] = p.id
 			switch {
 			case err != nil:

@@ -19,30 +19,31 @@ func (n *node) cancelLocked(id wire.TaskID, cause error) {
 // Calls t submitted with its context are cancelled with it. Actor
 // creations are left alone (Kill ends actors).
 func (n *node) cancelTask(t *task, cause error) {
-	if t.done || t.cancelled != nil || t.kind == wire.SubmitActor {
+	if t.done || t.cancelled() != nil || t.kind == wire.SubmitActor {
 		return
 	}
-	t.cancelled = fmt.Errorf("%s: %w", t.name, cause)
-	children := t.children
-	t.children = nil
+	e := t.more()
+	e.cancelled = fmt.Errorf("%s: %w", t.name, cause)
+	children := e.children
+	e.children = nil
 	switch {
 	case t.worker != nil:
 		// Sent: the worker may be running it, or have it queued. Its
 		// result is an error from now on; its Done, whatever it carries,
 		// retires it.
 		t.worker.sendControl(&wire.Msg{Kind: wire.KindCancel, Task: t.id})
-		n.resolveResult(t, nil, nil, t.cancelled)
+		n.resolveResult(t, nil, nil, e.cancelled)
 	case t.actor != nil:
 		if i := slices.Index(t.actor.queue, t); i >= 0 {
 			t.actor.queue = slices.Delete(t.actor.queue, i, i+1)
 		}
-		n.finish(t, nil, t.cancelled)
+		n.finish(t, nil, e.cancelled)
 		n.pumpActor(t.actor) // the call behind it may go now
 	case t.pending > 0:
 		// Waiting for arguments (or their pins): never started.
-		n.finish(t, nil, t.cancelled)
+		n.finish(t, nil, e.cancelled)
 	case n.sched.Cancel(t.ref):
-		n.finish(t, nil, t.cancelled)
+		n.finish(t, nil, e.cancelled)
 	}
 	for _, c := range children {
 		n.cancelTask(c, cause)

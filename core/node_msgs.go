@@ -139,24 +139,24 @@ func (n *node) taskDone(c *workerConn, t *task, m *wire.Msg) {
 		if ok, dropErr = n.sealResults(c, t, m); !ok {
 			return // the worker was killed
 		}
-		if t.cancelled != nil {
-			dropErr = t.cancelled
+		if err := t.cancelled(); err != nil {
+			dropErr = err
 		}
 		if dropErr != nil {
 			n.deleteResults(t, m)
 		}
 	}
 	switch {
-	case t.cancelled != nil:
-		n.finish(t, nil, t.cancelled)
+	case t.cancelled() != nil:
+		n.finish(t, nil, t.cancelled())
 	case dropErr != nil:
 		n.finish(t, nil, dropErr)
 	case m.Status != wire.StatusOK:
 		n.finish(t, nil, decodeError(m.Data))
-	case len(t.parts) != len(m.Results):
-		n.finish(t, nil, fmt.Errorf("%w: %s returned %d values where its caller expects %d", ErrBadArguments, t.name, len(m.Results), len(t.parts)))
-	case t.parts != nil:
-		for i, p := range t.parts {
+	case len(t.parts()) != len(m.Results):
+		n.finish(t, nil, fmt.Errorf("%w: %s returned %d values where its caller expects %d", ErrBadArguments, t.name, len(m.Results), len(t.parts())))
+	case t.parts() != nil:
+		for i, p := range t.parts() {
 			r := &m.Results[i]
 			p.stored, p.slot = r.Stored, fromSlot(r.Slot)
 			n.resolve(p, objReady, bytesClone(r.Data), r.IDs)

@@ -90,7 +90,7 @@ func (n *node) pinArgs(t *task) bool {
 				n.objs.st.Unpin(storeID(id))
 				continue
 			}
-			t.pins = append(t.pins, id)
+			t.more().pins = append(t.ext.pins, id)
 			n.objects[id].slot = slots[i]
 		}
 		if t.pending--; t.pending == 0 && !t.done {
