@@ -288,10 +288,12 @@ type Method4[S, A, B, C, D, R any] struct{ methodName }
 // four arguments.
 type Method5[S, A, B, C, D, E, R any] struct{ methodName }
 
-// methodName is a method's registry key, "Type.Method", and its wire form.
+// methodName is a method's registry key, "Type.Method", its wire form and
+// how many separate values it returns.
 type methodName struct {
-	key  string
-	wire []byte
+	key     string
+	wire    []byte
+	returns int
 }
 
 // registerMethodOf registers a method of t; run decodes a call's
@@ -306,7 +308,7 @@ func registerMethodOf[S, R any](t ActorType[S], name string, run func(s *S, f *f
 		r, err := run(s, f)
 		return encodeReturn(cr, &r, err, out)
 	}})
-	return methodName{key, []byte(key)}
+	return methodName{key, []byte(key), cr.returns}
 }
 
 // RegisterMethod0 registers a method of actor type t; call it at package
@@ -383,7 +385,7 @@ func RegisterMethod5[S, A, B, C, D, E, R any](t ActorType[S], name string, fn fu
 
 func beginMethod[S any](c *call, m methodName, h Actor[S], nargs int) {
 	c.begin(wire.SubmitActorCall, m.key, m.wire, nargs)
-	c.actor = h.ID()
+	c.actor, c.returns = h.ID(), m.returns
 	if err := h.usable(); err != nil {
 		c.err = fmt.Errorf("%s: %w", m.key, err)
 		return

@@ -50,6 +50,7 @@ func (n *node) newActor(t *task) error {
 		n.named[name] = a
 	}
 	a.restartsLeft = a.opts.MaxRestarts
+	t.ret.creation = true
 	t.actor = a
 	n.actors[t.id] = a
 	return nil

@@ -172,7 +172,6 @@ func submit[R any](c *call) Ref[R] {
 		return failedRef[R](fmt.Errorf("%s: %w: %w", c.name, ErrCancelled, context.Cause(c.ctx)))
 	}
 	c.finish()
-	c.returns = codecFor[R]().returns
 	task := rt.nextTaskID()
 	// Large arguments go through the object store: each becomes an object
 	// of its own, held by the task alone once it is submitted.

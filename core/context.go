@@ -33,13 +33,18 @@ func TaskFromContext(ctx context.Context) (TaskInfo, bool) {
 	return TaskInfo{}, false
 }
 
-// running is a call executing in this worker.
+// running is a call executing in this worker. Records are reused from
+// call to call, unless user code kept their context.
 type running struct {
 	w        *workerProc
-	info     TaskInfo
-	slot     uint32 // the scheduler's worker (lease slot) it came on
-	deadline int64  // unix nanoseconds, 0 for none
+	info     TaskInfo // Name is filled in with the context
+	name     []byte    // the call's name, valid during the call
+	load     *slotLoad // the counts of the lease slot it came on
+	deadline int64     // unix nanoseconds, 0 for none
+	frame    frame
+	out      output
 	// The fields below are guarded by w.mu.
+	live      bool         // executing: user code has not returned
 	ctx       *taskContext // made when first asked for
 	cancel    context.CancelCauseFunc
 	stopTimer context.CancelFunc // the deadline's, released when the call ends
@@ -86,6 +91,7 @@ func (r *running) context() context.Context {
 		if r.deadline != 0 {
 			base, r.stopTimer = context.WithDeadline(base, time.Unix(0, r.deadline))
 		}
+		r.info.Name = string(r.name)
 		r.ctx, r.cancel = &taskContext{Context: base, run: r}, cancel
 		if r.cancelled {
 			cancel(ErrCancelled)
@@ -104,7 +110,7 @@ func (r *running) cancelLocked() {
 
 // cancelError is the error of a call cancelled before it started.
 func (r *running) cancelError() error {
-	return fmt.Errorf("%s: %w", r.info.Name, ErrCancelled)
+	return fmt.Errorf("%s: %w", r.name, ErrCancelled)
 }
 
 // classify makes the error of a call that gave up because its context

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -27,22 +28,22 @@ func fifo(t *testing.T) (path string, lines chan string) {
 			return
 		}
 		defer f.Close()
-		buf := make([]byte, 256)
-		for {
-			n, err := f.Read(buf)
-			if err != nil {
-				close(lines)
-				return
-			}
-			lines <- string(buf[:n])
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			lines <- sc.Text()
 		}
+		close(lines)
 	}()
 	return path, lines
 }
 
+// say writes a line to the fifo at path; nothing for the empty path.
 func say(path, line string) {
+	if path == "" {
+		return
+	}
 	if f, err := os.OpenFile(path, os.O_WRONLY, 0); err == nil {
-		f.WriteString(line)
+		f.WriteString(line + "\n")
 		f.Close()
 	}
 }
@@ -189,7 +190,7 @@ var testParent = Register2("test.parent", func(ctx context.Context, path string)
 // testCancelChild submits a child, cancels it itself, and reports what
 // Get then says.
 var testCancelChild = Register2("test.cancelchild", func(ctx context.Context, path string) (string, error) {
-	child := testWaitCancel.Remote(context.Background(), path)
+	child := testWaitCancel.Remote(context.Background(), "")
 	say(path, "submitted")
 	if err := Cancel(child); err != nil {
 		return "", err

@@ -12,7 +12,7 @@ import (
 // or a method. Parameters are decoded from it in order; a context.Context
 // parameter takes the call's context and no argument.
 type frame struct {
-	name  string
+	name  []byte // valid during the call
 	args  []wire.Arg
 	next  int // the next argument to decode
 	err   error
@@ -64,7 +64,8 @@ func (f *frame) releaseViews() {
 	for _, release := range f.views {
 		release()
 	}
-	f.views = nil
+	clear(f.views)
+	f.views = f.views[:0]
 }
 
 // output is what a call returned, encoded: one value, or one per part of a

@@ -42,7 +42,7 @@ type fnRef struct {
 // begin starts a call of n arguments.
 func (f *fnRef) begin(c *call, n int) {
 	c.begin(wire.SubmitTask, f.info.name, f.info.wire, n)
-	c.fn, c.opts = f.info, f.opts
+	c.fn, c.opts, c.returns = f.info, f.opts, f.info.returns
 }
 
 // with returns the function with opts applied over its current options.
@@ -274,7 +274,7 @@ func (f *Func6[A, B, C, D, E, F, R]) Options(opts ...Option) *Func6[A, B, C, D, 
 func Call[R any](name string, args ...any) Ref[R] {
 	var c call
 	c.begin(wire.SubmitTask, name, []byte(name), len(args))
-	c.fn = lookupFunc(c.wireName)
+	c.fn, c.returns = lookupFunc(c.wireName), codecFor[R]().returns
 	for i, a := range args {
 		c.addAny(i, a)
 	}

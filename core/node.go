@@ -64,6 +64,7 @@ type object struct {
 	state      objState
 	stored     bool // the value is in the object store at slot, not in data
 	freed      bool
+	creation   bool       // an actor's creation result: its holders hold the actor
 	lostErr    error      // set when a pin for a worker found the bytes gone
 	slot       store.Slot // where, when stored
 	refs       int32
@@ -632,8 +633,10 @@ func (n *node) freeObject(o *object) {
 	for _, c := range o.contained {
 		n.drop(c)
 	}
-	if a := n.actors[o.id.Task]; a != nil && a.create.ret == o {
-		n.actorOutOfScope(a)
+	if o.creation {
+		if a := n.actors[o.id.Task]; a != nil && a.create.ret == o {
+			n.actorOutOfScope(a)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -67,10 +68,10 @@ type workerProc struct {
 	readerGen uint64
 	busy      bool // the reader is running user code
 
-	runs      map[wire.TaskID]*running // calls executing
-	active    []*running               // the same, oldest first
-	slots     map[uint32]*slotLoad     // per scheduler worker (lease slot)
-	cancelled map[wire.TaskID]bool     // cancellations of calls not started yet
+	active    []*running           // calls executing, oldest first
+	slots     []*slotLoad          // per scheduler worker (lease slot): a few
+	cancelled map[wire.TaskID]bool // cancellations of calls not started yet
+	spare     sync.Pool            // finished calls' *running records, for reuse
 
 	instance    any // the actor, once constructed
 	actorLimit  int
@@ -81,8 +82,26 @@ type workerProc struct {
 // slotLoad counts one lease slot's calls: the node's scheduler gets the
 // slot's CPU back while every one of them waits in Get.
 type slotLoad struct {
+	slot               uint32
 	executing, blocked int
 	reported           bool // the node was told the slot is blocked
+}
+
+// loadOf returns slot's counts, making them if needed; under mu. Slots
+// come and go (extra ones live for one lease), so idle entries are
+// dropped once there are many.
+func (w *workerProc) loadOf(slot uint32) *slotLoad {
+	for _, sl := range w.slots {
+		if sl.slot == slot {
+			return sl
+		}
+	}
+	if len(w.slots) >= 16 {
+		w.slots = slices.DeleteFunc(w.slots, func(sl *slotLoad) bool { return sl.executing == 0 && !sl.reported })
+	}
+	sl := &slotLoad{slot: slot}
+	w.slots = append(w.slots, sl)
+	return sl
 }
 
 // maxCancelled bounds the cancellations kept for calls not seen yet: one
@@ -120,7 +139,7 @@ func attachWorker(ringStr string) (*workerProc, error) {
 	}
 	l := workerRings(seg.Bytes(), ring)
 	w := &workerProc{ppid: os.Getppid(), reqs: map[uint64]chan reply{}, holds: map[wire.ObjectID]int32{},
-		runs: map[wire.TaskID]*running{}, slots: map[uint32]*slotLoad{}, cancelled: map[wire.TaskID]bool{}}
+		cancelled: map[wire.TaskID]bool{}}
 	if w.in, err = shm.AttachRing(l.toWorker, ring, shm.NewDoorbell(l.bell)); err != nil {
 		return nil, err
 	}
@@ -208,9 +227,11 @@ func (w *workerProc) controlLoop() {
 func (w *workerProc) cancelCall(id wire.TaskID) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if run := w.runs[id]; run != nil {
-		run.cancelLocked()
-		return
+	for _, run := range w.active { // few: the calls executing right now
+		if run.info.ID == id {
+			run.cancelLocked()
+			return
+		}
 	}
 	if len(w.cancelled) >= maxCancelled {
 		clear(w.cancelled)
@@ -277,15 +298,15 @@ func (w *workerProc) runActorCalls(m *wire.Msg) bool {
 // outcome to the node. A panic becomes the task's error, with the stack.
 func (w *workerProc) execute(m *wire.Msg) {
 	run := w.begin(m)
-	var out output
+	out := &run.out
 	var err error
 	if run.cancelled {
 		err = run.cancelError()
 	} else {
-		err = w.invoke(m, run, &out)
+		err = w.invoke(m, run, out)
 	}
 	err = run.classify(err)
-	w.end(run)
+	reuse := w.settle(run)
 
 	reply := wire.Msg{Kind: wire.KindDone, Task: m.Task}
 	switch {
@@ -305,6 +326,9 @@ func (w *workerProc) execute(m *wire.Msg) {
 		reply.Status, reply.Data, reply.IDs, reply.Stored, reply.Results = wire.StatusError, encodeError(err, string(m.Name), m.Task), nil, false, nil
 	}
 	w.send(&reply)
+	if reuse {
+		w.recycle(run)
+	}
 }
 
 // storeParts puts the values of a call with several returns into reply,
@@ -325,20 +349,20 @@ func (w *workerProc) storeParts(ret wire.ObjectID, parts []part, reply *wire.Msg
 }
 
 func (w *workerProc) invoke(m *wire.Msg, run *running, out *output) (err error) {
-	name := string(m.Name)
 	for i := range m.Args {
 		if a := &m.Args[i]; a.Stored {
 			// Pinned by the node until this task is done.
 			if a.Data, err = w.objs.read.Bytes(fromSlot(a.Slot)); err != nil {
-				return fmt.Errorf("%s argument %d: %w", name, i, err)
+				return fmt.Errorf("%s argument %d: %w", m.Name, i, err)
 			}
 		}
 	}
-	f := &frame{name: name, args: m.Args, run: run, objs: w.objs}
+	f := &run.frame
+	*f = frame{name: m.Name, args: m.Args, run: run, objs: w.objs, views: f.views[:0]}
 	defer f.releaseViews()
 	defer func() {
 		if r := recover(); r != nil {
-			err = &TaskError{Kind: kindTaskFailed, Func: name, Task: m.Task.String(),
+			err = &TaskError{Kind: kindTaskFailed, Func: string(m.Name), Task: m.Task.String(),
 				Message: "panic", Panic: fmt.Sprint(r), Stack: string(debug.Stack())}
 		}
 	}()
@@ -346,7 +370,7 @@ func (w *workerProc) invoke(m *wire.Msg, run *running, out *output) (err error) 
 	case m.Kind == wire.KindCreateActor:
 		ai := lookupActor(m.Name)
 		if ai == nil {
-			return fmt.Errorf("%w: actor type %q is not registered in this binary", ErrUnknownFunction, name)
+			return fmt.Errorf("%w: actor type %q is not registered in this binary", ErrUnknownFunction, m.Name)
 		}
 		inst, err := ai.construct(f)
 		if err != nil {
@@ -359,44 +383,44 @@ func (w *workerProc) invoke(m *wire.Msg, run *running, out *output) (err error) 
 	case !m.Actor.IsZero():
 		mi := lookupMethod(m.Name)
 		if mi == nil {
-			return fmt.Errorf("%w: method %q is not registered in this binary", ErrUnknownFunction, name)
+			return fmt.Errorf("%w: method %q is not registered in this binary", ErrUnknownFunction, m.Name)
 		}
 		return mi.invoke(w.instance, f, out)
 	}
 	fi := lookupFunc(m.Name)
 	if fi == nil {
-		return fmt.Errorf("%w: %q is not registered in this binary", ErrUnknownFunction, name)
+		return fmt.Errorf("%w: %q is not registered in this binary", ErrUnknownFunction, m.Name)
 	}
 	return fi.invoke(f, out)
 }
 
 // begin records a call that starts executing here.
 func (w *workerProc) begin(m *wire.Msg) *running {
-	run := &running{w: w, info: TaskInfo{ID: m.Task, Actor: m.Actor, Attempt: m.Attempt, Name: string(m.Name)},
-		slot: m.Worker, deadline: m.Deadline}
+	run, _ := w.spare.Get().(*running)
+	if run == nil {
+		run = &running{w: w}
+	}
+	run.info = TaskInfo{ID: m.Task, Actor: m.Actor, Attempt: m.Attempt}
+	run.name, run.deadline, run.live = m.Name, m.Deadline, true
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.cancelled[m.Task] {
+	if len(w.cancelled) > 0 && w.cancelled[m.Task] {
 		delete(w.cancelled, m.Task)
 		run.cancelled = true
 	}
-	w.runs[m.Task] = run
 	w.active = append(w.active, run)
-	sl := w.slots[run.slot]
-	if sl == nil {
-		sl = &slotLoad{}
-		w.slots[run.slot] = sl
-	}
-	sl.executing++
-	w.reportSlot(run.slot, sl)
+	run.load = w.loadOf(m.Worker)
+	run.load.executing++
+	w.reportSlot(run.load)
+	w.mu.Unlock()
 	return run
 }
 
-// end forgets a call that finished.
-func (w *workerProc) end(run *running) {
+// settle forgets a call whose user code has returned. It reports whether
+// the record may be reused once the reply is sent: not if user code may
+// still hold it (through its context, or a goroutine still in Get).
+func (w *workerProc) settle(run *running) (reuse bool) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	delete(w.runs, run.info.ID)
+	run.live = false
 	for i, r := range w.active {
 		if r == run {
 			w.active = append(w.active[:i], w.active[i+1:]...)
@@ -406,21 +430,29 @@ func (w *workerProc) end(run *running) {
 	if run.stopTimer != nil {
 		run.stopTimer()
 	}
-	sl := w.slots[run.slot]
+	sl := run.load
 	sl.executing--
 	if run.blocked > 0 {
 		sl.blocked-- // a goroutine of the call still waits; the call is over
 	}
-	w.reportSlot(run.slot, sl)
-	if sl.executing == 0 && !sl.reported {
-		delete(w.slots, run.slot)
-	}
+	w.reportSlot(sl)
+	reuse = run.ctx == nil && run.blocked == 0
+	w.mu.Unlock()
+	return reuse
+}
+
+// recycle keeps a finished call's record for the next call.
+func (w *workerProc) recycle(run *running) {
+	run.cancelled, run.name, run.stopTimer = false, nil, nil
+	run.out.contained, run.out.parts = nil, nil
+	run.frame.args, run.frame.name = nil, nil
+	w.spare.Put(run)
 }
 
 // reportSlot tells the node when a slot has no call making progress
 // (every one waits in Get), so its CPU can go to others, and when one
 // runs again; under mu.
-func (w *workerProc) reportSlot(slot uint32, sl *slotLoad) {
+func (w *workerProc) reportSlot(sl *slotLoad) {
 	want := sl.executing > 0 && sl.blocked >= sl.executing
 	if want == sl.reported {
 		return
@@ -430,7 +462,7 @@ func (w *workerProc) reportSlot(slot uint32, sl *slotLoad) {
 	if want {
 		kind = wire.KindBlocked
 	}
-	w.send(&wire.Msg{Kind: kind, Worker: slot})
+	w.send(&wire.Msg{Kind: kind, Worker: sl.slot})
 }
 
 // send pushes a message to the node, waiting for room if the ring is full.
@@ -457,7 +489,7 @@ func (w *workerProc) blockBegin(ctx context.Context) *running {
 		go w.readLoop(w.readerGen)
 	}
 	run := runningOf(ctx)
-	if run == nil || w.runs[run.info.ID] != run {
+	if run == nil || !run.live {
 		run = nil
 		for i := len(w.active) - 1; i >= 0; i-- {
 			if w.active[i].blocked == 0 {
@@ -468,9 +500,8 @@ func (w *workerProc) blockBegin(ctx context.Context) *running {
 	}
 	if run != nil {
 		if run.blocked++; run.blocked == 1 {
-			sl := w.slots[run.slot]
-			sl.blocked++
-			w.reportSlot(run.slot, sl)
+			run.load.blocked++
+			w.reportSlot(run.load)
 		}
 	}
 	return run
@@ -482,10 +513,9 @@ func (w *workerProc) blockEnd(run *running) {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if run.blocked--; run.blocked == 0 && w.runs[run.info.ID] == run {
-		sl := w.slots[run.slot]
-		sl.blocked--
-		w.reportSlot(run.slot, sl)
+	if run.blocked--; run.blocked == 0 && run.live {
+		run.load.blocked--
+		w.reportSlot(run.load)
 	}
 }
 

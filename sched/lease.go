@@ -1,7 +1,5 @@
 package sched
 
-import "slices"
-
 // adjust changes the free units of resource i, counting the resources that
 // an Unblocked worker pushed below zero.
 func (l *Local) adjust(i int, delta int64) {
@@ -69,10 +67,15 @@ func (l *Local) couldFitWithoutLeases(c *class) bool {
 // alone in their process.
 func (l *Local) popIdle(kind demandKind) *worker {
 	for i := len(l.idle) - 1; i >= 0; i-- {
-		if w := l.idle[i]; l.serves(w, kind) {
-			l.idle = slices.Delete(l.idle, i, i+1)
-			return w
+		w := l.idle[i]
+		if !l.serves(w, kind) {
+			continue
 		}
+		last := len(l.idle) - 1
+		copy(l.idle[i:], l.idle[i+1:])
+		l.idle[last] = nil
+		l.idle = l.idle[:last]
+		return w
 	}
 	return nil
 }
@@ -181,8 +184,11 @@ func (l *Local) grow(d *demand) bool {
 		l.emit(Action{Kind: StartWorker, Class: d.class.id})
 		return true
 	}
+	if !l.poolMayGrow() {
+		return false
+	}
 	p := l.slotHost()
-	if p == nil || !l.poolMayGrow() {
+	if p == nil {
 		return false
 	}
 	l.adds.pushBack(slotAdd{d, p})

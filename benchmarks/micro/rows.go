@@ -13,7 +13,7 @@ import (
 type Row struct {
 	Name string
 	Unit string
-	Ray  float64 // Ray 2.48's published figure in Unit
+	Ray  float64 // Ray 2.48's published figure in Unit; 0 where it publishes none
 	// batch runs one unit of work batch times in manta and returns how
 	// many operations it did.
 	manta func(ctx context.Context, batch int) (int, error)
@@ -64,6 +64,34 @@ var (
 
 type sinkState struct{ calls int }
 
+// largeArgElems is the size of the large-argument row's stored argument:
+// 64 MiB of float64, put once and read in place by every task.
+const largeArgElems = 8 << 20
+
+var (
+	largeArg = sync.OnceValue(func() []float64 {
+		xs := make([]float64, largeArgElems)
+		for i := range xs {
+			xs[i] = float64(i % 7)
+		}
+		return xs
+	})
+
+	// partSum sums its part of a stored argument in place (a View
+	// parameter: nothing is copied into the worker).
+	partSum = core.Register3("micro.partSum", func(v *core.View[float64], lo, hi int) (float64, error) {
+		return sumFloats(v.Data()[lo:hi]), nil
+	})
+)
+
+func sumFloats(xs []float64) float64 {
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return s
+}
+
 // putSize is the size of one object in the gigabyte rows.
 const putSize = 64 << 20
 
@@ -88,6 +116,9 @@ var (
 	}, core.WithResources(map[string]float64{"CPU": 0}))
 )
 
+// partOf is task i's share of the large argument, split n ways.
+func partOf(i, n int) (lo, hi int) { return i * largeArgElems / n, (i + 1) * largeArgElems / n }
+
 // putAndRelease puts the large value n times, releasing each reference at
 // once (the object is freed and its memory reused by the next put); it
 // returns the bytes put.
@@ -106,6 +137,7 @@ func putAndRelease(n int) (int, error) {
 // Rows returns the table for a node with the given number of clients
 // (Ray's "n" in its multi-client rows; here the CPU count).
 func Rows(clients int) []Row {
+	var largeRef core.Ref[[]float64]
 	var actorH core.Actor[sinkState]
 	var concH core.Actor[sinkState]
 	var clientActors []core.Actor[sinkState]
@@ -233,6 +265,36 @@ func Rows(clients int) []Row {
 			},
 			baseline:  memcpyBaseline(clients),
 			perSecond: 1e-9},
+		{Name: "single_client_large_arg_tasks", Unit: "tasks/s", batch: 8,
+			manta: func(ctx context.Context, batch int) (int, error) {
+				if largeRef.ID().IsZero() {
+					var err error
+					if largeRef, err = core.Put(largeArg()); err != nil {
+						return 0, err
+					}
+				}
+				refs := make([]core.Ref[float64], batch)
+				for i := range refs {
+					lo, hi := partOf(i, batch)
+					refs[i] = partSum.Remote(largeRef, lo, hi)
+				}
+				_, err := core.GetAll(ctx, refs)
+				return batch, err
+			},
+			baseline: func(batch int) int {
+				xs := largeArg()
+				var wg sync.WaitGroup
+				for i := range batch {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						lo, hi := partOf(i, batch)
+						sumFloats(xs[lo:hi])
+					}()
+				}
+				wg.Wait()
+				return batch
+			}},
 		{Name: "single_client_tasks_and_get_batch", Unit: "batches of 1000/s", Ray: 5.80, batch: 1,
 			manta: func(ctx context.Context, batch int) (int, error) {
 				for range batch {

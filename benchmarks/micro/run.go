@@ -50,8 +50,12 @@ func Run(ctx context.Context, rows []Row, d time.Duration, only map[string]bool,
 		if r.perSecond != 0 {
 			value, base = value*r.perSecond, base*r.perSecond
 		}
-		ray := r.Ray
-		report(Result{Name: r.Name, Value: value, Unit: r.Unit, Baseline: base, Ray: &ray})
+		res := Result{Name: r.Name, Value: value, Unit: r.Unit, Baseline: base}
+		if r.Ray != 0 {
+			ray := r.Ray
+			res.Ray = &ray
+		}
+		report(res)
 	}
 	return nil
 }
