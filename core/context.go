@@ -37,7 +37,7 @@ func TaskFromContext(ctx context.Context) (TaskInfo, bool) {
 // call to call, unless user code kept their context.
 type running struct {
 	w        *workerProc
-	info     TaskInfo // Name is filled in with the context
+	info     TaskInfo  // Name is filled in with the context
 	name     []byte    // the call's name, valid during the call
 	load     *slotLoad // the counts of the lease slot it came on
 	deadline int64     // unix nanoseconds, 0 for none
