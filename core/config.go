@@ -16,7 +16,11 @@ type Config struct {
 	// Resources this node offers, e.g. {"CPU": 8, "GPU": 1, "ssd": 2}.
 	// Default: {"CPU": number of CPUs}.
 	Resources map[string]float64
-	// MaxWorkers caps worker processes for tasks. Default: the CPU count.
+	// MaxWorkers caps the worker processes that run tasks; actors have
+	// processes of their own, bounded by the resources they hold. Tasks
+	// that come while others wait in Get run on goroutines of these
+	// processes rather than in new ones. Default: the node's CPUs
+	// (Resources["CPU"]), at least 1.
 	MaxWorkers int
 	// PipelineDepth is how many tasks may be queued on one leased worker to
 	// hide the round trip. Default 16.

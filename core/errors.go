@@ -103,6 +103,7 @@ type TaskError struct {
 	Stack   string  `cbor:"6,keyasint,omitempty"` // the worker goroutine's stack at the panic
 }
 
+// Error describes the failure; for a panic, with the worker's stack.
 func (e *TaskError) Error() string {
 	msg := fmt.Sprintf("manta: task %s (%s) failed: %s", e.Task, e.Func, e.Message)
 	if e.Panic != "" {
