@@ -114,3 +114,40 @@ func BenchmarkSpill(b *testing.B) {
 		b.ReportMetric(float64(st.Restores), "restores")
 	}
 }
+
+// BenchmarkFib20 runs fib(20) as a tree of 21891 nested tasks, every one
+// waiting for its children in Get, on a two-CPU node (two worker
+// processes); BenchmarkFib20Goroutines is the same recursion with a
+// goroutine per call in this process.
+func BenchmarkFib20(b *testing.B) {
+	c, err := Init(Config{Resources: map[string]float64{"CPU": 2}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Shutdown()
+	ctx := context.Background()
+	for b.Loop() {
+		if v, err := testFibCtx.Remote(ctx, 20).Get(ctx); err != nil || v != 6765 {
+			b.Fatal(v, err)
+		}
+	}
+	b.ReportMetric(float64(c.Stats().WorkersStarted), "processes")
+}
+
+func BenchmarkFib20Goroutines(b *testing.B) {
+	var fib func(n int) int
+	fib = func(n int) int {
+		if n < 2 {
+			return n
+		}
+		ch := make(chan int, 2)
+		go func() { ch <- fib(n - 1) }()
+		go func() { ch <- fib(n - 2) }()
+		return <-ch + <-ch
+	}
+	for b.Loop() {
+		if v := fib(20); v != 6765 {
+			b.Fatal(v)
+		}
+	}
+}

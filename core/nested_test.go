@@ -83,6 +83,17 @@ func TestRecursionStaysWithinTheWorkerCap(t *testing.T) {
 	}
 }
 
+func TestMaxWorkersFromTheEnvironmentIsACap(t *testing.T) {
+	t.Setenv("MANTA_MAX_WORKERS", "1")
+	c := startCluster(t, Config{Resources: map[string]float64{"CPU": 2}})
+	if got, err := testFib.Remote(15).Get(ctxT(t)); err != nil || got != 610 {
+		t.Fatalf("fib(15) = %d, %v", got, err)
+	}
+	if st := c.Stats(); st.WorkersStarted != 1 {
+		t.Fatalf("%d worker processes started under MANTA_MAX_WORKERS=1", st.WorkersStarted)
+	}
+}
+
 func TestNestedTasksDoNotDeadlockOneCPU(t *testing.T) {
 	startCluster(t, Config{Resources: map[string]float64{"CPU": 1}})
 	got, err := testFib.Remote(7).Get(ctxT(t))
