@@ -67,6 +67,14 @@
 // sleeping, a waiter spins for a short adaptive time (see
 // Doorbell.SetSpin).
 //
+// # Windows
+//
+// A Window hands part of a segment to code whose lifetime the caller
+// cannot see (core's Views): MapWindow maps it privately, copy-on-write,
+// and Revoke replaces it with inaccessible memory whose address range is
+// never reused, so a slice kept too long faults rather than reading
+// whatever the segment holds there next.
+//
 // # Trust
 //
 // Shared memory is written by another process, which may be buggy or dead
