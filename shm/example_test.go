@@ -51,3 +51,23 @@ func Example() {
 	// world
 	// shm: ring closed
 }
+
+// A window shows part of a segment without copying it; writes stay
+// private, and once revoked the window's memory faults.
+func ExampleSegment_MapWindow() {
+	seg, err := shm.NewSegment("example-window", 8192)
+	if err != nil {
+		panic(err)
+	}
+	defer seg.Close()
+	copy(seg.Bytes()[100:], "shared bytes")
+	w, err := seg.MapWindow(100, 12)
+	if err != nil {
+		panic(err)
+	}
+	view := w.Bytes()
+	view[0] = 'S' // a private copy of the page, not the segment's
+	fmt.Println(string(view), string(seg.Bytes()[100:112]))
+	w.Revoke() // view must not be touched from here on
+	// Output: Shared bytes shared bytes
+}
