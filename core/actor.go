@@ -126,14 +126,7 @@ func registerActorType[S any](name string, opts []ActorOption, construct func(f 
 
 // with returns the type with opts applied over its current options.
 func (t *actorRef) with(opts []ActorOption) actorRef {
-	o := t.info.opts
-	if t.opts != nil {
-		o = t.opts.actor()
-	}
-	for _, set := range opts {
-		set(&o)
-	}
-	return actorRef{info: t.info, opts: actorOptions(o)}
+	return actorRef{info: t.info, opts: applyOptions(t.info.opts, t.opts, (*callOptions).actor, opts, actorOptions)}
 }
 
 func (t *actorRef) begin(c *call, n int) {

@@ -47,14 +47,7 @@ func (f *fnRef) begin(c *call, n int) {
 
 // with returns the function with opts applied over its current options.
 func (f *fnRef) with(opts []Option) fnRef {
-	o := f.info.opts
-	if f.opts != nil {
-		o = f.opts.task()
-	}
-	for _, set := range opts {
-		set(&o)
-	}
-	return fnRef{info: f.info, opts: taskOptions(o)}
+	return fnRef{info: f.info, opts: applyOptions(f.info.opts, f.opts, (*callOptions).task, opts, taskOptions)}
 }
 
 // register records a function; run decodes a call's arguments and runs it.

@@ -181,6 +181,19 @@ type callOptions struct {
 	Detached       bool               `cbor:"6,keyasint,omitempty"`
 }
 
+// applyOptions sets opts over the current options of a function or actor
+// type: those of an earlier Options call, else the registered ones.
+func applyOptions[O any, F ~func(*O)](registered O, current *callOptions, fromCall func(*callOptions) O, opts []F, toCall func(O) *callOptions) *callOptions {
+	o := registered
+	if current != nil {
+		o = fromCall(current)
+	}
+	for _, set := range opts {
+		set(&o)
+	}
+	return toCall(o)
+}
+
 func taskOptions(o Options) *callOptions {
 	return &callOptions{Resources: o.Resources, MaxRetries: o.MaxRetries}
 }
