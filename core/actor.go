@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"runtime"
 
 	"github.com/fxamacker/cbor/v2"
 
@@ -381,9 +382,15 @@ func beginMethod[S any](c *call, m methodName, h Actor[S], nargs int) {
 	c.actor, c.returns = h.ID(), m.returns
 	if err := h.usable(); err != nil {
 		c.err = fmt.Errorf("%s: %w", m.key, err)
-		return
 	}
-	c.holds = append(c.holds, h.ref.h) // the handle lives until the call is submitted
+}
+
+// submitMethod submits a method call; h stays reachable (and so its actor
+// alive) until the node has the call, which then holds the actor itself.
+func submitMethod[S, R any](c *call, h Actor[S]) Ref[R] {
+	r := submit[R](c)
+	runtime.KeepAlive(h.ref.h)
+	return r
 }
 
 // Remote calls the method on actor h; calls from one caller run in the
@@ -391,7 +398,7 @@ func beginMethod[S any](c *call, m methodName, h Actor[S], nargs int) {
 func (m *Method0[S, R]) Remote(h Actor[S]) Ref[R] {
 	var c call
 	beginMethod(&c, m.methodName, h, 0)
-	return submit[R](&c)
+	return submitMethod[S, R](&c, h)
 }
 
 // Remote calls the method on actor h; the argument is an A or a Ref[A]
@@ -400,7 +407,7 @@ func (m *Method1[S, A, R]) Remote(h Actor[S], a any) Ref[R] {
 	var c call
 	beginMethod(&c, m.methodName, h, 1)
 	addArg[A](&c, 0, a)
-	return submit[R](&c)
+	return submitMethod[S, R](&c, h)
 }
 
 // Remote calls the method on actor h; see Method1.Remote.
@@ -409,7 +416,7 @@ func (m *Method2[S, A, B, R]) Remote(h Actor[S], a, b any) Ref[R] {
 	beginMethod(&c, m.methodName, h, 2)
 	addArg[A](&c, 0, a)
 	addArg[B](&c, 1, b)
-	return submit[R](&c)
+	return submitMethod[S, R](&c, h)
 }
 
 // Remote calls the method on actor h; see Method1.Remote.
@@ -419,7 +426,7 @@ func (m *Method3[S, A, B, C, R]) Remote(h Actor[S], a, b, c any) Ref[R] {
 	addArg[A](&cl, 0, a)
 	addArg[B](&cl, 1, b)
 	addArg[C](&cl, 2, c)
-	return submit[R](&cl)
+	return submitMethod[S, R](&cl, h)
 }
 
 // Remote calls the method on actor h; see Method1.Remote.
@@ -430,7 +437,7 @@ func (m *Method4[S, A, B, C, D, R]) Remote(h Actor[S], a, b, c, d any) Ref[R] {
 	addArg[B](&cl, 1, b)
 	addArg[C](&cl, 2, c)
 	addArg[D](&cl, 3, d)
-	return submit[R](&cl)
+	return submitMethod[S, R](&cl, h)
 }
 
 // Remote calls the method on actor h; see Method1.Remote.
@@ -442,5 +449,5 @@ func (m *Method5[S, A, B, C, D, E, R]) Remote(h Actor[S], a, b, c, d, e any) Ref
 	addArg[C](&cl, 2, c)
 	addArg[D](&cl, 3, d)
 	addArg[E](&cl, 4, e)
-	return submit[R](&cl)
+	return submitMethod[S, R](&cl, h)
 }

@@ -30,6 +30,7 @@ type actor struct {
 	inflight     []*task // calls sent to the worker, not finished
 	restartsLeft int
 	err          error // why it died
+	orphaned     bool  // no handle is left: it dies with its last call
 }
 
 // newActor records the actor t creates; it fails if its name is taken.
@@ -178,13 +179,17 @@ func (n *node) actorWorkerDied(a *actor, cause error) {
 	n.placeActor(a)
 }
 
-// actorOutOfScope is called when the last handle to a is gone: a detached
-// actor lives on, any other is killed (no call is pending: calls hold it).
+// actorOutOfScope is called when the last handle to a is gone, and again
+// as each call it still had finishes: a detached actor lives on, any other
+// is killed once no call to it is pending.
 func (n *node) actorOutOfScope(a *actor) {
 	switch {
 	case a.state == actorDead:
 		delete(n.actors, a.id)
-	case !a.opts.Detached:
+	case a.opts.Detached:
+	case len(a.queue) > 0 || len(a.inflight) > 0:
+		a.orphaned = true
+	default:
 		n.killActorLocked(a, errors.New("no handle to it is left"))
 	}
 }

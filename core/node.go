@@ -321,11 +321,7 @@ func (n *node) submitLocked(spec *taskSpec) *task {
 			n.finish(t, nil, n.noActor(spec.actor))
 			return t
 		}
-		// The call holds its actor, as a handle does, until it is done.
-		if n.hold(a.create.ret.id) != nil {
-			t.contained = append(t.contained, a.create.ret.id)
-		}
-		t.actor = a
+		t.actor = a // its pending calls keep it alive, as a handle does (actorOutOfScope)
 		a.queue = append(a.queue, t)
 	}
 	if t.ext != nil && t.ext.parent != nil && t.ext.parent.cancelled() != nil {
@@ -525,6 +521,9 @@ func (n *node) finishWith(t *task, data []byte, contained []wire.ObjectID, err e
 	}
 	if t.ret.refs <= 0 {
 		n.freeObject(t.ret)
+	}
+	if a := t.actor; a != nil && t.kind == wire.SubmitActorCall && a.orphaned {
+		n.actorOutOfScope(a)
 	}
 }
 

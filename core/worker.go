@@ -71,7 +71,6 @@ type workerProc struct {
 	active    []*running           // calls executing, oldest first
 	slots     []*slotLoad          // per scheduler worker (lease slot): a few
 	cancelled map[wire.TaskID]bool // cancellations of calls not started yet
-	spare     sync.Pool            // finished calls' *running records, for reuse
 
 	instance    any // the actor, once constructed
 	actorLimit  int
@@ -168,6 +167,7 @@ func attachWorker(ringStr string) (*workerProc, error) {
 func (w *workerProc) readLoop(gen uint64) {
 	var buf []byte
 	var m wire.Msg
+	var spare *running // a call record kept for this goroutine's next call
 	for {
 		msg, err := w.in.Pop(buf[:0], time.Second)
 		if errors.Is(err, shm.ErrTimeout) {
@@ -186,7 +186,7 @@ func (w *workerProc) readLoop(gen uint64) {
 		}
 		switch m.Kind {
 		case wire.KindExecute, wire.KindCreateActor:
-			if !w.handleCall(&m, gen) {
+			if !w.handleCall(&m, gen, &spare) {
 				return
 			}
 		case wire.KindGetReply, wire.KindWaitReply, wire.KindCreateReply, wire.KindLookupReply:
@@ -241,7 +241,7 @@ func (w *workerProc) cancelCall(id wire.TaskID) {
 
 // handleCall runs or queues a call; it reports whether this goroutine is
 // still the reader afterwards.
-func (w *workerProc) handleCall(m *wire.Msg, gen uint64) bool {
+func (w *workerProc) handleCall(m *wire.Msg, gen uint64, spare **running) bool {
 	if m.Kind == wire.KindExecute && !m.Actor.IsZero() {
 		w.mu.Lock()
 		if w.actorActive >= w.actorLimit || len(w.actorQueue) > 0 {
@@ -252,17 +252,13 @@ func (w *workerProc) handleCall(m *wire.Msg, gen uint64) bool {
 		w.actorActive++
 		if w.actorLimit > 1 {
 			w.mu.Unlock()
-			go w.runActorCalls(cloneMsg(m))
+			go w.runActorCalls(cloneMsg(m), false, new(*running))
 			return true
 		}
-		w.busy = true
 		w.mu.Unlock()
-		return w.runActorCalls(m) && w.stillReader(gen)
+		return w.runActorCalls(m, true, spare) && w.stillReader(gen)
 	}
-	w.mu.Lock()
-	w.busy = true
-	w.mu.Unlock()
-	w.execute(m)
+	w.execute(m, true, spare)
 	return w.stillReader(gen)
 }
 
@@ -278,10 +274,12 @@ func (w *workerProc) stillReader(gen uint64) bool {
 }
 
 // runActorCalls runs m and then the queued calls: the goroutine holding an
-// actor slot keeps it until the queue is empty, reader or not.
-func (w *workerProc) runActorCalls(m *wire.Msg) bool {
+// actor slot keeps it until the queue is empty, reader or not; inline says
+// it is the reader.
+func (w *workerProc) runActorCalls(m *wire.Msg, inline bool, spare **running) bool {
 	for {
-		w.execute(m)
+		w.execute(m, inline, spare)
+		inline = false
 		w.mu.Lock()
 		if len(w.actorQueue) == 0 {
 			w.actorActive--
@@ -296,8 +294,11 @@ func (w *workerProc) runActorCalls(m *wire.Msg) bool {
 
 // execute runs one task, actor creation or method call and reports its
 // outcome to the node. A panic becomes the task's error, with the stack.
-func (w *workerProc) execute(m *wire.Msg) {
-	run := w.begin(m)
+// inline says the reader runs it (it is busy in user code meanwhile);
+// *spare is the goroutine's record kept from its last call, for reuse.
+func (w *workerProc) execute(m *wire.Msg, inline bool, spare **running) {
+	run := w.begin(m, inline, *spare)
+	*spare = nil
 	out := &run.out
 	var err error
 	if run.cancelled {
@@ -327,7 +328,8 @@ func (w *workerProc) execute(m *wire.Msg) {
 	}
 	w.send(&reply)
 	if reuse {
-		w.recycle(run)
+		run.recycle()
+		*spare = run
 	}
 }
 
@@ -359,8 +361,8 @@ func (w *workerProc) invoke(m *wire.Msg, run *running, out *output) (err error) 
 	}
 	f := &run.frame
 	*f = frame{name: m.Name, args: m.Args, run: run, objs: w.objs, views: f.views[:0]}
-	defer f.releaseViews()
 	defer func() {
+		f.releaseViews()
 		if r := recover(); r != nil {
 			err = &TaskError{Kind: kindTaskFailed, Func: string(m.Name), Task: m.Task.String(),
 				Message: "panic", Panic: fmt.Sprint(r), Stack: string(debug.Stack())}
@@ -394,15 +396,18 @@ func (w *workerProc) invoke(m *wire.Msg, run *running, out *output) (err error) 
 	return fi.invoke(f, out)
 }
 
-// begin records a call that starts executing here.
-func (w *workerProc) begin(m *wire.Msg) *running {
-	run, _ := w.spare.Get().(*running)
+// begin records a call that starts executing here, in run if it is a
+// record to reuse.
+func (w *workerProc) begin(m *wire.Msg, inline bool, run *running) *running {
 	if run == nil {
 		run = &running{w: w}
 	}
 	run.info = TaskInfo{ID: m.Task, Actor: m.Actor, Attempt: m.Attempt}
 	run.name, run.deadline, run.live = m.Name, m.Deadline, true
 	w.mu.Lock()
+	if inline {
+		w.busy = true
+	}
 	if len(w.cancelled) > 0 && w.cancelled[m.Task] {
 		delete(w.cancelled, m.Task)
 		run.cancelled = true
@@ -441,12 +446,11 @@ func (w *workerProc) settle(run *running) (reuse bool) {
 	return reuse
 }
 
-// recycle keeps a finished call's record for the next call.
-func (w *workerProc) recycle(run *running) {
+// recycle readies a finished call's record for the next call.
+func (run *running) recycle() {
 	run.cancelled, run.name, run.stopTimer = false, nil, nil
 	run.out.contained, run.out.parts = nil, nil
 	run.frame.args, run.frame.name = nil, nil
-	w.spare.Put(run)
 }
 
 // reportSlot tells the node when a slot has no call making progress
