@@ -287,6 +287,10 @@ func (n *node) retryOrFail(t *task, cause error) {
 	if t == nil || t.done {
 		return
 	}
+	if err := t.cancelled(); err != nil {
+		n.finish(t, nil, err) // cancelled while it was in flight: not run again
+		return
+	}
 	if t.retriesLeft > 0 && !n.closed {
 		t.retriesLeft--
 		t.worker = nil
