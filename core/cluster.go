@@ -249,8 +249,11 @@ func (d *driver) adopt(id wire.ObjectID) hold {
 
 func (d *driver) release(h hold) {
 	d.n.mu.Lock()
-	if h.obj != nil {
-		d.n.dropObject(h.obj)
+	if o := h.obj; o != nil {
+		if o.stored {
+			d.n.objs.released(o.slot.Size)
+		}
+		d.n.dropObject(o)
 	}
 	d.n.mu.Unlock()
 }

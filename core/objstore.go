@@ -141,6 +141,15 @@ func (s *objectStore) collect(size int64) {
 	go runtime.GC()
 }
 
+// released notes that a hold on a stored object of size bytes was given
+// up: those bytes are no longer garbage for collect to find, so a loop
+// that releases what it puts runs no collections.
+func (s *objectStore) released(size int64) {
+	if s.sinceGC.Add(-size) < 0 {
+		s.sinceGC.Store(0)
+	}
+}
+
 // fill writes v into the unsealed object at slot.
 func (s *objectStore) fill(slot store.Slot, v encoded) error {
 	dst, err := s.write.Writable(slot)

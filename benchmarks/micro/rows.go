@@ -23,12 +23,6 @@ type Row struct {
 	// perSecond scales operations per second into Unit (1e-9: bytes to GB);
 	// zero means 1.
 	perSecond float64
-	// warmBatches, when set, is how many batches (at most five measuring
-	// times' worth) warm the row up instead of a tenth of the measuring
-	// time: the object store's memory is
-	// committed on first touch, so the first gigabytes through it are page
-	// faults, not puts.
-	warmBatches int
 }
 
 var (

@@ -17,40 +17,33 @@ type Result struct {
 }
 
 // Run measures each row for about d in manta and d in its baseline. Only
-// rows whose names are in only run, when only is not empty.
+// rows whose names are in only run, when only is not empty. The two are
+// measured in alternating slices of the time, so a machine that speeds up
+// or slows down meanwhile (shared hosts do) affects both alike and their
+// ratio stays meaningful.
 func Run(ctx context.Context, rows []Row, d time.Duration, only map[string]bool, report func(Result)) error {
 	for _, r := range rows {
 		if len(only) > 0 && !only[r.Name] {
 			continue
 		}
+		mantaF := func(b int) (int, error) { return r.manta(ctx, b) }
+		baseF := func(b int) (int, error) { return r.baseline(b), nil }
 		// A warm-up starts the workers and actors the row needs.
-		warm := func() error {
-			_, err := measure(func(b int) (int, error) { return r.manta(ctx, b) }, r.batch, d/10)
-			return err
+		var warm rate
+		if err := warm.add(mantaF, r.batch, d/10); err != nil {
+			return fmt.Errorf("%s: %w", r.Name, err)
 		}
-		if r.warmBatches > 0 {
-			warm = func() error {
-				start := time.Now()
-				for i := 0; i < r.warmBatches && time.Since(start) < 5*d; i++ {
-					if _, err := r.manta(ctx, r.batch); err != nil {
-						return err
-					}
-				}
-				return nil
+		var value, base rate
+		for range slices {
+			if err := value.add(mantaF, r.batch, d/slices); err != nil {
+				return fmt.Errorf("%s: %w", r.Name, err)
 			}
+			base.add(baseF, r.batch, d/slices)
 		}
-		if err := warm(); err != nil {
-			return fmt.Errorf("%s: %w", r.Name, err)
-		}
-		value, err := measure(func(b int) (int, error) { return r.manta(ctx, b) }, r.batch, d)
-		if err != nil {
-			return fmt.Errorf("%s: %w", r.Name, err)
-		}
-		base, _ := measure(func(b int) (int, error) { return r.baseline(b), nil }, r.batch, d)
+		res := Result{Name: r.Name, Value: value.perSecond(), Unit: r.Unit, Baseline: base.perSecond()}
 		if r.perSecond != 0 {
-			value, base = value*r.perSecond, base*r.perSecond
+			res.Value, res.Baseline = res.Value*r.perSecond, res.Baseline*r.perSecond
 		}
-		res := Result{Name: r.Name, Value: value, Unit: r.Unit, Baseline: base}
 		if r.Ray != 0 {
 			ray := r.Ray
 			res.Ray = &ray
@@ -60,21 +53,32 @@ func Run(ctx context.Context, rows []Row, d time.Duration, only map[string]bool,
 	return nil
 }
 
-// measure repeats f until d has passed and returns operations per second.
-func measure(f func(batch int) (int, error), batch int, d time.Duration) (float64, error) {
+// slices is how many turns manta and the baseline take within a row.
+const slices = 5
+
+// rate sums operations and time over a row's slices.
+type rate struct {
+	ops     int
+	elapsed time.Duration
+}
+
+// add repeats f for at least d.
+func (r *rate) add(f func(batch int) (int, error), batch int, d time.Duration) error {
 	start := time.Now()
-	ops := 0
 	for {
 		n, err := f(batch)
 		if err != nil {
-			return 0, err
+			return err
 		}
-		ops += n
+		r.ops += n
 		if el := time.Since(start); el >= d {
-			return float64(ops) / el.Seconds(), nil
+			r.elapsed += el
+			return nil
 		}
 	}
 }
+
+func (r *rate) perSecond() float64 { return float64(r.ops) / r.elapsed.Seconds() }
 
 // QueuedRow is the name of the memory row RunQueued reports.
 const QueuedRow = "1m_queued_tasks_memory"
