@@ -29,6 +29,9 @@ const (
 	fmtBytes
 	fmtFloat64s
 	fmtFloat32s
+	fmtBytesAligned // the large forms of the three above: see rawslice.go
+	fmtFloat64sAligned
+	fmtFloat32sAligned
 )
 
 // codec encodes and decodes values of one Go type. It is built once per
@@ -176,37 +179,11 @@ func newCodec[T any](t reflect.Type) *codec[T] {
 	case reflect.Slice:
 		switch t.Elem().Kind() {
 		case reflect.Uint8:
-			c.enc = func(dst []byte, v *T) ([]byte, error) {
-				return append(append(dst, fmtBytes), *(*[]byte)(unsafe.Pointer(v))...), nil
-			}
-			c.size = func(v *T) int { return 1 + len(*(*[]byte)(unsafe.Pointer(v))) }
-			c.dec = func(src []byte, v *T) error {
-				if len(src) < 1 || src[0] != fmtBytes {
-					return formatError(src, "[]byte")
-				}
-				*(*[]byte)(unsafe.Pointer(v)) = append([]byte(nil), src[1:]...)
-				return nil
-			}
+			setRawCodec[T, byte](c)
 		case reflect.Float64:
-			c.enc = func(dst []byte, v *T) ([]byte, error) {
-				return appendFloat64s(append(dst, fmtFloat64s), *(*[]float64)(unsafe.Pointer(v))), nil
-			}
-			c.size = func(v *T) int { return sliceHeader + 8*len(*(*[]float64)(unsafe.Pointer(v))) }
-			c.dec = func(src []byte, v *T) error {
-				s, err := decodeFloat64s(src)
-				*(*[]float64)(unsafe.Pointer(v)) = s
-				return err
-			}
+			setRawCodec[T, float64](c)
 		case reflect.Float32:
-			c.enc = func(dst []byte, v *T) ([]byte, error) {
-				return appendFloat32s(append(dst, fmtFloat32s), *(*[]float32)(unsafe.Pointer(v))), nil
-			}
-			c.size = func(v *T) int { return sliceHeader + 4*len(*(*[]float32)(unsafe.Pointer(v))) }
-			c.dec = func(src []byte, v *T) error {
-				s, err := decodeFloat32s(src)
-				*(*[]float32)(unsafe.Pointer(v)) = s
-				return err
-			}
+			setRawCodec[T, float32](c)
 		}
 	}
 	if c.enc == nil {
@@ -214,11 +191,6 @@ func newCodec[T any](t reflect.Type) *codec[T] {
 	}
 	return c
 }
-
-// Float slices start with an 8-byte header (the format byte and padding)
-// so that their elements stay aligned in the object store, whose data is
-// 64-byte aligned.
-const sliceHeader = 8
 
 func cborEnc[T any](dst []byte, v *T) ([]byte, error) {
 	b, err := cbor.Marshal(v)
@@ -257,7 +229,7 @@ func encodeAny(dst []byte, v any) ([]byte, error) {
 	case string:
 		return codecFor[string]().enc(dst, &x)
 	case []byte:
-		return codecFor[[]byte]().enc(dst, &x)
+		return appendRawSlice(dst, x), nil
 	case []float64:
 		return codecFor[[]float64]().enc(dst, &x)
 	case []float32:
@@ -356,69 +328,4 @@ func storeUint(p unsafe.Pointer, size uintptr, x uint64) bool {
 	}
 	*(*uint64)(p) = x
 	return true
-}
-
-func appendFloat64s(dst []byte, s []float64) []byte {
-	return appendRaw(append(dst, make([]byte, sliceHeader-1)...), s)
-}
-
-func decodeFloat64s(src []byte) ([]float64, error) {
-	if len(src) < sliceHeader || src[0] != fmtFloat64s || (len(src)-sliceHeader)%8 != 0 {
-		return nil, formatError(src, "[]float64")
-	}
-	return copyRaw[float64](src[sliceHeader:]), nil
-}
-
-func appendFloat32s(dst []byte, s []float32) []byte {
-	return appendRaw(append(dst, make([]byte, sliceHeader-1)...), s)
-}
-
-func decodeFloat32s(src []byte) ([]float32, error) {
-	if len(src) < sliceHeader || src[0] != fmtFloat32s || (len(src)-sliceHeader)%4 != 0 {
-		return nil, formatError(src, "[]float32")
-	}
-	return copyRaw[float32](src[sliceHeader:]), nil
-}
-
-// littleEndian: float slices travel little-endian, so on such machines
-// (all that Go runs manta on today) they are copied as raw memory, at
-// memcpy speed.
-var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
-
-func appendRaw[E float32 | float64](dst []byte, s []E) []byte {
-	if len(s) == 0 {
-		return dst
-	}
-	size := int(unsafe.Sizeof(s[0]))
-	if littleEndian {
-		return append(dst, unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), len(s)*size)...)
-	}
-	for _, f := range s {
-		if size == 8 {
-			dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(float64(f)))
-		} else {
-			dst = binary.LittleEndian.AppendUint32(dst, math.Float32bits(float32(f)))
-		}
-	}
-	return dst
-}
-
-func copyRaw[E float32 | float64](body []byte) []E {
-	size := int(unsafe.Sizeof(E(0)))
-	out := make([]E, len(body)/size)
-	if len(out) == 0 {
-		return out
-	}
-	if littleEndian {
-		copy(unsafe.Slice((*byte)(unsafe.Pointer(&out[0])), len(body)), body)
-		return out
-	}
-	for i := range out {
-		if size == 8 {
-			out[i] = E(math.Float64frombits(binary.LittleEndian.Uint64(body[8*i:])))
-		} else {
-			out[i] = E(math.Float32frombits(binary.LittleEndian.Uint32(body[4*i:])))
-		}
-	}
-	return out
 }

@@ -2,6 +2,7 @@ package core
 
 import (
 	"testing"
+	"unsafe"
 
 	"manta/rpc/wire"
 )
@@ -75,4 +76,52 @@ func TestCodecRoundTrips(t *testing.T) {
 	var s string
 	err = codecFor[string]().dec(mustEnc(codecFor[int](), 1), &s)
 	check("int as string is an error", err != nil)
+}
+
+// Raw slices from alignAbove bytes on take the aligned format, whose
+// elements start 64 bytes in; both forms decode, and nothing else does.
+func TestRawSlicesAlignLargeValues(t *testing.T) {
+	for _, n := range []int{0, 3, alignAbove/8 - 1, alignAbove / 8, alignAbove} {
+		xs := make([]float64, n)
+		for i := range xs {
+			xs[i] = float64(i) + 0.5
+		}
+		enc := mustEnc(codecFor[[]float64](), xs)
+		wantHeader := rawPadded
+		if 8*n >= alignAbove {
+			wantHeader = rawAligned
+		}
+		if len(enc) != wantHeader+8*n || len(enc) != rawEncodedLen[float64](n) {
+			t.Fatalf("%d floats: %d bytes encoded, want a %d-byte header", n, len(enc), wantHeader)
+		}
+		var back []float64
+		if err := codecFor[[]float64]().dec(enc, &back); err != nil || len(back) != n || (n > 0 && back[n-1] != xs[n-1]) {
+			t.Fatalf("%d floats did not round-trip: %v", n, err)
+		}
+		var asBytes []byte
+		if err := codecFor[[]byte]().dec(enc, &asBytes); err == nil {
+			t.Fatalf("%d floats decoded as bytes", n)
+		}
+	}
+	big := make([]byte, alignAbove+1)
+	enc := mustEnc(codecFor[[]byte](), big)
+	if enc[0] != fmtBytesAligned || len(enc) != rawAligned+len(big) {
+		t.Fatalf("large bytes: format %d, %d bytes", enc[0], len(enc))
+	}
+}
+
+func TestLargeStoredValuesAreCacheLineAligned(t *testing.T) {
+	startCluster(t, Config{})
+	r, err := Put(make([]float64, 1<<16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := GetView(ctxT(t), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Release()
+	if p := uintptr(unsafe.Pointer(&v.Data()[0])); p%64 != 0 {
+		t.Fatalf("a stored []float64's elements start at %#x, not on a cache line", p)
+	}
 }

@@ -337,7 +337,7 @@ func rogueWorker() {
 	}()
 	id := wire.ObjectID{Task: randomTaskID(), Index: wire.PutIndexBase}
 	req, ch := w.request(&wire.Msg{Kind: wire.KindCreate, Object: id, Slot: wire.Slot{Size: 1 << 20}})
-	if rep, err := w.await(context.Background(), req, ch); err == nil && rep.results[0].Status == wire.StatusOK {
+	if rep, err := w.await(context.Background(), req, ch, false); err == nil && rep.results[0].Status == wire.StatusOK {
 		buf, _ := w.objs.write.Writable(fromSlot(rep.results[0].Slot))
 		copy(buf[:len(buf)/2], make([]byte, len(buf)/2))
 	}

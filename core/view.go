@@ -6,7 +6,6 @@ import (
 	"reflect"
 	"runtime"
 	"sync"
-	"unsafe"
 
 	"manta/rpc/wire"
 	"manta/shm"
@@ -97,8 +96,7 @@ func GetView[S ~[]E, E Elem](ctx context.Context, r Ref[S]) (*View[E], error) {
 // if they are stored, copied otherwise. hold, if set, is called once the
 // mapping is made; what it returns is called at Release.
 func newView[E Elem](seg *shm.Segment, res result, hold func() func()) (*View[E], error) {
-	f := rawFormat[E]()
-	if len(res.data) < rawHeader(f) || res.data[0] != f {
+	if _, ok := rawBytes[E](res.data); !ok {
 		return nil, formatError(res.data, "[]"+reflect.TypeFor[E]().String())
 	}
 	var win *shm.Window
@@ -115,7 +113,7 @@ func newView[E Elem](seg *shm.Segment, res result, hold func() func()) (*View[E]
 	if hold != nil {
 		st.release = hold()
 	}
-	data, ok := rawBody[E](win.Bytes(), f)
+	data, ok := viewRawSlice[E](win.Bytes())
 	if !ok {
 		st.close()
 		return nil, formatError(res.data, "[]"+reflect.TypeFor[E]().String())
@@ -137,16 +135,16 @@ func (*View[E]) paramCodec() any {
 	c := &codec[*View[E]]{}
 	c.enc = func(dst []byte, v **View[E]) ([]byte, error) {
 		if *v == nil {
-			return appendElems[E](dst, nil), nil
+			return appendRawSlice[E](dst, nil), nil
 		}
-		return appendElems(dst, (*v).data), nil
+		return appendRawSlice(dst, (*v).data), nil
 	}
 	c.size = func(v **View[E]) int {
 		n := 0
 		if *v != nil {
 			n = len((*v).data)
 		}
-		return rawHeader(rawFormat[E]()) + n*int(unsafe.Sizeof(E(0)))
+		return rawEncodedLen[E](n)
 	}
 	c.dec = func(src []byte, v **View[E]) error {
 		view, err := newView[E](nil, result{data: src}, nil)
@@ -167,34 +165,13 @@ func (*View[E]) paramCodec() any {
 		case Ref[[]E]:
 			cl.addRef(i, x.h)
 		case []E:
-			cl.addEncoded(appendElems(cl.buf, x))
+			cl.addEncoded(appendRawSlice(cl.buf, x))
 		default:
 			return false
 		}
 		return true
 	}
 	return c
-}
-
-// appendElems encodes s in the raw format of []E.
-func appendElems[E Elem](dst []byte, s []E) []byte {
-	f := rawFormat[E]()
-	dst = append(dst, f)
-	dst = append(dst, make([]byte, rawHeader(f)-1)...)
-	size := int(unsafe.Sizeof(E(0)))
-	if len(s) == 0 {
-		return dst
-	}
-	if littleEndian {
-		return append(dst, unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), len(s)*size)...)
-	}
-	for i := range s {
-		b := unsafe.Slice((*byte)(unsafe.Pointer(&s[i])), size)
-		for j := size - 1; j >= 0; j-- {
-			dst = append(dst, b[j])
-		}
-	}
-	return dst
 }
 
 // Data returns the elements; valid until Release.
@@ -210,42 +187,4 @@ func (v *View[E]) Len() int { return len(v.data) }
 func (v *View[E]) Release() error {
 	v.cleanup.Stop()
 	return v.state.close()
-}
-
-// rawFormat is the wire format of []E, whose body rawBody reads.
-func rawFormat[E Elem]() byte {
-	switch reflect.TypeFor[E]().Kind() {
-	case reflect.Uint8:
-		return fmtBytes
-	case reflect.Float32:
-		return fmtFloat32s
-	}
-	return fmtFloat64s
-}
-
-// rawHeader is how many bytes precede the elements in format f: one for
-// bytes, sliceHeader for floats (so they stay aligned in the store).
-func rawHeader(f byte) int {
-	if f == fmtBytes {
-		return 1
-	}
-	return sliceHeader
-}
-
-// rawBody reinterprets the elements of src, an encoding in format f, in
-// place; false if the length or alignment does not fit E.
-func rawBody[E Elem](src []byte, f byte) ([]E, bool) {
-	size := int(unsafe.Sizeof(E(0)))
-	h := rawHeader(f)
-	if len(src) < h || src[0] != f || (len(src)-h)%size != 0 || !littleEndian {
-		return nil, false
-	}
-	body := src[h:]
-	if len(body) == 0 {
-		return []E{}, true
-	}
-	if uintptr(unsafe.Pointer(&body[0]))%uintptr(size) != 0 {
-		return nil, false
-	}
-	return unsafe.Slice((*E)(unsafe.Pointer(&body[0])), len(body)/size), true
 }

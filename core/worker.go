@@ -480,17 +480,21 @@ func (w *workerProc) send(m *wire.Msg) {
 	}
 }
 
-// blockBegin is called before waiting for the node on behalf of the call
-// that ctx belongs to (or, without a task context, the newest call still
-// making progress): if the reader is the one about to wait (or is busy in
-// user code), a new reader takes over. It returns the call charged.
-func (w *workerProc) blockBegin(ctx context.Context) *running {
+// blockBegin is called before waiting for the node: if the reader is the
+// one about to wait (or is busy in user code), a new reader takes over.
+// When charge is set the wait counts against the call that ctx belongs to
+// (or, without a task context, the newest call still making progress),
+// whose lease slot may then give its CPU back; it returns the call charged.
+func (w *workerProc) blockBegin(ctx context.Context, charge bool) *running {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.busy {
 		w.busy = false
 		w.readerGen++
 		go w.readLoop(w.readerGen)
+	}
+	if !charge {
+		return nil
 	}
 	run := runningOf(ctx)
 	if run == nil || !run.live {
@@ -544,8 +548,9 @@ func (w *workerProc) request(m *wire.Msg) (uint64, chan reply) {
 	return m.ReqID, ch
 }
 
-func (w *workerProc) await(ctx context.Context, id uint64, ch chan reply) (reply, error) {
-	run := w.blockBegin(ctx)
+// await waits for the reply to request id; see blockBegin for charge.
+func (w *workerProc) await(ctx context.Context, id uint64, ch chan reply, charge bool) (reply, error) {
+	run := w.blockBegin(ctx, charge)
 	defer w.blockEnd(run)
 	select {
 	case r := <-ch:
@@ -620,7 +625,7 @@ func (w *workerProc) get(ctx context.Context, hs []hold, out []result) error {
 		ids[i] = h.id
 	}
 	id, ch := w.request(&wire.Msg{Kind: wire.KindGet, IDs: ids})
-	rep, err := w.await(ctx, id, ch)
+	rep, err := w.await(ctx, id, ch, true)
 	if err != nil {
 		return fmt.Errorf("manta: get: %w", err)
 	}
@@ -655,7 +660,7 @@ func (w *workerProc) wait(ctx context.Context, hs []hold, k int, timeout time.Du
 		ids[i] = h.id
 	}
 	id, ch := w.request(&wire.Msg{Kind: wire.KindWait, IDs: ids, K: uint32(k), TimeoutNanos: int64(timeout)})
-	rep, err := w.await(ctx, id, ch)
+	rep, err := w.await(ctx, id, ch, true)
 	if err != nil {
 		return nil, fmt.Errorf("manta: wait: %w", err)
 	}
@@ -691,7 +696,9 @@ func (w *workerProc) put(id wire.ObjectID, v encoded, contained []wire.ObjectID)
 func (w *workerProc) storeValue(id wire.ObjectID, v encoded) error {
 	w.objs.collect(int64(v.len()))
 	req, ch := w.request(&wire.Msg{Kind: wire.KindCreate, Object: id, Slot: wire.Slot{Size: uint64(v.len())}})
-	rep, err := w.await(context.Background(), req, ch)
+	// The node answers at once (or fails after StoreWait): not a Get, so
+	// no call is charged.
+	rep, err := w.await(context.Background(), req, ch, false)
 	if err != nil {
 		return err
 	}
@@ -733,7 +740,7 @@ func (w *workerProc) killActor(id wire.TaskID) error {
 
 func (w *workerProc) lookupActor(ctx context.Context, name string) (wire.TaskID, string, error) {
 	id, ch := w.request(&wire.Msg{Kind: wire.KindLookupActor, Name: []byte(name)})
-	rep, err := w.await(ctx, id, ch)
+	rep, err := w.await(ctx, id, ch, true)
 	if err != nil {
 		return wire.TaskID{}, "", fmt.Errorf("manta: get actor %q: %w", name, err)
 	}
