@@ -34,16 +34,17 @@ var (
 	concurrentSink     = core.RegisterActor0("micro.ConcurrentSink", func() (*sinkState, error) { return &sinkState{}, nil }, core.WithMaxConcurrency(16))
 	concurrentSinkCall = core.RegisterMethod0(concurrentSink, "Call", func(s *sinkState) (int, error) { return 0, nil })
 
-	// submitBatch is a client: a task that submits n tasks and waits for
-	// them, as Ray's multi-client rows use client processes.
-	submitBatch = core.Register1("micro.submitBatch", func(n int) (int, error) {
+	// taskClient is a client, an actor as in Ray's microbenchmark: its
+	// SubmitBatch submits n tasks and waits for them.
+	taskClient       = core.RegisterActor0("micro.TaskClient", func() (*sinkState, error) { return &sinkState{}, nil })
+	taskClientSubmit = core.RegisterMethod1(taskClient, "SubmitBatch", func(_ *sinkState, n int) (int, error) {
 		refs := make([]core.Ref[int], n)
 		for i := range refs {
 			refs[i] = noop.Remote()
 		}
 		_, err := core.GetAll(context.Background(), refs)
 		return n, err
-	}, core.WithResources(map[string]float64{"CPU": 0}))
+	})
 
 	// callActorBatch is a client calling its own actor n times.
 	callActorBatch = core.Register2("micro.callActorBatch", func(h core.Actor[sinkState], n int) (int, error) {
@@ -134,7 +135,7 @@ func Rows(clients int) []Row {
 	var largeRef core.Ref[[]float64]
 	var actorH core.Actor[sinkState]
 	var concH core.Actor[sinkState]
-	var clientActors []core.Actor[sinkState]
+	var clientActors, taskClients []core.Actor[sinkState]
 	return []Row{
 		{Name: "single_client_tasks_sync", Unit: "tasks/s", Ray: 981, batch: 1,
 			manta: func(ctx context.Context, batch int) (int, error) {
@@ -158,9 +159,12 @@ func Rows(clients int) []Row {
 			baseline: func(batch int) int { return poolBaseline(batch, 1, clients) }},
 		{Name: "multi_client_tasks_async", Unit: "tasks/s", Ray: 21230, batch: 5000,
 			manta: func(ctx context.Context, batch int) (int, error) {
+				for len(taskClients) < clients {
+					taskClients = append(taskClients, taskClient.Remote())
+				}
 				refs := make([]core.Ref[int], clients)
 				for i := range refs {
-					refs[i] = submitBatch.Remote(batch / clients)
+					refs[i] = taskClientSubmit.Remote(taskClients[i], batch/clients)
 				}
 				done, err := core.GetAll(ctx, refs)
 				return sum(done), err
