@@ -557,11 +557,14 @@ func TestSpinAdapts(t *testing.T) {
 		t.Fatalf("a new doorbell spins %v, want full", kind)
 	}
 	never := func() bool { return false }
-	for i := 0; i < 20 && d.hits.Load() >= hitOne/4; i++ {
+	// About a dozen failed full spins bring the rate down; waits whose spin
+	// lost its CPU (a loaded test machine) count for nothing, so allow many.
+	waits := 0
+	for ; waits < 500 && d.hits.Load() >= hitOne/4; waits++ {
 		d.Wait(never, 50*time.Microsecond)
 	}
 	if d.hits.Load() >= hitOne/4 {
-		t.Fatalf("hit rate %d/%d after 20 failed waits", d.hits.Load(), hitOne)
+		t.Fatalf("hit rate %d/%d after %d failed waits", d.hits.Load(), hitOne, waits)
 	}
 	var kinds [3]int
 	for i := 0; i < 32; i++ {
