@@ -7,11 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"testing"
 	"time"
 	"unsafe"
 
+	"manta/internal/faulttest"
 	"manta/rpc/wire"
 	"manta/shm"
 	"manta/shm/store"
@@ -183,14 +183,9 @@ var sink float64
 
 func mustFault(t *testing.T, f func()) {
 	t.Helper()
-	old := debug.SetPanicOnFault(true)
-	defer debug.SetPanicOnFault(old)
-	defer func() {
-		if recover() == nil {
-			t.Error("access to released memory did not fault")
-		}
-	}()
-	f()
+	if !faulttest.Faults(f) {
+		t.Error("access to released memory did not fault")
+	}
 }
 
 func TestStoredValuesInWorkers(t *testing.T) {

@@ -2,8 +2,9 @@ package shm
 
 import (
 	"bytes"
-	"runtime/debug"
 	"testing"
+
+	"manta/internal/faulttest"
 )
 
 func TestWindowIsACopyOnWriteViewOfTheSegment(t *testing.T) {
@@ -74,14 +75,9 @@ func TestWindowOutOfRange(t *testing.T) {
 
 func mustFault(t *testing.T, f func()) {
 	t.Helper()
-	old := debug.SetPanicOnFault(true)
-	defer debug.SetPanicOnFault(old)
-	defer func() {
-		if recover() == nil {
-			t.Error("access to a revoked window did not fault")
-		}
-	}()
-	f()
+	if !faulttest.Faults(f) {
+		t.Error("access to released memory did not fault")
+	}
 }
 
 // BenchmarkWindowRead maps a 64 MiB window, reads every word and revokes
