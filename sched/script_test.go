@@ -8,34 +8,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cockroachdb/datadriven"
+	"manta/internal/script"
 )
 
-// TestScripts runs the scripts in testdata with cockroachdb/datadriven,
-// as etcd raft does. Each case is a command with key=value arguments and
-// its expected output:
-//
-//	# comments before a case
-//	command key=value ...
-//	----
-//	expected output
-//
-// The expected outputs are the specification: after `go test -rewrite`,
-// read every changed line and check that it is right.
+// TestScripts runs the scripts in testdata (see internal/script): the
+// expected outputs are the specification.
 func TestScripts(t *testing.T) {
-	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
+	script.Walk(t, "testdata", func(*testing.T) script.Func {
 		var s scriptState
-		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
-			line := d.Cmd
-			for _, a := range d.CmdArgs {
-				line += " " + a.String()
-			}
-			got, err := s.run(line)
-			if err != nil {
-				t.Fatalf("%s: %s: %v", d.Pos, line, err)
-			}
-			return got
-		})
+		return s.run
 	})
 }
 
@@ -44,9 +25,7 @@ type scriptState struct {
 	l *Local
 }
 
-func (s *scriptState) run(command string) (string, error) {
-	fields := strings.Fields(command)
-	name, args := fields[0], parseArgs(fields[1:])
+func (s *scriptState) run(name string, args script.Args) (string, error) {
 	if s.l == nil && name != "config" {
 		return "", fmt.Errorf("config must come first")
 	}
@@ -54,7 +33,7 @@ func (s *scriptState) run(command string) (string, error) {
 	case "config":
 		return s.config(args)
 	case "class":
-		req, err := resourcesArg(args)
+		req, err := resourcesArg(args.Pairs())
 		if err != nil {
 			return err.Error(), nil
 		}
@@ -64,25 +43,25 @@ func (s *scriptState) run(command string) (string, error) {
 		}
 		return strconv.Itoa(int(id)), nil
 	case "submit":
-		c, err := args.uint("class")
+		c, err := args.Uint("class")
 		if err != nil {
 			return "", err
 		}
-		tasks, err := args.ids("tasks")
+		tasks, err := args.IDs("tasks")
 		for _, t := range tasks {
 			s.l.Submit(ClassID(c), TaskRef(t))
 		}
 		return "", err
 	case "place-actor":
-		a, err := args.uint("a")
+		a, err := args.Uint("a")
 		if err != nil {
 			return "", err
 		}
-		c, err := args.uint("class")
+		c, err := args.Uint("class")
 		s.l.PlaceActor(ActorRef(a), ClassID(c))
 		return "", err
 	case "worker-started":
-		ids, err := args.ids("w")
+		ids, err := args.IDs("w")
 		for _, w := range ids {
 			s.l.WorkerStarted(WorkerID(w))
 		}
@@ -91,23 +70,23 @@ func (s *scriptState) run(command string) (string, error) {
 		s.l.WorkerStartFailed()
 		return "", nil
 	case "slot-added": // slot-added w=ID proc=ID
-		w, err := args.uint("w")
+		w, err := args.Uint("w")
 		if err != nil {
 			return "", err
 		}
-		p, err := args.uint("proc")
+		p, err := args.Uint("proc")
 		s.l.SlotAdded(WorkerID(w), WorkerID(p))
 		return "", err
 	case "slot-add-failed":
 		s.l.SlotAddFailed()
 		return "", nil
 	case "task-done": // t= names the task; without it, the oldest on each worker
-		if _, ok := args["t"]; ok {
-			w, err := args.uint("w")
+		if args.Has("t") {
+			w, err := args.Uint("w")
 			if err != nil {
 				return "", err
 			}
-			t, err := args.uint("t")
+			t, err := args.Uint("t")
 			s.l.TaskDone(WorkerID(w), TaskRef(t))
 			return "", err
 		}
@@ -119,7 +98,7 @@ func (s *scriptState) run(command string) (string, error) {
 	case "actor-exited":
 		return "", s.eachWorker(args, s.l.ActorExited)
 	case "worker-exited":
-		w, err := args.uint("w")
+		w, err := args.Uint("w")
 		lost, a, hadActor := s.l.WorkerExited(WorkerID(w))
 		out := "lost:"
 		if len(lost) == 0 {
@@ -133,10 +112,10 @@ func (s *scriptState) run(command string) (string, error) {
 		}
 		return out, err
 	case "cancel":
-		t, err := args.uint("t")
+		t, err := args.Uint("t")
 		return strconv.FormatBool(s.l.Cancel(TaskRef(t))), err
 	case "tick":
-		d, err := time.ParseDuration(args.positional())
+		d, err := time.ParseDuration(args.Word())
 		s.l.Tick(d)
 		return "", err
 	case "actions":
@@ -154,10 +133,10 @@ func (s *scriptState) run(command string) (string, error) {
 	return "", fmt.Errorf("unknown command %q", name)
 }
 
-func (s *scriptState) config(args scriptArgs) (string, error) {
+func (s *scriptState) config(args script.Args) (string, error) {
 	var cfg Config
-	res := scriptArgs{}
-	for k, v := range args {
+	res := map[string]string{}
+	for k, v := range args.Pairs() {
 		var err error
 		switch k {
 		case "max-workers":
@@ -189,16 +168,14 @@ func (s *scriptState) config(args scriptArgs) (string, error) {
 }
 
 // eachWorker calls fn for w=ID, n times (default 1).
-func (s *scriptState) eachWorker(args scriptArgs, fn func(WorkerID)) error {
-	w, err := args.uint("w")
+func (s *scriptState) eachWorker(args script.Args, fn func(WorkerID)) error {
+	w, err := args.Uint("w")
 	if err != nil {
 		return err
 	}
-	n := 1
-	if v, ok := args["n"]; ok {
-		if n, err = strconv.Atoi(v); err != nil {
-			return err
-		}
+	n, err := args.IntOr("n", 1)
+	if err != nil {
+		return err
 	}
 	for range n {
 		fn(WorkerID(w))
@@ -206,66 +183,9 @@ func (s *scriptState) eachWorker(args scriptArgs, fn func(WorkerID)) error {
 	return nil
 }
 
-// scriptArgs holds key=value arguments; a bare word is stored under "".
-type scriptArgs map[string]string
-
-func parseArgs(fields []string) scriptArgs {
-	args := scriptArgs{}
-	for _, f := range fields {
-		k, v, ok := strings.Cut(f, "=")
-		if !ok {
-			k, v = "", f
-			if prev, dup := args[""]; dup {
-				v = prev + "," + f
-			}
-		}
-		args[k] = v
-	}
-	return args
-}
-
-func (a scriptArgs) positional() string { return a[""] }
-
-func (a scriptArgs) uint(key string) (uint64, error) {
-	v, ok := a[key]
-	if !ok {
-		return 0, fmt.Errorf("missing %s=", key)
-	}
-	return strconv.ParseUint(v, 10, 64)
-}
-
-// ids parses "1..3,7" from key, or from the bare words for worker-started.
-func (a scriptArgs) ids(key string) ([]uint64, error) {
-	v, ok := a[key]
-	if !ok {
-		v, ok = a[""]
-	}
-	if !ok {
-		return nil, fmt.Errorf("missing %s=", key)
-	}
-	var ids []uint64
-	for _, part := range strings.Split(v, ",") {
-		lo, hi, isRange := strings.Cut(part, "..")
-		from, err := strconv.ParseUint(lo, 10, 64)
-		if err != nil {
-			return nil, err
-		}
-		to := from
-		if isRange {
-			if to, err = strconv.ParseUint(hi, 10, 64); err != nil {
-				return nil, err
-			}
-		}
-		for id := from; id <= to; id++ {
-			ids = append(ids, id)
-		}
-	}
-	return ids, nil
-}
-
 // resourcesArg builds Resources from name=quantity arguments; cpu and gpu
 // stand for CPU and GPU.
-func resourcesArg(args scriptArgs) (Resources, error) {
+func resourcesArg(args map[string]string) (Resources, error) {
 	m := map[string]float64{}
 	for k, v := range args {
 		q, err := strconv.ParseFloat(v, 64)
