@@ -107,6 +107,22 @@ func (l *Local) Cancel(t TaskRef) bool {
 	return false
 }
 
+// CancelActor removes actor a from its class queue if it has not been
+// placed, and reports whether it was found: an actor killed while it waits
+// for a worker must not have one started for it.
+func (l *Local) CancelActor(a ActorRef) bool {
+	for _, c := range l.classes[1:] {
+		for i := 0; i < c.actors.len(); i++ {
+			if c.actors.at(i) == a {
+				c.actors.removeAt(i)
+				l.dispatch()
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // TaskDone reports that task t, assigned to w, finished. It is usually the
 // oldest, but while one task is blocked the worker runs the ones behind it,
 // so they can finish first. Stale reports are ignored.

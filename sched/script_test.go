@@ -114,6 +114,9 @@ func (s *scriptState) run(name string, args script.Args) (string, error) {
 	case "cancel":
 		t, err := args.Uint("t")
 		return strconv.FormatBool(s.l.Cancel(TaskRef(t))), err
+	case "cancel-actor":
+		a, err := args.Uint("a")
+		return strconv.FormatBool(s.l.CancelActor(ActorRef(a))), err
 	case "tick":
 		d, err := time.ParseDuration(args.Word())
 		s.l.Tick(d)

@@ -1,0 +1,234 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+
+	"manta/rpc/wire"
+	"manta/sched"
+)
+
+type actorState uint8
+
+const (
+	actorPending actorState = iota // waiting for a worker or its constructor
+	actorAlive
+	actorDead
+)
+
+// actor is the node's record of one actor: its creation task (kept to
+// re-create it), the process it lives in, and its method calls in
+// submission order. It is forgotten once it is dead and no handle to it is
+// left.
+type actor struct {
+	id           wire.TaskID
+	opts         Options
+	create       *task
+	state        actorState
+	proc         *proc
+	queue        []*task // calls not yet sent, in submission order
+	inflight     []*task // calls sent to the worker, not finished
+	restartsLeft int
+	err          error          // why it died
+	orphaned     bool           // no handle is left: it dies with its last call
+	placing      sched.ActorRef // its request for a worker, while one is out
+}
+
+// newActor records the actor t creates; it fails if its name is taken.
+func (n *Node) newActor(t *task) error {
+	a := &actor{id: t.id, create: t}
+	if t.opts != nil {
+		a.opts = *t.opts
+	}
+	if a.opts.Resources == nil {
+		a.opts.Resources = map[string]float64{}
+	}
+	if name := a.opts.Name; name != "" {
+		if other := n.named[name]; other != nil && other.state != actorDead {
+			return fmt.Errorf("%w: %q is actor %v", ErrNameTaken, name, other.id)
+		}
+		n.named[name] = a
+	}
+	a.restartsLeft = a.opts.MaxRestarts
+	t.ret.creation = true
+	t.actor = a
+	n.actors[t.id] = a
+	return nil
+}
+
+// placeActor asks the scheduler for a dedicated worker.
+func (n *Node) placeActor(a *actor) {
+	if a.opts.Unknown {
+		n.actorFailed(a, fmt.Errorf("%w: actor type %q is not registered", ErrUnknownFunction, a.create.name))
+		return
+	}
+	class, err := n.classOf(&a.opts)
+	if err != nil {
+		n.actorFailed(a, fmt.Errorf("actor %s: %w", a.create.name, err))
+		return
+	}
+	n.nextRef++
+	a.placing = n.nextRef
+	n.placing[a.placing] = a
+	n.sched.PlaceActor(a.placing, class)
+	n.processActions()
+}
+
+// actorPlaced runs the constructor on the process the scheduler chose.
+func (n *Node) actorPlaced(a *actor, p *proc) {
+	a.placing = 0
+	p.actor = a
+	if a.state == actorDead {
+		n.host.Send(p.id, &wire.Msg{Kind: wire.KindShutdown})
+		return
+	}
+	a.proc = p
+	n.dispatch(a.create, p, p.id, wire.TaskID{})
+}
+
+func (n *Node) onActorReady(p *proc, m *wire.Msg) {
+	a := p.actor
+	if a == nil || a.proc != p || a.state != actorPending {
+		return
+	}
+	if m.Status != wire.StatusOK {
+		// A constructor that fails is not retried (as in Ray).
+		n.actorFailed(a, n.cfg.Errors.Decode(m.Data))
+		n.host.Send(p.id, &wire.Msg{Kind: wire.KindShutdown})
+		return
+	}
+	a.state = actorAlive
+	if !a.create.done {
+		n.complete(a.create, &Value{Data: emptyStruct}, nil, nil)
+	}
+	n.pumpActor(a)
+}
+
+// emptyStruct is an actor creation's value: the encoded struct{}, which
+// core decodes.
+var emptyStruct = []byte{0, 0xa0}
+
+// pumpActor sends queued calls in order while the first is ready to go.
+func (n *Node) pumpActor(a *actor) {
+	for len(a.queue) > 0 && a.queue[0].pending <= 0 {
+		t := a.queue[0]
+		if t.depErr != nil {
+			a.queue = a.queue[1:]
+			n.finishBytes(t, t.depErr)
+			continue
+		}
+		if a.state == actorDead {
+			a.queue = a.queue[1:]
+			n.finish(t, nil, nil, a.err)
+			continue
+		}
+		if a.state != actorAlive {
+			return
+		}
+		a.queue = a.queue[1:]
+		a.inflight = append(a.inflight, t)
+		n.dispatch(t, a.proc, a.proc.id, a.id)
+	}
+}
+
+func (n *Node) actorCallDone(t *task) {
+	a := t.actor
+	for i, x := range a.inflight {
+		if x == t {
+			a.inflight = append(a.inflight[:i], a.inflight[i+1:]...)
+			break
+		}
+	}
+}
+
+// actorFailed marks a dead for good and fails every call it still has.
+func (n *Node) actorFailed(a *actor, cause error) {
+	if a.state == actorDead {
+		return
+	}
+	a.state = actorDead
+	a.err = fmt.Errorf("%w: actor %v (%s): %v", ErrActorDied, a.id, a.create.name, cause)
+	if a.placing != 0 {
+		n.sched.CancelActor(a.placing)
+		delete(n.placing, a.placing)
+		a.placing = 0
+	}
+	if n.named[a.opts.Name] == a {
+		delete(n.named, a.opts.Name)
+	}
+	if !a.create.done {
+		n.finish(a.create, nil, nil, a.err)
+	}
+	calls := append(a.inflight, a.queue...)
+	a.inflight, a.queue = nil, nil
+	for _, t := range calls {
+		n.finish(t, nil, nil, a.err)
+	}
+	if a.create.ret.freed {
+		delete(n.actors, a.id) // no handle is left to call it
+	}
+}
+
+// actorProcDied handles the death of a's process: calls that were running
+// fail; the actor is re-created if it has restarts left, and its queued
+// calls then go to the new instance.
+func (n *Node) actorProcDied(a *actor, cause error) {
+	if a.state == actorDead {
+		return
+	}
+	if a.restartsLeft <= 0 {
+		n.actorFailed(a, cause)
+		return
+	}
+	a.restartsLeft--
+	err := fmt.Errorf("%w: actor %v restarting after: %v", ErrActorDied, a.id, cause)
+	for _, t := range a.inflight {
+		n.finish(t, nil, nil, err)
+	}
+	a.inflight, a.proc, a.state = nil, nil, actorPending
+	n.placeActor(a)
+}
+
+// actorOutOfScope is called when the last handle to a is gone, and again as
+// each call it still had finishes: a detached actor lives on, any other is
+// killed once no call to it is pending.
+func (n *Node) actorOutOfScope(a *actor) {
+	switch {
+	case a.state == actorDead:
+		delete(n.actors, a.id)
+	case a.opts.Detached:
+	case len(a.queue) > 0 || len(a.inflight) > 0:
+		a.orphaned = true
+	default:
+		n.killActor(a, "no handle to it is left")
+	}
+}
+
+// KillActor ends the actor id at once, without restarts: what it still
+// has fails with ErrActorDied.
+func (n *Node) KillActor(id wire.TaskID) error {
+	a := n.actors[id]
+	if a == nil {
+		return fmt.Errorf("%w: no actor %v", ErrActorDied, id)
+	}
+	n.killActor(a, "killed")
+	return nil
+}
+
+func (n *Node) killActor(a *actor, why string) {
+	a.restartsLeft = 0
+	p := a.proc
+	n.actorFailed(a, errors.New(why))
+	if p != nil {
+		n.host.KillProc(p.id)
+	}
+}
+
+// LookupActor finds the live actor named name: its ID and type name.
+func (n *Node) LookupActor(name string) (wire.TaskID, []byte, error) {
+	a := n.named[name]
+	if a == nil || a.state == actorDead {
+		return wire.TaskID{}, nil, fmt.Errorf("%w: no live actor is named %q", ErrNotFound, name)
+	}
+	return a.id, a.create.name, nil
+}

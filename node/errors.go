@@ -1,0 +1,58 @@
+package node
+
+import (
+	"errors"
+
+	"manta/rpc/wire"
+)
+
+// Sentinel errors of a node. Package core exports the same values, so a
+// user tests the errors Get returns with errors.Is against either.
+var (
+	// ErrShutdown: the node shut down.
+	ErrShutdown = errors.New("manta: runtime shut down")
+	// ErrUnknownFunction: no function, actor or method of that name is
+	// registered in the process that was asked to run it.
+	ErrUnknownFunction = errors.New("manta: unknown function")
+	// ErrBadArguments: arguments (or results) do not match the registered
+	// signature.
+	ErrBadArguments = errors.New("manta: arguments do not match the registered signature")
+	// ErrInfeasible: no node can ever satisfy the resource request.
+	ErrInfeasible = errors.New("manta: infeasible resource request")
+	// ErrWorkerDied: the worker process running the task died and the task
+	// had no retries left.
+	ErrWorkerDied = errors.New("manta: worker died")
+	// ErrActorDied: the actor's process died with no restarts left, its
+	// constructor failed, or it was killed.
+	ErrActorDied = errors.New("manta: actor died")
+	// ErrObjectFreed: the object was released by every holder before it
+	// was read.
+	ErrObjectFreed = errors.New("manta: object freed or unknown")
+	// ErrObjectLost: the object's bytes cannot be had any more (its spill
+	// file is damaged or gone).
+	ErrObjectLost = errors.New("manta: object lost")
+	// ErrStoreFull: the object store stayed full of pinned objects for
+	// longer than its wait allows, so a value could not be stored or read
+	// back from disk.
+	ErrStoreFull = errors.New("manta: object store full")
+	// ErrCancelled: the call was cancelled before it finished.
+	ErrCancelled = errors.New("manta: cancelled")
+	// ErrNameTaken: an actor of that name is already alive.
+	ErrNameTaken = errors.New("manta: actor name taken")
+	// ErrNotFound: no live actor has that name.
+	ErrNotFound = errors.New("manta: no such actor")
+	// ErrLineageEvicted: the specification of the task that made an object
+	// was dropped to keep lineage within Config.LineageBytes, so the
+	// object cannot be made again if it is lost.
+	ErrLineageEvicted = errors.New("manta: lineage evicted")
+)
+
+// ErrorCodec turns errors into the bytes a failed object holds (and workers
+// receive) and back; package core provides it, with its TaskError.
+type ErrorCodec interface {
+	// Encode describes err as the error of task (named name).
+	Encode(err error, name []byte, task wire.TaskID) []byte
+	// Decode returns the error b describes; undecodable bytes give an
+	// error that says so.
+	Decode(b []byte) error
+}

@@ -1,0 +1,141 @@
+package node
+
+import (
+	"fmt"
+	"unsafe"
+
+	"manta/rpc/wire"
+)
+
+// Lineage: once a task has finished, its record stays while one of its
+// results is held, so that a lost result could be made again by running
+// the task again (the paper's lineage; re-execution itself is not built
+// yet). The records are counted in bytes (the record itself, its name and
+// its inline arguments) and kept within Config.LineageBytes: past it, the
+// oldest kept records are evicted, first finished first out. An evicted
+// record keeps only the task's name while its results live, and Lineage
+// then answers ErrLineageEvicted.
+
+type linState uint8
+
+const (
+	linNone    linState = iota // running, or nothing of it is held
+	linKept                    // finished, a result held, specification kept
+	linEvicted                 // finished, a result held, specification dropped
+)
+
+type lineage struct {
+	cap       int64
+	bytes     int64
+	kept      int
+	evictions int
+	// order holds kept tasks, oldest first; a task that left meanwhile is
+	// skipped when its turn comes, and the slice is compacted now and then.
+	order []*task
+	head  int
+}
+
+// taskRecordBytes is what a kept record costs besides its name and
+// arguments.
+const taskRecordBytes = int64(unsafe.Sizeof(task{}) + unsafe.Sizeof(Object{}))
+
+func specBytes(t *task) int64 {
+	b := taskRecordBytes + int64(len(t.name)) + int64(len(t.args))*int64(unsafe.Sizeof(wire.Arg{}))
+	for _, a := range t.args {
+		b += int64(len(a.Data))
+	}
+	return b
+}
+
+// outputsHeld counts t's results not freed yet.
+func outputsHeld(t *task) int {
+	n := 0
+	if !t.ret.freed {
+		n++
+	}
+	for _, p := range t.parts() {
+		if !p.freed {
+			n++
+		}
+	}
+	return n
+}
+
+// keep makes t, just finished, lineage if a result of it is still held.
+// A failed task has none: its error is inline, never lost.
+func (l *lineage) keep(t *task) {
+	if t.ret.state != objReady || outputsHeld(t) == 0 {
+		return
+	}
+	t.lin = linKept
+	l.kept++
+	l.bytes += specBytes(t)
+	l.order = append(l.order, t)
+	for l.bytes > l.cap && l.head < len(l.order) {
+		old := l.order[l.head]
+		l.order[l.head] = nil
+		l.head++
+		if old.lin == linKept {
+			l.evict(old)
+		}
+	}
+	if l.head > 64 && l.head > len(l.order)/2 {
+		l.order = append(l.order[:0], l.order[l.head:]...)
+		l.head = 0
+	}
+}
+
+func (l *lineage) evict(t *task) {
+	l.bytes -= specBytes(t)
+	l.kept--
+	l.evictions++
+	t.lin = linEvicted
+	t.args, t.contained = nil, nil
+}
+
+// outputFreed is called as each result of t is freed; the last one ends
+// t's lineage.
+func (l *lineage) outputFreed(t *task) {
+	if t.lin == linNone || outputsHeld(t) > 0 {
+		return
+	}
+	if t.lin == linKept {
+		l.bytes -= specBytes(t)
+		l.kept--
+	}
+	t.lin = linNone
+	t.args, t.contained = nil, nil
+}
+
+// Lineage returns the specification of the task that made id (running,
+// or finished and kept for re-execution): ErrLineageEvicted if it was
+// dropped to stay within Config.LineageBytes, ErrObjectFreed if id is not
+// held; a Put and a failed task have none.
+func (n *Node) Lineage(id wire.ObjectID) (*TaskSpec, error) {
+	o := n.objects[id]
+	switch {
+	case o == nil:
+		return nil, fmt.Errorf("lineage of %v: %w", id, ErrObjectFreed)
+	case o.made == nil:
+		return nil, fmt.Errorf("lineage of %v: made by Put, not by a task", id)
+	case o.made.lin == linEvicted:
+		return nil, fmt.Errorf("lineage of %v (%s): %w", id, o.made.name, ErrLineageEvicted)
+	case o.made.done && o.made.lin == linNone:
+		return nil, fmt.Errorf("lineage of %v: its task failed, and a failed result is never lost", id)
+	}
+	t := o.made
+	spec := &TaskSpec{ID: t.id, Kind: t.kind, Name: t.name, Args: t.args, Options: t.opts, Returns: len(t.parts())}
+	if t.actor != nil {
+		spec.Actor = t.actor.id
+	}
+	return spec, nil
+}
+
+// lostError says what a lost object means: whether its lineage could
+// make it again.
+func (n *Node) lostError(id wire.ObjectID, err error) error {
+	if o := n.objects[id]; o != nil && o.made != nil && o.made.lin == linEvicted {
+		return fmt.Errorf("%w (%w: %s cannot be run again)", err, ErrLineageEvicted, o.made.name)
+	}
+	return err
+}

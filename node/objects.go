@@ -1,0 +1,248 @@
+package node
+
+import (
+	"fmt"
+
+	"manta/rpc/wire"
+	"manta/shm/store"
+)
+
+type objState uint8
+
+const (
+	objPending objState = iota
+	objReady
+	objFailed
+)
+
+// Object is one value of the node. refs counts every hold on it: the
+// driver's, worker borrows, tasks that take it as an argument, objects
+// that contain it; at zero it is freed. The driver keeps *Object as its
+// hold, so its Get and Release skip the object table.
+type Object struct {
+	id       wire.ObjectID
+	state    objState
+	stored   bool // the value is in the object store at slot, not in data
+	freed    bool
+	creation bool // an actor's creation result: its holders hold the actor
+	slot     store.Slot
+	refs     int32
+	data     []byte // the value, or the encoded error when failed
+	// made is the task that made the object, kept while the object is
+	// (its lineage); nil for a Put.
+	made       *task
+	contained  []wire.ObjectID
+	waiter     waitRef   // the first Get or Wait on it: usually the only one
+	waiters    []waitRef // any others
+	dependents []*task
+}
+
+// ID returns the object's ID.
+func (o *Object) ID() wire.ObjectID { return o.id }
+
+// waitRef is one registration on an object: the driver's or a worker's.
+type waitRef struct {
+	driver *Waiter
+	worker *wwaiter
+}
+
+func (o *Object) await(w waitRef) {
+	if o.waiter == (waitRef{}) {
+		o.waiter = w
+	} else {
+		o.waiters = append(o.waiters, w)
+	}
+}
+
+// Lookup returns the object id, or nil if the node does not hold it.
+func (n *Node) Lookup(id wire.ObjectID) *Object { return n.objects[id] }
+
+// Hold takes one more hold on id and returns it; nil if it is not held by
+// anyone (freed or never made).
+func (n *Node) Hold(id wire.ObjectID) *Object {
+	o := n.objects[id]
+	if o != nil {
+		o.refs++
+	}
+	return o
+}
+
+// Release gives back one hold on o, freeing it at zero unless its task is
+// still running (it is freed when the task finishes).
+func (n *Node) Release(o *Object) {
+	if o.refs--; o.refs <= 0 && o.state != objPending {
+		n.freeObject(o)
+	}
+}
+
+func (n *Node) drop(id wire.ObjectID) {
+	if o := n.objects[id]; o != nil {
+		n.Release(o)
+	}
+}
+
+// Put records a value made by Put, held once by its maker; contained are
+// the references inside it, held while it lives. An id the node already
+// holds (a re-executed task puts the same values again under the same
+// IDs) takes one more hold on the object it has, and v is ignored: a host
+// must not have stored v's bytes under id then.
+func (n *Node) Put(id wire.ObjectID, v Value, contained []wire.ObjectID) *Object {
+	if o := n.objects[id]; o != nil {
+		o.refs++
+		return o
+	}
+	o := &Object{id: id, refs: 1, stored: v.Stored, slot: v.Slot}
+	n.objects[id] = o
+	n.resolve(o, objReady, v.Data, contained)
+	return o
+}
+
+// Result returns o's outcome: its value, or the error a Get of it gets.
+// Stored bytes must be pinned before they are read.
+func (n *Node) Result(o *Object) Result {
+	switch {
+	case o == nil:
+		return Result{Err: fmt.Errorf("%w: object unknown", ErrObjectFreed)}
+	case o.freed:
+		return Result{Err: fmt.Errorf("object %v: %w", o.id, ErrObjectFreed)}
+	case o.state == objFailed:
+		return Result{Err: n.cfg.Errors.Decode(o.data)}
+	case o.state == objPending && n.closed:
+		return Result{Err: fmt.Errorf("object %v: %w", o.id, ErrShutdown)}
+	case o.state == objPending:
+		return Result{Err: fmt.Errorf("object %v is not done yet", o.id)}
+	}
+	return Result{Value: Value{Data: o.data, Stored: o.stored, Slot: o.slot}}
+}
+
+// Pending reports whether o's task has not finished.
+func (o *Object) Pending() bool { return o.state == objPending }
+
+// Await registers w on objs and returns how many of them are pending;
+// Host.Wake(w) comes once need of them are done (need <= 0: all). If
+// enough are done already, w is fired at once and nothing is registered.
+// Nil entries (objects the node does not hold) count as done.
+func (n *Node) Await(w *Waiter, objs []*Object, need int) int {
+	pending := 0
+	for _, o := range objs {
+		if o != nil && o.state == objPending {
+			pending++
+		}
+	}
+	if need <= 0 || need > len(objs) {
+		need = len(objs)
+	}
+	if w.need = need - (len(objs) - pending); w.need <= 0 {
+		w.fired = true
+		return pending
+	}
+	for _, o := range objs {
+		if o != nil && o.state == objPending {
+			o.await(waitRef{driver: w})
+		}
+	}
+	return pending
+}
+
+// Abandon stops w from being woken: its caller gave up.
+func (n *Node) Abandon(w *Waiter) { w.fired = true }
+
+// resolve makes o ready or failed, wakes who waits for it and starts the
+// tasks that depended on it.
+func (n *Node) resolve(o *Object, state objState, data []byte, contained []wire.ObjectID) {
+	o.state, o.data = state, data
+	if len(contained) > 0 {
+		o.contained = append([]wire.ObjectID(nil), contained...)
+		for _, c := range o.contained {
+			n.Hold(c)
+		}
+	}
+	if o.waiter != (waitRef{}) {
+		n.satisfy(o.waiter)
+	}
+	for _, w := range o.waiters {
+		n.satisfy(w)
+	}
+	o.waiter, o.waiters = waitRef{}, nil
+	deps := o.dependents
+	o.dependents = nil
+	for _, t := range deps {
+		if t.done {
+			continue
+		}
+		if state == objFailed && t.depErr == nil {
+			t.depErr = data
+		}
+		if t.pending--; t.pending == 0 {
+			n.ready(t)
+		}
+	}
+}
+
+// satisfy counts one awaited object of w as done.
+func (n *Node) satisfy(w waitRef) {
+	if d := w.driver; d != nil {
+		if !d.fired {
+			if d.need--; d.need <= 0 {
+				d.fired = true
+				n.host.Wake(d)
+			}
+		}
+		return
+	}
+	if ww := w.worker; !ww.fired {
+		if ww.need--; ww.need <= 0 {
+			n.fireWorker(ww)
+		}
+	}
+}
+
+func (n *Node) freeObject(o *Object) {
+	if o.freed {
+		return
+	}
+	o.freed = true
+	if n.objects[o.id] == o {
+		delete(n.objects, o.id)
+	}
+	if o.stored {
+		n.host.Free(o.id)
+	}
+	for _, c := range o.contained {
+		n.drop(c)
+	}
+	if o.made != nil {
+		n.lineage.outputFreed(o.made)
+	}
+	if o.creation {
+		if a := n.actors[o.id.Task]; a != nil && a.create.ret == o {
+			n.actorOutOfScope(a)
+		}
+	}
+}
+
+// readyIndexes lists which of ids are no longer pending; zero IDs count as
+// ready.
+func (n *Node) readyIndexes(ids []wire.ObjectID) []uint32 {
+	var out []uint32
+	for i, id := range ids {
+		if o := n.objects[id]; id.IsZero() || o == nil || o.state != objPending {
+			out = append(out, uint32(i))
+		}
+	}
+	return out
+}
+
+// resultMsg is o's outcome as a worker's GetReply carries it, for an
+// object whose bytes are not (or cannot be) pinned for the worker.
+func (n *Node) resultMsg(id wire.ObjectID, o *Object) wire.Result {
+	switch {
+	case o == nil:
+		return wire.Result{Status: wire.StatusError, Data: n.cfg.Errors.Encode(fmt.Errorf("object %v: %w", id, ErrObjectFreed), nil, id.Task)}
+	case o.state == objFailed:
+		return wire.Result{Status: wire.StatusError, Data: o.data}
+	case o.state == objPending:
+		return wire.Result{Status: wire.StatusError, Data: n.cfg.Errors.Encode(fmt.Errorf("object %v: %w", id, ErrShutdown), nil, id.Task)}
+	}
+	return wire.Result{Data: o.data}
+}

@@ -1,0 +1,483 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"manta/rpc/wire"
+	"manta/sched"
+	"manta/shm/store"
+)
+
+type procState uint8
+
+const (
+	procStarting procState = iota
+	procLive
+	procExiting // asked to stop; its exit is still to be reported
+)
+
+// proc is one worker process: its lease slots, and what it holds of the
+// node's objects.
+type proc struct {
+	id      ProcID
+	state   procState
+	extra   []sched.WorkerID       // its lease slots beside its primary (id)
+	actor   *actor                 // the actor it hosts
+	borrows map[wire.ObjectID]int32 // holds it has on objects
+	pins    map[wire.ObjectID]bool  // store pins taken for its Gets, one per object
+}
+
+// startProc asks the host for one more worker process.
+func (n *Node) startProc() {
+	n.nextID++
+	p := &proc{id: n.nextID, borrows: map[wire.ObjectID]int32{}, pins: map[wire.ObjectID]bool{}}
+	n.procs[p.id] = p
+	n.host.StartProc(p.id)
+}
+
+// ProcStarted reports that worker process p, which the node asked for, is
+// up.
+func (n *Node) ProcStarted(p ProcID) {
+	pr := n.procs[p]
+	if pr == nil || pr.state != procStarting {
+		return
+	}
+	n.startFailures = 0
+	n.started++
+	if n.closed {
+		pr.state = procExiting
+		n.host.Send(p, &wire.Msg{Kind: wire.KindShutdown})
+		return
+	}
+	pr.state = procLive
+	n.slots[p] = pr
+	n.sched.WorkerStarted(p)
+	n.processActions()
+}
+
+// ProcStartFailed reports that process p could not be started. After three
+// failures in a row the tasks waiting for a worker fail.
+func (n *Node) ProcStartFailed(p ProcID, err error) {
+	if pr := n.procs[p]; pr == nil || pr.state != procStarting {
+		return
+	}
+	delete(n.procs, p)
+	if n.startFailures++; n.startFailures >= 3 {
+		// First, so that the scheduler starts no process for them.
+		n.failQueued(fmt.Errorf("%w: %d worker starts failed in a row, last: %v", ErrWorkerDied, n.startFailures, err))
+	}
+	n.sched.WorkerStartFailed()
+	n.processActions()
+}
+
+// ProcExited reports that process p is gone, whatever the cause: its
+// tasks are retried or fail, its actor restarts or dies, what it held is
+// released. The host must have passed on every message p sent first.
+func (n *Node) ProcExited(p ProcID, cause error) {
+	pr := n.procs[p]
+	if pr == nil {
+		return
+	}
+	delete(n.procs, p)
+	if pr.state == procStarting {
+		n.sched.WorkerStartFailed()
+		n.processActions()
+		return
+	}
+	slots := append([]sched.WorkerID{p}, pr.extra...)
+	for _, s := range slots {
+		delete(n.slots, s)
+	}
+	err := fmt.Errorf("%w: worker %d exited: %v", ErrWorkerDied, p, cause)
+	var lost []sched.TaskRef
+	hadActor := false
+	for _, s := range slots {
+		l, _, actor := n.sched.WorkerExited(s)
+		lost, hadActor = append(lost, l...), hadActor || actor
+	}
+	for id := range pr.pins {
+		n.host.Unpin(id)
+	}
+	for id, k := range pr.borrows {
+		for ; k > 0; k-- {
+			n.drop(id)
+		}
+	}
+	pr.borrows, pr.pins = nil, nil
+	for _, ref := range lost {
+		n.retryOrFail(n.slab[ref], err)
+	}
+	if hadActor && pr.actor != nil && pr.actor.proc == pr {
+		n.actorProcDied(pr.actor, err)
+	}
+	n.processActions()
+}
+
+// addSlot gives process proc one more lease slot, for the scheduler.
+func (n *Node) addSlot(proc sched.WorkerID) {
+	p := n.procs[proc]
+	if p == nil || p.state != procLive {
+		n.sched.SlotAddFailed()
+		return
+	}
+	n.nextID++
+	n.slots[n.nextID] = p
+	p.extra = append(p.extra, n.nextID)
+	n.sched.SlotAdded(n.nextID, proc)
+}
+
+// stopSlot carries out a StopWorker: an extra slot is only forgotten, a
+// primary's process is asked to exit.
+func (n *Node) stopSlot(id sched.WorkerID) {
+	p := n.slots[id]
+	switch {
+	case p == nil:
+	case id == p.id:
+		p.state = procExiting
+		n.host.Send(p.id, &wire.Msg{Kind: wire.KindShutdown})
+	default:
+		delete(n.slots, id)
+		p.extra = slices.DeleteFunc(p.extra, func(x sched.WorkerID) bool { return x == id })
+	}
+}
+
+// wwaiter is a worker's Get or Wait in progress.
+type wwaiter struct {
+	proc  *proc
+	reqID uint64
+	ids   []wire.ObjectID
+	wait  bool
+	need  int
+	fired bool
+	timer TimerToken
+	// pinErrs holds why objects of a Get could not be pinned, for its
+	// reply only: a full store may have room for the next Get.
+	pinErrs map[wire.ObjectID]error
+}
+
+// pinRequest is what a Host.Pin was for: one stored argument of a task,
+// or one stored object of a worker's Get.
+type pinRequest struct {
+	task   *task
+	worker *wwaiter
+	arg    wire.ObjectID
+}
+
+// Worker applies one message that process p sent. Byte fields of m may
+// alias the host's buffer: what is kept is copied. Stored values (Done and
+// Put with Stored) are sealed by the host first, which records where in
+// m.Slot (or each Results[i].Slot); the node never sees the store's
+// Create and Seal.
+func (n *Node) Worker(p ProcID, m *wire.Msg) error {
+	pr := n.procs[p]
+	if pr == nil || pr.borrows == nil {
+		return nil // gone: what it sent after its exit was handled counts for nothing
+	}
+	switch m.Kind {
+	case wire.KindDone:
+		t := n.tasks[m.Task]
+		if t == nil || t.proc != pr {
+			n.freeStored(m) // stale: the task was retried elsewhere or failed already
+			return nil
+		}
+		if t.kind == wire.SubmitActorCall {
+			n.actorCallDone(t)
+		} else {
+			n.sched.TaskDone(t.slot, t.ref)
+		}
+		n.taskDone(t, m)
+		n.processActions()
+	case wire.KindSubmit:
+		if n.closed {
+			return nil
+		}
+		opts, err := n.cfg.Resolve(m.Submit, m.Name, m.Opts)
+		if err != nil {
+			return fmt.Errorf("bad call options: %w", err)
+		}
+		spec := TaskSpec{ID: m.Task, Kind: m.Submit, Name: clone(m.Name), Actor: m.Actor, Args: cloneArgs(m.Args),
+			Contained: slices.Clone(m.IDs), Options: opts, Returns: int(m.Returns), Parent: m.Parent, Deadline: m.Deadline}
+		n.Submit(&spec)
+		pr.borrows[wire.ReturnID(m.Task)]++
+	case wire.KindGet:
+		w := &wwaiter{proc: pr, reqID: m.ReqID, ids: slices.Clone(m.IDs)}
+		if w.need = n.awaitWorker(w); w.need == 0 || n.closed {
+			n.fireWorker(w)
+		}
+	case wire.KindWait:
+		w := &wwaiter{proc: pr, reqID: m.ReqID, ids: slices.Clone(m.IDs), wait: true}
+		ready := len(n.readyIndexes(w.ids))
+		if ready >= int(m.K) || n.closed {
+			n.fireWorker(w)
+			return nil
+		}
+		n.awaitWorker(w)
+		w.need = int(m.K) - ready
+		if m.TimeoutNanos > 0 {
+			n.nextTimer++
+			w.timer = n.nextTimer
+			n.timers[w.timer] = w
+			n.host.SetTimer(w.timer, time.Duration(m.TimeoutNanos))
+		}
+	case wire.KindPut:
+		n.Put(m.Object, Value{Data: clone(m.Data), Stored: m.Stored, Slot: fromSlot(m.Slot)}, m.IDs)
+		pr.borrows[m.Object]++
+	case wire.KindBlocked, wire.KindUnblocked:
+		slot := sched.WorkerID(m.Worker)
+		if n.slots[slot] != pr {
+			return nil // a slot that ended, or another process's
+		}
+		if m.Kind == wire.KindBlocked {
+			n.sched.Blocked(slot)
+		} else {
+			n.sched.Unblocked(slot)
+		}
+		n.processActions()
+	case wire.KindCancel:
+		n.Cancel(m.Task, ErrCancelled)
+	case wire.KindKillActor:
+		if a := n.actors[m.Actor]; a != nil {
+			n.killActor(a, "killed")
+		}
+	case wire.KindLookupActor:
+		reply := wire.Msg{Kind: wire.KindLookupReply, ReqID: m.ReqID}
+		if id, typ, err := n.LookupActor(string(m.Name)); err != nil {
+			reply.Status, reply.Data = wire.StatusError, n.cfg.Errors.Encode(err, []byte("GetActor"), wire.TaskID{})
+		} else {
+			reply.Task, reply.Name = id, typ
+		}
+		n.host.Send(p, &reply)
+	case wire.KindAddRef:
+		for _, id := range m.IDs {
+			n.Hold(id)
+			pr.borrows[id]++
+		}
+	case wire.KindDelRef:
+		for _, id := range m.IDs {
+			if pr.borrows[id] <= 0 {
+				continue
+			}
+			if pr.borrows[id]--; pr.borrows[id] == 0 {
+				delete(pr.borrows, id)
+				if pr.pins[id] {
+					n.host.Unpin(id)
+					delete(pr.pins, id)
+				}
+			}
+			n.drop(id)
+		}
+	case wire.KindActorReady:
+		n.onActorReady(pr, m)
+	default:
+		return fmt.Errorf("workers do not send %v", m.Kind)
+	}
+	return nil
+}
+
+// taskDone records what a worker reported for t: its value (or values),
+// or its error; a cancelled task's result is dropped.
+func (n *Node) taskDone(t *task, m *wire.Msg) {
+	parts := t.parts()
+	switch {
+	case t.cancelled() != nil:
+		n.freeStored(m)
+		n.finish(t, nil, nil, t.cancelled())
+	case m.Status != wire.StatusOK:
+		n.finishBytes(t, clone(m.Data))
+	case len(parts) != len(m.Results):
+		n.freeStored(m)
+		n.finish(t, nil, nil, fmt.Errorf("%w: %s returned %d values where its caller expects %d", ErrBadArguments, t.name, len(m.Results), len(parts)))
+	case parts != nil:
+		for i, p := range parts {
+			r := &m.Results[i]
+			p.stored, p.slot = r.Stored, fromSlot(r.Slot)
+			n.resolve(p, objReady, clone(r.Data), r.IDs)
+		}
+		n.complete(t, nil, nil, nil)
+	case m.Stored:
+		n.complete(t, &Value{Stored: true, Slot: fromSlot(m.Slot)}, m.IDs, nil)
+	default:
+		n.complete(t, &Value{Data: clone(m.Data)}, m.IDs, nil)
+	}
+}
+
+// freeStored deletes what a Done that is not kept had put in the store.
+func (n *Node) freeStored(m *wire.Msg) {
+	if m.Status != wire.StatusOK {
+		return
+	}
+	ret := wire.ReturnID(m.Task)
+	if m.Stored {
+		n.host.Free(ret)
+	}
+	for i, r := range m.Results {
+		if r.Stored {
+			n.host.Free(PartID(ret, i))
+		}
+	}
+}
+
+// awaitWorker registers w on the pending ones of its objects and returns
+// how many there are.
+func (n *Node) awaitWorker(w *wwaiter) int {
+	pending := 0
+	for _, id := range w.ids {
+		if o := n.objects[id]; o != nil && o.state == objPending {
+			o.await(waitRef{worker: w})
+			pending++
+		}
+	}
+	return pending
+}
+
+// TimerFired ends the worker Wait the timer was for.
+func (n *Node) TimerFired(token TimerToken) {
+	w := n.timers[token]
+	delete(n.timers, token)
+	if w != nil && !w.fired {
+		n.fireWorker(w)
+	}
+}
+
+// fireWorker answers a worker's Get or Wait whose objects are ready (or
+// whose time ran out).
+func (n *Node) fireWorker(w *wwaiter) {
+	w.fired = true
+	if w.timer != 0 {
+		if _, set := n.timers[w.timer]; set {
+			delete(n.timers, w.timer)
+			n.host.CancelTimer(w.timer)
+		}
+	}
+	if w.proc.borrows == nil {
+		return // its process is gone
+	}
+	if w.wait {
+		n.host.Send(w.proc.id, &wire.Msg{Kind: wire.KindWaitReply, ReqID: w.reqID, Ready: n.readyIndexes(w.ids)})
+		return
+	}
+	n.replyGet(w)
+}
+
+// replyGet answers a worker's Get; each stored object in it is pinned
+// once per worker, until the worker drops its hold.
+func (n *Node) replyGet(w *wwaiter) {
+	var toks []PinToken
+	for _, id := range w.ids {
+		if o := n.objects[id]; o != nil && o.stored && o.state == objReady && !w.proc.pins[id] {
+			n.nextPin++
+			n.pins[n.nextPin] = pinRequest{worker: w, arg: id}
+			toks = append(toks, n.nextPin)
+		}
+	}
+	if len(toks) == 0 {
+		n.sendGetReply(w)
+		return
+	}
+	w.need = len(toks) // pins still out, now that the wait is over
+	for _, tok := range toks {
+		n.host.Pin(n.pins[tok].arg, tok)
+	}
+}
+
+func (n *Node) sendGetReply(w *wwaiter) {
+	results := make([]wire.Result, len(w.ids))
+	for i, id := range w.ids {
+		o := n.objects[id]
+		if o != nil && o.stored && o.state == objReady && w.proc.pins[id] {
+			results[i] = wire.Result{Stored: true, Slot: toSlot(o.slot)}
+			continue
+		}
+		if err := w.pinErrs[id]; err != nil {
+			results[i] = wire.Result{Status: wire.StatusError, Data: n.cfg.Errors.Encode(err, nil, id.Task)}
+			continue
+		}
+		results[i] = n.resultMsg(id, o)
+	}
+	n.host.Send(w.proc.id, &wire.Msg{Kind: wire.KindGetReply, ReqID: w.reqID, Results: results})
+}
+
+// PinDone answers a Host.Pin: the object is pinned at slot, or err is
+// the store's error (store.ErrNotFound: freed meanwhile; store.ErrClosed:
+// shut down; store.ErrFull: no room to read it back; any other: its bytes
+// are lost).
+func (n *Node) PinDone(token PinToken, slot store.Slot, err error) {
+	r, ok := n.pins[token]
+	if !ok {
+		return
+	}
+	delete(n.pins, token)
+	if err != nil {
+		err = n.pinError(r.arg, err)
+	}
+	switch {
+	case r.task != nil:
+		n.argPinned(r.task, r.arg, slot, err)
+	case r.worker != nil:
+		n.getPinned(r.worker, r.arg, slot, err)
+	}
+	n.processActions()
+}
+
+// pinError says why a stored object could not be pinned: freed meanwhile,
+// the node shut down, no room to read it back from disk, or its bytes are
+// lost (and whether its lineage could make it again).
+func (n *Node) pinError(id wire.ObjectID, err error) error {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("%v: %w: %v", id, ErrObjectFreed, err)
+	case errors.Is(err, store.ErrClosed):
+		return fmt.Errorf("%v: %w", id, ErrShutdown)
+	case errors.Is(err, store.ErrFull):
+		return fmt.Errorf("%v: %w: %v", id, ErrStoreFull, err)
+	}
+	return n.lostError(id, fmt.Errorf("%v: %w: %v", id, ErrObjectLost, err))
+}
+
+func (n *Node) getPinned(w *wwaiter, id wire.ObjectID, slot store.Slot, err error) {
+	p := w.proc
+	o := n.objects[id]
+	switch {
+	case err != nil:
+		if w.pinErrs == nil {
+			w.pinErrs = map[wire.ObjectID]error{}
+		}
+		w.pinErrs[id] = err
+	case p.borrows == nil || p.pins[id] || o == nil:
+		n.host.Unpin(id) // its process is gone, it was pinned meanwhile, or freed
+	default:
+		p.pins[id] = true
+		o.slot = slot
+	}
+	if w.need--; w.need == 0 && p.borrows != nil {
+		n.sendGetReply(w)
+	}
+}
+
+func clone(b []byte) []byte { return append([]byte(nil), b...) }
+
+// cloneArgs copies arguments out of a message buffer into one allocation.
+func cloneArgs(args []wire.Arg) []wire.Arg {
+	size := 0
+	for _, a := range args {
+		size += len(a.Data)
+	}
+	buf := make([]byte, 0, size)
+	out := make([]wire.Arg, len(args))
+	for i, a := range args {
+		out[i] = a
+		if !a.IsRef {
+			start := len(buf)
+			buf = append(buf, a.Data...)
+			out[i].Data = buf[start:len(buf):len(buf)]
+		}
+	}
+	return out
+}
+
+func toSlot(s store.Slot) wire.Slot { return wire.Slot{Offset: uint64(s.Offset), Size: uint64(s.Size)} }
+
+func fromSlot(s wire.Slot) store.Slot { return store.Slot{Offset: int64(s.Offset), Size: int64(s.Size)} }

@@ -1,0 +1,167 @@
+package node
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+	"slices"
+
+	"manta/rpc/wire"
+)
+
+// ErrMalformedSpec is wrapped by every error DecodeTaskSpec returns.
+var ErrMalformedSpec = errors.New("node: malformed task specification")
+
+// specVersion prefixes an encoded TaskSpec.
+const specVersion = 1
+
+// AppendBinary appends s in a compact binary form, the one a GCS task
+// table stores (see DecodeTaskSpec). Arguments that are references are
+// kept as IDs; stored arguments (a node's own store slots) do not travel
+// and are refused by the decoder.
+func (s *TaskSpec) AppendBinary(dst []byte) []byte {
+	dst = append(dst, specVersion, byte(s.Kind))
+	dst = appendTaskID(dst, s.ID)
+	dst = appendTaskID(dst, s.Actor)
+	dst = appendTaskID(dst, s.Parent)
+	dst = binary.AppendVarint(dst, s.Deadline)
+	dst = binary.AppendUvarint(dst, uint64(s.Returns))
+	dst = appendBytes(dst, s.Name)
+	dst = binary.AppendUvarint(dst, uint64(len(s.Args)))
+	for _, a := range s.Args {
+		if a.IsRef {
+			dst = append(dst, 1)
+			dst = wire.AppendObjectID(dst, a.Ref)
+		} else {
+			dst = append(dst, 0)
+			dst = appendBytes(dst, a.Data)
+		}
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(s.Contained)))
+	for _, id := range s.Contained {
+		dst = wire.AppendObjectID(dst, id)
+	}
+	if s.Options == nil {
+		return append(dst, 0)
+	}
+	o := s.Options
+	dst = append(dst, 1)
+	names := make([]string, 0, len(o.Resources))
+	for name := range o.Resources {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	dst = binary.AppendUvarint(dst, uint64(len(names)))
+	for _, name := range names {
+		dst = appendBytes(dst, []byte(name))
+		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(o.Resources[name]))
+	}
+	dst = appendBytes(dst, []byte(o.Key))
+	dst = binary.AppendVarint(dst, int64(o.MaxRetries))
+	dst = binary.AppendVarint(dst, int64(o.MaxRestarts))
+	dst = binary.AppendVarint(dst, int64(o.MaxConcurrency))
+	dst = appendBytes(dst, []byte(o.Name))
+	return append(dst, flags(o.Detached, o.Unknown))
+}
+
+// DecodeTaskSpec decodes what AppendBinary wrote. The spec aliases src.
+func DecodeTaskSpec(src []byte) (TaskSpec, error) {
+	r := wire.NewReader(src, ErrMalformedSpec)
+	var s TaskSpec
+	if v := r.Byte("version"); r.Err() == nil && v != specVersion {
+		r.Fail("version %d", v)
+	}
+	s.Kind = wire.SubmitKind(r.Byte("kind"))
+	if r.Err() == nil && s.Kind > wire.SubmitActorCall {
+		r.Fail("kind %d", s.Kind)
+	}
+	s.ID, s.Actor, s.Parent = readTaskID(&r), readTaskID(&r), readTaskID(&r)
+	s.Deadline = r.Varint("deadline")
+	s.Returns = int(r.Uint32("returns"))
+	s.Name = r.Bytes("name")
+	nargs := r.Count("args", 2)
+	for i := 0; i < nargs && r.Err() == nil; i++ {
+		switch flag := r.Byte("arg flag"); flag {
+		case 0:
+			s.Args = append(s.Args, wire.Arg{Data: r.Bytes("arg")})
+		case 1:
+			s.Args = append(s.Args, wire.Arg{IsRef: true, Ref: readObjectID(&r)})
+		default:
+			r.Fail("arg flag %d", flag)
+		}
+	}
+	ncont := r.Count("contained", wire.ObjectIDSize)
+	for i := 0; i < ncont && r.Err() == nil; i++ {
+		s.Contained = append(s.Contained, readObjectID(&r))
+	}
+	switch has := r.Byte("options flag"); {
+	case r.Err() != nil:
+	case has == 1:
+		s.Options = readOptions(&r)
+	case has != 0:
+		r.Fail("options flag %d", has)
+	}
+	r.End("task specification")
+	if err := r.Err(); err != nil {
+		return TaskSpec{}, err
+	}
+	return s, nil
+}
+
+func readOptions(r *wire.Reader) *Options {
+	o := &Options{}
+	nres := r.Count("resources", 9)
+	for i := 0; i < nres && r.Err() == nil; i++ {
+		name := string(r.Bytes("resource name"))
+		q := math.Float64frombits(r.Fixed64("resource quantity"))
+		if o.Resources == nil {
+			o.Resources = map[string]float64{}
+		}
+		if _, dup := o.Resources[name]; dup {
+			r.Fail("resource %q twice", name)
+		}
+		o.Resources[name] = q
+	}
+	o.Key = string(r.Bytes("key"))
+	o.MaxRetries = int(r.Varint("max retries"))
+	o.MaxRestarts = int(r.Varint("max restarts"))
+	o.MaxConcurrency = int(r.Varint("max concurrency"))
+	o.Name = string(r.Bytes("actor name"))
+	switch f := r.Byte("option flags"); {
+	case f&^3 != 0:
+		r.Fail("option flags %#x", f)
+	default:
+		o.Detached, o.Unknown = f&1 != 0, f&2 != 0
+	}
+	return o
+}
+
+func flags(detached, unknown bool) byte {
+	var f byte
+	if detached {
+		f |= 1
+	}
+	if unknown {
+		f |= 2
+	}
+	return f
+}
+
+func appendTaskID(dst []byte, t wire.TaskID) []byte {
+	dst = binary.LittleEndian.AppendUint64(dst, t.Hi)
+	return binary.LittleEndian.AppendUint64(dst, t.Lo)
+}
+
+func readTaskID(r *wire.Reader) wire.TaskID {
+	return wire.TaskID{Hi: r.Fixed64("task id"), Lo: r.Fixed64("task id")}
+}
+
+func readObjectID(r *wire.Reader) wire.ObjectID {
+	id, _ := wire.ObjectIDFromBytes(r.Next(wire.ObjectIDSize, "object id"))
+	return id
+}
+
+func appendBytes(dst, b []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(b)))
+	return append(dst, b...)
+}
