@@ -16,7 +16,7 @@ import (
 // writes every effect as a line, for scripts to compare.
 type recorder struct {
 	out    strings.Builder
-	pins   []PinToken         // Pin calls not answered yet, in order
+	pins   []PinToken            // Pin calls not answered yet, in order
 	pinned map[wire.ObjectID]int // pins taken minus pins given back
 	freed  map[wire.ObjectID]bool
 	errs   []string // what the node did wrong, found while recording
@@ -79,10 +79,10 @@ func (r *recorder) Free(id wire.ObjectID) {
 	r.freed[id] = true
 }
 
-func (r *recorder) Wake(w *Waiter)                        { r.printf("wake %s", waiterName(w)) }
+func (r *recorder) Wake(w *Waiter)                           { r.printf("wake %s", waiterName(w)) }
 func (r *recorder) SetTimer(tok TimerToken, d time.Duration) { r.printf("timer #%d %v", tok, d) }
-func (r *recorder) CancelTimer(tok TimerToken)             { r.printf("cancel-timer #%d", tok) }
-func (r *recorder) Finished(t wire.TaskID)                 { r.printf("finished %s", taskName(t)) }
+func (r *recorder) CancelTimer(tok TimerToken)               { r.printf("cancel-timer #%d", tok) }
+func (r *recorder) Finished(t wire.TaskID)                   { r.printf("finished %s", taskName(t)) }
 
 // take returns what was recorded since the last take.
 func (r *recorder) take() string {

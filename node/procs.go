@@ -24,8 +24,8 @@ const (
 type proc struct {
 	id      ProcID
 	state   procState
-	extra   []sched.WorkerID       // its lease slots beside its primary (id)
-	actor   *actor                 // the actor it hosts
+	extra   []sched.WorkerID        // its lease slots beside its primary (id)
+	actor   *actor                  // the actor it hosts
 	borrows map[wire.ObjectID]int32 // holds it has on objects
 	pins    map[wire.ObjectID]bool  // store pins taken for its Gets, one per object
 }
@@ -480,4 +480,6 @@ func cloneArgs(args []wire.Arg) []wire.Arg {
 
 func toSlot(s store.Slot) wire.Slot { return wire.Slot{Offset: uint64(s.Offset), Size: uint64(s.Size)} }
 
-func fromSlot(s wire.Slot) store.Slot { return store.Slot{Offset: int64(s.Offset), Size: int64(s.Size)} }
+func fromSlot(s wire.Slot) store.Slot {
+	return store.Slot{Offset: int64(s.Offset), Size: int64(s.Size)}
+}

@@ -29,9 +29,9 @@ type scriptState struct {
 	n       *Node
 	r       *recorder
 	autopin bool
-	nextOff uint64                       // the fake store's next free offset
-	held    map[wire.ObjectID][]*Object  // the driver's holds
-	waiters map[string]*Waiter           // the driver's Gets and Waits
+	nextOff uint64                      // the fake store's next free offset
+	held    map[wire.ObjectID][]*Object // the driver's holds
+	waiters map[string]*Waiter          // the driver's Gets and Waits
 }
 
 func (s *scriptState) run(cmd string, args script.Args) (string, error) {

@@ -38,14 +38,14 @@ type task struct {
 // taskExt holds what only some tasks have, apart so that a million queued
 // plain tasks stay small.
 type taskExt struct {
-	deadline   int64     // unix nanoseconds
-	parts      []*Object // a multiple return's values, beside ret
-	parent     *task     // cancelled with it
-	children   []*task   // calls submitted from it, cancelled with it
-	cancelled  error     // why it was cancelled (the cause); its result is dropped
-	pins       []wire.ObjectID
-	watched    bool
-	returns    int
+	deadline  int64     // unix nanoseconds
+	parts     []*Object // a multiple return's values, beside ret
+	parent    *task     // cancelled with it
+	children  []*task   // calls submitted from it, cancelled with it
+	cancelled error     // why it was cancelled (the cause); its result is dropped
+	pins      []wire.ObjectID
+	watched   bool
+	returns   int
 }
 
 func (t *task) more() *taskExt {
