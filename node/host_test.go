@@ -20,8 +20,10 @@ type recorder struct {
 	pinned map[wire.ObjectID]int // pins taken minus pins given back
 	freed  map[wire.ObjectID]bool
 	errs   []string // what the node did wrong, found while recording
-	quiet  bool     // record nothing (the property test)
+	quiet  bool     // print nothing, keep what the property test plays
 	sent   []sentMsg
+	starts []ProcID
+	kills  []ProcID
 }
 
 // sentMsg is one Send, kept for tests that play the workers.
@@ -56,8 +58,15 @@ func (r *recorder) SendControl(p ProcID, m *wire.Msg) {
 	r.printf("w%d <= %s", p, formatMsg(m))
 }
 
-func (r *recorder) StartProc(p ProcID) { r.printf("start w%d", p) }
-func (r *recorder) KillProc(p ProcID)  { r.printf("kill w%d", p) }
+func (r *recorder) StartProc(p ProcID) {
+	r.printf("start w%d", p)
+	r.starts = append(r.starts, p)
+}
+
+func (r *recorder) KillProc(p ProcID) {
+	r.printf("kill w%d", p)
+	r.kills = append(r.kills, p)
+}
 
 func (r *recorder) Pin(id wire.ObjectID, tok PinToken) {
 	r.printf("pin %s #%d", objName(id), tok)

@@ -27,7 +27,8 @@ type Config struct {
 	// evicted (ErrLineageEvicted). Default 64 MiB.
 	LineageBytes int64
 	// DefaultRetries is how often a task is re-run after its worker dies,
-	// when its options say nothing (Options.MaxRetries < 0). Default 3.
+	// when its options say nothing (Options.MaxRetries < 0). Zero means
+	// the default, 3; negative, never.
 	DefaultRetries int
 }
 
@@ -184,6 +185,7 @@ type Node struct {
 
 	acts   []sched.Action
 	args   []wire.Arg // dispatch scratch
+	msg    wire.Msg   // dispatch scratch: Host.Send must not keep it
 	closed bool
 	now    time.Duration
 }

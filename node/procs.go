@@ -98,11 +98,11 @@ func (n *Node) ProcExited(p ProcID, cause error) {
 		l, _, actor := n.sched.WorkerExited(s)
 		lost, hadActor = append(lost, l...), hadActor || actor
 	}
-	for id := range pr.pins {
+	for _, id := range sortedIDs(pr.pins) {
 		n.host.Unpin(id)
 	}
-	for id, k := range pr.borrows {
-		for ; k > 0; k-- {
+	for _, id := range sortedIDs(pr.borrows) {
+		for k := pr.borrows[id]; k > 0; k-- {
 			n.drop(id)
 		}
 	}

@@ -724,7 +724,7 @@ func checkInvariants(n *Node, r *recorder) []string {
 			problems = append(problems, fmt.Sprintf("%s is freed but still in the table", objName(id)))
 		case o.refs < 0:
 			problems = append(problems, fmt.Sprintf("%s has %d refs", objName(id), o.refs))
-		case o.refs == 0 && o.state != objPending:
+		case o.refs == 0 && o.state != objPending && (o.made == nil || o.made.done):
 			problems = append(problems, fmt.Sprintf("%s is done and held by nobody, but not freed", objName(id)))
 		}
 	}

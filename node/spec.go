@@ -16,9 +16,8 @@ var ErrMalformedSpec = errors.New("node: malformed task specification")
 const specVersion = 1
 
 // AppendBinary appends s in a compact binary form, the one a GCS task
-// table stores (see DecodeTaskSpec). Arguments that are references are
-// kept as IDs; stored arguments (a node's own store slots) do not travel
-// and are refused by the decoder.
+// table stores (see DecodeTaskSpec): references as IDs, inline arguments
+// as bytes. Watched, a driver's own concern, does not travel.
 func (s *TaskSpec) AppendBinary(dst []byte) []byte {
 	dst = append(dst, specVersion, byte(s.Kind))
 	dst = appendTaskID(dst, s.ID)
@@ -114,6 +113,9 @@ func readOptions(r *wire.Reader) *Options {
 	for i := 0; i < nres && r.Err() == nil; i++ {
 		name := string(r.Bytes("resource name"))
 		q := math.Float64frombits(r.Fixed64("resource quantity"))
+		if !(q >= 0) || math.IsInf(q, 0) {
+			r.Fail("resource %q quantity %v", name, q)
+		}
 		if o.Resources == nil {
 			o.Resources = map[string]float64{}
 		}

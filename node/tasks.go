@@ -1,7 +1,9 @@
 package node
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 
 	"manta/rpc/wire"
@@ -33,6 +35,12 @@ type task struct {
 	resolved    bool // its result was set before it finished (cancelled in flight)
 	done        bool
 	lin         linState
+}
+
+// taskRecord puts a task and its result in one allocation.
+type taskRecord struct {
+	t   task
+	ret Object
 }
 
 // taskExt holds what only some tasks have, apart so that a million queued
@@ -89,7 +97,9 @@ func (n *Node) Submit(spec *TaskSpec) *Object {
 	if n.closed {
 		return n.failedObject(spec, ErrShutdown)
 	}
-	t := &task{id: spec.ID, kind: spec.Kind, name: spec.Name, args: spec.Args, contained: spec.Contained, opts: spec.Options}
+	rec := &taskRecord{}
+	t := &rec.t
+	*t = task{id: spec.ID, kind: spec.Kind, name: spec.Name, args: spec.Args, contained: spec.Contained, opts: spec.Options}
 	if spec.Deadline != 0 || spec.Returns > 0 || spec.Watched {
 		e := t.more()
 		e.deadline, e.watched, e.returns = spec.Deadline, spec.Watched, spec.Returns
@@ -98,7 +108,8 @@ func (n *Node) Submit(spec *TaskSpec) *Object {
 	if t.opts != nil && t.opts.MaxRetries >= 0 {
 		t.retriesLeft = int32(t.opts.MaxRetries)
 	}
-	t.ret = &Object{id: wire.ReturnID(spec.ID), refs: 1, made: t}
+	t.ret = &rec.ret
+	*t.ret = Object{id: wire.ReturnID(spec.ID), refs: 1, made: t}
 	n.objects[t.ret.id] = t.ret
 	n.tasks[spec.ID] = t
 	for i := range spec.Returns {
@@ -241,14 +252,14 @@ func (n *Node) classOf(opts *Options) (sched.ClassID, error) {
 	if opts != nil {
 		key, res = opts.Key, opts.Resources
 	}
-	if res == nil {
-		res = map[string]float64{"CPU": 1}
-	}
 	if key == "" {
 		key = fmt.Sprint(res) // maps print sorted
 	}
 	if c, ok := n.classes[key]; ok {
 		return c.id, c.err
+	}
+	if res == nil {
+		res = map[string]float64{"CPU": 1}
 	}
 	r, err := sched.NewResources(res)
 	var id sched.ClassID
@@ -342,11 +353,11 @@ func (n *Node) dispatch(t *task, p *proc, slot sched.WorkerID, actor wire.TaskID
 	if t.kind == wire.SubmitActor {
 		kind = wire.KindCreateActor
 	}
-	m := wire.Msg{Kind: kind, Task: t.id, Actor: actor, Attempt: t.attempt, Worker: uint32(slot), Deadline: t.deadline(), Name: t.name, Args: n.args}
+	n.msg = wire.Msg{Kind: kind, Task: t.id, Actor: actor, Attempt: t.attempt, Worker: uint32(slot), Deadline: t.deadline(), Name: t.name, Args: n.args}
 	if t.actor != nil && kind == wire.KindCreateActor {
-		m.MaxConcurrency = uint32(max(1, t.actor.opts.MaxConcurrency))
+		n.msg.MaxConcurrency = uint32(max(1, t.actor.opts.MaxConcurrency))
 	}
-	n.host.Send(p.id, &m)
+	n.host.Send(p.id, &n.msg)
 }
 
 // finish records t's outcome, from a value or an error, and releases what
@@ -462,16 +473,30 @@ func (n *Node) Shutdown() {
 		return
 	}
 	n.closed = true
-	for _, t := range n.tasks {
+	// In ID order, so that the effects are the same every time.
+	tasks := slices.SortedFunc(maps.Values(n.tasks), func(a, b *task) int { return compareTasks(a.id, b.id) })
+	for _, t := range tasks {
 		n.finish(t, nil, nil, ErrShutdown)
 	}
 	for _, a := range n.actors {
 		a.state, a.err = actorDead, ErrShutdown
 	}
 	clear(n.placing)
-	for _, p := range n.procs {
-		if p.state != procStarting {
+	for _, id := range slices.Sorted(maps.Keys(n.procs)) {
+		if p := n.procs[id]; p.state != procStarting {
 			n.host.Send(p.id, &wire.Msg{Kind: wire.KindShutdown})
 		}
 	}
+}
+
+func compareTasks(a, b wire.TaskID) int {
+	return cmp.Or(cmp.Compare(a.Hi, b.Hi), cmp.Compare(a.Lo, b.Lo))
+}
+
+// sortedIDs lists the keys of m in ID order: the node's effects must not
+// depend on map order.
+func sortedIDs[V any](m map[wire.ObjectID]V) []wire.ObjectID {
+	return slices.SortedFunc(maps.Keys(m), func(a, b wire.ObjectID) int {
+		return cmp.Or(compareTasks(a.Task, b.Task), cmp.Compare(a.Index, b.Index))
+	})
 }
