@@ -38,7 +38,7 @@ func (h *loopHost) Finished(wire.TaskID)                    {}
 type textErrors struct{}
 
 func (textErrors) Encode(err error, _ []byte, _ wire.TaskID) []byte { return []byte(err.Error()) }
-func (textErrors) Decode(b []byte) error                           { return errors.New(string(b)) }
+func (textErrors) Decode(b []byte) error                            { return errors.New(string(b)) }
 
 func Example() {
 	total, _ := sched.NewResources(map[string]float64{"CPU": 1})

@@ -83,7 +83,7 @@ type sim struct {
 	// once there were three, when the node fails what waits for a worker.
 	failedStarts int
 	startsGaveUp bool
-	log     []string
+	log          []string
 }
 
 func newSim(t *testing.T, seed int64) *sim {
