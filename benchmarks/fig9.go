@@ -9,15 +9,14 @@ import (
 
 	"manta/core"
 	"manta/plots"
-	"manta/shm/store"
 )
 
 // Figure 9 of the paper: object store write throughput (large objects)
 // and IOPS (small objects) from a single client, by object size and
 // client threads. Measured through core.Put on an embedded cluster (what
-// a user's put costs), with shm/store's Figure9 beside it (the bare
-// store: Create, copy, Seal, Delete in the owning process) and a memcpy
-// baseline alternating with both.
+// a user's put costs), with the bare store beside it (storeFigure9:
+// Create, copy, Seal, Delete in the owning process) and a memcpy baseline
+// alternating with both.
 
 var fig9 = Experiment{
 	ID:    "fig9",
@@ -29,17 +28,17 @@ var fig9 = Experiment{
 		"values above 100 KiB are encoded straight into the shared-memory store (the node owns the store, so the driver needs no IPC; " +
 		"a worker's put adds one round trip over its ring), smaller ones are kept in the node's memory as Ray 2.x keeps small objects " +
 		"in its in-process store. Large puts are bounded by this machine's memory bandwidth, shown by a same-run memcpy baseline; " +
-		"the bare store (shm/store.Figure9, no runtime) is drawn beside the runtime's puts.",
+		"the bare store (shm/store without the runtime) is drawn beside the runtime's puts.",
 	QuickEstimate: 15 * time.Second,
 	FullEstimate:  2 * time.Minute,
 	Run:           runFig9,
 }
 
 type fig9Data struct {
-	Reps        int                 `json:"reps"`
-	Sizes       []int64             `json:"sizes_bytes"`
-	Points      [][]store.Fig9Point `json:"points"`       // core.Put, one list per repetition
-	StorePoints [][]store.Fig9Point `json:"store_points"` // the bare store, likewise
+	Reps        int           `json:"reps"`
+	Sizes       []int64       `json:"sizes_bytes"`
+	Points      [][]fig9Point `json:"points"`       // core.Put, one list per repetition
+	StorePoints [][]fig9Point `json:"store_points"` // the bare store, likewise
 }
 
 func runFig9(ctx context.Context, env *Env) (*Outcome, error) {
@@ -73,7 +72,7 @@ func fig9Run(ctx context.Context, env *Env, sizes []int64, threads []int, reps i
 			return nil, err
 		}
 		data.Points = append(data.Points, pts)
-		if pts, err = store.Figure9(ctx, sizes, threads, d); err != nil {
+		if pts, err = storeFigure9(ctx, sizes, threads, d); err != nil {
 			return nil, err
 		}
 		data.StorePoints = append(data.StorePoints, pts)

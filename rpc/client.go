@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 )
 
 // Client defaults.
@@ -62,6 +64,11 @@ type ClientConfig struct {
 	FailFast bool
 	// Fault, if set, delays or drops calls per method.
 	Fault *FaultInjection
+	// Clock times the calls' default Timeout, DialTimeout, the backoff
+	// between connection attempts and injected delays (tests drive a
+	// clockwork.FakeClock). A context's deadline is the context's own.
+	// Default clockwork.NewRealClock().
+	Clock clockwork.Clock
 }
 
 // Client calls one Server over one pipelined TCP connection. It connects
@@ -77,6 +84,9 @@ type Client struct {
 	// baseCtx is cancelled by Close, aborting a connection attempt.
 	baseCtx context.Context
 	cancel  context.CancelFunc
+	// timers holds stopped timers of cfg.Clock for calls without a
+	// context deadline, so that such a call allocates none.
+	timers sync.Pool
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced whenever cur or lastErr changes
@@ -117,6 +127,9 @@ func Dial(cfg ClientConfig) (*Client, error) {
 	}
 	if cfg.Backoff.Max < cfg.Backoff.Min {
 		return nil, fmt.Errorf("rpc: Backoff.Max %v below Backoff.Min %v", cfg.Backoff.Max, cfg.Backoff.Min)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clockwork.NewRealClock()
 	}
 	cfg.Token = append([]byte(nil), cfg.Token...)
 	c := &Client{
@@ -166,7 +179,7 @@ func (c *Client) Call(ctx context.Context, m Method, req []byte, resp []byte) ([
 	if len(req) > c.cfg.MaxFrame {
 		return resp, c.tooLarge(m, len(req), c.cfg.MaxFrame, "this client's")
 	}
-	now := time.Now()
+	now := c.cfg.Clock.Now()
 	deadline, hasDeadline := ctx.Deadline()
 	if !hasDeadline {
 		deadline = now.Add(c.cfg.Timeout)
@@ -177,9 +190,9 @@ func (c *Client) Call(ctx context.Context, m Method, req []byte, resp []byte) ([
 	}
 	var timerC <-chan time.Time
 	if !hasDeadline {
-		t := getTimer(budget)
-		defer putTimer(t)
-		timerC = t.C
+		t := c.getTimer(budget)
+		defer c.putTimer(t)
+		timerC = t.Chan()
 	}
 	ctxDone := ctx.Done()
 
@@ -255,9 +268,9 @@ func (c *Client) expired(m Method, err error) error {
 func (c *Client) fault(ctx context.Context, m Method, delay time.Duration, drop bool, timerC <-chan time.Time) error {
 	var delayC <-chan time.Time
 	if delay > 0 {
-		t := time.NewTimer(delay)
+		t := c.cfg.Clock.NewTimer(delay)
 		defer t.Stop()
-		delayC = t.C
+		delayC = t.Chan()
 	}
 	if drop {
 		delayC = nil // lost: nothing comes back before the deadline
@@ -297,7 +310,7 @@ func (c *Client) connection(ctx context.Context, ctxDone <-chan struct{}, timerC
 		select {
 		case <-changed:
 		case <-ctxDone:
-			if ctx.Err() == context.DeadlineExceeded {
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				return nil, c.unavailable(last)
 			}
 			return nil, fmt.Errorf("rpc: %s: %w", c.cfg.Addr, ctx.Err())
@@ -331,10 +344,10 @@ func (c *Client) connectLoop() {
 	pause := func() bool {
 		d := time.Duration(float64(backoff) * (0.8 + 0.4*rand.Float64()))
 		backoff = min(2*backoff, c.cfg.Backoff.Max)
-		t := time.NewTimer(d)
+		t := c.cfg.Clock.NewTimer(d)
 		defer t.Stop()
 		select {
-		case <-t.C:
+		case <-t.Chan():
 			return true
 		case <-c.done:
 			return false
@@ -356,7 +369,7 @@ func (c *Client) connectLoop() {
 			continue
 		}
 		c.setState(cn, nil)
-		up := time.Now()
+		up := c.cfg.Clock.Now()
 		select {
 		case <-cn.deadCh:
 		case <-c.done:
@@ -370,7 +383,7 @@ func (c *Client) connectLoop() {
 		default:
 		}
 		c.setState(nil, fmt.Errorf("connection to %s lost: %w", c.cfg.Addr, cn.cause))
-		if time.Since(up) < c.cfg.Backoff.Max {
+		if c.cfg.Clock.Since(up) < c.cfg.Backoff.Max {
 			// A connection that dies young (a server that accepts and
 			// drops) must not make the client spin.
 			if !pause() {
@@ -382,20 +395,29 @@ func (c *Client) connectLoop() {
 	}
 }
 
-// connect dials and authenticates one connection.
+// connect dials and authenticates one connection within DialTimeout.
 func (c *Client) connect() (*clientConn, error) {
-	ctx, cancel := context.WithTimeout(c.baseCtx, c.cfg.DialTimeout)
-	defer cancel()
+	// The timeout cancels the context rather than being its deadline: the
+	// network poller would enforce a deadline in real time, whatever the
+	// Clock.
+	ctx, cancel := context.WithCancelCause(c.baseCtx)
+	defer cancel(nil)
+	timedOut := fmt.Errorf("no connection within DialTimeout %v", c.cfg.DialTimeout)
+	timer := c.cfg.Clock.AfterFunc(c.cfg.DialTimeout, func() { cancel(timedOut) })
+	defer timer.Stop()
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "tcp", c.cfg.Addr)
 	if err != nil {
+		if context.Cause(ctx) == timedOut {
+			err = timedOut
+		}
 		return nil, err
 	}
 	// Abort the handshake at the timeout or on Close.
 	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
 	serverMax, err := clientHandshake(nc, c.cfg.Token, c.cfg.MaxFrame, newNonce())
 	if !stop() && err == nil {
-		err = ctx.Err()
+		err = context.Cause(ctx)
 	}
 	if err == nil {
 		err = nc.SetDeadline(time.Time{})
@@ -455,22 +477,27 @@ func (cl *call) release() {
 	callPool.Put(cl)
 }
 
-var timerPool sync.Pool
-
-// getTimer returns a running timer that fires after d.
-func getTimer(d time.Duration) *time.Timer {
-	if t, ok := timerPool.Get().(*time.Timer); ok {
+// getTimer returns a running timer of the Client's Clock that fires
+// after d.
+func (c *Client) getTimer(d time.Duration) clockwork.Timer {
+	if t, ok := c.timers.Get().(clockwork.Timer); ok {
 		t.Reset(d)
 		return t
 	}
-	return time.NewTimer(d)
+	return c.cfg.Clock.NewTimer(d)
 }
 
-// putTimer stops t and pools it. Since Go 1.23 a stopped timer's channel
-// holds no stale tick, so a reused timer cannot fire early.
-func putTimer(t *time.Timer) {
-	t.Stop()
-	timerPool.Put(t)
+// putTimer stops t and pools it. A timer that already fired is drained,
+// so that a reused one cannot fire early: since Go 1.23 a real timer's
+// channel is empty once Stop returns, a fake timer's may hold its tick.
+func (c *Client) putTimer(t clockwork.Timer) {
+	if !t.Stop() {
+		select {
+		case <-t.Chan():
+		default:
+		}
+	}
+	c.timers.Put(t)
 }
 
 func (cl *call) prepare(m Method, req []byte, budget time.Duration, resp []byte) {

@@ -88,13 +88,24 @@
 // ClientConfig.FailFast so does a failed connection attempt
 // (ErrUnavailable), for callers that can turn to another replica.
 //
+// # Time and logs
+//
+// Every timer the package arms (a call's default Timeout, DialTimeout,
+// reconnection backoff, injected delays, the handshake timeout, the
+// deadline a handler sees) runs on the Clock in ClientConfig and
+// ServerConfig, so tests drive them with a clockwork.FakeClock instead of
+// sleeping. A context's own deadline stays the context's. The server logs
+// refused connections, broken frames and handler panics to
+// ServerConfig.Logger (or, for printf-style logs, Logf); the client logs
+// nothing, its errors say what went wrong.
+//
 // # Defaults
 //
 // Listening: "127.0.0.1:0"; a host-less address (":7000") also binds
 // loopback; all interfaces only when asked ("0.0.0.0:7000"). MaxFrame
-// 64 MiB (at most 1 GiB). Server Concurrency 4096, handshake timeout 5 s.
-// Client MaxPending 1024, Timeout 10 s, DialTimeout 2 s, backoff
-// 10 ms–1 s.
+// 64 MiB (at most 1 GiB). Server Concurrency 4096, handshake timeout 5 s,
+// Logger slog.Default(). Client MaxPending 1024, Timeout 10 s, DialTimeout
+// 2 s, backoff 10 ms–1 s. Clock: the real one.
 //
 // # Security
 //

@@ -9,9 +9,9 @@ import (
 
 // Fault is what FaultInjection does to one method's calls.
 type Fault struct {
-	// Delay is added before the request is sent, as Ray's
-	// testing_asio_delay_us adds to its handlers, plus a uniformly random
-	// extra in [0, Jitter).
+	// Delay is added before the request is sent (timed by the Client's
+	// Clock), as Ray's testing_asio_delay_us adds to its handlers, plus a
+	// uniformly random extra in [0, Jitter).
 	Delay, Jitter time.Duration
 	// Drop is the probability (0..1) that a request is lost: it is never
 	// sent and its call fails with context.DeadlineExceeded at its deadline.

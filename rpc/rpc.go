@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 )
 
 // Method is a service's method number. The rpc layer carries it and does
@@ -74,24 +76,25 @@ type Ctx struct {
 func (c *Ctx) RemoteAddr() net.Addr { return c.conn.RemoteAddr() }
 
 // Deadline is when the caller stops waiting for the response (sent along
-// with every request, relative to its arrival so clocks need not agree);
-// zero if the caller sent none.
+// with every request, relative to its arrival so clocks need not agree),
+// on the server's Clock; zero if the caller sent none.
 func (c *Ctx) Deadline() time.Time { return c.deadline }
 
 // Done is closed when the server is closing; a handler that blocks should
 // watch it, since Server.Close waits for running handlers.
 func (c *Ctx) Done() <-chan struct{} { return c.server.done }
 
-// Context returns a context that carries the request's deadline and is
-// cancelled when the handler returns or the server closes: the context to
-// pass to calls a handler makes on behalf of its caller (a chain replica
-// forwarding an update, say). It allocates on first use.
+// Context returns a context that carries the request's deadline (ending
+// by the server's Clock) and is cancelled when the handler returns or the
+// server closes: the context to pass to calls a handler makes on behalf of
+// its caller (a chain replica forwarding an update, say). It allocates on
+// first use.
 func (c *Ctx) Context() context.Context {
 	if c.cctx == nil {
 		if c.deadline.IsZero() {
 			c.cctx, c.cancel = context.WithCancel(c.server.baseCtx)
 		} else {
-			c.cctx, c.cancel = context.WithDeadline(c.server.baseCtx, c.deadline)
+			c.cctx, c.cancel = clockwork.WithDeadline(c.server.baseCtx, c.server.cfg.Clock, c.deadline)
 		}
 	}
 	return c.cctx

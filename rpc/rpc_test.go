@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"runtime"
 	"strings"
@@ -15,50 +16,66 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 )
 
 var testToken = []byte("cluster-token-for-tests")
+
+// guardTimeout bounds how long a test waits for what should happen at
+// once: a guard against hanging, never a measurement.
+const guardTimeout = 10 * time.Second
 
 // Test methods.
 const (
 	mEcho     Method = 1 // echoes the request
 	mFail     Method = 2 // returns an error carrying the request
-	mSleep    Method = 3 // sleeps for the duration in the request (ms, u32), or until the server closes
+	mBlock    Method = 3 // signals entered, then waits for release or the server's close
 	mSize     Method = 4 // responds with as many bytes as the request says (u32)
 	mPanic    Method = 5
 	mDeadline Method = 6 // responds with the µs left until Ctx.Deadline, and Context's deadline
 )
 
-// testServer is a Server with a handler that counts its calls and a log
-// the tests read.
+// testServer is a Server with a handler that counts its calls, mBlock
+// requests the test releases, and a log the tests read.
 type testServer struct {
 	*Server
-	calls atomic.Int64
-	logMu sync.Mutex
-	log   strings.Builder
+	calls   atomic.Int64
+	entered chan struct{} // receives as each mBlock request starts
+	release chan struct{} // closing it returns every mBlock request
+
+	logMu  sync.Mutex
+	log    strings.Builder
+	logged chan struct{} // closed and replaced at every record
 }
 
-func (ts *testServer) logf(format string, args ...any) {
-	ts.logMu.Lock()
-	fmt.Fprintf(&ts.log, format+"\n", args...)
-	ts.logMu.Unlock()
-}
-
-func (ts *testServer) logged() string {
+// Write receives the server's log records.
+func (ts *testServer) Write(p []byte) (int, error) {
 	ts.logMu.Lock()
 	defer ts.logMu.Unlock()
-	return ts.log.String()
+	ts.log.Write(p)
+	close(ts.logged)
+	ts.logged = make(chan struct{})
+	return len(p), nil
 }
 
 // waitLog waits until the server's log holds sub.
 func (ts *testServer) waitLog(t *testing.T, sub string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(ts.logged(), sub) {
-		if time.Now().After(deadline) {
-			t.Fatalf("log never mentioned %q; log:\n%s", sub, ts.logged())
+	guard := time.NewTimer(guardTimeout)
+	defer guard.Stop()
+	for {
+		ts.logMu.Lock()
+		text, logged := ts.log.String(), ts.logged
+		ts.logMu.Unlock()
+		if strings.Contains(text, sub) {
+			return
 		}
-		time.Sleep(time.Millisecond)
+		select {
+		case <-logged:
+		case <-guard.C:
+			t.Fatalf("log never mentioned %q; log:\n%s", sub, text)
+		}
 	}
 }
 
@@ -69,12 +86,13 @@ func (ts *testServer) handle(ctx *Ctx, m Method, req, resp []byte) ([]byte, erro
 		return append(resp, req...), nil
 	case mFail:
 		return resp, errors.New("failed: " + string(req))
-	case mSleep:
+	case mBlock:
+		ts.entered <- struct{}{}
 		select {
-		case <-time.After(time.Duration(binary.LittleEndian.Uint32(req)) * time.Millisecond):
+		case <-ts.release:
 		case <-ctx.Done():
 		}
-		return append(resp, "slept"...), nil
+		return append(resp, "released"...), nil
 	case mSize:
 		return append(resp, make([]byte, binary.LittleEndian.Uint32(req))...), nil
 	case mPanic:
@@ -84,19 +102,20 @@ func (ts *testServer) handle(ctx *Ctx, m Method, req, resp []byte) ([]byte, erro
 		if !ok || !d.Equal(ctx.Deadline()) {
 			return resp, fmt.Errorf("Context deadline %v %v, Ctx deadline %v", d, ok, ctx.Deadline())
 		}
-		return binary.LittleEndian.AppendUint64(resp, uint64(time.Until(ctx.Deadline())/time.Microsecond)), nil
+		left := ctx.server.cfg.Clock.Until(ctx.Deadline())
+		return binary.LittleEndian.AppendUint64(resp, uint64(left/time.Microsecond)), nil
 	}
 	return resp, fmt.Errorf("unknown method %d", m)
 }
 
 func startServer(t testing.TB, cfg ServerConfig) *testServer {
 	t.Helper()
-	ts := &testServer{}
+	ts := &testServer{entered: make(chan struct{}, 16), release: make(chan struct{}), logged: make(chan struct{})}
 	if cfg.Token == nil {
 		cfg.Token = testToken
 	}
 	cfg.Handler = ts.handle
-	cfg.Logf = ts.logf
+	cfg.Logger = slog.New(slog.NewTextHandler(ts, nil))
 	s, err := NewServer(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -127,12 +146,111 @@ func ctxTimeout(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
+// result is what a Call returned.
+type result struct {
+	out []byte
+	err error
+}
+
+// callAsync makes a call in a goroutine of its own; its result arrives on
+// the channel.
+func callAsync(c *Client, ctx context.Context, m Method, req, resp []byte) <-chan result {
+	ch := make(chan result, 1)
+	go func() {
+		out, err := c.Call(ctx, m, req, resp)
+		ch <- result{out, err}
+	}()
+	return ch
+}
+
+// await returns what ch delivers, failing the test if nothing comes
+// within guardTimeout.
+func await[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	guard := time.NewTimer(guardTimeout)
+	defer guard.Stop()
+	var v T
+	select {
+	case v = <-ch:
+	case <-guard.C:
+		t.Fatalf("%s: nothing within %v", what, guardTimeout)
+	}
+	return v
+}
+
+// blockUntil waits until n timers of fc are armed.
+func blockUntil(t *testing.T, fc *clockwork.FakeClock, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), guardTimeout)
+	defer cancel()
+	if err := fc.BlockUntilContext(ctx, n); err != nil {
+		t.Fatalf("%d timers never armed: %v", n, err)
+	}
+}
+
+// armed reports whether n timers of fc are armed now, without waiting.
+func armed(fc *clockwork.FakeClock, n int) bool {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return fc.BlockUntilContext(ctx, n) == nil
+}
+
+// returned reports whether a call's result has arrived, without waiting.
+func returned(ch <-chan result) (result, bool) {
+	select {
+	case r := <-ch:
+		return r, true
+	default:
+		return result{}, false
+	}
+}
+
+// nextChange returns the channel c closes at its next change of
+// connection state.
+func nextChange(c *Client) <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.changed
+}
+
+// connected reports whether c has a live connection.
+func connected(c *Client) bool {
+	cn := c.cur.Load()
+	return cn != nil && !cn.isDead()
+}
+
+// waitState waits until c's connection state satisfies ok.
+func waitState(t *testing.T, c *Client, what string, ok func(connected bool, last error) bool) {
+	t.Helper()
+	for {
+		c.mu.Lock()
+		live, last, changed := connected(c), c.lastErr, c.changed
+		c.mu.Unlock()
+		if ok(live, last) {
+			return
+		}
+		await(t, changed, what)
+	}
+}
+
+// backOff lets the pause before c's next connection attempt run out on
+// fc, c's clock (with no call of c waiting on fc), and reports whether
+// the attempt connected.
+func backOff(t *testing.T, c *Client, fc *clockwork.FakeClock) bool {
+	t.Helper()
+	next := nextChange(c)
+	blockUntil(t, fc, 1)              // the pause (or, if an attempt is under way, its DialTimeout)
+	fc.Advance(2 * c.cfg.Backoff.Max) // past any jittered pause
+	await(t, next, "a connection attempt")
+	return connected(c)
+}
+
 func TestRoundTrip(t *testing.T) {
 	for _, ordered := range []bool{false, true} {
 		t.Run(fmt.Sprintf("ordered=%v", ordered), func(t *testing.T) {
 			ts := startServer(t, ServerConfig{Ordered: ordered})
 			c := dial(t, ClientConfig{Addr: ts.Addr()})
-			ctx := ctxTimeout(t, 5*time.Second)
+			ctx := ctxTimeout(t, guardTimeout)
 
 			out, err := c.Call(ctx, mEcho, []byte("hello"), []byte("prefix:"))
 			if err != nil || string(out) != "prefix:hello" {
@@ -156,7 +274,7 @@ func TestRoundTrip(t *testing.T) {
 			if _, err := c.Call(ctx, mPanic, nil, nil); !errors.As(err, &re) || !strings.Contains(re.Msg, "panicked: boom") {
 				t.Fatalf("panic: %v", err)
 			}
-			ts.waitLog(t, "handler for method 5 panicked: boom")
+			ts.waitLog(t, "panic=boom")
 			if out, err := c.Call(ctx, mEcho, []byte("still up"), nil); err != nil || string(out) != "still up" {
 				t.Fatalf("after panic: %q, %v", out, err)
 			}
@@ -164,22 +282,36 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// deadlineCase is one way a call gets its deadline.
+type deadlineCase struct {
+	name     string
+	ctx      context.Context
+	deadline time.Duration // the time a call made now has
+}
+
+// deadlineCases are a context whose deadline is d from now on fc, and one
+// without a deadline, where the client's Timeout applies.
+func deadlineCases(t *testing.T, fc *clockwork.FakeClock, d, timeout time.Duration) []deadlineCase {
+	ctx, cancel := clockwork.WithTimeout(context.Background(), fc, d)
+	t.Cleanup(cancel)
+	return []deadlineCase{{"ctx deadline", ctx, d}, {"default Timeout", context.Background(), timeout}}
+}
+
+// TestDeadlineTravels: the handler sees the time its caller has left. The
+// client and the server share a fake clock that stands still, so exactly
+// the whole budget is left.
 func TestDeadlineTravels(t *testing.T) {
-	ts := startServer(t, ServerConfig{})
-	c := dial(t, ClientConfig{Addr: ts.Addr(), Timeout: 3 * time.Second})
-	out, err := c.Call(ctxTimeout(t, 2*time.Second), mDeadline, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if left := time.Duration(binary.LittleEndian.Uint64(out)) * time.Microsecond; left < time.Second || left > 2*time.Second {
-		t.Errorf("handler saw %v left of a 2 s deadline", left)
-	}
-	out, err = c.Call(context.Background(), mDeadline, nil, nil) // the client's default Timeout
-	if err != nil {
-		t.Fatal(err)
-	}
-	if left := time.Duration(binary.LittleEndian.Uint64(out)) * time.Microsecond; left < 2*time.Second || left > 3*time.Second {
-		t.Errorf("handler saw %v left of the 3 s default", left)
+	fc := clockwork.NewFakeClock()
+	ts := startServer(t, ServerConfig{Clock: fc})
+	c := dial(t, ClientConfig{Addr: ts.Addr(), Timeout: 3 * time.Second, Clock: fc})
+	for _, tc := range deadlineCases(t, fc, 2*time.Second, c.cfg.Timeout) {
+		out, err := c.Call(tc.ctx, mDeadline, nil, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if left := time.Duration(binary.LittleEndian.Uint64(out)) * time.Microsecond; left != tc.deadline {
+			t.Errorf("%s: handler saw %v left, want %v", tc.name, left, tc.deadline)
+		}
 	}
 }
 
@@ -258,14 +390,12 @@ func TestOrderedIsFIFO(t *testing.T) {
 
 func TestWrongTokenRefused(t *testing.T) {
 	ts := startServer(t, ServerConfig{})
-	c := dial(t, ClientConfig{Addr: ts.Addr(), Token: []byte("not the token")})
-	start := time.Now()
-	_, err := c.Call(ctxTimeout(t, 5*time.Second), mEcho, []byte("x"), nil)
-	if !errors.Is(err, ErrUnauthenticated) {
-		t.Fatalf("wrong token: %v", err)
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("refusal took %v; it should not wait for the deadline", d)
+	// The client's clock stands still: a call that waited for its deadline
+	// would never return.
+	c := dial(t, ClientConfig{Addr: ts.Addr(), Token: []byte("not the token"), Clock: clockwork.NewFakeClock()})
+	r := await(t, callAsync(c, context.Background(), mEcho, []byte("x"), nil), "a call with the wrong token")
+	if !errors.Is(r.err, ErrUnauthenticated) {
+		t.Fatalf("wrong token: %v", r.err)
 	}
 	ts.waitLog(t, "wrong token")
 	if n := ts.calls.Load(); n != 0 {
@@ -279,15 +409,53 @@ func TestWrongTokenRefused(t *testing.T) {
 	}
 }
 
+// TestRefusalsAreLogged: a connection refused for its token is logged as
+// a warning, with the peer's address and the reason.
+func TestRefusalsAreLogged(t *testing.T) {
+	lines := make(chan string, 16)
+	s, err := NewServer(ServerConfig{Token: testToken, Handler: echoHandler,
+		Logger: slog.New(slog.NewTextHandler(lineWriter(lines), nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c := dial(t, ClientConfig{Addr: s.Addr(), Token: []byte("not the token"), Clock: clockwork.NewFakeClock()})
+	await(t, callAsync(c, context.Background(), mEcho, nil, nil), "a call with the wrong token")
+	line := await(t, lines, "a log line")
+	if !strings.Contains(line, `level=WARN msg="rpc: refused connection" remote=127.0.0.1:`) || !strings.Contains(line, "wrong token") {
+		t.Fatalf("log line %q", line)
+	}
+}
+
+// lineWriter sends each record a text handler writes to a channel.
+type lineWriter chan string
+
+func (w lineWriter) Write(p []byte) (int, error) {
+	w <- string(p)
+	return len(p), nil
+}
+
+// testLogger logs to t.
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, nil))
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}
+
 // rawConn connects to ts without the rpc client.
 func rawConn(t *testing.T, addr string) net.Conn {
 	t.Helper()
-	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	nc, err := net.DialTimeout("tcp", addr, guardTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { nc.Close() })
-	nc.SetDeadline(time.Now().Add(5 * time.Second))
+	nc.SetDeadline(time.Now().Add(guardTimeout))
 	return nc
 }
 
@@ -334,8 +502,14 @@ func TestRawClientWithoutTokenRefused(t *testing.T) {
 	expectClosed(t, nc)
 
 	// A client that connects and sends nothing is dropped at the timeout.
-	ts2 := startServer(t, ServerConfig{HandshakeTimeout: 50 * time.Millisecond})
+	fc := clockwork.NewFakeClock()
+	ts2 := startServer(t, ServerConfig{HandshakeTimeout: 50 * time.Millisecond, Clock: fc})
 	nc2 := rawConn(t, ts2.Addr())
+	if _, err := io.ReadFull(nc2, hello); err != nil { // the server now waits for the token proof
+		t.Fatal(err)
+	}
+	blockUntil(t, fc, 1) // the handshake's timeout
+	fc.Advance(50 * time.Millisecond)
 	expectClosed(t, nc2)
 	ts2.waitLog(t, "no token proof")
 
@@ -360,7 +534,7 @@ func TestBadFramesCloseOnlyTheirConnection(t *testing.T) {
 	good := dial(t, ClientConfig{Addr: ts.Addr()})
 	check := func() {
 		t.Helper()
-		if out, err := good.Call(ctxTimeout(t, 5*time.Second), mEcho, []byte("ok"), nil); err != nil || string(out) != "ok" {
+		if out, err := good.Call(ctxTimeout(t, guardTimeout), mEcho, []byte("ok"), nil); err != nil || string(out) != "ok" {
 			t.Fatalf("the good client: %q, %v", out, err)
 		}
 	}
@@ -410,7 +584,7 @@ func TestBadFramesCloseOnlyTheirConnection(t *testing.T) {
 func TestOversized(t *testing.T) {
 	ts := startServer(t, ServerConfig{MaxFrame: 1024})
 	c := dial(t, ClientConfig{Addr: ts.Addr(), MaxFrame: 2048})
-	ctx := ctxTimeout(t, 5*time.Second)
+	ctx := ctxTimeout(t, guardTimeout)
 
 	_, err := c.Call(ctx, mEcho, make([]byte, 1025), nil)
 	if !errors.Is(err, ErrFrameTooLarge) || !strings.Contains(err.Error(), "1024-byte limit") {
@@ -441,44 +615,43 @@ func TestOversized(t *testing.T) {
 	}
 }
 
+// TestDeadlineExceeded: a call the server does not answer returns at its
+// deadline, not before, with the caller's buffer unchanged.
 func TestDeadlineExceeded(t *testing.T) {
+	fc := clockwork.NewFakeClock()
 	ts := startServer(t, ServerConfig{})
-	c := dial(t, ClientConfig{Addr: ts.Addr(), Timeout: 100 * time.Millisecond})
-	// Connect first, so the deadline below measures the call alone.
-	if _, err := c.Call(context.Background(), mEcho, nil, nil); err != nil {
+	c := dial(t, ClientConfig{Addr: ts.Addr(), Timeout: 100 * time.Millisecond, Clock: fc})
+	// Connect first, so the deadlines below apply to the calls alone.
+	if _, err := c.Call(ctxTimeout(t, guardTimeout), mEcho, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct {
-		name string
-		ctx  context.Context
-		want time.Duration
-	}{
-		{"ctx deadline", ctxTimeout(t, 50*time.Millisecond), 50 * time.Millisecond},
-		{"default Timeout", context.Background(), 100 * time.Millisecond},
-	} {
-		start := time.Now()
-		out, err := c.Call(tc.ctx, mSleep, u32(2000), []byte("keep"))
-		d := time.Since(start)
-		if !errors.Is(err, context.DeadlineExceeded) || string(out) != "keep" {
-			t.Fatalf("%s: %q, %v", tc.name, out, err)
+	for _, tc := range deadlineCases(t, fc, 50*time.Millisecond, c.cfg.Timeout) {
+		res := callAsync(c, tc.ctx, mBlock, nil, []byte("keep"))
+		await(t, ts.entered, tc.name+": the request reaching the handler")
+		fc.Advance(tc.deadline - time.Nanosecond)
+		if r, ok := returned(res); ok {
+			t.Fatalf("%s: returned before its deadline: %v", tc.name, r.err)
 		}
-		if d < tc.want || d > tc.want+time.Second {
-			t.Errorf("%s: returned after %v, deadline %v", tc.name, d, tc.want)
+		fc.Advance(time.Nanosecond)
+		if r := await(t, res, tc.name); !errors.Is(r.err, context.DeadlineExceeded) || string(r.out) != "keep" {
+			t.Fatalf("%s: %q, %v", tc.name, r.out, r.err)
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(20*time.Millisecond, cancel)
-	if _, err := c.Call(ctx, mSleep, u32(2000), nil); !errors.Is(err, context.Canceled) {
-		t.Fatalf("cancelled: %v", err)
+	cctx, cancelCall := context.WithCancel(context.Background())
+	res := callAsync(c, cctx, mBlock, nil, nil)
+	await(t, ts.entered, "cancelled: the request reaching the handler")
+	cancelCall()
+	if r := await(t, res, "cancelled"); !errors.Is(r.err, context.Canceled) {
+		t.Fatalf("cancelled: %v", r.err)
 	}
-	expired, cancel2 := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
-	defer cancel2()
+	expired, cancelExpired := context.WithDeadline(context.Background(), fc.Now().Add(-time.Second))
+	defer cancelExpired()
 	if _, err := c.Call(expired, mEcho, nil, nil); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("expired context: %v", err)
 	}
 	// The connection survives abandoned calls, and late responses are
 	// dropped.
-	if out, err := c.Call(ctxTimeout(t, 5*time.Second), mEcho, []byte("after"), nil); err != nil || string(out) != "after" {
+	if out, err := c.Call(ctxTimeout(t, guardTimeout), mEcho, []byte("after"), nil); err != nil || string(out) != "after" {
 		t.Fatalf("after deadlines: %q, %v", out, err)
 	}
 }
@@ -494,79 +667,70 @@ func freeAddr(t *testing.T) string {
 }
 
 func TestServerGoneUnavailable(t *testing.T) {
-	c := dial(t, ClientConfig{Addr: freeAddr(t), Backoff: Backoff{Min: time.Millisecond, Max: 20 * time.Millisecond}})
-	for _, d := range []time.Duration{20 * time.Millisecond, 200 * time.Millisecond} {
-		start := time.Now()
-		_, err := c.Call(ctxTimeout(t, d), mEcho, nil, nil)
-		took := time.Since(start)
-		if !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrConnectionLost) {
-			t.Fatalf("no server: %v", err)
-		}
-		if !strings.Contains(err.Error(), "connection refused") {
-			t.Errorf("error does not carry the dial error: %v", err)
-		}
-		if took < d || took > d+time.Second {
-			t.Errorf("returned after %v, deadline %v", took, d)
-		}
+	fc := clockwork.NewFakeClock()
+	c := dial(t, ClientConfig{Addr: freeAddr(t), Timeout: 50 * time.Millisecond, Clock: fc,
+		Backoff: Backoff{Min: time.Millisecond, Max: 20 * time.Millisecond}})
+	waitState(t, c, "a failed attempt", func(_ bool, last error) bool { return last != nil })
+	res := callAsync(c, context.Background(), mEcho, nil, nil)
+	blockUntil(t, fc, 2) // the call's Timeout and the pause before the next attempt
+	fc.Advance(50 * time.Millisecond)
+	err := await(t, res, "a call with no server").err
+	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrConnectionLost) {
+		t.Fatalf("no server: %v", err)
+	}
+	if !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("error does not carry the dial error: %v", err)
 	}
 
-	// FailFast: no waiting once an attempt has failed.
-	ff := dial(t, ClientConfig{Addr: freeAddr(t), FailFast: true})
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		start := time.Now()
-		_, err := ff.Call(ctxTimeout(t, time.Second), mEcho, nil, nil)
-		if !errors.Is(err, ErrUnavailable) {
-			t.Fatalf("FailFast: %v", err)
-		}
-		if time.Since(start) < 500*time.Millisecond {
-			break // failed fast, once the first attempt had failed
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("FailFast calls keep waiting for their deadlines")
-		}
+	// FailFast: no waiting once an attempt has failed. The clock stands
+	// still, so a call that waited for its deadline would never return.
+	ff := dial(t, ClientConfig{Addr: freeAddr(t), FailFast: true, Clock: clockwork.NewFakeClock()})
+	waitState(t, ff, "a failed attempt", func(_ bool, last error) bool { return last != nil })
+	if r := await(t, callAsync(ff, context.Background(), mEcho, nil, nil), "a FailFast call"); !errors.Is(r.err, ErrUnavailable) {
+		t.Fatalf("FailFast: %v", r.err)
 	}
 
 	// A call in flight when the server goes away.
 	ts := startServer(t, ServerConfig{})
 	c2 := dial(t, ClientConfig{Addr: ts.Addr()})
-	if _, err := c2.Call(ctxTimeout(t, 5*time.Second), mEcho, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	errc := make(chan error, 1)
-	go func() {
-		_, err := c2.Call(ctxTimeout(t, 10*time.Second), mSleep, u32(60_000), nil)
-		errc <- err
-	}()
-	for ts.calls.Load() < 2 {
-		time.Sleep(time.Millisecond)
-	}
+	res = callAsync(c2, ctxTimeout(t, guardTimeout), mBlock, nil, nil)
+	await(t, ts.entered, "the request reaching the handler")
 	ts.Close() // the handler sees Ctx.Done and returns; Close waits for it
-	select {
-	case err := <-errc:
-		if !errors.Is(err, ErrUnavailable) || !errors.Is(err, ErrConnectionLost) {
-			t.Fatalf("call in flight: %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("call in flight hung after the server closed")
+	if r := await(t, res, "the call in flight"); !errors.Is(r.err, ErrUnavailable) || !errors.Is(r.err, ErrConnectionLost) {
+		t.Fatalf("call in flight: %v", r.err)
 	}
 }
 
 func TestReconnectAfterRestart(t *testing.T) {
+	fc := clockwork.NewFakeClock()
 	ts := startServer(t, ServerConfig{})
 	addr := ts.Addr()
-	c := dial(t, ClientConfig{Addr: addr, Backoff: Backoff{Min: 5 * time.Millisecond, Max: 50 * time.Millisecond}})
-	if _, err := c.Call(ctxTimeout(t, 5*time.Second), mEcho, nil, nil); err != nil {
+	c := dial(t, ClientConfig{Addr: addr, Timeout: time.Second, Clock: fc,
+		Backoff: Backoff{Min: 5 * time.Millisecond, Max: 50 * time.Millisecond}})
+	if _, err := c.Call(ctxTimeout(t, guardTimeout), mEcho, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	ts.Close()
-	if _, err := c.Call(ctxTimeout(t, 50*time.Millisecond), mEcho, nil, nil); !errors.Is(err, ErrUnavailable) {
-		t.Fatalf("server down: %v", err)
+	waitState(t, c, "the lost connection", func(connected bool, last error) bool { return !connected && last != nil })
+	res := callAsync(c, context.Background(), mEcho, nil, nil)
+	blockUntil(t, fc, 2) // the call's Timeout and the pause before the next attempt
+	fc.Advance(time.Second)
+	if r := await(t, res, "a call with the server down"); !errors.Is(r.err, ErrUnavailable) {
+		t.Fatalf("server down: %v", r.err)
 	}
-	time.Sleep(100 * time.Millisecond) // several failed attempts, backing off
+	for range 3 { // failed attempts, backing off
+		if backOff(t, c, fc) {
+			t.Fatal("connected with the server down")
+		}
+	}
 	ts2 := startServer(t, ServerConfig{Addr: addr})
-	// The first call waits for the reconnection within its deadline.
-	out, err := c.Call(ctxTimeout(t, 5*time.Second), mEcho, []byte("back"), nil)
+	// An attempt under way when the server came back may still fail.
+	for i := 0; !backOff(t, c, fc); i++ {
+		if i == 2 {
+			t.Fatal("no reconnection to the restarted server")
+		}
+	}
+	out, err := c.Call(ctxTimeout(t, guardTimeout), mEcho, []byte("back"), nil)
 	if err != nil || string(out) != "back" {
 		t.Fatalf("after restart: %q, %v", out, err)
 	}
@@ -575,57 +739,64 @@ func TestReconnectAfterRestart(t *testing.T) {
 	}
 }
 
+// TestFaultInjection runs the client on a fake clock that moves only when
+// the test says: a call that returns without an Advance was not delayed.
 func TestFaultInjection(t *testing.T) {
+	fc := clockwork.NewFakeClock()
 	ts := startServer(t, ServerConfig{})
 	var fi FaultInjection
-	c := dial(t, ClientConfig{Addr: ts.Addr(), Fault: &fi})
-	ctx := ctxTimeout(t, 5*time.Second)
+	c := dial(t, ClientConfig{Addr: ts.Addr(), Fault: &fi, Timeout: 40 * time.Millisecond, Clock: fc})
+	ctx := ctxTimeout(t, guardTimeout)
 	if _, err := c.Call(ctx, mEcho, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	fi.Set(mEcho, Fault{Delay: 60 * time.Millisecond, Jitter: 10 * time.Millisecond})
 	fi.Set(mFail, Fault{Drop: 1})
 
-	start := time.Now()
-	if _, err := c.Call(ctx, mEcho, nil, nil); err != nil {
-		t.Fatal(err)
+	res := callAsync(c, ctx, mEcho, nil, nil)
+	blockUntil(t, fc, 1) // the delay
+	fc.Advance(60*time.Millisecond - time.Nanosecond)
+	if r, ok := returned(res); ok {
+		t.Fatalf("delayed call returned before its delay: %v", r.err)
 	}
-	if d := time.Since(start); d < 60*time.Millisecond {
-		t.Errorf("delayed call took %v, want ≥ 60ms", d)
+	fc.Advance(10 * time.Millisecond) // past the largest jitter
+	if r := await(t, res, "the delayed call"); r.err != nil {
+		t.Fatal(r.err)
 	}
-	start = time.Now()
 	if _, err := c.Call(ctx, mSize, u32(1), nil); err != nil {
-		t.Fatal(err)
+		t.Fatalf("a method without a fault: %v", err)
 	}
-	if d := time.Since(start); d > 50*time.Millisecond {
-		t.Errorf("a method without a fault took %v", d)
-	}
+
 	before := ts.calls.Load()
-	start = time.Now()
-	if _, err := c.Call(ctxTimeout(t, 40*time.Millisecond), mFail, nil, nil); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("dropped call: %v", err)
+	res = callAsync(c, context.Background(), mFail, nil, nil)
+	blockUntil(t, fc, 1) // the call's Timeout
+	fc.Advance(40*time.Millisecond - time.Nanosecond)
+	if r, ok := returned(res); ok {
+		t.Fatalf("dropped call returned before its deadline: %v", r.err)
 	}
-	if d := time.Since(start); d < 40*time.Millisecond {
-		t.Errorf("dropped call returned after %v, before its deadline", d)
+	fc.Advance(time.Nanosecond)
+	if r := await(t, res, "the dropped call"); !errors.Is(r.err, context.DeadlineExceeded) {
+		t.Fatalf("dropped call: %v", r.err)
 	}
 	if ts.calls.Load() != before {
 		t.Fatal("a dropped request reached the handler")
 	}
+
 	// A delay past the deadline is a deadline exceeded.
-	if _, err := c.Call(ctxTimeout(t, 20*time.Millisecond), mEcho, nil, nil); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("delay past the deadline: %v", err)
+	res = callAsync(c, context.Background(), mEcho, nil, nil)
+	blockUntil(t, fc, 2) // the call's Timeout and the delay
+	fc.Advance(40 * time.Millisecond)
+	if r := await(t, res, "a call delayed past its deadline"); !errors.Is(r.err, context.DeadlineExceeded) {
+		t.Fatalf("delay past the deadline: %v", r.err)
 	}
+
 	fi.Set(mEcho, Fault{})
 	fi.Reset()
-	start = time.Now()
 	if _, err := c.Call(ctx, mFail, nil, nil); err == nil || errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("after Reset: %v", err)
 	}
 	if _, err := c.Call(ctx, mEcho, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	if d := time.Since(start); d > 50*time.Millisecond {
-		t.Errorf("calls after Reset took %v", d)
+		t.Fatalf("after Reset: %v", err)
 	}
 }
 
@@ -644,65 +815,61 @@ func TestListenAddresses(t *testing.T) {
 func TestOverloadedAndMaxPending(t *testing.T) {
 	ts := startServer(t, ServerConfig{Concurrency: 1})
 	c := dial(t, ClientConfig{Addr: ts.Addr()})
-	ctx := ctxTimeout(t, 5*time.Second)
-	if _, err := c.Call(ctx, mEcho, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { _, err := c.Call(ctx, mSleep, u32(300), nil); done <- err }()
-	for ts.calls.Load() < 2 {
-		time.Sleep(time.Millisecond)
-	}
+	ctx := ctxTimeout(t, guardTimeout)
+	// The first call: fastrpc frees a handler's slot only after queueing
+	// its response, so a call right after another may find it taken.
+	res := callAsync(c, ctx, mBlock, nil, nil)
+	await(t, ts.entered, "the blocking request")
 	if _, err := c.Call(ctx, mEcho, nil, nil); !errors.Is(err, ErrOverloaded) {
 		t.Fatalf("second call with Concurrency 1: %v", err)
 	}
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	close(ts.release)
+	if r := await(t, res, "the released call"); r.err != nil {
+		t.Fatal(r.err)
 	}
 
 	// MaxPending makes callers wait for a slot, not fail.
-	c2 := dial(t, ClientConfig{Addr: startServer(t, ServerConfig{}).Addr(), MaxPending: 1})
+	fc := clockwork.NewFakeClock()
+	ts2 := startServer(t, ServerConfig{})
+	c2 := dial(t, ClientConfig{Addr: ts2.Addr(), MaxPending: 1, Timeout: 20 * time.Millisecond, Clock: fc})
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
-			if _, err := c2.Call(ctx, mSleep, u32(5), nil); err != nil {
+			if _, err := c2.Call(ctx, mEcho, nil, nil); err != nil {
 				t.Error(err)
 			}
 		})
 	}
 	wg.Wait()
 	// ... within their deadlines.
-	c2.Call(ctx, mEcho, nil, nil)
-	hold := make(chan struct{})
-	go func() { c2.Call(ctx, mSleep, u32(300), nil); close(hold) }()
-	time.Sleep(20 * time.Millisecond)
-	if _, err := c2.Call(ctxTimeout(t, 20*time.Millisecond), mEcho, nil, nil); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("waiting for a slot past the deadline: %v", err)
+	hold := callAsync(c2, ctx, mBlock, nil, nil)
+	await(t, ts2.entered, "the request holding the slot")
+	res = callAsync(c2, context.Background(), mEcho, nil, nil)
+	blockUntil(t, fc, 1) // the waiting call's Timeout
+	fc.Advance(20 * time.Millisecond)
+	if r := await(t, res, "the call waiting for a slot"); !errors.Is(r.err, context.DeadlineExceeded) {
+		t.Fatalf("waiting for a slot past the deadline: %v", r.err)
 	}
-	<-hold
+	close(ts2.release)
+	if r := await(t, hold, "the call holding the slot"); r.err != nil {
+		t.Fatal(r.err)
+	}
 }
 
 func TestClose(t *testing.T) {
-	before := runtime.NumGoroutine()
 	ts := startServer(t, ServerConfig{})
 	c, err := Dial(ClientConfig{Addr: ts.Addr(), Token: testToken})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Call(ctxTimeout(t, 5*time.Second), mEcho, nil, nil); err != nil {
+	if _, err := c.Call(ctxTimeout(t, guardTimeout), mEcho, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	errc := make(chan error, 1)
-	go func() {
-		_, err := c.Call(ctxTimeout(t, 10*time.Second), mSleep, u32(60_000), nil)
-		errc <- err
-	}()
-	for ts.calls.Load() < 2 {
-		time.Sleep(time.Millisecond)
-	}
+	res := callAsync(c, ctxTimeout(t, guardTimeout), mBlock, nil, nil)
+	await(t, ts.entered, "the request reaching the handler")
 	c.Close()
-	if err := <-errc; !errors.Is(err, ErrClosed) {
-		t.Fatalf("call in flight at Close: %v", err)
+	if r := await(t, res, "the call in flight at Close"); !errors.Is(r.err, ErrClosed) {
+		t.Fatalf("call in flight at Close: %v", r.err)
 	}
 	if _, err := c.Call(context.Background(), mEcho, nil, nil); !errors.Is(err, ErrClosed) {
 		t.Fatalf("call after Close: %v", err)
@@ -710,16 +877,28 @@ func TestClose(t *testing.T) {
 	c.Close()
 	ts.Close()
 	ts.Close()
-	// Nothing is left running (fastrpc's per-connection goroutines exit
-	// just after their connection closes).
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Fatalf("%d goroutines before, %d after:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(5 * time.Millisecond)
+	if left := blockedGoroutines(); len(left) > 0 {
+		t.Fatalf("%d goroutines left blocked after Close:\n%s", len(left), strings.Join(left, "\n\n"))
 	}
+}
+
+// blockedGoroutines returns the stacks of the blocked goroutines that the
+// package's code, not its tests, started. Close waits for each of them to
+// signal its end, after which it only exits: one still there may be
+// runnable, never blocked. fastrpc's per-connection goroutines end on
+// their own just after their connection closes and are not counted.
+func blockedGoroutines() []string {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var blocked []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		header, _, _ := strings.Cut(g, "\n")
+		exiting := strings.Contains(header, "[running]") || strings.Contains(header, "[runnable]")
+		if _, creator, ok := strings.Cut(g, "\ncreated by manta/rpc."); ok && !exiting && !strings.Contains(creator, "_test.go:") {
+			blocked = append(blocked, g)
+		}
+	}
+	return blocked
 }
 
 // TestServerCloseWaitsForHandlers: Close returns only after running
@@ -727,18 +906,17 @@ func TestClose(t *testing.T) {
 func TestServerCloseWaitsForHandlers(t *testing.T) {
 	var running, after atomic.Int32
 	var closed atomic.Bool
-	release := make(chan struct{})
-	s, err := NewServer(ServerConfig{Token: testToken, Logf: t.Logf, Handler: func(ctx *Ctx, m Method, req, resp []byte) ([]byte, error) {
+	entered, sawDone, finish := make(chan struct{}, 4), make(chan struct{}, 4), make(chan struct{})
+	s, err := NewServer(ServerConfig{Token: testToken, Logger: testLogger(t), Handler: func(ctx *Ctx, m Method, req, resp []byte) ([]byte, error) {
 		if closed.Load() {
 			after.Add(1)
 		}
 		running.Add(1)
 		defer running.Add(-1)
-		select {
-		case <-release:
-		case <-ctx.Done():
-			time.Sleep(20 * time.Millisecond) // finish up
-		}
+		entered <- struct{}{}
+		<-ctx.Done()
+		sawDone <- struct{}{}
+		<-finish // still finishing up while Close runs
 		return resp, nil
 	}})
 	if err != nil {
@@ -748,10 +926,24 @@ func TestServerCloseWaitsForHandlers(t *testing.T) {
 	for range 4 {
 		go c.Call(context.Background(), 1, nil, nil)
 	}
-	for running.Load() < 4 {
-		time.Sleep(time.Millisecond)
+	for range 4 {
+		await(t, entered, "a handler starting")
 	}
-	s.Close()
+	closeDone := make(chan struct{})
+	go func() {
+		s.Close()
+		close(closeDone)
+	}()
+	for range 4 {
+		await(t, sawDone, "a handler seeing Done")
+	}
+	select {
+	case <-closeDone:
+		t.Fatal("Close returned while handlers were running")
+	default:
+	}
+	close(finish)
+	await(t, closeDone, "Close")
 	closed.Store(true)
 	if n := running.Load(); n != 0 {
 		t.Fatalf("%d handlers still running after Close", n)
@@ -759,12 +951,11 @@ func TestServerCloseWaitsForHandlers(t *testing.T) {
 	if after.Load() != 0 {
 		t.Fatal("a handler started after Close")
 	}
-	close(release)
 }
 
 // TestReconnectBacksOff: a server that drops every connection (at once, or
-// right after the handshake) sees attempts spaced by the doubling backoff,
-// not a storm.
+// right after the handshake) sees attempts spaced by the doubling,
+// jittered backoff, not a storm.
 func TestReconnectBacksOff(t *testing.T) {
 	for _, afterHandshake := range []bool{false, true} {
 		t.Run(fmt.Sprintf("afterHandshake=%v", afterHandshake), func(t *testing.T) {
@@ -782,7 +973,7 @@ func TestReconnectBacksOff(t *testing.T) {
 					}
 					attempts.Add(1)
 					if afterHandshake {
-						nc.SetDeadline(time.Now().Add(time.Second))
+						nc.SetDeadline(time.Now().Add(guardTimeout))
 						if _, err := serverHandshake(nc, testToken, DefaultMaxFrame, newNonce()); err == nil {
 							fastrpcServerHeader(nc, io.Discard)
 						}
@@ -790,12 +981,30 @@ func TestReconnectBacksOff(t *testing.T) {
 					nc.Close()
 				}
 			}()
-			c := dial(t, ClientConfig{Addr: ln.Addr().String(), Backoff: Backoff{Min: 10 * time.Millisecond, Max: 80 * time.Millisecond}})
-			time.Sleep(500 * time.Millisecond)
-			c.Close()
-			// 10+20+40+80+80+... ms (±20%) in 500 ms: about 9 attempts.
-			if n := attempts.Load(); n < 4 || n > 20 {
-				t.Fatalf("%d connection attempts in 500 ms with a 10–80 ms backoff", n)
+			fc := clockwork.NewFakeClock()
+			backoff := Backoff{Min: 10 * time.Millisecond, Max: 80 * time.Millisecond}
+			c := dial(t, ClientConfig{Addr: ln.Addr().String(), Clock: fc, Backoff: backoff})
+			disconnected := func(connected bool, last error) bool { return !connected && last != nil }
+			waitState(t, c, "the first attempt failing", disconnected)
+			const pauses = 6
+			for k := range pauses {
+				// c pauses: its timer is the only one armed.
+				want := min(backoff.Min<<k, backoff.Max)
+				blockUntil(t, fc, 1)
+				next := nextChange(c)
+				fc.Advance(want*8/10 - time.Microsecond)
+				// A pause that ended early fails this check, unless the
+				// next attempt has armed its DialTimeout already, which
+				// it hardly ever has this soon.
+				if !armed(fc, 1) {
+					t.Fatalf("pause %d ended before %v (-20%% of %v)", k, want*8/10, want)
+				}
+				fc.Advance(want*4/10 + 2*time.Microsecond)
+				await(t, next, fmt.Sprintf("an attempt after pause %d, by %v (+20%% of %v)", k, want*12/10, want))
+				waitState(t, c, "the attempt failing", disconnected)
+			}
+			if n := attempts.Load(); n != pauses+1 {
+				t.Fatalf("%d connection attempts around %d pauses", n, pauses)
 			}
 		})
 	}

@@ -6,13 +6,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"log"
+	"log/slog"
 	"net"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fastrpc"
 )
@@ -58,9 +59,13 @@ type ServerConfig struct {
 	// HandshakeTimeout bounds a new connection's authentication. Default
 	// DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
-	// Logf receives refused connections, broken frames and handler panics.
-	// Default log.Printf.
-	Logf func(format string, args ...any)
+	// Logger receives refused connections, broken frames and handler
+	// panics. Default slog.Default().
+	Logger *slog.Logger
+	// Clock times the handshake timeout, the requests' deadlines (as
+	// handlers see them in Ctx) and the pause after a failed accept (tests
+	// drive a clockwork.FakeClock). Default clockwork.NewRealClock().
+	Clock clockwork.Clock
 }
 
 // Server serves requests from Clients that hold the cluster token.
@@ -105,8 +110,11 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if cfg.HandshakeTimeout <= 0 {
 		cfg.HandshakeTimeout = DefaultHandshakeTimeout
 	}
-	if cfg.Logf == nil {
-		cfg.Logf = log.Printf
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clockwork.NewRealClock()
 	}
 	cfg.Token = append([]byte(nil), cfg.Token...)
 	addr, err := listenAddr(cfg.Addr)
@@ -211,9 +219,11 @@ func (s *Server) Close() error {
 	return nil
 }
 
-func (s *Server) logf(format string, args ...any) {
+// log records msg with its key-value pairs at level, unless the server is
+// closing (connections then break on purpose).
+func (s *Server) log(level slog.Level, msg string, args ...any) {
 	if !s.closing.Load() {
-		s.cfg.Logf(format, args...)
+		s.cfg.Logger.Log(context.Background(), level, msg, args...)
 	}
 }
 
@@ -227,9 +237,9 @@ func (s *Server) acceptLoop() {
 				return
 			}
 			// Out of file descriptors, say: wait and try again.
-			s.logf("rpc: accept on %s: %v", s.Addr(), err)
+			s.log(slog.LevelError, "rpc: accept failed", "addr", s.Addr(), "err", err, "retry_in", delay)
 			select {
-			case <-time.After(delay):
+			case <-s.cfg.Clock.After(delay):
 			case <-s.done:
 				return
 			}
@@ -239,7 +249,7 @@ func (s *Server) acceptLoop() {
 		delay = 5 * time.Millisecond
 		sc := &serverConn{Conn: nc, s: s}
 		if err := s.track(sc); err != nil {
-			s.logf("rpc: refused connection from %s: %v", nc.RemoteAddr(), err)
+			s.log(slog.LevelWarn, "rpc: refused connection", "remote", nc.RemoteAddr(), "err", err)
 			nc.Close()
 			continue
 		}
@@ -266,13 +276,16 @@ func (s *Server) track(c *serverConn) error {
 // before that is read as a request.
 func (s *Server) authenticate(c *serverConn) {
 	defer s.wg.Done()
-	c.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+	// The timeout moves the connection's deadline into the past rather
+	// than being its deadline: the network poller would enforce a deadline
+	// in real time, whatever the Clock.
+	timer := s.cfg.Clock.AfterFunc(s.cfg.HandshakeTimeout, func() { c.SetDeadline(time.Unix(1, 0)) })
 	peerMax, err := serverHandshake(c.Conn, s.cfg.Token, s.cfg.MaxFrame, newNonce())
-	if err == nil {
-		err = c.SetDeadline(time.Time{})
+	if !timer.Stop() && err == nil {
+		err = fmt.Errorf("no handshake within HandshakeTimeout %v", s.cfg.HandshakeTimeout)
 	}
 	if err != nil {
-		s.logf("rpc: refused connection from %s: %v", c.RemoteAddr(), err)
+		s.log(slog.LevelWarn, "rpc: refused connection", "remote", c.RemoteAddr(), "err", err)
 		c.Close()
 		return
 	}
@@ -319,10 +332,12 @@ func (l feedListener) Close() error   { return nil }
 func (l feedListener) Addr() net.Addr { return l.s.ln.Addr() }
 
 // fastrpcLogger routes fastrpc's messages (a broken frame closes its
-// connection with "error on connection ...") to Logf.
+// connection with "error on connection ...") to the Logger.
 type fastrpcLogger struct{ s *Server }
 
-func (l fastrpcLogger) Printf(format string, args ...any) { l.s.logf(format, args...) }
+func (l fastrpcLogger) Printf(format string, args ...any) {
+	l.s.log(slog.LevelWarn, "rpc: fastrpc", "detail", fmt.Sprintf(format, args...))
+}
 
 // serverCtx is fastrpc's per-request context: it reads the request, runs
 // the handler and writes the response. fastrpc pools and reuses it.
@@ -349,7 +364,7 @@ func (x *serverCtx) ReadRequest(br *bufio.Reader) error {
 	}
 	x.ctx.deadline = time.Time{}
 	if x.f.timeout != 0 {
-		x.ctx.deadline = time.Now().Add(time.Duration(x.f.timeout) * time.Microsecond)
+		x.ctx.deadline = x.s.cfg.Clock.Now().Add(time.Duration(x.f.timeout) * time.Microsecond)
 	}
 	return nil
 }
@@ -405,7 +420,7 @@ func (s *Server) handle(hc fastrpc.HandlerCtx) fastrpc.HandlerCtx {
 	s.handlers.Add(1)
 	s.hmu.RUnlock()
 	defer s.handlers.Done()
-	if !x.ctx.deadline.IsZero() && time.Now().After(x.ctx.deadline) {
+	if !x.ctx.deadline.IsZero() && s.cfg.Clock.Now().After(x.ctx.deadline) {
 		x.fail(statusExpired, "")
 		return hc
 	}
@@ -418,7 +433,7 @@ func (s *Server) run(x *serverCtx) {
 	defer func() {
 		x.ctx.reset()
 		if p := recover(); p != nil {
-			s.logf("rpc: handler for method %d panicked: %v\n%s", m, p, debug.Stack())
+			s.log(slog.LevelError, "rpc: handler panicked", "method", m, "panic", p, "stack", string(debug.Stack()))
 			x.fail(statusError, fmt.Sprintf("handler panicked: %v", p))
 		}
 	}()

@@ -13,7 +13,7 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 	}
 	s := newTestStore(t, Config{Capacity: 16 << 20})
 	ctx := context.Background()
-	src := pattern(1024, 0)
+	src := content(0, 1024)
 	var n uint64
 	put := func() {
 		id := idOf(n)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 )
 
 // Create allocates room for an unsealed object of size bytes and returns
@@ -15,9 +17,9 @@ import (
 // Seal until ctx ends or the PutTimeout passes, then fails with ErrFull.
 // An object that cannot fit even in an empty store fails at once with
 // ErrTooLarge; a duplicate ID with ErrExists (a lost object's ID may be
-// created again: that is how it is rebuilt). A spill that fails makes
-// Create fail with the write error; the object it tried to spill stays
-// in memory.
+// created again, so that re-running its task can store it anew). A spill
+// that fails makes Create fail with the write error; the object it tried
+// to spill stays in memory.
 func (s *Store) Create(ctx context.Context, id ID, size int64) (Slot, error) {
 	if size < 0 {
 		return Slot{}, fmt.Errorf("store: cannot create object %v: negative size %d", id, size)
@@ -125,7 +127,7 @@ func (s *Store) Abort(id ID) {
 // it evicts LRU objects while that may help and otherwise waits for a
 // change. Called with s.mu held; releases it while spilling or waiting.
 func (s *Store) reserveSlow(ctx context.Context, need int64) (int32, error) {
-	var timer *time.Timer
+	var timer clockwork.Timer
 	var start time.Time
 	for {
 		if s.closed {
@@ -149,19 +151,19 @@ func (s *Store) reserveSlow(ctx context.Context, need int64) (int32, error) {
 			continue
 		}
 		if timer == nil {
-			start = time.Now()
+			start = s.clock.Now()
 			if s.timeout < 0 {
 				return noBlock, s.fullError(need, 0, nil)
 			}
 			s.st.Waits++
-			timer = time.NewTimer(s.timeout)
+			timer = s.clock.NewTimer(s.timeout)
 		}
-		switch s.waitChange(ctx.Done(), timer.C) {
+		switch s.waitChange(ctx.Done(), timer.Chan()) {
 		case 1:
 			timer.Stop()
-			return noBlock, s.fullError(need, time.Since(start), ctx.Err())
+			return noBlock, s.fullError(need, s.clock.Since(start), ctx.Err())
 		case 2:
-			return noBlock, s.fullError(need, time.Since(start), nil)
+			return noBlock, s.fullError(need, s.clock.Since(start), nil)
 		}
 	}
 }

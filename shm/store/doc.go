@@ -12,7 +12,9 @@
 // over the shared segment can damage object bytes but never the store's
 // bookkeeping. Workers get the segment's file (Store.Segment().File(),
 // passed with exec.Cmd.ExtraFiles and mapped with shm.MapSegment), wrap it
-// in a View, and ask the node, over core's rings, for everything else:
+// in a View (core maps it once more read-only, with
+// shm.Segment.MapReadOnly, for what it reads), and ask the node, over
+// core's rings, for everything else:
 //
 //	put:  worker → node "create id size"   node: Create → Slot → worker
 //	      worker writes View.Writable(slot)
@@ -61,11 +63,13 @@
 // only if no free extent is large enough. Then Create spills LRU objects
 // (one file each: header, data, CRC-32C; written to a temporary name,
 // renamed when complete, removed on any error) until a fitting extent
-// appears, or waits for Unpin, Delete, Abort or Seal up to its deadline
-// when the rest is pinned or being written. A restored object keeps its
-// file, so evicting it again costs no write. A spill file that is
-// missing, truncated or fails its checksum makes the object ErrLost;
-// core rebuilds it from lineage under the same ID.
+// appears, or, when the rest is pinned or being written, waits for Unpin,
+// Delete, Abort or Seal until its context ends or Config.PutTimeout passes
+// on Config.Clock. A restored object keeps its file, so evicting it again
+// costs no write. A spill file that is missing, truncated or fails its
+// checksum makes the object ErrLost (core reports it to readers; it does
+// not rebuild lost objects yet); the ID can be created again, for a
+// re-run of its task to store it anew.
 //
 // # Concurrency and lock order
 //

@@ -12,8 +12,9 @@ var (
 	// ErrTooLarge: the object (with its header) exceeds the whole capacity;
 	// no amount of waiting or spilling can store it.
 	ErrTooLarge = errors.New("store: object larger than the store")
-	// ErrFull: no room could be made in time: what is in memory is pinned
-	// or still being written.
+	// ErrFull: no room could be made in time, because what is in memory is
+	// pinned or still being written; or another Pin's restore of the
+	// object did not finish in time.
 	ErrFull = errors.New("store: full")
 	// ErrSealed: the object is already sealed (Seal twice, Writable after
 	// Seal).
@@ -21,8 +22,10 @@ var (
 	// ErrNotSealed: the object is still being written (Pin, Bytes).
 	ErrNotSealed = errors.New("store: object not sealed")
 	// ErrLost: the only copy was on disk and could not be read back intact
-	// (missing, truncated or failing its checksum). Core rebuilds such an
-	// object from lineage; Create with the same ID replaces the record.
+	// (missing, truncated or failing its checksum). The bytes are gone:
+	// core fails the reads with its ErrObjectLost, and does not rebuild
+	// lost objects from lineage yet. Create with the same ID replaces the
+	// record, so a re-run of the object's task could store it again.
 	ErrLost = errors.New("store: object lost")
 	// ErrCorrupt: an object header in shared memory is inconsistent, or a
 	// Slot does not point at one. Shared memory is writable by every

@@ -21,7 +21,8 @@ type Slot struct {
 
 // Memory layout of one allocation: a HeaderSize header, then the data,
 // then padding up to a multiple of Align. Allocations start at multiples
-// of Align, so the data does too (core views it as []float64 in place).
+// of Align, so the data does too: float64 or float32 elements stored at
+// an aligned offset in it can be read in place.
 const (
 	// Align is the alignment of every allocation and of every object's
 	// data: a cache line, enough for any Go scalar type.

@@ -6,9 +6,7 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"path/filepath"
-	"runtime"
 	"testing"
-	"time"
 )
 
 // testStore is a Store with a View and a spill directory that the test
@@ -84,19 +82,6 @@ func (s *testStore) check(t testing.TB, id ID, want []byte) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Fatalf("object %v: %d bytes differ from the %d written", id, len(got), len(want))
-	}
-}
-
-// waitUntil yields until cond holds: for states another goroutine reaches
-// without telling anyone (a Create that is waiting inside the store).
-func waitUntil(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		runtime.Gosched()
 	}
 }
 

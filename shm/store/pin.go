@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 )
 
 // Pin keeps a sealed object in memory until the matching Unpin and
@@ -13,7 +15,8 @@ import (
 // may spill others or wait, as in Create. The object becomes the most
 // recently used. Pins nest: each Pin needs one Unpin.
 //
-// Errors: ErrNotFound (unknown or deleted), ErrNotSealed, ErrLost, ErrFull.
+// Errors: ErrNotFound (unknown or deleted), ErrNotSealed, ErrLost, ErrFull,
+// ErrClosed, or ctx's error (with ErrFull when it ended a wait for room).
 func (s *Store) Pin(ctx context.Context, id ID) (Slot, error) {
 	s.mu.Lock()
 	if s.closed {
@@ -51,7 +54,7 @@ func (s *Store) pinLocked(i int32) {
 // pinSlow pins an object that is not simply in memory: it waits for a
 // restore in flight or restores it itself. Called with s.mu held.
 func (s *Store) pinSlow(ctx context.Context, id ID) (Slot, error) {
-	var timer *time.Timer
+	var timer clockwork.Timer
 	defer func() {
 		if timer != nil {
 			timer.Stop()
@@ -74,9 +77,9 @@ func (s *Store) pinSlow(ctx context.Context, id ID) (Slot, error) {
 		case o.restoring:
 			// Another Pin is reading it back; its end broadcasts.
 			if timer == nil {
-				timer = time.NewTimer(s.restoreWait())
+				timer = s.clock.NewTimer(s.restoreWait())
 			}
-			switch s.waitChange(ctx.Done(), timer.C) {
+			switch s.waitChange(ctx.Done(), timer.Chan()) {
 			case 1:
 				return Slot{}, fmt.Errorf("store: cannot pin object %v while it is restored: %w", id, ctx.Err())
 			case 2:

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"manta/shm"
 )
 
@@ -30,6 +32,10 @@ type Config struct {
 	// object) wait for memory when everything in memory is pinned or being
 	// written. 0 means DefaultPutTimeout; negative means do not wait.
 	PutTimeout time.Duration
+	// Clock times those waits, and a Pin's wait for another caller's
+	// restore (tests drive a clockwork.FakeClock). nil means
+	// clockwork.NewRealClock().
+	Clock clockwork.Clock
 }
 
 // Store is a node's object store: one shared-memory segment, the
@@ -41,6 +47,7 @@ type Store struct {
 	mem      []byte
 	capacity int64
 	timeout  time.Duration
+	clock    clockwork.Clock
 
 	// createFile opens a spill file for writing; tests substitute it to
 	// inject write errors.
@@ -93,6 +100,7 @@ func New(cfg Config) (*Store, error) {
 		mem:        seg.Bytes(),
 		capacity:   capacity,
 		timeout:    cfg.PutTimeout,
+		clock:      cfg.Clock,
 		createFile: createOSFile,
 		configDir:  cfg.SpillDir,
 		lruHead:    noObject,
@@ -100,6 +108,9 @@ func New(cfg Config) (*Store, error) {
 	}
 	if s.timeout == 0 {
 		s.timeout = DefaultPutTimeout
+	}
+	if s.clock == nil {
+		s.clock = clockwork.NewRealClock()
 	}
 	s.alloc.init(capacity)
 	s.index.init(minIndexSlots)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,10 +15,14 @@ import (
 // out of scope would, so the store never fills and never spills.
 const window = 4096
 
+// benchStore is a store whose every page has been written, so that the
+// benchmarks do not include the kernel zeroing fresh pages.
 func benchStore(b *testing.B, capacity int64) *testStore {
 	b.Helper()
 	s := newTestStore(b, Config{Capacity: capacity})
-	s.prefault()
+	for i := 0; i < len(s.mem); i += os.Getpagesize() {
+		s.mem[i] = 0
+	}
 	return s
 }
 
@@ -50,7 +55,7 @@ func (s *testStore) putSmall(b *testing.B, ctx context.Context, g, n uint64, src
 
 func BenchmarkPutSmall(b *testing.B) {
 	s := benchStore(b, 64<<20)
-	src := pattern(1024, 0)
+	src := content(0, 1024)
 	ctx := context.Background()
 	for n := range uint64(2 * window) { // warm the tables
 		s.putSmall(b, ctx, 1, n, src, window)
@@ -68,7 +73,7 @@ func BenchmarkPutSmall(b *testing.B) {
 func BenchmarkGetSmall(b *testing.B) {
 	const objects = 1024
 	s := benchStore(b, 64<<20)
-	src := pattern(1024, 0)
+	src := content(0, 1024)
 	ctx := context.Background()
 	for n := range uint64(objects) {
 		s.putSmall(b, ctx, 0, n, src, objects)
@@ -100,7 +105,7 @@ func BenchmarkGetSmall(b *testing.B) {
 func BenchmarkPutSmallManyLive(b *testing.B) {
 	const live = 100_000
 	s := benchStore(b, 128<<20)
-	src := pattern(1024, 0)
+	src := content(0, 1024)
 	ctx := context.Background()
 	for n := range uint64(live) {
 		s.putSmall(b, ctx, 0, n, src, live)
@@ -123,7 +128,7 @@ func BenchmarkPutLarge(b *testing.B) {
 	for _, size := range largeSizes {
 		b.Run(sizeName(size), func(b *testing.B) {
 			s := benchStore(b, 3*allocSize(size))
-			src := pattern(size, 0)
+			src := content(0, int(size))
 			ctx := context.Background()
 			b.SetBytes(size)
 			b.ReportAllocs()
@@ -153,7 +158,7 @@ func BenchmarkPutLarge(b *testing.B) {
 func BenchmarkMemcpy(b *testing.B) {
 	for _, size := range largeSizes {
 		b.Run(sizeName(size), func(b *testing.B) {
-			src, dst := pattern(size, 0), pattern(size, 1)
+			src, dst := content(0, int(size)), content(1, int(size))
 			b.SetBytes(size)
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -171,7 +176,7 @@ func BenchmarkPutLargeVsMemcpy(b *testing.B) {
 	for _, size := range largeSizes {
 		b.Run(sizeName(size), func(b *testing.B) {
 			s := benchStore(b, 3*allocSize(size))
-			src, dst := pattern(size, 0), pattern(size, 1)
+			src, dst := content(0, int(size)), content(1, int(size))
 			ctx := context.Background()
 			var putTime, copyTime time.Duration
 			b.SetBytes(2 * size)
@@ -218,23 +223,10 @@ func BenchmarkPutParallel(b *testing.B) {
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		g := next.Add(1)
-		src := pattern(1024, int(g))
+		src := content(g, 1024)
 		for n := uint64(0); pb.Next(); n++ {
 			s.putSmall(b, ctx, g, n, src, window)
 		}
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "puts/s")
-}
-
-func BenchmarkFigure9(b *testing.B) {
-	for range b.N {
-		pts, err := Figure9(context.Background(), []int64{1 << 10, 1 << 20, 64 << 20}, []int{1, 2}, 200*time.Millisecond)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, p := range pts {
-			b.Logf("size %9d threads %d: %6.2f GB/s %10.0f IOPS (memcpy %6.2f GB/s, %.0f%%)",
-				p.Size, p.Threads, p.GBps, p.IOPS, p.MemcpyGBps, 100*p.GBps/p.MemcpyGBps)
-		}
-	}
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 )
 
 type createResult struct {
@@ -13,16 +15,23 @@ type createResult struct {
 	err error
 }
 
+// newWaitStore is a store of capacity bytes whose waits run on a fake
+// clock, which moves only when the test advances it.
+func newWaitStore(t *testing.T, capacity int64, timeout time.Duration) (*testStore, *clockwork.FakeClock) {
+	fc := clockwork.NewFakeClock()
+	return newTestStore(t, Config{Capacity: capacity, PutTimeout: timeout, Clock: fc}), fc
+}
+
 // fillPinned fills a 64 KiB store with four pinned objects.
-func fillPinned(t *testing.T, timeout time.Duration) *testStore {
-	s := newTestStore(t, Config{Capacity: 64 << 10, PutTimeout: timeout})
+func fillPinned(t *testing.T, timeout time.Duration) (*testStore, *clockwork.FakeClock) {
+	s, fc := newWaitStore(t, 64<<10, timeout)
 	for n := uint64(1); n <= 4; n++ {
 		s.put(t, idOf(n), content(n, quarter))
 		if _, err := s.Pin(context.Background(), idOf(n)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return s
+	return s, fc
 }
 
 // createAsync starts a Create and returns where its result will arrive.
@@ -35,23 +44,37 @@ func (s *testStore) createAsync(ctx context.Context, id ID, size int64) <-chan c
 	return ch
 }
 
-// waiting yields until n Create or Pin calls have started to wait.
-func (s *testStore) waiting(t *testing.T, n int64) {
-	waitUntil(t, "a Create waits", func() bool { return s.Stats().Waits >= n })
+// waiting waits until n Create or Pin calls wait for memory, their
+// timeouts armed on fc.
+func waiting(t *testing.T, fc *clockwork.FakeClock, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := fc.BlockUntilContext(ctx, n); err != nil {
+		t.Fatalf("%d calls never waited: %v", n, err)
+	}
 }
 
+// TestFullTimesOutAndLosesNothing: a Create in a store full of pinned
+// objects fails when its timeout has passed on the store's clock, and not
+// before; nothing stored is lost.
 func TestFullTimesOutAndLosesNothing(t *testing.T) {
-	s := fillPinned(t, 50*time.Millisecond)
+	s, fc := fillPinned(t, 50*time.Millisecond)
 	before := s.Stats()
-	start := time.Now()
-	_, err := s.Create(context.Background(), idOf(5), quarter)
+	res := s.createAsync(context.Background(), idOf(5), quarter)
+	waiting(t, fc, 1)
+	fc.Advance(50*time.Millisecond - time.Nanosecond)
+	select {
+	case r := <-res:
+		t.Fatalf("gave up before its timeout: %v", r.err)
+	default:
+	}
+	fc.Advance(time.Nanosecond)
+	err := (<-res).err
 	if !errors.Is(err, ErrFull) {
 		t.Fatalf("Create in a pinned-full store: %v", err)
 	}
-	if waited := time.Since(start); waited < 50*time.Millisecond {
-		t.Fatalf("gave up after %v", waited)
-	}
-	for _, want := range []string{"16384 bytes", "capacity 65536", "pinned 65536"} {
+	for _, want := range []string{"16384 bytes", "after waiting 50ms", "capacity 65536", "pinned 65536"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Fatalf("message lacks %q: %v", want, err)
 		}
@@ -67,17 +90,17 @@ func TestFullTimesOutAndLosesNothing(t *testing.T) {
 }
 
 func TestFullNoWait(t *testing.T) {
-	s := fillPinned(t, -1)
+	s, _ := fillPinned(t, -1)
 	if _, err := s.Create(context.Background(), idOf(5), 1); !errors.Is(err, ErrFull) {
 		t.Fatalf("got %v", err)
 	}
 }
 
 func TestCreateWaitEndsWithContext(t *testing.T) {
-	s := fillPinned(t, time.Hour)
+	s, fc := fillPinned(t, time.Hour)
 	ctx, cancel := context.WithCancel(context.Background())
 	res := s.createAsync(ctx, idOf(5), quarter)
-	s.waiting(t, 1)
+	waiting(t, fc, 1)
 	cancel()
 	r := <-res
 	if !errors.Is(r.err, ErrFull) || !errors.Is(r.err, context.Canceled) {
@@ -89,9 +112,9 @@ func TestCreateWaitEndsWithContext(t *testing.T) {
 // A waiting Create is released when a pin goes: it spills the unpinned
 // object and takes its place; the spilled object reads back intact.
 func TestCreateReleasedByUnpin(t *testing.T) {
-	s := fillPinned(t, time.Hour)
+	s, fc := fillPinned(t, time.Hour)
 	res := s.createAsync(context.Background(), idOf(5), quarter)
-	s.waiting(t, 1)
+	waiting(t, fc, 1)
 	s.Unpin(idOf(2))
 	r := <-res
 	if r.err != nil {
@@ -115,9 +138,9 @@ func TestCreateReleasedByUnpin(t *testing.T) {
 }
 
 func TestCreateReleasedByDelete(t *testing.T) {
-	s := fillPinned(t, time.Hour)
+	s, fc := fillPinned(t, time.Hour)
 	res := s.createAsync(context.Background(), idOf(5), quarter)
-	s.waiting(t, 1)
+	waiting(t, fc, 1)
 	s.Delete(idOf(3)) // pinned: freed at the Unpin
 	s.Unpin(idOf(3))
 	if r := <-res; r.err != nil {
@@ -132,7 +155,7 @@ func TestCreateReleasedByDelete(t *testing.T) {
 // Objects being written cannot be spilled; Abort or Seal releases a
 // waiting Create.
 func TestCreateReleasedByAbortAndSeal(t *testing.T) {
-	s := newTestStore(t, Config{Capacity: 64 << 10, PutTimeout: time.Hour})
+	s, fc := newWaitStore(t, 64<<10, time.Hour)
 	ctx := context.Background()
 	for n := uint64(1); n <= 4; n++ {
 		if _, err := s.Create(ctx, idOf(n), quarter); err != nil {
@@ -140,13 +163,13 @@ func TestCreateReleasedByAbortAndSeal(t *testing.T) {
 		}
 	}
 	res := s.createAsync(ctx, idOf(5), quarter)
-	s.waiting(t, 1)
+	waiting(t, fc, 1)
 	s.Abort(idOf(1))
 	if r := <-res; r.err != nil {
 		t.Fatal(r.err)
 	}
 	res = s.createAsync(ctx, idOf(6), quarter)
-	s.waiting(t, 2)
+	waiting(t, fc, 1)
 	if err := s.Seal(idOf(2)); err != nil { // sealed: now it can be spilled
 		t.Fatal(err)
 	}
@@ -160,9 +183,9 @@ func TestCreateReleasedByAbortAndSeal(t *testing.T) {
 }
 
 func TestCloseReleasesWaiters(t *testing.T) {
-	s := fillPinned(t, time.Hour)
+	s, fc := fillPinned(t, time.Hour)
 	res := s.createAsync(context.Background(), idOf(5), quarter)
-	s.waiting(t, 1)
+	waiting(t, fc, 1)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +196,7 @@ func TestCloseReleasesWaiters(t *testing.T) {
 
 // A Pin that must restore waits for room like Create does.
 func TestRestoreWaitsForRoom(t *testing.T) {
-	s := newTestStore(t, Config{Capacity: 64 << 10, PutTimeout: time.Hour})
+	s, fc := newWaitStore(t, 64<<10, time.Hour)
 	ctx := context.Background()
 	for n := uint64(1); n <= 5; n++ { // 1 is spilled
 		s.put(t, idOf(n), content(n, quarter))
@@ -188,7 +211,7 @@ func TestRestoreWaitsForRoom(t *testing.T) {
 		_, err := s.Pin(ctx, idOf(1))
 		res <- err
 	}()
-	s.waiting(t, 1)
+	waiting(t, fc, 1)
 	s.Unpin(idOf(4))
 	if err := <-res; err != nil {
 		t.Fatal(err)
