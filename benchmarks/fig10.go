@@ -7,13 +7,12 @@ import (
 	"os/exec"
 	"time"
 
-	"manta/gcs"
 	"manta/plots"
 )
 
 // Figures 10a and 10b of the paper: the GCS's latency across a chain
-// reconfiguration, and its memory with and without flushing. Both run the
-// gcs package's own measurements (gcs.Figure10a, gcs.Figure10b).
+// reconfiguration, and its memory with and without flushing. The
+// measurements are in fig10_gcs.go (figure10a, figure10b).
 
 var fig10a = Experiment{
 	ID:    "fig10a",
@@ -52,7 +51,7 @@ func runFig10a(ctx context.Context, env *Env) (*Outcome, error) {
 		d = 10 * time.Second
 	}
 	env.Progress(0, "chain of 2 on loopback for %v", d)
-	res, err := gcs.Figure10a(ctx, gcs.Fig10aConfig{Duration: d, Command: func() *exec.Cmd { return exec.Command(exe, "gcs") }})
+	res, err := figure10a(ctx, fig10aConfig{Duration: d, Command: func() *exec.Cmd { return exec.Command(exe, "gcs") }})
 	if err != nil {
 		return nil, err
 	}
@@ -100,11 +99,11 @@ func runFig10b(ctx context.Context, env *Env) (*Outcome, error) {
 	}
 	defer os.RemoveAll(dir)
 	env.Progress(0, "%d tasks, with and without flushing", tasks)
-	res, err := gcs.Figure10b(ctx, gcs.Fig10bConfig{Tasks: tasks, MemoryCap: 32 << 20, Dir: dir})
+	res, err := figure10b(ctx, fig10bConfig{Tasks: tasks, MemoryCap: 32 << 20, Dir: dir})
 	if err != nil {
 		return nil, err
 	}
-	series := func(label string, samples []gcs.Fig10bSample) plots.Series {
+	series := func(label string, samples []fig10bSample) plots.Series {
 		s := plots.Series{Label: label}
 		for _, p := range samples {
 			s.X = append(s.X, float64(p.Tasks)/1e6)
@@ -112,7 +111,7 @@ func runFig10b(ctx context.Context, env *Env) (*Outcome, error) {
 		}
 		return s
 	}
-	last := func(samples []gcs.Fig10bSample) float64 {
+	last := func(samples []fig10bSample) float64 {
 		if len(samples) == 0 {
 			return 0
 		}

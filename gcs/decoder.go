@@ -7,26 +7,16 @@ import (
 	"manta/rpc/wire"
 )
 
-// ErrMalformed is wrapped by every error decoding a frame, message,
-// command or snapshot.
+// ErrMalformed is wrapped by every error decoding a record, op, snapshot,
+// frame or chain-protocol message (every GCS package decodes with it).
 var ErrMalformed = errors.New("gcs: malformed message")
 
-// decoder is rpc/wire's Reader, failing with ErrMalformed, plus the GCS's
-// own compound fields (see wire.go).
-type decoder struct{ wire.Reader }
-
-func newDecoder(src []byte) decoder { return decoder{wire.NewReader(src, ErrMalformed)} }
+// newDecoder reads src with rpc/wire's Reader, failing with ErrMalformed.
+func newDecoder(src []byte) wire.Reader { return wire.NewReader(src, ErrMalformed) }
 
 func appendBytes(dst, b []byte) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(b)))
 	return append(dst, b...)
-}
-
-func appendBool(dst []byte, b bool) []byte {
-	if b {
-		return append(dst, 1)
-	}
-	return append(dst, 0)
 }
 
 // AppendOp encodes op onto dst: kind, table, key, value (the last two

@@ -1,7 +1,17 @@
 // Package gcs is manta's Global Control Store: the control state of the
-// cluster, as the Ray paper describes it, in sharded tables with pub-sub,
-// chain-replicated per shard and flushed to disk so that memory stays
-// bounded.
+// cluster, as the Ray paper describes it, in sharded tables with pub-sub.
+// This package holds the data model (tables, operations, records), the
+// pub-sub, the API, and the embedded in-process Store; the replicated GCS
+// is built on it in sub-packages:
+//
+//   - gcs/segment: flushing of task and lineage entries to checksummed
+//     disk segments, and reading them back;
+//   - gcs/chain: chain replication and membership (and node liveness) as
+//     state machines without goroutines, clock or I/O;
+//   - gcs/client: the client of a replicated GCS (Dial), another API;
+//   - gcs/server: the replica and monitor servers, the head that runs
+//     replicas as processes (`manta start --head`, `manta gcs`), and the
+//     node watcher.
 //
 // # Tables
 //
@@ -10,16 +20,17 @@
 // reconstruction re-executes), Lineage (a log per object or task), Functions,
 // Actors, Nodes, Heartbeats, Jobs, Events (the event log) and KV for the
 // rest. A table is a value table (Put, Delete), a log table (Append,
-// Delete) or a set table (Add, Remove, Delete); Get returns a value, or
-// the members of a log or set (see Members). Keys are spread over S shards
-// by ShardOf, a hash every process computes alike. Limits bound keys,
-// values and entries, and the errors name the limit (ErrTooLarge).
+// Delete) or a set table (Add, Remove, Delete): its TableKind. Get returns
+// a value, or the members of a log or set (see Members). Keys are spread
+// over S shards by ShardOf, a hash every process computes alike. Limits
+// bound keys, values and entries, and the errors name the limit
+// (ErrTooLarge). Every error wraps one of the package's sentinels (ErrBadOp,
+// ErrTooLarge, ErrClosed, ErrCorrupt, ErrUnavailable, ErrMalformed): test
+// with errors.Is.
 //
 // The records the GCS gives meaning to have encoders: ObjectLocation
 // (members of Objects), NodeInfo (Nodes: address, alive or dead,
-// resources) and ActorInfo (Actors: node, state, restarts). A NodeWatcher
-// (WatchNodes), run at the head, marks a node dead in Nodes when its
-// heartbeats in Heartbeats stop, using the Liveness state machine.
+// resources) and ActorInfo (Actors: node, state, restarts).
 //
 // Subscribe watches a key or a whole table: every change applied after it
 // returns is delivered, in order per shard, as a Notification (an object
@@ -29,64 +40,16 @@
 //
 // # Embedded and replicated
 //
-// Open returns the embedded Store: S in-process shards, no replication,
-// each shard behind its own lock; this is what the driver's embedded
-// cluster uses. One shard does about 4.5 million 25-byte-key/512-byte-value
-// operations per second here (BenchmarkEmbeddedShard, 0 allocations).
+// Open returns the embedded Store: S in-process Shards, no replication,
+// each behind its own lock, meant for the driver's embedded cluster (which
+// does not use the GCS yet). One shard does about 3.5 million 25-byte-key/512-byte-value
+// operations per second on this 2-core machine, half writes and half reads
+// (BenchmarkEmbeddedShard, 0 allocations).
 //
-// The replicated GCS runs as processes: StartHead (or `manta start --head
-// --gcs-shards S --gcs-replicas R`) runs the monitor and starts S×R
-// replica processes (`manta gcs`) on loopback, passing the cluster token in
-// the environment, never on a command line; Dial returns a Client with the
-// Store's methods (the API interface). The Client batches concurrent
-// operations per shard into frames, sends writes to each chain's head and
-// reads to its tail, follows redirects, reports replicas that do not answer
-// to the monitor, and retries until the operation's deadline.
-//
-// # Chain replication
-//
-// Each shard is a chain of replicas (van Renesse and Schneider, OSDI
-// 2004). The protocol is two state machines without goroutines, clock or
-// I/O, in the manner of etcd raft's RawNode: Replica (Propose, Step, Tick
-// in; Outbox and Replies out) and Monitor (Step, Tick, MarkDead in; Outbox
-// out). ReplicaServer and MonitorServer drive them over manta/rpc; the
-// tests drive them through scripts (testdata/*.txt) and a simulated
-// network that drops, repeats and delays messages, partitions, kills and
-// adds replicas.
-//
-//   - The head orders writes: it gives each a sequence number, applies it
-//     and forwards it. Every replica applies entries in sequence order,
-//     keeps what it forwarded until its successor acknowledges it, and
-//     resends it after a timeout or when the successor asks (MsgHello).
-//     So each replica holds a prefix of its predecessor's entries.
-//   - The tail commits what it applies and acknowledges it upstream; the
-//     head answers a client once the tail has its write. A committed entry
-//     is therefore held by every member, and an acknowledged write survives
-//     as long as one member does.
-//   - The monitor alone changes chains, each change a new epoch, and tells
-//     every member. A member silent for FailTicks, or found dead by a probe
-//     (its process refuses connections: peers and clients report replicas
-//     that do not answer, and the monitor checks at once), is removed: a
-//     dead head's successor becomes head, a dead tail's predecessor commits
-//     everything it holds, a dead middle's predecessor resends what its new
-//     successor lacks. The last member of a chain is never removed, and
-//     while every member is silent none is.
-//   - A replica serves clients only within LeaseTicks of a monitor reply to
-//     its heartbeat; the monitor waits FailTicks (longer) before removing
-//     it, so a replica cut off from the monitor stops serving before the
-//     chain moves on without it. A removed replica never comes back; a
-//     restarted process is a new replica.
-//   - A new replica joins as the chain's joiner: the tail sends it a
-//     snapshot (in chunks, checksummed) and then every entry that follows.
-//     From the joiner's first acknowledgement the tail commits only what
-//     the joiner holds; once the joiner holds everything the tail ever
-//     acknowledged, the tail reports it synced and the monitor appends it
-//     as the new tail. Writes never stop during a join.
-//   - Every write carries its client's ID and a request number, recorded
-//     in the replicated state with the entry that applied it, so a retry
-//     after a failure (a head dies mid-write) is answered without applying
-//     the write twice. A write whose outcome the client cannot learn fails
-//     with ErrUnavailable by its deadline: it is never silently lost.
+// The replicated GCS (gcs/server) keeps one Shard per replica and
+// replicates it along a chain (gcs/chain): a Shard is the chain's App,
+// whose commands are Ops encoded by AppendOp and whose state travels as a
+// Snapshot. gcs/client's Client offers the same API as the Store.
 //
 // # Flushing
 //
@@ -100,26 +63,8 @@
 //
 // # Bad input
 //
-// Malformed frames and messages fail the call that carried them (the rpc
-// layer closes connections with broken framing) and the server keeps
-// serving others; a wrong or missing token is refused by the rpc
-// handshake; oversized values fail with ErrTooLarge naming the limit; a
-// client that talks to a replica that is no longer head (or tail) is
-// redirected and retries transparently. Every decoder has a fuzz target.
-//
-// # Figures
-//
-// Figure10a(ctx, Fig10aConfig) runs the paper's Figure 10a: a client with
-// one request in flight, alternating 512-byte writes and reads, against a
-// 2-replica chain of processes; a member gets SIGKILL at KillAt and a new
-// one starts at JoinAt. Fig10aResult holds every operation as a
-// Fig10aSample{At, Latency, Write, Err}, the event times (KilledAt,
-// RemovedAt, JoinedAt, RejoinedAt), P50, P99, MaxLatency, and Acknowledged
-// and ReadBack (every acknowledged write read back at the end).
-//
-// Figure10b(ctx, Fig10bConfig) runs Figure 10b: Tasks task entries
-// recorded into one embedded shard, without and with flushing; the
-// result's WithoutFlush and WithFlush are Fig10bSample{Tasks, Elapsed,
-// StoreBytes, HeapBytes} series, with the MemoryCap, the segments written
-// and a read-back check of flushed tasks.
+// Every decoder (records, ops, snapshots, and in the sub-packages frames,
+// messages and segments) refuses malformed input with an error wrapping
+// ErrMalformed (ErrCorrupt for segments), never a panic, and has a fuzz
+// target; oversized values fail with ErrTooLarge naming the limit.
 package gcs

@@ -34,7 +34,7 @@ func TestFlushKeepsMemoryUnderCap(t *testing.T) {
 			t.Fatalf("task-%d: %d bytes, %v, %v", i, len(v), ok, err)
 		}
 	}
-	if err := st.Verify(); err != nil {
+	if err := st.verify(); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("%+v", s)
@@ -98,7 +98,8 @@ func TestCorruptSegmentIsDetected(t *testing.T) {
 	}
 	// Flip a bit in every record's payload (not the index): each read of
 	// a flushed key in that segment must fail its checksum.
-	for off := len(segMagic); off < len(data)/2; off += 7 {
+	const magicSize = len("MNTSEG01")
+	for off := magicSize; off < len(data)/2; off += 7 {
 		data[off] ^= 0x10
 	}
 	if err := os.WriteFile(files[0], data, 0o600); err != nil {
@@ -119,16 +120,14 @@ func TestCorruptSegmentIsDetected(t *testing.T) {
 	if corrupt == 0 {
 		t.Fatal("no read saw the corruption")
 	}
-	if err := st.Verify(); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), files[0]) {
+	if err := st.verify(); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), files[0]) {
 		t.Fatalf("Verify: %v, want ErrCorrupt naming %s", err, files[0])
 	}
 }
 
 func TestSnapshotRestoreWithSegments(t *testing.T) {
 	dir := t.TempDir()
-	fl, _ := newFlusher(filepath.Join(dir, "a"), 4<<10)
-	src := newShard(Limits{}, fl)
-	defer fl.close()
+	src := newShard(t, ShardConfig{FlushDir: filepath.Join(dir, "a"), MemoryCap: 4 << 10})
 	for i := range 200 {
 		src.apply(&Op{Kind: OpPut, Table: Tasks, Key: fmt.Appendf(nil, "t%d", i), Value: make([]byte, 40)})
 		src.apply(&Op{Kind: OpAppend, Table: Lineage, Key: []byte("o"), Value: fmt.Appendf(nil, "m%d", i)})
@@ -137,79 +136,51 @@ func TestSnapshotRestoreWithSegments(t *testing.T) {
 		}
 		src.apply(&Op{Kind: OpPut, Table: KV, Key: fmt.Appendf(nil, "k%d", i), Value: []byte("v")})
 	}
-	if len(fl.segs) < 2 {
-		t.Fatalf("%d segments", len(fl.segs))
+	if n := src.flush.Count(); n < 2 {
+		t.Fatalf("%d segments", n)
 	}
-	snap := src.AppendSnapshot(nil)
-	want := dump(src)
+	snap := src.Snapshot().AppendTo(nil)
+	want := src.Dump()
 
-	fl2, _ := newFlusher(filepath.Join(dir, "b"), 4<<10)
-	defer fl2.close()
-	for name, dst := range map[string]*shard{"flushing": newShard(Limits{}, fl2), "in memory": newShard(Limits{}, nil)} {
+	for name, dst := range map[string]*Shard{
+		"flushing":  newShard(t, ShardConfig{FlushDir: filepath.Join(dir, "b"), MemoryCap: 4 << 10}),
+		"in memory": newShard(t, ShardConfig{}),
+	} {
 		dst.apply(&Op{Kind: OpPut, Table: KV, Key: []byte("stale"), Value: []byte("x")})
 		if err := dst.Restore(snap); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if got := dump(dst); got != want {
+		if got := dst.Dump(); got != want {
 			t.Fatalf("%s: restored state differs:\n got %s\nwant %s", name, got, want)
 		}
 	}
 	// A damaged snapshot is refused, never half-applied silently.
 	bad := append([]byte(nil), snap...)
 	bad[len(bad)-30] ^= 1
-	if err := newShard(Limits{}, nil).Restore(bad); err == nil {
+	if err := newShard(t, ShardConfig{}).Restore(bad); err == nil {
 		t.Fatal("a damaged snapshot restored")
 	}
 }
 
-// FuzzSegment opens arbitrary bytes as a flush segment and reads from it:
-// it must fail with ErrCorrupt or work, never panic.
-func FuzzSegment(f *testing.F) {
-	e := []*entry{{key: "task-1", t: Tasks, data: []byte("spec")}, {key: "o", t: Lineage, data: appendMember(nil, []byte("m")), partial: true}, {key: "x", t: Tasks, tomb: true}}
-	good, _ := encodeSegment(nil, e)
-	f.Add(good)
-	f.Add(good[:len(good)-3])
-	dir := f.TempDir()
-	f.Fuzz(func(t *testing.T, b []byte) {
-		path := filepath.Join(dir, "seg")
-		if err := os.WriteFile(path, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		seg, err := openSegment(path)
-		if err != nil {
-			if !errors.Is(err, ErrCorrupt) {
-				t.Fatalf("open: %v does not wrap ErrCorrupt", err)
-			}
-			return
-		}
-		defer seg.close()
-		if err := seg.verify(); err != nil && !errors.Is(err, ErrCorrupt) {
-			t.Fatalf("verify: %v does not wrap ErrCorrupt", err)
-		}
-		var buf []byte
-		for _, k := range []string{"task-1", "o", "x", "y"} {
-			for _, tb := range []Table{Tasks, Lineage} {
-				if _, _, _, err := seg.find(tb, []byte(k), keyHash(tb, []byte(k)), nil, &buf); err != nil && !errors.Is(err, ErrCorrupt) {
-					t.Fatalf("find: %v does not wrap ErrCorrupt", err)
-				}
-			}
-		}
-	})
+// newShard returns a shard that the test closes.
+func newShard(t testing.TB, cfg ShardConfig) *Shard {
+	t.Helper()
+	s, err := NewShard(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
 // FuzzRestore restores arbitrary bytes as a snapshot: an error or a
 // state, never a panic.
 func FuzzRestore(f *testing.F) {
-	s := newShard(Limits{}, nil)
+	s := newShard(f, ShardConfig{})
 	s.apply(&Op{Kind: OpPut, Table: KV, Key: []byte("k"), Value: []byte("v")})
 	s.apply(&Op{Kind: OpAdd, Table: Objects, Key: []byte("o"), Value: []byte("n")})
-	f.Add(s.AppendSnapshot(nil))
-	var ss sessions = sessions{}
-	ss.record(Entry{Seq: 1, Client: 9, Req: 1}, nil)
-	f.Add(append(ss.appendSnapshot(nil), s.AppendSnapshot(nil)...))
+	f.Add(s.Snapshot().AppendTo(nil))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		newShard(Limits{}, nil).Restore(b)
-		var ss sessions
-		ss.restore(b)
+		newShard(t, ShardConfig{}).Restore(b)
 	})
 }

@@ -3,6 +3,8 @@ package gcs
 import (
 	"errors"
 	"fmt"
+
+	"manta/gcs/segment"
 )
 
 // OpKind says what a write does to its key.
@@ -30,8 +32,13 @@ const (
 
 var opNames = [opEnd]string{"", "put", "delete", "append", "add", "remove"}
 
+// Valid reports whether k is one of the write operations (OpResync is
+// not: nothing writes it).
+func (k OpKind) Valid() bool { return k > 0 && k < opEnd }
+
+// String is the operation's name ("put", "resync").
 func (k OpKind) String() string {
-	if k > 0 && k < opEnd {
+	if k.Valid() {
 		return opNames[k]
 	}
 	if k == OpResync {
@@ -88,7 +95,7 @@ var (
 	// ErrClosed: the store or client was closed.
 	ErrClosed = errors.New("gcs: closed")
 	// ErrCorrupt: a flush segment failed its checksum or is malformed.
-	ErrCorrupt = errors.New("gcs: corrupt segment")
+	ErrCorrupt = segment.ErrCorrupt
 	// ErrUnavailable: no replica could take the request before the
 	// deadline; a write that fails with it may or may not have been
 	// applied (retrying it is safe: writes are deduplicated).

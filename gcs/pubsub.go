@@ -3,7 +3,6 @@ package gcs
 import (
 	"context"
 	"sync"
-	"time"
 )
 
 // Notification is one change seen by a Subscription: Op applied to Key in
@@ -23,8 +22,8 @@ type Notification struct {
 const DefaultMaxQueued = 1 << 16
 
 // Subscription receives the changes to a key or a whole table, in the order
-// they were applied to each shard. Read them with Next; Close it when done.
-// It is safe for concurrent use.
+// they were applied to each shard. Read them with Next (or TryNext); Close
+// it when done. It is safe for concurrent use.
 type Subscription struct {
 	mu     sync.Mutex
 	q      []Notification
@@ -32,17 +31,26 @@ type Subscription struct {
 	max    int
 	closed bool
 	ready  chan struct{} // holds a token while q is non-empty or closed
-	cancel func()        // unregisters; set once at creation
+	cancel func()        // unregisters; set before the subscription is shared
 }
 
-func newSubscription(max int) *Subscription {
-	if max <= 0 {
-		max = DefaultMaxQueued
+// NewSubscription returns a Subscription that its maker feeds with Push
+// and Resync: API implementations outside this package (a remote client)
+// use it; readers get theirs from Subscribe. It holds up to maxQueued
+// notifications (default DefaultMaxQueued) for a slow reader; cancel, if
+// not nil, runs once when the reader closes it.
+func NewSubscription(maxQueued int, cancel func()) *Subscription {
+	if maxQueued <= 0 {
+		maxQueued = DefaultMaxQueued
 	}
-	return &Subscription{max: max, ready: make(chan struct{}, 1)}
+	return &Subscription{max: maxQueued, ready: make(chan struct{}, 1), cancel: cancel}
 }
 
-// push queues a copy of n. Called with the publishing shard's lock held.
+// Push queues a copy of n for the reader; after Close it does nothing.
+func (s *Subscription) Push(n Notification) { s.push(n.Table, n.Op, n.Key, n.Value) }
+
+// push queues a copy of a change. Called with the publishing shard's lock
+// held.
 func (s *Subscription) push(t Table, op OpKind, key, value []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -63,8 +71,9 @@ func (s *Subscription) push(t Table, op OpKind, key, value []byte) {
 	s.signal()
 }
 
-// resync drops what is queued and delivers one OpResync.
-func (s *Subscription) resync() {
+// Resync drops what is queued and delivers one OpResync: the reader may
+// have missed changes.
+func (s *Subscription) Resync() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -91,14 +100,9 @@ func (s *Subscription) Next(ctx context.Context) (Notification, error) {
 			s.mu.Unlock()
 			return Notification{}, ErrClosed
 		}
-		if s.head < len(s.q) {
-			n := s.q[s.head]
-			s.q[s.head] = Notification{}
-			s.head++
-			if s.head == len(s.q) {
-				s.q, s.head = s.q[:0], 0
-			} else {
-				s.signal()
+		if n, ok := s.popLocked(); ok {
+			if s.head < len(s.q) {
+				s.signal() // more remain: wake the next reader
 			}
 			s.mu.Unlock()
 			return n, nil
@@ -110,6 +114,31 @@ func (s *Subscription) Next(ctx context.Context) (Notification, error) {
 			return Notification{}, ctx.Err()
 		}
 	}
+}
+
+// TryNext returns the next notification if one is queued, without
+// waiting; ok is false if none is (or the subscription is closed).
+func (s *Subscription) TryNext() (n Notification, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return Notification{}, false
+	}
+	return s.popLocked()
+}
+
+// popLocked takes the oldest queued notification; ok is false if none is.
+func (s *Subscription) popLocked() (n Notification, ok bool) {
+	if s.head == len(s.q) {
+		return Notification{}, false
+	}
+	n = s.q[s.head]
+	s.q[s.head] = Notification{}
+	s.head++
+	if s.head == len(s.q) {
+		s.q, s.head = s.q[:0], 0
+	}
+	return n, true
 }
 
 // Close stops the subscription; Next returns ErrClosed from then on.
@@ -131,8 +160,8 @@ func (s *Subscription) Close() {
 // hub holds one shard's subscriptions. It is guarded by the shard's lock.
 type hub struct {
 	n      int
-	tables [NumTables][]*Subscription
-	keys   [NumTables]map[string][]*Subscription
+	tables [numTables][]*Subscription
+	keys   [numTables]map[string][]*Subscription
 }
 
 func (h *hub) add(t Table, key []byte, s *Subscription) {
@@ -188,45 +217,12 @@ func (h *hub) publish(op *Op) {
 func (h *hub) resyncAll() {
 	for t := range h.tables {
 		for _, s := range h.tables[t] {
-			s.resync()
+			s.Resync()
 		}
 		for _, list := range h.keys[t] {
 			for _, s := range list {
-				s.resync()
+				s.Resync()
 			}
 		}
 	}
-}
-
-// tryNext returns a queued notification without waiting.
-func (s *Subscription) tryNext() (Notification, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed || s.head == len(s.q) {
-		return Notification{}, false
-	}
-	n := s.q[s.head]
-	s.q[s.head] = Notification{}
-	s.head++
-	if s.head == len(s.q) {
-		s.q, s.head = s.q[:0], 0
-	}
-	return n, true
-}
-
-// waitNext waits up to d for a notification.
-func (s *Subscription) waitNext(ctx context.Context, d time.Duration) (Notification, bool) {
-	if d <= 0 {
-		return s.tryNext()
-	}
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	n, err := s.Next(ctx)
-	return n, err == nil
-}
-
-func (s *Subscription) isClosed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closed
 }

@@ -56,6 +56,7 @@ const (
 	NodeDead
 )
 
+// String is the state's name ("alive", "dead").
 func (s NodeState) String() string {
 	switch s {
 	case NodeAlive:
@@ -105,6 +106,8 @@ const (
 	ActorDead
 )
 
+// String is the state's name ("pending", "alive", "restarting",
+// "dead").
 func (s ActorState) String() string {
 	switch s {
 	case ActorPending:

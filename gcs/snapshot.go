@@ -3,26 +3,15 @@ package gcs
 import (
 	"encoding/binary"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync/atomic"
+
+	"manta/gcs/segment"
 )
-
-// The shard is the App its chain replicates: commands are encoded Ops.
-
-// Apply decodes and applies one command.
-func (s *shard) Apply(cmd []byte) error {
-	var op Op
-	if err := DecodeOp(cmd, &op); err != nil {
-		return err
-	}
-	return s.apply(&op)
-}
 
 const snapshotVersion = 1
 
-// Snapshot is a shard's state captured for transfer, encoded later. The
+// Snapshot is a state captured for transfer and encoded later. The
 // capture is cheap (a list of the entries, taken under the shard's lock);
 // while any capture is outstanding the shard copies instead of changing
 // data in place, so AppendTo may run concurrently with Apply.
@@ -36,35 +25,29 @@ type Snapshot interface {
 
 type capturedEntry struct {
 	t     Table
-	flags byte
+	flags segment.Flags
 	key   string
 	data  []byte
 }
 
 type shardSnapshot struct {
-	s       *shard
+	s       *Shard
 	entries []capturedEntry
-	segs    []*segment
+	segs    []*segment.Segment
 	size    int
 	done    atomic.Bool
 }
 
-// Snapshot captures the shard's whole state; see Snapshot.
-func (s *shard) Snapshot() Snapshot {
+// Snapshot captures the shard's whole state, its flush segments included;
+// Restore on another shard takes it.
+func (s *Shard) Snapshot() Snapshot {
 	n := 0
 	for _, m := range s.tables {
 		n += len(m)
 	}
 	snap := &shardSnapshot{s: s, entries: make([]capturedEntry, 0, n), size: 16}
 	put := func(e *entry) {
-		var flags byte
-		if e.tomb {
-			flags |= flagTomb
-		}
-		if e.partial {
-			flags |= flagPartial
-		}
-		snap.entries = append(snap.entries, capturedEntry{e.t, flags, e.key, e.data})
+		snap.entries = append(snap.entries, capturedEntry{e.t, e.flags(), e.key, e.data})
 		snap.size += len(e.key) + len(e.data) + 2 + 2*binary.MaxVarintLen32
 	}
 	// Flushable entries go in flush order, so the receiver flushes the
@@ -85,17 +68,14 @@ func (s *shard) Snapshot() Snapshot {
 		panic(fmt.Sprintf("BUG: shard snapshot captured %d of %d entries", len(snap.entries), n))
 	}
 	if s.flush != nil {
-		snap.segs = slices.Clone(s.flush.segs)
+		snap.segs = s.flush.Segments()
 		for _, seg := range snap.segs {
-			snap.size += int(seg.size) + binary.MaxVarintLen64
+			snap.size += int(seg.Size()) + binary.MaxVarintLen64
 		}
 	}
 	s.cow.Add(1)
 	return snap
 }
-
-// AppendSnapshot encodes the shard's whole state onto dst at once.
-func (s *shard) AppendSnapshot(dst []byte) []byte { return s.Snapshot().AppendTo(dst) }
 
 func (snap *shardSnapshot) Release() {
 	if snap.done.CompareAndSwap(false, true) {
@@ -116,17 +96,17 @@ func (snap *shardSnapshot) AppendTo(dst []byte) []byte {
 	dst = append(dst, snapshotVersion)
 	dst = binary.AppendUvarint(dst, uint64(len(snap.entries)))
 	for _, e := range snap.entries {
-		dst = append(dst, byte(e.t), e.flags)
+		dst = append(dst, byte(e.t), byte(e.flags))
 		dst = binary.AppendUvarint(dst, uint64(len(e.key)))
 		dst = append(dst, e.key...)
 		dst = appendBytes(dst, e.data)
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(snap.segs)))
 	for _, seg := range snap.segs {
-		dst = binary.AppendUvarint(dst, uint64(seg.size))
+		dst = binary.AppendUvarint(dst, uint64(seg.Size()))
 		at := len(dst)
-		dst = slices.Grow(dst, int(seg.size))[:at+int(seg.size)]
-		if _, err := seg.f.ReadAt(dst[at:], 0); err != nil {
+		var err error
+		if dst, err = seg.AppendTo(dst); err != nil {
 			// A segment this replica wrote cannot be read back: the state
 			// cannot be transferred. The joiner finds the snapshot corrupt
 			// and asks again.
@@ -138,22 +118,22 @@ func (snap *shardSnapshot) AppendTo(dst []byte) []byte {
 
 // Restore replaces the shard's state with a snapshot's. Subscribers are
 // told to resync.
-func (s *shard) Restore(snap []byte) error {
+func (s *Shard) Restore(snap []byte) error {
 	d := newDecoder(snap)
 	if v := d.Byte("snapshot version"); d.Err() == nil && v != snapshotVersion {
 		return fmt.Errorf("%w: snapshot version %d", ErrMalformed, v)
 	}
 	type rec struct {
 		t         Table
-		flags     byte
+		flags     segment.Flags
 		key, data []byte
 	}
 	n := d.Count("entries", 4)
 	recs := make([]rec, 0, n)
 	for i := 0; i < n && d.Err() == nil; i++ {
-		r := rec{t: Table(d.Byte("table")), flags: d.Byte("flags")}
+		r := rec{t: Table(d.Byte("table")), flags: segment.Flags(d.Byte("flags"))}
 		r.key, r.data = d.Bytes("key"), d.Bytes("data")
-		if d.Err() == nil && (!r.t.Valid() || r.flags&^flagsKnown != 0 || len(r.key) == 0) {
+		if d.Err() == nil && (!r.t.Valid() || r.flags&^(segment.Tomb|segment.Partial) != 0 || len(r.key) == 0) {
 			d.Fail("entry table %d flags %#x", r.t, r.flags)
 		}
 		recs = append(recs, r)
@@ -176,10 +156,10 @@ func (s *shard) Restore(snap []byte) error {
 	s.mem = 0
 	s.fifo = entryQueue{}
 	if s.flush != nil {
-		s.flush.reset()
+		s.flush.Reset()
 	}
-	for i, data := range segs {
-		if err := s.loadSegment(i, data); err != nil {
+	for _, data := range segs {
+		if err := s.loadSegment(data); err != nil {
 			return err
 		}
 	}
@@ -188,14 +168,14 @@ func (s *shard) Restore(snap []byte) error {
 		if e == nil {
 			e = s.insert(r.t, r.key)
 		}
-		if r.flags&flagPartial != 0 && !e.partial && s.flush == nil {
+		if r.flags&segment.Partial != 0 && !e.partial && s.flush == nil {
 			// Older members were loaded from the segments above.
 			e.data = append(e.data, r.data...)
 		} else {
 			e.data = append(e.data[:0], r.data...)
-			e.partial = r.flags&flagPartial != 0
+			e.partial = r.flags&segment.Partial != 0
 		}
-		e.tomb = r.flags&flagTomb != 0
+		e.tomb = r.flags&segment.Tomb != 0
 		s.resize(e)
 	}
 	if s.flush == nil {
@@ -209,61 +189,44 @@ func (s *shard) Restore(snap []byte) error {
 		}
 	}
 	s.hub.resyncAll()
-	if s.flush != nil && s.flush.over() {
+	if s.flush != nil && s.flush.Due() {
 		s.flushSome()
 	}
 	return nil
 }
 
-// loadSegment takes the i-th segment of a snapshot: as a file of this
-// shard's own if it flushes, else merged into memory.
-func (s *shard) loadSegment(i int, data []byte) error {
-	var dir string
+// loadSegment takes a segment of a snapshot: as a file of this shard's own
+// if it flushes, else merged into memory, oldest segment first.
+func (s *Shard) loadSegment(data []byte) error {
 	if s.flush != nil {
-		dir = s.flush.dir
-	} else {
-		var err error
-		if dir, err = os.MkdirTemp("", "gcs-restore-"); err != nil {
-			return fmt.Errorf("gcs: cannot restore snapshot: %w", err)
-		}
-		defer os.RemoveAll(dir)
+		return s.flush.Load(data)
 	}
-	path := filepath.Join(dir, fmt.Sprintf("seg-%08d", i))
-	if s.flush != nil {
-		path = filepath.Join(dir, fmt.Sprintf("seg-%08d", s.flush.next))
-	}
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		return fmt.Errorf("gcs: cannot restore snapshot: %w", err)
-	}
-	seg, err := openSegment(path)
+	seg, err := segment.Parse(data)
 	if err != nil {
 		return err
 	}
-	if err := seg.verify(); err != nil {
-		seg.close()
+	if err := seg.Verify(); err != nil {
 		return err
 	}
-	if s.flush != nil {
-		s.flush.next++
-		s.flush.segs = append(s.flush.segs, seg)
-		return nil
-	}
-	defer seg.close()
-	return seg.scan(func(r segRecord) error {
-		e := s.tables[r.t][string(r.key)]
+	return seg.Scan(func(r segment.Record) error {
+		t := Table(r.Table)
+		if !t.Valid() {
+			return fmt.Errorf("%w: segment record of table %d", ErrCorrupt, r.Table)
+		}
+		e := s.tables[t][r.Key]
 		switch {
-		case r.flags&flagTomb != 0:
+		case r.Flags&segment.Tomb != 0:
 			if e != nil {
 				s.drop(e)
 			}
 			return nil
 		case e == nil:
-			e = s.insert(r.t, r.key)
-			e.data = append(e.data, r.data...)
-		case r.flags&flagPartial != 0:
-			e.data = append(e.data, r.data...)
+			e = s.insert(t, []byte(r.Key))
+			e.data = append(e.data, r.Data...)
+		case r.Flags&segment.Partial != 0:
+			e.data = append(e.data, r.Data...)
 		default:
-			e.data = append(e.data[:0], r.data...)
+			e.data = append(e.data[:0], r.Data...)
 		}
 		s.resize(e)
 		return nil

@@ -10,13 +10,13 @@ import (
 // go on (copy-on-write), and the shard goes back to changing data in place
 // once it is released.
 func TestSnapshotCaptureIsConsistent(t *testing.T) {
-	s := newShard(Limits{}, nil)
+	s := newShard(t, ShardConfig{})
 	for i := range 100 {
 		s.apply(&Op{Kind: OpPut, Table: KV, Key: fmt.Appendf(nil, "k%d", i), Value: []byte("old")})
 		s.apply(&Op{Kind: OpAdd, Table: Objects, Key: []byte("o"), Value: fmt.Appendf(nil, "n%d", i)})
 		s.apply(&Op{Kind: OpAppend, Table: Events, Key: []byte("e"), Value: fmt.Appendf(nil, "m%d", i)})
 	}
-	want := dump(s)
+	want := s.Dump()
 	snap := s.Snapshot()
 	var wg sync.WaitGroup
 	var enc []byte
@@ -31,11 +31,11 @@ func TestSnapshotCaptureIsConsistent(t *testing.T) {
 		s.apply(&Op{Kind: OpAppend, Table: Events, Key: []byte("e"), Value: []byte("later")})
 	}
 	wg.Wait()
-	d := newShard(Limits{}, nil)
+	d := newShard(t, ShardConfig{})
 	if err := d.Restore(enc); err != nil {
 		t.Fatal(err)
 	}
-	if got := dump(d); got != want {
+	if got := d.Dump(); got != want {
 		t.Fatalf("snapshot saw later writes:\n got %.200s\nwant %.200s", got, want)
 	}
 	if s.cow.Load() != 0 {

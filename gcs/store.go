@@ -21,7 +21,7 @@ type Config struct {
 	FlushDir string
 	// MemoryCap is the memory, in bytes, that each shard's flushable
 	// tables may take before their oldest entries are flushed. Default
-	// DefaultMemoryCap.
+	// segment.DefaultMemoryCap.
 	MemoryCap int64
 	// MaxQueued is how many notifications a subscriber may fall behind
 	// before they are replaced by one OpResync. Default DefaultMaxQueued.
@@ -43,7 +43,7 @@ type Store struct {
 
 type lockedShard struct {
 	mu sync.Mutex
-	s  *shard
+	s  *Shard   // nil once the store is closed
 	_  [40]byte // keep shards' locks on separate cache lines
 }
 
@@ -55,21 +55,19 @@ func Open(cfg Config) (*Store, error) {
 	}
 	st := &Store{maxQueued: cfg.MaxQueued}
 	for i := range n {
-		var fl *flusher
+		sc := ShardConfig{Limits: cfg.Limits, MemoryCap: cfg.MemoryCap}
 		if cfg.FlushDir != "" {
-			var err error
-			if fl, err = newFlusher(filepath.Join(cfg.FlushDir, fmt.Sprint(i)), cfg.MemoryCap); err != nil {
-				st.Close()
-				return nil, err
-			}
+			sc.FlushDir = filepath.Join(cfg.FlushDir, fmt.Sprint(i))
 		}
-		st.shards = append(st.shards, &lockedShard{s: newShard(cfg.Limits, fl)})
+		s, err := NewShard(sc)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		st.shards = append(st.shards, &lockedShard{s: s})
 	}
 	return st, nil
 }
-
-// NumShards is S.
-func (st *Store) NumShards() int { return len(st.shards) }
 
 func (st *Store) shardFor(t Table, key []byte) *lockedShard {
 	if len(st.shards) == 1 {
@@ -126,7 +124,7 @@ func (st *Store) Get(_ context.Context, t Table, key, dst []byte) (_ []byte, ok 
 		ls.mu.Unlock()
 		return dst, false, ErrClosed
 	}
-	dst, ok, err = ls.s.get(t, key, dst)
+	dst, ok, err = ls.s.Get(t, key, dst)
 	ls.mu.Unlock()
 	return dst, ok, err
 }
@@ -140,7 +138,7 @@ func (st *Store) Subscribe(_ context.Context, t Table, key []byte) (*Subscriptio
 	if key != nil {
 		key = append([]byte{}, key...)
 	}
-	sub := newSubscription(st.maxQueued)
+	sub := NewSubscription(st.maxQueued, nil)
 	var shards []*lockedShard
 	if key == nil {
 		shards = st.shards
@@ -154,20 +152,20 @@ func (st *Store) Subscribe(_ context.Context, t Table, key []byte) (*Subscriptio
 			for _, done := range shards[:i] {
 				done.mu.Lock()
 				if done.s != nil {
-					done.s.hub.remove(t, key, sub)
+					done.s.Unsubscribe(t, key, sub)
 				}
 				done.mu.Unlock()
 			}
 			return nil, ErrClosed
 		}
-		ls.s.hub.add(t, key, sub)
+		ls.s.Subscribe(t, key, sub)
 		ls.mu.Unlock()
 	}
 	sub.cancel = func() {
 		for _, ls := range shards {
 			ls.mu.Lock()
 			if ls.s != nil {
-				ls.s.hub.remove(t, key, sub)
+				ls.s.Unsubscribe(t, key, sub)
 			}
 			ls.mu.Unlock()
 		}
@@ -202,14 +200,14 @@ func (st *Store) Stats() Stats {
 	return s
 }
 
-// Verify checks every checksum of every flush segment, returning an error
+// verify checks every checksum of every flush segment, returning an error
 // wrapping ErrCorrupt for the first bad one.
-func (st *Store) Verify() error {
+func (st *Store) verify() error {
 	for _, ls := range st.shards {
 		ls.mu.Lock()
 		var err error
 		if ls.s != nil && ls.s.flush != nil {
-			err = ls.s.flush.verify()
+			err = ls.s.flush.Verify()
 		}
 		ls.mu.Unlock()
 		if err != nil {
@@ -231,27 +229,11 @@ func (st *Store) Close() error {
 	var errs []error
 	for _, ls := range st.shards {
 		ls.mu.Lock()
-		if ls.s != nil && ls.s.flush != nil {
-			errs = append(errs, ls.s.flush.close())
+		if ls.s != nil {
+			errs = append(errs, ls.s.Close())
 		}
 		ls.s = nil
 		ls.mu.Unlock()
 	}
 	return errors.Join(errs...)
-}
-
-func (s *shard) addStats(st *Stats) {
-	for _, m := range s.tables {
-		st.Keys += len(m)
-	}
-	st.Ops += int64(s.ops)
-	st.MemoryBytes += s.mem
-	if f := s.flush; f != nil {
-		st.FlushableMem += f.mem
-		st.BloomBytes += f.bloomBytes()
-		st.Segments += len(f.segs)
-		st.Flushed += f.flushed
-		st.FlushedBytes += f.written
-		st.FlushErrors += f.failures
-	}
 }

@@ -4,54 +4,38 @@ import (
 	"context"
 	"fmt"
 	"testing"
-)
 
-// The paper's setup: 25-byte keys, 512-byte values.
-const (
-	benchKeySize   = 25
-	benchValueSize = 512
-	benchKeys      = 1 << 16
+	"manta/gcs/internal/workload"
 )
-
-func benchKeyset() [][]byte {
-	keys := make([][]byte, benchKeys)
-	for i := range keys {
-		keys[i] = fmt.Appendf(nil, "key-%021d", i)[:benchKeySize]
-	}
-	return keys
-}
 
 // BenchmarkEmbeddedShard measures one embedded shard: ns/op is per
 // operation, half writes and half reads over 65536 keys (the ops/s goal is
 // 1,000,000 per shard).
 func BenchmarkEmbeddedShard(b *testing.B) {
-	for _, mix := range []struct {
-		name   string
-		writes int // of every 2 ops
-	}{{"put", 2}, {"get", 0}, {"mixed", 1}} {
-		b.Run(mix.name, func(b *testing.B) {
+	for _, mix := range workload.Mixes {
+		b.Run(mix.Name, func(b *testing.B) {
 			ctx := context.Background()
 			st, err := Open(Config{Shards: 1})
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer st.Close()
-			keys := benchKeyset()
-			value := make([]byte, benchValueSize)
+			keys := workload.Keys()
+			value := make([]byte, workload.ValueSize)
 			for _, k := range keys {
 				st.Put(ctx, KV, k, value)
 			}
-			dst := make([]byte, 0, benchValueSize)
-			b.SetBytes(benchValueSize)
+			dst := make([]byte, 0, workload.ValueSize)
+			b.SetBytes(workload.ValueSize)
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
-				k := keys[i&(benchKeys-1)]
-				if i&1 < mix.writes {
+				k := keys[i&(workload.NumKeys-1)]
+				if i&1 < mix.Writes {
 					if err := st.Put(ctx, KV, k, value); err != nil {
 						b.Fatal(err)
 					}
-				} else if dst, _, _ = st.Get(ctx, KV, k, dst[:0]); len(dst) != benchValueSize {
+				} else if dst, _, _ = st.Get(ctx, KV, k, dst[:0]); len(dst) != workload.ValueSize {
 					b.Fatal("bad read")
 				}
 				i++
@@ -67,14 +51,14 @@ func BenchmarkEmbeddedShardParallel(b *testing.B) {
 	ctx := context.Background()
 	st, _ := Open(Config{Shards: 4})
 	defer st.Close()
-	keys := benchKeyset()
-	value := make([]byte, benchValueSize)
+	keys := workload.Keys()
+	value := make([]byte, workload.ValueSize)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
-		dst := make([]byte, 0, benchValueSize)
+		dst := make([]byte, 0, workload.ValueSize)
 		i := 0
 		for pb.Next() {
-			k := keys[(i*7919)&(benchKeys-1)]
+			k := keys[(i*7919)&(workload.NumKeys-1)]
 			if i&1 == 0 {
 				st.Put(ctx, KV, k, value)
 			} else {

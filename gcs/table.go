@@ -41,8 +41,8 @@ const (
 	tableEnd
 )
 
-// NumTables is one more than the largest Table, for arrays indexed by table.
-const NumTables = int(tableEnd)
+// numTables is one more than the largest Table, for arrays indexed by table.
+const numTables = int(tableEnd)
 
 // TableKind says which operations a table takes.
 type TableKind uint8
@@ -87,6 +87,7 @@ func (t Table) Kind() TableKind {
 // segments and dropped from memory beyond the memory cap.
 func (t Table) Flushable() bool { return t.Valid() && tableInfo[t].flushable }
 
+// String is the table's name ("objects", "kv").
 func (t Table) String() string {
 	if t.Valid() {
 		return tableInfo[t].name
@@ -94,16 +95,7 @@ func (t Table) String() string {
 	return fmt.Sprintf("Table(%d)", uint8(t))
 }
 
-// ParseTable returns the table with the given name (as String prints it).
-func ParseTable(name string) (Table, error) {
-	for t := Table(1); t < tableEnd; t++ {
-		if tableInfo[t].name == name {
-			return t, nil
-		}
-	}
-	return 0, fmt.Errorf("gcs: unknown table %q", name)
-}
-
+// String is the kind's name ("value", "log", "set").
 func (k TableKind) String() string {
 	switch k {
 	case KindValue:

@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"manta/gcs"
+	"manta/gcs/server"
 )
 
 // gcsCommand is `manta gcs`: one replica of one GCS shard. A head starts
@@ -22,7 +22,7 @@ import (
 // monitor's address and shard as flags and the cluster token in
 // MANTA_GCS_TOKEN (hex), which is never read from the command line.
 func gcsCommand(args []string, out io.Writer) error {
-	env, _, err := gcs.ReplicaConfigFromEnv()
+	env, _, err := server.ReplicaConfigFromEnv()
 	fs := flag.NewFlagSet("gcs", flag.ContinueOnError)
 	fs.SetOutput(out)
 	shard := fs.Int("shard", env.Shard, "the shard to replicate")
@@ -40,15 +40,15 @@ func gcsCommand(args []string, out io.Writer) error {
 		return err
 	}
 	if len(env.Token) == 0 {
-		if env.Token, err = hex.DecodeString(os.Getenv(gcs.EnvToken)); err != nil || len(env.Token) == 0 {
-			return fmt.Errorf("gcs: set %s to the cluster token in hex (it is never taken on the command line)", gcs.EnvToken)
+		if env.Token, err = hex.DecodeString(os.Getenv(server.EnvToken)); err != nil || len(env.Token) == 0 {
+			return fmt.Errorf("gcs: set %s to the cluster token in hex (it is never taken on the command line)", server.EnvToken)
 		}
 	}
 	cfg := env
 	cfg.Shard, cfg.Monitor, cfg.Addr, cfg.FlushDir, cfg.MemoryCap = *shard, *monitor, *addr, *flushDir, *memCap
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return gcs.RunReplica(ctx, cfg, func(s *gcs.ReplicaServer) {
+	return server.RunReplica(ctx, cfg, func(s *server.Replica) {
 		fmt.Fprintf(out, "manta gcs: replica %d of shard %d at %s\n", s.ID(), cfg.Shard, s.Addr())
 	})
 }
@@ -72,9 +72,9 @@ func startCommand(args []string, out io.Writer) error {
 	if !*isHead {
 		return errors.New("start: only --head is implemented")
 	}
-	token, err := hex.DecodeString(os.Getenv(gcs.EnvToken))
+	token, err := hex.DecodeString(os.Getenv(server.EnvToken))
 	if err != nil || len(token) == 0 {
-		token = gcs.NewToken()
+		token = server.NewToken()
 	}
 	if *tokenFile == "" {
 		dir := os.Getenv("MANTA_DIR")
@@ -101,7 +101,7 @@ func startCommand(args []string, out io.Writer) error {
 	if *port != 0 {
 		addr = fmt.Sprintf("127.0.0.1:%d", *port)
 	}
-	head, err := gcs.StartHead(startCtx, gcs.HeadConfig{
+	head, err := server.StartHead(startCtx, server.HeadConfig{
 		Shards: *shards, Replicas: *replicas, Token: token, Addr: addr, Restart: true,
 		FlushDir: *flushDir, MemoryCap: *memCap,
 		Command: func() *exec.Cmd { return exec.Command(exe, "gcs") },
@@ -114,7 +114,7 @@ func startCommand(args []string, out io.Writer) error {
 	for _, p := range head.Processes() {
 		fmt.Fprintf(out, " %d", p.PID)
 	}
-	fmt.Fprintf(out, ")\ncluster token in %s (export %s=$(cat %s) for clients)\n", *tokenFile, gcs.EnvToken, *tokenFile)
+	fmt.Fprintf(out, ")\ncluster token in %s (export %s=$(cat %s) for clients)\n", *tokenFile, server.EnvToken, *tokenFile)
 	<-ctx.Done()
 	fmt.Fprintln(out, "manta head: stopping")
 	return nil

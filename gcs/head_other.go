@@ -1,9 +1,0 @@
-//go:build !linux
-
-package gcs
-
-import "os/exec"
-
-// dieWithParent relies on the replica's own check of its parent
-// (EnvParent) where the kernel offers no parent-death signal.
-func dieWithParent(*exec.Cmd) {}
