@@ -52,7 +52,7 @@ func Example() {
 	ref := n.Submit(&node.TaskSpec{ID: root.Child(1), Kind: wire.SubmitTask, Name: []byte("greet"),
 		Args: []wire.Arg{{Data: []byte("world")}}})
 	w := &node.Waiter{}
-	n.Await(w, []*node.Object{ref}, 0)
+	n.Await(w, ref)
 
 	// The loop: start the process the node asked for, then answer what it
 	// was sent as its worker would.

@@ -118,30 +118,27 @@ func (n *Node) Result(o *Object) Result {
 // Pending reports whether o's task has not finished.
 func (o *Object) Pending() bool { return o.state == objPending }
 
-// Await registers w on objs and returns how many of them are pending;
-// Host.Wake(w) comes once need of them are done (need <= 0: all). If
-// enough are done already, w is fired at once and nothing is registered.
-// Nil entries (objects the node does not hold) count as done.
-func (n *Node) Await(w *Waiter, objs []*Object, need int) int {
-	pending := 0
-	for _, o := range objs {
-		if o != nil && o.state == objPending {
-			pending++
-		}
+// Await registers w on o if o is pending, and reports whether it is:
+// Host.Wake(w) comes once every object registered on w is done, or, after
+// Need, once that many are. A nil o (an object the node does not hold)
+// counts as done.
+func (n *Node) Await(w *Waiter, o *Object) bool {
+	if o == nil || o.state != objPending {
+		return false
 	}
-	if need <= 0 || need > len(objs) {
-		need = len(objs)
-	}
-	if w.need = need - (len(objs) - pending); w.need <= 0 {
+	o.await(waitRef{driver: w})
+	w.need++
+	return true
+}
+
+// Need makes w wait for k of the objects registered on it rather than
+// all: a Wait that needs k results, some of which were done already. At
+// k <= 0 it is fired at once, without a Wake.
+func (n *Node) Need(w *Waiter, k int) {
+	w.need = k
+	if k <= 0 {
 		w.fired = true
-		return pending
 	}
-	for _, o := range objs {
-		if o != nil && o.state == objPending {
-			o.await(waitRef{driver: w})
-		}
-	}
-	return pending
 }
 
 // Abandon stops w from being woken: its caller gave up.

@@ -223,7 +223,7 @@ func (n *Node) Worker(p ProcID, m *wire.Msg) error {
 			n.host.SetTimer(w.timer, time.Duration(m.TimeoutNanos))
 		}
 	case wire.KindPut:
-		n.Put(m.Object, Value{Data: clone(m.Data), Stored: m.Stored, Slot: fromSlot(m.Slot)}, m.IDs)
+		n.Put(m.Object, Value{Data: clone(m.Data), Stored: m.Stored, Slot: FromSlot(m.Slot)}, m.IDs)
 		pr.borrows[m.Object]++
 	case wire.KindBlocked, wire.KindUnblocked:
 		slot := sched.WorkerID(m.Worker)
@@ -293,12 +293,12 @@ func (n *Node) taskDone(t *task, m *wire.Msg) {
 	case parts != nil:
 		for i, p := range parts {
 			r := &m.Results[i]
-			p.stored, p.slot = r.Stored, fromSlot(r.Slot)
+			p.stored, p.slot = r.Stored, FromSlot(r.Slot)
 			n.resolve(p, objReady, clone(r.Data), r.IDs)
 		}
 		n.complete(t, nil, nil, nil)
 	case m.Stored:
-		n.complete(t, &Value{Stored: true, Slot: fromSlot(m.Slot)}, m.IDs, nil)
+		n.complete(t, &Value{Stored: true, Slot: FromSlot(m.Slot)}, m.IDs, nil)
 	default:
 		n.complete(t, &Value{Data: clone(m.Data)}, m.IDs, nil)
 	}
@@ -388,7 +388,7 @@ func (n *Node) sendGetReply(w *wwaiter) {
 	for i, id := range w.ids {
 		o := n.objects[id]
 		if o != nil && o.stored && o.state == objReady && w.proc.pins[id] {
-			results[i] = wire.Result{Stored: true, Slot: toSlot(o.slot)}
+			results[i] = wire.Result{Stored: true, Slot: ToSlot(o.slot)}
 			continue
 		}
 		if err := w.pinErrs[id]; err != nil {
@@ -411,7 +411,7 @@ func (n *Node) PinDone(token PinToken, slot store.Slot, err error) {
 	}
 	delete(n.pins, token)
 	if err != nil {
-		err = n.pinError(r.arg, err)
+		err = n.PinError(r.arg, err)
 	}
 	switch {
 	case r.task != nil:
@@ -422,10 +422,12 @@ func (n *Node) PinDone(token PinToken, slot store.Slot, err error) {
 	n.processActions()
 }
 
-// pinError says why a stored object could not be pinned: freed meanwhile,
-// the node shut down, no room to read it back from disk, or its bytes are
-// lost (and whether its lineage could make it again).
-func (n *Node) pinError(id wire.ObjectID, err error) error {
+// PinError says why stored object id could not be pinned, from the
+// store's error: freed meanwhile (ErrObjectFreed), the node shut down
+// (ErrShutdown), no room to read it back from disk (ErrStoreFull), or its
+// bytes are lost (ErrObjectLost, and whether its lineage could make it
+// again). Hosts use it for pins of their own.
+func (n *Node) PinError(id wire.ObjectID, err error) error {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return fmt.Errorf("%v: %w: %v", id, ErrObjectFreed, err)
@@ -478,8 +480,8 @@ func cloneArgs(args []wire.Arg) []wire.Arg {
 	return out
 }
 
-func toSlot(s store.Slot) wire.Slot { return wire.Slot{Offset: uint64(s.Offset), Size: uint64(s.Size)} }
+func ToSlot(s store.Slot) wire.Slot { return wire.Slot{Offset: uint64(s.Offset), Size: uint64(s.Size)} }
 
-func fromSlot(s wire.Slot) store.Slot {
+func FromSlot(s wire.Slot) store.Slot {
 	return store.Slot{Offset: int64(s.Offset), Size: int64(s.Size)}
 }

@@ -346,7 +346,7 @@ func (s *sim) complete() error {
 		s.bytes[slot.Offset] = []byte(v)
 		s.stored[wire.ReturnID(e.task)] = true
 		delete(s.r.freed, wire.ReturnID(e.task))
-		m.Stored, m.Slot = true, toSlot(slot)
+		m.Stored, m.Slot = true, ToSlot(slot)
 	} else {
 		m.Data = []byte(v)
 	}

@@ -431,16 +431,22 @@ func (s *scriptState) await(cmd string, args script.Args) (string, error) {
 		}
 		objs = append(objs, o)
 	}
-	need := 0
-	if cmd == "wait" {
-		if need, err = args.IntOr("k", 1); err != nil {
-			return "", err
-		}
-	}
 	w := &Waiter{}
 	s.waiters["d"+name] = w
 	waiterNames[w] = "d" + name
-	pending := s.n.Await(w, objs, need)
+	pending := 0
+	for _, o := range objs {
+		if s.n.Await(w, o) {
+			pending++
+		}
+	}
+	if cmd == "wait" {
+		k, err := args.IntOr("k", 1)
+		if err != nil {
+			return "", err
+		}
+		s.n.Need(w, k-(len(objs)-pending))
+	}
 	return fmt.Sprintf("pending=%d fired=%v\n", pending, w.Fired()) + s.r.take(), nil
 }
 
@@ -489,7 +495,7 @@ func (s *scriptState) worker(args script.Args) (string, error) {
 			}
 		default:
 			v := s.value(args)
-			m.Data, m.Stored, m.Slot = v.Data, v.Stored, toSlot(v.Slot)
+			m.Data, m.Stored, m.Slot = v.Data, v.Stored, ToSlot(v.Slot)
 		}
 		if m.IDs, err = objList(args, "contains"); err != nil {
 			return "", err
@@ -540,7 +546,7 @@ func (s *scriptState) worker(args script.Args) (string, error) {
 			return "", err
 		}
 		v := s.value(args)
-		m.Data, m.Stored, m.Slot = v.Data, v.Stored, toSlot(v.Slot)
+		m.Data, m.Stored, m.Slot = v.Data, v.Stored, ToSlot(v.Slot)
 	case "blocked", "unblocked":
 		m.Kind = wire.KindBlocked
 		if kind == "unblocked" {
@@ -663,7 +669,7 @@ func formatResult(r Result) string {
 	case r.Err != nil:
 		return "error: " + r.Err.Error()
 	case r.Stored:
-		return "stored " + formatSlot(toSlot(r.Slot))
+		return "stored " + formatSlot(ToSlot(r.Slot))
 	}
 	return fmt.Sprintf("%q", r.Data)
 }
@@ -698,7 +704,7 @@ func dumpObjects(n *Node) string {
 		state := [...]string{"pending", "ready", "failed"}[o.state]
 		line := fmt.Sprintf("%s %s refs=%d", objName(o.id), state, o.refs)
 		if o.stored {
-			line += " stored " + formatSlot(toSlot(o.slot))
+			line += " stored " + formatSlot(ToSlot(o.slot))
 		}
 		if o.made != nil {
 			line += " lineage=" + [...]string{"none", "kept", "evicted"}[o.made.lin]

@@ -342,7 +342,7 @@ func (n *Node) dispatch(t *task, p *proc, slot sched.WorkerID, actor wire.TaskID
 	for _, a := range t.args {
 		if a.IsRef {
 			if dep := n.objects[a.Ref]; dep.stored {
-				a = wire.Arg{Stored: true, Slot: toSlot(dep.slot)} // pinned by pinArgs
+				a = wire.Arg{Stored: true, Slot: ToSlot(dep.slot)} // pinned by pinArgs
 			} else {
 				a = wire.Arg{Data: dep.data}
 			}

@@ -36,7 +36,7 @@ func Decode(src []byte, m *Msg) error {
 	}
 	if f&fStatus != 0 {
 		m.Status = Status(d.Byte("status"))
-		if d.err == nil && m.Status > StatusError {
+		if d.err == nil && m.Status > StatusExists {
 			d.Fail("status %d", m.Status)
 		}
 	}

@@ -53,9 +53,12 @@ func (k Kind) String() string {
 type Status uint8
 
 // Outcomes: StatusOK carries a value, StatusError an encoded error.
+// StatusExists answers a Create for an object the node has already (a task
+// run again puts the same value under the same ID): nothing to write.
 const (
 	StatusOK Status = iota
 	StatusError
+	StatusExists
 )
 
 // SubmitKind says what a Submit asks for.

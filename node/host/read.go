@@ -1,0 +1,194 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"manta/node"
+	"manta/rpc/wire"
+	"manta/shm/store"
+)
+
+// Hold is one hold of a process on an object: its ID, and in the driver
+// the node's record of it, so that the hot paths skip the object table.
+type Hold struct {
+	ID  wire.ObjectID
+	Obj *node.Object
+}
+
+// Read is the outcome of reading one object: its bytes (Data), or where
+// they lie in the object store (Stored, Slot; pinned for this read until
+// DoneReading when Pinned), or the error reading it gives.
+type Read struct {
+	ID     wire.ObjectID
+	Data   []byte
+	Err    error
+	Stored bool
+	Slot   store.Slot
+	Pinned bool
+	guard  bool // Shutdown waits for DoneReading
+}
+
+// Get waits until the objects of hs are done (or ctx ends) and fills out
+// with their outcomes; stored values are pinned, and the caller owes
+// DoneReading(out) if Get returns nil. Holds without Obj are looked up.
+func (h *Host) Get(ctx context.Context, hs []Hold, out []Read) error {
+	h.lock()
+	if h.closed {
+		h.unlock()
+		return node.ErrShutdown
+	}
+	var w *node.Waiter
+	for i := range hs {
+		if hs[i].Obj == nil {
+			hs[i].Obj = h.n.Lookup(hs[i].ID)
+		}
+		if o := hs[i].Obj; o != nil && o.Pending() {
+			if w == nil {
+				w = &node.Waiter{Ch: make(chan struct{})}
+			}
+			h.n.Await(w, o)
+		}
+	}
+	h.unlock()
+	if w != nil {
+		select {
+		case <-w.Ch:
+		case <-ctx.Done():
+			h.lock()
+			h.n.Abandon(w)
+			h.unlock()
+			return fmt.Errorf("manta: get: %w", ctx.Err())
+		}
+	}
+	h.lock()
+	if h.closed {
+		h.unlock()
+		return node.ErrShutdown
+	}
+	stored := 0
+	for i, hd := range hs {
+		r := h.n.Result(hd.Obj)
+		out[i] = Read{ID: hd.ID, Data: r.Data, Err: r.Err, Stored: r.Stored}
+		if r.Stored {
+			if stored == 0 {
+				h.storeCalls.Add(1) // the store stays mapped until DoneReading
+				out[i].guard = true
+			}
+			stored++
+		}
+	}
+	h.unlock()
+	if stored > 0 {
+		h.pinReads(out)
+	}
+	return nil
+}
+
+// pinReads pins the stored values among out, off the lock: a pin may read
+// a spill file.
+func (h *Host) pinReads(out []Read) {
+	for i := range out {
+		r := &out[i]
+		if !r.Stored {
+			continue
+		}
+		slot, err := h.st.Pin(context.Background(), StoreID(r.ID))
+		if err != nil {
+			h.lock()
+			r.Stored, r.Err = false, h.n.PinError(r.ID, err)
+			h.unlock()
+			continue
+		}
+		r.Pinned, r.Slot = true, slot
+	}
+}
+
+// DoneReading gives back what a Get took for out.
+func (h *Host) DoneReading(out []Read) {
+	for i := range out {
+		r := &out[i]
+		if r.Pinned {
+			r.Pinned = false
+			h.st.Unpin(StoreID(r.ID))
+		}
+		if r.guard {
+			r.guard = false
+			h.storeCalls.Done()
+		}
+	}
+}
+
+// PinForView pins id's stored bytes and takes a hold on it, until the
+// returned release: the lifetime of a view into the store handed to user
+// code.
+func (h *Host) PinForView(id wire.ObjectID) (release func()) {
+	o := h.Hold(id)
+	_, err := h.st.Pin(context.Background(), StoreID(id))
+	return func() {
+		if err == nil {
+			h.st.Unpin(StoreID(id))
+		}
+		if o != nil {
+			h.Release(o)
+		}
+	}
+}
+
+// Wait waits until k of hs are done, the timeout passes (0: none) or ctx
+// ends, and returns the indexes of those done; zero IDs count as done.
+func (h *Host) Wait(ctx context.Context, hs []Hold, k int, timeout time.Duration) ([]int, error) {
+	h.lock()
+	if h.closed {
+		h.unlock()
+		return nil, node.ErrShutdown
+	}
+	ready := 0
+	for i := range hs {
+		if hs[i].Obj == nil && !hs[i].ID.IsZero() {
+			hs[i].Obj = h.n.Lookup(hs[i].ID)
+		}
+		if o := hs[i].Obj; o == nil || !o.Pending() {
+			ready++
+		}
+	}
+	var w *node.Waiter
+	if ready < k {
+		w = &node.Waiter{Ch: make(chan struct{})}
+		for _, hd := range hs {
+			h.n.Await(w, hd.Obj)
+		}
+		h.n.Need(w, k-ready)
+	}
+	h.unlock()
+	if w != nil {
+		var timeoutC <-chan time.Time
+		if timeout > 0 {
+			t := h.clock.NewTimer(timeout)
+			defer t.Stop()
+			timeoutC = t.Chan()
+		}
+		select {
+		case <-w.Ch:
+		case <-timeoutC:
+		case <-ctx.Done():
+			h.lock()
+			h.n.Abandon(w)
+			h.unlock()
+			return nil, fmt.Errorf("manta: wait: %w", ctx.Err())
+		}
+	}
+	h.lock()
+	defer h.unlock()
+	if w != nil {
+		h.n.Abandon(w)
+	}
+	out := make([]int, 0, k)
+	for i, hd := range hs {
+		if hd.Obj == nil || !hd.Obj.Pending() {
+			out = append(out, i)
+		}
+	}
+	return out, nil
+}
