@@ -420,4 +420,3 @@ func (h *Host) sealResults(c *proc, m *wire.Msg) error {
 	}
 	return nil
 }
-
