@@ -30,7 +30,7 @@ func (a Actor[S]) ID() wire.TaskID {
 	if a.ref.h == nil {
 		return wire.TaskID{}
 	}
-	return a.ref.h.id.Task
+	return a.ref.h.ID.Task
 }
 
 func (a Actor[S]) handle() *refHandle { return a.ref.h }
@@ -74,7 +74,7 @@ func (a Actor[S]) MarshalCBOR() ([]byte, error) {
 	if err := a.usable(); err != nil {
 		return nil, fmt.Errorf("manta: cannot pass this actor handle: %w", err)
 	}
-	return cbor.Marshal(cbor.Tag{Number: actorTag, Content: wire.AppendObjectID(nil, a.ref.h.id)})
+	return cbor.Marshal(cbor.Tag{Number: actorTag, Content: wire.AppendObjectID(nil, a.ref.h.ID)})
 }
 
 // UnmarshalCBOR decodes a handle made by MarshalCBOR.
@@ -132,7 +132,10 @@ func (t *actorRef) with(opts []ActorOption) actorRef {
 
 func (t *actorRef) begin(c *call, n int) {
 	c.begin(wire.SubmitActor, t.info.name, t.info.wire, n)
-	c.opts = t.opts
+	c.opts, c.nopts = t.opts, t.info.node
+	if t.opts != nil {
+		c.nopts = t.opts.node
+	}
 }
 
 // RegisterActor0 registers an actor type under name with its constructor;

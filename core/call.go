@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"manta/node"
 	"manta/rpc/wire"
 )
 
@@ -12,7 +13,6 @@ import (
 type submission struct {
 	kind      wire.SubmitKind
 	wireName  []byte    // the name as sent, made once per function
-	fn        *funcInfo // the registered function, when known here
 	actor     wire.TaskID
 	args      []wire.Arg
 	contained []wire.ObjectID
@@ -20,8 +20,10 @@ type submission struct {
 	// is cancelled with it, and a task's own context makes the call its
 	// child. Nil otherwise.
 	ctx     context.Context
+	parent  wire.TaskID  // the running task the call is made from, if known
 	opts    *callOptions // nil: the registered ones
-	returns int          // separate return values, or 0
+	nopts   *node.Options
+	returns int // separate return values, or 0
 }
 
 // call gathers one remote call's arguments before it is submitted. Values
@@ -135,7 +137,7 @@ func (c *call) addRef(i int, h *refHandle) {
 		c.err = fmt.Errorf("%s argument %d: %w", c.name, i, err)
 		return
 	}
-	c.args = append(c.args, wire.Arg{IsRef: true, Ref: h.id})
+	c.args = append(c.args, wire.Arg{IsRef: true, Ref: h.ID})
 	c.ends = append(c.ends, -1)
 	c.holds = append(c.holds, h)
 }
@@ -188,7 +190,7 @@ func submit[R any](c *call) Ref[R] {
 				return failedRef[R](fmt.Errorf("%s argument %d: %w", c.name, i, err))
 			}
 			implicit = append(implicit, h)
-			*a = wire.Arg{IsRef: true, Ref: h.id}
+			*a = wire.Arg{IsRef: true, Ref: h.ID}
 		}
 	}
 	h, err := rt.backend.submit(task, c.submission)

@@ -2,11 +2,14 @@ package core
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"runtime"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 )
 
 // Config configures the embedded cluster that Init starts. Zero fields take
@@ -46,6 +49,18 @@ type Config struct {
 	// ShutdownGrace is how long Shutdown lets workers exit before killing
 	// them; work in flight has already failed by then. Default 100 ms.
 	ShutdownGrace time.Duration
+	// LineageBytes caps the memory kept for the specifications of finished
+	// tasks whose results are still referenced, to run them again if a
+	// result is lost; past it the oldest are dropped (ErrLineageEvicted).
+	// Default 64 MiB.
+	LineageBytes int64
+	// Clock is the node's time: timeouts of workers' Waits, the idle
+	// timeout's ticks, the store's waits, the shutdown grace. Default: the
+	// real clock; tests may pass a clockwork.FakeClock.
+	Clock clockwork.Clock
+	// Logger receives what goes wrong with worker processes. Default
+	// slog.Default().
+	Logger *slog.Logger
 }
 
 // envConfig is the typed table of environment overrides.
@@ -67,6 +82,7 @@ var envConfig = []struct {
 	{"MANTA_STORE_BYTES", func(c *Config, v string) (err error) { c.StoreBytes, err = strconv.ParseInt(v, 10, 64); return }},
 	{"MANTA_SPILL_DIR", func(c *Config, v string) error { c.SpillDir = v; return nil }},
 	{"MANTA_STORE_WAIT", func(c *Config, v string) (err error) { c.StoreWait, err = time.ParseDuration(v); return }},
+	{"MANTA_LINEAGE_BYTES", func(c *Config, v string) (err error) { c.LineageBytes, err = strconv.ParseInt(v, 10, 64); return }},
 }
 
 func parseResources(s string) (map[string]float64, error) {

@@ -144,8 +144,8 @@ func Cancel(ref AnyRef) error {
 	if err := h.usable(); err != nil {
 		return fmt.Errorf("cannot cancel: %w", err)
 	}
-	if h.id.Index >= wire.PutIndexBase {
-		return fmt.Errorf("%w: %v was made by Put, not by a call", ErrInvalidArgument, h.id)
+	if h.ID.Index >= wire.PutIndexBase {
+		return fmt.Errorf("%w: %v was made by Put, not by a call", ErrInvalidArgument, h.ID)
 	}
-	return h.rt.backend.cancel(h.id.Task)
+	return h.rt.backend.cancel(h.ID.Task)
 }

@@ -11,7 +11,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(envRogueWorker) != "" && os.Getenv(envWorkerID) != "" {
+	if os.Getenv(envRogueWorker) != "" && IsWorker() {
 		rogueWorker()
 	}
 	WorkerMain()

@@ -6,49 +6,60 @@ import (
 	"fmt"
 
 	"github.com/fxamacker/cbor/v2"
+
+	"manta/node"
+	"manta/rpc/wire"
 )
 
 // Sentinel errors. Errors returned by Get wrap one of these where one
-// applies, so callers test them with errors.Is.
+// applies, so callers test them with errors.Is. Those a node reports are
+// the same values as package node's.
 var (
 	// ErrNotInitialized: a remote call, Put or Get before Init.
 	ErrNotInitialized = errors.New("manta: not initialized (call core.Init first)")
 	// ErrShutdown: the runtime that owns the reference has shut down.
-	ErrShutdown = errors.New("manta: runtime shut down")
+	ErrShutdown = node.ErrShutdown
 	// ErrUnknownFunction: no function, actor or method of that name is
 	// registered in the process that was asked to run it.
-	ErrUnknownFunction = errors.New("manta: unknown function")
+	ErrUnknownFunction = node.ErrUnknownFunction
 	// ErrBadArguments: arguments do not match the registered signature.
-	ErrBadArguments = errors.New("manta: arguments do not match the registered signature")
+	ErrBadArguments = node.ErrBadArguments
 	// ErrInfeasible: no node can ever satisfy the resource request.
-	ErrInfeasible = errors.New("manta: infeasible resource request")
+	ErrInfeasible = node.ErrInfeasible
 	// ErrTaskFailed: the task returned an error or panicked.
 	ErrTaskFailed = errors.New("manta: task failed")
 	// ErrWorkerDied: the worker process running the task died and the task
 	// had no retries left.
-	ErrWorkerDied = errors.New("manta: worker died")
+	ErrWorkerDied = node.ErrWorkerDied
 	// ErrActorDied: the actor's process died with no restarts left, its
 	// constructor failed, or it was killed.
-	ErrActorDied = errors.New("manta: actor died")
+	ErrActorDied = node.ErrActorDied
 	// ErrObjectFreed: the object was released by every holder before it
 	// was read (a reference forged from an ID, or read after release).
-	ErrObjectFreed = errors.New("manta: object freed or unknown")
+	ErrObjectFreed = node.ErrObjectFreed
 	// ErrObjectLost: the object's bytes cannot be had any more (its spill
 	// file is damaged or gone).
-	ErrObjectLost = errors.New("manta: object lost")
+	ErrObjectLost = node.ErrObjectLost
+	// ErrLineageEvicted: the specification of the task that made a lost
+	// object was dropped to keep lineage within Config.LineageBytes, so the
+	// object cannot be made again; it comes with ErrObjectLost.
+	ErrLineageEvicted = node.ErrLineageEvicted
+	// ErrStoreFull: the object store stayed full of pinned objects for
+	// longer than Config.StoreWait.
+	ErrStoreFull = node.ErrStoreFull
 	// ErrDecode: a value could not be decoded into the requested type.
 	ErrDecode = errors.New("manta: cannot decode value")
 	// ErrCancelled: the call was cancelled (Cancel, or its caller's
 	// context ended) before it finished. The error also wraps the
 	// context's error when that is why.
-	ErrCancelled = errors.New("manta: cancelled")
+	ErrCancelled = node.ErrCancelled
 	// ErrInvalidArgument: an API call that cannot be carried out as asked,
 	// such as Wait for more references than it was given.
 	ErrInvalidArgument = errors.New("manta: invalid argument")
 	// ErrNameTaken: an actor of that name is already alive.
-	ErrNameTaken = errors.New("manta: actor name taken")
+	ErrNameTaken = node.ErrNameTaken
 	// ErrNotFound: no live actor has that name (GetActor).
-	ErrNotFound = errors.New("manta: no such actor")
+	ErrNotFound = node.ErrNotFound
 )
 
 // errKind is how a sentinel crosses a process boundary inside a TaskError.
@@ -70,6 +81,8 @@ const (
 	kindNameTaken
 	kindNotFound
 	kindDeadline // ErrCancelled because a deadline passed
+	kindLineageEvicted
+	kindStoreFull
 )
 
 var sentinelOf = [...]error{
@@ -88,6 +101,8 @@ var sentinelOf = [...]error{
 	kindNameTaken:       ErrNameTaken,
 	kindNotFound:        ErrNotFound,
 	kindDeadline:        ErrCancelled,
+	kindLineageEvicted:  ErrLineageEvicted,
+	kindStoreFull:       ErrStoreFull,
 }
 
 // TaskError is the error Get returns for a task that failed remotely: it
@@ -118,6 +133,8 @@ func (e *TaskError) Unwrap() []error {
 	switch {
 	case e.Kind == kindDeadline:
 		return []error{ErrCancelled, context.DeadlineExceeded}
+	case e.Kind == kindLineageEvicted:
+		return []error{ErrObjectLost, ErrLineageEvicted}
 	case int(e.Kind) < len(sentinelOf):
 		return []error{sentinelOf[e.Kind]}
 	}
@@ -130,8 +147,11 @@ func kindOf(err error) errKind {
 	if errors.As(err, &te) {
 		return te.Kind
 	}
-	if errors.Is(err, ErrCancelled) && errors.Is(err, context.DeadlineExceeded) {
+	switch {
+	case errors.Is(err, ErrCancelled) && errors.Is(err, context.DeadlineExceeded):
 		return kindDeadline
+	case errors.Is(err, ErrLineageEvicted):
+		return kindLineageEvicted
 	}
 	for k, s := range sentinelOf {
 		if errors.Is(err, s) {
@@ -153,6 +173,16 @@ func encodeError(err error, fn string, task fmt.Stringer) []byte {
 	}
 	return b
 }
+
+// errorCodec is how a node encodes the errors it stores in failed objects:
+// as TaskErrors, which cross process boundaries with their sentinel.
+type errorCodec struct{}
+
+func (errorCodec) Encode(err error, name []byte, task wire.TaskID) []byte {
+	return encodeError(err, string(name), task)
+}
+
+func (errorCodec) Decode(b []byte) error { return decodeError(b) }
 
 // decodeError is encodeError's inverse; undecodable bytes still give an
 // error that says so rather than a nil.

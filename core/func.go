@@ -42,7 +42,10 @@ type fnRef struct {
 // begin starts a call of n arguments.
 func (f *fnRef) begin(c *call, n int) {
 	c.begin(wire.SubmitTask, f.info.name, f.info.wire, n)
-	c.fn, c.opts, c.returns = f.info, f.opts, f.info.returns
+	c.opts, c.nopts, c.returns = f.opts, f.info.node, f.info.returns
+	if f.opts != nil {
+		c.nopts = f.opts.node
+	}
 }
 
 // with returns the function with opts applied over its current options.
@@ -267,7 +270,10 @@ func (f *Func6[A, B, C, D, E, F, R]) Options(opts ...Option) *Func6[A, B, C, D, 
 func Call[R any](name string, args ...any) Ref[R] {
 	var c call
 	c.begin(wire.SubmitTask, name, []byte(name), len(args))
-	c.fn, c.returns = lookupFunc(c.wireName), codecFor[R]().returns
+	c.returns = codecFor[R]().returns
+	if fi := lookupFunc(c.wireName); fi != nil {
+		c.nopts = fi.node
+	}
 	for i, a := range args {
 		c.addAny(i, a)
 	}

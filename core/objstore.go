@@ -1,12 +1,12 @@
 package core
 
 import (
-	"context"
 	"fmt"
 	"runtime"
 	"sync/atomic"
 	"time"
 
+	"manta/node/host"
 	"manta/rpc/wire"
 	"manta/shm"
 	"manta/shm/store"
@@ -28,20 +28,6 @@ type objectStore struct {
 	inline  int          // values larger than this go through the store
 }
 
-func newNodeStore(cfg Config) (*objectStore, error) {
-	st, err := store.New(store.Config{Capacity: cfg.StoreBytes, SpillDir: cfg.SpillDir, PutTimeout: cfg.StoreWait})
-	if err != nil {
-		return nil, fmt.Errorf("manta: object store: %w", err)
-	}
-	s, err := mapStore(st.Segment(), cfg.InlineBytes)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	s.st = st
-	return s, nil
-}
-
 // mapStore adds the views over seg, a writable mapping of the store.
 func mapStore(seg *shm.Segment, inline int) (*objectStore, error) {
 	s := &objectStore{seg: seg, inline: inline}
@@ -59,13 +45,11 @@ func mapStore(seg *shm.Segment, inline int) (*objectStore, error) {
 	return s, nil
 }
 
-// close releases the mappings, and in the node the store with its spill
-// files.
+// close releases the mappings; the driver's store itself is its host's,
+// which closes it.
 func (s *objectStore) close() {
 	s.roSeg.Close()
-	if s.st != nil {
-		s.st.Close()
-	} else {
+	if s.st == nil {
 		s.seg.Close()
 	}
 }
@@ -102,17 +86,6 @@ func (e encoded) bytes() ([]byte, error) {
 	}
 	b := make([]byte, e.size)
 	return b, e.write(b)
-}
-
-func storeID(id wire.ObjectID) store.ID {
-	var sid store.ID
-	wire.AppendObjectID(sid[:0], id)
-	return sid
-}
-
-func toSlot(s store.Slot) wire.Slot { return wire.Slot{Offset: uint64(s.Offset), Size: uint64(s.Size)} }
-func fromSlot(s wire.Slot) store.Slot {
-	return store.Slot{Offset: int64(s.Offset), Size: int64(s.Size)}
 }
 
 // collect runs the garbage collector, in the background and at most every
@@ -159,24 +132,9 @@ func (s *objectStore) fill(slot store.Slot, v encoded) error {
 	return v.writeTo(dst)
 }
 
-// put stores v under id and seals it: the node's own large values.
-func (s *objectStore) put(ctx context.Context, id wire.ObjectID, v encoded) (store.Slot, error) {
-	sid := storeID(id)
-	s.collect(int64(v.len()))
-	slot, err := s.st.Create(ctx, sid, int64(v.len()))
-	if err != nil {
-		return slot, fmt.Errorf("manta: cannot store %v: %w", id, err)
-	}
-	if err := s.fill(slot, v); err != nil {
-		s.st.Abort(sid)
-		return slot, err
-	}
-	return slot, s.st.Seal(sid)
-}
-
 // view returns the sealed object at slot, read-only.
 func (s *objectStore) view(id wire.ObjectID, slot store.Slot) ([]byte, error) {
-	b, err := s.read.BytesOf(storeID(id), slot)
+	b, err := s.read.BytesOf(host.StoreID(id), slot)
 	if err != nil {
 		return nil, fmt.Errorf("manta: cannot read %v: %w", id, err)
 	}

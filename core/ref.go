@@ -10,8 +10,8 @@ import (
 
 	"github.com/fxamacker/cbor/v2"
 
+	"manta/node/host"
 	"manta/rpc/wire"
-	"manta/shm/store"
 )
 
 // refHandle is one process's hold on an object. Every copy of a Ref shares
@@ -34,7 +34,7 @@ func (h *refHandle) usable() error {
 	case h.err != nil:
 		return h.err
 	case h.released.Load():
-		return fmt.Errorf("%v was released: %w", h.id, ErrObjectFreed)
+		return fmt.Errorf("%v was released: %w", h.ID, ErrObjectFreed)
 	}
 	return nil
 }
@@ -89,7 +89,7 @@ func (r Ref[T]) ID() wire.ObjectID {
 	if r.h == nil {
 		return wire.ObjectID{}
 	}
-	return r.h.id
+	return r.h.ID
 }
 
 func (r Ref[T]) handle() *refHandle { return r.h }
@@ -113,11 +113,11 @@ func (r Ref[T]) Get(ctx context.Context) (T, error) {
 	}
 	rt := r.h.rt
 	defer rt.backend.doneReading(out[:])
-	if out[0].err != nil {
-		return v, out[0].err
+	if out[0].Err != nil {
+		return v, out[0].Err
 	}
-	if err := codecFor[T]().dec(out[0].data, &v); err != nil {
-		return v, fmt.Errorf("cannot get %v: %w", r.h.id, err)
+	if err := codecFor[T]().dec(out[0].Data, &v); err != nil {
+		return v, fmt.Errorf("cannot get %v: %w", r.h.ID, err)
 	}
 	return v, nil
 }
@@ -149,11 +149,11 @@ func GetAll[T any](ctx context.Context, refs []Ref[T]) ([]T, error) {
 		return out, nil
 	}
 	for i, res := range results {
-		if res.err != nil {
-			return nil, res.err
+		if res.Err != nil {
+			return nil, res.Err
 		}
-		if err := c.dec(res.data, &out[i]); err != nil {
-			return nil, fmt.Errorf("cannot get %v: %w", refs[i].h.id, err)
+		if err := c.dec(res.Data, &out[i]); err != nil {
+			return nil, fmt.Errorf("cannot get %v: %w", refs[i].h.ID, err)
 		}
 	}
 	return out, nil
@@ -168,12 +168,12 @@ func getParts[T any](ctx context.Context, h *refHandle, c *codec[T], v *T) error
 		return err
 	}
 	h.rt.backend.doneReading(out[:])
-	if out[0].err != nil {
-		return out[0].err
+	if out[0].Err != nil {
+		return out[0].Err
 	}
 	holds := make([]hold, c.returns)
 	for i := range holds {
-		holds[i].id = partID(h.id, i)
+		holds[i].ID = partID(h.ID, i)
 	}
 	parts := make([]result, c.returns)
 	if err := h.rt.backend.get(ctx, holds, parts); err != nil {
@@ -210,19 +210,10 @@ func getResults(ctx context.Context, hs []*refHandle, out []result) error {
 	return err
 }
 
-// result is one object's outcome as a backend reports it.
-type result struct {
-	data []byte
-	err  error
-	// stored: data lies in the object store at slot; pinned: this read
-	// holds a pin on it, and guard keeps the store mapped, until
-	// doneReading.
-	stored bool
-	pinned bool
-	guard  bool
-	id     wire.ObjectID
-	slot   store.Slot
-}
+// result is one object's outcome as a backend reports it: its bytes, or
+// its error. Stored bytes (Stored) lie in the object store, valid until
+// the backend's doneReading.
+type result = host.Read
 
 // failedRef makes a reference whose Get returns err at once: how calls that
 // cannot even be submitted (bad arguments, infeasible resources) report.
@@ -248,7 +239,7 @@ func (r Ref[T]) MarshalCBOR() ([]byte, error) {
 	if err := r.h.usable(); err != nil {
 		return nil, fmt.Errorf("manta: cannot pass this Ref inside a value: %w", err)
 	}
-	return cbor.Marshal(cbor.Tag{Number: refTag, Content: wire.AppendObjectID(nil, r.h.id)})
+	return cbor.Marshal(cbor.Tag{Number: refTag, Content: wire.AppendObjectID(nil, r.h.ID)})
 }
 
 // UnmarshalCBOR decodes a nested reference and takes this process's hold on
@@ -280,7 +271,7 @@ func adoptTagged(content []byte) (*refHandle, error) {
 	}
 	rt := current.Load()
 	if rt == nil {
-		return &refHandle{hold: hold{id: id}, err: ErrNotInitialized}, nil
+		return &refHandle{hold: hold{ID: id}, err: ErrNotInitialized}, nil
 	}
 	return newHandle(rt, rt.backend.adopt(id)), nil
 }
@@ -341,7 +332,7 @@ func walkRefs(dst []wire.ObjectID, v reflect.Value, seen map[uintptr]bool) []wir
 	t := v.Type()
 	if t.Kind() != reflect.Interface && t.Implements(refValueType) {
 		if h := v.Interface().(refCarrier).handle(); h.usable() == nil {
-			dst = append(dst, h.id)
+			dst = append(dst, h.ID)
 		}
 		return dst
 	}

@@ -4,6 +4,11 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+
+	"github.com/fxamacker/cbor/v2"
+
+	"manta/node"
+	"manta/rpc/wire"
 )
 
 // funcInfo is a registered remote function.
@@ -11,6 +16,7 @@ type funcInfo struct {
 	name    string
 	wire    []byte // name, as the bytes that travel
 	opts    Options
+	node    *node.Options // opts, as the node takes them
 	returns int // separate return values (a Pair's 2, a Triple's 3), or 0
 	// invoke decodes a call's arguments from f, runs the user's function
 	// and encodes what it returned into out.
@@ -30,6 +36,7 @@ type actorInfo struct {
 	wire      []byte
 	state     reflect.Type // the actor's state type S, for GetActor
 	opts      ActorOptions
+	node      *node.Options // opts, as the node takes them
 	construct func(f *frame) (any, error)
 }
 
@@ -49,11 +56,13 @@ var registry = struct {
 
 func registerFunc(fi *funcInfo) {
 	fi.wire = []byte(fi.name)
+	fi.node = taskOptions(fi.opts).node
 	registerUnique(registry.funcs, "function", fi.name, fi)
 }
 
 func registerActor(ai *actorInfo) {
 	ai.wire = []byte(ai.name)
+	ai.node = actorOptions(ai.opts).node
 	registerUnique(registry.actors, "actor type", ai.name, ai)
 }
 
@@ -171,7 +180,7 @@ func WithName(name string) ActorOption { return func(o *ActorOptions) { o.Name =
 func WithDetached() ActorOption { return func(o *ActorOptions) { o.Detached = true } }
 
 // callOptions are one call's options as they travel from a worker to its
-// node: a task's or an actor's.
+// node: a task's or an actor's. node is the same, as the node takes them.
 type callOptions struct {
 	Resources      map[string]float64 `cbor:"1,keyasint"`
 	MaxRetries     int                `cbor:"2,keyasint,omitempty"`
@@ -179,6 +188,7 @@ type callOptions struct {
 	MaxConcurrency int                `cbor:"4,keyasint,omitempty"`
 	Name           string             `cbor:"5,keyasint,omitempty"`
 	Detached       bool               `cbor:"6,keyasint,omitempty"`
+	node           *node.Options
 }
 
 // applyOptions sets opts over the current options of a function or actor
@@ -195,8 +205,14 @@ func applyOptions[O any, F ~func(*O)](registered O, current *callOptions, fromCa
 }
 
 func taskOptions(o Options) *callOptions {
-	return &callOptions{Resources: o.Resources, MaxRetries: o.MaxRetries}
+	c := &callOptions{Resources: o.Resources, MaxRetries: o.MaxRetries}
+	c.node = &node.Options{Resources: o.Resources, Key: resourceKey(o.Resources), MaxRetries: o.MaxRetries}
+	return c
 }
+
+// resourceKey names a resource request for the node's class cache; maps
+// print sorted.
+func resourceKey(r map[string]float64) string { return fmt.Sprint(r) }
 
 func (c *callOptions) task() Options {
 	o := Options{Resources: c.Resources, MaxRetries: c.MaxRetries}
@@ -207,7 +223,59 @@ func (c *callOptions) task() Options {
 }
 
 func actorOptions(o ActorOptions) *callOptions {
-	return &callOptions{Resources: o.Resources, MaxRestarts: o.MaxRestarts, MaxConcurrency: o.MaxConcurrency, Name: o.Name, Detached: o.Detached}
+	c := &callOptions{Resources: o.Resources, MaxRestarts: o.MaxRestarts, MaxConcurrency: o.MaxConcurrency, Name: o.Name, Detached: o.Detached}
+	c.node = &node.Options{Resources: o.Resources, Key: resourceKey(o.Resources), MaxRetries: -1, MaxRestarts: o.MaxRestarts,
+		MaxConcurrency: o.MaxConcurrency, Name: o.Name, Detached: o.Detached}
+	return c
+}
+
+// resolver gives the node the options of calls that workers submit: the
+// registered ones, or those the call carries (decoded once per distinct
+// encoding). The node calls it under its host's lock, so its cache needs
+// no lock of its own.
+type resolver struct {
+	decoded map[string]*callOptions
+}
+
+func newResolver() *resolver { return &resolver{decoded: map[string]*callOptions{}} }
+
+// unknownActor is the options of an actor type this binary lacks: its
+// creation fails with ErrUnknownFunction.
+var unknownActor = &node.Options{Unknown: true, MaxRetries: -1}
+
+func (r *resolver) resolve(kind wire.SubmitKind, name, opts []byte) (*node.Options, error) {
+	var registered *node.Options
+	switch kind {
+	case wire.SubmitTask:
+		if fi := lookupFunc(name); fi != nil {
+			registered = fi.node
+		}
+	case wire.SubmitActor:
+		ai := lookupActor(name)
+		if ai == nil {
+			return unknownActor, nil
+		}
+		registered = ai.node
+	}
+	if len(opts) == 0 {
+		return registered, nil
+	}
+	c := r.decoded[string(opts)]
+	if c == nil {
+		var raw callOptions
+		if err := cbor.Unmarshal(opts, &raw); err != nil {
+			return nil, err
+		}
+		if kind == wire.SubmitActor {
+			c = actorOptions(raw.actor())
+		} else {
+			c = taskOptions(raw.task())
+		}
+		if len(r.decoded) < 1024 {
+			r.decoded[string(opts)] = c
+		}
+	}
+	return c.node, nil
 }
 
 func (c *callOptions) actor() ActorOptions {

@@ -70,11 +70,11 @@ func (t *Triple[A, B, C]) decodeParts(rs []result) error {
 }
 
 func decodePart[T any](rs []result, i int, v *T) error {
-	if rs[i].err != nil {
-		return rs[i].err
+	if rs[i].Err != nil {
+		return rs[i].Err
 	}
-	if err := codecFor[T]().dec(rs[i].data, v); err != nil {
-		return fmt.Errorf("cannot get %v: %w", rs[i].id, err)
+	if err := codecFor[T]().dec(rs[i].Data, v); err != nil {
+		return fmt.Errorf("cannot get %v: %w", rs[i].ID, err)
 	}
 	return nil
 }
@@ -100,5 +100,5 @@ func partHandle(h *refHandle, i int) *refHandle {
 	if err := h.usable(); err != nil {
 		return &refHandle{err: err}
 	}
-	return newHandle(h.rt, h.rt.backend.adopt(partID(h.id, i)))
+	return newHandle(h.rt, h.rt.backend.adopt(partID(h.ID, i)))
 }

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"manta/node/host"
 	"manta/rpc/wire"
 	"manta/shm"
 )
@@ -37,12 +38,9 @@ type backend interface {
 	lookupActor(ctx context.Context, name string) (wire.TaskID, string, error)
 }
 
-// hold is one hold of this process on an object: its ID, and in the driver
-// the node's record of it, so the hot paths skip the object table.
-type hold struct {
-	id  wire.ObjectID
-	obj *object
-}
+// hold is one hold of this process on an object: its ID, and in the
+// driver the node's record of it, so the hot paths skip the object table.
+type hold = host.Hold
 
 // runtimeState is this process's manta: the driver's or a worker's.
 type runtimeState struct {

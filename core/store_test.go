@@ -12,6 +12,8 @@ import (
 	"unsafe"
 
 	"manta/internal/faulttest"
+	"manta/node"
+	"manta/node/host"
 	"manta/rpc/wire"
 	"manta/shm"
 	"manta/shm/store"
@@ -56,7 +58,7 @@ func testSumLocal(xs []float64) float64 {
 // inStore reports whether p points into one of this process's mappings of
 // the object store, rather than memory of its own.
 func inStore(c *Cluster, p unsafe.Pointer) bool {
-	for _, seg := range []*shm.Segment{c.n.objs.roSeg, c.n.objs.seg} {
+	for _, seg := range []*shm.Segment{c.rt.objs.roSeg, c.rt.objs.seg} {
 		m := seg.Bytes()
 		start := uintptr(unsafe.Pointer(&m[0]))
 		if uintptr(p) >= start && uintptr(p) < start+uintptr(len(m)) {
@@ -311,7 +313,7 @@ func TestStoredArgumentsStayPinnedWhileTheTaskRuns(t *testing.T) {
 const envRogueWorker = "MANTA_TEST_ROGUE_WORKER"
 
 func rogueWorker() {
-	w, err := attachWorker(os.Getenv(envRingBytes))
+	w, err := attachWorker()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "rogue worker:", err)
 		os.Exit(2)
@@ -333,7 +335,7 @@ func rogueWorker() {
 	id := wire.ObjectID{Task: randomTaskID(), Index: wire.PutIndexBase}
 	req, ch := w.request(&wire.Msg{Kind: wire.KindCreate, Object: id, Slot: wire.Slot{Size: 1 << 20}})
 	if rep, err := w.await(context.Background(), req, ch, false); err == nil && rep.results[0].Status == wire.StatusOK {
-		buf, _ := w.objs.write.Writable(fromSlot(rep.results[0].Slot))
+		buf, _ := w.objs.write.Writable(node.FromSlot(rep.results[0].Slot))
 		copy(buf[:len(buf)/2], make([]byte, len(buf)/2))
 	}
 	os.Exit(3)
@@ -368,7 +370,7 @@ func TestCorruptSpillFileIsALostObjectNotGarbage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	path := filepath.Join(dir, storeID(first.ID()).String())
+	path := filepath.Join(dir, host.StoreID(first.ID()).String())
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("the first object was not spilled: %v", err)

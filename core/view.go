@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 
+	"manta/node"
 	"manta/rpc/wire"
 	"manta/shm"
 )
@@ -78,16 +79,16 @@ func GetView[S ~[]E, E Elem](ctx context.Context, r Ref[S]) (*View[E], error) {
 	rt := r.h.rt
 	defer rt.backend.doneReading(out[:])
 	res := out[0]
-	if res.err != nil {
-		return nil, res.err
+	if res.Err != nil {
+		return nil, res.Err
 	}
 	var hold func() func()
-	if res.stored {
-		hold = func() func() { return rt.backend.holdForView(res.id) }
+	if res.Stored {
+		hold = func() func() { return rt.backend.holdForView(res.ID) }
 	}
 	v, err := newView[E](rt.storeSegment(), res, hold)
 	if err != nil {
-		return nil, fmt.Errorf("cannot view %v: %w", r.h.id, err)
+		return nil, fmt.Errorf("cannot view %v: %w", r.h.ID, err)
 	}
 	return v, nil
 }
@@ -96,15 +97,15 @@ func GetView[S ~[]E, E Elem](ctx context.Context, r Ref[S]) (*View[E], error) {
 // if they are stored, copied otherwise. hold, if set, is called once the
 // mapping is made; what it returns is called at Release.
 func newView[E Elem](seg *shm.Segment, res result, hold func() func()) (*View[E], error) {
-	if _, ok := rawBytes[E](res.data); !ok {
-		return nil, formatError(res.data, "[]"+reflect.TypeFor[E]().String())
+	if _, ok := rawBytes[E](res.Data); !ok {
+		return nil, formatError(res.Data, "[]"+reflect.TypeFor[E]().String())
 	}
 	var win *shm.Window
 	var err error
-	if res.stored {
-		win, err = seg.MapWindow(int(res.slot.Offset), int(res.slot.Size))
-	} else if win, err = shm.NewWindow(len(res.data)); err == nil {
-		copy(win.Bytes(), res.data)
+	if res.Stored {
+		win, err = seg.MapWindow(int(res.Slot.Offset), int(res.Slot.Size))
+	} else if win, err = shm.NewWindow(len(res.Data)); err == nil {
+		copy(win.Bytes(), res.Data)
 	}
 	if err != nil {
 		return nil, err
@@ -116,7 +117,7 @@ func newView[E Elem](seg *shm.Segment, res result, hold func() func()) (*View[E]
 	data, ok := viewRawSlice[E](win.Bytes())
 	if !ok {
 		st.close()
-		return nil, formatError(res.data, "[]"+reflect.TypeFor[E]().String())
+		return nil, formatError(res.Data, "[]"+reflect.TypeFor[E]().String())
 	}
 	v := &View[E]{data: data, state: st}
 	v.cleanup = runtime.AddCleanup(v, func(s *viewState) { s.close() }, st)
@@ -147,12 +148,12 @@ func (*View[E]) paramCodec() any {
 		return rawEncodedLen[E](n)
 	}
 	c.dec = func(src []byte, v **View[E]) error {
-		view, err := newView[E](nil, result{data: src}, nil)
+		view, err := newView[E](nil, result{Data: src}, nil)
 		*v = view
 		return err
 	}
 	c.decArg = func(f *frame, a *wire.Arg, v **View[E]) error {
-		view, err := newView[E](f.objs.seg, result{data: a.Data, stored: a.Stored, slot: fromSlot(a.Slot)}, nil)
+		view, err := newView[E](f.objs.seg, result{Data: a.Data, Stored: a.Stored, Slot: node.FromSlot(a.Slot)}, nil)
 		if err != nil {
 			return err
 		}

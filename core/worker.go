@@ -1,18 +1,20 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"runtime/debug"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
 
+	"manta/node"
+	"manta/node/host"
 	"manta/rpc/wire"
 	"manta/shm"
 )
@@ -22,17 +24,16 @@ import (
 // first thing; a test binary that runs remote functions calls it at the
 // top of TestMain, before m.Run.
 func WorkerMain() {
-	idStr, ok := os.LookupEnv(envWorkerID)
-	if !ok {
+	if !host.IsWorker() {
 		return
 	}
-	err := runWorker(os.Getenv(envRingBytes))
-	fmt.Fprintf(os.Stderr, "manta: worker %s: %v\n", idStr, err)
+	err := runWorker()
+	fmt.Fprintf(os.Stderr, "manta: worker %d: %v\n", os.Getpid(), err)
 	os.Exit(1)
 }
 
 // workerProcess is set in a process a node started as a worker.
-var workerProcess = os.Getenv(envWorkerID) != ""
+var workerProcess = host.IsWorker()
 
 // IsWorker reports whether this process is a worker that a node started
 // (the user's binary, run again to execute tasks) rather than the driver.
@@ -107,8 +108,8 @@ func (w *workerProc) loadOf(slot uint32) *slotLoad {
 // that raced with its call's end is never claimed.
 const maxCancelled = 4096
 
-func runWorker(ringStr string) error {
-	w, err := attachWorker(ringStr)
+func runWorker() error {
+	w, err := attachWorker()
 	if err != nil {
 		return err
 	}
@@ -117,46 +118,16 @@ func runWorker(ringStr string) error {
 	select {} // the reader role moved to another goroutine, which exits the process
 }
 
-// attachWorker maps the segments the node passed and makes this process's
-// runtime a worker.
-func attachWorker(ringStr string) (*workerProc, error) {
-	os.Unsetenv(envWorkerID) // processes this worker starts are not workers
-	ring, err := strconv.Atoi(ringStr)
-	if err != nil {
-		return nil, fmt.Errorf("bad %s %q", envRingBytes, ringStr)
-	}
-	nodeSeg, err := shm.MapSegment(os.NewFile(3, "manta-node"))
+// attachWorker maps what the node passed and makes this process's runtime
+// a worker.
+func attachWorker() (*workerProc, error) {
+	end, err := host.Attach()
 	if err != nil {
 		return nil, err
 	}
-	seg, err := shm.MapSegment(os.NewFile(4, "manta-worker"))
-	if err != nil {
-		return nil, err
-	}
-	if len(seg.Bytes()) < workerSegmentSize(ring) {
-		return nil, fmt.Errorf("worker segment of %d bytes, want %d", len(seg.Bytes()), workerSegmentSize(ring))
-	}
-	l := workerRings(seg.Bytes(), ring)
-	w := &workerProc{ppid: os.Getppid(), reqs: map[uint64]chan reply{}, holds: map[wire.ObjectID]int32{},
-		cancelled: map[wire.TaskID]bool{}}
-	if w.in, err = shm.AttachRing(l.toWorker, ring, shm.NewDoorbell(l.bell)); err != nil {
-		return nil, err
-	}
-	if w.out, err = shm.AttachRing(l.toNode, ring, shm.NewDoorbell(nodeSeg.Bytes()[:shm.DoorbellSize])); err != nil {
-		return nil, err
-	}
-	if w.ctl, err = shm.AttachRing(l.control, controlRingBytes, shm.NewDoorbell(l.controlBell)); err != nil {
-		return nil, err
-	}
-	storeSeg, err := shm.MapSegment(os.NewFile(5, "manta-store"))
-	if err != nil {
-		return nil, err
-	}
-	inline, err := strconv.Atoi(os.Getenv(envInlineBytes))
-	if err != nil {
-		return nil, fmt.Errorf("bad %s: %v", envInlineBytes, err)
-	}
-	if w.objs, err = mapStore(storeSeg, inline); err != nil {
+	w := &workerProc{in: end.In, out: end.Out, ctl: end.Control, ppid: os.Getppid(), reqs: map[uint64]chan reply{},
+		holds: map[wire.ObjectID]int32{}, cancelled: map[wire.TaskID]bool{}}
+	if w.objs, err = mapStore(end.Store, end.InlineBytes); err != nil {
 		return nil, err
 	}
 	current.Store(newRuntimeState(w, w.objs))
@@ -354,7 +325,7 @@ func (w *workerProc) invoke(m *wire.Msg, run *running, out *output) (err error) 
 	for i := range m.Args {
 		if a := &m.Args[i]; a.Stored {
 			// Pinned by the node until this task is done.
-			if a.Data, err = w.objs.read.Bytes(fromSlot(a.Slot)); err != nil {
+			if a.Data, err = w.objs.read.Bytes(node.FromSlot(a.Slot)); err != nil {
 				return fmt.Errorf("%s argument %d: %w", m.Name, i, err)
 			}
 		}
@@ -578,14 +549,14 @@ func (w *workerProc) deliver(m *wire.Msg) {
 	case wire.KindWaitReply:
 		r.ready = append([]uint32(nil), m.Ready...)
 	case wire.KindCreateReply:
-		r.results = []wire.Result{{Status: m.Status, Slot: m.Slot, Data: bytesClone(m.Data)}}
+		r.results = []wire.Result{{Status: m.Status, Slot: m.Slot, Data: bytes.Clone(m.Data)}}
 	case wire.KindLookupReply:
-		r.results = []wire.Result{{Status: m.Status, Data: bytesClone(m.Data)}}
+		r.results = []wire.Result{{Status: m.Status, Data: bytes.Clone(m.Data)}}
 		r.task, r.name = m.Task, string(m.Name)
 	default:
 		r.results = make([]wire.Result, len(m.Results))
 		for i, x := range m.Results {
-			r.results[i] = wire.Result{Status: x.Status, Stored: x.Stored, Slot: x.Slot, Data: bytesClone(x.Data)}
+			r.results[i] = wire.Result{Status: x.Status, Stored: x.Stored, Slot: x.Slot, Data: bytes.Clone(x.Data)}
 		}
 	}
 	ch <- r
@@ -616,13 +587,13 @@ func (w *workerProc) submit(task wire.TaskID, c submission) (hold, error) {
 	w.holds[id]++ // the node counts this worker's hold on the result
 	w.mu.Unlock()
 	w.send(&m)
-	return hold{id: id}, nil
+	return hold{ID: id}, nil
 }
 
 func (w *workerProc) get(ctx context.Context, hs []hold, out []result) error {
 	ids := make([]wire.ObjectID, len(hs))
 	for i, h := range hs {
-		ids[i] = h.id
+		ids[i] = h.ID
 	}
 	id, ch := w.request(&wire.Msg{Kind: wire.KindGet, IDs: ids})
 	rep, err := w.await(ctx, id, ch, true)
@@ -630,16 +601,16 @@ func (w *workerProc) get(ctx context.Context, hs []hold, out []result) error {
 		return fmt.Errorf("manta: get: %w", err)
 	}
 	for i, r := range rep.results {
-		out[i] = result{id: ids[i]}
+		out[i] = result{ID: ids[i]}
 		switch {
 		case r.Status != wire.StatusOK:
-			out[i].err = decodeError(r.Data)
+			out[i].Err = decodeError(r.Data)
 		case r.Stored:
 			// Pinned by the node for this worker until it drops its hold.
-			out[i].data, out[i].err = w.objs.view(ids[i], fromSlot(r.Slot))
-			out[i].stored, out[i].slot = out[i].err == nil, fromSlot(r.Slot)
+			out[i].Data, out[i].Err = w.objs.view(ids[i], node.FromSlot(r.Slot))
+			out[i].Stored, out[i].Slot = out[i].Err == nil, node.FromSlot(r.Slot)
 		default:
-			out[i].data = r.Data
+			out[i].Data = r.Data
 		}
 	}
 	return nil
@@ -657,7 +628,7 @@ func (w *workerProc) holdForView(id wire.ObjectID) func() {
 func (w *workerProc) wait(ctx context.Context, hs []hold, k int, timeout time.Duration) ([]int, error) {
 	ids := make([]wire.ObjectID, len(hs))
 	for i, h := range hs {
-		ids[i] = h.id
+		ids[i] = h.ID
 	}
 	id, ch := w.request(&wire.Msg{Kind: wire.KindWait, IDs: ids, K: uint32(k), TimeoutNanos: int64(timeout)})
 	rep, err := w.await(ctx, id, ch, true)
@@ -688,7 +659,7 @@ func (w *workerProc) put(id wire.ObjectID, v encoded, contained []wire.ObjectID)
 	w.holds[id]++
 	w.mu.Unlock()
 	w.send(&m)
-	return hold{id: id}, nil
+	return hold{ID: id}, nil
 }
 
 // storeValue writes data into the object store as id: the node allocates
@@ -702,11 +673,14 @@ func (w *workerProc) storeValue(id wire.ObjectID, v encoded) error {
 	if err != nil {
 		return err
 	}
-	r := rep.results[0]
-	if r.Status != wire.StatusOK {
+	switch r := rep.results[0]; r.Status {
+	case wire.StatusExists:
+		return nil // a re-run task's value, which the node has: nothing to write
+	case wire.StatusOK:
+		return w.objs.fill(node.FromSlot(r.Slot), v)
+	default:
 		return decodeError(r.Data)
 	}
-	return w.objs.fill(fromSlot(r.Slot), v)
 }
 
 func (w *workerProc) adopt(id wire.ObjectID) hold {
@@ -715,11 +689,11 @@ func (w *workerProc) adopt(id wire.ObjectID) hold {
 	if w.holds[id]++; w.holds[id] == 1 {
 		w.send(&wire.Msg{Kind: wire.KindAddRef, IDs: []wire.ObjectID{id}})
 	}
-	return hold{id: id}
+	return hold{ID: id}
 }
 
 func (w *workerProc) release(h hold) {
-	id := h.id
+	id := h.ID
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.holds[id]--; w.holds[id] <= 0 {
@@ -753,7 +727,7 @@ func (w *workerProc) lookupActor(ctx context.Context, name string) (wire.TaskID,
 // cloneMsg copies a call out of the ring buffer so it can wait in a queue.
 func cloneMsg(m *wire.Msg) *wire.Msg {
 	c := &wire.Msg{Kind: m.Kind, Task: m.Task, Actor: m.Actor, Attempt: m.Attempt, Worker: m.Worker, Deadline: m.Deadline,
-		Name: bytesClone(m.Name), MaxConcurrency: m.MaxConcurrency}
-	c.Args = cloneArgs(m.Args)
+		Name: bytes.Clone(m.Name), MaxConcurrency: m.MaxConcurrency}
+	c.Args = wire.CloneArgs(m.Args)
 	return c
 }

@@ -115,6 +115,15 @@ func (n *Node) Result(o *Object) Result {
 	return Result{Value: Value{Data: o.data, Stored: o.stored, Slot: o.slot}}
 }
 
+// StoredSize is the size of o's value in the object store, 0 for a value
+// held inline (or not made yet).
+func (o *Object) StoredSize() int64 {
+	if !o.stored {
+		return 0
+	}
+	return o.slot.Size
+}
+
 // Pending reports whether o's task has not finished.
 func (o *Object) Pending() bool { return o.state == objPending }
 

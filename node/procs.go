@@ -198,7 +198,7 @@ func (n *Node) Worker(p ProcID, m *wire.Msg) error {
 		if err != nil {
 			return fmt.Errorf("bad call options: %w", err)
 		}
-		spec := TaskSpec{ID: m.Task, Kind: m.Submit, Name: clone(m.Name), Actor: m.Actor, Args: cloneArgs(m.Args),
+		spec := TaskSpec{ID: m.Task, Kind: m.Submit, Name: clone(m.Name), Actor: m.Actor, Args: wire.CloneArgs(m.Args),
 			Contained: slices.Clone(m.IDs), Options: opts, Returns: int(m.Returns), Parent: m.Parent, Deadline: m.Deadline}
 		n.Submit(&spec)
 		pr.borrows[wire.ReturnID(m.Task)]++
@@ -461,27 +461,10 @@ func (n *Node) getPinned(w *wwaiter, id wire.ObjectID, slot store.Slot, err erro
 
 func clone(b []byte) []byte { return append([]byte(nil), b...) }
 
-// cloneArgs copies arguments out of a message buffer into one allocation.
-func cloneArgs(args []wire.Arg) []wire.Arg {
-	size := 0
-	for _, a := range args {
-		size += len(a.Data)
-	}
-	buf := make([]byte, 0, size)
-	out := make([]wire.Arg, len(args))
-	for i, a := range args {
-		out[i] = a
-		if !a.IsRef {
-			start := len(buf)
-			buf = append(buf, a.Data...)
-			out[i].Data = buf[start:len(buf):len(buf)]
-		}
-	}
-	return out
-}
-
+// ToSlot is where a store slot is, as messages carry it.
 func ToSlot(s store.Slot) wire.Slot { return wire.Slot{Offset: uint64(s.Offset), Size: uint64(s.Size)} }
 
+// FromSlot is ToSlot's inverse.
 func FromSlot(s wire.Slot) store.Slot {
 	return store.Slot{Offset: int64(s.Offset), Size: int64(s.Size)}
 }

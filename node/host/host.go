@@ -300,11 +300,14 @@ func (h *Host) Hold(id wire.ObjectID) *node.Object {
 	return h.n.Hold(id)
 }
 
-// Release gives back a hold of the driver's.
-func (h *Host) Release(o *node.Object) {
+// Release gives back a hold of the driver's; it returns the size of the
+// object's value in the store (0 for an inline one).
+func (h *Host) Release(o *node.Object) (storedSize int64) {
 	h.lock()
 	defer h.unlock()
+	storedSize = o.StoredSize()
 	h.n.Release(o)
+	return storedSize
 }
 
 // Cancel cancels the call of task id, and the calls it made.

@@ -327,3 +327,23 @@ func appendBytes(dst, b []byte) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(b)))
 	return append(dst, b...)
 }
+
+// CloneArgs copies args, whose inline bytes may alias a decode buffer, into
+// memory of their own: one allocation for all their bytes.
+func CloneArgs(args []Arg) []Arg {
+	size := 0
+	for _, a := range args {
+		size += len(a.Data)
+	}
+	buf := make([]byte, 0, size)
+	out := make([]Arg, len(args))
+	for i, a := range args {
+		out[i] = a
+		if !a.IsRef {
+			start := len(buf)
+			buf = append(buf, a.Data...)
+			out[i].Data = buf[start:len(buf):len(buf)]
+		}
+	}
+	return out
+}
