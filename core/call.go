@@ -12,7 +12,7 @@ import (
 // the call itself never escapes to the heap.
 type submission struct {
 	kind      wire.SubmitKind
-	wireName  []byte    // the name as sent, made once per function
+	wireName  []byte // the name as sent, made once per function
 	actor     wire.TaskID
 	args      []wire.Arg
 	contained []wire.ObjectID

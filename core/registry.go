@@ -17,7 +17,7 @@ type funcInfo struct {
 	wire    []byte // name, as the bytes that travel
 	opts    Options
 	node    *node.Options // opts, as the node takes them
-	returns int // separate return values (a Pair's 2, a Triple's 3), or 0
+	returns int           // separate return values (a Pair's 2, a Triple's 3), or 0
 	// invoke decodes a call's arguments from f, runs the user's function
 	// and encodes what it returned into out.
 	invoke func(f *frame, out *output) error
