@@ -174,7 +174,7 @@ func submit[R any](c *call) Ref[R] {
 		return failedRef[R](fmt.Errorf("%s: %w: %w", c.name, ErrCancelled, context.Cause(c.ctx)))
 	}
 	c.finish()
-	task := rt.nextTaskID()
+	task := rt.nextTaskID(c.ctx)
 	// Large arguments go through the object store: each becomes an object
 	// of its own, held by the task alone once it is submitted.
 	var implicit []hold

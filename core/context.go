@@ -12,6 +12,16 @@ import (
 // TaskInfo identifies the call a task context belongs to.
 type TaskInfo struct {
 	// ID is the task's ID; the object IDs of its results derive from it.
+	// It derives in turn from the ID of the task that made the call and
+	// how many calls that task had made before (the driver's calls hang
+	// off a random root). So a task run again, which makes the same calls
+	// in the same order, gives them the same IDs, and its Puts too: the
+	// node then finds the results it still has instead of running them
+	// again. A call is numbered from the task whose context it is made
+	// with, or else from the only call of the worker not waiting in Get;
+	// calls made from several goroutines without the task's context, or
+	// in an actor running calls concurrently, get IDs a re-run does not
+	// repeat.
 	ID wire.TaskID
 	// Actor is the actor a method call runs on; zero for a task.
 	Actor wire.TaskID
@@ -38,6 +48,7 @@ func TaskFromContext(ctx context.Context) (TaskInfo, bool) {
 type running struct {
 	w        *workerProc
 	info     TaskInfo  // Name is filled in with the context
+	ids      idSource  // the IDs of the calls and Puts it makes
 	name     []byte    // the call's name, valid during the call
 	load     *slotLoad // the counts of the lease slot it came on
 	deadline int64     // unix nanoseconds, 0 for none

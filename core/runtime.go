@@ -46,11 +46,40 @@ type hold = host.Hold
 type runtimeState struct {
 	backend backend
 	objs    *objectStore
-	inline  int         // encoded values larger than this go through the object store
-	root    wire.TaskID // parent of every task this process submits
-	seq     atomic.Uint64
+	inline  int // encoded values larger than this go through the object store
+	// root names the calls and Puts made outside any task: the driver's,
+	// and a worker's that cannot be told apart (see workerProc.nextTaskID).
+	root    idSource
 	release func(hold) // backend.release, bound once for AddCleanup
+	// numberer, in a worker, numbers calls and Puts from the task they are
+	// made in; nil in the driver.
+	numberer idNumberer
 }
+
+// idNumberer numbers the calls and Puts of the task they are made in, if
+// it can tell which; ok is false otherwise.
+type idNumberer interface {
+	nextTaskID(ctx context.Context) (id wire.TaskID, ok bool)
+	nextPutID() (id wire.ObjectID, ok bool)
+}
+
+// idSource derives the IDs of the calls and Puts one invocation makes: the
+// k-th call of task T is T.Child(k), its k-th Put wire.PutID(T, k). A task
+// run again makes the same calls in the same order, so its children get
+// the same IDs and the node finds the results it already has.
+type idSource struct {
+	task          wire.TaskID
+	submits, puts atomic.Uint64
+}
+
+func (s *idSource) reset(task wire.TaskID) {
+	s.task = task
+	s.submits.Store(0)
+	s.puts.Store(0)
+}
+
+func (s *idSource) nextTask() wire.TaskID  { return s.task.Child(s.submits.Add(1)) }
+func (s *idSource) nextPut() wire.ObjectID { return wire.PutID(s.task, s.puts.Add(1)) }
 
 // current is the process's runtime. The API is process-wide like Ray's
 // (a worker process serves one node), while node managers themselves are
@@ -58,14 +87,34 @@ type runtimeState struct {
 var current atomic.Pointer[runtimeState]
 
 func newRuntimeState(b backend, objs *objectStore) *runtimeState {
-	return &runtimeState{backend: b, objs: objs, inline: objs.inline, root: randomTaskID(), release: b.release}
+	rt := &runtimeState{backend: b, objs: objs, inline: objs.inline, release: b.release}
+	rt.root.task = randomTaskID()
+	return rt
 }
 
 // storeSegment is this process's writable mapping of the object store.
 func (rt *runtimeState) storeSegment() *shm.Segment { return rt.objs.seg }
 
-// nextTaskID returns a fresh ID for a task this process submits.
-func (rt *runtimeState) nextTaskID() wire.TaskID { return rt.root.Child(rt.seq.Add(1)) }
+// nextTaskID returns the ID of a call made with ctx (nil if none): derived
+// from the task it is made in where that is known, from root otherwise.
+func (rt *runtimeState) nextTaskID(ctx context.Context) wire.TaskID {
+	if rt.numberer != nil {
+		if id, ok := rt.numberer.nextTaskID(ctx); ok {
+			return id
+		}
+	}
+	return rt.root.nextTask()
+}
+
+// nextPutID is nextTaskID for a Put.
+func (rt *runtimeState) nextPutID() wire.ObjectID {
+	if rt.numberer != nil {
+		if id, ok := rt.numberer.nextPutID(); ok {
+			return id
+		}
+	}
+	return rt.root.nextPut()
+}
 
 func randomTaskID() wire.TaskID {
 	var b [16]byte
@@ -104,7 +153,7 @@ func Put[T any](v T) (Ref[T], error) {
 	if c.refs {
 		contained = refsIn(nil, v)
 	}
-	h, err := rt.backend.put(wire.ObjectID{Task: rt.nextTaskID(), Index: wire.PutIndexBase}, e, contained)
+	h, err := rt.backend.put(rt.nextPutID(), e, contained)
 	if err != nil {
 		return Ref[T]{}, err
 	}

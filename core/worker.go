@@ -130,8 +130,52 @@ func attachWorker() (*workerProc, error) {
 	if w.objs, err = mapStore(end.Store, end.InlineBytes); err != nil {
 		return nil, err
 	}
-	current.Store(newRuntimeState(w, w.objs))
+	rt := newRuntimeState(w, w.objs)
+	rt.numberer = w
+	current.Store(rt)
 	return w, nil
+}
+
+// nextTaskID numbers a call made with ctx (nil if none) from the
+// invocation it comes from: the one ctx belongs to, else the only call here
+// that is not waiting in Get (Go has no goroutine-local state to tell
+// more). ok is false when that is ambiguous.
+func (w *workerProc) nextTaskID(ctx context.Context) (id wire.TaskID, ok bool) {
+	if run := runningOf(ctx); run != nil {
+		return run.ids.nextTask(), true // a record with a context is never reused
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock() // the call stays active, its record its own, meanwhile
+	if run := w.soleRunnerLocked(); run != nil {
+		return run.ids.nextTask(), true
+	}
+	return id, false
+}
+
+// nextPutID is nextTaskID's counterpart for Put, which has no context.
+func (w *workerProc) nextPutID() (id wire.ObjectID, ok bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if run := w.soleRunnerLocked(); run != nil {
+		return run.ids.nextPut(), true
+	}
+	return id, false
+}
+
+// soleRunnerLocked returns the only call executing here that is not
+// waiting in Get or Wait, or nil; under mu.
+func (w *workerProc) soleRunnerLocked() *running {
+	var only *running
+	for _, run := range w.active {
+		if run.blocked > 0 {
+			continue
+		}
+		if only != nil {
+			return nil
+		}
+		only = run
+	}
+	return only
 }
 
 // readLoop is the reader: it handles messages until the role moves on.
@@ -374,6 +418,7 @@ func (w *workerProc) begin(m *wire.Msg, inline bool, run *running) *running {
 		run = &running{w: w}
 	}
 	run.info = TaskInfo{ID: m.Task, Actor: m.Actor, Attempt: m.Attempt}
+	run.ids.reset(m.Task)
 	run.name, run.deadline, run.live = m.Name, m.Deadline, true
 	w.mu.Lock()
 	if inline {

@@ -12,8 +12,10 @@ type TaskID struct{ Hi, Lo uint64 }
 // IsZero reports whether t is the zero ID, which names no task.
 func (t TaskID) IsZero() bool { return t.Hi == 0 && t.Lo == 0 }
 
-// Child returns the ID of the index-th task submitted by task t. It is a
-// pure function of its inputs, so re-running t re-creates the same IDs.
+// Child returns the ID of the index-th task (counting from 1) that task t
+// submits. It is a pure function of its inputs: a task run again that
+// submits the same calls in the same order re-creates the same IDs, and
+// with them its results' object IDs. Indexes from 1<<63 up are PutID's.
 func (t TaskID) Child(index uint64) TaskID {
 	hi := mix64(t.Hi ^ mix64(index+0x9e3779b97f4a7c15))
 	lo := mix64(t.Lo ^ mix64(hi+index))
@@ -41,15 +43,24 @@ func (t TaskID) String() string {
 }
 
 // ObjectID names an immutable value: the Index-th value made by task Task.
-// Return values use indexes from 1; values made by Put use PutIndexBase
-// upwards so the two never meet.
+// Return values use indexes from 1. Values that are not a task's result use
+// PutIndexBase upwards, so the two never meet: Put's (see PutID), and the
+// large arguments of a call, stored under the call's task ID before it is
+// submitted (PutIndexBase+i for argument i).
 type ObjectID struct {
 	Task  TaskID
 	Index uint32
 }
 
-// PutIndexBase is the first index used for values a task makes with Put.
+// PutIndexBase is the first index of objects that are not a task's result.
 const PutIndexBase = 1 << 31
+
+// PutID is the ID of the k-th value (counting from 1) that task t makes
+// with Put. Puts count apart from submissions, so adding a Put to a task
+// leaves its children's IDs as they were.
+func PutID(t TaskID, k uint64) ObjectID {
+	return ObjectID{Task: t.Child(1<<63 | k), Index: PutIndexBase}
+}
 
 // ReturnID is the ID of task t's single return value.
 func ReturnID(t TaskID) ObjectID { return ObjectID{Task: t, Index: 1} }
