@@ -7,8 +7,8 @@ package benchmarks
 
 var fig8a = Experiment{
 	ID: "fig8a", Title: "Locality-aware task placement", Paper: "Figure 8a (§5.1)", State: NotBuilt,
-	Setup: "needs the shared-memory object store with sizes in an object table, several nodes with their own stores, " +
-		"object transfer between them, and a global scheduler whose transfer-cost term can be switched off.",
+	Setup: "needs several nodes, each with its own object store, object sizes and locations in the GCS object table, " +
+		"object transfer between stores, and a global scheduler whose transfer-cost term can be switched off.",
 }
 
 var fig8b = Experiment{
@@ -19,7 +19,8 @@ var fig8b = Experiment{
 
 var fig11a = Experiment{
 	ID: "fig11a", Title: "Recovering from task failures (lineage re-execution)", Paper: "Figure 11a (§5.1)", State: NotBuilt,
-	Setup: "needs several nodes, node death detection and lineage reconstruction of lost objects (retries of a dead worker's tasks exist; lineage does not).",
+	Setup: "needs several nodes, node death detection and reconstruction of lost objects from their lineage " +
+		"(retries of a dead worker's tasks exist, and nodes keep lineage within a byte cap; re-executing it for a lost object does not).",
 }
 
 var fig11b = Experiment{
@@ -29,7 +30,7 @@ var fig11b = Experiment{
 
 var fig12a = Experiment{
 	ID: "fig12a", Title: "Ring allreduce against OpenMPI", Paper: "Figure 12a (§5.1)", State: NotBuilt,
-	Setup: "needs the object store and fast actor-to-actor transfer of 100 MB-1 GB objects, and OpenMPI beside it " +
+	Setup: "needs fast transfer of 100 MB-1 GB objects between the stores of actors on different nodes (on one node they share a store), and OpenMPI beside it " +
 		"(installable: apt-get install openmpi-bin libopenmpi-dev).",
 }
 
@@ -42,5 +43,5 @@ var table3 = Experiment{
 var fig13 = Experiment{
 	ID: "fig13", Title: "Distributed training throughput (ResNet-101 images/s)", Paper: "Figure 13 (§5.2.1)", State: NotBuilt,
 	Setup: "needs GPUs, TensorFlow and Horovod baselines; where it can be adapted it would be data-parallel SGD of a small " +
-		"gonum network on CPU with actors as replicas and a parameter server (the rl package has not landed).",
+		"gonum network on CPU (rl's networks) with actors as replicas and a parameter server.",
 }

@@ -274,7 +274,7 @@ func TestStoreTooLargeAndFullOfPinnedObjects(t *testing.T) {
 			}
 		}
 	}
-	if !errors.Is(err, store.ErrFull) {
+	if !errors.Is(err, ErrStoreFull) || !errors.Is(err, store.ErrFull) {
 		t.Fatalf("put into a store full of pinned objects: %v", err)
 	}
 	for i, r := range held {

@@ -96,7 +96,7 @@
 // ServerConfig, so tests drive them with a clockwork.FakeClock instead of
 // sleeping. A context's own deadline stays the context's. The server logs
 // refused connections, broken frames and handler panics to
-// ServerConfig.Logger (or, for printf-style logs, Logf); the client logs
+// ServerConfig.Logger; the client logs
 // nothing, its errors say what went wrong.
 //
 // # Defaults

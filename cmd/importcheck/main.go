@@ -1,68 +1,92 @@
-// Command importcheck enforces manta's package layering (docs/ARCHITECTURE.md):
-// it lists every package's imports with `go list` and fails if one reaches a
-// package it must not. `make check` runs it.
+// Command importcheck enforces manta's package layering: the package table
+// of docs/ARCHITECTURE.md is an allowlist. Every package of the module must
+// have a row, import only the manta packages and third-party modules its
+// row names (and the standard library), and its tests only those and the
+// row's test-only ones; every row must name a package that exists and
+// modules that go.mod requires. It reads `go list` from the module root;
+// `make check` runs it.
 package main
 
 import (
-	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
-	"sort"
 	"strings"
 )
 
-// forbidden maps a package prefix to the prefixes it must not import,
-// directly or not. Imports point down: core wires the lower layers together.
-var forbidden = map[string][]string{
-	"manta/sched": {"manta/core", "manta/rpc", "manta/shm", "manta/gcs"},
-	"manta/shm":   {"manta/core", "manta/sched", "manta/gcs", "manta/rpc"},
-	"manta/rpc":   {"manta/core", "manta/sched"},
-	"manta/gcs":   {"manta/core", "manta/sched"},
-	"manta/sims":  {"manta/core"},
-	"manta/plots": {"manta/core", "manta/sched", "manta/gcs"},
-	"manta/core":  {"manta/benchmarks", "manta/cmd", "manta/rl", "manta/plots", "manta/sims"},
-}
+const layoutDoc = "docs/ARCHITECTURE.md"
 
 func main() {
-	out, err := exec.Command("go", "list", "-deps=false", "-f", `{{.ImportPath}}{{range .Deps}} {{.}}{{end}}`, "./...").Output()
+	problems, err := run()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "importcheck: go list:", err)
+		fmt.Fprintln(os.Stderr, "importcheck:", err)
 		os.Exit(2)
 	}
-	var problems []string
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) == 0 {
-			continue
-		}
-		pkg, deps := fields[0], fields[1:]
-		for owner, bans := range forbidden {
-			if !within(pkg, owner) {
-				continue
-			}
-			for _, d := range deps {
-				for _, ban := range bans {
-					if within(d, ban) {
-						problems = append(problems, fmt.Sprintf("%s depends on %s (%s must not import %s)", pkg, d, owner, ban))
-					}
-				}
-			}
-		}
-		for _, d := range deps {
-			if within(d, "manta/cmd") {
-				problems = append(problems, fmt.Sprintf("%s depends on command %s", pkg, d))
-			}
-		}
-	}
 	if len(problems) > 0 {
-		sort.Strings(problems)
-		fmt.Fprintln(os.Stderr, strings.Join(problems, "\n"))
+		fmt.Fprintf(os.Stderr, "importcheck: the code departs from the package table of %s:\n  %s\n", layoutDoc, strings.Join(problems, "\n  "))
 		os.Exit(1)
 	}
 }
 
-func within(pkg, prefix string) bool { return pkg == prefix || strings.HasPrefix(pkg, prefix+"/") }
+func run() ([]string, error) {
+	mod, err := goOutput("list", "-m", "-json")
+	if err != nil {
+		return nil, err
+	}
+	var module struct{ Path string }
+	if err := json.NewDecoder(bytes.NewReader(mod)).Decode(&module); err != nil {
+		return nil, fmt.Errorf("go list -m: %w", err)
+	}
+	doc, err := os.Open(layoutDoc)
+	if err != nil {
+		return nil, err
+	}
+	defer doc.Close()
+	layout, err := ParseLayout(doc, module.Path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", layoutDoc, err)
+	}
+	list, err := goOutput("list", "-json=ImportPath,Imports,TestImports,XTestImports", "./...")
+	if err != nil {
+		return nil, err
+	}
+	pkgs, err := decodePackages(bytes.NewReader(list))
+	if err != nil {
+		return nil, err
+	}
+	deps, err := goOutput("list", "-m", "-f", "{{if not (or .Main .Indirect)}}{{.Path}}{{end}}", "all")
+	if err != nil {
+		return nil, err
+	}
+	return layout.Check(pkgs, strings.Fields(string(deps))), nil
+}
+
+// decodePackages reads the stream of JSON objects `go list -json` writes.
+func decodePackages(r io.Reader) ([]Package, error) {
+	var pkgs []Package
+	dec := json.NewDecoder(r)
+	for dec.More() {
+		var p struct {
+			ImportPath                         string
+			Imports, TestImports, XTestImports []string
+		}
+		if err := dec.Decode(&p); err != nil {
+			return nil, fmt.Errorf("go list: %w", err)
+		}
+		pkgs = append(pkgs, Package{Path: p.ImportPath, Imports: p.Imports, TestImports: append(p.TestImports, p.XTestImports...)})
+	}
+	return pkgs, nil
+}
+
+func goOutput(args ...string) ([]byte, error) {
+	cmd := exec.Command("go", args...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("go %s: %w", strings.Join(args, " "), err)
+	}
+	return out, nil
+}
