@@ -143,13 +143,9 @@ func (s *scriptState) apply(cmd string, args script.Args) (string, error) {
 	case "result":
 		var b strings.Builder
 		for _, w := range args.Words() {
-			id, err := parseObj(w)
+			o, err := s.lastHeld(w)
 			if err != nil {
 				return "", err
-			}
-			var o *Object
-			if hs := s.held[id]; len(hs) > 0 {
-				o = hs[len(hs)-1]
 			}
 			fmt.Fprintf(&b, "%s: %s\n", w, formatResult(s.n.Result(o)))
 		}
@@ -421,13 +417,9 @@ func (s *scriptState) await(cmd string, args script.Args) (string, error) {
 	}
 	var objs []*Object
 	for _, w := range args.Words() {
-		id, err := parseObj(w)
+		o, err := s.lastHeld(w)
 		if err != nil {
 			return "", err
-		}
-		var o *Object
-		if hs := s.held[id]; len(hs) > 0 {
-			o = hs[len(hs)-1]
 		}
 		objs = append(objs, o)
 	}
@@ -748,4 +740,17 @@ func checkInvariants(n *Node, r *recorder) []string {
 		}
 	}
 	return problems
+}
+
+// lastHeld returns the script's latest hold on the object named w, or nil
+// if it holds none.
+func (s *scriptState) lastHeld(w string) (*Object, error) {
+	id, err := parseObj(w)
+	if err != nil {
+		return nil, err
+	}
+	if hs := s.held[id]; len(hs) > 0 {
+		return hs[len(hs)-1], nil
+	}
+	return nil, nil
 }
