@@ -20,7 +20,6 @@ type submission struct {
 	// is cancelled with it, and a task's own context makes the call its
 	// child. Nil otherwise.
 	ctx     context.Context
-	parent  wire.TaskID  // the running task the call is made from, if known
 	opts    *callOptions // nil: the registered ones
 	nopts   *node.Options
 	returns int // separate return values, or 0

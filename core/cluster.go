@@ -124,7 +124,7 @@ type driver struct {
 
 func (d *driver) submit(task wire.TaskID, c submission) (hold, error) {
 	spec := node.TaskSpec{ID: task, Kind: c.kind, Name: c.wireName, Actor: c.actor, Args: c.args,
-		Contained: c.contained, Options: c.nopts, Returns: c.returns, Parent: c.parent}
+		Contained: c.contained, Options: c.nopts, Returns: c.returns, Fresh: true}
 	var ctx context.Context
 	if c.ctx != nil {
 		if dl, ok := c.ctx.Deadline(); ok {

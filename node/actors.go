@@ -112,9 +112,9 @@ var emptyStruct = []byte{0, 0xa0}
 func (n *Node) pumpActor(a *actor) {
 	for len(a.queue) > 0 && a.queue[0].pending <= 0 {
 		t := a.queue[0]
-		if t.depErr != nil {
+		if failed := t.failedDep(); failed != nil {
 			a.queue = a.queue[1:]
-			n.finishBytes(t, t.depErr)
+			n.finishBytes(t, failed)
 			continue
 		}
 		if a.state == actorDead {

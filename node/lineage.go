@@ -29,10 +29,13 @@ type lineage struct {
 	bytes     int64
 	kept      int
 	evictions int
-	// order holds kept tasks, oldest first; a task that left meanwhile is
-	// skipped when its turn comes, and the slice is compacted now and then.
+	// order holds kept tasks, oldest first, from head on. A task whose
+	// results all went meanwhile stays in it, stale, until its turn comes
+	// or stale entries outnumber kept ones; then the slice is compacted,
+	// so it holds no more than about twice the kept tasks.
 	order []*task
 	head  int
+	stale int
 }
 
 // taskRecordBytes is what a kept record costs besides its name and
@@ -77,12 +80,29 @@ func (l *lineage) keep(t *task) {
 		l.head++
 		if old.lin == linKept {
 			l.evict(old)
+		} else {
+			l.stale--
 		}
 	}
 	if l.head > 64 && l.head > len(l.order)/2 {
 		l.order = append(l.order[:0], l.order[l.head:]...)
+		clear(l.order[len(l.order):cap(l.order)])
 		l.head = 0
 	}
+}
+
+// compact drops the stale entries of order, keeping the order of the
+// rest; it runs once they outnumber the kept ones, so its cost per entry
+// is constant.
+func (l *lineage) compact() {
+	live := l.order[:0]
+	for _, t := range l.order[l.head:] {
+		if t.lin == linKept {
+			live = append(live, t)
+		}
+	}
+	clear(l.order[len(live):])
+	l.order, l.head, l.stale = live, 0, 0
 }
 
 func (l *lineage) evict(t *task) {
@@ -99,12 +119,18 @@ func (l *lineage) outputFreed(t *task) {
 	if t.lin == linNone || outputsHeld(t) > 0 {
 		return
 	}
-	if t.lin == linKept {
+	wasKept := t.lin == linKept
+	if wasKept {
 		l.bytes -= specBytes(t)
 		l.kept--
 	}
 	t.lin = linNone
 	t.args, t.contained = nil, nil
+	if wasKept {
+		if l.stale++; l.stale > 64 && l.stale > l.kept {
+			l.compact() // t, no longer kept, goes too
+		}
+	}
 }
 
 // Lineage returns the specification of the task that made id (running,

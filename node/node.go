@@ -118,6 +118,11 @@ type TaskSpec struct {
 	// Watched asks for Host.Finished when the task is done (the driver
 	// stops watching the caller's context then).
 	Watched bool
+	// Fresh promises that no task with this ID was submitted to the node
+	// before, so Submit need not look for one: true of the driver's calls,
+	// whose IDs descend from a random root, and never of a worker's, since
+	// a task run again submits its calls' IDs again.
+	Fresh bool
 }
 
 // Value is an object's value as a Put gives it: bytes, or a sealed object

@@ -55,7 +55,7 @@ func newPathBench(tb testing.TB) *pathBench {
 		tb.Fatal(err)
 	}
 	b := &pathBench{n: n, h: h, objs: make([]*Object, 16)}
-	b.spec = TaskSpec{Kind: wire.SubmitTask, Name: []byte("noop"), Options: &Options{MaxRetries: -1, Key: "noop"}}
+	b.spec = TaskSpec{Kind: wire.SubmitTask, Name: []byte("noop"), Options: &Options{MaxRetries: -1, Key: "noop"}, Fresh: true}
 	b.value = [2]byte{0, 0}
 	// The first task starts the worker process.
 	b.batch(tb)
@@ -115,5 +115,22 @@ func TestSubmitDispatchDoneAllocs(t *testing.T) {
 	const want = 2
 	if perTask > want {
 		t.Errorf("%.2f allocations per task, want at most %d", perTask, want)
+	}
+}
+
+// TestLineageForgetsFreedTasks: tasks whose results were all released
+// leave the lineage's bookkeeping too, so a long run of tasks that stay
+// well under the cap holds no record of the finished ones.
+func TestLineageForgetsFreedTasks(t *testing.T) {
+	pb := newPathBench(t)
+	for range 1000 {
+		pb.batch(t)
+	}
+	l := &pb.n.lineage
+	if l.kept != 0 || l.bytes != 0 {
+		t.Fatalf("lineage kept %d tasks (%d bytes) after every result was released", l.kept, l.bytes)
+	}
+	if len(l.order)-l.head > 2*64 || cap(l.order) > 1024 {
+		t.Fatalf("the lineage still lists %d tasks (capacity %d) after 16,000 came and went", len(l.order)-l.head, cap(l.order))
 	}
 }

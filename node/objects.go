@@ -81,20 +81,31 @@ func (n *Node) drop(id wire.ObjectID) {
 	}
 }
 
-// Put records a value made by Put, held once by its maker; contained are
-// the references inside it, held while it lives. An id the node already
-// holds (a re-executed task puts the same values again under the same
-// IDs) takes one more hold on the object it has, and v is ignored: a host
-// must not have stored v's bytes under id then.
+// Put records a value the driver made with Put, held once by the driver;
+// contained are the references inside it, held while it lives. The
+// driver's IDs descend from its random root, so id is new to the node
+// (puts of workers, whose re-run tasks put again, come through Worker).
 func (n *Node) Put(id wire.ObjectID, v Value, contained []wire.ObjectID) *Object {
+	o := &Object{id: id, refs: 1, stored: v.Stored, slot: v.Slot}
+	before := len(n.objects)
+	n.objects[id] = o
+	if len(n.objects) == before {
+		panic(fmt.Sprintf("BUG: the driver put %v, which the node has", id))
+	}
+	n.resolve(o, objReady, v.Data, contained)
+	return o
+}
+
+// putAgain is Put for a worker: an id the node already holds (a
+// re-executed task puts the same values again under the same IDs) takes
+// one more hold on the object it has, and v is ignored; the host answers
+// such a worker's request to store v's bytes with StatusExists.
+func (n *Node) putAgain(id wire.ObjectID, v Value, contained []wire.ObjectID) *Object {
 	if o := n.objects[id]; o != nil {
 		o.refs++
 		return o
 	}
-	o := &Object{id: id, refs: 1, stored: v.Stored, slot: v.Slot}
-	n.objects[id] = o
-	n.resolve(o, objReady, v.Data, contained)
-	return o
+	return n.Put(id, v, contained)
 }
 
 // Result returns o's outcome: its value, or the error a Get of it gets.
@@ -176,8 +187,8 @@ func (n *Node) resolve(o *Object, state objState, data []byte, contained []wire.
 		if t.done {
 			continue
 		}
-		if state == objFailed && t.depErr == nil {
-			t.depErr = data
+		if state == objFailed {
+			t.depFailed(data)
 		}
 		if t.pending--; t.pending == 0 {
 			n.ready(t)

@@ -9,7 +9,7 @@ import (
 // retried on another worker), counting the pinning as one more dependency;
 // it reports whether t must wait for it.
 func (n *Node) pinArgs(t *task) bool {
-	if t.depErr != nil || t.pinned {
+	if t.failedDep() != nil || t.pinned {
 		return false
 	}
 	var toks []PinToken
@@ -38,8 +38,8 @@ func (n *Node) pinArgs(t *task) bool {
 func (n *Node) argPinned(t *task, id wire.ObjectID, slot store.Slot, err error) {
 	switch {
 	case err != nil:
-		if t.depErr == nil {
-			t.depErr = n.cfg.Errors.Encode(err, t.name, t.id)
+		if t.failedDep() == nil {
+			t.depFailed(n.cfg.Errors.Encode(err, t.name, t.id))
 		}
 	case t.done:
 		n.host.Unpin(id)

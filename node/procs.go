@@ -223,7 +223,7 @@ func (n *Node) Worker(p ProcID, m *wire.Msg) error {
 			n.host.SetTimer(w.timer, time.Duration(m.TimeoutNanos))
 		}
 	case wire.KindPut:
-		n.Put(m.Object, Value{Data: clone(m.Data), Stored: m.Stored, Slot: FromSlot(m.Slot)}, m.IDs)
+		n.putAgain(m.Object, Value{Data: clone(m.Data), Stored: m.Stored, Slot: FromSlot(m.Slot)}, m.IDs)
 		pr.borrows[m.Object]++
 	case wire.KindBlocked, wire.KindUnblocked:
 		slot := sched.WorkerID(m.Worker)

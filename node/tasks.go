@@ -19,7 +19,6 @@ type task struct {
 	name        []byte
 	args        []wire.Arg
 	contained   []wire.ObjectID
-	depErr      []byte // the first failed dependency's encoded error
 	proc        *proc  // the worker process it was sent to
 	actor       *actor
 	ret         *Object
@@ -47,6 +46,7 @@ type taskRecord struct {
 // plain tasks stay small.
 type taskExt struct {
 	deadline  int64     // unix nanoseconds
+	depErr    []byte    // the first failed dependency's encoded error
 	parts     []*Object // a multiple return's values, beside ret
 	parent    *task     // cancelled with it
 	children  []*task   // calls submitted from it, cancelled with it
@@ -61,6 +61,23 @@ func (t *task) more() *taskExt {
 		t.ext = &taskExt{}
 	}
 	return t.ext
+}
+
+// failedDep returns the encoded error of its first failed dependency, if
+// one failed.
+func (t *task) failedDep() []byte {
+	if t.ext == nil {
+		return nil
+	}
+	return t.ext.depErr
+}
+
+// depFailed records a failed dependency's encoded error, unless one was
+// recorded before.
+func (t *task) depFailed(encoded []byte) {
+	if e := t.more(); e.depErr == nil {
+		e.depErr = encoded
+	}
 }
 
 func (t *task) deadline() int64 {
@@ -90,9 +107,11 @@ func (t *task) cancelled() error {
 // whose ID the node already knows (a task re-executed submits the same
 // calls again) takes one more hold on the result it has instead.
 func (n *Node) Submit(spec *TaskSpec) *Object {
-	if o := n.objects[wire.ReturnID(spec.ID)]; o != nil {
-		o.refs++
-		return o
+	if !spec.Fresh {
+		if o := n.objects[wire.ReturnID(spec.ID)]; o != nil {
+			o.refs++
+			return o
+		}
 	}
 	if n.closed {
 		return n.failedObject(spec, ErrShutdown)
@@ -110,7 +129,11 @@ func (n *Node) Submit(spec *TaskSpec) *Object {
 	}
 	t.ret = &rec.ret
 	*t.ret = Object{id: wire.ReturnID(spec.ID), refs: 1, made: t}
+	before := len(n.objects)
 	n.objects[t.ret.id] = t.ret
+	if len(n.objects) == before {
+		panic(fmt.Sprintf("BUG: a task %v submitted as fresh, which the node has", spec.ID))
+	}
 	n.tasks[spec.ID] = t
 	for i := range spec.Returns {
 		o := &Object{id: PartID(t.ret.id, i), made: t}
@@ -142,9 +165,7 @@ func (n *Node) Submit(spec *TaskSpec) *Object {
 			t.pending++
 			dep.dependents = append(dep.dependents, t)
 		case objFailed:
-			if t.depErr == nil {
-				t.depErr = dep.data
-			}
+			t.depFailed(dep.data)
 		}
 	}
 	switch spec.Kind {
@@ -226,15 +247,15 @@ func (n *Node) ready(t *task) {
 		n.pumpActor(t.actor)
 		return
 	case wire.SubmitActor:
-		if t.depErr != nil {
-			n.actorFailed(t.actor, n.cfg.Errors.Decode(t.depErr))
+		if failed := t.failedDep(); failed != nil {
+			n.actorFailed(t.actor, n.cfg.Errors.Decode(failed))
 			return
 		}
 		n.placeActor(t.actor)
 		return
 	}
-	if t.depErr != nil {
-		n.finishBytes(t, t.depErr)
+	if failed := t.failedDep(); failed != nil {
+		n.finishBytes(t, failed)
 		return
 	}
 	class, err := n.classOf(t.opts)

@@ -51,8 +51,8 @@ func (h *Host) Get(ctx context.Context, hs []Hold, out []Read) error {
 			h.n.Await(w, o)
 		}
 	}
-	h.unlock()
 	if w != nil {
+		h.unlock()
 		select {
 		case <-w.Ch:
 		case <-ctx.Done():
@@ -61,29 +61,32 @@ func (h *Host) Get(ctx context.Context, hs []Hold, out []Read) error {
 			h.unlock()
 			return fmt.Errorf("manta: get: %w", ctx.Err())
 		}
-	}
-	h.lock()
-	if h.closed {
-		h.unlock()
-		return node.ErrShutdown
-	}
-	stored := 0
-	for i, hd := range hs {
-		r := h.n.Result(hd.Obj)
-		out[i] = Read{ID: hd.ID, Data: r.Data, Err: r.Err, Stored: r.Stored}
-		if r.Stored {
-			if stored == 0 {
-				h.storeCalls.Add(1) // the store stays mapped until DoneReading
-				out[i].guard = true
-			}
-			stored++
+		h.lock()
+		if h.closed {
+			h.unlock()
+			return node.ErrShutdown
 		}
 	}
+	stored := h.resultsLocked(hs, out)
 	h.unlock()
-	if stored > 0 {
+	if stored {
 		h.pinReads(out)
 	}
 	return nil
+}
+
+// resultsLocked fills out with the outcomes of hs, all done, and reports
+// whether any is stored (its bytes still to pin); under mu.
+func (h *Host) resultsLocked(hs []Hold, out []Read) (stored bool) {
+	for i, hd := range hs {
+		r := h.n.Result(hd.Obj)
+		out[i] = Read{ID: hd.ID, Data: r.Data, Err: r.Err, Stored: r.Stored}
+		if r.Stored && !stored {
+			h.storeCalls.Add(1) // the store stays mapped until DoneReading
+			out[i].guard, stored = true, true
+		}
+	}
+	return stored
 }
 
 // pinReads pins the stored values among out, off the lock: a pin may read
