@@ -19,7 +19,7 @@ type task struct {
 	name        []byte
 	args        []wire.Arg
 	contained   []wire.ObjectID
-	proc        *proc  // the worker process it was sent to
+	proc        *proc // the worker process it was sent to
 	actor       *actor
 	ret         *Object
 	ext         *taskExt // what few tasks have; nil for the others
