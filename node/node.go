@@ -120,8 +120,8 @@ type TaskSpec struct {
 	Watched bool
 	// Fresh promises that no task with this ID was submitted to the node
 	// before, so Submit need not look for one: true of the driver's calls,
-	// whose IDs descend from a random root, and never of a worker's, since
-	// a task run again submits its calls' IDs again.
+	// whose IDs descend from a random root, and of a worker's until some
+	// task has run twice (a task run again submits its calls' IDs again).
 	Fresh bool
 }
 
@@ -193,6 +193,11 @@ type Node struct {
 	msg    wire.Msg   // dispatch scratch: Host.Send must not keep it
 	closed bool
 	now    time.Duration
+	// rerun is set once a task has run a second time (a retry, an actor's
+	// restart). Only then can a worker submit or put an ID the node has
+	// already, since IDs derive from the parent's ID and counters; until
+	// then the node skips looking.
+	rerun bool
 }
 
 type classResult struct {

@@ -90,7 +90,7 @@ func (n *Node) Put(id wire.ObjectID, v Value, contained []wire.ObjectID) *Object
 	before := len(n.objects)
 	n.objects[id] = o
 	if len(n.objects) == before {
-		panic(fmt.Sprintf("BUG: the driver put %v, which the node has", id))
+		panic(fmt.Sprintf("BUG: %v put as new, which the node has", id))
 	}
 	n.resolve(o, objReady, v.Data, contained)
 	return o
@@ -99,11 +99,14 @@ func (n *Node) Put(id wire.ObjectID, v Value, contained []wire.ObjectID) *Object
 // putAgain is Put for a worker: an id the node already holds (a
 // re-executed task puts the same values again under the same IDs) takes
 // one more hold on the object it has, and v is ignored; the host answers
-// such a worker's request to store v's bytes with StatusExists.
+// such a worker's request to store v's bytes with StatusExists. Until a
+// task has run twice no ID can come again, and it does not look.
 func (n *Node) putAgain(id wire.ObjectID, v Value, contained []wire.ObjectID) *Object {
-	if o := n.objects[id]; o != nil {
-		o.refs++
-		return o
+	if n.rerun {
+		if o := n.objects[id]; o != nil {
+			o.refs++
+			return o
+		}
 	}
 	return n.Put(id, v, contained)
 }

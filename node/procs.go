@@ -199,7 +199,7 @@ func (n *Node) Worker(p ProcID, m *wire.Msg) error {
 			return fmt.Errorf("bad call options: %w", err)
 		}
 		spec := TaskSpec{ID: m.Task, Kind: m.Submit, Name: clone(m.Name), Actor: m.Actor, Args: wire.CloneArgs(m.Args),
-			Contained: slices.Clone(m.IDs), Options: opts, Returns: int(m.Returns), Parent: m.Parent, Deadline: m.Deadline}
+			Contained: slices.Clone(m.IDs), Options: opts, Returns: int(m.Returns), Parent: m.Parent, Deadline: m.Deadline, Fresh: !n.rerun}
 		n.Submit(&spec)
 		pr.borrows[wire.ReturnID(m.Task)]++
 	case wire.KindGet:

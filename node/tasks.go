@@ -358,7 +358,9 @@ func (n *Node) processActions() {
 // dependencies' values: inline, or as slots of the object store.
 func (n *Node) dispatch(t *task, p *proc, slot sched.WorkerID, actor wire.TaskID) {
 	t.proc, t.slot = p, slot
-	t.attempt++
+	if t.attempt++; t.attempt > 1 {
+		n.rerun = true
+	}
 	n.args = n.args[:0]
 	for _, a := range t.args {
 		if a.IsRef {
