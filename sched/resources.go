@@ -176,3 +176,26 @@ func appendQuantity(dst []byte, units int64) []byte {
 func formatQuantity(units int64) string {
 	return string(appendQuantity(nil, units))
 }
+
+// Lacking reports what of r a node with have cannot give: "" if have
+// covers every quantity of r, else the first one it falls short of, such
+// as "GPU=1 (has 0)". The global scheduler asks it of every node.
+func (r Resources) Lacking(have Resources) string {
+	var short string
+	r.each(func(name string, units int64) {
+		if h := have.units(name); short == "" && h < units {
+			short = name + "=" + formatQuantity(units) + " (has " + formatQuantity(h) + ")"
+		}
+	})
+	return short
+}
+
+// CopiesIn returns how many times r fits in have: math.MaxInt for an
+// empty r, 0 if have lacks any of it.
+func (r Resources) CopiesIn(have Resources) int {
+	copies := math.MaxInt
+	r.each(func(name string, units int64) {
+		copies = min(copies, int(have.units(name)/units))
+	})
+	return copies
+}

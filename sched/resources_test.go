@@ -45,3 +45,37 @@ func TestResourcesMalformed(t *testing.T) {
 		}
 	}
 }
+
+func TestLackingAndCopiesIn(t *testing.T) {
+	res := func(m map[string]float64) Resources {
+		r, err := NewResources(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	node := res(map[string]float64{"CPU": 4, "GPU": 1, "disk": 2.5})
+	for _, c := range []struct {
+		want    map[string]float64
+		lacking string
+		copies  int
+	}{
+		{map[string]float64{"CPU": 1}, "", 4},
+		{map[string]float64{"CPU": 1.5, "disk": 1}, "", 2},
+		{map[string]float64{"GPU": 0.5}, "", 2},
+		{map[string]float64{"CPU": 8}, "CPU=8 (has 4)", 0},
+		{map[string]float64{"CPU": 1, "TPU": 1}, "TPU=1 (has 0)", 0},
+		{map[string]float64{"disk": 3}, "disk=3 (has 2.5)", 0},
+	} {
+		r := res(c.want)
+		if got := r.Lacking(node); got != c.lacking {
+			t.Errorf("%v.Lacking(%v) = %q, want %q", r, node, got, c.lacking)
+		}
+		if got := r.CopiesIn(node); got != c.copies {
+			t.Errorf("%v.CopiesIn(%v) = %d, want %d", r, node, got, c.copies)
+		}
+	}
+	if got := (Resources{}).CopiesIn(node); got != math.MaxInt {
+		t.Errorf("the empty set fits %d times, want math.MaxInt", got)
+	}
+}
