@@ -328,6 +328,9 @@ func (s *scriptState) spec(cmd string, args script.Args) (*TaskSpec, error) {
 		}
 	}
 	dl, err := args.IntOr("deadline", 0)
+	if err != nil {
+		return nil, err
+	}
 	spec.Deadline = int64(dl)
 	spec.Watched = slices.Contains(args.Words(), "watched")
 	if spec.Options, err = optionsFrom(args.Pairs(), args.Words()); err != nil {
