@@ -35,6 +35,7 @@ func mix64(x uint64) uint64 {
 	return x
 }
 
+// String is the ID in 32 hex digits, high half first.
 func (t TaskID) String() string {
 	var b [16]byte
 	binary.BigEndian.PutUint64(b[:8], t.Hi)
@@ -68,6 +69,7 @@ func ReturnID(t TaskID) ObjectID { return ObjectID{Task: t, Index: 1} }
 // IsZero reports whether o is the zero ID, which names no object.
 func (o ObjectID) IsZero() bool { return o.Task.IsZero() && o.Index == 0 }
 
+// String is the task ID's 32 hex digits followed by the index's 8.
 func (o ObjectID) String() string {
 	var b [4]byte
 	binary.BigEndian.PutUint32(b[:], o.Index)

@@ -42,6 +42,7 @@ var kindNames = [...]string{"", "Execute", "CreateActor", "GetReply", "WaitReply
 	"Done", "Submit", "Get", "Wait", "Put", "Blocked", "Unblocked", "AddRef", "DelRef", "ActorReady",
 	"Create", "CreateReply", "Cancel", "LookupActor", "LookupReply", "KillActor"}
 
+// String names the kind, as in logs.
 func (k Kind) String() string {
 	if k > 0 && k < kindEnd {
 		return kindNames[k]
