@@ -63,6 +63,44 @@ func BenchmarkPutLarge(b *testing.B) {
 	}
 }
 
+// BenchmarkPutSmall is the driver's Put of an inline value, its reference
+// left to the collector as the microbenchmark's put row does.
+func BenchmarkPutSmall(b *testing.B) {
+	c, err := Init(Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Shutdown()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		if _, err := Put(i); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkGetReady is the driver's Get of a ready inline value.
+func BenchmarkGetReady(b *testing.B) {
+	c, err := Init(Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Shutdown()
+	ctx := context.Background()
+	r, err := Put(7)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := r.Get(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkSpill puts three times the store's capacity, holding every
 // reference, then reads it all back and checks every byte: the store
 // spills the least recently used objects to disk and restores them on
