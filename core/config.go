@@ -4,12 +4,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jonboulle/clockwork"
+
+	"manta/node/host"
 )
 
 // Config configures the embedded cluster that Init starts. Zero fields take
@@ -17,7 +18,10 @@ import (
 // in envConfig, which wins over the value in code (as Ray's RAY_ vars do).
 type Config struct {
 	// Resources this node offers, e.g. {"CPU": 8, "GPU": 1, "ssd": 2}.
-	// Default: {"CPU": number of CPUs}.
+	// "CPU" and "memory" (bytes) are detected (host.DetectResources: the
+	// CPUs this process may run on and the memory it may use, cgroup
+	// limits included) unless given here; a quantity given here wins, and
+	// 0 removes a resource.
 	Resources map[string]float64
 	// MaxWorkers caps the worker processes that run tasks; actors have
 	// processes of their own, bounded by the resources they hold. Tasks
@@ -111,9 +115,11 @@ func (c Config) withDefaults() (Config, error) {
 			}
 		}
 	}
-	if c.Resources == nil {
-		c.Resources = map[string]float64{"CPU": float64(runtime.NumCPU())}
+	detected := host.DetectResources()
+	for name, q := range c.Resources {
+		detected[name] = q
 	}
+	c.Resources = detected
 	if c.MaxWorkers <= 0 {
 		c.MaxWorkers = max(1, int(c.Resources["CPU"]))
 	}
