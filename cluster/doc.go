@@ -1,0 +1,12 @@
+// Package cluster is how node managers form a cluster around a GCS.
+//
+// The head records the cluster's protocol version (InitHead) and runs a
+// gcs/server NodeWatcher. A node Joins: it checks the version (a node of
+// another version is refused), records itself alive in gcs.Nodes with its
+// address and resources, appends its ID to the members' log in
+// gcs.Events, and writes a heartbeat into gcs.Heartbeats every
+// Config.Heartbeat until Leave. A node that stops beating (its process was
+// killed) is marked dead by the watcher after its timeout; one that
+// Leaves is marked dead at once. List reads the membership, as
+// `manta status` shows it. A node that restarts joins under a new ID.
+package cluster

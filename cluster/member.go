@@ -1,0 +1,257 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"manta/gcs"
+)
+
+// Version is the cluster protocol a node speaks. The head records it;
+// a node of another version is refused at Join.
+const Version = "manta-cluster/1"
+
+// versionKey is where the head records Version, in gcs.KV.
+var versionKey = []byte("cluster/version")
+
+// membersKey is the log, in gcs.Events, of every node that ever joined,
+// in order: what List reads.
+var membersKey = []byte("cluster/nodes")
+
+// ErrVersion is returned by Join when the cluster speaks another protocol
+// version than this binary.
+var ErrVersion = errors.New("cluster: version mismatch")
+
+// ErrNoHead is returned by Join when the GCS has no cluster recorded: no
+// head initialised it.
+var ErrNoHead = errors.New("cluster: no head has initialised this GCS")
+
+// NodeID names a node for the life of its process: a node that restarts
+// joins as a new node, as in Ray.
+type NodeID string
+
+// InitHead records the cluster's protocol version in the GCS; the head
+// calls it once, before any node joins. A GCS holding another version is
+// an error wrapping ErrVersion.
+func InitHead(ctx context.Context, api gcs.API) error {
+	have, ok, err := api.Get(ctx, gcs.KV, versionKey, nil)
+	switch {
+	case err != nil:
+		return fmt.Errorf("cluster: reading the version: %w", err)
+	case ok && string(have) != Version:
+		return fmt.Errorf("%w: the GCS holds %q, this head speaks %q", ErrVersion, have, Version)
+	case ok:
+		return nil
+	}
+	return api.Put(ctx, gcs.KV, versionKey, []byte(Version))
+}
+
+// Config says how a node joins.
+type Config struct {
+	// GCS is the cluster's control store. Required.
+	GCS gcs.API
+	// Addr is where peers reach this node (for transfers); may be empty.
+	Addr string
+	// Resources are the node's totals (see host.DetectResources).
+	Resources map[string]float64
+	// Heartbeat is how often the node writes its heartbeat; the head's
+	// NodeWatcher marks it dead after its timeout without one. Default
+	// 500 ms.
+	Heartbeat time.Duration
+	// Clock paces heartbeats; nil means the real clock.
+	Clock clockwork.Clock
+	// Logger receives failed heartbeats; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Member is this process's membership: Join made it, Leave ends it.
+type Member struct {
+	cfg  Config
+	id   NodeID
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+// Join checks the cluster's protocol version, records the node alive in
+// gcs.Nodes with its address and resources, appends it to the members'
+// log, and starts heartbeating until Leave.
+func Join(ctx context.Context, cfg Config) (*Member, error) {
+	if cfg.GCS == nil {
+		return nil, errors.New("cluster: Config.GCS is required")
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = 500 * time.Millisecond
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clockwork.NewRealClock()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	have, ok, err := cfg.GCS.Get(ctx, gcs.KV, versionKey, nil)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("cluster: cannot join: %w", err)
+	case !ok:
+		return nil, ErrNoHead
+	case string(have) != Version:
+		return nil, fmt.Errorf("%w: the cluster speaks %q, this node %q", ErrVersion, have, Version)
+	}
+	m := &Member{cfg: cfg, id: newNodeID(), stop: make(chan struct{}), done: make(chan struct{})}
+	info := gcs.NodeInfo{Addr: cfg.Addr, State: gcs.NodeAlive, Resources: AppendResources(nil, cfg.Resources)}
+	if err := cfg.GCS.Put(ctx, gcs.Nodes, []byte(m.id), gcs.AppendNodeInfo(nil, info)); err != nil {
+		return nil, fmt.Errorf("cluster: cannot join: %w", err)
+	}
+	if err := m.beat(ctx); err != nil {
+		return nil, fmt.Errorf("cluster: cannot join: %w", err)
+	}
+	if err := cfg.GCS.Append(ctx, gcs.Events, membersKey, []byte(m.id)); err != nil {
+		return nil, fmt.Errorf("cluster: cannot join: %w", err)
+	}
+	go m.heartbeat()
+	return m, nil
+}
+
+// ID is the node's ID.
+func (m *Member) ID() NodeID { return m.id }
+
+func (m *Member) beat(ctx context.Context) error {
+	var now [8]byte
+	binary.LittleEndian.PutUint64(now[:], uint64(m.cfg.Clock.Now().UnixNano()))
+	return m.cfg.GCS.Put(ctx, gcs.Heartbeats, []byte(m.id), now[:])
+}
+
+func (m *Member) heartbeat() {
+	defer close(m.done)
+	t := m.cfg.Clock.NewTicker(m.cfg.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-t.Chan():
+			ctx, cancel := context.WithTimeout(context.Background(), m.cfg.Heartbeat)
+			if err := m.beat(ctx); err != nil {
+				m.cfg.Logger.Warn("manta: heartbeat failed", "node", m.id, "err", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// Leave stops the heartbeats and records the node dead, so that the
+// cluster need not wait for the watcher's timeout. It is idempotent.
+func (m *Member) Leave(ctx context.Context) error {
+	m.once.Do(func() { close(m.stop) })
+	<-m.done
+	info := gcs.NodeInfo{Addr: m.cfg.Addr, State: gcs.NodeDead, Resources: AppendResources(nil, m.cfg.Resources)}
+	return m.cfg.GCS.Put(ctx, gcs.Nodes, []byte(m.id), gcs.AppendNodeInfo(nil, info))
+}
+
+// NodeStatus is one node as List reports it.
+type NodeStatus struct {
+	ID        NodeID
+	Addr      string
+	State     gcs.NodeState
+	Resources map[string]float64
+}
+
+// List returns every node that ever joined, in joining order, with its
+// state in gcs.Nodes.
+func List(ctx context.Context, api gcs.API) ([]NodeStatus, error) {
+	log, _, err := api.Get(ctx, gcs.Events, membersKey, nil)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: listing nodes: %w", err)
+	}
+	ids, err := gcs.Members(log, nil)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: listing nodes: %w", err)
+	}
+	out := make([]NodeStatus, 0, len(ids))
+	for _, id := range ids {
+		raw, ok, err := api.Get(ctx, gcs.Nodes, id, nil)
+		if err != nil {
+			return nil, fmt.Errorf("cluster: node %s: %w", id, err)
+		}
+		if !ok {
+			continue
+		}
+		info, err := gcs.DecodeNodeInfo(raw)
+		if err != nil {
+			return nil, fmt.Errorf("cluster: node %s: %w", id, err)
+		}
+		res, err := DecodeResources(info.Resources)
+		if err != nil {
+			return nil, fmt.Errorf("cluster: node %s: %w", id, err)
+		}
+		out = append(out, NodeStatus{ID: NodeID(id), Addr: info.Addr, State: info.State, Resources: res})
+	}
+	return out, nil
+}
+
+func newNodeID() NodeID {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("cluster: no randomness for a node ID: %v", err))
+	}
+	return NodeID(hex.EncodeToString(b[:]))
+}
+
+// AppendResources encodes resources as "name=quantity" pairs in name
+// order, separated by commas: the form gcs.NodeInfo.Resources holds.
+func AppendResources(dst []byte, r map[string]float64) []byte {
+	names := make([]string, 0, len(r))
+	for name := range r {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for i, name := range names {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, name...)
+		dst = append(dst, '=')
+		dst = strconv.AppendFloat(dst, r[name], 'g', -1, 64)
+	}
+	return dst
+}
+
+// DecodeResources reads what AppendResources wrote; names must be
+// non-empty and free of ',', '=' and spaces, quantities finite and not
+// negative.
+func DecodeResources(b []byte) (map[string]float64, error) {
+	out := map[string]float64{}
+	if len(b) == 0 {
+		return out, nil
+	}
+	for _, pair := range bytes.Split(b, []byte(",")) {
+		name, qty, ok := strings.Cut(string(pair), "=")
+		if !ok || name == "" || strings.ContainsAny(name, " ,=") {
+			return nil, fmt.Errorf("cluster: malformed resources %q", b)
+		}
+		v, err := strconv.ParseFloat(qty, 64)
+		if err != nil || v < 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+			return nil, fmt.Errorf("cluster: malformed quantity in %q", b)
+		}
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("cluster: %s given twice in %q", name, b)
+		}
+		out[name] = v
+	}
+	return out, nil
+}
