@@ -11,12 +11,6 @@ var fig8a = Experiment{
 		"object transfer between stores, and a global scheduler whose transfer-cost term can be switched off.",
 }
 
-var fig8b = Experiment{
-	ID: "fig8b", Title: "End-to-end scalability of empty tasks", Paper: "Figure 8b (§5.1)", State: NotBuilt,
-	Setup: "needs several node managers and the global scheduler, and a virtual-time cluster simulation for 100 nodes " +
-		"(one machine cannot host them for real); results would be labelled simulated.",
-}
-
 var fig11a = Experiment{
 	ID: "fig11a", Title: "Recovering from task failures (lineage re-execution)", Paper: "Figure 11a (§5.1)", State: NotBuilt,
 	Setup: "needs several nodes, node death detection and reconstruction of lost objects from their lineage " +

@@ -105,7 +105,7 @@ func (e *Env) Progress(frac float64, format string, args ...any) {
 // package-level Experiment) and listing it here.
 var registry = []*Experiment{
 	&microExperiment,
-	&fig8a, &fig8b, &fig9, &fig10a, &fig10b, &fig11a, &fig11b, &fig12a,
+	&fig8a, &fig8bExperiment, &fig9, &fig10a, &fig10b, &fig11a, &fig11b, &fig12a,
 	&fig12bExperiment,
 	&table3,
 	&table4Experiment,
