@@ -226,7 +226,7 @@ func AppendResources(dst []byte, r map[string]float64) []byte {
 		}
 		dst = append(dst, name...)
 		dst = append(dst, '=')
-		dst = strconv.AppendFloat(dst, r[name], 'g', -1, 64)
+		dst = strconv.AppendFloat(dst, r[name], 'f', -1, 64)
 	}
 	return dst
 }

@@ -1,6 +1,8 @@
-// Command manta is manta's command-line tool: `manta microbenchmark`
-// measures the task and actor paths against in-process baselines and Ray's
-// published numbers; `manta version` prints the version.
+// Command manta is manta's command-line tool: `manta bench` reproduces the
+// paper's figures, `manta microbenchmark` measures the task and actor paths
+// against in-process baselines and Ray's published numbers, `manta start`,
+// `status` and `stop` run a cluster's head and nodes, `manta rl` trains,
+// `manta version` prints the version.
 //
 // The binary is also its own worker: the node re-executes it in worker
 // mode, which is why main calls core.WorkerMain before anything else.
@@ -42,8 +44,12 @@ commands:
   bench            reproduce the paper's evaluation into results/ (see -h)
   gcs              run one GCS shard replica (see -h)
   microbenchmark   measure tasks and actor calls (see -h)
-  start --head     start a head: GCS monitor and --gcs-shards × --gcs-replicas replica processes
   rl               train with PPO or ES: manta rl ppo --env CartPole-v1 --workers 2 --seed 1
+  start --head     start a head: the GCS (a monitor, --gcs-shards × --gcs-replicas replica
+                   processes), the node watcher and this machine's node
+  start --address  start a node that joins the head at HOST:PORT (token from the head's file)
+  status           list the cluster's nodes, alive or dead, with their resources
+  stop             stop the heads and nodes this machine started
   version          print the version`)
 
 func run(args []string, out io.Writer) error {
@@ -58,6 +64,10 @@ func run(args []string, out io.Writer) error {
 		return gcsCommand(args[1:], out)
 	case "start":
 		return startCommand(args[1:], out)
+	case "status":
+		return statusCommand(args[1:], out)
+	case "stop":
+		return stopCommand(args[1:], out)
 	case "microbenchmark":
 		return microbenchmark(args[1:], out)
 	case "bench":

@@ -11,10 +11,18 @@ import (
 	"manta/core"
 )
 
+// TestMain also lets the test binary be the manta command, for tests that
+// start heads and nodes as processes of their own.
 func TestMain(m *testing.M) {
 	core.WorkerMain()
+	if os.Getenv(envRunAsCLI) == "1" {
+		main()
+		os.Exit(0)
+	}
 	os.Exit(m.Run())
 }
+
+const envRunAsCLI = "MANTA_TEST_RUN_AS_CLI"
 
 func TestVersionAndUsage(t *testing.T) {
 	var out bytes.Buffer

@@ -1,0 +1,306 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"manta/cluster"
+	"manta/gcs"
+	"manta/gcs/client"
+	"manta/gcs/server"
+	"manta/node/host"
+)
+
+// stateDir is where the commands of this machine keep what they share:
+// the head's address and token, and the pids `manta stop` stops
+// ($MANTA_DIR, default a directory of this user's in the temp dir).
+func stateDir() string {
+	if dir := os.Getenv("MANTA_DIR"); dir != "" {
+		return dir
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("manta-%d", os.Getuid()))
+}
+
+const (
+	headAddressFile = "head-address"
+	tokenFileName   = "gcs-token"
+	pidDir          = "pids"
+)
+
+// startCommand is `manta start`: with --head, the GCS (a monitor in this
+// process, S×R replica processes), the node watcher and this machine's
+// node; with --address, a node that joins the head there. Either runs
+// until interrupted or `manta stop`.
+func startCommand(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("start", flag.ContinueOnError)
+	fs.SetOutput(out)
+	isHead := fs.Bool("head", false, "start a head: the GCS, the node watcher and a node")
+	address := fs.String("address", "", "join the head whose GCS monitor is at HOST:PORT")
+	shards := fs.Int("gcs-shards", 1, "GCS shards S (head)")
+	replicas := fs.Int("gcs-replicas", 1, "replicas per shard R, a chain of R processes (head)")
+	port := fs.Int("port", 0, "the monitor's port on 127.0.0.1 (head; default a free one)")
+	flushDir := fs.String("gcs-flush-dir", "", "flush task and lineage entries beyond the memory cap to segments here (head)")
+	memCap := fs.Int64("gcs-memory-cap", 0, "bytes of task and lineage entries per shard kept in memory when flushing (head)")
+	nodeTimeout := fs.Duration("node-timeout", 5*time.Second, "a node silent this long is marked dead (head)")
+	heartbeat := fs.Duration("heartbeat", 500*time.Millisecond, "how often this node writes its heartbeat")
+	resources := fs.String("resources", "", `override detected resources: "CPU=4,GPU=1,ssd=2"`)
+	tokenFile := fs.String("token-file", "", "the cluster token's file (head: written, mode 0600; node: read) (default in $MANTA_DIR)")
+	timeout := fs.Duration("timeout", 10*time.Second, "how long to try to reach the head (node)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *isHead == (*address != "") {
+		return errors.New("start: give either --head or --address HOST:PORT")
+	}
+	res := host.DetectResources()
+	if *resources != "" {
+		given, err := cluster.DecodeResources([]byte(*resources))
+		if err != nil {
+			return fmt.Errorf("start: --resources: %w", err)
+		}
+		for name, q := range given {
+			res[name] = q
+		}
+	}
+	dir := stateDir()
+	if *tokenFile == "" {
+		*tokenFile = filepath.Join(dir, tokenFileName)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, pidDir), 0o700); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	role := "node"
+	var gcsAPI *client.Client
+	if *isHead {
+		role = "head"
+		head, api, err := startHead(ctx, out, headOptions{shards: *shards, replicas: *replicas, port: *port,
+			flushDir: *flushDir, memCap: *memCap, nodeTimeout: *nodeTimeout, tokenFile: *tokenFile})
+		if err != nil {
+			return err
+		}
+		defer head.Close()
+		gcsAPI = api
+	} else {
+		token, err := readToken(*tokenFile)
+		if err != nil {
+			return err
+		}
+		dialCtx, cancel := context.WithTimeout(ctx, *timeout)
+		gcsAPI, err = client.Dial(dialCtx, client.Config{Monitor: *address, Token: token, Timeout: *timeout})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("start: cannot reach the head at %s within %v: %w", *address, *timeout, err)
+		}
+	}
+	defer gcsAPI.Close()
+	joinCtx, cancel := context.WithTimeout(ctx, *timeout)
+	member, err := cluster.Join(joinCtx, cluster.Config{GCS: gcsAPI, Resources: res, Heartbeat: *heartbeat})
+	cancel()
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	pidFile := filepath.Join(dir, pidDir, fmt.Sprintf("%s-%d", role, os.Getpid()))
+	if err := os.WriteFile(pidFile, nil, 0o600); err != nil {
+		return err
+	}
+	defer os.Remove(pidFile)
+	fmt.Fprintf(out, "manta %s: node %s joined with %s (pid %d)\n", role, member.ID(), cluster.AppendResources(nil, res), os.Getpid())
+	<-ctx.Done()
+	leaveCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	fmt.Fprintf(out, "manta %s: stopping\n", role)
+	return member.Leave(leaveCtx)
+}
+
+type headOptions struct {
+	shards, replicas, port int
+	flushDir               string
+	memCap                 int64
+	nodeTimeout            time.Duration
+	tokenFile              string
+}
+
+// startHead starts the replicated GCS, records the cluster in it and
+// starts the node watcher; it writes the token and the monitor's address
+// where nodes and `manta status` on this machine find them.
+func startHead(ctx context.Context, out io.Writer, o headOptions) (*server.Head, *client.Client, error) {
+	token, err := hex.DecodeString(os.Getenv(server.EnvToken))
+	if err != nil || len(token) == 0 {
+		token = server.NewToken()
+	}
+	if err := os.MkdirAll(filepath.Dir(o.tokenFile), 0o700); err != nil {
+		return nil, nil, err
+	}
+	if err := os.WriteFile(o.tokenFile, []byte(hex.EncodeToString(token)+"\n"), 0o600); err != nil {
+		return nil, nil, err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, nil, err
+	}
+	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	addr := ""
+	if o.port != 0 {
+		addr = fmt.Sprintf("127.0.0.1:%d", o.port)
+	}
+	head, err := server.StartHead(startCtx, server.HeadConfig{
+		Shards: o.shards, Replicas: o.replicas, Token: token, Addr: addr, Restart: true,
+		FlushDir: o.flushDir, MemoryCap: o.memCap,
+		Command: func() *exec.Cmd { return exec.Command(exe, "gcs") },
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	api, err := client.Dial(startCtx, client.Config{Monitor: head.Addr(), Token: token})
+	if err == nil {
+		err = cluster.InitHead(startCtx, api)
+	}
+	var watcher *server.NodeWatcher
+	if err == nil {
+		watcher, err = server.WatchNodes(ctx, server.NodeWatcherConfig{GCS: api, Timeout: o.nodeTimeout})
+	}
+	if err == nil {
+		err = os.WriteFile(filepath.Join(filepath.Dir(o.tokenFile), headAddressFile), []byte(head.Addr()+"\n"), 0o600)
+	}
+	if err != nil {
+		if api != nil {
+			api.Close()
+		}
+		head.Close()
+		return nil, nil, err
+	}
+	go watcher.Run(ctx)
+	fmt.Fprintf(out, "manta head: GCS monitor at %s, %d shards × %d replicas (pids", head.Addr(), o.shards, o.replicas)
+	for _, p := range head.Processes() {
+		fmt.Fprintf(out, " %d", p.PID)
+	}
+	fmt.Fprintf(out, ")\ncluster token in %s; nodes join with: manta start --address %s\n", o.tokenFile, head.Addr())
+	return head, api, nil
+}
+
+func readToken(file string) ([]byte, error) {
+	if env := os.Getenv(server.EnvToken); env != "" {
+		if token, err := hex.DecodeString(env); err == nil && len(token) > 0 {
+			return token, nil
+		}
+		return nil, fmt.Errorf("%s is not a token in hex", server.EnvToken)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("no cluster token: set %s or copy the head's token file to %s (%w)", server.EnvToken, file, err)
+	}
+	token, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(token) == 0 {
+		return nil, fmt.Errorf("%s does not hold a token in hex", file)
+	}
+	return token, nil
+}
+
+// statusCommand is `manta status`: every node that joined the cluster,
+// alive or dead, with its resources.
+func statusCommand(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs.SetOutput(out)
+	address := fs.String("address", "", "the head's GCS monitor (default: the head started on this machine)")
+	tokenFile := fs.String("token-file", filepath.Join(stateDir(), tokenFileName), "the cluster token's file")
+	timeout := fs.Duration("timeout", 10*time.Second, "how long to try to reach the head")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *address == "" {
+		b, err := os.ReadFile(filepath.Join(stateDir(), headAddressFile))
+		if err != nil {
+			return errors.New("status: no head started on this machine; give --address HOST:PORT")
+		}
+		*address = strings.TrimSpace(string(b))
+	}
+	token, err := readToken(*tokenFile)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	api, err := client.Dial(ctx, client.Config{Monitor: *address, Token: token, Timeout: *timeout})
+	if err != nil {
+		return fmt.Errorf("status: cannot reach the head at %s: %w", *address, err)
+	}
+	defer api.Close()
+	nodes, err := cluster.List(ctx, api)
+	if err != nil {
+		return err
+	}
+	alive := 0
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tSTATE\tADDRESS\tRESOURCES")
+	for _, n := range nodes {
+		if n.State == gcs.NodeAlive {
+			alive++
+		}
+		addr := n.Addr
+		if addr == "" {
+			addr = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", n.ID, n.State, addr, cluster.AppendResources(nil, n.Resources))
+	}
+	tw.Flush()
+	fmt.Fprintf(out, "%d nodes, %d alive\n", len(nodes), alive)
+	return nil
+}
+
+// stopCommand is `manta stop`: it asks every head and node this machine
+// started (their pid files in $MANTA_DIR) to stop, and waits for them.
+func stopCommand(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("stop", flag.ContinueOnError)
+	fs.SetOutput(out)
+	wait := fs.Duration("timeout", 10*time.Second, "how long to wait before killing")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	dir := filepath.Join(stateDir(), pidDir)
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	var pids []int
+	for _, e := range entries {
+		_, pidText, ok := strings.Cut(e.Name(), "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || err != nil {
+			continue
+		}
+		if syscall.Kill(pid, syscall.SIGTERM) != nil {
+			os.Remove(filepath.Join(dir, e.Name())) // gone without cleaning up
+			continue
+		}
+		pids = append(pids, pid)
+		fmt.Fprintf(out, "stopping %s\n", e.Name())
+	}
+	deadline := time.Now().Add(*wait)
+	for len(pids) > 0 && time.Now().Before(deadline) {
+		pids = slices.DeleteFunc(pids, func(pid int) bool { return syscall.Kill(pid, 0) != nil })
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, pid := range pids {
+		fmt.Fprintf(out, "pid %d did not stop in %v; killing it\n", pid, *wait)
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+	fmt.Fprintln(out, "stopped")
+	return nil
+}

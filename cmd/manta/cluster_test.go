@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"manta/gcs"
+	"manta/gcs/client"
+)
+
+// process is a `manta` command run as a process of its own (the test
+// binary, see TestMain), in the cluster's state directory.
+type process struct {
+	cmd    *exec.Cmd
+	joined chan string   // the node ID it printed on joining
+	exited chan struct{} // closed once it has exited
+	err    error         // how it exited, once exited is closed
+}
+
+func startProcess(t *testing.T, dir string, args ...string) *process {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), envRunAsCLI+"=1", "MANTA_DIR="+dir)
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: cmd, joined: make(chan string, 1), exited: make(chan struct{})}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			line := sc.Text()
+			t.Logf("%s: %s", args[0:2], line)
+			if _, rest, ok := strings.Cut(line, ": node "); ok {
+				id, _, _ := strings.Cut(rest, " ")
+				p.joined <- id
+			}
+		}
+		p.err = cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-p.exited
+	})
+	return p
+}
+
+func (p *process) waitJoined(t *testing.T) string {
+	t.Helper()
+	select {
+	case id := <-p.joined:
+		return id
+	case <-p.exited:
+		t.Fatalf("%v exited before joining: %v", p.cmd.Args, p.err)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%v did not join in 30 s", p.cmd.Args)
+	}
+	return ""
+}
+
+func runIn(t *testing.T, dir string, args ...string) (string, error) {
+	t.Helper()
+	t.Setenv("MANTA_DIR", dir)
+	var out bytes.Buffer
+	err := run(args, &out)
+	return out.String(), err
+}
+
+// A head and two nodes, each a process of its own on loopback: status
+// lists them; a node killed with SIGKILL is marked dead by the head within
+// its timeout; a node with the wrong token is refused; stop ends the rest.
+func TestClusterProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	dir := t.TempDir()
+	head := startProcess(t, dir, "start", "--head", "--node-timeout", "500ms", "--heartbeat", "100ms")
+	headID := head.waitJoined(t)
+	addr, err := os.ReadFile(filepath.Join(dir, headAddressFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	address := strings.TrimSpace(string(addr))
+	a := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=3,GPU=1")
+	b := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms")
+	aID, bID := a.waitJoined(t), b.waitJoined(t)
+
+	out, err := runIn(t, dir, "status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{headID, aID, bID} {
+		if !strings.Contains(out, id+"  alive") {
+			t.Errorf("status does not list %s alive:\n%s", id, out)
+		}
+	}
+	if !strings.Contains(out, "CPU=3,GPU=1") || !strings.Contains(out, "3 nodes, 3 alive") {
+		t.Errorf("status:\n%s", out)
+	}
+
+	// Kill node b as a crash would; the head's watcher marks it dead.
+	token, err := readToken(filepath.Join(dir, tokenFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	api, err := client.Dial(ctx, client.Config{Monitor: address, Token: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	changes, err := api.Subscribe(ctx, gcs.Nodes, []byte(bID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer changes.Close()
+	killed := time.Now()
+	b.cmd.Process.Signal(syscall.SIGKILL)
+	for {
+		n, err := changes.Next(ctx)
+		if err != nil {
+			t.Fatalf("node %s was not marked dead: %v", bID, err)
+		}
+		if info, err := gcs.DecodeNodeInfo(n.Value); err == nil && info.State == gcs.NodeDead {
+			break
+		}
+	}
+	t.Logf("node killed with SIGKILL marked dead after %v (timeout 500ms)", time.Since(killed).Round(time.Millisecond))
+	out, err = runIn(t, dir, "status")
+	if err != nil || !strings.Contains(out, bID+"  dead") || !strings.Contains(out, "3 nodes, 2 alive") {
+		t.Fatalf("status after the kill (%v):\n%s", err, out)
+	}
+
+	// The wrong token is refused, with the reason.
+	t.Setenv("MANTA_GCS_TOKEN", fmt.Sprintf("%x", bytes.Repeat([]byte{7}, len(token))))
+	if _, err := runIn(t, dir, "start", "--address", address, "--timeout", "2s"); err == nil {
+		t.Fatal("a node with the wrong token joined")
+	} else {
+		t.Logf("wrong token: %v", err)
+	}
+	// No head there: a clear error within the timeout.
+	began := time.Now()
+	_, err = runIn(t, dir, "start", "--address", "127.0.0.1:1", "--timeout", "1s")
+	if err == nil || !strings.Contains(err.Error(), "cannot reach the head") || time.Since(began) > 10*time.Second {
+		t.Fatalf("a head that is not there: %v after %v", err, time.Since(began))
+	}
+	os.Unsetenv("MANTA_GCS_TOKEN")
+
+	if out, err = runIn(t, dir, "stop"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []*process{head, a} {
+		select {
+		case <-p.exited:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%v still runs after stop:\n%s", p.cmd.Args, out)
+		}
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dir, pidDir)); len(entries) != 0 {
+		t.Errorf("pid files left: %v", entries)
+	}
+}
