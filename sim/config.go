@@ -7,15 +7,25 @@ import (
 	"time"
 )
 
-// Defaults of Config's modelled costs; doc.go says where each comes from.
+// The defaults of Config; the package documentation says where each
+// comes from.
 const (
-	DefaultNodeTaskCost   = 1100 * time.Nanosecond
-	DefaultWorkerCost     = 2 * time.Microsecond
-	DefaultWorkerStart    = 5 * time.Millisecond
-	DefaultLatency        = 100 * time.Microsecond
-	DefaultHeartbeat      = 100 * time.Millisecond
+	// DefaultNodeTaskCost is Config.NodeTaskCost's: node's
+	// BenchmarkSubmitDispatchDone.
+	DefaultNodeTaskCost = 1100 * time.Nanosecond
+	// DefaultWorkerCost is Config.WorkerCost's: an estimate.
+	DefaultWorkerCost = 2 * time.Microsecond
+	// DefaultWorkerStart is Config.WorkerStart's: an exec of manta here.
+	DefaultWorkerStart = 5 * time.Millisecond
+	// DefaultLatency is Config.Latency's: an assumption.
+	DefaultLatency = 100 * time.Microsecond
+	// DefaultHeartbeat is Config.Heartbeat's: Ray's.
+	DefaultHeartbeat = 100 * time.Millisecond
+	// DefaultSpillThreshold is Config.SpillThreshold's: the paper gives
+	// none.
 	DefaultSpillThreshold = 1000
-	DefaultJitter         = 0.1
+	// DefaultJitter is Config.Jitter's.
+	DefaultJitter = 0.1
 )
 
 // Config describes a simulated cluster and what its parts cost. Zero
@@ -44,7 +54,9 @@ type Config struct {
 	// ProcStarted. Default DefaultWorkerStart.
 	WorkerStart time.Duration
 	// Latency is the one-way network delay between two nodes and between a
-	// node and the global scheduler. Default DefaultLatency.
+	// node and the global scheduler. Default DefaultLatency. The
+	// simulation advances in steps of the shortest delay, so a tiny one
+	// makes it slow.
 	Latency time.Duration
 	// Heartbeat is the period at which each node reports its load to the
 	// global scheduler (Ray's raylet_report_resources_period_milliseconds).

@@ -109,33 +109,35 @@ func (q *queue) pop() event {
 	return top
 }
 
-// fifo is a queue of events in the order they were pushed.
+// fifo is a queue of events in the order they were pushed: a ring
+// whose size is a power of two, so that a node's inbox stays as small as
+// its longest queue.
 type fifo struct {
-	events []event
-	head   int
+	ring       []event
+	head, size int
 }
 
-func (f *fifo) len() int { return len(f.events) - f.head }
+func (f *fifo) len() int { return f.size }
 
 // front and back are the first and last events; f must not be empty.
-func (f *fifo) front() *event { return &f.events[f.head] }
-func (f *fifo) back() *event  { return &f.events[len(f.events)-1] }
+func (f *fifo) front() *event { return &f.ring[f.head] }
+func (f *fifo) back() *event  { return &f.ring[(f.head+f.size-1)&(len(f.ring)-1)] }
 
 func (f *fifo) push(e event) {
-	if f.head > 0 && f.head == len(f.events) {
-		f.events, f.head = f.events[:0], 0
-	} else if f.head >= 1024 && f.head > len(f.events)/2 {
-		// Reuse the space of what was popped.
-		n := copy(f.events, f.events[f.head:])
-		clear(f.events[n:])
-		f.events, f.head = f.events[:n], 0
+	if f.size == len(f.ring) {
+		grown := make([]event, max(16, 2*len(f.ring)))
+		n := copy(grown, f.ring[f.head:])
+		copy(grown[n:], f.ring[:f.head])
+		f.ring, f.head = grown, 0
 	}
-	f.events = append(f.events, e)
+	f.ring[(f.head+f.size)&(len(f.ring)-1)] = e
+	f.size++
 }
 
 func (f *fifo) pop() event {
-	e := f.events[f.head]
-	f.events[f.head] = event{} // drop its pointers
-	f.head++
+	e := f.ring[f.head]
+	f.ring[f.head] = event{} // drop its pointers
+	f.head = (f.head + 1) & (len(f.ring) - 1)
+	f.size--
 	return e
 }
