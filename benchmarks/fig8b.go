@@ -38,8 +38,8 @@ var fig8bExperiment = Experiment{
 		"threshold); every cost varies ±%.0f%%. Each node has %.0f CPUs and a driver keeping %d empty tasks in flight; throughput is counted "+
 		"over a window of virtual time after a %v warm-up, at 1 to 100 nodes (quick) or 1000 (full). Not modelled: the driver's own work "+
 		"per call (core's encoding, refs and Get), the GCS (the paper's Ray records every task there; manta's node manager does not use it "+
-		"yet) and the global scheduler's own time. The half of the figure that runs for real, node processes on this machine, needs the "+
-		"multi-node cluster, which has not landed.",
+		"yet) and the global scheduler's own time. The half of the figure that runs for real, node processes on this machine, needs "+
+		"tasks to run across the nodes of a multi-node cluster: nodes join a head today, but tasks still run on the driver's own node.",
 		sim.DefaultNodeTaskCost, sim.DefaultWorkerCost, sim.DefaultWorkerStart, sim.DefaultLatency, sim.DefaultHeartbeat,
 		sim.DefaultSpillThreshold, 100*sim.DefaultJitter, fig8bNode.CPUs, fig8bNode.InFlight, fig8bWarmup),
 	QuickEstimate: 15 * time.Second,
