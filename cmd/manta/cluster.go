@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -52,7 +53,8 @@ func startCommand(args []string, out io.Writer) error {
 	address := fs.String("address", "", "join the head whose GCS monitor is at HOST:PORT")
 	shards := fs.Int("gcs-shards", 1, "GCS shards S (head)")
 	replicas := fs.Int("gcs-replicas", 1, "replicas per shard R, a chain of R processes (head)")
-	port := fs.Int("port", 0, "the monitor's port on 127.0.0.1 (head; default a free one)")
+	port := fs.Int("port", 0, "the monitor's port (head; default a free one)")
+	bind := fs.String("bind", "127.0.0.1", "the host the head's GCS listens on; loopback unless told otherwise (head)")
 	flushDir := fs.String("gcs-flush-dir", "", "flush task and lineage entries beyond the memory cap to segments here (head)")
 	memCap := fs.Int64("gcs-memory-cap", 0, "bytes of task and lineage entries per shard kept in memory when flushing (head)")
 	nodeTimeout := fs.Duration("node-timeout", 5*time.Second, "a node silent this long is marked dead (head)")
@@ -89,7 +91,7 @@ func startCommand(args []string, out io.Writer) error {
 	var gcsAPI *client.Client
 	if *isHead {
 		role = "head"
-		head, api, err := startHead(ctx, out, headOptions{shards: *shards, replicas: *replicas, port: *port,
+		head, api, err := startHead(ctx, out, headOptions{shards: *shards, replicas: *replicas, port: *port, bind: *bind,
 			flushDir: *flushDir, memCap: *memCap, nodeTimeout: *nodeTimeout, tokenFile: *tokenFile})
 		if err != nil {
 			return err
@@ -130,6 +132,7 @@ func startCommand(args []string, out io.Writer) error {
 
 type headOptions struct {
 	shards, replicas, port int
+	bind                   string
 	flushDir               string
 	memCap                 int64
 	nodeTimeout            time.Duration
@@ -156,12 +159,8 @@ func startHead(ctx context.Context, out io.Writer, o headOptions) (*server.Head,
 	}
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	addr := ""
-	if o.port != 0 {
-		addr = fmt.Sprintf("127.0.0.1:%d", o.port)
-	}
 	head, err := server.StartHead(startCtx, server.HeadConfig{
-		Shards: o.shards, Replicas: o.replicas, Token: token, Addr: addr, Restart: true,
+		Shards: o.shards, Replicas: o.replicas, Token: token, Addr: net.JoinHostPort(o.bind, strconv.Itoa(o.port)), Bind: o.bind, Restart: true,
 		FlushDir: o.flushDir, MemoryCap: o.memCap,
 		Command: func() *exec.Cmd { return exec.Command(exe, "gcs") },
 	})

@@ -15,6 +15,7 @@ import (
 
 	"manta/gcs"
 	"manta/gcs/client"
+	"manta/internal/netns"
 )
 
 // process is a `manta` command run as a process of its own (the test
@@ -28,7 +29,14 @@ type process struct {
 
 func startProcess(t *testing.T, dir string, args ...string) *process {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
+	return startCmd(t, dir, exec.Command(os.Args[0], args...))
+}
+
+// startCmd starts cmd, a run of the test binary as manta (perhaps
+// inside a network namespace).
+func startCmd(t *testing.T, dir string, cmd *exec.Cmd) *process {
+	t.Helper()
+	args := cmd.Args[len(cmd.Args)-2:]
 	cmd.Env = append(os.Environ(), envRunAsCLI+"=1", "MANTA_DIR="+dir)
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
@@ -43,7 +51,7 @@ func startProcess(t *testing.T, dir string, args ...string) *process {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			line := sc.Text()
-			t.Logf("%s: %s", args[0:2], line)
+			t.Logf("%s: %s", args, line)
 			if _, rest, ok := strings.Cut(line, ": node "); ok {
 				id, _, _ := strings.Cut(rest, " ")
 				p.joined <- id
@@ -173,5 +181,73 @@ func TestClusterProcesses(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(filepath.Join(dir, pidDir)); len(entries) != 0 {
 		t.Errorf("pid files left: %v", entries)
+	}
+}
+
+// The same cluster across network namespaces, as on separate hosts: the
+// head binds the bridge's address, each node runs in a namespace of its
+// own and joins over the bridge; a node killed there is marked dead.
+func TestClusterInNetworkNamespaces(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	nw := netns.New(t, 2)
+	dir := t.TempDir()
+	head := startProcess(t, dir, "start", "--head", "--bind", nw.HostIP, "--node-timeout", "500ms", "--heartbeat", "100ms")
+	head.waitJoined(t)
+	addr, err := os.ReadFile(filepath.Join(dir, headAddressFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	address := strings.TrimSpace(string(addr))
+	if !strings.HasPrefix(address, nw.HostIP+":") {
+		t.Fatalf("the head listens on %s, not on the bridge's %s", address, nw.HostIP)
+	}
+	var nodes []*process
+	var ids []string
+	for i := range nw.IPs {
+		p := startCmd(t, dir, nw.Command(i, os.Args[0], "start", "--address", address, "--heartbeat", "100ms"))
+		nodes = append(nodes, p)
+		ids = append(ids, p.waitJoined(t))
+	}
+	out, err := runIn(t, dir, "status")
+	if err != nil || !strings.Contains(out, "3 nodes, 3 alive") {
+		t.Fatalf("status (%v):\n%s", err, out)
+	}
+	token, err := readToken(filepath.Join(dir, tokenFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	api, err := client.Dial(ctx, client.Config{Monitor: address, Token: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	changes, err := api.Subscribe(ctx, gcs.Nodes, []byte(ids[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer changes.Close()
+	nodes[1].cmd.Process.Signal(syscall.SIGKILL)
+	for {
+		n, err := changes.Next(ctx)
+		if err != nil {
+			t.Fatalf("node %s in a namespace was not marked dead: %v", ids[1], err)
+		}
+		if info, err := gcs.DecodeNodeInfo(n.Value); err == nil && info.State == gcs.NodeDead {
+			break
+		}
+	}
+	if _, err := runIn(t, dir, "stop"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []*process{head, nodes[0]} {
+		select {
+		case <-p.exited:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%v still runs after stop", p.cmd.Args)
+		}
 	}
 }

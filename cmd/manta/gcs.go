@@ -24,7 +24,7 @@ func gcsCommand(args []string, out io.Writer) error {
 	fs.SetOutput(out)
 	shard := fs.Int("shard", env.Shard, "the shard to replicate")
 	monitor := fs.String("monitor", env.Monitor, "the monitor's address (what `manta start --head` printed)")
-	addr := fs.String("addr", "", "address to listen on (default 127.0.0.1, a free port)")
+	addr := fs.String("addr", env.Addr, "address to listen on (default 127.0.0.1, a free port)")
 	flushDir := fs.String("flush-dir", env.FlushDir, "flush task and lineage entries beyond the memory cap to segments here")
 	memCap := fs.Int64("memory-cap", env.MemoryCap, "bytes of task and lineage entries kept in memory when flushing (default 64 MiB)")
 	if err := fs.Parse(args); err != nil {

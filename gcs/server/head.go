@@ -35,6 +35,7 @@ const (
 	envFlushDir  = "MANTA_GCS_FLUSH_DIR"  // turns flushing on
 	envMemoryCap = "MANTA_GCS_MEMORY_CAP" // bytes
 	envParent    = "MANTA_GCS_PARENT"     // the head's pid: a replica exits when it is gone
+	envBind      = "MANTA_GCS_BIND"       // the host replicas listen on
 )
 
 // NewToken returns a fresh random cluster token.
@@ -54,6 +55,10 @@ type HeadConfig struct {
 	Token []byte
 	// Addr is where the monitor listens; default "127.0.0.1:0".
 	Addr string
+	// Bind is the host the replica processes listen on (a free port
+	// each); default 127.0.0.1. Nodes on other hosts need one they can
+	// reach.
+	Bind string
 	// Command returns a command that runs one replica process: a binary
 	// that calls RunReplica with ReplicaConfigFromEnv (the manta binary:
 	// "manta gcs"). The head adds the MANTA_GCS_* variables to its
@@ -175,6 +180,9 @@ func (h *Head) Spawn(shard int) (*ReplicaProcess, error) {
 		envID+"="+strconv.FormatUint(uint64(id), 10),
 		envParent+"="+strconv.Itoa(os.Getpid()),
 	)
+	if h.cfg.Bind != "" {
+		env = append(env, envBind+"="+h.cfg.Bind)
+	}
 	if h.cfg.FlushDir != "" {
 		env = append(env, envFlushDir+"="+h.cfg.FlushDir, envMemoryCap+"="+strconv.FormatInt(h.cfg.MemoryCap, 10))
 	}

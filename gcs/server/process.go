@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"time"
@@ -33,6 +34,9 @@ func ReplicaConfigFromEnv() (cfg ReplicaConfig, ok bool, err error) {
 			return cfg, true, fmt.Errorf("gcs: %s: %w", envID, err)
 		}
 		cfg.ID = chain.ReplicaID(id)
+	}
+	if host := os.Getenv(envBind); host != "" {
+		cfg.Addr = net.JoinHostPort(host, "0")
 	}
 	cfg.FlushDir = os.Getenv(envFlushDir)
 	if v := os.Getenv(envMemoryCap); v != "" {
