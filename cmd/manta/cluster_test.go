@@ -121,33 +121,8 @@ func TestClusterProcesses(t *testing.T) {
 	}
 
 	// Kill node b as a crash would; the head's watcher marks it dead.
-	token, err := readToken(filepath.Join(dir, tokenFileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	api, err := client.Dial(ctx, client.Config{Monitor: address, Token: token})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer api.Close()
-	changes, err := api.Subscribe(ctx, gcs.Nodes, []byte(bID))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer changes.Close()
 	killed := time.Now()
-	b.cmd.Process.Signal(syscall.SIGKILL)
-	for {
-		n, err := changes.Next(ctx)
-		if err != nil {
-			t.Fatalf("node %s was not marked dead: %v", bID, err)
-		}
-		if info, err := gcs.DecodeNodeInfo(n.Value); err == nil && info.State == gcs.NodeDead {
-			break
-		}
-	}
+	killAndAwaitDeath(t, dir, address, b, bID)
 	t.Logf("node killed with SIGKILL marked dead after %v (timeout 500ms)", time.Since(killed).Round(time.Millisecond))
 	out, err = runIn(t, dir, "status")
 	if err != nil || !strings.Contains(out, bID+"  dead") || !strings.Contains(out, "3 nodes, 2 alive") {
@@ -155,7 +130,7 @@ func TestClusterProcesses(t *testing.T) {
 	}
 
 	// The wrong token is refused, with the reason.
-	t.Setenv("MANTA_GCS_TOKEN", fmt.Sprintf("%x", bytes.Repeat([]byte{7}, len(token))))
+	t.Setenv("MANTA_GCS_TOKEN", fmt.Sprintf("%x", bytes.Repeat([]byte{7}, 32)))
 	if _, err := runIn(t, dir, "start", "--address", address, "--timeout", "2s"); err == nil {
 		t.Fatal("a node with the wrong token joined")
 	} else {
@@ -214,6 +189,23 @@ func TestClusterInNetworkNamespaces(t *testing.T) {
 	if err != nil || !strings.Contains(out, "3 nodes, 3 alive") {
 		t.Fatalf("status (%v):\n%s", err, out)
 	}
+	killAndAwaitDeath(t, dir, address, nodes[1], ids[1])
+	if _, err := runIn(t, dir, "stop"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []*process{head, nodes[0]} {
+		select {
+		case <-p.exited:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%v still runs after stop", p.cmd.Args)
+		}
+	}
+}
+
+// killAndAwaitDeath kills node p (ID id) with SIGKILL, as a crash would,
+// and waits until the head marks it dead in gcs.Nodes.
+func killAndAwaitDeath(t *testing.T, dir, address string, p *process, id string) {
+	t.Helper()
 	token, err := readToken(filepath.Join(dir, tokenFileName))
 	if err != nil {
 		t.Fatal(err)
@@ -225,29 +217,19 @@ func TestClusterInNetworkNamespaces(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer api.Close()
-	changes, err := api.Subscribe(ctx, gcs.Nodes, []byte(ids[1]))
+	changes, err := api.Subscribe(ctx, gcs.Nodes, []byte(id))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer changes.Close()
-	nodes[1].cmd.Process.Signal(syscall.SIGKILL)
+	p.cmd.Process.Signal(syscall.SIGKILL)
 	for {
 		n, err := changes.Next(ctx)
 		if err != nil {
-			t.Fatalf("node %s in a namespace was not marked dead: %v", ids[1], err)
+			t.Fatalf("node %s was not marked dead: %v", id, err)
 		}
 		if info, err := gcs.DecodeNodeInfo(n.Value); err == nil && info.State == gcs.NodeDead {
-			break
-		}
-	}
-	if _, err := runIn(t, dir, "stop"); err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range []*process{head, nodes[0]} {
-		select {
-		case <-p.exited:
-		case <-time.After(30 * time.Second):
-			t.Fatalf("%v still runs after stop", p.cmd.Args)
+			return
 		}
 	}
 }
