@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -72,6 +71,9 @@ type Config struct {
 	// NodeWatcher marks it dead after its timeout without one. Default
 	// 500 ms.
 	Heartbeat time.Duration
+	// Load, if set, is asked for the node's load at every heartbeat,
+	// which carries it to `manta status`; it must not block.
+	Load func() Load
 	// Clock paces heartbeats; nil means the real clock.
 	Clock clockwork.Clock
 	// Logger receives failed heartbeats; nil means slog.Default().
@@ -131,9 +133,85 @@ func Join(ctx context.Context, cfg Config) (*Member, error) {
 func (m *Member) ID() NodeID { return m.id }
 
 func (m *Member) beat(ctx context.Context) error {
-	var now [8]byte
-	binary.LittleEndian.PutUint64(now[:], uint64(m.cfg.Clock.Now().UnixNano()))
-	return m.cfg.GCS.Put(ctx, gcs.Heartbeats, []byte(m.id), now[:])
+	var load Load
+	if m.cfg.Load != nil {
+		load = m.cfg.Load()
+	}
+	load.At = m.cfg.Clock.Now()
+	return m.cfg.GCS.Put(ctx, gcs.Heartbeats, []byte(m.id), load.Append(nil))
+}
+
+// Load is what a node reports in its heartbeats.
+type Load struct {
+	// At is when it was taken; the heartbeat sets it.
+	At time.Time
+	// Free is what of the node's resources is not in use.
+	Free map[string]float64
+	// Queued counts tasks waiting for resources or a worker; Running,
+	// those running.
+	Queued, Running int
+	// StoreUsed and StoreCapacity are the object store's bytes.
+	StoreUsed, StoreCapacity int64
+}
+
+// Append encodes l as space-separated key=value fields.
+func (l Load) Append(dst []byte) []byte {
+	if !l.At.IsZero() {
+		dst = append(dst, "at="...)
+		dst = strconv.AppendInt(dst, l.At.UnixNano(), 10)
+		dst = append(dst, ' ')
+	}
+	dst = append(dst, "queued="...)
+	dst = strconv.AppendInt(dst, int64(l.Queued), 10)
+	dst = append(dst, " running="...)
+	dst = strconv.AppendInt(dst, int64(l.Running), 10)
+	dst = append(dst, " store="...)
+	dst = strconv.AppendInt(dst, l.StoreUsed, 10)
+	dst = append(dst, '/')
+	dst = strconv.AppendInt(dst, l.StoreCapacity, 10)
+	if l.Free != nil {
+		dst = append(dst, " free="...)
+		dst = AppendResources(dst, l.Free)
+	}
+	return dst
+}
+
+// DecodeLoad reads what Load.Append wrote; unknown fields are skipped,
+// so that a newer node's heartbeat still reads.
+func DecodeLoad(b []byte) (Load, error) {
+	var l Load
+	bad := func() (Load, error) { return Load{}, fmt.Errorf("cluster: malformed load %q", b) }
+	for _, field := range strings.Fields(string(b)) {
+		key, value, ok := strings.Cut(field, "=")
+		if !ok {
+			return bad()
+		}
+		var err error
+		switch key {
+		case "at":
+			var ns int64
+			ns, err = strconv.ParseInt(value, 10, 64)
+			l.At = time.Unix(0, ns)
+		case "queued":
+			l.Queued, err = strconv.Atoi(value)
+		case "running":
+			l.Running, err = strconv.Atoi(value)
+		case "store":
+			used, capacity, ok := strings.Cut(value, "/")
+			if !ok {
+				return bad()
+			}
+			if l.StoreUsed, err = strconv.ParseInt(used, 10, 64); err == nil {
+				l.StoreCapacity, err = strconv.ParseInt(capacity, 10, 64)
+			}
+		case "free":
+			l.Free, err = DecodeResources([]byte(value))
+		}
+		if err != nil || l.Queued < 0 || l.Running < 0 || l.StoreUsed < 0 || l.StoreCapacity < 0 {
+			return bad()
+		}
+	}
+	return l, nil
 }
 
 func (m *Member) heartbeat() {
@@ -169,6 +247,8 @@ type NodeStatus struct {
 	Addr      string
 	State     gcs.NodeState
 	Resources map[string]float64
+	// Load is its last heartbeat's.
+	Load Load
 }
 
 // List returns every node that ever joined, in joining order, with its
@@ -199,7 +279,17 @@ func List(ctx context.Context, api gcs.API) ([]NodeStatus, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cluster: node %s: %w", id, err)
 		}
-		out = append(out, NodeStatus{ID: NodeID(id), Addr: info.Addr, State: info.State, Resources: res})
+		st := NodeStatus{ID: NodeID(id), Addr: info.Addr, State: info.State, Resources: res}
+		beat, ok, err := api.Get(ctx, gcs.Heartbeats, id, nil)
+		if err != nil {
+			return nil, fmt.Errorf("cluster: node %s: %w", id, err)
+		}
+		if ok {
+			if st.Load, err = DecodeLoad(beat); err != nil {
+				return nil, fmt.Errorf("cluster: node %s: %w", id, err)
+			}
+		}
+		out = append(out, st)
 	}
 	return out, nil
 }

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"path/filepath"
 	"time"
 
+	"manta/cluster"
 	"manta/node"
 	"manta/node/host"
 	"manta/rpc/wire"
@@ -19,6 +22,9 @@ import (
 type Cluster struct {
 	rt *runtimeState
 	h  *host.Host
+	// With Config.Address: the cluster's GCS and this node's membership.
+	gcs    io.Closer
+	member *cluster.Member
 }
 
 // Init starts manta in this process. In a worker process started by a
@@ -64,7 +70,43 @@ func Init(cfg Config) (*Cluster, error) {
 		objs.close()
 		return nil, errors.New("manta: already initialized in this process")
 	}
-	return &Cluster{rt: rt, h: h}, nil
+	c := &Cluster{rt: rt, h: h}
+	if cfg.Address != "" {
+		if err := c.join(cfg); err != nil {
+			c.Shutdown()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// join makes this node a member of the cluster at cfg.Address.
+func (c *Cluster) join(cfg Config) error {
+	token, err := cluster.ReadToken(filepath.Join(cluster.StateDir(), cluster.TokenFile))
+	if err != nil {
+		return fmt.Errorf("manta: cannot join %s: %w", cfg.Address, err)
+	}
+	ctx := context.Background()
+	api, err := cluster.Dial(ctx, cfg.Address, token, 10*time.Second)
+	if err != nil {
+		return fmt.Errorf("manta: %w", err)
+	}
+	joinCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	m, err := cluster.Join(joinCtx, cluster.Config{GCS: api, Resources: cfg.Resources, Load: c.load, Clock: cfg.Clock, Logger: cfg.Logger})
+	if err != nil {
+		api.Close()
+		return fmt.Errorf("manta: cannot join %s: %w", cfg.Address, err)
+	}
+	c.gcs, c.member = api, m
+	return nil
+}
+
+// load is what the node's heartbeats report.
+func (c *Cluster) load() cluster.Load {
+	s := c.Stats()
+	return cluster.Load{Free: s.Sched.Available.Map(), Queued: s.Sched.Queued, Running: s.Sched.Running,
+		StoreUsed: s.Store.Used, StoreCapacity: s.Store.Capacity}
 }
 
 // Shutdown stops the cluster: unfinished calls fail with ErrShutdown,
@@ -72,6 +114,13 @@ func Init(cfg Config) (*Cluster, error) {
 // shared-memory segment is released. References made by this cluster fail
 // with ErrShutdown from then on. Init may be called again afterwards.
 func (c *Cluster) Shutdown() error {
+	if c.member != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		c.member.Leave(ctx) // best effort: the head's watcher marks a silent node dead anyway
+		cancel()
+		c.gcs.Close()
+		c.member = nil
+	}
 	err := c.h.Shutdown()
 	c.rt.objs.close()
 	current.CompareAndSwap(c.rt, nil)

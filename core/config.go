@@ -65,6 +65,14 @@ type Config struct {
 	// Logger receives what goes wrong with worker processes. Default
 	// slog.Default().
 	Logger *slog.Logger
+	// Address, if set, is a cluster head's GCS monitor (HOST:PORT, what
+	// `manta start --head` prints): the driver's node joins that cluster,
+	// reports its load in heartbeats, and shows in `manta status`; the
+	// cluster token comes from $MANTA_GCS_TOKEN or the head's token file in
+	// $MANTA_DIR. Init fails if the head cannot be reached within 10 s.
+	// Tasks still run on this node: placing them on other nodes is not
+	// built yet.
+	Address string
 }
 
 // envConfig is the typed table of environment overrides.
@@ -86,6 +94,7 @@ var envConfig = []struct {
 	{"MANTA_STORE_BYTES", func(c *Config, v string) (err error) { c.StoreBytes, err = strconv.ParseInt(v, 10, 64); return }},
 	{"MANTA_SPILL_DIR", func(c *Config, v string) error { c.SpillDir = v; return nil }},
 	{"MANTA_STORE_WAIT", func(c *Config, v string) (err error) { c.StoreWait, err = time.ParseDuration(v); return }},
+	{"MANTA_ADDRESS", func(c *Config, v string) error { c.Address = v; return nil }},
 	{"MANTA_LINEAGE_BYTES", func(c *Config, v string) (err error) { c.LineageBytes, err = strconv.ParseInt(v, 10, 64); return }},
 }
 

@@ -199,3 +199,11 @@ func (r Resources) CopiesIn(have Resources) int {
 	})
 	return copies
 }
+
+// Map returns the non-zero quantities in whole units, as NewResources
+// takes them.
+func (r Resources) Map() map[string]float64 {
+	m := map[string]float64{}
+	r.each(func(name string, units int64) { m[name] = float64(units) / Unit })
+	return m
+}

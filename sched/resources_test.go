@@ -75,6 +75,9 @@ func TestLackingAndCopiesIn(t *testing.T) {
 			t.Errorf("%v.CopiesIn(%v) = %d, want %d", r, node, got, c.copies)
 		}
 	}
+	if m := node.Map(); len(m) != 3 || m["CPU"] != 4 || m["GPU"] != 1 || m["disk"] != 2.5 {
+		t.Errorf("Map() = %v", m)
+	}
 	if got := (Resources{}).CopiesIn(node); got != math.MaxInt {
 		t.Errorf("the empty set fits %d times, want math.MaxInt", got)
 	}

@@ -26,21 +26,9 @@ import (
 	"manta/node/host"
 )
 
-// stateDir is where the commands of this machine keep what they share:
-// the head's address and token, and the pids `manta stop` stops
-// ($MANTA_DIR, default a directory of this user's in the temp dir).
-func stateDir() string {
-	if dir := os.Getenv("MANTA_DIR"); dir != "" {
-		return dir
-	}
-	return filepath.Join(os.TempDir(), fmt.Sprintf("manta-%d", os.Getuid()))
-}
-
-const (
-	headAddressFile = "head-address"
-	tokenFileName   = "gcs-token"
-	pidDir          = "pids"
-)
+// pidDir, under cluster.StateDir, holds a file per head or node this
+// machine started, named ROLE-PID: what `manta stop` stops.
+const pidDir = "pids"
 
 // startCommand is `manta start`: with --head, the GCS (a monitor in this
 // process, S×R replica processes), the node watcher and this machine's
@@ -78,9 +66,9 @@ func startCommand(args []string, out io.Writer) error {
 			res[name] = q
 		}
 	}
-	dir := stateDir()
+	dir := cluster.StateDir()
 	if *tokenFile == "" {
-		*tokenFile = filepath.Join(dir, tokenFileName)
+		*tokenFile = filepath.Join(dir, cluster.TokenFile)
 	}
 	if err := os.MkdirAll(filepath.Join(dir, pidDir), 0o700); err != nil {
 		return err
@@ -99,15 +87,12 @@ func startCommand(args []string, out io.Writer) error {
 		defer head.Close()
 		gcsAPI = api
 	} else {
-		token, err := readToken(*tokenFile)
+		token, err := cluster.ReadToken(*tokenFile)
 		if err != nil {
 			return err
 		}
-		dialCtx, cancel := context.WithTimeout(ctx, *timeout)
-		gcsAPI, err = client.Dial(dialCtx, client.Config{Monitor: *address, Token: token, Timeout: *timeout})
-		cancel()
-		if err != nil {
-			return fmt.Errorf("start: cannot reach the head at %s within %v: %w", *address, *timeout, err)
+		if gcsAPI, err = cluster.Dial(ctx, *address, token, *timeout); err != nil {
+			return fmt.Errorf("start: %w", err)
 		}
 	}
 	defer gcsAPI.Close()
@@ -176,7 +161,7 @@ func startHead(ctx context.Context, out io.Writer, o headOptions) (*server.Head,
 		watcher, err = server.WatchNodes(ctx, server.NodeWatcherConfig{GCS: api, Timeout: o.nodeTimeout})
 	}
 	if err == nil {
-		err = os.WriteFile(filepath.Join(filepath.Dir(o.tokenFile), headAddressFile), []byte(head.Addr()+"\n"), 0o600)
+		err = os.WriteFile(filepath.Join(filepath.Dir(o.tokenFile), cluster.HeadAddressFile), []byte(head.Addr()+"\n"), 0o600)
 	}
 	if err != nil {
 		if api != nil {
@@ -194,51 +179,33 @@ func startHead(ctx context.Context, out io.Writer, o headOptions) (*server.Head,
 	return head, api, nil
 }
 
-func readToken(file string) ([]byte, error) {
-	if env := os.Getenv(server.EnvToken); env != "" {
-		if token, err := hex.DecodeString(env); err == nil && len(token) > 0 {
-			return token, nil
-		}
-		return nil, fmt.Errorf("%s is not a token in hex", server.EnvToken)
-	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("no cluster token: set %s or copy the head's token file to %s (%w)", server.EnvToken, file, err)
-	}
-	token, err := hex.DecodeString(strings.TrimSpace(string(b)))
-	if err != nil || len(token) == 0 {
-		return nil, fmt.Errorf("%s does not hold a token in hex", file)
-	}
-	return token, nil
-}
-
 // statusCommand is `manta status`: every node that joined the cluster,
 // alive or dead, with its resources.
 func statusCommand(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	fs.SetOutput(out)
 	address := fs.String("address", "", "the head's GCS monitor (default: the head started on this machine)")
-	tokenFile := fs.String("token-file", filepath.Join(stateDir(), tokenFileName), "the cluster token's file")
+	tokenFile := fs.String("token-file", filepath.Join(cluster.StateDir(), cluster.TokenFile), "the cluster token's file")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long to try to reach the head")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *address == "" {
-		b, err := os.ReadFile(filepath.Join(stateDir(), headAddressFile))
+		b, err := os.ReadFile(filepath.Join(cluster.StateDir(), cluster.HeadAddressFile))
 		if err != nil {
 			return errors.New("status: no head started on this machine; give --address HOST:PORT")
 		}
 		*address = strings.TrimSpace(string(b))
 	}
-	token, err := readToken(*tokenFile)
+	token, err := cluster.ReadToken(*tokenFile)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	api, err := client.Dial(ctx, client.Config{Monitor: *address, Token: token, Timeout: *timeout})
+	api, err := cluster.Dial(ctx, *address, token, *timeout)
 	if err != nil {
-		return fmt.Errorf("status: cannot reach the head at %s: %w", *address, err)
+		return fmt.Errorf("status: %w", err)
 	}
 	defer api.Close()
 	nodes, err := cluster.List(ctx, api)
@@ -247,7 +214,7 @@ func statusCommand(args []string, out io.Writer) error {
 	}
 	alive := 0
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tSTATE\tADDRESS\tRESOURCES")
+	fmt.Fprintln(tw, "NODE\tSTATE\tADDRESS\tRESOURCES\tFREE\tQUEUED\tRUNNING\tSTORE USED")
 	for _, n := range nodes {
 		if n.State == gcs.NodeAlive {
 			alive++
@@ -256,7 +223,15 @@ func statusCommand(args []string, out io.Writer) error {
 		if addr == "" {
 			addr = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", n.ID, n.State, addr, cluster.AppendResources(nil, n.Resources))
+		free, store := "-", "-"
+		if n.Load.Free != nil {
+			free = string(cluster.AppendResources(nil, n.Load.Free))
+		}
+		if n.Load.StoreCapacity > 0 {
+			store = fmt.Sprintf("%.1f of %.1f MiB", float64(n.Load.StoreUsed)/(1<<20), float64(n.Load.StoreCapacity)/(1<<20))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", n.ID, n.State, addr, cluster.AppendResources(nil, n.Resources),
+			free, n.Load.Queued, n.Load.Running, store)
 	}
 	tw.Flush()
 	fmt.Fprintf(out, "%d nodes, %d alive\n", len(nodes), alive)
@@ -272,7 +247,7 @@ func stopCommand(args []string, out io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	dir := filepath.Join(stateDir(), pidDir)
+	dir := filepath.Join(cluster.StateDir(), pidDir)
 	entries, err := os.ReadDir(dir)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err

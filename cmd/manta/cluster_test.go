@@ -13,10 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"manta/cluster"
+	"manta/core"
 	"manta/gcs"
 	"manta/gcs/client"
 	"manta/internal/netns"
 )
+
+var testNoop = core.Register0("test.noop", func() (int, error) { return 1, nil })
 
 // process is a `manta` command run as a process of its own (the test
 // binary, see TestMain), in the cluster's state directory.
@@ -98,7 +102,7 @@ func TestClusterProcesses(t *testing.T) {
 	dir := t.TempDir()
 	head := startProcess(t, dir, "start", "--head", "--node-timeout", "500ms", "--heartbeat", "100ms")
 	headID := head.waitJoined(t)
-	addr, err := os.ReadFile(filepath.Join(dir, headAddressFile))
+	addr, err := os.ReadFile(filepath.Join(dir, cluster.HeadAddressFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,12 +124,34 @@ func TestClusterProcesses(t *testing.T) {
 		t.Errorf("status:\n%s", out)
 	}
 
+	// A driver joins with MANTA_ADDRESS: its node reports its load.
+	t.Setenv("MANTA_ADDRESS", address)
+	driver, err := core.Init(core.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := testNoop.Remote().Get(context.Background()); err != nil || v != 1 {
+		t.Fatalf("a task on the driver's node: %v, %v", v, err)
+	}
+	out, err = runIn(t, dir, "status")
+	if err != nil || !strings.Contains(out, "4 nodes, 4 alive") || !strings.Contains(out, "0.0 of ") {
+		t.Fatalf("status with a driver (%v):\n%s", err, out)
+	}
+	if err := driver.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	os.Unsetenv("MANTA_ADDRESS")
+	out, err = runIn(t, dir, "status")
+	if err != nil || !strings.Contains(out, "4 nodes, 3 alive") {
+		t.Fatalf("status after the driver left (%v):\n%s", err, out)
+	}
+
 	// Kill node b as a crash would; the head's watcher marks it dead.
 	killed := time.Now()
 	killAndAwaitDeath(t, dir, address, b, bID)
 	t.Logf("node killed with SIGKILL marked dead after %v (timeout 500ms)", time.Since(killed).Round(time.Millisecond))
 	out, err = runIn(t, dir, "status")
-	if err != nil || !strings.Contains(out, bID+"  dead") || !strings.Contains(out, "3 nodes, 2 alive") {
+	if err != nil || !strings.Contains(out, bID+"  dead") || !strings.Contains(out, "4 nodes, 2 alive") {
 		t.Fatalf("status after the kill (%v):\n%s", err, out)
 	}
 
@@ -170,7 +196,7 @@ func TestClusterInNetworkNamespaces(t *testing.T) {
 	dir := t.TempDir()
 	head := startProcess(t, dir, "start", "--head", "--bind", nw.HostIP, "--node-timeout", "500ms", "--heartbeat", "100ms")
 	head.waitJoined(t)
-	addr, err := os.ReadFile(filepath.Join(dir, headAddressFile))
+	addr, err := os.ReadFile(filepath.Join(dir, cluster.HeadAddressFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +232,7 @@ func TestClusterInNetworkNamespaces(t *testing.T) {
 // and waits until the head marks it dead in gcs.Nodes.
 func killAndAwaitDeath(t *testing.T, dir, address string, p *process, id string) {
 	t.Helper()
-	token, err := readToken(filepath.Join(dir, tokenFileName))
+	token, err := cluster.ReadToken(filepath.Join(dir, cluster.TokenFile))
 	if err != nil {
 		t.Fatal(err)
 	}
