@@ -152,9 +152,7 @@ func (p *Puller) Close() error {
 	p.peers = nil
 	p.mu.Unlock()
 	for _, pe := range peers {
-		for _, c := range pe.conns {
-			c.Close()
-		}
+		pe.close()
 	}
 	return nil
 }
@@ -270,32 +268,63 @@ func (p *Puller) create(ctx context.Context, id store.ID, size int64) (store.Slo
 	}
 }
 
-// peerSet tracks which listed peers have failed during one pull.
+// peerSet tracks the peers of one pull: the one being asked, the causes
+// of those dropped, and the references it holds on their connections.
 type peerSet struct {
+	p      *Puller
 	mu     sync.Mutex
 	from   []string
 	cur    int     // the first peer not known to have failed
+	pe     *peer   // from[cur]'s connections, once dialled
+	held   []*peer // references to give back
 	causes []error // why each dropped peer was dropped
 }
 
-// current returns the index of the peer to ask, or -1.
-func (ps *peerSet) current() int {
+// current returns the index of the peer to ask and its connections; k is
+// -1 when none is left.
+func (ps *peerSet) current() (k int, pe *peer, err error) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	if ps.cur >= len(ps.from) {
-		return -1
+		return -1, nil, nil
 	}
-	return ps.cur
+	if ps.pe == nil {
+		if ps.pe, err = ps.p.peer(ps.from[ps.cur]); err != nil {
+			return 0, nil, err
+		}
+		ps.held = append(ps.held, ps.pe)
+	}
+	return ps.cur, ps.pe, nil
 }
 
 // fail drops peer k (once) with err as the cause.
 func (ps *peerSet) fail(k int, err error) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
-	if k == ps.cur {
-		ps.causes = append(ps.causes, fmt.Errorf("peer %s: %w", ps.from[k], err))
-		ps.cur++
+	if k != ps.cur {
+		return
 	}
+	ps.causes = append(ps.causes, fmt.Errorf("peer %s: %w", ps.from[k], err))
+	ps.cur++
+	if ps.pe != nil && connFailure(err) {
+		ps.p.forget(ps.pe) // the next pull dials afresh
+	}
+	ps.pe = nil
+}
+
+// connFailure reports an error that says the peer is unreachable, refuses
+// this node or stalls, rather than that it lacks the object.
+func connFailure(err error) bool {
+	return errors.Is(err, rpc.ErrUnavailable) || errors.Is(err, rpc.ErrUnauthenticated) ||
+		errors.Is(err, context.DeadlineExceeded)
+}
+
+// release gives back the references of the pull.
+func (ps *peerSet) release() {
+	for _, pe := range ps.held {
+		ps.p.put(pe)
+	}
+	ps.held = nil
 }
 
 func (ps *peerSet) err(id store.ID) error {
@@ -314,7 +343,8 @@ func (p *Puller) fill(ctx context.Context, op *pull, id store.ID, sl store.Slot,
 	chunk := int64(p.cfg.ChunkSize)
 	nchunks := max(1, (size+chunk-1)/chunk) // one empty chunk checks that a peer has an empty object
 	workers := int(min(nchunks, int64(p.cfg.ConnsPerPeer*p.cfg.Depth)))
-	ps := &peerSet{from: from}
+	ps := &peerSet{p: p, from: from}
+	defer ps.release()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -357,15 +387,14 @@ func (p *Puller) fetch(ctx context.Context, op *pull, ps *peerSet, r Request, ds
 		return err
 	}
 	for {
-		k := ps.current()
-		if k < 0 {
-			return ps.err(r.ID)
-		}
-		pe, err := p.peer(ps.from[k])
+		k, pe, err := ps.current()
 		if err != nil {
 			return err
 		}
-		err = pe.fetch(ctx, Priority(op.prio.Load()), req, dst)
+		if k < 0 {
+			return ps.err(r.ID)
+		}
+		err = p.call(ctx, pe, Priority(op.prio.Load()), req, dst)
 		if err == nil {
 			return nil
 		}
@@ -379,7 +408,20 @@ func (p *Puller) fetch(ctx context.Context, op *pull, ps *peerSet, r Request, ds
 	}
 }
 
-// peer returns the connections to addr, dialling them the first time.
+// call fetches one chunk from pe, within StallTimeout. A call's deadline
+// is its context's, or the clients' Timeout (StallTimeout) when it has
+// none: only a context with a later deadline needs one of its own.
+func (p *Puller) call(ctx context.Context, pe *peer, prio Priority, req, dst []byte) error {
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) > p.cfg.StallTimeout {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.cfg.StallTimeout)
+		defer cancel()
+	}
+	return pe.fetch(ctx, prio, req, dst)
+}
+
+// peer returns the connections to addr, dialling them the first time,
+// with a reference the caller gives back with put.
 func (p *Puller) peer(addr string) (*peer, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -387,21 +429,21 @@ func (p *Puller) peer(addr string) (*peer, error) {
 		return nil, ErrClosed
 	}
 	if pe := p.peers[addr]; pe != nil {
+		pe.refs++
 		return pe, nil
 	}
-	pe := &peer{addr: addr}
+	pe := &peer{addr: addr, refs: 1}
 	for range p.cfg.ConnsPerPeer {
 		c, err := rpc.Dial(rpc.ClientConfig{
-			Addr:     addr,
-			Token:    p.cfg.Token,
-			MaxFrame: p.cfg.ChunkSize,
+			Addr:  addr,
+			Token: p.cfg.Token,
+			// Room for an error message even with tiny chunks.
+			MaxFrame: max(p.cfg.ChunkSize, 4<<10),
 			Timeout:  p.cfg.StallTimeout,
 			FailFast: true,
 		})
 		if err != nil {
-			for _, c := range pe.conns {
-				c.Close()
-			}
+			pe.close()
 			return nil, fmt.Errorf("transfer: peer %s: %w", addr, err)
 		}
 		pe.conns = append(pe.conns, c)
@@ -415,16 +457,48 @@ func (p *Puller) peer(addr string) (*peer, error) {
 	return pe, nil
 }
 
+// forget drops pe from the Puller's peers: its connections close when the
+// last pull using them is done.
+func (p *Puller) forget(pe *peer) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.peers[pe.addr] == pe {
+		delete(p.peers, pe.addr)
+	}
+	pe.forgotten = true
+}
+
+// put gives back a reference from peer.
+func (p *Puller) put(pe *peer) {
+	p.mu.Lock()
+	pe.refs--
+	last := pe.refs == 0 && pe.forgotten
+	p.mu.Unlock()
+	if last {
+		pe.close()
+	}
+}
+
 // peer is the connections to one peer and the queue in front of their
 // request slots.
 type peer struct {
 	addr  string
 	conns []*rpc.Client
 
+	// Guarded by the Puller's mu.
+	refs      int  // pulls using it
+	forgotten bool // no longer in the Puller's peers
+
 	mu      sync.Mutex
 	free    []int // free slots
 	waiting waitHeap
 	seq     uint64
+}
+
+func (pe *peer) close() {
+	for _, c := range pe.conns {
+		c.Close()
+	}
 }
 
 // fetch sends one chunk request when a slot is free and reads the

@@ -269,6 +269,12 @@ func TestPeerDiesFallsBack(t *testing.T) {
 				t.Fatalf("Pull = %v, want ErrTransferFailed wrapping rpc.ErrUnavailable", err)
 			}
 			absent(t, dst, id2)
+			p.mu.Lock()
+			left := len(p.peers)
+			p.mu.Unlock()
+			if left != 0 {
+				t.Fatalf("%d dead peers still kept", left)
+			}
 		})
 	}
 }
@@ -276,20 +282,25 @@ func TestPeerDiesFallsBack(t *testing.T) {
 func TestStalledPeerFallsBack(t *testing.T) {
 	const chunk, n = 64 << 10, 4*64<<10 + 1
 	src, dst := newStore(t, 4<<20), newStore(t, 4<<20)
-	id := store.ID{9}
 	data := pattern(n, 9)
-	put(t, src, id, data)
 	stalled := newServer(t, src, func(c *rpc.Ctx, r Request) error {
 		<-c.Done() // never answers
 		return errors.New("closed")
 	})
 	good := newServer(t, src, nil)
 	p := newPuller(t, PullerConfig{Store: dst, ChunkSize: chunk, StallTimeout: 50 * time.Millisecond})
-	if err := p.Pull(context.Background(), id, n, []string{stalled.Addr(), good.Addr()}, PriorityGet); err != nil {
-		t.Fatal(err)
-	}
-	if got := read(t, dst, id); !bytes.Equal(got, data) {
-		t.Fatal("bytes differ")
+	// Without a deadline, and with one far later than StallTimeout.
+	long, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	for i, ctx := range []context.Context{context.Background(), long} {
+		id := store.ID{9, byte(i)}
+		put(t, src, id, data)
+		if err := p.Pull(ctx, id, n, []string{stalled.Addr(), good.Addr()}, PriorityGet); err != nil {
+			t.Fatal(err)
+		}
+		if got := read(t, dst, id); !bytes.Equal(got, data) {
+			t.Fatal("bytes differ")
+		}
 	}
 }
 
