@@ -42,9 +42,9 @@ func BenchmarkPull64MiB(b *testing.B) { benchPull(b, 64<<20, PullerConfig{}) }
 // BenchmarkPull256MiB is the same with a 256 MiB object.
 func BenchmarkPull256MiB(b *testing.B) { benchPull(b, 256<<20, PullerConfig{}) }
 
-// BenchmarkPullTuning runs the 64 MiB pull over chunk sizes and
-// connection counts (-bench PullTuning).
-func BenchmarkPullTuning(b *testing.B) {
+// BenchmarkChunkTuning runs the 64 MiB pull over chunk sizes and
+// connection counts (-bench ChunkTuning).
+func BenchmarkChunkTuning(b *testing.B) {
 	for _, chunk := range []int{32 << 10, 62 << 10, 256 << 10, 4 << 20} {
 		for _, conns := range []int{1, 4} {
 			for _, depth := range []int{1, 8} {

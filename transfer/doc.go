@@ -47,7 +47,14 @@
 // # Performance
 //
 // BenchmarkPull64MiB against BenchmarkRawTCP64MiB (one plain loopback TCP
-// stream between two goroutines) measures the cost over raw TCP. The rest
+// stream between two goroutines) measures the cost over raw TCP:
+//
+//	go test -run '^$' -bench 'Pull|RawTCP' -count 5 ./transfer
+//
+// On a shared 2-core machine (medians of 5): 64 MiB pulled at 2.62 GB/s
+// against 3.07 GB/s raw (85%), 256 MiB at 2.66 against 3.00 GB/s (89%),
+// 14-20 allocations a pull; BenchmarkChunkTuning compares chunk sizes,
+// connections and depths (4 MiB chunks: about 0.6 GB/s). The rest
 // is rpc's: the server copies each chunk into its response buffer and
 // then into the connection's write buffer, and the client reads the frame
 // into its read buffer before copying it into the slot; a raw stream

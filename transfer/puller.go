@@ -27,7 +27,7 @@ const (
 	PriorityGet
 )
 
-// Defaults of PullerConfig, measured on loopback (BenchmarkPullTuning).
+// Defaults of PullerConfig, measured on loopback (BenchmarkChunkTuning).
 // The chunk is just under 64 KiB because rpc's client reads a response
 // that fits its 64 KiB read buffer in place and copies it once into the
 // destination, while a larger one is first gathered in a buffer grown 64
