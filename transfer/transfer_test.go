@@ -437,3 +437,65 @@ func FuzzDecodeRequest(f *testing.F) {
 		}
 	})
 }
+
+// A merged Pull whose leader's caller gives up takes the pull over.
+func TestMergedPullTakesOver(t *testing.T) {
+	const chunk, n = 64 << 10, 3*64<<10 + 9
+	src, dst := newStore(t, 4<<20), newStore(t, 4<<20)
+	id := store.ID{12}
+	data := pattern(n, 12)
+	put(t, src, id, data)
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	srv := newServer(t, src, func(*rpc.Ctx, Request) error {
+		once.Do(func() { close(entered); <-release })
+		return nil
+	})
+	p := newPuller(t, PullerConfig{Store: dst, ChunkSize: chunk})
+	joined := make(chan struct{}, 1)
+	p.onJoin = func() { joined <- struct{}{} }
+
+	lctx, cancel := context.WithCancel(context.Background())
+	leader, follower := make(chan error, 1), make(chan error, 1)
+	go func() { leader <- p.Pull(lctx, id, n, []string{srv.Addr()}, PriorityArg) }()
+	<-entered
+	go func() { follower <- p.Pull(context.Background(), id, n, []string{srv.Addr()}, PriorityGet) }()
+	<-joined
+	cancel()
+	if err := <-leader; !errors.Is(err, context.Canceled) {
+		t.Fatalf("leader: %v, want context.Canceled", err)
+	}
+	close(release)
+	if err := <-follower; err != nil {
+		t.Fatalf("follower: %v", err)
+	}
+	if got := read(t, dst, id); !bytes.Equal(got, data) {
+		t.Fatal("bytes differ")
+	}
+}
+
+// Close fails the pulls in flight with ErrClosed and leaves nothing behind.
+func TestCloseFailsPulls(t *testing.T) {
+	src, dst := newStore(t, 4<<20), newStore(t, 4<<20)
+	id := store.ID{13}
+	put(t, src, id, pattern(1000, 13))
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	srv := newServer(t, src, func(*rpc.Ctx, Request) error {
+		once.Do(func() { close(entered); <-release })
+		return nil
+	})
+	defer close(release)
+	p := newPuller(t, PullerConfig{Store: dst})
+	errs := make(chan error, 1)
+	go func() { errs <- p.Pull(context.Background(), id, 1000, []string{srv.Addr()}, PriorityGet) }()
+	<-entered
+	p.Close()
+	if err := <-errs; !errors.Is(err, ErrClosed) {
+		t.Fatalf("Pull = %v, want ErrClosed", err)
+	}
+	absent(t, dst, id)
+	if err := p.Pull(context.Background(), id, 1000, []string{srv.Addr()}, PriorityGet); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Pull after Close = %v, want ErrClosed", err)
+	}
+}
