@@ -434,6 +434,7 @@ const (
 	stateQueued    = iota // in the connection's queue
 	stateSent             // in pending, written or about to be
 	stateTaken            // being completed by the reader (or by a failing connection)
+	stateReading          // taken, its large response read from the socket into resp
 	stateAbandoned        // its caller gave up; the writer skips it, the reader drops its response
 )
 
@@ -637,6 +638,13 @@ func (cn *clientConn) wait(cl *call, ctx context.Context, ctxDone <-chan struct{
 		cn.pmu.Unlock()
 		<-cl.done
 		return cl.resp, cl.err
+	case stateReading:
+		// The response is arriving into resp and may stall: the deadline
+		// holds, so the connection goes, which ends the read.
+		cn.pmu.Unlock()
+		cn.fail(fmt.Errorf("a response outlived its caller's deadline: %w", err))
+		<-cl.done
+		return cl.resp, fmt.Errorf("rpc: method %d: %w", cl.method, err)
 	}
 	cn.pmu.Unlock()
 	return cl.resp, fmt.Errorf("rpc: method %d: %w", cl.method, err)
@@ -745,21 +753,46 @@ func (cn *clientConn) readLoop() {
 	defer cn.wg.Done()
 	rr := responseReader{br: cn.br, maxFrame: cn.maxFrame}
 	var err error
+	var cut *call // a call whose response the connection cut short
 	for {
 		var (
-			id      uint32
-			status  byte
-			payload []byte
+			id     uint32
+			status byte
+			n      int
 		)
-		id, status, payload, err = rr.next()
+		id, status, n, err = rr.header()
 		if err != nil {
+			break
+		}
+		// A large response whose caller has room for it goes straight
+		// from the socket into the caller's buffer; the call is taken
+		// first, and a deadline that passes meanwhile ends the
+		// connection (see wait). Any other response is read whole before
+		// its call is looked up, so its caller may still give up.
+		if status == statusOK && n > cn.br.Size() {
+			cn.pmu.Lock()
+			if cl := cn.pending[id]; cl != nil && cap(cl.resp)-len(cl.resp) >= n {
+				delete(cn.pending, id)
+				cl.state = stateReading
+				cn.pmu.Unlock()
+				if cl.resp, err = rr.into(cl.resp, n); err != nil {
+					cut = cl
+					break
+				}
+				cl.done <- struct{}{}
+				continue
+			}
+			cn.pmu.Unlock()
+		}
+		var payload []byte
+		if payload, err = rr.body(n); err != nil {
 			break
 		}
 		cn.pmu.Lock()
 		cl := cn.pending[id]
 		if cl != nil {
 			delete(cn.pending, id)
-			cl.state = stateTaken
+			cl.state = stateTaken // its caller waits for done from here on
 		}
 		cn.pmu.Unlock()
 		if cl == nil {
@@ -771,7 +804,10 @@ func (cn *clientConn) readLoop() {
 	cn.fail(err)
 	cn.pmu.Lock()
 	cn.noMore = true
-	lost := make([]*call, 0, len(cn.pending))
+	lost := make([]*call, 0, len(cn.pending)+1)
+	if cut != nil {
+		lost = append(lost, cut) // taken already
+	}
 	for id, cl := range cn.pending {
 		cl.state = stateTaken
 		lost = append(lost, cl)

@@ -12,6 +12,11 @@
 //	cli, _ := rpc.Dial(rpc.ClientConfig{Addr: srv.Addr(), Token: token})
 //	resp, err := cli.Call(ctx, method, req, resp[:0])
 //
+// Call appends the response to resp. A response larger than the connection's
+// read buffer (64 KiB) that fits in resp's spare capacity is read straight
+// from the socket into it, with no copy on the way: give a buffer with room
+// (an object's slot, say) to receive large values cheaply.
+//
 // # Transport
 //
 // The server side is github.com/valyala/fastrpc's Server: per-connection

@@ -111,9 +111,10 @@ type responseReader struct {
 	scratch  []byte // payloads larger than br's buffer
 }
 
-// next reads one response. payload aliases br's buffer or r.scratch and is
-// valid until the next call. io.EOF means the peer closed between frames.
-func (r *responseReader) next() (id uint32, status byte, payload []byte, err error) {
+// header reads the next response's header: its request ID, status and
+// payload length n, which the caller reads next with body or into. io.EOF
+// means the peer closed between frames.
+func (r *responseReader) header() (id uint32, status byte, n int, err error) {
 	if r.skip > 0 {
 		r.br.Discard(r.skip) // the bytes were peeked
 		r.skip = 0
@@ -124,33 +125,52 @@ func (r *responseReader) next() (id uint32, status byte, payload []byte, err err
 	h, err := r.br.Peek(responseHeaderSize)
 	if err != nil {
 		if len(h) == 0 && err == io.EOF {
-			return 0, 0, nil, io.EOF
+			return 0, 0, 0, io.EOF
 		}
-		return 0, 0, nil, truncated("response header", len(h), err)
+		return 0, 0, 0, truncated("response header", len(h), err)
 	}
 	id = binary.LittleEndian.Uint32(h)
 	status = h[4]
-	n := binary.LittleEndian.Uint32(h[5:])
+	size := binary.LittleEndian.Uint32(h[5:])
 	if status >= statusEnd {
-		return 0, 0, nil, fmt.Errorf("%w: unknown status %d", errMalformed, status)
+		return 0, 0, 0, fmt.Errorf("%w: unknown status %d", errMalformed, status)
 	}
-	if uint64(n) > uint64(r.maxFrame) {
-		return 0, 0, nil, fmt.Errorf("%w: response of %d bytes exceeds the %d-byte limit (MaxFrame)", ErrFrameTooLarge, n, r.maxFrame)
+	if uint64(size) > uint64(r.maxFrame) {
+		return 0, 0, 0, fmt.Errorf("%w: response of %d bytes exceeds the %d-byte limit (MaxFrame)", ErrFrameTooLarge, size, r.maxFrame)
 	}
 	r.br.Discard(responseHeaderSize) // the bytes were peeked
-	if int(n) <= r.br.Size() {
-		payload, err = r.br.Peek(int(n))
+	return id, status, int(size), nil
+}
+
+// body reads the n-byte payload after header. It aliases br's buffer or
+// r.scratch and is valid until the next header.
+func (r *responseReader) body(n int) ([]byte, error) {
+	if n <= r.br.Size() {
+		payload, err := r.br.Peek(n)
 		if err != nil {
-			return 0, 0, nil, truncated("response payload", len(payload), err)
+			return nil, truncated("response payload", len(payload), err)
 		}
-		r.skip = int(n)
-		return id, status, payload, nil
+		r.skip = n
+		return payload, nil
 	}
-	r.scratch, err = readPayload(r.br, r.scratch[:0], int(n))
+	var err error
+	r.scratch, err = readPayload(r.br, r.scratch[:0], n)
 	if err != nil {
-		return 0, 0, nil, truncated("response payload", len(r.scratch), err)
+		return nil, truncated("response payload", len(r.scratch), err)
 	}
-	return id, status, r.scratch, nil
+	return r.scratch, nil
+}
+
+// into reads the n-byte payload after header straight into dst's spare
+// capacity, which must hold it: a large response whose caller gave
+// room is read with no copy on the way.
+func (r *responseReader) into(dst []byte, n int) ([]byte, error) {
+	start := len(dst)
+	dst = dst[:start+n]
+	if k, err := io.ReadFull(r.br, dst[start:]); err != nil {
+		return dst[:start], truncated("response payload", k, err)
+	}
+	return dst, nil
 }
 
 // responseFrame is one response read by fastrpc.Client: it makes the frame

@@ -246,3 +246,14 @@ func TestFastrpcClientInterop(t *testing.T) {
 	// fastrpc's Client has no Close: its goroutines stay (one reason
 	// Client is not built on it).
 }
+
+// next reads one whole response, as the client's read loop does for a call
+// that has no room for a large one.
+func (r *responseReader) next() (id uint32, status byte, payload []byte, err error) {
+	var n int
+	if id, status, n, err = r.header(); err != nil {
+		return 0, 0, nil, err
+	}
+	payload, err = r.body(n)
+	return id, status, payload, err
+}

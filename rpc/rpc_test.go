@@ -1009,3 +1009,69 @@ func TestReconnectBacksOff(t *testing.T) {
 		})
 	}
 }
+
+// A large response the caller has room for is read straight into the
+// caller's buffer; one it has no room for still arrives whole.
+func TestLargeResponseIntoCallersBuffer(t *testing.T) {
+	s, err := NewServer(ServerConfig{Token: testToken, Handler: echoHandler})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c := dial(t, ClientConfig{Addr: s.Addr()})
+	req := make([]byte, 1<<20)
+	for i := range req {
+		req[i] = byte(i * 7)
+	}
+	ctx := ctxTimeout(t, 10*time.Second)
+	buf := make([]byte, 3, 3+len(req))
+	resp, err := c.Call(ctx, 1, req, buf)
+	if err != nil || !bytes.Equal(resp[3:], req) {
+		t.Fatalf("Call into a buffer with room: %d bytes, %v", len(resp), err)
+	}
+	if &resp[0] != &buf[0] {
+		t.Fatal("the response did not land in the caller's buffer")
+	}
+	small := make([]byte, 0, 16)
+	if resp, err = c.Call(ctx, 1, req, small); err != nil || !bytes.Equal(resp, req) {
+		t.Fatalf("Call into a small buffer: %d bytes, %v", len(resp), err)
+	}
+}
+
+// A large response that stalls half-way while being read into the
+// caller's buffer still ends the call at its deadline: the connection goes.
+func TestStalledLargeResponseKeepsTheDeadline(t *testing.T) {
+	ts := startServer(t, ServerConfig{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	stall := make(chan struct{})
+	defer close(stall)
+	go func() { // a proxy that stops passing the server's bytes after 512 KiB
+		cc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer cc.Close()
+		sc, err := net.Dial("tcp", ts.Addr())
+		if err != nil {
+			return
+		}
+		defer sc.Close()
+		go io.Copy(sc, cc)
+		io.CopyN(cc, sc, 512<<10)
+		<-stall
+	}()
+	c := dial(t, ClientConfig{Addr: ln.Addr().String()})
+	req := make([]byte, 1<<20)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	buf := make([]byte, 0, len(req))
+	res := callAsync(c, ctx, mEcho, req, buf)
+	r := await(t, res, "a call whose response stalled")
+	if !errors.Is(r.err, context.DeadlineExceeded) || len(r.out) != 0 {
+		t.Fatalf("stalled response: %d bytes, %v", len(r.out), r.err)
+	}
+}
