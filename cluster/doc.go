@@ -9,4 +9,13 @@
 // killed) is marked dead by the watcher after its timeout; one that
 // Leaves is marked dead at once. List reads the membership, as
 // `manta status` shows it. A node that restarts joins under a new ID.
+//
+// The function table (gcs.Functions) ships the user's program to nodes
+// that never had it: where Ray keeps each function there, manta keeps the
+// whole Go binary, named by its SHA-256 (a BinaryHash). The driver calls
+// PublishBinary with its executable, which writes the file in 1 MiB
+// chunks and then its descriptor (only once per hash: publishing again
+// costs one Get); a node calls FetchBinary with the hash, which verifies
+// the content and renames an executable copy into place as dir/<hash>,
+// or fails with ErrBinaryUnavailable when the table cannot supply it.
 package cluster
