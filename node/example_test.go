@@ -33,6 +33,7 @@ func (h *loopHost) Wake(w *node.Waiter)                     { h.woken = append(h
 func (h *loopHost) SetTimer(node.TimerToken, time.Duration) {}
 func (h *loopHost) CancelTimer(node.TimerToken)             {}
 func (h *loopHost) Finished(wire.TaskID)                    {}
+func (h *loopHost) Spill(*node.TaskSpec)                    {}
 
 // textErrors keeps errors as their text.
 type textErrors struct{}

@@ -92,6 +92,9 @@ func (r *recorder) Wake(w *Waiter)                           { r.printf("wake %s
 func (r *recorder) SetTimer(tok TimerToken, d time.Duration) { r.printf("timer #%d %v", tok, d) }
 func (r *recorder) CancelTimer(tok TimerToken)               { r.printf("cancel-timer #%d", tok) }
 func (r *recorder) Finished(t wire.TaskID)                   { r.printf("finished %s", taskName(t)) }
+func (r *recorder) Spill(spec *TaskSpec) {
+	r.printf("spill %s contained=%s", formatSpec(spec), objNames(spec.Contained))
+}
 
 // take returns what was recorded since the last take.
 func (r *recorder) take() string {
@@ -262,3 +265,15 @@ func (e *codedError) Unwrap() error { return e.kind }
 
 // storeErrors are the errors pin-done may answer with.
 var storeErrors = map[string]error{"notfound": store.ErrNotFound, "lost": store.ErrLost, "closed": store.ErrClosed, "full": store.ErrFull}
+
+// objNames lists ids by name, comma-separated; "-" for none.
+func objNames(ids []wire.ObjectID) string {
+	if len(ids) == 0 {
+		return "-"
+	}
+	names := make([]string, len(ids))
+	for i, id := range ids {
+		names[i] = objName(id)
+	}
+	return strings.Join(names, ",")
+}

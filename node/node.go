@@ -30,6 +30,12 @@ type Config struct {
 	// when its options say nothing (Options.MaxRetries < 0). Zero means
 	// the default, 3; negative, never.
 	DefaultRetries int
+	// SpillQueue, when positive, makes the node a member of a cluster that
+	// schedules bottom up (paper §4.2.2): a plain task that is ready to run
+	// goes to Host.Spill instead of the local queue when this node's
+	// totals can never fit it, or when SpillQueue tasks already wait in
+	// the local queue. Zero keeps every task here (a single node).
+	SpillQueue int
 }
 
 // Host is what a node asks of the world around it: the processes, the
@@ -65,6 +71,12 @@ type Host interface {
 	// Finished reports that a task submitted with TaskSpec.Watched is
 	// done.
 	Finished(task wire.TaskID)
+	// Spill hands a ready task to the cluster (only with
+	// Config.SpillQueue): answer with RunHere when it is placed on this
+	// node, or SpillDone / SpillFailed once it ran elsewhere. spec and its
+	// slices are valid during the call only; its stored arguments' bytes
+	// lie in this node's store or where the host knows them to be.
+	Spill(spec *TaskSpec)
 }
 
 // ProcID names a worker process; it is also the scheduler's ID for the
@@ -118,6 +130,9 @@ type TaskSpec struct {
 	// Watched asks for Host.Finished when the task is done (the driver
 	// stops watching the caller's context then).
 	Watched bool
+	// Placed marks a task the cluster placed on this node: it is never
+	// spilled to another (at most one redirect per task).
+	Placed bool
 	// Fresh promises that no task with this ID was submitted to the node
 	// before, so Submit need not look for one: true of the driver's calls,
 	// whose IDs descend from a random root, and of a worker's until some

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -248,6 +249,42 @@ func (s *scriptState) apply(cmd string, args script.Args) (string, error) {
 			st.Objects, st.Tasks, st.Workers, st.Started, st.Actors, st.Lineage, st.LineageBytes, st.Evicted), nil
 	case "objects":
 		return dumpObjects(s.n), nil
+	case "run-here", "spill-done", "spill-failed":
+		t, err := argTask(args, "t")
+		if err != nil {
+			return "", err
+		}
+		switch cmd {
+		case "run-here":
+			s.n.RunHere(t)
+		case "spill-failed":
+			s.n.SpillFailed(t, errors.New("node lost"))
+		default:
+			var failed []byte
+			if e, err := args.Get("error"); err == nil {
+				failed = testCodec{}.Encode(errors.New(e), []byte("f"), t)
+			}
+			contained, err := objList(args, "contained")
+			if err != nil {
+				return "", err
+			}
+			if !s.n.SpillDone(t, s.value(args), contained, failed) {
+				fmt.Fprintf(&s.r.out, "not taken\n")
+			}
+		}
+		return s.r.take(), nil
+	case "put-remote":
+		id, err := argObj(args, "p")
+		if err != nil {
+			return "", err
+		}
+		size, err := args.Uint("size")
+		if err != nil {
+			return "", err
+		}
+		o := s.n.PutRemote(id, int64(size))
+		s.held[id] = append(s.held[id], o)
+		return s.r.take(), nil
 	}
 	return "", fmt.Errorf("unknown command %q", cmd)
 }
@@ -280,6 +317,9 @@ func (s *scriptState) new(args script.Args) (string, error) {
 	}
 	cfg.Sched.IdleTimeout = 10 * time.Second
 	if cfg.DefaultRetries, err = args.IntOr("retries", 3); err != nil {
+		return "", err
+	}
+	if cfg.SpillQueue, err = args.IntOr("spill", 0); err != nil {
 		return "", err
 	}
 	lineage, err := args.IntOr("lineage", 0)
@@ -333,6 +373,7 @@ func (s *scriptState) spec(cmd string, args script.Args) (*TaskSpec, error) {
 	}
 	spec.Deadline = int64(dl)
 	spec.Watched = slices.Contains(args.Words(), "watched")
+	spec.Placed = slices.Contains(args.Words(), "placed")
 	if spec.Options, err = optionsFrom(args.Pairs(), args.Words()); err != nil {
 		return nil, err
 	}

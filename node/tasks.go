@@ -33,6 +33,8 @@ type task struct {
 	pinned      bool // pinArgs has run
 	resolved    bool // its result was set before it finished (cancelled in flight)
 	done        bool
+	placed      bool // placed by the cluster: never spilled again
+	spilled     bool // running on another node (Host.Spill) until SpillDone
 	lin         linState
 }
 
@@ -118,7 +120,7 @@ func (n *Node) Submit(spec *TaskSpec) *Object {
 	}
 	rec := &taskRecord{}
 	t := &rec.t
-	*t = task{id: spec.ID, kind: spec.Kind, name: spec.Name, args: spec.Args, contained: spec.Contained, opts: spec.Options}
+	*t = task{id: spec.ID, kind: spec.Kind, name: spec.Name, args: spec.Args, contained: spec.Contained, opts: spec.Options, placed: spec.Placed}
 	if spec.Deadline != 0 || spec.Returns > 0 || spec.Watched {
 		e := t.more()
 		e.deadline, e.watched, e.returns = spec.Deadline, spec.Watched, spec.Returns
@@ -237,6 +239,10 @@ func (n *Node) adoptChild(t *task, parent wire.TaskID) {
 func (n *Node) ready(t *task) {
 	if n.closed {
 		n.finish(t, nil, nil, ErrShutdown)
+		return
+	}
+	if n.cfg.SpillQueue > 0 && !t.pinned && n.spills(t) {
+		n.spill(t)
 		return
 	}
 	if n.pinArgs(t) {

@@ -64,3 +64,13 @@ func (l *Local) Stats() Stats {
 	}
 	return s
 }
+
+// Queued counts the tasks waiting in class queues, as Stats does, without
+// allocating: a node's spill test.
+func (l *Local) Queued() int {
+	n := 0
+	for _, c := range l.classes[1:] {
+		n += c.tasks.len()
+	}
+	return n
+}

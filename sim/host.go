@@ -221,3 +221,9 @@ func (h *host) CancelTimer(node.TimerToken) {}
 
 // Finished: the workload watches no task.
 func (h *host) Finished(wire.TaskID) {}
+
+// Spill: the simulated nodes run with node.Config.SpillQueue 0; the
+// simulation spills at submission, through its global scheduler.
+func (h *host) Spill(*node.TaskSpec) {
+	panic("sim: a node spilled, but the simulation sets no SpillQueue")
+}
