@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"path/filepath"
 	"time"
 
 	"manta/cluster"
 	"manta/node"
 	"manta/node/host"
+	"manta/node/peer"
 	"manta/rpc/wire"
 	"manta/sched"
 	"manta/shm/store"
@@ -22,9 +21,8 @@ import (
 type Cluster struct {
 	rt *runtimeState
 	h  *host.Host
-	// With Config.Address: the cluster's GCS and this node's membership.
-	gcs    io.Closer
-	member *cluster.Member
+	// With Config.Address: this node's part in the cluster.
+	net *clusterNode
 }
 
 // Init starts manta in this process. In a worker process started by a
@@ -40,6 +38,15 @@ func Init(cfg Config) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("manta: node resources: %w", err)
 	}
+	var net *clusterNode
+	var attach func(*store.Store, peer.Executor) (host.Cluster, error)
+	spillQueue := 0
+	if cfg.Address != "" {
+		if net, err = dialCluster(cfg); err != nil {
+			return nil, err
+		}
+		attach, spillQueue = net.attach, cfg.SpillQueue
+	}
 	var objs *objectStore // the host's store, mapped for the driver below
 	h, err := host.New(host.Config{
 		Node: node.Config{
@@ -47,7 +54,9 @@ func Init(cfg Config) (*Cluster, error) {
 			Errors:       errorCodec{},
 			Resolve:      newResolver().resolve,
 			LineageBytes: cfg.LineageBytes,
+			SpillQueue:   spillQueue,
 		},
+		Cluster:        attach,
 		Store:          store.Config{Capacity: cfg.StoreBytes, SpillDir: cfg.SpillDir, PutTimeout: cfg.StoreWait, Clock: cfg.Clock},
 		RingBytes:      cfg.RingBytes,
 		InlineBytes:    cfg.InlineBytes,
@@ -57,6 +66,9 @@ func Init(cfg Config) (*Cluster, error) {
 		StoreAllocated: func(size int64) { objs.collect(size) },
 	})
 	if err != nil {
+		if net != nil {
+			net.close()
+		}
 		return nil, err
 	}
 	if objs, err = mapStore(h.Store().Segment(), cfg.InlineBytes); err != nil {
@@ -70,9 +82,9 @@ func Init(cfg Config) (*Cluster, error) {
 		objs.close()
 		return nil, errors.New("manta: already initialized in this process")
 	}
-	c := &Cluster{rt: rt, h: h}
-	if cfg.Address != "" {
-		if err := c.join(cfg); err != nil {
+	c := &Cluster{rt: rt, h: h, net: net}
+	if net != nil {
+		if err := net.join(c.load); err != nil {
 			c.Shutdown()
 			return nil, err
 		}
@@ -80,26 +92,12 @@ func Init(cfg Config) (*Cluster, error) {
 	return c, nil
 }
 
-// join makes this node a member of the cluster at cfg.Address.
-func (c *Cluster) join(cfg Config) error {
-	token, err := cluster.ReadToken(filepath.Join(cluster.StateDir(), cluster.TokenFile))
-	if err != nil {
-		return fmt.Errorf("manta: cannot join %s: %w", cfg.Address, err)
+// NodeID is this node's ID in its cluster; empty without Config.Address.
+func (c *Cluster) NodeID() string {
+	if c.net == nil || c.net.member == nil {
+		return ""
 	}
-	ctx := context.Background()
-	api, err := cluster.Dial(ctx, cfg.Address, token, 10*time.Second)
-	if err != nil {
-		return fmt.Errorf("manta: %w", err)
-	}
-	joinCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	m, err := cluster.Join(joinCtx, cluster.Config{GCS: api, Resources: cfg.Resources, Load: c.load, Clock: cfg.Clock, Logger: cfg.Logger})
-	if err != nil {
-		api.Close()
-		return fmt.Errorf("manta: cannot join %s: %w", cfg.Address, err)
-	}
-	c.gcs, c.member = api, m
-	return nil
+	return string(c.net.member.ID())
 }
 
 // load is what the node's heartbeats report.
@@ -114,14 +112,13 @@ func (c *Cluster) load() cluster.Load {
 // shared-memory segment is released. References made by this cluster fail
 // with ErrShutdown from then on. Init may be called again afterwards.
 func (c *Cluster) Shutdown() error {
-	if c.member != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		c.member.Leave(ctx) // best effort: the head's watcher marks a silent node dead anyway
-		cancel()
-		c.gcs.Close()
-		c.member = nil
+	if c.net != nil {
+		c.net.leave()
 	}
 	err := c.h.Shutdown()
+	if c.net != nil {
+		c.net.close()
+	}
 	c.rt.objs.close()
 	current.CompareAndSwap(c.rt, nil)
 	return err

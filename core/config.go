@@ -70,9 +70,26 @@ type Config struct {
 	// reports its load in heartbeats, and shows in `manta status`; the
 	// cluster token comes from $MANTA_GCS_TOKEN or the head's token file in
 	// $MANTA_DIR. Init fails if the head cannot be reached within 10 s.
-	// Tasks still run on this node: placing them on other nodes is not
-	// built yet.
+	//
+	// In a cluster the node schedules bottom up (paper §4.2.2): a task
+	// runs here unless this node can never fit it or SpillQueue tasks
+	// already wait here; then the cluster places it on the node with the
+	// lowest estimated wait, which runs it and keeps its stored result
+	// until this node pulls it (on Get, or as another task's argument).
 	Address string
+	// Bind is the host this node's peer and transfer servers listen on,
+	// in a cluster. Default 127.0.0.1: set it to an address the other
+	// nodes reach.
+	Bind string
+	// Heartbeat is how often, in a cluster, the node reports its load and
+	// reads the other nodes'. Default 500 ms.
+	Heartbeat time.Duration
+	// SpillQueue is how many tasks may wait in this node's queue before
+	// the next goes to the cluster. Default 8.
+	SpillQueue int
+	// NoLocality places spilled tasks on the shortest queue wherever
+	// their inputs are (Figure 8a's locality-unaware placement).
+	NoLocality bool
 }
 
 // envConfig is the typed table of environment overrides.
@@ -95,6 +112,9 @@ var envConfig = []struct {
 	{"MANTA_SPILL_DIR", func(c *Config, v string) error { c.SpillDir = v; return nil }},
 	{"MANTA_STORE_WAIT", func(c *Config, v string) (err error) { c.StoreWait, err = time.ParseDuration(v); return }},
 	{"MANTA_ADDRESS", func(c *Config, v string) error { c.Address = v; return nil }},
+	{"MANTA_BIND", func(c *Config, v string) error { c.Bind = v; return nil }},
+	{"MANTA_HEARTBEAT", func(c *Config, v string) (err error) { c.Heartbeat, err = time.ParseDuration(v); return }},
+	{"MANTA_SPILL_QUEUE", func(c *Config, v string) (err error) { c.SpillQueue, err = strconv.Atoi(v); return }},
 	{"MANTA_LINEAGE_BYTES", func(c *Config, v string) (err error) { c.LineageBytes, err = strconv.ParseInt(v, 10, 64); return }},
 }
 
@@ -149,6 +169,15 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.ShutdownGrace <= 0 {
 		c.ShutdownGrace = 100 * time.Millisecond
+	}
+	if c.Bind == "" {
+		c.Bind = "127.0.0.1"
+	}
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = 500 * time.Millisecond
+	}
+	if c.SpillQueue <= 0 {
+		c.SpillQueue = 8
 	}
 	return c, nil
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"manta/cluster"
+	"manta/core"
 	"manta/gcs"
 	"manta/gcs/client"
 	"manta/gcs/server"
@@ -50,6 +51,7 @@ func startCommand(args []string, out io.Writer) error {
 	resources := fs.String("resources", "", `override detected resources: "CPU=4,GPU=1,ssd=2"`)
 	tokenFile := fs.String("token-file", "", "the cluster token's file (head: written, mode 0600; node: read) (default in $MANTA_DIR)")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long to try to reach the head (node)")
+	nodeBindFlag := fs.String("node-bind", "127.0.0.1", "the host this node's peer and transfer servers listen on (node; a head's use --bind)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -76,7 +78,6 @@ func startCommand(args []string, out io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	role := "node"
-	var gcsAPI *client.Client
 	if *isHead {
 		role = "head"
 		head, api, err := startHead(ctx, out, headOptions{shards: *shards, replicas: *replicas, port: *port, bind: *bind,
@@ -85,34 +86,50 @@ func startCommand(args []string, out io.Writer) error {
 			return err
 		}
 		defer head.Close()
-		gcsAPI = api
+		defer api.Close() // the node watcher's
+		*address = head.Addr()
 	} else {
 		token, err := cluster.ReadToken(*tokenFile)
 		if err != nil {
 			return err
 		}
-		if gcsAPI, err = cluster.Dial(ctx, *address, token, *timeout); err != nil {
+		// Fail within --timeout, with the reason, before starting a node.
+		api, err := cluster.Dial(ctx, *address, token, *timeout)
+		if err != nil {
 			return fmt.Errorf("start: %w", err)
 		}
+		api.Close()
 	}
-	defer gcsAPI.Close()
-	joinCtx, cancel := context.WithTimeout(ctx, *timeout)
-	member, err := cluster.Join(joinCtx, cluster.Config{GCS: gcsAPI, Resources: res, Heartbeat: *heartbeat})
-	cancel()
+	token, err := cluster.ReadToken(*tokenFile)
+	if err != nil {
+		return err
+	}
+	// The node (and its workers) read the token from the environment.
+	os.Setenv(server.EnvToken, hex.EncodeToString(token))
+	nodeBind := *bind
+	if !*isHead {
+		nodeBind = *nodeBindFlag
+	}
+	node, err := core.Init(core.Config{Address: *address, Resources: res, Heartbeat: *heartbeat, Bind: nodeBind})
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			node.Shutdown()
+		}
+	}()
 	pidFile := filepath.Join(dir, pidDir, fmt.Sprintf("%s-%d", role, os.Getpid()))
 	if err := os.WriteFile(pidFile, nil, 0o600); err != nil {
 		return err
 	}
 	defer os.Remove(pidFile)
-	fmt.Fprintf(out, "manta %s: node %s joined with %s (pid %d)\n", role, member.ID(), cluster.AppendResources(nil, res), os.Getpid())
+	fmt.Fprintf(out, "manta %s: node %s joined with %s (pid %d)\n", role, node.NodeID(), cluster.AppendResources(nil, res), os.Getpid())
 	<-ctx.Done()
-	leaveCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
 	fmt.Fprintf(out, "manta %s: stopping\n", role)
-	return member.Leave(leaveCtx)
+	stopped = true
+	return node.Shutdown()
 }
 
 type headOptions struct {

@@ -43,7 +43,10 @@ func (e *effects) Pin(id wire.ObjectID, tok node.PinToken) {
 
 func (e *effects) Unpin(id wire.ObjectID) { e.st.Unpin(StoreID(id)) }
 
-func (e *effects) Free(id wire.ObjectID) { e.st.Delete(StoreID(id)) }
+func (e *effects) Free(id wire.ObjectID) {
+	e.h().freeRemoteLocked(id)
+	e.st.Delete(StoreID(id))
+}
 
 func (e *effects) Wake(w *node.Waiter) { close(w.Ch) }
 
@@ -71,4 +74,5 @@ func (e *effects) Finished(task wire.TaskID) {
 		stop()
 		delete(e.watching, task)
 	}
+	e.h().finishedLocked(task)
 }

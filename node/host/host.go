@@ -12,6 +12,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"manta/node"
+	"manta/node/peer"
 	"manta/rpc/wire"
 	"manta/shm"
 	"manta/shm/store"
@@ -44,6 +45,11 @@ type Config struct {
 	// adds the environment and file descriptors of its connection (see
 	// Attach). Default: this executable, with this process's arguments.
 	WorkerCommand func() (Command, error)
+	// Cluster, if set, makes the node a member of a cluster: New calls it
+	// once the store exists, with the host as the Executor of the tasks
+	// peers send. The node then spills tasks (Node.SpillQueue, default 8
+	// here) and pulls the objects other nodes hold. Nil: a single node.
+	Cluster func(st *store.Store, exec peer.Executor) (Cluster, error)
 	// StoreAllocated, if set, is called (off the lock) before the host
 	// allocates size bytes of the store for a worker: core runs the
 	// garbage collector from it, since store memory is not Go heap.
@@ -74,6 +80,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Cluster != nil && c.Node.SpillQueue == 0 {
+		c.Node.SpillQueue = 8
 	}
 	if c.WorkerCommand == nil {
 		c.WorkerCommand = thisExecutable
@@ -109,6 +118,17 @@ type Host struct {
 	retired  []*proc      // exited, their segments unmapped by the loop
 	closed   bool
 
+	// With Config.Cluster: objects other nodes hold, objects lent to
+	// peers, peers' runs waiting for their task, and the spills in flight
+	// (ended by ctx at Shutdown).
+	cluster Cluster
+	remote  map[wire.ObjectID]remoteObject
+	lent    map[wire.ObjectID]*lentObject
+	serving map[wire.TaskID][]chan struct{}
+	spills  sync.WaitGroup
+	ctx     context.Context
+	cancel  context.CancelFunc
+
 	seg        *shm.Segment // the host's doorbell
 	bell       *shm.Doorbell
 	live       atomic.Pointer[[]*proc] // the inbound loop's snapshot
@@ -137,7 +157,9 @@ func New(cfg Config) (*Host, error) {
 	}
 	h := &Host{cfg: cfg, clock: cfg.Clock, log: cfg.Logger, procs: map[node.ProcID]*proc{},
 		timers: map[node.TimerToken]clockwork.Timer{}, watching: map[wire.TaskID]func() bool{},
-		loopDone: make(chan struct{}), stopTick: make(chan struct{})}
+		loopDone: make(chan struct{}), stopTick: make(chan struct{}),
+		remote: map[wire.ObjectID]remoteObject{}, lent: map[wire.ObjectID]*lentObject{}, serving: map[wire.TaskID][]chan struct{}{}}
+	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.start = h.clock.Now()
 	if h.n, err = node.New(cfg.Node, (*effects)(h)); err != nil {
 		return nil, err
@@ -155,6 +177,13 @@ func New(cfg Config) (*Host, error) {
 	}
 	h.bell = shm.NewDoorbell(h.seg.Bytes())
 	h.live.Store(&[]*proc{})
+	if cfg.Cluster != nil {
+		if h.cluster, err = cfg.Cluster(h.st, h); err != nil {
+			h.seg.Close()
+			h.st.Close()
+			return nil, err
+		}
+	}
 	go h.inboundLoop()
 	go h.tick()
 	return h, nil
@@ -186,7 +215,7 @@ func (h *Host) pin(pins []pinRequest) {
 	slots := make([]store.Slot, len(pins))
 	errs := make([]error, len(pins))
 	for i, p := range pins {
-		slots[i], errs[i] = h.st.Pin(context.Background(), StoreID(p.id))
+		slots[i], errs[i] = h.pinObject(h.ctx, p.id, false)
 	}
 	h.lock()
 	defer h.unlock()
@@ -366,6 +395,7 @@ func (h *Host) Shutdown() error {
 		return nil
 	}
 	h.closed = true
+	h.cancel() // spills in flight end
 	close(h.stopTick)
 	h.n.Shutdown()
 	for tok, t := range h.timers {
@@ -378,6 +408,7 @@ func (h *Host) Shutdown() error {
 	}
 	procs := *h.live.Load()
 	h.unlock()
+	h.spills.Wait()
 
 	deadline := h.clock.NewTimer(h.cfg.ShutdownGrace)
 	defer deadline.Stop()

@@ -97,7 +97,7 @@ func (h *Host) pinReads(out []Read) {
 		if !r.Stored {
 			continue
 		}
-		slot, err := h.st.Pin(context.Background(), StoreID(r.ID))
+		slot, err := h.pinObject(context.Background(), r.ID, true)
 		if err != nil {
 			h.lock()
 			r.Stored, r.Err = false, h.n.PinError(r.ID, err)
@@ -128,7 +128,7 @@ func (h *Host) DoneReading(out []Read) {
 // code.
 func (h *Host) PinForView(id wire.ObjectID) (release func()) {
 	o := h.Hold(id)
-	_, err := h.st.Pin(context.Background(), StoreID(id))
+	_, err := h.pinObject(context.Background(), id, true)
 	return func() {
 		if err == nil {
 			h.st.Unpin(StoreID(id))

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"manta/cluster"
+	"manta/core"
+)
+
+// Functions for the tasks that cross nodes. A worker's parent process is
+// the node manager that started it, which tells where a task ran.
+var (
+	nodeOfWorker = core.Register1("test.nodeOf", func(int) (int, error) { return os.Getppid(), nil })
+	onA          = core.Register1("test.onA", func(int) (int, error) { return os.Getppid(), nil },
+		core.WithResources(map[string]float64{"CPU": 1, "a": 1}))
+	blobOnA = core.Register1("test.blobOnA", func(n int) ([]byte, error) { return bytes.Repeat([]byte{7}, n), nil },
+		core.WithResources(map[string]float64{"CPU": 1, "a": 1}))
+	sumOnB = core.Register1("test.sumOnB", func(b []byte) (int, error) {
+		s := 0
+		for _, x := range b {
+			s += int(x)
+		}
+		return s, nil
+	}, core.WithResources(map[string]float64{"CPU": 1, "b": 1}))
+	slowOnX = core.Register1("test.slowOnX", func(ms int) (int, error) {
+		time.Sleep(time.Duration(ms) * time.Millisecond)
+		return os.Getppid(), nil
+	}, core.WithResources(map[string]float64{"CPU": 1, "x": 1}))
+)
+
+// A head and two nodes, separate processes on loopback, and a driver that
+// joins them: tasks go where their resources are, a burst spreads over
+// the nodes, stored values travel between node stores as results and
+// arguments, and the tasks of a node killed mid-run run again on another.
+func TestTasksAcrossNodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	dir := t.TempDir()
+	head := startProcess(t, dir, "start", "--head", "--node-timeout", "1s", "--heartbeat", "100ms", "--resources", "CPU=1")
+	head.waitJoined(t)
+	addr, err := os.ReadFile(filepath.Join(dir, cluster.HeadAddressFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	address := strings.TrimSpace(string(addr))
+	a := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,a=1,x=1")
+	b := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,b=1,x=1")
+	a.waitJoined(t)
+	b.waitJoined(t)
+	pidA, pidB := a.cmd.Process.Pid, b.cmd.Process.Pid
+
+	t.Setenv("MANTA_DIR", dir)
+	driver, err := core.Init(core.Config{Address: address, Heartbeat: 100 * time.Millisecond, SpillQueue: 2,
+		Resources: map[string]float64{"CPU": 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer driver.Shutdown()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	// A task that needs what only node a has runs there.
+	if pid, err := onA.Remote(0).Get(ctx); err != nil || pid != pidA {
+		t.Fatalf("a task needing resource a ran in a worker of pid %d, %v; node a is %d", pid, err, pidA)
+	}
+
+	// A burst spreads beyond the driver's node.
+	refs := make([]core.Ref[int], 60)
+	for i := range refs {
+		refs[i] = nodeOfWorker.Remote(i)
+	}
+	pids, err := core.GetAll(ctx, refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	where := map[int]int{}
+	for _, p := range pids {
+		where[p]++
+	}
+	if len(where) < 2 {
+		t.Errorf("60 tasks all ran under one node manager: %v", where)
+	}
+	t.Logf("60 tasks by node manager pid: %v (driver %d, a %d, b %d, head %d)", where, os.Getpid(), pidA, pidB, head.cmd.Process.Pid)
+
+	// A stored result made on a moves to b as an argument, and to the
+	// driver on Get.
+	const size = 3 << 20
+	blob := blobOnA.Remote(size)
+	if s, err := sumOnB.Remote(blob).Get(ctx); err != nil || s != 7*size {
+		t.Fatalf("sum on b of a blob made on a: %d, %v; want %d", s, err, 7*size)
+	}
+	if v, err := blob.Get(ctx); err != nil || len(v) != size || v[0] != 7 || v[size-1] != 7 {
+		t.Fatalf("Get of a blob made on a: %d bytes, %v", len(v), err)
+	}
+	// A value the driver put travels to b.
+	put, err := core.Put(bytes.Repeat([]byte{2}, size))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := sumOnB.Remote(put).Get(ctx); err != nil || s != 2*size {
+		t.Fatalf("sum on b of the driver's blob: %d, %v", s, err)
+	}
+
+	// Kill node a while tasks that either a or b can run are running on
+	// both: every task still finishes, on b.
+	slow := make([]core.Ref[int], 4)
+	for i := range slow {
+		slow[i] = slowOnX.Remote(1500)
+	}
+	time.Sleep(500 * time.Millisecond)
+	a.cmd.Process.Kill()
+	done, err := core.GetAll(ctx, slow)
+	if err != nil {
+		t.Fatalf("tasks of a killed node: %v", err)
+	}
+	for _, p := range done {
+		if p != pidB {
+			t.Errorf("a task finished on pid %d after node a (%d) was killed; want b (%d): %v", p, pidA, pidB, done)
+		}
+	}
+}

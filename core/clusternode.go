@@ -1,0 +1,169 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"manta/cluster"
+	"manta/gcs"
+	"manta/gcs/client"
+	"manta/node/host"
+	"manta/node/peer"
+	"manta/sched/global"
+	"manta/shm/store"
+	"manta/transfer"
+)
+
+// clusterNode is this node's part in a cluster (Config.Address): its
+// connection to the GCS, its membership, its peer and transfer servers,
+// and its view of the other nodes, refreshed every heartbeat.
+type clusterNode struct {
+	cfg   Config
+	token []byte
+	api   *client.Client
+
+	// Made by attach, once the host's store exists.
+	transfer *transfer.Server
+	peers    *peer.Server
+	net      *peer.Network
+
+	member *cluster.Member
+	stop   chan struct{}
+	done   sync.WaitGroup
+}
+
+// dialCluster reaches the GCS of the head at cfg.Address.
+func dialCluster(cfg Config) (*clusterNode, error) {
+	token, err := cluster.ReadToken(filepath.Join(cluster.StateDir(), cluster.TokenFile))
+	if err != nil {
+		return nil, fmt.Errorf("manta: cannot join %s: %w", cfg.Address, err)
+	}
+	api, err := cluster.Dial(context.Background(), cfg.Address, token, 10*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("manta: %w", err)
+	}
+	return &clusterNode{cfg: cfg, token: token, api: api, stop: make(chan struct{})}, nil
+}
+
+// attach starts the node's servers on the host's store; it is the host's
+// Config.Cluster.
+func (c *clusterNode) attach(st *store.Store, exec peer.Executor) (host.Cluster, error) {
+	logger := c.cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	listen := net.JoinHostPort(c.cfg.Bind, "0")
+	var err error
+	if c.transfer, err = transfer.NewServer(transfer.ServerConfig{Store: st, Addr: listen, Token: c.token, Logger: logger}); err != nil {
+		return nil, err
+	}
+	if c.peers, err = peer.NewServer(peer.ServerConfig{Exec: exec, Addr: listen, Token: c.token, Logger: logger}); err != nil {
+		return nil, err
+	}
+	c.net, err = peer.NewNetwork(peer.NetworkConfig{Self: peer.Holder{Peer: c.peers.Addr(), Transfer: c.transfer.Addr()},
+		Token: c.token, Store: st, Global: global.Config{NoLocality: c.cfg.NoLocality}, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	return c.net, nil
+}
+
+// join records the node in the cluster, with its peer address, and starts
+// following the other nodes.
+func (c *clusterNode) join(load func() cluster.Load) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	m, err := cluster.Join(ctx, cluster.Config{GCS: c.api, Addr: c.peers.Addr(), Resources: c.cfg.Resources, Load: load,
+		Heartbeat: c.cfg.Heartbeat, Clock: c.cfg.Clock, Logger: c.cfg.Logger})
+	if err != nil {
+		return fmt.Errorf("manta: cannot join %s: %w", c.cfg.Address, err)
+	}
+	c.member = m
+	c.refresh()
+	c.done.Add(1)
+	go c.follow()
+	return nil
+}
+
+// follow refreshes the view of the cluster every heartbeat until leave.
+func (c *clusterNode) follow() {
+	defer c.done.Done()
+	t := time.NewTicker(c.cfg.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+			c.refresh()
+		}
+	}
+}
+
+// refresh reads the live nodes and their last heartbeats from the GCS.
+func (c *clusterNode) refresh() {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*c.cfg.Heartbeat)
+	defer cancel()
+	nodes, err := cluster.List(ctx, c.api)
+	if err != nil {
+		c.logger().Warn("manta: cannot read the cluster's nodes", "err", err)
+		return
+	}
+	live := make([]peer.Node, 0, len(nodes))
+	for _, n := range nodes {
+		if n.State == gcs.NodeAlive && n.Addr != "" {
+			live = append(live, peer.Node{Peer: n.Addr, Total: n.Resources, Free: n.Load.Free, Queued: n.Load.Queued})
+		}
+	}
+	if err := c.net.Update(live); err != nil {
+		c.logger().Warn("manta: cluster view", "err", err)
+	}
+}
+
+func (c *clusterNode) logger() *slog.Logger {
+	if c.cfg.Logger != nil {
+		return c.cfg.Logger
+	}
+	return slog.Default()
+}
+
+// leave ends the membership (best effort: the head's watcher marks a
+// silent node dead anyway) and stops following.
+func (c *clusterNode) leave() {
+	if c.member != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		c.member.Leave(ctx)
+		cancel()
+		c.member = nil
+	}
+	select {
+	case <-c.stop:
+	default:
+		close(c.stop)
+	}
+	c.done.Wait()
+}
+
+// close stops the servers and connections, after the host shut down.
+func (c *clusterNode) close() {
+	var errs []error
+	if c.peers != nil {
+		errs = append(errs, c.peers.Close())
+	}
+	if c.transfer != nil {
+		errs = append(errs, c.transfer.Close())
+	}
+	if c.net != nil {
+		errs = append(errs, c.net.Close())
+	}
+	errs = append(errs, c.api.Close())
+	if err := errors.Join(errs...); err != nil {
+		c.logger().Debug("manta: closing the cluster node", "err", err)
+	}
+}

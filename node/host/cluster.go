@@ -1,0 +1,327 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"manta/node"
+	"manta/node/peer"
+	"manta/rpc/wire"
+	"manta/shm/store"
+)
+
+// Cluster is what the host of a node in a cluster asks of the cluster:
+// where a spilled task goes, the peers that run tasks, and the transfers
+// that bring objects into this node's store. core makes one from package
+// node/peer, the GCS and package transfer.
+type Cluster interface {
+	// Self is this node as a holder of objects.
+	Self() peer.Holder
+	// Place picks the node that runs a task this node spilled, by its peer
+	// address (Self().Peer: here); inputs are the task's stored arguments.
+	// An error (no node can ever run it) fails the task.
+	Place(spec *node.TaskSpec, inputs []peer.Object) (string, error)
+	// Run runs req at the peer addr (see peer.Client.Run).
+	Run(ctx context.Context, addr string, req *peer.RunRequest) (peer.RunReply, error)
+	// Release gives back holds the peer addr lent (see peer.Client.Release).
+	Release(addr string, ids []wire.ObjectID)
+	// Pull copies the object id, size bytes, into this node's store from
+	// one of from; forGet says a driver or worker waits on it (rather than
+	// a task's argument).
+	Pull(ctx context.Context, id wire.ObjectID, size int64, from []peer.Holder, forGet bool) error
+}
+
+// remoteObject is an object whose bytes lie in other nodes' stores.
+type remoteObject struct {
+	size int64
+	from []peer.Holder
+	// lender, if set, is the peer that holds the object for this node
+	// until told otherwise (it ran the task that made it).
+	lender string
+}
+
+// lentObject is an object this node holds for a peer's node, which ran
+// a task here: a hold per reply that named it.
+type lentObject struct {
+	obj   *node.Object
+	holds int
+}
+
+// Spill is the node's Host.Spill: placement, the run at a peer and the
+// answer happen off the lock.
+func (e *effects) Spill(spec *node.TaskSpec) {
+	h := e.h()
+	s := *spec
+	s.Name = slices.Clone(spec.Name)
+	s.Args = make([]wire.Arg, len(spec.Args))
+	var objs []peer.Object
+	for i, a := range spec.Args {
+		s.Args[i] = wire.Arg{IsRef: a.IsRef, Ref: a.Ref, Data: slices.Clone(a.Data)}
+		if a.IsRef {
+			objs = append(objs, h.describeLocked(a.Ref))
+		}
+	}
+	s.Contained = slices.Clone(spec.Contained)
+	for _, id := range spec.Contained {
+		objs = append(objs, h.describeLocked(id))
+	}
+	h.spills.Add(1)
+	go h.runElsewhere(&s, objs)
+}
+
+// describeLocked says what a peer must know of object id to use it: its
+// value if inline, else its size and who holds it. Under mu.
+func (h *Host) describeLocked(id wire.ObjectID) peer.Object {
+	if r, ok := h.remote[id]; ok {
+		return peer.Object{ID: id, Size: r.size, From: r.from}
+	}
+	o := h.n.Lookup(id)
+	if o == nil {
+		return peer.Object{ID: id, Size: 0, From: []peer.Holder{h.cluster.Self()}}
+	}
+	res := h.n.Result(o)
+	if !res.Stored {
+		return peer.Object{ID: id, Inline: true, Data: slices.Clone(res.Data)}
+	}
+	return peer.Object{ID: id, Size: res.Slot.Size, From: []peer.Holder{h.cluster.Self()}}
+}
+
+// runElsewhere places a spilled task and runs it where it was placed.
+func (h *Host) runElsewhere(spec *node.TaskSpec, objs []peer.Object) {
+	defer h.spills.Done()
+	cl := h.cluster
+	var inputs []peer.Object
+	for _, o := range objs {
+		if !o.Inline {
+			inputs = append(inputs, o)
+		}
+	}
+	addr, err := cl.Place(spec, inputs)
+	if err != nil {
+		h.lock()
+		h.n.SpillDone(spec.ID, node.Value{}, nil, h.cfg.Node.Errors.Encode(err, spec.Name, spec.ID))
+		h.unlock()
+		return
+	}
+	if addr == cl.Self().Peer {
+		h.lock()
+		h.n.RunHere(spec.ID)
+		h.unlock()
+		return
+	}
+	reply, err := cl.Run(h.ctx, addr, &peer.RunRequest{Spec: *spec, Objects: objs})
+	h.lock()
+	defer h.unlock()
+	if err != nil {
+		h.n.SpillFailed(spec.ID, err)
+		return
+	}
+	h.takeReplyLocked(spec.ID, addr, &reply)
+}
+
+// takeReplyLocked gives the node the outcome of a task that ran at the
+// peer addr, and gives the peer back what it lent if the node does not
+// take it. Under mu.
+func (h *Host) takeReplyLocked(task wire.TaskID, addr string, reply *peer.RunReply) {
+	var lent []wire.ObjectID
+	var holds []*node.Object
+	contained := make([]wire.ObjectID, 0, len(reply.Contained))
+	for _, o := range reply.Contained {
+		if lender := lenderOf(o, addr); lender != "" {
+			lent = append(lent, o.ID)
+		}
+		holds = append(holds, h.adoptLocked(o, lenderOf(o, addr)))
+		contained = append(contained, o.ID)
+	}
+	v := node.Value{Data: reply.Data}
+	if reply.Stored {
+		ret := wire.ReturnID(task)
+		lent = append(lent, ret)
+		h.remote[ret] = remoteObject{size: reply.Size, from: []peer.Holder{{Peer: addr, Transfer: reply.From.Transfer}}, lender: addr}
+		v = node.Value{Stored: true, Slot: store.Slot{Size: reply.Size}}
+	}
+	if !h.n.SpillDone(task, v, contained, reply.Failed) {
+		if reply.Stored {
+			delete(h.remote, wire.ReturnID(task))
+		}
+		for _, o := range holds {
+			h.n.Release(o) // the last hold: Free gives the lent ones back
+		}
+		if reply.Stored {
+			h.cluster.Release(addr, []wire.ObjectID{wire.ReturnID(task)})
+		}
+		return
+	}
+	for _, o := range holds {
+		h.n.Release(o) // the result holds them now
+	}
+}
+
+// lenderOf is the peer that lent o in a reply from addr: addr when it
+// names itself first among o's holders.
+func lenderOf(o peer.Object, addr string) string {
+	if !o.Inline && len(o.From) > 0 && o.From[0].Peer == addr {
+		return addr
+	}
+	return ""
+}
+
+// adoptLocked records an object another node described and takes a hold
+// on it: inline values as values, stored ones as remote objects pulled
+// when pinned. Under mu.
+func (h *Host) adoptLocked(o peer.Object, lender string) *node.Object {
+	if have := h.n.Hold(o.ID); have != nil {
+		if lender != "" {
+			h.cluster.Release(lender, []wire.ObjectID{o.ID}) // this node has it already
+		}
+		return have
+	}
+	if o.Inline {
+		return h.n.Put(o.ID, node.Value{Data: slices.Clone(o.Data)}, nil)
+	}
+	h.remote[o.ID] = remoteObject{size: o.Size, from: slices.Clone(o.From), lender: lender}
+	return h.n.PutRemote(o.ID, o.Size)
+}
+
+// freeRemoteLocked forgets a remote object the node freed, giving back
+// its lender's hold. Under mu.
+func (h *Host) freeRemoteLocked(id wire.ObjectID) {
+	r, ok := h.remote[id]
+	if !ok {
+		return
+	}
+	delete(h.remote, id)
+	if r.lender != "" {
+		h.cluster.Release(r.lender, []wire.ObjectID{id})
+	}
+}
+
+// pinObject pins id in the store, pulling it first from the nodes that
+// hold it if it is a remote object not pulled yet. Off the lock.
+func (h *Host) pinObject(ctx context.Context, id wire.ObjectID, forGet bool) (store.Slot, error) {
+	slot, err := h.st.Pin(ctx, StoreID(id))
+	if err == nil || h.cluster == nil || !errors.Is(err, store.ErrNotFound) {
+		return slot, err
+	}
+	h.lock()
+	r, ok := h.remote[id]
+	h.unlock()
+	if !ok {
+		return slot, err
+	}
+	if err := h.cluster.Pull(ctx, id, r.size, r.from, forGet); err != nil {
+		return store.Slot{}, fmt.Errorf("%w: %w", store.ErrLost, err)
+	}
+	return h.st.Pin(ctx, StoreID(id))
+}
+
+// Execute runs a task a peer's node spilled to this one (peer.Executor).
+// Its arguments that this node lacks are recorded first, and pulled when
+// they are pinned for the worker.
+func (h *Host) Execute(ctx context.Context, req *peer.RunRequest) (peer.RunReply, error) {
+	spec := req.Spec
+	spec.Name = slices.Clone(spec.Name)
+	spec.Args = slices.Clone(spec.Args)
+	for i := range spec.Args {
+		spec.Args[i].Data = slices.Clone(spec.Args[i].Data)
+	}
+	spec.Contained = slices.Clone(spec.Contained)
+	spec.Placed, spec.Watched, spec.Fresh = true, true, false
+	h.lock()
+	if h.closed {
+		h.unlock()
+		return peer.RunReply{}, node.ErrShutdown
+	}
+	var holds []*node.Object
+	for _, o := range req.Objects {
+		holds = append(holds, h.adoptLocked(o, ""))
+	}
+	done := make(chan struct{})
+	h.serving[spec.ID] = append(h.serving[spec.ID], done)
+	obj := h.n.Submit(&spec)
+	for _, o := range holds {
+		h.n.Release(o) // the task holds its arguments now
+	}
+	if !obj.Pending() {
+		h.finishedLocked(spec.ID)
+	}
+	h.unlock()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		h.lock()
+		h.n.Release(obj)
+		h.unlock()
+		return peer.RunReply{}, ctx.Err()
+	}
+	h.lock()
+	defer h.unlock()
+	return h.replyLocked(obj), nil
+}
+
+// replyLocked is the reply for a finished result object obj, whose hold
+// it takes over: lent to the peer if stored, given back if not. Under mu.
+func (h *Host) replyLocked(obj *node.Object) peer.RunReply {
+	self := h.cluster.Self()
+	reply := peer.RunReply{From: self, Failed: obj.Failure()}
+	if reply.Failed == nil {
+		res := h.n.Result(obj)
+		if res.Stored {
+			reply.Stored, reply.Size = true, res.Slot.Size
+		} else {
+			reply.Data = slices.Clone(res.Data)
+		}
+		for _, id := range obj.Contained() {
+			d := h.describeLocked(id)
+			if !d.Inline {
+				if o := h.n.Hold(id); o != nil {
+					h.lendLocked(id, o)
+				}
+			}
+			reply.Contained = append(reply.Contained, d)
+		}
+	}
+	if reply.Stored {
+		h.lendLocked(obj.ID(), obj)
+	} else {
+		h.n.Release(obj)
+	}
+	return reply
+}
+
+func (h *Host) lendLocked(id wire.ObjectID, o *node.Object) {
+	l := h.lent[id]
+	if l == nil {
+		l = &lentObject{obj: o}
+		h.lent[id] = l
+	} else {
+		h.n.Release(o) // one hold of the node's per lent object; count the rest
+	}
+	l.holds++
+}
+
+// ReleaseLent gives back holds lent to a peer (peer.Executor).
+func (h *Host) ReleaseLent(ids []wire.ObjectID) {
+	h.lock()
+	defer h.unlock()
+	for _, id := range ids {
+		l := h.lent[id]
+		if l == nil {
+			continue
+		}
+		if l.holds--; l.holds == 0 {
+			delete(h.lent, id)
+			h.n.Release(l.obj)
+		}
+	}
+}
+
+// finishedLocked wakes the peers' requests waiting for task. Under mu.
+func (h *Host) finishedLocked(task wire.TaskID) {
+	for _, ch := range h.serving[task] {
+		close(ch)
+	}
+	delete(h.serving, task)
+}

@@ -1,0 +1,144 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"manta/rpc"
+	"manta/rpc/wire"
+)
+
+// ClientConfig configures a Client. Token is required.
+type ClientConfig struct {
+	Token []byte
+	// MaxFrame bounds requests and replies. Default rpc.DefaultMaxFrame.
+	MaxFrame int
+	// Logger receives releases that failed. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Client calls the Servers of a node's peers, one rpc connection per
+// peer, dialled on first use and dropped when it breaks (the next call
+// dials afresh). It is safe for concurrent use.
+type Client struct {
+	cfg    ClientConfig
+	mu     sync.Mutex
+	conns  map[string]*rpc.Client
+	closed bool
+}
+
+// NewClient returns a Client with no connection yet.
+func NewClient(cfg ClientConfig) *Client {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Client{cfg: cfg, conns: map[string]*rpc.Client{}}
+}
+
+// ErrPeerLost wraps the error of a Run whose peer could not be reached or
+// went away while it ran the task: the task may run again elsewhere.
+var ErrPeerLost = errors.New("peer: node lost")
+
+// runTimeout bounds a Run whose context has no deadline: a task may run
+// for long, but a call must end some time.
+const runTimeout = 7 * 24 * time.Hour
+
+// Run asks the peer at addr to run req and returns its reply. An error
+// wrapping ErrPeerLost says the peer died or could not be reached; any
+// other, that it refused the request.
+func (c *Client) Run(ctx context.Context, addr string, req *RunRequest) (RunReply, error) {
+	conn, err := c.conn(addr)
+	if err != nil {
+		return RunReply{}, err
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, runTimeout)
+		defer cancel()
+	}
+	resp, err := conn.Call(ctx, MethodRun, req.AppendBinary(nil), nil)
+	if err != nil {
+		var remote *rpc.RemoteError
+		if errors.As(err, &remote) || ctx.Err() != nil {
+			return RunReply{}, fmt.Errorf("peer %s: %w", addr, err)
+		}
+		c.drop(addr, conn)
+		return RunReply{}, fmt.Errorf("%w: %s: %w", ErrPeerLost, addr, err)
+	}
+	reply, err := DecodeRunReply(resp)
+	if err != nil {
+		return RunReply{}, fmt.Errorf("peer %s: %w", addr, err)
+	}
+	return reply, nil
+}
+
+// Release gives back the holds addr lent on ids, in the background: a
+// peer that is gone has dropped them anyway.
+func (c *Client) Release(addr string, ids []wire.ObjectID) {
+	conn, err := c.conn(addr)
+	if err != nil {
+		return
+	}
+	req := AppendIDs(nil, ids)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := conn.Call(ctx, MethodRelease, req, nil); err != nil {
+			c.cfg.Logger.Debug("peer: release failed", "peer", addr, "objects", len(ids), "err", err)
+		}
+	}()
+}
+
+// Forget closes the connection to addr, a peer that died: calls in
+// flight on it fail with ErrPeerLost.
+func (c *Client) Forget(addr string) {
+	c.mu.Lock()
+	conn := c.conns[addr]
+	delete(c.conns, addr)
+	c.mu.Unlock()
+	if conn != nil {
+		conn.Close()
+	}
+}
+
+// Close closes every connection.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	conns := c.conns
+	c.conns, c.closed = map[string]*rpc.Client{}, true
+	c.mu.Unlock()
+	for _, conn := range conns {
+		conn.Close()
+	}
+	return nil
+}
+
+func (c *Client) conn(addr string) (*rpc.Client, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, fmt.Errorf("peer: client closed")
+	}
+	if conn := c.conns[addr]; conn != nil {
+		return conn, nil
+	}
+	conn, err := rpc.Dial(rpc.ClientConfig{Addr: addr, Token: c.cfg.Token, MaxFrame: c.cfg.MaxFrame, FailFast: true})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrPeerLost, addr, err)
+	}
+	c.conns[addr] = conn
+	return conn, nil
+}
+
+func (c *Client) drop(addr string, conn *rpc.Client) {
+	c.mu.Lock()
+	if c.conns[addr] == conn {
+		delete(c.conns, addr)
+	}
+	c.mu.Unlock()
+	conn.Close()
+}

@@ -1,0 +1,26 @@
+// Package peer is how the node managers of a cluster run tasks for each
+// other, the bottom-up scheduling of the Ray paper (§4.2.2): a node that
+// spills a task asks the global scheduler where it should go, and sends it
+// straight to that node, which runs it and keeps its stored result for the
+// task's owner until the owner releases it.
+//
+//   - RunRequest and RunReply are the frames of MethodRun: the task's
+//     specification (node.TaskSpec's binary form) with what the node must
+//     know of its stored arguments (size, which nodes hold them), and the
+//     outcome (an encoded error, an inline value, or a stored value's size
+//     on the node that ran it). MethodRelease gives back lent results.
+//     Every decoder is fuzzed.
+//   - Server serves a node's Executor (node/host's Host) over rpc, with
+//     the cluster token.
+//   - Client calls peers, one connection each; a peer that cannot be
+//     reached or dies mid-run gives ErrPeerLost, and the task is retried.
+//   - Network is a node's view of its cluster: a replica of the global
+//     scheduler (sched/global) fed by the nodes' heartbeats through
+//     Update, which Place asks; the Client; and a transfer.Puller that
+//     brings remote objects into the local store. It is what node/host's
+//     Config.Cluster returns; core makes one for a driver or node that
+//     joins a cluster.
+//
+// The objects themselves move by package transfer: an argument or result
+// is pulled into a node's store when it is first pinned there.
+package peer

@@ -1,0 +1,230 @@
+package peer
+
+import (
+	"encoding/binary"
+	"errors"
+
+	"manta/node"
+	"manta/rpc/wire"
+)
+
+// The rpc methods a node serves to its peers.
+const (
+	// MethodRun runs a task (a RunRequest) and answers its RunReply once
+	// it is done.
+	MethodRun = 1
+	// MethodRelease gives back holds on objects a RunReply lent: an
+	// encoded list of object IDs, answered with nothing.
+	MethodRelease = 2
+)
+
+// ErrMalformed is wrapped by every error a decoder of this package
+// returns.
+var ErrMalformed = errors.New("peer: malformed message")
+
+const frameVersion = 1
+
+// Holder is a node that has a copy of an object: its peer server (where
+// tasks run and holds are given back) and its transfer server (where the
+// bytes are pulled from).
+type Holder struct {
+	Peer, Transfer string
+}
+
+// Object is what a node must know of an object another node holds: its
+// value inline (Data), or its stored size and who holds it.
+type Object struct {
+	ID     wire.ObjectID
+	Inline bool
+	Data   []byte
+	Size   int64
+	From   []Holder
+}
+
+// RunRequest asks a node to run a task the owner's node spilled to it.
+// Objects describes every stored argument of Spec and every reference in
+// Contained, so that the node can pull what it lacks.
+type RunRequest struct {
+	Spec    node.TaskSpec
+	Objects []Object
+}
+
+// RunReply is a task's outcome: its encoded error (Failed), or its value
+// inline (Data) or stored, Size bytes, on the node that ran it. That node
+// holds a stored result, and every object of Contained it names itself as
+// holder of, for the owner until the owner releases it (MethodRelease).
+type RunReply struct {
+	// From is the node that ran the task, holder of its stored result.
+	From      Holder
+	Failed    []byte
+	Data      []byte
+	Stored    bool
+	Size      int64
+	Contained []Object
+}
+
+// AppendBinary appends r's encoding.
+func (r *RunRequest) AppendBinary(dst []byte) []byte {
+	dst = append(dst, frameVersion)
+	spec := r.Spec.AppendBinary(nil)
+	dst = binary.AppendUvarint(dst, uint64(len(spec)))
+	dst = append(dst, spec...)
+	return appendObjects(dst, r.Objects)
+}
+
+// DecodeRunRequest decodes what RunRequest.AppendBinary wrote; the
+// request aliases src.
+func DecodeRunRequest(src []byte) (RunRequest, error) {
+	rd := wire.NewReader(src, ErrMalformed)
+	version(&rd)
+	spec := rd.Bytes("spec")
+	var r RunRequest
+	if rd.Err() == nil {
+		s, err := node.DecodeTaskSpec(spec)
+		if err != nil {
+			return RunRequest{}, errors.Join(ErrMalformed, err)
+		}
+		r.Spec = s
+	}
+	r.Objects = readObjects(&rd)
+	rd.End("run request")
+	return r, rd.Err()
+}
+
+// AppendBinary appends r's encoding.
+func (r *RunReply) AppendBinary(dst []byte) []byte {
+	dst = append(dst, frameVersion)
+	dst = appendBytes(dst, []byte(r.From.Peer))
+	dst = appendBytes(dst, []byte(r.From.Transfer))
+	switch {
+	case r.Failed != nil:
+		dst = append(dst, 2)
+		dst = appendBytes(dst, r.Failed)
+	case r.Stored:
+		dst = append(dst, 1)
+		dst = binary.AppendUvarint(dst, uint64(r.Size))
+	default:
+		dst = append(dst, 0)
+		dst = appendBytes(dst, r.Data)
+	}
+	return appendObjects(dst, r.Contained)
+}
+
+// DecodeRunReply decodes what RunReply.AppendBinary wrote; the reply
+// aliases src.
+func DecodeRunReply(src []byte) (RunReply, error) {
+	rd := wire.NewReader(src, ErrMalformed)
+	version(&rd)
+	var r RunReply
+	r.From = Holder{Peer: string(rd.Bytes("peer")), Transfer: string(rd.Bytes("transfer"))}
+	switch kind := rd.Byte("outcome"); {
+	case rd.Err() != nil:
+	case kind == 0:
+		r.Data = rd.Bytes("value")
+	case kind == 1:
+		r.Stored, r.Size = true, size(&rd)
+	case kind == 2:
+		r.Failed = rd.Bytes("error")
+		if r.Failed == nil {
+			r.Failed = []byte{}
+		}
+	default:
+		rd.Fail("outcome %d", kind)
+	}
+	r.Contained = readObjects(&rd)
+	rd.End("run reply")
+	return r, rd.Err()
+}
+
+// AppendIDs appends a MethodRelease request.
+func AppendIDs(dst []byte, ids []wire.ObjectID) []byte {
+	dst = append(dst, frameVersion)
+	dst = binary.AppendUvarint(dst, uint64(len(ids)))
+	for _, id := range ids {
+		dst = wire.AppendObjectID(dst, id)
+	}
+	return dst
+}
+
+// DecodeIDs decodes what AppendIDs wrote.
+func DecodeIDs(src []byte) ([]wire.ObjectID, error) {
+	rd := wire.NewReader(src, ErrMalformed)
+	version(&rd)
+	n := rd.Count("ids", wire.ObjectIDSize)
+	ids := make([]wire.ObjectID, 0, n)
+	for i := 0; i < n && rd.Err() == nil; i++ {
+		ids = append(ids, objectID(&rd))
+	}
+	rd.End("release")
+	return ids, rd.Err()
+}
+
+func version(rd *wire.Reader) {
+	if v := rd.Byte("version"); rd.Err() == nil && v != frameVersion {
+		rd.Fail("version %d", v)
+	}
+}
+
+// maxSize bounds a stored object's size on the wire (1 TiB).
+const maxSize = 1 << 40
+
+func size(rd *wire.Reader) int64 {
+	n := rd.Uvarint("size")
+	if rd.Err() == nil && n > maxSize {
+		rd.Fail("size %d", n)
+	}
+	return int64(n)
+}
+
+func objectID(rd *wire.Reader) wire.ObjectID {
+	id, _ := wire.ObjectIDFromBytes(rd.Next(wire.ObjectIDSize, "object id"))
+	return id
+}
+
+func appendObjects(dst []byte, objs []Object) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(objs)))
+	for _, o := range objs {
+		dst = wire.AppendObjectID(dst, o.ID)
+		if o.Inline {
+			dst = append(dst, 0)
+			dst = appendBytes(dst, o.Data)
+			continue
+		}
+		dst = append(dst, 1)
+		dst = binary.AppendUvarint(dst, uint64(o.Size))
+		dst = binary.AppendUvarint(dst, uint64(len(o.From)))
+		for _, h := range o.From {
+			dst = appendBytes(dst, []byte(h.Peer))
+			dst = appendBytes(dst, []byte(h.Transfer))
+		}
+	}
+	return dst
+}
+
+func readObjects(rd *wire.Reader) []Object {
+	n := rd.Count("objects", wire.ObjectIDSize+2)
+	var objs []Object
+	for i := 0; i < n && rd.Err() == nil; i++ {
+		o := Object{ID: objectID(rd)}
+		switch kind := rd.Byte("object kind"); {
+		case rd.Err() != nil:
+		case kind == 0:
+			o.Inline, o.Data = true, rd.Bytes("object value")
+		case kind == 1:
+			o.Size = size(rd)
+			nh := rd.Count("holders", 2)
+			for j := 0; j < nh && rd.Err() == nil; j++ {
+				o.From = append(o.From, Holder{Peer: string(rd.Bytes("peer")), Transfer: string(rd.Bytes("transfer"))})
+			}
+		default:
+			rd.Fail("object kind %d", kind)
+		}
+		objs = append(objs, o)
+	}
+	return objs
+}
+
+func appendBytes(dst, b []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(b)))
+	return append(dst, b...)
+}

@@ -1,0 +1,235 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"manta/node"
+	"manta/rpc/wire"
+	"manta/sched"
+	"manta/sched/global"
+	"manta/shm/store"
+	"manta/transfer"
+)
+
+// NetworkConfig configures a Network. Self, Token and Store are
+// required.
+type NetworkConfig struct {
+	// Self is this node's peer and transfer addresses.
+	Self Holder
+	// Token is the cluster token.
+	Token []byte
+	// Store is this node's object store, which pulls fill.
+	Store *store.Store
+	// Global configures the placement of spilled tasks (locality, waiting
+	// for nodes).
+	Global global.Config
+	// MaxFrame bounds peer requests and replies. Default
+	// rpc.DefaultMaxFrame.
+	MaxFrame int
+	// Logger: default slog.Default().
+	Logger *slog.Logger
+}
+
+// Node is one live node of the cluster as Update reports it.
+type Node struct {
+	// Peer is its peer server's address; nodes without one take no tasks.
+	Peer string
+	// Total and Free are its resources, Queued its queue length, from its
+	// last heartbeat.
+	Total, Free map[string]float64
+	Queued      int
+}
+
+// Network is a node's view of its cluster and its calls to the other
+// nodes: the global scheduler's placement (paper §4.2.2), fed with the
+// nodes' heartbeats through Update; runs of spilled tasks at peers
+// (Client); pulls of objects into the local store (transfer.Puller). It
+// is what node/host's Cluster asks for, and safe for concurrent use.
+//
+// Every node that spills keeps its own replica of the global scheduler's
+// state, rebuilt from the GCS: the paper's global scheduler is replicated
+// the same way, sharing its information through the GCS.
+type Network struct {
+	cfg    NetworkConfig
+	client *Client
+	puller *transfer.Puller
+
+	mu     sync.Mutex
+	sched  *global.Scheduler
+	ids    map[string]global.NodeID // by peer address
+	addrs  map[global.NodeID]string
+	nextID global.NodeID
+	// lost holds the peers a run could not reach, left out of placement
+	// until the GCS stops listing them or Quarantine has passed: the
+	// head's watcher needs its timeout to mark a dead node dead.
+	lost map[string]time.Time
+}
+
+// Quarantine is how long a peer that could not be reached is left out of
+// placement while the GCS still lists it alive.
+const Quarantine = 10 * time.Second
+
+// NewNetwork returns a Network that knows of no node until Update.
+func NewNetwork(cfg NetworkConfig) (*Network, error) {
+	if cfg.Store == nil || cfg.Self.Peer == "" {
+		return nil, errors.New("peer: NetworkConfig.Store and Self are required")
+	}
+	gs, err := global.New(cfg.Global)
+	if err != nil {
+		return nil, err
+	}
+	p, err := transfer.NewPuller(transfer.PullerConfig{Store: cfg.Store, Token: cfg.Token})
+	if err != nil {
+		return nil, err
+	}
+	return &Network{cfg: cfg, client: NewClient(ClientConfig{Token: cfg.Token, MaxFrame: cfg.MaxFrame, Logger: cfg.Logger}), puller: p,
+		sched: gs, ids: map[string]global.NodeID{}, addrs: map[global.NodeID]string{}, lost: map[string]time.Time{}}, nil
+}
+
+// Self is this node's holder addresses.
+func (n *Network) Self() Holder { return n.cfg.Self }
+
+// Update replaces the view of the cluster with live, its live nodes: new
+// ones are added, the load of known ones reported, and those missing
+// removed (their runs in flight fail with ErrPeerLost, so their tasks are
+// retried elsewhere).
+func (n *Network) Update(live []Node) error {
+	n.mu.Lock()
+	var gone []string
+	seen := map[string]bool{}
+	var errs []error
+	now := time.Now()
+	for _, nd := range live {
+		if nd.Peer == "" {
+			continue
+		}
+		seen[nd.Peer] = true
+		if at, ok := n.lost[nd.Peer]; ok && now.Sub(at) < Quarantine {
+			continue
+		}
+		delete(n.lost, nd.Peer)
+		id, known := n.ids[nd.Peer]
+		if !known {
+			total, err := sched.NewResources(nd.Total)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("peer: node %s: %w", nd.Peer, err))
+				continue
+			}
+			n.nextID++
+			id = n.nextID
+			if err := n.sched.AddNode(id, total); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			n.ids[nd.Peer], n.addrs[id] = id, nd.Peer
+		}
+		if nd.Free != nil {
+			free, err := sched.NewResources(nd.Free)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("peer: node %s: %w", nd.Peer, err))
+				continue
+			}
+			n.sched.Report(id, global.Load{Available: free, Queued: nd.Queued})
+		}
+	}
+	for addr := range n.lost {
+		if !seen[addr] {
+			delete(n.lost, addr)
+		}
+	}
+	for addr, id := range n.ids {
+		if !seen[addr] {
+			n.sched.RemoveNode(id)
+			delete(n.ids, addr)
+			delete(n.addrs, id)
+			gone = append(gone, addr)
+		}
+	}
+	n.mu.Unlock()
+	for _, addr := range gone {
+		n.client.Forget(addr)
+	}
+	return errors.Join(errs...)
+}
+
+// Place picks the node for a spilled task (host.Cluster): the lowest
+// estimated wait, counting the bytes of inputs it would have to pull.
+func (n *Network) Place(spec *node.TaskSpec, inputs []Object) (string, error) {
+	res := map[string]float64{"CPU": 1}
+	if spec.Options != nil && spec.Options.Resources != nil {
+		res = spec.Options.Resources
+	}
+	demand, err := sched.NewResources(res)
+	if err != nil {
+		return "", err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	in := make([]global.Input, 0, len(inputs))
+	for _, o := range inputs {
+		gi := global.Input{Bytes: o.Size}
+		for _, h := range o.From {
+			if id, ok := n.ids[h.Peer]; ok {
+				gi.On = append(gi.On, id)
+			}
+		}
+		in = append(in, gi)
+	}
+	p, err := n.sched.Place(demand, in)
+	if err != nil {
+		return "", err
+	}
+	return n.addrs[p.Node], nil
+}
+
+// Run runs req at the peer addr (see Client.Run).
+func (n *Network) Run(ctx context.Context, addr string, req *RunRequest) (RunReply, error) {
+	reply, err := n.client.Run(ctx, addr, req)
+	if errors.Is(err, ErrPeerLost) {
+		n.mu.Lock()
+		if id, ok := n.ids[addr]; ok {
+			n.sched.RemoveNode(id)
+			delete(n.ids, addr)
+			delete(n.addrs, id)
+		}
+		n.lost[addr] = time.Now()
+		n.mu.Unlock()
+	}
+	return reply, err
+}
+
+// Release gives back holds the peer addr lent (see Client.Release).
+func (n *Network) Release(addr string, ids []wire.ObjectID) { n.client.Release(addr, ids) }
+
+// Pull copies object id into the local store from one of from (this
+// node itself left out), at Get priority if forGet, else as a task's
+// argument.
+func (n *Network) Pull(ctx context.Context, id wire.ObjectID, size int64, from []Holder, forGet bool) error {
+	addrs := make([]string, 0, len(from))
+	for _, h := range from {
+		if h != n.cfg.Self && h.Transfer != "" {
+			addrs = append(addrs, h.Transfer)
+		}
+	}
+	if len(addrs) == 0 {
+		return fmt.Errorf("%w: object %v: no other node holds it", transfer.ErrTransferFailed, id)
+	}
+	prio := transfer.PriorityArg
+	if forGet {
+		prio = transfer.PriorityGet
+	}
+	var sid store.ID
+	wire.AppendObjectID(sid[:0], id)
+	return n.puller.Pull(ctx, sid, size, addrs, prio)
+}
+
+// Close closes the peer connections and the puller.
+func (n *Network) Close() error {
+	n.client.Close()
+	return n.puller.Close()
+}

@@ -1,0 +1,107 @@
+package peer
+
+import (
+	"bytes"
+	"errors"
+	"reflect"
+	"testing"
+
+	"manta/node"
+	"manta/rpc/wire"
+)
+
+func sampleRequest() RunRequest {
+	return RunRequest{
+		Spec: node.TaskSpec{ID: wire.TaskID{Hi: 1, Lo: 2}, Kind: wire.SubmitTask, Name: []byte("f"),
+			Args:    []wire.Arg{{Data: []byte("inline")}, {IsRef: true, Ref: wire.ObjectID{Task: wire.TaskID{Hi: 3}, Index: 1}}},
+			Options: &node.Options{Resources: map[string]float64{"CPU": 1, "a": 2}, Key: "k", MaxRetries: -1}},
+		Objects: []Object{
+			{ID: wire.ObjectID{Task: wire.TaskID{Hi: 3}, Index: 1}, Size: 1 << 20, From: []Holder{{Peer: "127.0.0.1:1", Transfer: "127.0.0.1:2"}}},
+			{ID: wire.ObjectID{Task: wire.TaskID{Hi: 4}, Index: 1}, Inline: true, Data: []byte("x")},
+		},
+	}
+}
+
+func TestFramesRoundTrip(t *testing.T) {
+	req := sampleRequest()
+	got, err := DecodeRunRequest(req.AppendBinary(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, req) {
+		t.Fatalf("request:\n got %+v\nwant %+v", got, req)
+	}
+	for _, r := range []RunReply{
+		{From: Holder{"p", "t"}, Data: []byte("v"), Contained: req.Objects},
+		{From: Holder{"p", "t"}, Stored: true, Size: 123},
+		{From: Holder{"p", "t"}, Failed: []byte{}},
+	} {
+		got, err := DecodeRunReply(r.AppendBinary(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, r) {
+			t.Fatalf("reply:\n got %+v\nwant %+v", got, r)
+		}
+	}
+	ids := []wire.ObjectID{{Task: wire.TaskID{Hi: 9}, Index: 1}, {Task: wire.TaskID{Lo: 9}, Index: 2}}
+	if got, err := DecodeIDs(AppendIDs(nil, ids)); err != nil || !reflect.DeepEqual(got, ids) {
+		t.Fatalf("ids: %v, %v", got, err)
+	}
+}
+
+func TestMalformedFrames(t *testing.T) {
+	sample := sampleRequest()
+	req := sample.AppendBinary(nil)
+	for i := range len(req) - 1 {
+		if _, err := DecodeRunRequest(req[:i]); !errors.Is(err, ErrMalformed) {
+			t.Fatalf("a request cut at %d of %d bytes: %v", i, len(req), err)
+		}
+	}
+	bad := bytes.Clone(req)
+	bad[0] = 9
+	if _, err := DecodeRunRequest(bad); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("another version: %v", err)
+	}
+	if _, err := DecodeRunReply([]byte{frameVersion, 0, 0, 7}); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("an unknown outcome: %v", err)
+	}
+}
+
+func FuzzDecodeRunRequest(f *testing.F) {
+	req := sampleRequest()
+	f.Add(req.AppendBinary(nil))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := DecodeRunRequest(b)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error not wrapping ErrMalformed: %v", err)
+			}
+			return
+		}
+		if _, err := DecodeRunRequest(r.AppendBinary(nil)); err != nil {
+			t.Fatalf("a decoded request does not decode again: %v", err)
+		}
+	})
+}
+
+func FuzzDecodeRunReply(f *testing.F) {
+	for _, r := range []RunReply{{Data: []byte("v"), Contained: sampleRequest().Objects}, {Stored: true, Size: 5}, {Failed: []byte("e")}} {
+		f.Add(r.AppendBinary(nil))
+	}
+	f.Add(AppendIDs(nil, []wire.ObjectID{{Index: 1}}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := DecodeRunReply(b)
+		if err == nil {
+			again, err := DecodeRunReply(r.AppendBinary(nil))
+			if err != nil || !reflect.DeepEqual(again, r) {
+				t.Fatalf("a decoded reply does not round-trip: %+v, %v", again, err)
+			}
+		} else if !errors.Is(err, ErrMalformed) {
+			t.Fatalf("error not wrapping ErrMalformed: %v", err)
+		}
+		if _, err := DecodeIDs(b); err != nil && !errors.Is(err, ErrMalformed) {
+			t.Fatalf("ids: error not wrapping ErrMalformed: %v", err)
+		}
+	})
+}

@@ -1,0 +1,88 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"manta/rpc"
+	"manta/rpc/wire"
+)
+
+// Executor runs what peers ask of a node: node/host's Host is one.
+type Executor interface {
+	// Execute runs a task placed on this node and returns its outcome
+	// once it is done, or an error if the node cannot take it (it shut
+	// down, ctx ended). req aliases the request's frame: it is valid
+	// during the call only.
+	Execute(ctx context.Context, req *RunRequest) (RunReply, error)
+	// ReleaseLent gives back the holds earlier replies lent on ids.
+	ReleaseLent(ids []wire.ObjectID)
+}
+
+// ServerConfig configures a Server. Exec and Token are required.
+type ServerConfig struct {
+	Exec Executor
+	// Addr is the address to listen on; "" means a free loopback port.
+	Addr string
+	// Token is the cluster token peers must prove they hold.
+	Token []byte
+	// MaxFrame bounds requests and replies (inline arguments and values
+	// travel in them). Default rpc.DefaultMaxFrame.
+	MaxFrame int
+	// Logger receives refused connections and broken frames. Default
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// Server serves a node's Executor to its peers over rpc, authenticated
+// by the cluster token. Each request runs on its own goroutine: a task
+// may run for long.
+type Server struct {
+	rs   *rpc.Server
+	exec Executor
+}
+
+// NewServer starts serving cfg.Exec on cfg.Addr.
+func NewServer(cfg ServerConfig) (*Server, error) {
+	if cfg.Exec == nil {
+		return nil, errors.New("peer: ServerConfig.Exec is required")
+	}
+	s := &Server{exec: cfg.Exec}
+	rs, err := rpc.NewServer(rpc.ServerConfig{Addr: cfg.Addr, Token: cfg.Token, Handler: s.handle, MaxFrame: cfg.MaxFrame, Logger: cfg.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("peer: %w", err)
+	}
+	s.rs = rs
+	return s, nil
+}
+
+// Addr is the address the server listens on: the node's peer address.
+func (s *Server) Addr() string { return s.rs.Addr() }
+
+// Close stops serving and waits for the requests being served.
+func (s *Server) Close() error { return s.rs.Close() }
+
+func (s *Server) handle(c *rpc.Ctx, m rpc.Method, req, resp []byte) ([]byte, error) {
+	switch m {
+	case MethodRun:
+		r, err := DecodeRunRequest(req)
+		if err != nil {
+			return resp, err
+		}
+		reply, err := s.exec.Execute(c.Context(), &r)
+		if err != nil {
+			return resp, err
+		}
+		return reply.AppendBinary(resp), nil
+	case MethodRelease:
+		ids, err := DecodeIDs(req)
+		if err != nil {
+			return resp, err
+		}
+		s.exec.ReleaseLent(ids)
+		return resp, nil
+	}
+	return resp, fmt.Errorf("%w: unknown method %d", ErrMalformed, m)
+}
