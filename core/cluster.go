@@ -30,6 +30,12 @@ type Cluster struct {
 // running here.
 func Init(cfg Config) (*Cluster, error) {
 	WorkerMain()
+	return initNode(cfg, true)
+}
+
+// initNode starts this process's node; member says whether it joins the
+// cluster of cfg.Address as a member (a job node does not).
+func initNode(cfg Config, member bool) (*Cluster, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -84,7 +90,7 @@ func Init(cfg Config) (*Cluster, error) {
 	}
 	c := &Cluster{rt: rt, h: h, net: net}
 	if net != nil {
-		if err := net.join(c.load); err != nil {
+		if err := net.join(c.load, member); err != nil {
 			c.Shutdown()
 			return nil, err
 		}

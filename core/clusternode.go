@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -27,11 +28,14 @@ type clusterNode struct {
 	cfg   Config
 	token []byte
 	api   *client.Client
+	// binary is this program's hash in the GCS function table.
+	binary string
 
 	// Made by attach, once the host's store exists.
 	transfer *transfer.Server
 	peers    *peer.Server
 	net      *peer.Network
+	router   *router
 
 	member *cluster.Member
 	stop   chan struct{}
@@ -48,7 +52,20 @@ func dialCluster(cfg Config) (*clusterNode, error) {
 	if err != nil {
 		return nil, fmt.Errorf("manta: %w", err)
 	}
-	return &clusterNode{cfg: cfg, token: token, api: api, stop: make(chan struct{})}, nil
+	// The program's binary goes to the function table, so that a node
+	// that never had it can run its tasks (see router).
+	exe, err := os.Executable()
+	var hash cluster.BinaryHash
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		hash, err = cluster.PublishBinary(ctx, api, exe)
+		cancel()
+	}
+	if err != nil {
+		api.Close()
+		return nil, fmt.Errorf("manta: publishing this program to the cluster: %w", err)
+	}
+	return &clusterNode{cfg: cfg, token: token, api: api, binary: hash.String(), stop: make(chan struct{})}, nil
 }
 
 // attach starts the node's servers on the host's store; it is the host's
@@ -63,28 +80,32 @@ func (c *clusterNode) attach(st *store.Store, exec peer.Executor) (host.Cluster,
 	if c.transfer, err = transfer.NewServer(transfer.ServerConfig{Store: st, Addr: listen, Token: c.token, Logger: logger}); err != nil {
 		return nil, err
 	}
-	if c.peers, err = peer.NewServer(peer.ServerConfig{Exec: exec, Addr: listen, Token: c.token, Logger: logger}); err != nil {
+	c.router = newRouter(exec, c)
+	if c.peers, err = peer.NewServer(peer.ServerConfig{Exec: c.router, Addr: listen, Token: c.token, Logger: logger}); err != nil {
 		return nil, err
 	}
 	c.net, err = peer.NewNetwork(peer.NetworkConfig{Self: peer.Holder{Peer: c.peers.Addr(), Transfer: c.transfer.Addr()},
-		Token: c.token, Store: st, Global: global.Config{NoLocality: c.cfg.NoLocality}, Logger: logger})
+		Binary: c.binary, Token: c.token, Store: st, Global: global.Config{NoLocality: c.cfg.NoLocality}, Logger: logger})
 	if err != nil {
 		return nil, err
 	}
 	return c.net, nil
 }
 
-// join records the node in the cluster, with its peer address, and starts
-// following the other nodes.
-func (c *clusterNode) join(load func() cluster.Load) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	m, err := cluster.Join(ctx, cluster.Config{GCS: c.api, Addr: c.peers.Addr(), Resources: c.cfg.Resources, Load: load,
-		Heartbeat: c.cfg.Heartbeat, Clock: c.cfg.Clock, Logger: c.cfg.Logger})
-	if err != nil {
-		return fmt.Errorf("manta: cannot join %s: %w", c.cfg.Address, err)
+// join records the node in the cluster (unless it is a job node, whose
+// node is the member), with its peer address, and starts following the
+// other nodes.
+func (c *clusterNode) join(load func() cluster.Load, member bool) error {
+	if member {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		m, err := cluster.Join(ctx, cluster.Config{GCS: c.api, Addr: c.peers.Addr(), Resources: c.cfg.Resources, Load: load,
+			Heartbeat: c.cfg.Heartbeat, Clock: c.cfg.Clock, Logger: c.cfg.Logger})
+		if err != nil {
+			return fmt.Errorf("manta: cannot join %s: %w", c.cfg.Address, err)
+		}
+		c.member = m
 	}
-	c.member = m
 	c.refresh()
 	c.done.Add(1)
 	go c.follow()
@@ -152,6 +173,9 @@ func (c *clusterNode) leave() {
 
 // close stops the servers and connections, after the host shut down.
 func (c *clusterNode) close() {
+	if c.router != nil {
+		c.router.close(c.cfg.ShutdownGrace + time.Second)
+	}
 	var errs []error
 	if c.peers != nil {
 		errs = append(errs, c.peers.Close())

@@ -20,11 +20,17 @@ import (
 )
 
 // WorkerMain turns this process into a worker when a node started it as
-// one, and then never returns; otherwise it returns at once. Init calls it
+// one, or into a job node when the node of another program started it to
+// run this program's tasks on its machine (the binary reached that node
+// through the cluster's function table), and then never returns;
+// otherwise it returns at once. Init calls it
 // first thing; a test binary that runs remote functions calls it at the
 // top of TestMain, before m.Run.
 func WorkerMain() {
 	if !host.IsWorker() {
+		if os.Getenv(envJobNode) != "" {
+			runJobNode()
+		}
 		return
 	}
 	err := runWorker()

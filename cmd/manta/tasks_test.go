@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -124,5 +125,49 @@ func TestTasksAcrossNodes(t *testing.T) {
 		if p != pidB {
 			t.Errorf("a task finished on pid %d after node a (%d) was killed; want b (%d): %v", p, pidA, pidB, done)
 		}
+	}
+}
+
+// A cluster of real `manta` processes runs the tasks of a program it
+// never had: each node fetches the driver's binary from the GCS function
+// table by its hash and runs the tasks in a job node of that binary.
+func TestTasksOfAnotherBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds manta and starts processes")
+	}
+	dir := t.TempDir()
+	manta := filepath.Join(dir, "manta")
+	build := exec.Command("go", "build", "-o", manta, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	head := startCmd(t, dir, exec.Command(manta, "start", "--head", "--node-timeout", "1s", "--heartbeat", "100ms", "--resources", "CPU=1"))
+	head.waitJoined(t)
+	addr, err := os.ReadFile(filepath.Join(dir, cluster.HeadAddressFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	address := strings.TrimSpace(string(addr))
+	a := startCmd(t, dir, exec.Command(manta, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,a=1,x=1"))
+	a.waitJoined(t)
+
+	t.Setenv("MANTA_DIR", dir)
+	driver, err := core.Init(core.Config{Address: address, Heartbeat: 100 * time.Millisecond, Resources: map[string]float64{"CPU": 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer driver.Shutdown()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	pid, err := onA.Remote(0).Get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pid == a.cmd.Process.Pid || pid == os.Getpid() {
+		t.Fatalf("the task ran in a worker of pid %d: want a job node's, not node a's (%d) or the driver's", pid, a.cmd.Process.Pid)
+	}
+	const size = 2 << 20
+	if v, err := blobOnA.Remote(size).Get(ctx); err != nil || len(v) != size || v[size-1] != 7 {
+		t.Fatalf("a blob made by the job node: %d bytes, %v", len(v), err)
 	}
 }

@@ -118,6 +118,9 @@ func (h *Host) runElsewhere(spec *node.TaskSpec, objs []peer.Object) {
 		h.n.SpillFailed(spec.ID, err)
 		return
 	}
+	if reply.From.Peer != "" {
+		addr = reply.From.Peer // a job node of this program ran it (see core)
+	}
 	h.takeReplyLocked(spec.ID, addr, &reply)
 }
 

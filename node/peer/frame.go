@@ -45,6 +45,11 @@ type Object struct {
 // Objects describes every stored argument of Spec and every reference in
 // Contained, so that the node can pull what it lacks.
 type RunRequest struct {
+	// Binary names the program whose function the task calls: the
+	// SHA-256, in hex, of the owner's executable in the GCS function
+	// table (package cluster). A node running another program runs the
+	// task in a job node of that binary.
+	Binary  string
 	Spec    node.TaskSpec
 	Objects []Object
 }
@@ -66,6 +71,7 @@ type RunReply struct {
 // AppendBinary appends r's encoding.
 func (r *RunRequest) AppendBinary(dst []byte) []byte {
 	dst = append(dst, frameVersion)
+	dst = appendBytes(dst, []byte(r.Binary))
 	spec := r.Spec.AppendBinary(nil)
 	dst = binary.AppendUvarint(dst, uint64(len(spec)))
 	dst = append(dst, spec...)
@@ -77,8 +83,9 @@ func (r *RunRequest) AppendBinary(dst []byte) []byte {
 func DecodeRunRequest(src []byte) (RunRequest, error) {
 	rd := wire.NewReader(src, ErrMalformed)
 	version(&rd)
+	binary := string(rd.Bytes("binary"))
 	spec := rd.Bytes("spec")
-	var r RunRequest
+	r := RunRequest{Binary: binary}
 	if rd.Err() == nil {
 		s, err := node.DecodeTaskSpec(spec)
 		if err != nil {

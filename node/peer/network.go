@@ -21,6 +21,9 @@ import (
 type NetworkConfig struct {
 	// Self is this node's peer and transfer addresses.
 	Self Holder
+	// Binary is this program's hash in the function table, sent with
+	// every task (RunRequest.Binary).
+	Binary string
 	// Token is the cluster token.
 	Token []byte
 	// Store is this node's object store, which pulls fill.
@@ -189,6 +192,7 @@ func (n *Network) Place(spec *node.TaskSpec, inputs []Object) (string, error) {
 
 // Run runs req at the peer addr (see Client.Run).
 func (n *Network) Run(ctx context.Context, addr string, req *RunRequest) (RunReply, error) {
+	req.Binary = n.cfg.Binary
 	reply, err := n.client.Run(ctx, addr, req)
 	if errors.Is(err, ErrPeerLost) {
 		n.mu.Lock()

@@ -12,6 +12,7 @@ import (
 
 func sampleRequest() RunRequest {
 	return RunRequest{
+		Binary: "ab01",
 		Spec: node.TaskSpec{ID: wire.TaskID{Hi: 1, Lo: 2}, Kind: wire.SubmitTask, Name: []byte("f"),
 			Args:    []wire.Arg{{Data: []byte("inline")}, {IsRef: true, Ref: wire.ObjectID{Task: wire.TaskID{Hi: 3}, Index: 1}}},
 			Options: &node.Options{Resources: map[string]float64{"CPU": 1, "a": 2}, Key: "k", MaxRetries: -1}},
