@@ -18,6 +18,7 @@ func Example() {
 	fmt.Printf("%s: %.0f %s\n", c.Cite(), c.Value, c.Unit)
 	// Output:
 	// micro: reproduced
+	// fig8a: reproduced
 	// fig8b: partial
 	// fig9: reproduced
 	// fig10a: reproduced

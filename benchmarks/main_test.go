@@ -9,5 +9,9 @@ import (
 
 func TestMain(m *testing.M) {
 	core.WorkerMain()
-	os.Exit(m.Run())
+	code := m.Run()
+	if mantaBuild.dir != "" {
+		os.RemoveAll(mantaBuild.dir)
+	}
+	os.Exit(code)
 }

@@ -5,12 +5,6 @@ package benchmarks
 // never faked. To build one, move its entry into its own file (fig9.go),
 // give it a Run, set its State and Setup, and keep it in registry.
 
-var fig8a = Experiment{
-	ID: "fig8a", Title: "Locality-aware task placement", Paper: "Figure 8a (§5.1)", State: NotBuilt,
-	Setup: "needs several nodes, each with its own object store, object sizes and locations in the GCS object table, " +
-		"object transfer between stores, and a global scheduler whose transfer-cost term can be switched off.",
-}
-
 var fig11a = Experiment{
 	ID: "fig11a", Title: "Recovering from task failures (lineage re-execution)", Paper: "Figure 11a (§5.1)", State: NotBuilt,
 	Setup: "needs several nodes, node death detection and reconstruction of lost objects from their lineage " +

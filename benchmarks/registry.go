@@ -89,7 +89,10 @@ type Outcome struct {
 
 // Env is an experiment's view of the run.
 type Env struct {
-	Scale    Scale
+	Scale Scale
+	// Manta is Options.Manta: the binary for node processes (see
+	// mantaBinary).
+	Manta    string
 	progress func(frac float64, status string)
 }
 

@@ -33,6 +33,10 @@ type Options struct {
 	Timeout time.Duration
 	// Command is recorded in REPORT.md as the command that made it.
 	Command string
+	// Manta is the manta binary the multi-node experiments run their node
+	// processes with (`manta start`); default this program, which must
+	// then be manta (a test binary must say).
+	Manta string
 }
 
 // Summary is what Run did.
@@ -187,6 +191,6 @@ func call(ctx context.Context, e *Experiment, o Options, prog *progress) (out *O
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("not run: %w", err)
 	}
-	env := &Env{Scale: o.Scale, progress: prog.update}
+	env := &Env{Scale: o.Scale, Manta: o.Manta, progress: prog.update}
 	return e.Run(ctx, env)
 }
