@@ -11,10 +11,12 @@ import (
 )
 
 // Figure 8b of the paper: throughput of empty tasks against the number of
-// nodes, simulated. One machine cannot host 100 node managers, so package
-// sim runs them in virtual time: each simulated node is manta's real node
-// manager and local scheduler, the cluster has the real global scheduler,
-// and what their work costs is modelled (sim/doc.go).
+// nodes, simulated, with the few nodes this machine holds run for real.
+// One machine cannot host 100 node managers, so package sim runs them in
+// virtual time: each simulated node is manta's real node manager and
+// local scheduler, the cluster has the real global scheduler, and what
+// their work costs is modelled (sim/doc.go). The real points
+// (fig8b_real.go) are node processes of a local cluster, 1 to 3.
 
 // fig8bNode is each simulated node: 8 CPUs, so 8 workers, and a driver
 // keeping a full pipeline of 16 tasks on each of them.
@@ -26,8 +28,8 @@ const fig8bWarmup = 25 * time.Millisecond
 
 var fig8bExperiment = Experiment{
 	ID:    "fig8b",
-	Title: "End-to-end scalability of empty tasks (simulated)",
-	Paper: "Figure 8b (§5.1), simulated",
+	Title: "End-to-end scalability of empty tasks (simulated; real up to 3 node processes)",
+	Paper: "Figure 8b (§5.1), simulated, with 1 to 3 real node processes",
 	State: Partial,
 	Setup: fmt.Sprintf("Simulated, not run on a cluster. Each simulated node runs manta's real node manager and local scheduler state machines "+
 		"(packages node and sched), and the cluster has the real global scheduler (sched/global), in virtual time (package sim); what their "+
@@ -38,14 +40,26 @@ var fig8bExperiment = Experiment{
 		"threshold); every cost varies ±%.0f%%. Each node has %.0f CPUs and a driver keeping %d empty tasks in flight; throughput is counted "+
 		"over a window of virtual time after a %v warm-up, at 1 to 100 nodes (quick) or 1000 (full). Not modelled: the driver's own work "+
 		"per call (core's encoding, refs and Get), the GCS (the paper's Ray records every task there; manta's node manager does not use it "+
-		"yet) and the global scheduler's own time. The half of the figure that runs for real, node processes on this machine, needs "+
-		"tasks to run across the nodes of a multi-node cluster: nodes join a head today, but tasks still run on the driver's own node.",
+		"yet) and the global scheduler's own time. Beside the simulation, the real points: a local cluster of 1, 2 and 3 `manta start` "+
+		"processes (a head and the others joined to it) on this one 2-core machine, %d CPU each, loopback only; each node runs a client "+
+		"task pinned to it that submits empty tasks to its own node in batches of %d and waits for each batch (the simulation's driver "+
+		"per node; nodes spill past %d queued tasks, the simulation's threshold), for %d batches per client (quick; %d full) after a warm-up "+
+		"batch, %d repetitions. Past 2 nodes the processes share the 2 cores, so the real points cannot show scaling: they show a node's "+
+		"real rate and what one machine holds.",
 		sim.DefaultNodeTaskCost, sim.DefaultWorkerCost, sim.DefaultWorkerStart, sim.DefaultLatency, sim.DefaultHeartbeat,
-		sim.DefaultSpillThreshold, 100*sim.DefaultJitter, fig8bNode.CPUs, fig8bNode.InFlight, fig8bWarmup),
-	QuickEstimate: 15 * time.Second,
-	FullEstimate:  6 * time.Minute,
+		sim.DefaultSpillThreshold, 100*sim.DefaultJitter, fig8bNode.CPUs, fig8bNode.InFlight, fig8bWarmup,
+		fig8bRealCPUs, fig8bRealBatch, fig8bRealSpill, fig8bRealBatchesQuick, fig8bRealBatchesFull, fig8bRealReps),
+	QuickEstimate: 25 * time.Second,
+	FullEstimate:  7 * time.Minute,
 	Run:           runFig8b,
 }
+
+// The real points' size: batches per client and repetitions.
+const (
+	fig8bRealBatchesQuick = 100
+	fig8bRealBatchesFull  = 500
+	fig8bRealReps         = 3
+)
 
 // fig8bPoint is one cluster size: its throughput for each seed.
 type fig8bPoint struct {
@@ -62,6 +76,8 @@ type fig8bData struct {
 	WarmupMS float64      `json:"warmup_ms"`
 	Seeds    []int64      `json:"seeds"`
 	Points   []fig8bPoint `json:"points"`
+	// Real are the node processes' rates (fig8b_real.go).
+	Real []fig8bRealPoint `json:"real,omitempty"`
 }
 
 // fig8bParams sizes the experiment.
@@ -69,14 +85,24 @@ type fig8bParams struct {
 	Nodes  []int
 	Window time.Duration
 	Seeds  []int64
+	// RealNodes are the local clusters' sizes, run with the Manta binary,
+	// RealBatches batches per client; none: the simulation only.
+	RealNodes   []int
+	RealBatches int
+	Manta       string
 }
 
 func runFig8b(ctx context.Context, env *Env) (*Outcome, error) {
-	p := fig8bParams{Nodes: []int{1, 2, 5, 10, 20, 60, 100}, Window: 20 * time.Millisecond, Seeds: []int64{1}}
+	manta, err := mantaBinary(env)
+	if err != nil {
+		return nil, err
+	}
+	p := fig8bParams{Nodes: []int{1, 2, 5, 10, 20, 60, 100}, Window: 20 * time.Millisecond, Seeds: []int64{1},
+		RealNodes: []int{1, 2, 3}, RealBatches: fig8bRealBatchesQuick, Manta: manta}
 	if env.Scale == Full {
 		// A simulated task costs 1.5 to 2.5 µs of real time, more with more
 		// nodes: 1000 nodes take a minute and a half per seed.
-		p = fig8bParams{Nodes: append(p.Nodes, 200, 500, 1000), Window: p.Window, Seeds: []int64{1, 2}}
+		p.Nodes, p.Seeds, p.RealBatches = append(p.Nodes, 200, 500, 1000), []int64{1, 2}, fig8bRealBatchesFull
 	}
 	return fig8b(ctx, env, p)
 }
@@ -86,6 +112,10 @@ func runFig8b(ctx context.Context, env *Env) (*Outcome, error) {
 func fig8b(ctx context.Context, env *Env, p fig8bParams) (*Outcome, error) {
 	d := fig8bData{WindowMS: p.Window.Seconds() * 1e3, WarmupMS: fig8bWarmup.Seconds() * 1e3, Seeds: p.Seeds}
 	total, done := 0, 0
+	simShare := 1.0 // of the progress
+	if len(p.RealNodes) > 0 {
+		simShare = 0.5
+	}
 	for _, n := range p.Nodes {
 		total += n * len(p.Seeds)
 	}
@@ -95,7 +125,7 @@ func fig8b(ctx context.Context, env *Env, p fig8bParams) (*Outcome, error) {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			env.Progress(float64(done)/float64(total), "%d nodes, seed %d", n, seed)
+			env.Progress(simShare*float64(done)/float64(total), "%d nodes, seed %d", n, seed)
 			started := time.Now()
 			s, err := sim.New(sim.Config{Nodes: sim.Uniform(n, fig8bNode), Rand: rand.New(rand.NewSource(seed))})
 			if err != nil {
@@ -112,6 +142,17 @@ func fig8b(ctx context.Context, env *Env, p fig8bParams) (*Outcome, error) {
 			done += n
 		}
 		d.Points = append(d.Points, pt)
+	}
+	if len(p.RealNodes) > 0 {
+		i := 0
+		real, err := fig8bReal(ctx, p.Manta, p.RealNodes, p.RealBatches, fig8bRealReps, func(status string) {
+			env.Progress(simShare+(1-simShare)*float64(i)/float64(len(p.RealNodes)), "%s", status)
+			i++
+		})
+		if err != nil {
+			return nil, err
+		}
+		d.Real = real
 	}
 	return fig8bOutcome(d), nil
 }
@@ -156,10 +197,18 @@ func fig8bOutcome(d fig8bData) *Outcome {
 		Metric{Name: fmt.Sprintf("throughput at %d nodes ÷ (%d × 1 node) (simulated)", int(xs[last]), int(xs[last])), Value: ys[last] / linear[last], Unit: "x"},
 		Metric{Name: "tasks spilled to the global scheduler", Value: float64(spilled), Unit: "tasks"},
 	)
+	var realX, realY, realErr []float64
+	for _, p := range d.Real {
+		m, sd := meanStd(p.TasksPerS)
+		realX, realY, realErr = append(realX, float64(p.Nodes)), append(realY, m), append(realErr, sd)
+		metrics = append(metrics, Metric{Name: fmt.Sprintf("empty tasks/s, %d real node process%s on one 2-core machine", p.Nodes, map[bool]string{true: "", false: "es"}[p.Nodes == 1]),
+			Value: m, Err: sd, N: len(p.TasksPerS), Unit: "tasks/s", Headline: p.Nodes == 1,
+			Note: fmt.Sprintf("%d CPU per node, a client task per node submitting to its own node; measured, not simulated", fig8bRealCPUs)})
+	}
 	fig := plots.Figure{
 		Name: "fig8b", Kind: plots.KindLines, LogX: true, LogY: true, XTicks: xs,
-		Title:  "Figure 8b (simulated): empty-task throughput against nodes",
-		XLabel: "nodes (simulated)", YLabel: "tasks/s",
+		Title:  "Figure 8b (simulated; real points: node processes on one machine): empty-task throughput against nodes",
+		XLabel: "nodes", YLabel: "tasks/s",
 		Series: []plots.Series{
 			{Label: "manta, simulated", X: xs, Y: ys, Err: errs},
 			{Label: "linear from 1 simulated node", X: xs, Y: linear, Style: plots.StyleLine},
@@ -168,12 +217,24 @@ func fig8bOutcome(d fig8bData) *Outcome {
 		Caption: fmt.Sprintf("Simulated in virtual time: real node managers, local and global schedulers, modelled costs. Tasks completed over %.0f ms "+
 			"after a %.0f ms warm-up; %d seed(s) per point.", d.WindowMS, d.WarmupMS, len(d.Seeds)),
 	}
+	if len(realX) > 0 {
+		fig.Series = append(fig.Series, plots.Series{Label: "manta, real: 1-CPU node processes on one 2-core machine", X: realX, Y: realY, Err: realErr})
+		fig.Caption += fmt.Sprintf(" Real points: 1 to %d node processes of a local cluster on this 2-core machine, %d CPU each, mean ± one "+
+			"standard deviation over %d runs.", int(realX[len(realX)-1]), fig8bRealCPUs, len(d.Real[0].TasksPerS)) +
+			fmt.Sprintf(" (A simulated node has %.0f CPUs.)", fig8bNode.CPUs)
+	}
 	notes := []string{
-		"These numbers are simulated. A node's throughput is set by the modelled cost of its node manager (sim.Config.NodeTaskCost, from the " +
+		"The simulated numbers are simulated. A node's throughput is set by the modelled cost of its node manager (sim.Config.NodeTaskCost, from the " +
 			"node's own benchmark), not measured end to end: a real manta driver adds its own per-call work, which is not modelled, and the paper's " +
 			"Ray recorded every task in the GCS. What the simulation does show is that nothing in manta's scheduling path is shared between " +
 			"nodes when drivers keep their own nodes busy: bottom-up scheduling keeps tasks local, and throughput grows linearly with nodes.",
 		fmt.Sprintf("Simulating every point took %.1f s of real time.", realSeconds),
+	}
+	if len(realX) > 0 {
+		notes = append(notes, "The real points are measured end to end (a client's submission through the node manager, its worker and "+
+			"back), with every process of the cluster sharing this machine's 2 cores: the head's GCS, each node manager, its worker and the "+
+			"driver. They show what one real node does here, and that adding node processes past the cores adds no throughput; the "+
+			"scaling itself is only shown by the simulation.")
 	}
 	return &Outcome{Metrics: metrics, Figures: []plots.Figure{fig}, Notes: notes, Data: d}
 }

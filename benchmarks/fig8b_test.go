@@ -77,3 +77,32 @@ func TestFig8bMetricsAtPaperSizes(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestFig8bRealTiny runs the real half on local clusters of 1 and 2 node
+// processes with one short run each, and draws it beside a simulated
+// point.
+func TestFig8bRealTiny(t *testing.T) {
+	manta := buildManta(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var statuses []string
+	pts, err := fig8bReal(ctx, manta, []int{1, 2}, 2, 1, func(s string) { statuses = append(statuses, s) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pts) != 2 || len(statuses) != 2 {
+		t.Fatalf("points %+v, progress %q", pts, statuses)
+	}
+	for _, p := range pts {
+		if len(p.TasksPerS) != 1 || p.TasksPerS[0] <= 0 {
+			t.Errorf("%d nodes: %v", p.Nodes, p.TasksPerS)
+		}
+	}
+	o := fig8bOutcome(fig8bData{Points: []fig8bPoint{{Nodes: 1, TasksPerS: []float64{1000}, Spilled: []uint64{0}, Remote: []uint64{0}, RealSeconds: []float64{1}}}, Real: pts})
+	if err := o.Figures[0].Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if s := o.Figures[0].Series; !strings.Contains(s[len(s)-1].Label, "real") {
+		t.Errorf("last series %q", s[len(s)-1].Label)
+	}
+}
