@@ -85,7 +85,7 @@ func (c *clusterNode) attach(st *store.Store, exec peer.Executor) (host.Cluster,
 		return nil, err
 	}
 	c.net, err = peer.NewNetwork(peer.NetworkConfig{Self: peer.Holder{Peer: c.peers.Addr(), Transfer: c.transfer.Addr()},
-		Binary: c.binary, Token: c.token, Store: st, Global: global.Config{NoLocality: c.cfg.NoLocality}, Logger: logger})
+		Binary: c.binary, Member: c.cfg.member, Token: c.token, Store: st, Global: global.Config{NoLocality: c.cfg.NoLocality}, Logger: logger})
 	if err != nil {
 		return nil, err
 	}

@@ -90,6 +90,9 @@ type Config struct {
 	// NoLocality places spilled tasks on the shortest queue wherever
 	// their inputs are (Figure 8a's locality-unaware placement).
 	NoLocality bool
+
+	// member is set in a job node: its node's peer address.
+	member string
 }
 
 // envConfig is the typed table of environment overrides.

@@ -126,7 +126,7 @@ func (r *router) start(j *jobNode, binary string) {
 	}
 	defer addrR.Close()
 	cmd := exec.Command(path)
-	cmd.Env = append(os.Environ(), envJobNode+"=1", "MANTA_ADDRESS="+r.c.cfg.Address, "MANTA_BIND="+r.c.cfg.Bind,
+	cmd.Env = append(os.Environ(), envJobNode+"="+r.c.peers.Addr(), "MANTA_ADDRESS="+r.c.cfg.Address, "MANTA_BIND="+r.c.cfg.Bind,
 		"MANTA_HEARTBEAT="+r.c.cfg.Heartbeat.String(), server.EnvToken+"="+hex.EncodeToString(r.c.token))
 	if len(r.c.cfg.Resources) > 0 {
 		cmd.Env = append(cmd.Env, "MANTA_RESOURCES="+string(cluster.AppendResources(nil, r.c.cfg.Resources)))
@@ -210,11 +210,13 @@ func (r *router) close(grace time.Duration) {
 
 // runJobNode is a job node's life: a node of the cluster at
 // $MANTA_ADDRESS that is not a member of its own (the node that started
-// it is), serving the tasks that node hands it until its stdin closes.
+// it is, its peer address in $MANTA_JOB_NODE), serving the tasks that
+// node hands it until its stdin closes.
 func runJobNode() {
+	member := os.Getenv(envJobNode)
 	os.Unsetenv(envJobNode) // its workers are workers, not job nodes
 	addrOut := os.NewFile(3, "job node address")
-	c, err := initNode(Config{}, false)
+	c, err := initNode(Config{member: member}, false)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "manta: job node %d: %v\n", os.Getpid(), err)
 		os.Exit(1)

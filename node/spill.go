@@ -53,6 +53,10 @@ func (n *Node) spilledTask(id wire.TaskID) *task {
 	return nil
 }
 
+// Spilled reports whether the task id was spilled by this node and has
+// not come back: a node asked to run such a task would wait for itself.
+func (n *Node) Spilled(id wire.TaskID) bool { return n.spilledTask(id) != nil }
+
 // RunHere answers Host.Spill: the cluster placed the task on this node,
 // which queues it (or fails it, if it can never run here).
 func (n *Node) RunHere(id wire.TaskID) {

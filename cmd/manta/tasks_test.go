@@ -152,12 +152,12 @@ func TestTasksOfAnotherBinary(t *testing.T) {
 	a.waitJoined(t)
 
 	t.Setenv("MANTA_DIR", dir)
-	driver, err := core.Init(core.Config{Address: address, Heartbeat: 100 * time.Millisecond, Resources: map[string]float64{"CPU": 1}})
+	driver, err := core.Init(core.Config{Address: address, Heartbeat: 100 * time.Millisecond, SpillQueue: 1, Resources: map[string]float64{"CPU": 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer driver.Shutdown()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	pid, err := onA.Remote(0).Get(ctx)
 	if err != nil {
@@ -169,5 +169,54 @@ func TestTasksOfAnotherBinary(t *testing.T) {
 	const size = 2 << 20
 	if v, err := blobOnA.Remote(size).Get(ctx); err != nil || len(v) != size || v[size-1] != 7 {
 		t.Fatalf("a blob made by the job node: %d bytes, %v", len(v), err)
+	}
+	if v, err := fibAcross.Remote(ctx, 12).Get(ctx); err != nil || v != 144 {
+		t.Fatalf("fib(12) = %d, %v", v, err)
+	}
+}
+
+var fibAcross *core.Func2[context.Context, int, int]
+
+func init() {
+	fibAcross = core.Register2("test.fib", func(ctx context.Context, n int) (int, error) {
+		if n < 2 {
+			return n, nil
+		}
+		vals, err := core.GetAll(ctx, []core.Ref[int]{fibAcross.Remote(ctx, n-1), fibAcross.Remote(ctx, n-2)})
+		if err != nil {
+			return 0, err
+		}
+		return vals[0] + vals[1], nil
+	})
+}
+
+// Tasks that submit tasks and wait for them, spilled at every level: the
+// waiting workers give their CPUs back on every node, so the recursion
+// finishes.
+func TestNestedTasksAcrossNodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	dir := t.TempDir()
+	head := startProcess(t, dir, "start", "--head", "--heartbeat", "100ms", "--resources", "CPU=2")
+	head.waitJoined(t)
+	addr, err := os.ReadFile(filepath.Join(dir, cluster.HeadAddressFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	address := strings.TrimSpace(string(addr))
+	for range 2 {
+		startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2").waitJoined(t)
+	}
+	t.Setenv("MANTA_DIR", dir)
+	driver, err := core.Init(core.Config{Address: address, Heartbeat: 100 * time.Millisecond, SpillQueue: 1, Resources: map[string]float64{"CPU": 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer driver.Shutdown()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if v, err := fibAcross.Remote(ctx, 12).Get(ctx); err != nil || v != 144 {
+		t.Fatalf("fib(12) = %d, %v", v, err)
 	}
 }

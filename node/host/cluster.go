@@ -9,6 +9,7 @@ import (
 	"manta/node"
 	"manta/node/peer"
 	"manta/rpc/wire"
+	"manta/sched"
 	"manta/shm/store"
 )
 
@@ -100,6 +101,9 @@ func (h *Host) runElsewhere(spec *node.TaskSpec, objs []peer.Object) {
 	}
 	addr, err := cl.Place(spec, inputs)
 	if err != nil {
+		if errors.Is(err, sched.ErrInfeasible) {
+			err = fmt.Errorf("%w: %v", node.ErrInfeasible, err)
+		}
 		h.lock()
 		h.n.SpillDone(spec.ID, node.Value{}, nil, h.cfg.Node.Errors.Encode(err, spec.Name, spec.ID))
 		h.unlock()
@@ -236,6 +240,10 @@ func (h *Host) Execute(ctx context.Context, req *peer.RunRequest) (peer.RunReply
 	if h.closed {
 		h.unlock()
 		return peer.RunReply{}, node.ErrShutdown
+	}
+	if h.n.Spilled(spec.ID) {
+		h.unlock()
+		return peer.RunReply{}, fmt.Errorf("host: task %v was sent back to the node that spilled it", spec.ID)
 	}
 	var holds []*node.Object
 	for _, o := range req.Objects {

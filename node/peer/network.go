@@ -24,6 +24,10 @@ type NetworkConfig struct {
 	// Binary is this program's hash in the function table, sent with
 	// every task (RunRequest.Binary).
 	Binary string
+	// Member, if set, is the peer address of the cluster member this node
+	// runs tasks for: a job node's own node. Place answers Self().Peer for
+	// it, since a task sent there would come back here.
+	Member string
 	// Token is the cluster token.
 	Token []byte
 	// Store is this node's object store, which pulls fill.
@@ -187,7 +191,10 @@ func (n *Network) Place(spec *node.TaskSpec, inputs []Object) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return n.addrs[p.Node], nil
+	if addr := n.addrs[p.Node]; addr != n.cfg.Member || addr == "" {
+		return addr, nil
+	}
+	return n.cfg.Self.Peer, nil
 }
 
 // Run runs req at the peer addr (see Client.Run).
