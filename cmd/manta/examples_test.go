@@ -48,7 +48,9 @@ type buildError struct {
 	out  []byte
 }
 
-func (e *buildError) Error() string { return "go " + strings.Join(e.args, " ") + ": " + e.err.Error() + "\n" + string(e.out) }
+func (e *buildError) Error() string {
+	return "go " + strings.Join(e.args, " ") + ": " + e.err.Error() + "\n" + string(e.out)
+}
 
 // A three-node cluster of `manta start` processes runs core's Examples
 // unchanged: the Examples' binary reaches the nodes through the function
