@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"manta/gcs/client"
 	"manta/node/host"
 	"manta/node/peer"
+	"manta/rpc/wire"
 	"manta/sched/global"
 	"manta/shm/store"
 	"manta/transfer"
@@ -85,7 +87,7 @@ func (c *clusterNode) attach(st *store.Store, exec peer.Executor) (host.Cluster,
 		return nil, err
 	}
 	c.net, err = peer.NewNetwork(peer.NetworkConfig{Self: peer.Holder{Peer: c.peers.Addr(), Transfer: c.transfer.Addr()},
-		Binary: c.binary, Member: c.cfg.member, Token: c.token, Store: st, Global: global.Config{NoLocality: c.cfg.NoLocality}, Logger: logger})
+		Binary: c.binary, Member: c.cfg.member, Actors: actorTable{c.api}, Token: c.token, Store: st, Global: global.Config{NoLocality: c.cfg.NoLocality}, Logger: logger})
 	if err != nil {
 		return nil, err
 	}
@@ -190,4 +192,31 @@ func (c *clusterNode) close() {
 	if err := errors.Join(errs...); err != nil {
 		c.logger().Debug("manta: closing the cluster node", "err", err)
 	}
+}
+
+// actorTable is the GCS's actor table as the nodes' directory of where
+// actors live: an actor's ID to its gcs.ActorInfo.
+type actorTable struct{ api gcs.API }
+
+func actorKey(id wire.TaskID) []byte {
+	return binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, id.Hi), id.Lo)
+}
+
+func (t actorTable) Record(ctx context.Context, actor wire.TaskID, peer string) error {
+	return t.api.Put(ctx, gcs.Actors, actorKey(actor), gcs.AppendActorInfo(nil, gcs.ActorInfo{Node: peer, State: gcs.ActorAlive}))
+}
+
+func (t actorTable) Locate(ctx context.Context, actor wire.TaskID) (string, error) {
+	raw, ok, err := t.api.Get(ctx, gcs.Actors, actorKey(actor), nil)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", fmt.Errorf("%w: actor %v is in no node's table", ErrActorDied, actor)
+	}
+	info, err := gcs.DecodeActorInfo(raw)
+	if err != nil {
+		return "", err
+	}
+	return info.Node, nil
 }

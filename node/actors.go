@@ -32,6 +32,18 @@ type actor struct {
 	err          error          // why it died
 	orphaned     bool           // no handle is left: it dies with its last call
 	placing      sched.ActorRef // its request for a worker, while one is out
+	// remote: it lives on another node; its calls go there through
+	// Host.Spill, in order. A stub is the record of a remote actor this
+	// node did not create (a handle came here): it has no create task.
+	remote bool
+}
+
+// name is the actor's type name, for errors.
+func (a *actor) name() []byte {
+	if a.create == nil {
+		return []byte("actor")
+	}
+	return a.create.name
 }
 
 // newActor records the actor t creates; it fails if its name is taken.
@@ -127,6 +139,10 @@ func (n *Node) pumpActor(a *actor) {
 		}
 		a.queue = a.queue[1:]
 		a.inflight = append(a.inflight, t)
+		if a.remote {
+			n.spill(t)
+			continue
+		}
 		n.dispatch(t, a.proc, a.proc.id, a.id)
 	}
 }
@@ -147,7 +163,7 @@ func (n *Node) actorFailed(a *actor, cause error) {
 		return
 	}
 	a.state = actorDead
-	a.err = fmt.Errorf("%w: actor %v (%s): %v", ErrActorDied, a.id, a.create.name, cause)
+	a.err = fmt.Errorf("%w: actor %v (%s): %v", ErrActorDied, a.id, a.name(), cause)
 	if a.placing != 0 {
 		n.sched.CancelActor(a.placing)
 		delete(n.placing, a.placing)
@@ -156,7 +172,7 @@ func (n *Node) actorFailed(a *actor, cause error) {
 	if n.named[a.opts.Name] == a {
 		delete(n.named, a.opts.Name)
 	}
-	if !a.create.done {
+	if a.create != nil && !a.create.done {
 		n.finish(a.create, nil, nil, a.err)
 	}
 	calls := append(a.inflight, a.queue...)
@@ -164,7 +180,7 @@ func (n *Node) actorFailed(a *actor, cause error) {
 	for _, t := range calls {
 		n.finish(t, nil, nil, a.err)
 	}
-	if a.create.ret.freed {
+	if a.create == nil || a.create.ret.freed {
 		delete(n.actors, a.id) // no handle is left to call it
 	}
 }
@@ -194,7 +210,9 @@ func (n *Node) actorProcDied(a *actor, cause error) {
 // killed once no call to it is pending.
 func (n *Node) actorOutOfScope(a *actor) {
 	switch {
-	case a.state == actorDead:
+	case a.state == actorDead || a.remote:
+		// A remote actor's node kills it when this node gives back the
+		// creation result it holds (Host.Free).
 		delete(n.actors, a.id)
 	case a.opts.Detached:
 	case len(a.queue) > 0 || len(a.inflight) > 0:

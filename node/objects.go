@@ -235,7 +235,7 @@ func (n *Node) freeObject(o *Object) {
 		n.lineage.outputFreed(o.made)
 	}
 	if o.creation {
-		if a := n.actors[o.id.Task]; a != nil && a.create.ret == o {
+		if a := n.actors[o.id.Task]; a != nil && a.create != nil && a.create.ret == o {
 			n.actorOutOfScope(a)
 		}
 	}

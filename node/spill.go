@@ -8,28 +8,57 @@ import (
 	"manta/shm/store"
 )
 
-// spills reports whether ready task t goes to the cluster rather than the
-// local queue (Config.SpillQueue): a plain task with one return value,
-// not placed here by the cluster, whose inputs are all made, when this
-// node can never run it or its queue is full.
+// spills reports whether ready task t goes to the cluster rather than
+// this node (Config.SpillQueue): one not placed here by the cluster,
+// whose inputs are all made, that this node can never run; else a plain
+// task with one return value when the queue is full, or an actor when
+// the actors here leave no room for it. (A remote actor's calls go to its
+// node from pumpActor.)
 func (n *Node) spills(t *task) bool {
-	if t.placed || t.kind != wire.SubmitTask || t.parts() != nil || t.failedDep() != nil || t.cancelled() != nil {
+	if t.placed || t.parts() != nil || t.failedDep() != nil || t.cancelled() != nil {
+		return false
+	}
+	var opts *Options
+	switch t.kind {
+	case wire.SubmitTask:
+		opts = t.opts
+	case wire.SubmitActor:
+		if t.actor.opts.Unknown {
+			return false // it fails here, at once
+		}
+		opts = &t.actor.opts
+	default:
 		return false
 	}
 	for _, c := range t.contained {
-		if o := n.objects[c]; o == nil || o.state == objPending {
-			return false // a reference inside an argument not made yet: its maker is here
+		if o := n.objects[c]; o == nil || o.state != objReady {
+			return false // a reference inside an argument not made (or failed): its maker is here
 		}
 	}
-	if _, err := n.classOf(t.opts); err != nil {
+	class, err := n.classOf(opts)
+	switch {
+	case err != nil:
 		return errors.Is(err, ErrInfeasible)
+	case t.kind == wire.SubmitActor:
+		return !n.sched.ActorRoom(class)
 	}
 	return n.sched.Queued() >= n.cfg.SpillQueue
+}
+
+// remoteStub records a remote actor this node has a handle to but did not
+// create.
+func (n *Node) remoteStub(id wire.TaskID) *actor {
+	a := &actor{id: id, state: actorAlive, remote: true}
+	n.actors[id] = a
+	return a
 }
 
 // spill hands t to Host.Spill, its inline arguments' values in place of
 // their references.
 func (n *Node) spill(t *task) {
+	if t.kind == wire.SubmitActor {
+		t.actor.remote = true
+	}
 	t.spilled = true
 	t.attempt++
 	n.args = n.args[:0]
@@ -42,6 +71,9 @@ func (n *Node) spill(t *task) {
 		n.args = append(n.args, a)
 	}
 	spec := TaskSpec{ID: t.id, Kind: t.kind, Name: t.name, Args: n.args, Contained: t.contained, Options: t.opts, Deadline: t.deadline()}
+	if t.kind == wire.SubmitActorCall {
+		spec.Actor = t.actor.id
+	}
 	n.host.Spill(&spec)
 }
 
@@ -82,10 +114,23 @@ func (n *Node) SpillDone(id wire.TaskID, v Value, contained []wire.ObjectID, fai
 		return false
 	}
 	t.spilled = false
+	a := t.actor
+	switch {
+	case t.kind == wire.SubmitActorCall:
+		n.actorCallDone(t)
+	case t.kind == wire.SubmitActor && failed != nil:
+		n.actorFailed(a, n.cfg.Errors.Decode(failed))
+		n.processActions()
+		return true
+	}
 	if failed != nil {
 		n.complete(t, nil, nil, failed)
 	} else {
 		n.complete(t, &v, contained, nil)
+	}
+	if t.kind == wire.SubmitActor && a.state == actorPending {
+		a.state = actorAlive
+		n.pumpActor(a)
 	}
 	n.processActions()
 	return true
@@ -100,10 +145,15 @@ func (n *Node) SpillFailed(id wire.TaskID, cause error) {
 		return
 	}
 	t.spilled = false
-	if t.retriesLeft > 0 && !n.closed {
+	switch {
+	case t.kind != wire.SubmitTask:
+		// An actor and its calls live where it was placed: that node is
+		// gone, and with it the actor's state.
+		n.actorFailed(t.actor, cause)
+	case t.retriesLeft > 0 && !n.closed:
 		t.retriesLeft--
 		n.ready(t)
-	} else {
+	default:
 		n.finish(t, nil, nil, fmt.Errorf("%s after %d attempts: %w", t.name, t.attempt, cause))
 	}
 	n.processActions()

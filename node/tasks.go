@@ -179,6 +179,9 @@ func (n *Node) Submit(spec *TaskSpec) *Object {
 	case wire.SubmitActorCall:
 		t.retriesLeft = 0
 		a := n.actors[spec.Actor]
+		if a == nil && n.cfg.SpillQueue > 0 {
+			a = n.remoteStub(spec.Actor) // a handle to an actor on another node
+		}
 		if a == nil {
 			n.finishBytes(t, n.noActor(t, spec.Actor))
 			return t.ret
@@ -241,9 +244,15 @@ func (n *Node) ready(t *task) {
 		n.finish(t, nil, nil, ErrShutdown)
 		return
 	}
-	if n.cfg.SpillQueue > 0 && !t.pinned && n.spills(t) {
-		n.spill(t)
-		return
+	if n.cfg.SpillQueue > 0 && !t.pinned {
+		if n.spills(t) {
+			n.spill(t)
+			return
+		}
+		if t.kind == wire.SubmitActorCall && t.actor.remote {
+			n.pumpActor(t.actor) // its arguments are pinned where the actor is
+			return
+		}
 	}
 	if n.pinArgs(t) {
 		return // back here once the stored arguments are pinned

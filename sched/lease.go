@@ -50,6 +50,12 @@ func (l *Local) fitsBesidesStarts(c *class) bool {
 	return true
 }
 
+// ActorRoom reports whether an actor of class c could be placed here
+// once the running tasks' leases end: whether the actors already here
+// leave room for it. A node of a cluster sends an actor that finds no room
+// to another node.
+func (l *Local) ActorRoom(c ClassID) bool { return l.couldFitWithoutLeases(l.classes[c]) }
+
 // couldFitWithoutLeases reports whether c would fit once every task lease
 // ended; only then can leases giving way help it.
 func (l *Local) couldFitWithoutLeases(c *class) bool {

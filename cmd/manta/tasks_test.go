@@ -220,3 +220,65 @@ func TestNestedTasksAcrossNodes(t *testing.T) {
 		t.Fatalf("fib(12) = %d, %v", v, err)
 	}
 }
+
+type tally struct{ n int }
+
+var (
+	tallyOnA = core.RegisterActor0("test.TallyOnA", func() (*tally, error) { return &tally{}, nil },
+		core.WithActorResources(map[string]float64{"CPU": 1, "a": 1}))
+	tallyAdd   = core.RegisterMethod1(tallyOnA, "Add", func(t *tally, k int) (int, error) { t.n += k; return t.n, nil })
+	tallyWhere = core.RegisterMethod0(tallyOnA, "Where", func(*tally) (int, error) { return os.Getppid(), nil })
+	// addFromB calls the actor from a task on node b, through a handle
+	// that came as an argument.
+	addFromB = core.Register2("test.addFromB", func(h core.Actor[tally], k int) (int, error) {
+		return tallyAdd.Remote(h, k).Get(context.Background())
+	}, core.WithResources(map[string]float64{"CPU": 1, "b": 1}))
+)
+
+// An actor placed on another node: its calls go there in order, and a
+// task on a third node calls it through a handle it was given.
+func TestActorsAcrossNodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	dir := t.TempDir()
+	head := startProcess(t, dir, "start", "--head", "--heartbeat", "100ms", "--resources", "CPU=1")
+	head.waitJoined(t)
+	addr, err := os.ReadFile(filepath.Join(dir, cluster.HeadAddressFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	address := strings.TrimSpace(string(addr))
+	a := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,a=1")
+	startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,b=1").waitJoined(t)
+	a.waitJoined(t)
+	t.Setenv("MANTA_DIR", dir)
+	driver, err := core.Init(core.Config{Address: address, Heartbeat: 100 * time.Millisecond, Resources: map[string]float64{"CPU": 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer driver.Shutdown()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	h := tallyOnA.Remote()
+	if pid, err := tallyWhere.Remote(h).Get(ctx); err != nil || pid != a.cmd.Process.Pid {
+		t.Fatalf("the actor lives under pid %d (%v); node a is %d", pid, err, a.cmd.Process.Pid)
+	}
+	refs := make([]core.Ref[int], 50)
+	for i := range refs {
+		refs[i] = tallyAdd.Remote(h, 1)
+	}
+	got, err := core.GetAll(ctx, refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range got {
+		if v != i+1 {
+			t.Fatalf("call %d saw the count %d: calls ran out of order: %v", i, v, got)
+		}
+	}
+	if v, err := addFromB.Remote(h, 100).Get(ctx); err != nil || v != 150 {
+		t.Fatalf("a call from a task on node b: %d, %v", v, err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"manta/node"
 	"manta/node/peer"
@@ -32,7 +33,21 @@ type Cluster interface {
 	// one of from; forGet says a driver or worker waits on it (rather than
 	// a task's argument).
 	Pull(ctx context.Context, id wire.ObjectID, size int64, from []peer.Holder, forGet bool) error
+	// RecordActor records, for other nodes, that actor lives at the peer
+	// addr; LocateActor finds where an actor lives.
+	RecordActor(ctx context.Context, actor wire.TaskID, addr string) error
+	LocateActor(ctx context.Context, actor wire.TaskID) (string, error)
 }
+
+// callKey names one caller's calls to one actor.
+type callKey struct {
+	caller string
+	actor  wire.TaskID
+}
+
+// seqWait bounds how long a call waits for its caller's earlier ones (a
+// call whose run failed on the way never comes).
+const seqWait = 5 * time.Second
 
 // remoteObject is an object whose bytes lie in other nodes' stores.
 type remoteObject struct {
@@ -68,8 +83,14 @@ func (e *effects) Spill(spec *node.TaskSpec) {
 	for _, id := range spec.Contained {
 		objs = append(objs, h.describeLocked(id))
 	}
+	var seq uint64
+	var addr string
+	if s.Kind == wire.SubmitActorCall {
+		h.sendSeq[s.Actor]++
+		seq, addr = h.sendSeq[s.Actor], h.actorAt[s.Actor]
+	}
 	h.spills.Add(1)
-	go h.runElsewhere(&s, objs)
+	go h.runElsewhere(&s, objs, addr, seq)
 }
 
 // describeLocked says what a peer must know of object id to use it: its
@@ -89,10 +110,27 @@ func (h *Host) describeLocked(id wire.ObjectID) peer.Object {
 	return peer.Object{ID: id, Size: res.Slot.Size, From: []peer.Holder{h.cluster.Self()}}
 }
 
-// runElsewhere places a spilled task and runs it where it was placed.
-func (h *Host) runElsewhere(spec *node.TaskSpec, objs []peer.Object) {
+// runElsewhere places a spilled task and runs it where it was placed; an
+// actor's call (seq) goes to the actor's node, addr if known.
+func (h *Host) runElsewhere(spec *node.TaskSpec, objs []peer.Object, addr string, seq uint64) {
 	defer h.spills.Done()
 	cl := h.cluster
+	if spec.Kind == wire.SubmitActorCall {
+		if addr == "" {
+			var err error
+			if addr, err = cl.LocateActor(h.ctx, spec.Actor); err != nil {
+				h.lock()
+				h.n.SpillFailed(spec.ID, fmt.Errorf("cannot find the actor's node: %w", err))
+				h.unlock()
+				return
+			}
+			h.lock()
+			h.actorAt[spec.Actor] = addr
+			h.unlock()
+		}
+		h.runAt(spec, objs, addr, seq)
+		return
+	}
 	var inputs []peer.Object
 	for _, o := range objs {
 		if !o.Inline {
@@ -115,15 +153,31 @@ func (h *Host) runElsewhere(spec *node.TaskSpec, objs []peer.Object) {
 		h.unlock()
 		return
 	}
-	reply, err := cl.Run(h.ctx, addr, &peer.RunRequest{Spec: *spec, Objects: objs})
+	h.runAt(spec, objs, addr, 0)
+}
+
+// runAt runs spec at the peer addr and gives the node its outcome.
+func (h *Host) runAt(spec *node.TaskSpec, objs []peer.Object, addr string, seq uint64) {
+	cl := h.cluster
+	reply, err := cl.Run(h.ctx, addr, &peer.RunRequest{Spec: *spec, Objects: objs, Caller: cl.Self().Peer, Seq: seq})
+	if err == nil && reply.From.Peer != "" {
+		addr = reply.From.Peer // a job node of this program ran it (see core)
+	}
+	creation := err == nil && spec.Kind == wire.SubmitActor && reply.Failed == nil
+	if creation {
+		// Recorded before any handle to it leaves this node.
+		if err := cl.RecordActor(h.ctx, spec.ID, addr); err != nil {
+			h.log.Warn("host: recording an actor's node", "actor", spec.ID, "err", err)
+		}
+	}
 	h.lock()
 	defer h.unlock()
 	if err != nil {
 		h.n.SpillFailed(spec.ID, err)
 		return
 	}
-	if reply.From.Peer != "" {
-		addr = reply.From.Peer // a job node of this program ran it (see core)
+	if creation {
+		h.actorAt[spec.ID] = addr
 	}
 	h.takeReplyLocked(spec.ID, addr, &reply)
 }
@@ -143,21 +197,23 @@ func (h *Host) takeReplyLocked(task wire.TaskID, addr string, reply *peer.RunRep
 		contained = append(contained, o.ID)
 	}
 	v := node.Value{Data: reply.Data}
-	if reply.Stored {
-		ret := wire.ReturnID(task)
-		lent = append(lent, ret)
+	ret := wire.ReturnID(task)
+	switch {
+	case reply.Stored:
 		h.remote[ret] = remoteObject{size: reply.Size, from: []peer.Holder{{Peer: addr, Transfer: reply.From.Transfer}}, lender: addr}
 		v = node.Value{Stored: true, Slot: store.Slot{Size: reply.Size}}
+	case reply.Lent:
+		h.remote[ret] = remoteObject{lender: addr} // an actor's creation: Free ends the actor
 	}
 	if !h.n.SpillDone(task, v, contained, reply.Failed) {
-		if reply.Stored {
-			delete(h.remote, wire.ReturnID(task))
+		if reply.Lent {
+			delete(h.remote, ret)
 		}
 		for _, o := range holds {
 			h.n.Release(o) // the last hold: Free gives the lent ones back
 		}
-		if reply.Stored {
-			h.cluster.Release(addr, []wire.ObjectID{wire.ReturnID(task)})
+		if reply.Lent {
+			h.cluster.Release(addr, []wire.ObjectID{ret})
 		}
 		return
 	}
@@ -245,6 +301,12 @@ func (h *Host) Execute(ctx context.Context, req *peer.RunRequest) (peer.RunReply
 		h.unlock()
 		return peer.RunReply{}, fmt.Errorf("host: task %v was sent back to the node that spilled it", spec.ID)
 	}
+	if spec.Kind == wire.SubmitActorCall && req.Seq > 0 {
+		if err := h.awaitTurnLocked(ctx, callKey{req.Caller, spec.Actor}, req.Seq); err != nil {
+			h.unlock()
+			return peer.RunReply{}, err
+		}
+	}
 	var holds []*node.Object
 	for _, o := range req.Objects {
 		holds = append(holds, h.adoptLocked(o, ""))
@@ -252,6 +314,11 @@ func (h *Host) Execute(ctx context.Context, req *peer.RunRequest) (peer.RunReply
 	done := make(chan struct{})
 	h.serving[spec.ID] = append(h.serving[spec.ID], done)
 	obj := h.n.Submit(&spec)
+	if spec.Kind == wire.SubmitActorCall && req.Seq > 0 {
+		h.recvSeq[callKey{req.Caller, spec.Actor}] = req.Seq
+		close(h.seqAdvanced)
+		h.seqAdvanced = make(chan struct{})
+	}
 	for _, o := range holds {
 		h.n.Release(o) // the task holds its arguments now
 	}
@@ -269,12 +336,40 @@ func (h *Host) Execute(ctx context.Context, req *peer.RunRequest) (peer.RunReply
 	}
 	h.lock()
 	defer h.unlock()
-	return h.replyLocked(obj), nil
+	return h.replyLocked(obj, spec.Kind == wire.SubmitActor), nil
+}
+
+// awaitTurnLocked waits, under mu but letting go of it meanwhile, until
+// the caller's calls to the actor before seq were submitted, or seqWait
+// passes.
+func (h *Host) awaitTurnLocked(ctx context.Context, key callKey, seq uint64) error {
+	deadline := h.clock.NewTimer(seqWait)
+	defer deadline.Stop()
+	for h.recvSeq[key]+1 < seq {
+		changed := h.seqAdvanced
+		h.unlock()
+		select {
+		case <-changed:
+		case <-deadline.Chan():
+			h.lock()
+			h.log.Warn("host: an actor call went ahead of an earlier one that did not come", "actor", key.actor, "caller", key.caller, "seq", seq)
+			return nil
+		case <-ctx.Done():
+			h.lock()
+			return ctx.Err()
+		}
+		h.lock()
+		if h.closed {
+			return node.ErrShutdown
+		}
+	}
+	return nil
 }
 
 // replyLocked is the reply for a finished result object obj, whose hold
-// it takes over: lent to the peer if stored, given back if not. Under mu.
-func (h *Host) replyLocked(obj *node.Object) peer.RunReply {
+// it takes over: lent to the peer if stored or an actor's creation (the
+// actor lives while the owner holds it), given back if not. Under mu.
+func (h *Host) replyLocked(obj *node.Object, creation bool) peer.RunReply {
 	self := h.cluster.Self()
 	reply := peer.RunReply{From: self, Failed: obj.Failure()}
 	if reply.Failed == nil {
@@ -294,7 +389,8 @@ func (h *Host) replyLocked(obj *node.Object) peer.RunReply {
 			reply.Contained = append(reply.Contained, d)
 		}
 	}
-	if reply.Stored {
+	if reply.Stored || creation && reply.Failed == nil {
+		reply.Lent = true
 		h.lendLocked(obj.ID(), obj)
 	} else {
 		h.n.Release(obj)

@@ -125,9 +125,16 @@ type Host struct {
 	remote  map[wire.ObjectID]remoteObject
 	lent    map[wire.ObjectID]*lentObject
 	serving map[wire.TaskID][]chan struct{}
-	spills  sync.WaitGroup
-	ctx     context.Context
-	cancel  context.CancelFunc
+	// Actors on other nodes: where they live, and the numbers of the
+	// calls sent to them; calls from other nodes: the last number of each
+	// caller's calls submitted, and a channel closed when one is.
+	actorAt     map[wire.TaskID]string
+	sendSeq     map[wire.TaskID]uint64
+	recvSeq     map[callKey]uint64
+	seqAdvanced chan struct{}
+	spills      sync.WaitGroup
+	ctx         context.Context
+	cancel      context.CancelFunc
 
 	seg        *shm.Segment // the host's doorbell
 	bell       *shm.Doorbell
@@ -158,7 +165,8 @@ func New(cfg Config) (*Host, error) {
 	h := &Host{cfg: cfg, clock: cfg.Clock, log: cfg.Logger, procs: map[node.ProcID]*proc{},
 		timers: map[node.TimerToken]clockwork.Timer{}, watching: map[wire.TaskID]func() bool{},
 		loopDone: make(chan struct{}), stopTick: make(chan struct{}),
-		remote: map[wire.ObjectID]remoteObject{}, lent: map[wire.ObjectID]*lentObject{}, serving: map[wire.TaskID][]chan struct{}{}}
+		remote: map[wire.ObjectID]remoteObject{}, lent: map[wire.ObjectID]*lentObject{}, serving: map[wire.TaskID][]chan struct{}{},
+		actorAt: map[wire.TaskID]string{}, sendSeq: map[wire.TaskID]uint64{}, recvSeq: map[callKey]uint64{}, seqAdvanced: make(chan struct{})}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.start = h.clock.Now()
 	if h.n, err = node.New(cfg.Node, (*effects)(h)); err != nil {

@@ -49,7 +49,12 @@ type RunRequest struct {
 	// SHA-256, in hex, of the owner's executable in the GCS function
 	// table (package cluster). A node running another program runs the
 	// task in a job node of that binary.
-	Binary  string
+	Binary string
+	// Caller and Seq order an actor's calls: the calling node's peer
+	// address, and the call's number among its calls to Spec.Actor
+	// (from 1). The actor's node submits a caller's calls in Seq order.
+	Caller  string
+	Seq     uint64
 	Spec    node.TaskSpec
 	Objects []Object
 }
@@ -63,8 +68,12 @@ type RunReply struct {
 	From      Holder
 	Failed    []byte
 	Data      []byte
-	Stored    bool
-	Size      int64
+	Stored bool
+	Size   int64
+	// Lent says the node that ran the task holds its result for the
+	// owner until released: a stored result, or an actor's creation
+	// (whose release ends the actor).
+	Lent      bool
 	Contained []Object
 }
 
@@ -72,6 +81,8 @@ type RunReply struct {
 func (r *RunRequest) AppendBinary(dst []byte) []byte {
 	dst = append(dst, frameVersion)
 	dst = appendBytes(dst, []byte(r.Binary))
+	dst = appendBytes(dst, []byte(r.Caller))
+	dst = binary.AppendUvarint(dst, r.Seq)
 	spec := r.Spec.AppendBinary(nil)
 	dst = binary.AppendUvarint(dst, uint64(len(spec)))
 	dst = append(dst, spec...)
@@ -83,9 +94,8 @@ func (r *RunRequest) AppendBinary(dst []byte) []byte {
 func DecodeRunRequest(src []byte) (RunRequest, error) {
 	rd := wire.NewReader(src, ErrMalformed)
 	version(&rd)
-	binary := string(rd.Bytes("binary"))
+	r := RunRequest{Binary: string(rd.Bytes("binary")), Caller: string(rd.Bytes("caller")), Seq: rd.Uvarint("seq")}
 	spec := rd.Bytes("spec")
-	r := RunRequest{Binary: binary}
 	if rd.Err() == nil {
 		s, err := node.DecodeTaskSpec(spec)
 		if err != nil {
@@ -114,6 +124,11 @@ func (r *RunReply) AppendBinary(dst []byte) []byte {
 		dst = append(dst, 0)
 		dst = appendBytes(dst, r.Data)
 	}
+	lent := byte(0)
+	if r.Lent {
+		lent = 1
+	}
+	dst = append(dst, lent)
 	return appendObjects(dst, r.Contained)
 }
 
@@ -137,6 +152,13 @@ func DecodeRunReply(src []byte) (RunReply, error) {
 		}
 	default:
 		rd.Fail("outcome %d", kind)
+	}
+	switch lent := rd.Byte("lent"); {
+	case rd.Err() != nil:
+	case lent > 1:
+		rd.Fail("lent %d", lent)
+	default:
+		r.Lent = lent == 1
 	}
 	r.Contained = readObjects(&rd)
 	rd.End("run reply")

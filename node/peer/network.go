@@ -35,11 +35,22 @@ type NetworkConfig struct {
 	// Global configures the placement of spilled tasks (locality, waiting
 	// for nodes).
 	Global global.Config
+	// Actors is the cluster's actor table: where each actor lives.
+	// Required for calls through handles to actors this node did not
+	// place.
+	Actors ActorDirectory
 	// MaxFrame bounds peer requests and replies. Default
 	// rpc.DefaultMaxFrame.
 	MaxFrame int
 	// Logger: default slog.Default().
 	Logger *slog.Logger
+}
+
+// ActorDirectory records and finds the node an actor lives on (core keeps
+// it in the GCS's actor table).
+type ActorDirectory interface {
+	Record(ctx context.Context, actor wire.TaskID, peer string) error
+	Locate(ctx context.Context, actor wire.TaskID) (string, error)
 }
 
 // Node is one live node of the cluster as Update reports it.
@@ -85,6 +96,9 @@ const Quarantine = 10 * time.Second
 func NewNetwork(cfg NetworkConfig) (*Network, error) {
 	if cfg.Store == nil || cfg.Self.Peer == "" {
 		return nil, errors.New("peer: NetworkConfig.Store and Self are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
 	gs, err := global.New(cfg.Global)
 	if err != nil {
@@ -237,6 +251,22 @@ func (n *Network) Pull(ctx context.Context, id wire.ObjectID, size int64, from [
 	var sid store.ID
 	wire.AppendObjectID(sid[:0], id)
 	return n.puller.Pull(ctx, sid, size, addrs, prio)
+}
+
+// RecordActor records that actor lives at the peer addr.
+func (n *Network) RecordActor(ctx context.Context, actor wire.TaskID, addr string) error {
+	if n.cfg.Actors == nil {
+		return nil
+	}
+	return n.cfg.Actors.Record(ctx, actor, addr)
+}
+
+// LocateActor returns the peer address of the node actor lives on.
+func (n *Network) LocateActor(ctx context.Context, actor wire.TaskID) (string, error) {
+	if n.cfg.Actors == nil {
+		return "", fmt.Errorf("peer: no actor table to find actor %v", actor)
+	}
+	return n.cfg.Actors.Locate(ctx, actor)
 }
 
 // Close closes the peer connections and the puller.

@@ -12,7 +12,7 @@ import (
 
 func sampleRequest() RunRequest {
 	return RunRequest{
-		Binary: "ab01",
+		Binary: "ab01", Caller: "127.0.0.1:9", Seq: 3,
 		Spec: node.TaskSpec{ID: wire.TaskID{Hi: 1, Lo: 2}, Kind: wire.SubmitTask, Name: []byte("f"),
 			Args:    []wire.Arg{{Data: []byte("inline")}, {IsRef: true, Ref: wire.ObjectID{Task: wire.TaskID{Hi: 3}, Index: 1}}},
 			Options: &node.Options{Resources: map[string]float64{"CPU": 1, "a": 2}, Key: "k", MaxRetries: -1}},
@@ -34,7 +34,7 @@ func TestFramesRoundTrip(t *testing.T) {
 	}
 	for _, r := range []RunReply{
 		{From: Holder{"p", "t"}, Data: []byte("v"), Contained: req.Objects},
-		{From: Holder{"p", "t"}, Stored: true, Size: 123},
+		{From: Holder{"p", "t"}, Stored: true, Size: 123, Lent: true},
 		{From: Holder{"p", "t"}, Failed: []byte{}},
 	} {
 		got, err := DecodeRunReply(r.AppendBinary(nil))
