@@ -65,9 +65,9 @@ type RunRequest struct {
 // holder of, for the owner until the owner releases it (MethodRelease).
 type RunReply struct {
 	// From is the node that ran the task, holder of its stored result.
-	From      Holder
-	Failed    []byte
-	Data      []byte
+	From   Holder
+	Failed []byte
+	Data   []byte
 	Stored bool
 	Size   int64
 	// Lent says the node that ran the task holds its result for the
