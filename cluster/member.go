@@ -152,6 +152,39 @@ type Load struct {
 	Queued, Running int
 	// StoreUsed and StoreCapacity are the object store's bytes.
 	StoreUsed, StoreCapacity int64
+	// Demands are the requests waiting on the node, by shape, with why.
+	Demands []Demand
+}
+
+// Demand is one shape of resource request waiting on a node.
+type Demand struct {
+	// Shape is the request, as AppendResources writes it.
+	Shape  string
+	Count  int
+	Reason DemandReason
+}
+
+// DemandReason says why a demand waits.
+type DemandReason string
+
+// The reasons a demand waits.
+const (
+	// DemandBusy: the resources exist but are in use.
+	DemandBusy DemandReason = "busy"
+	// DemandNoNode: no live node has the resources; the request waits
+	// for one to join (core.Config.WaitForNodes).
+	DemandNoNode DemandReason = "nonode"
+)
+
+// String explains the reason in words, for `manta status`.
+func (r DemandReason) String() string {
+	switch r {
+	case DemandBusy:
+		return "waiting for resources in use"
+	case DemandNoNode:
+		return "no live node has them: waiting for one to join"
+	}
+	return string(r)
 }
 
 // Append encodes l as space-separated key=value fields.
@@ -172,6 +205,14 @@ func (l Load) Append(dst []byte) []byte {
 	if l.Free != nil {
 		dst = append(dst, " free="...)
 		dst = AppendResources(dst, l.Free)
+	}
+	for _, d := range l.Demands {
+		dst = append(dst, " demand="...)
+		dst = append(dst, d.Shape...)
+		dst = append(dst, '*')
+		dst = strconv.AppendInt(dst, int64(d.Count), 10)
+		dst = append(dst, '*')
+		dst = append(dst, d.Reason...)
 	}
 	return dst
 }
@@ -206,12 +247,37 @@ func DecodeLoad(b []byte) (Load, error) {
 			}
 		case "free":
 			l.Free, err = DecodeResources([]byte(value))
+		case "demand":
+			var d Demand
+			if d, err = decodeDemand(value); err == nil {
+				l.Demands = append(l.Demands, d)
+			}
 		}
 		if err != nil || l.Queued < 0 || l.Running < 0 || l.StoreUsed < 0 || l.StoreCapacity < 0 {
 			return bad()
 		}
 	}
 	return l, nil
+}
+
+// decodeDemand reads SHAPE*COUNT*REASON.
+func decodeDemand(v string) (Demand, error) {
+	shape, rest, ok := strings.Cut(v, "*")
+	if !ok {
+		return Demand{}, errors.New("no count")
+	}
+	count, reason, ok := strings.Cut(rest, "*")
+	if !ok || reason == "" {
+		return Demand{}, errors.New("no reason")
+	}
+	n, err := strconv.Atoi(count)
+	if err != nil || n < 0 {
+		return Demand{}, errors.New("bad count")
+	}
+	if _, err := DecodeResources([]byte(shape)); err != nil {
+		return Demand{}, err
+	}
+	return Demand{Shape: shape, Count: n, Reason: DemandReason(reason)}, nil
 }
 
 func (m *Member) heartbeat() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -34,7 +35,8 @@ func TestJoinListLeave(t *testing.T) {
 	}
 	clock := clockwork.NewFakeClock()
 	load := func() Load {
-		return Load{Free: map[string]float64{"CPU": 0.5}, Queued: 7, Running: 2, StoreUsed: 1 << 20, StoreCapacity: 1 << 30}
+		return Load{Free: map[string]float64{"CPU": 0.5}, Queued: 7, Running: 2, StoreUsed: 1 << 20, StoreCapacity: 1 << 30,
+			Demands: []Demand{{Shape: "CPU=1,GPU=1", Count: 3, Reason: DemandNoNode}}}
 	}
 	a, err := Join(ctx, Config{GCS: st, Addr: "127.0.0.1:7001", Resources: map[string]float64{"CPU": 2, "memory": 1 << 30}, Load: load, Clock: clock})
 	if err != nil {
@@ -57,7 +59,8 @@ func TestJoinListLeave(t *testing.T) {
 	if n := nodes[0]; n.State != gcs.NodeAlive || n.Addr != "127.0.0.1:7001" || !maps.Equal(n.Resources, map[string]float64{"CPU": 2, "memory": 1 << 30}) {
 		t.Fatalf("node a: %+v", n)
 	}
-	if l := nodes[0].Load; l.Queued != 7 || l.Running != 2 || l.StoreUsed != 1<<20 || l.StoreCapacity != 1<<30 || l.Free["CPU"] != 0.5 || !l.At.Equal(clock.Now()) {
+	if l := nodes[0].Load; l.Queued != 7 || l.Running != 2 || l.StoreUsed != 1<<20 || l.StoreCapacity != 1<<30 || l.Free["CPU"] != 0.5 || !l.At.Equal(clock.Now()) ||
+		len(l.Demands) != 1 || l.Demands[0] != (Demand{Shape: "CPU=1,GPU=1", Count: 3, Reason: DemandNoNode}) {
 		t.Fatalf("node a's load: %+v", l)
 	}
 	if n := nodes[1]; n.State != gcs.NodeDead || n.Resources["CPU"] != 0.5 {
@@ -153,6 +156,7 @@ func FuzzDecodeResources(f *testing.F) {
 func FuzzDecodeLoad(f *testing.F) {
 	f.Add([]byte("at=5 queued=3 running=1 store=10/20 free=CPU=1,GPU=0.5"))
 	f.Add([]byte("at=1 queued=0 running=0 store=0/0"))
+	f.Add([]byte("queued=2 running=0 store=0/0 demand=CPU=1,GPU=1*2*nonode demand=CPU=2*1*busy"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		l, err := DecodeLoad(b)
 		if err != nil {
@@ -160,7 +164,8 @@ func FuzzDecodeLoad(f *testing.F) {
 		}
 		again, err := DecodeLoad(l.Append(nil))
 		if err != nil || !again.At.Equal(l.At) || again.Queued != l.Queued || again.Running != l.Running ||
-			again.StoreUsed != l.StoreUsed || again.StoreCapacity != l.StoreCapacity || !maps.Equal(again.Free, l.Free) {
+			again.StoreUsed != l.StoreUsed || again.StoreCapacity != l.StoreCapacity || !maps.Equal(again.Free, l.Free) ||
+			!slices.Equal(again.Demands, l.Demands) {
 			t.Fatalf("%q decodes to %+v, which round-trips to %+v, %v", b, l, again, err)
 		}
 	})

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"manta/cluster"
@@ -109,8 +112,20 @@ func (c *Cluster) NodeID() string {
 // load is what the node's heartbeats report.
 func (c *Cluster) load() cluster.Load {
 	s := c.Stats()
-	return cluster.Load{Free: s.Sched.Available.Map(), Queued: s.Sched.Queued, Running: s.Sched.Running,
+	l := cluster.Load{Free: s.Sched.Available.Map(), Queued: s.Sched.Queued, Running: s.Sched.Running,
 		StoreUsed: s.Store.Used, StoreCapacity: s.Store.Capacity}
+	for _, cs := range s.Sched.Classes {
+		if n := cs.Queued + cs.PendingActors; n > 0 {
+			l.Demands = append(l.Demands, cluster.Demand{Shape: string(cluster.AppendResources(nil, cs.Request.Map())), Count: n, Reason: cluster.DemandBusy})
+		}
+	}
+	if c.net != nil && c.net.net != nil {
+		waiting := c.net.net.Waiting()
+		for _, shape := range slices.Sorted(maps.Keys(waiting)) {
+			l.Demands = append(l.Demands, cluster.Demand{Shape: strings.ReplaceAll(shape, " ", ","), Count: waiting[shape], Reason: cluster.DemandNoNode})
+		}
+	}
+	return l
 }
 
 // Shutdown stops the cluster: unfinished calls fail with ErrShutdown,

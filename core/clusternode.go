@@ -87,7 +87,7 @@ func (c *clusterNode) attach(st *store.Store, exec peer.Executor) (host.Cluster,
 		return nil, err
 	}
 	c.net, err = peer.NewNetwork(peer.NetworkConfig{Self: peer.Holder{Peer: c.peers.Addr(), Transfer: c.transfer.Addr()},
-		Binary: c.binary, Member: c.cfg.member, Actors: actorTable{c.api}, Token: c.token, Store: st, Global: global.Config{NoLocality: c.cfg.NoLocality}, Logger: logger})
+		Binary: c.binary, Member: c.cfg.member, Actors: actorTable{c.api}, Token: c.token, Store: st, Global: global.Config{NoLocality: c.cfg.NoLocality, WaitForNodes: c.cfg.WaitForNodes}, Logger: logger})
 	if err != nil {
 		return nil, err
 	}
@@ -171,6 +171,13 @@ func (c *clusterNode) leave() {
 		close(c.stop)
 	}
 	c.done.Wait()
+	// Before the host shuts down: it waits for its spills, and this ends
+	// those waiting for a node to join or running at peers.
+	if c.net != nil {
+		if err := c.net.Close(); err != nil {
+			c.logger().Debug("manta: closing the cluster's connections", "err", err)
+		}
+	}
 }
 
 // close stops the servers and connections, after the host shut down.
@@ -184,9 +191,6 @@ func (c *clusterNode) close() {
 	}
 	if c.transfer != nil {
 		errs = append(errs, c.transfer.Close())
-	}
-	if c.net != nil {
-		errs = append(errs, c.net.Close())
 	}
 	errs = append(errs, c.api.Close())
 	if err := errors.Join(errs...); err != nil {

@@ -252,6 +252,19 @@ func statusCommand(args []string, out io.Writer) error {
 	}
 	tw.Flush()
 	fmt.Fprintf(out, "%d nodes, %d alive\n", len(nodes), alive)
+	pending := false
+	for _, n := range nodes {
+		if n.State != gcs.NodeAlive {
+			continue
+		}
+		for _, d := range n.Load.Demands {
+			if !pending {
+				fmt.Fprintln(out, "pending demands:")
+				pending = true
+			}
+			fmt.Fprintf(out, "  %s: %d × {%s}: %s\n", n.ID, d.Count, d.Shape, d.Reason)
+		}
+	}
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sync"
 	"time"
 
@@ -82,6 +83,12 @@ type Network struct {
 	ids    map[string]global.NodeID // by peer address
 	addrs  map[global.NodeID]string
 	nextID global.NodeID
+	// updated is closed and replaced at each Update: placements that
+	// wait for a node (global.Config.WaitForNodes) try again then.
+	updated chan struct{}
+	closed  bool
+	// waiting counts those placements by demand.
+	waiting map[string]int
 	// lost holds the peers a run could not reach, left out of placement
 	// until the GCS stops listing them or Quarantine has passed: the
 	// head's watcher needs its timeout to mark a dead node dead.
@@ -109,7 +116,8 @@ func NewNetwork(cfg NetworkConfig) (*Network, error) {
 		return nil, err
 	}
 	return &Network{cfg: cfg, client: NewClient(ClientConfig{Token: cfg.Token, MaxFrame: cfg.MaxFrame, Logger: cfg.Logger}), puller: p,
-		sched: gs, ids: map[string]global.NodeID{}, addrs: map[global.NodeID]string{}, lost: map[string]time.Time{}}, nil
+		sched: gs, ids: map[string]global.NodeID{}, addrs: map[global.NodeID]string{}, lost: map[string]time.Time{},
+		updated: make(chan struct{}), waiting: map[string]int{}}, nil
 }
 
 // Self is this node's holder addresses.
@@ -171,6 +179,8 @@ func (n *Network) Update(live []Node) error {
 			gone = append(gone, addr)
 		}
 	}
+	close(n.updated)
+	n.updated = make(chan struct{})
 	n.mu.Unlock()
 	for _, addr := range gone {
 		n.client.Forget(addr)
@@ -180,6 +190,8 @@ func (n *Network) Update(live []Node) error {
 
 // Place picks the node for a spilled task (host.Cluster): the lowest
 // estimated wait, counting the bytes of inputs it would have to pull.
+// With global.Config.WaitForNodes a demand no live node can fit waits
+// (counted in Waiting) until one that can joins, or the Network closes.
 func (n *Network) Place(spec *node.TaskSpec, inputs []Object) (string, error) {
 	res := map[string]float64{"CPU": 1}
 	if spec.Options != nil && spec.Options.Resources != nil {
@@ -202,6 +214,21 @@ func (n *Network) Place(spec *node.TaskSpec, inputs []Object) (string, error) {
 		in = append(in, gi)
 	}
 	p, err := n.sched.Place(demand, in)
+	for errors.Is(err, global.ErrNoNodeYet) {
+		shape := demand.String()
+		n.waiting[shape]++
+		updated := n.updated
+		n.mu.Unlock()
+		<-updated
+		n.mu.Lock()
+		if n.waiting[shape]--; n.waiting[shape] == 0 {
+			delete(n.waiting, shape)
+		}
+		if n.closed {
+			return "", fmt.Errorf("peer: closed while %s waited for a node", shape)
+		}
+		p, err = n.sched.Place(demand, in)
+	}
 	if err != nil {
 		return "", err
 	}
@@ -269,8 +296,24 @@ func (n *Network) LocateActor(ctx context.Context, actor wire.TaskID) (string, e
 	return n.cfg.Actors.Locate(ctx, actor)
 }
 
-// Close closes the peer connections and the puller.
+// Waiting counts the placements waiting for a node that can run them,
+// by demand (sched.Resources.String).
+func (n *Network) Waiting() map[string]int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return maps.Clone(n.waiting)
+}
+
+// Close closes the peer connections and the puller, and ends the waits
+// of placements.
 func (n *Network) Close() error {
+	n.mu.Lock()
+	if !n.closed {
+		n.closed = true
+		close(n.updated)
+		n.updated = make(chan struct{})
+	}
+	n.mu.Unlock()
 	n.client.Close()
 	return n.puller.Close()
 }
