@@ -71,6 +71,16 @@ func startCmd(t *testing.T, dir string, cmd *exec.Cmd) *process {
 	return p
 }
 
+// headAddress is the address of the head started in dir.
+func headAddress(t *testing.T, dir string) string {
+	t.Helper()
+	addr, err := os.ReadFile(filepath.Join(dir, cluster.HeadAddressFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(addr))
+}
+
 func (p *process) waitJoined(t *testing.T) string {
 	t.Helper()
 	select {
@@ -102,11 +112,7 @@ func TestClusterProcesses(t *testing.T) {
 	dir := t.TempDir()
 	head := startProcess(t, dir, "start", "--head", "--node-timeout", "500ms", "--heartbeat", "100ms")
 	headID := head.waitJoined(t)
-	addr, err := os.ReadFile(filepath.Join(dir, cluster.HeadAddressFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	address := strings.TrimSpace(string(addr))
+	address := headAddress(t, dir)
 	a := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=3,GPU=1")
 	b := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms")
 	aID, bID := a.waitJoined(t), b.waitJoined(t)
@@ -196,11 +202,7 @@ func TestClusterInNetworkNamespaces(t *testing.T) {
 	dir := t.TempDir()
 	head := startProcess(t, dir, "start", "--head", "--bind", nw.HostIP, "--node-timeout", "500ms", "--heartbeat", "100ms")
 	head.waitJoined(t)
-	addr, err := os.ReadFile(filepath.Join(dir, cluster.HeadAddressFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	address := strings.TrimSpace(string(addr))
+	address := headAddress(t, dir)
 	if !strings.HasPrefix(address, nw.HostIP+":") {
 		t.Fatalf("the head listens on %s, not on the bridge's %s", address, nw.HostIP)
 	}

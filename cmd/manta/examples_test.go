@@ -8,7 +8,6 @@ import (
 	"sync"
 	"testing"
 
-	"manta/cluster"
 	"manta/internal/netns"
 )
 
@@ -84,11 +83,7 @@ func startCluster(t *testing.T, dir, manta, bind string, node func(i int, args .
 	t.Helper()
 	head := startCmd(t, dir, exec.Command(manta, "start", "--head", "--bind", bind, "--heartbeat", "100ms", "--node-timeout", "1s", "--resources", "CPU=2"))
 	head.waitJoined(t)
-	addr, err := os.ReadFile(filepath.Join(dir, cluster.HeadAddressFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	address := strings.TrimSpace(string(addr))
+	address := headAddress(t, dir)
 	for i := range 2 {
 		startCmd(t, dir, node(i, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2")).waitJoined(t)
 	}

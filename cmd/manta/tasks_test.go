@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"manta/cluster"
 	"manta/core"
 )
 
@@ -47,11 +46,7 @@ func TestTasksAcrossNodes(t *testing.T) {
 	dir := t.TempDir()
 	head := startProcess(t, dir, "start", "--head", "--node-timeout", "1s", "--heartbeat", "100ms", "--resources", "CPU=1")
 	head.waitJoined(t)
-	addr, err := os.ReadFile(filepath.Join(dir, cluster.HeadAddressFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	address := strings.TrimSpace(string(addr))
+	address := headAddress(t, dir)
 	a := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,a=1,x=1")
 	b := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,b=1,x=1")
 	a.waitJoined(t)
@@ -155,22 +150,11 @@ func TestTasksOfAnotherBinary(t *testing.T) {
 	}
 	head := startCmd(t, dir, exec.Command(manta, "start", "--head", "--node-timeout", "1s", "--heartbeat", "100ms", "--resources", "CPU=1"))
 	head.waitJoined(t)
-	addr, err := os.ReadFile(filepath.Join(dir, cluster.HeadAddressFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	address := strings.TrimSpace(string(addr))
+	address := headAddress(t, dir)
 	a := startCmd(t, dir, exec.Command(manta, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,a=1,x=1"))
 	a.waitJoined(t)
 
-	t.Setenv("MANTA_DIR", dir)
-	driver, err := core.Init(core.Config{Address: address, Heartbeat: 100 * time.Millisecond, SpillQueue: 1, Resources: map[string]float64{"CPU": 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer driver.Shutdown()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	ctx := joinDriver(t, dir, core.Config{Address: address, SpillQueue: 1, Resources: map[string]float64{"CPU": 1}})
 	pid, err := onA.Remote(0).Get(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -212,22 +196,11 @@ func TestNestedTasksAcrossNodes(t *testing.T) {
 	dir := t.TempDir()
 	head := startProcess(t, dir, "start", "--head", "--heartbeat", "100ms", "--resources", "CPU=2")
 	head.waitJoined(t)
-	addr, err := os.ReadFile(filepath.Join(dir, cluster.HeadAddressFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	address := strings.TrimSpace(string(addr))
+	address := headAddress(t, dir)
 	for range 2 {
 		startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2").waitJoined(t)
 	}
-	t.Setenv("MANTA_DIR", dir)
-	driver, err := core.Init(core.Config{Address: address, Heartbeat: 100 * time.Millisecond, SpillQueue: 1, Resources: map[string]float64{"CPU": 2}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer driver.Shutdown()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	ctx := joinDriver(t, dir, core.Config{Address: address, SpillQueue: 1, Resources: map[string]float64{"CPU": 2}})
 	if v, err := fibAcross.Remote(ctx, 12).Get(ctx); err != nil || v != 144 {
 		t.Fatalf("fib(12) = %d, %v", v, err)
 	}
@@ -256,22 +229,11 @@ func TestActorsAcrossNodes(t *testing.T) {
 	dir := t.TempDir()
 	head := startProcess(t, dir, "start", "--head", "--heartbeat", "100ms", "--resources", "CPU=1")
 	head.waitJoined(t)
-	addr, err := os.ReadFile(filepath.Join(dir, cluster.HeadAddressFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	address := strings.TrimSpace(string(addr))
+	address := headAddress(t, dir)
 	a := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,a=1")
 	startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,b=1").waitJoined(t)
 	a.waitJoined(t)
-	t.Setenv("MANTA_DIR", dir)
-	driver, err := core.Init(core.Config{Address: address, Heartbeat: 100 * time.Millisecond, Resources: map[string]float64{"CPU": 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer driver.Shutdown()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	ctx := joinDriver(t, dir, core.Config{Address: address, Resources: map[string]float64{"CPU": 1}})
 
 	h := tallyOnA.Remote()
 	if pid, err := tallyWhere.Remote(h).Get(ctx); err != nil || pid != a.cmd.Process.Pid {
@@ -304,11 +266,7 @@ func TestWaitForNodes(t *testing.T) {
 	}
 	dir := t.TempDir()
 	startProcess(t, dir, "start", "--head", "--heartbeat", "100ms", "--resources", "CPU=1").waitJoined(t)
-	addr, err := os.ReadFile(filepath.Join(dir, cluster.HeadAddressFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	address := strings.TrimSpace(string(addr))
+	address := headAddress(t, dir)
 	t.Setenv("MANTA_DIR", dir)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -347,4 +305,21 @@ func TestWaitForNodes(t *testing.T) {
 	if pid, err := waiting.Get(ctx); err != nil || pid != a.cmd.Process.Pid {
 		t.Fatalf("the waiting task ran under pid %d, %v; node a is %d", pid, err, a.cmd.Process.Pid)
 	}
+}
+
+// joinDriver makes this test process a driver of the cluster whose head
+// runs in dir, with cfg and 100 ms heartbeats, until the test ends; the
+// context bounds the test's calls.
+func joinDriver(t *testing.T, dir string, cfg core.Config) context.Context {
+	t.Helper()
+	t.Setenv("MANTA_DIR", dir)
+	cfg.Heartbeat = 100 * time.Millisecond
+	driver, err := core.Init(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { driver.Shutdown() })
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
 }
