@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"time"
 
 	"manta/benchmarks/micro"
@@ -21,9 +22,13 @@ var microExperiment = Experiment{
 	State: Reproduced,
 	Setup: "Not a figure of the OSDI paper: the rows of Ray's own `ray microbenchmark`, compared with the numbers Ray 2.48 publishes " +
 		"(an m5.16xlarge, 64 vCPUs), measured here on one embedded node of this machine with the multi-client rows using one client per core. " +
-		"Each row also runs a same-run baseline: the same work as goroutines and channels in one process, the limit for a runtime here.",
-	QuickEstimate: 20 * time.Second,
-	FullEstimate:  4 * time.Minute,
+		"Each row also runs a same-run baseline: the same work as goroutines and channels in one process, the limit for a runtime here. " +
+		"Beside Ray's rows, rows Ray does not publish: multi_node_tasks_async (empty tasks from a driver with no CPU, each placed by its " +
+		"global scheduler on one of 2 node processes of a local cluster with 1 CPU each) and multi_node_get_gigabytes (a GetView on the " +
+		"driver of a 100 MB object made on a node, pulled into the driver's store; 1 GB too at full scale), on loopback of this one " +
+		"machine, with loopback TCP baselines (pipelined small requests; one stream).",
+	QuickEstimate: 35 * time.Second,
+	FullEstimate:  5 * time.Minute,
 	Run:           runMicro,
 }
 
@@ -34,48 +39,124 @@ type microData struct {
 	Baseline map[string][]float64 `json:"baseline"`
 	Units    map[string]string    `json:"units"`
 	Queued   *micro.Result        `json:"queued,omitempty"`
+	// Cluster describes where the multi-node rows ran; empty if they did
+	// not.
+	Cluster string `json:"cluster,omitempty"`
+}
+
+// microOnCluster starts a local cluster and a driver with no CPU, and
+// measures the multi-node rows there.
+func microOnCluster(ctx context.Context, mc *microCluster, rows []micro.Row, measure func([]micro.Row) error) error {
+	// An object being made and one being read, of the largest size, and
+	// room.
+	store := int64(256 << 20)
+	if len(mc.GetBytes) > 0 {
+		store += 2 * int64(slices.Max(mc.GetBytes))
+	}
+	res := make([]map[string]float64, microClusterNodes)
+	for i := range res {
+		res[i] = map[string]float64{"CPU": 1}
+	}
+	c, err := startLocalCluster(ctx, localClusterConfig{Manta: mc.Manta, Nodes: res, StoreBytes: store})
+	if err != nil {
+		return err
+	}
+	defer c.Stop()
+	driver, err := c.Driver(core.Config{Resources: map[string]float64{"CPU": 0}, StoreBytes: store})
+	if err != nil {
+		return err
+	}
+	defer driver.Shutdown()
+	if err := measure(rows); err != nil {
+		return err
+	}
+	if err := driver.Shutdown(); err != nil {
+		return err
+	}
+	return c.Stop()
 }
 
 func runMicro(ctx context.Context, env *Env) (*Outcome, error) {
+	manta, err := mantaBinary(env)
+	if err != nil {
+		return nil, err
+	}
 	reps, d, queued := 3, 200*time.Millisecond, 100000
+	mc := &microCluster{Manta: manta, GetBytes: []int{micro.MultiNodeGetBytes}}
 	if env.Scale == Full {
 		reps, d, queued = 5, 2*time.Second, 1000000
+		mc.GetBytes = append(mc.GetBytes, 1e9)
 	}
-	return microTable(ctx, env, micro.Rows(runtime.NumCPU()), reps, d, queued)
+	return microTable(ctx, env, micro.Rows(runtime.NumCPU()), reps, d, queued, mc)
 }
 
-// microTable runs the rows reps times for d each (and again d for each
-// baseline), then the memory row with queued tasks.
-func microTable(ctx context.Context, env *Env, rows []micro.Row, reps int, d time.Duration, queued int) (*Outcome, error) {
-	c, err := core.Init(core.Config{})
-	if err != nil {
-		return nil, err
-	}
-	defer c.Shutdown()
+// microCluster is where the multi-node rows (micro.ClusterRows) run: a
+// local cluster of microClusterNodes node processes, with the Manta
+// binary; GetBytes are the sizes of the Get rows (default 100 MB).
+type microCluster struct {
+	Manta    string
+	GetBytes []int
+}
 
+// microClusterNodes is the multi-node rows' cluster: a head and a node,
+// one CPU each.
+const microClusterNodes = 2
+
+// microTable runs the rows reps times for d each (and again d for each
+// baseline), then the memory row with queued tasks, on an embedded
+// node; then, if cluster is set, the multi-node rows on a local cluster.
+func microTable(ctx context.Context, env *Env, rows []micro.Row, reps int, d time.Duration, queued int, cluster *microCluster) (*Outcome, error) {
 	data := microData{Reps: reps, Duration: d.String(), Rows: map[string][]float64{}, Baseline: map[string][]float64{}, Units: map[string]string{}}
 	ray := map[string]float64{}
-	total, done := float64(reps*len(rows)+1), 0.0
-	for rep := range reps {
-		err := micro.Run(ctx, rows, d, nil, func(r micro.Result) {
-			data.Rows[r.Name] = append(data.Rows[r.Name], r.Value)
-			data.Baseline[r.Name] = append(data.Baseline[r.Name], r.Baseline)
-			data.Units[r.Name] = r.Unit
-			if r.Ray != nil {
-				ray[r.Name] = *r.Ray
-			}
-			done++
-			env.Progress(done/total, "rep %d/%d %s", rep+1, reps, r.Name)
-		})
-		if err != nil {
-			return nil, err
-		}
+	var clusterRows []micro.Row
+	if cluster != nil {
+		clusterRows = micro.ClusterRows(microClusterNodes, cluster.GetBytes...)
 	}
-	err = micro.RunQueued(ctx, queued, func(r micro.Result) { data.Queued = &r })
+	total, done := float64(reps*(len(rows)+len(clusterRows))+1), 0.0
+	measure := func(rows []micro.Row) error {
+		for rep := range reps {
+			err := micro.Run(ctx, rows, d, nil, func(r micro.Result) {
+				data.Rows[r.Name] = append(data.Rows[r.Name], r.Value)
+				data.Baseline[r.Name] = append(data.Baseline[r.Name], r.Baseline)
+				data.Units[r.Name] = r.Unit
+				if r.Ray != nil {
+					ray[r.Name] = *r.Ray
+				}
+				done++
+				env.Progress(done/total, "rep %d/%d %s", rep+1, reps, r.Name)
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	err := func() error {
+		c, err := core.Init(core.Config{})
+		if err != nil {
+			return err
+		}
+		defer c.Shutdown()
+		if err := measure(rows); err != nil {
+			return err
+		}
+		if err := micro.RunQueued(ctx, queued, func(r micro.Result) { data.Queued = &r }); err != nil {
+			return err
+		}
+		return c.Shutdown()
+	}()
 	if err != nil {
 		return nil, err
 	}
+	if cluster != nil {
+		env.Progress(done/total, "multi-node rows: starting a local cluster")
+		if err := microOnCluster(ctx, cluster, clusterRows, measure); err != nil {
+			return nil, err
+		}
+		data.Cluster = fmt.Sprintf("%d node processes with 1 CPU each and a driver with none, on this machine's loopback", microClusterNodes)
+	}
 	env.Progress(1, "done")
+	rows = append(rows, clusterRows...)
 
 	var metrics []Metric
 	fig := plots.Figure{
@@ -86,7 +167,7 @@ func microTable(ctx context.Context, env *Env, rows []micro.Row, reps int, d tim
 			"on a 64-vCPU machine, not measured here.", reps, d),
 	}
 	mantaS := plots.Series{Label: "manta"}
-	baseS := plots.Series{Label: "goroutines + channels, same run"}
+	baseS := plots.Series{Label: "baseline, same run: goroutines + channels (multi-node rows: loopback TCP)"}
 	rayS := plots.Series{Label: "Ray 2.48 (published)", Paper: true}
 	for _, r := range rows {
 		m, s := meanStd(data.Rows[r.Name])
@@ -102,6 +183,9 @@ func microTable(ctx context.Context, env *Env, rows []micro.Row, reps int, d tim
 			Headline: r.Name == "single_client_tasks_async" || r.Name == "1_1_actor_calls_async",
 			Note:     fmt.Sprintf("goroutine baseline %s (manta at %.0f%% of it)", num(bm), 100*m/bm),
 		})
+		if r.Baseline != "" {
+			metrics[len(metrics)-1].Note = fmt.Sprintf("on %s; baseline (%s) %s, manta at %.0f%% of it", data.Cluster, r.Baseline, num(bm), 100*m/bm)
+		}
 		fig.Categories = append(fig.Categories, r.Name)
 		mantaS.Y, mantaS.Err = append(mantaS.Y, m), append(mantaS.Err, s)
 		baseS.Y, baseS.Err = append(baseS.Y, bm), append(baseS.Err, bs)

@@ -18,7 +18,7 @@ func TestMicroFig9Fig12bTiny(t *testing.T) {
 			rows = append(rows, r)
 		}
 	}
-	out, err := microTable(ctx, env, rows, 2, 5*time.Millisecond, 1000)
+	out, err := microTable(ctx, env, rows, 2, 5*time.Millisecond, 1000, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,5 +55,31 @@ func TestMicroFig9Fig12bTiny(t *testing.T) {
 	}
 	if err := out.Figures[0].Validate(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMicroClusterRows runs the multi-node rows briefly on a local
+// cluster of node processes, with 1 MB objects for the Get row.
+func TestMicroClusterRows(t *testing.T) {
+	manta := buildManta(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rows := micro.ClusterRows(microClusterNodes, 1e6)
+	seen := map[string]bool{}
+	err := microOnCluster(ctx, &microCluster{Manta: manta, GetBytes: []int{1e6}}, rows, func(rows []micro.Row) error {
+		began := time.Now()
+		return micro.Run(ctx, rows, 20*time.Millisecond, nil, func(r micro.Result) {
+			t.Logf("%s after %v: %+v", r.Name, time.Since(began), r)
+			seen[r.Name] = true
+			if r.Value <= 0 || r.Baseline <= 0 {
+				t.Errorf("%+v", r)
+			}
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != len(rows) {
+		t.Fatalf("rows measured: %v", seen)
 	}
 }

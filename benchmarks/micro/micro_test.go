@@ -3,6 +3,7 @@ package micro
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,5 +50,31 @@ func TestEveryRowRuns(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestClusterRowsBaselines: the multi-node rows say what their baselines
+// are, and the baselines do their work over loopback. (The rows
+// themselves need a cluster; package benchmarks runs them on one.)
+func TestClusterRowsBaselines(t *testing.T) {
+	rows := ClusterRows(2, MultiNodeGetBytes, 1e9)
+	names := map[string]bool{}
+	for _, r := range rows {
+		if r.Baseline == "" || names[r.Name] || !strings.HasPrefix(r.Name, "multi_node_") || r.Ray != 0 {
+			t.Errorf("row %+v", r)
+		}
+		names[r.Name] = true
+	}
+	if len(rows) != 3 || rows[1].Name != MultiNodeGetRow || rows[2].Name != "multi_node_get_gigabytes_1gb" || len(ClusterRows(2)) != 2 {
+		t.Fatalf("rows %v", rows)
+	}
+	if n := GetRowName(1 << 20); n != "multi_node_get_gigabytes_1048576b" {
+		t.Errorf("name for 1 MiB: %s", n)
+	}
+	if n := tcpRequests(1001, 2); n != 1001 {
+		t.Fatalf("requests: %d", n)
+	}
+	if n := tcpStream(3, 1<<20); n != 3<<20 {
+		t.Fatalf("stream: %d bytes", n)
 	}
 }

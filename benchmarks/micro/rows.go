@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync"
+	"time"
 
 	"manta/core"
 )
@@ -14,9 +15,16 @@ type Row struct {
 	Name string
 	Unit string
 	Ray  float64 // Ray 2.48's published figure in Unit; 0 where it publishes none
+	// Baseline says what the baseline does where it is not the same work
+	// as goroutines and channels (or memcpy) in one process.
+	Baseline string
 	// batch runs one unit of work batch times in manta and returns how
 	// many operations it did.
 	manta func(ctx context.Context, batch int) (int, error)
+	// timed, if set, is used instead of manta by a row whose operations
+	// need preparing that is not measured: it also returns the time to
+	// count.
+	timed func(ctx context.Context, batch int) (int, time.Duration, error)
 	// baseline does the same work with goroutines and channels.
 	baseline func(batch int) int
 	batch    int

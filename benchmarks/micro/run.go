@@ -26,8 +26,11 @@ func Run(ctx context.Context, rows []Row, d time.Duration, only map[string]bool,
 		if len(only) > 0 && !only[r.Name] {
 			continue
 		}
-		mantaF := func(b int) (int, error) { return r.manta(ctx, b) }
-		baseF := func(b int) (int, error) { return r.baseline(b), nil }
+		mantaF := timed(func(b int) (int, error) { return r.manta(ctx, b) })
+		if r.timed != nil {
+			mantaF = func(b int) (int, time.Duration, error) { return r.timed(ctx, b) }
+		}
+		baseF := timed(func(b int) (int, error) { return r.baseline(b), nil })
 		// A warm-up starts the workers and actors the row needs.
 		var warm rate
 		if err := warm.add(mantaF, r.batch, d/10); err != nil {
@@ -62,19 +65,29 @@ type rate struct {
 	elapsed time.Duration
 }
 
-// add repeats f for at least d.
-func (r *rate) add(f func(batch int) (int, error), batch int, d time.Duration) error {
+// add repeats f for at least d, counting the operations and the time f
+// reports.
+func (r *rate) add(f func(batch int) (int, time.Duration, error), batch int, d time.Duration) error {
 	start := time.Now()
 	for {
-		n, err := f(batch)
+		n, took, err := f(batch)
 		if err != nil {
 			return err
 		}
 		r.ops += n
-		if el := time.Since(start); el >= d {
-			r.elapsed += el
+		r.elapsed += took
+		if time.Since(start) >= d {
 			return nil
 		}
+	}
+}
+
+// timed counts all of f's time.
+func timed(f func(batch int) (int, error)) func(batch int) (int, time.Duration, error) {
+	return func(batch int) (int, time.Duration, error) {
+		began := time.Now()
+		n, err := f(batch)
+		return n, time.Since(began), err
 	}
 }
 
