@@ -152,6 +152,9 @@ type Load struct {
 	Queued, Running int
 	// StoreUsed and StoreCapacity are the object store's bytes.
 	StoreUsed, StoreCapacity int64
+	// Lent counts the objects the node holds for other nodes' programs
+	// (results of tasks it ran for them, not yet released).
+	Lent int
 	// Demands are the requests waiting on the node, by shape, with why.
 	Demands []Demand
 }
@@ -202,6 +205,10 @@ func (l Load) Append(dst []byte) []byte {
 	dst = strconv.AppendInt(dst, l.StoreUsed, 10)
 	dst = append(dst, '/')
 	dst = strconv.AppendInt(dst, l.StoreCapacity, 10)
+	if l.Lent > 0 {
+		dst = append(dst, " lent="...)
+		dst = strconv.AppendInt(dst, int64(l.Lent), 10)
+	}
 	if l.Free != nil {
 		dst = append(dst, " free="...)
 		dst = AppendResources(dst, l.Free)
@@ -237,6 +244,8 @@ func DecodeLoad(b []byte) (Load, error) {
 			l.Queued, err = strconv.Atoi(value)
 		case "running":
 			l.Running, err = strconv.Atoi(value)
+		case "lent":
+			l.Lent, err = strconv.Atoi(value)
 		case "store":
 			used, capacity, ok := strings.Cut(value, "/")
 			if !ok {
@@ -253,7 +262,7 @@ func DecodeLoad(b []byte) (Load, error) {
 				l.Demands = append(l.Demands, d)
 			}
 		}
-		if err != nil || l.Queued < 0 || l.Running < 0 || l.StoreUsed < 0 || l.StoreCapacity < 0 {
+		if err != nil || l.Queued < 0 || l.Running < 0 || l.Lent < 0 || l.StoreUsed < 0 || l.StoreCapacity < 0 {
 			return bad()
 		}
 	}

@@ -93,6 +93,7 @@ func initNode(cfg Config, member bool) (*Cluster, error) {
 	}
 	c := &Cluster{rt: rt, h: h, net: net}
 	if net != nil {
+		net.host = h
 		if err := net.join(c.load, member); err != nil {
 			c.Shutdown()
 			return nil, err
@@ -113,7 +114,7 @@ func (c *Cluster) NodeID() string {
 func (c *Cluster) load() cluster.Load {
 	s := c.Stats()
 	l := cluster.Load{Free: s.Sched.Available.Map(), Queued: s.Sched.Queued, Running: s.Sched.Running,
-		StoreUsed: s.Store.Used, StoreCapacity: s.Store.Capacity}
+		StoreUsed: s.Store.Used, StoreCapacity: s.Store.Capacity, Lent: c.h.Lent()}
 	for _, cs := range s.Sched.Classes {
 		if n := cs.Queued + cs.PendingActors; n > 0 {
 			l.Demands = append(l.Demands, cluster.Demand{Shape: string(cluster.AppendResources(nil, cs.Request.Map())), Count: n, Reason: cluster.DemandBusy})

@@ -39,6 +39,7 @@ type clusterNode struct {
 	net      *peer.Network
 	router   *router
 
+	host   *host.Host // set once it is made
 	member *cluster.Member
 	stop   chan struct{}
 	done   sync.WaitGroup
@@ -144,9 +145,11 @@ func (c *clusterNode) refresh() {
 			live = append(live, peer.Node{Peer: n.Addr, Total: n.Resources, Free: n.Load.Free, Queued: n.Load.Queued})
 		}
 	}
-	if err := c.net.Update(live); err != nil {
+	left, err := c.net.Update(live)
+	if err != nil {
 		c.logger().Warn("manta: cluster view", "err", err)
 	}
+	c.host.MembersGone(left)
 }
 
 func (c *clusterNode) logger() *slog.Logger {

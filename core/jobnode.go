@@ -73,7 +73,7 @@ func (r *router) Execute(ctx context.Context, req *peer.RunRequest) (peer.RunRep
 
 // ReleaseLent gives back this node's own lent objects; a job node's
 // owners release to it directly.
-func (r *router) ReleaseLent(ids []wire.ObjectID) { r.local.ReleaseLent(ids) }
+func (r *router) ReleaseLent(member string, ids []wire.ObjectID) { r.local.ReleaseLent(member, ids) }
 
 // job returns the running job node of binary, starting it if there is
 // none.

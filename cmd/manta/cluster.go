@@ -231,7 +231,7 @@ func statusCommand(args []string, out io.Writer) error {
 	}
 	alive := 0
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tSTATE\tADDRESS\tRESOURCES\tFREE\tQUEUED\tRUNNING\tSTORE USED")
+	fmt.Fprintln(tw, "NODE\tSTATE\tADDRESS\tRESOURCES\tFREE\tQUEUED\tRUNNING\tLENT\tSTORE USED")
 	for _, n := range nodes {
 		if n.State == gcs.NodeAlive {
 			alive++
@@ -247,8 +247,8 @@ func statusCommand(args []string, out io.Writer) error {
 		if n.Load.StoreCapacity > 0 {
 			store = fmt.Sprintf("%.1f of %.1f MiB", float64(n.Load.StoreUsed)/(1<<20), float64(n.Load.StoreCapacity)/(1<<20))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", n.ID, n.State, addr, cluster.AppendResources(nil, n.Resources),
-			free, n.Load.Queued, n.Load.Running, store)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", n.ID, n.State, addr, cluster.AppendResources(nil, n.Resources),
+			free, n.Load.Queued, n.Load.Running, n.Load.Lent, store)
 	}
 	tw.Flush()
 	fmt.Fprintf(out, "%d nodes, %d alive\n", len(nodes), alive)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"manta/cluster"
 	"manta/core"
 )
 
@@ -322,4 +323,76 @@ func joinDriver(t *testing.T, dir string, cfg core.Config) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// A node holds the stored results and actors it made for a driver until
+// the driver releases them, or leaves the cluster without doing so.
+func TestLentObjectsEndWithTheirOwner(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	dir := t.TempDir()
+	startProcess(t, dir, "start", "--head", "--heartbeat", "100ms", "--resources", "CPU=1").waitJoined(t)
+	address := headAddress(t, dir)
+	aID := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,a=2").waitJoined(t)
+	lentOnA := func() int {
+		nodes, err := listNodes(t, dir, address)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range nodes {
+			if string(n.ID) == aID {
+				return n.Load.Lent
+			}
+		}
+		t.Fatalf("node a (%s) is not listed", aID)
+		return 0
+	}
+	awaitLent := func(want func(int) bool, what string) {
+		deadline := time.Now().Add(30 * time.Second)
+		for n := lentOnA(); !want(n); n = lentOnA() {
+			if time.Now().After(deadline) {
+				t.Fatalf("node a lends %d objects; want %s", n, what)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+
+	t.Setenv("MANTA_DIR", dir)
+	driver, err := core.Init(core.Config{Address: address, Heartbeat: 100 * time.Millisecond, Resources: map[string]float64{"CPU": 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	blob := blobOnA.Remote(1 << 20)
+	h := tallyOnA.Remote()
+	if _, err := tallyAdd.Remote(h, 1).Get(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := core.Wait(ctx, []core.Ref[[]byte]{blob}, 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	awaitLent(func(n int) bool { return n >= 2 }, "the blob and the actor")
+	blob.Release()
+	awaitLent(func(n int) bool { return n == 1 }, "the actor only, once the blob is released")
+	driver.Shutdown() // leaves the cluster; the node gives back the rest
+	awaitLent(func(n int) bool { return n == 0 }, "none once the driver left")
+}
+
+// listNodes reads the cluster's nodes as `manta status` does.
+func listNodes(t *testing.T, dir, address string) ([]cluster.NodeStatus, error) {
+	t.Helper()
+	token, err := cluster.ReadToken(filepath.Join(dir, cluster.TokenFile))
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	api, err := cluster.Dial(ctx, address, token, 10*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	defer api.Close()
+	return cluster.List(ctx, api)
 }

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -58,11 +59,17 @@ type remoteObject struct {
 	lender string
 }
 
-// lentObject is an object this node holds for a peer's node, which ran
-// a task here: a hold per reply that named it.
+// lentObject is an object this node holds for a member of the cluster
+// whose task ran here: a hold per reply that lent it.
 type lentObject struct {
 	obj   *node.Object
 	holds int
+}
+
+// lentKey names the holds lent one member on one object.
+type lentKey struct {
+	member string
+	id     wire.ObjectID
 }
 
 // Spill is the node's Host.Spill: placement, the run at a peer and the
@@ -186,13 +193,9 @@ func (h *Host) runAt(spec *node.TaskSpec, objs []peer.Object, addr string, seq u
 // peer addr, and gives the peer back what it lent if the node does not
 // take it. Under mu.
 func (h *Host) takeReplyLocked(task wire.TaskID, addr string, reply *peer.RunReply) {
-	var lent []wire.ObjectID
 	var holds []*node.Object
 	contained := make([]wire.ObjectID, 0, len(reply.Contained))
 	for _, o := range reply.Contained {
-		if lender := lenderOf(o, addr); lender != "" {
-			lent = append(lent, o.ID)
-		}
 		holds = append(holds, h.adoptLocked(o, lenderOf(o, addr)))
 		contained = append(contained, o.ID)
 	}
@@ -336,7 +339,7 @@ func (h *Host) Execute(ctx context.Context, req *peer.RunRequest) (peer.RunReply
 	}
 	h.lock()
 	defer h.unlock()
-	return h.replyLocked(obj, spec.Kind == wire.SubmitActor), nil
+	return h.replyLocked(obj, spec.Kind == wire.SubmitActor, req.Member), nil
 }
 
 // awaitTurnLocked waits, under mu but letting go of it meanwhile, until
@@ -369,7 +372,7 @@ func (h *Host) awaitTurnLocked(ctx context.Context, key callKey, seq uint64) err
 // replyLocked is the reply for a finished result object obj, whose hold
 // it takes over: lent to the peer if stored or an actor's creation (the
 // actor lives while the owner holds it), given back if not. Under mu.
-func (h *Host) replyLocked(obj *node.Object, creation bool) peer.RunReply {
+func (h *Host) replyLocked(obj *node.Object, creation bool, member string) peer.RunReply {
 	self := h.cluster.Self()
 	reply := peer.RunReply{From: self, Failed: obj.Failure()}
 	if reply.Failed == nil {
@@ -383,7 +386,7 @@ func (h *Host) replyLocked(obj *node.Object, creation bool) peer.RunReply {
 			d := h.describeLocked(id)
 			if !d.Inline {
 				if o := h.n.Hold(id); o != nil {
-					h.lendLocked(id, o)
+					h.lendLocked(member, id, o)
 				}
 			}
 			reply.Contained = append(reply.Contained, d)
@@ -391,38 +394,77 @@ func (h *Host) replyLocked(obj *node.Object, creation bool) peer.RunReply {
 	}
 	if reply.Stored || creation && reply.Failed == nil {
 		reply.Lent = true
-		h.lendLocked(obj.ID(), obj)
+		h.lendLocked(member, obj.ID(), obj)
 	} else {
 		h.n.Release(obj)
 	}
 	return reply
 }
 
-func (h *Host) lendLocked(id wire.ObjectID, o *node.Object) {
-	l := h.lent[id]
+func (h *Host) lendLocked(member string, id wire.ObjectID, o *node.Object) {
+	key := lentKey{member, id}
+	l := h.lent[key]
 	if l == nil {
 		l = &lentObject{obj: o}
-		h.lent[id] = l
+		h.lent[key] = l
 	} else {
 		h.n.Release(o) // one hold of the node's per lent object; count the rest
 	}
 	l.holds++
 }
 
-// ReleaseLent gives back holds lent to a peer (peer.Executor).
-func (h *Host) ReleaseLent(ids []wire.ObjectID) {
+// ReleaseLent gives back holds lent to member (peer.Executor).
+func (h *Host) ReleaseLent(member string, ids []wire.ObjectID) {
 	h.lock()
 	defer h.unlock()
 	for _, id := range ids {
-		l := h.lent[id]
+		key := lentKey{member, id}
+		l := h.lent[key]
 		if l == nil {
 			continue
 		}
 		if l.holds--; l.holds == 0 {
-			delete(h.lent, id)
+			delete(h.lent, key)
 			h.n.Release(l.obj)
 		}
 	}
+}
+
+// MembersGone gives back every hold lent to members, which left the
+// cluster or died (their peer addresses): nobody will release them. An
+// actor whose creation was lent to one ends.
+func (h *Host) MembersGone(members []string) {
+	if len(members) == 0 {
+		return
+	}
+	h.lock()
+	defer h.unlock()
+	gone := map[string]bool{}
+	for _, m := range members {
+		gone[m] = true
+	}
+	var keys []lentKey
+	for key := range h.lent {
+		if gone[key.member] {
+			keys = append(keys, key)
+		}
+	}
+	// In ID order: the node's effects must not depend on map order.
+	slices.SortFunc(keys, func(a, b lentKey) int {
+		return cmp.Or(cmp.Compare(a.id.Task.Hi, b.id.Task.Hi), cmp.Compare(a.id.Task.Lo, b.id.Task.Lo), cmp.Compare(a.id.Index, b.id.Index))
+	})
+	for _, key := range keys {
+		l := h.lent[key]
+		delete(h.lent, key)
+		h.n.Release(l.obj)
+	}
+}
+
+// Lent counts the objects this node holds for other members.
+func (h *Host) Lent() int {
+	h.lock()
+	defer h.unlock()
+	return len(h.lent)
 }
 
 // finishedLocked wakes the peers' requests waiting for task. Under mu.

@@ -123,7 +123,7 @@ type Host struct {
 	// (ended by ctx at Shutdown).
 	cluster Cluster
 	remote  map[wire.ObjectID]remoteObject
-	lent    map[wire.ObjectID]*lentObject
+	lent    map[lentKey]*lentObject
 	serving map[wire.TaskID][]chan struct{}
 	// Actors on other nodes: where they live, and the numbers of the
 	// calls sent to them; calls from other nodes: the last number of each
@@ -165,7 +165,7 @@ func New(cfg Config) (*Host, error) {
 	h := &Host{cfg: cfg, clock: cfg.Clock, log: cfg.Logger, procs: map[node.ProcID]*proc{},
 		timers: map[node.TimerToken]clockwork.Timer{}, watching: map[wire.TaskID]func() bool{},
 		loopDone: make(chan struct{}), stopTick: make(chan struct{}),
-		remote: map[wire.ObjectID]remoteObject{}, lent: map[wire.ObjectID]*lentObject{}, serving: map[wire.TaskID][]chan struct{}{},
+		remote: map[wire.ObjectID]remoteObject{}, lent: map[lentKey]*lentObject{}, serving: map[wire.TaskID][]chan struct{}{},
 		actorAt: map[wire.TaskID]string{}, sendSeq: map[wire.TaskID]uint64{}, recvSeq: map[callKey]uint64{}, seqAdvanced: make(chan struct{})}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.start = h.clock.Now()

@@ -76,14 +76,15 @@ func (c *Client) Run(ctx context.Context, addr string, req *RunRequest) (RunRepl
 	return reply, nil
 }
 
-// Release gives back the holds addr lent on ids, in the background: a
-// peer that is gone has dropped them anyway.
-func (c *Client) Release(addr string, ids []wire.ObjectID) {
+// Release gives back the holds addr lent member on ids, in the
+// background: a peer that is gone has dropped them anyway, and one that
+// misses the release drops them when member leaves the cluster.
+func (c *Client) Release(addr, member string, ids []wire.ObjectID) {
 	conn, err := c.conn(addr)
 	if err != nil {
 		return
 	}
-	req := AppendIDs(nil, ids)
+	req := AppendRelease(nil, member, ids)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

@@ -16,7 +16,7 @@ func (echo) Execute(_ context.Context, req *peer.RunRequest) (peer.RunReply, err
 	return peer.RunReply{From: peer.Holder{Peer: "me"}, Data: append([]byte(nil), req.Spec.Args[0].Data...)}, nil
 }
 
-func (echo) ReleaseLent([]wire.ObjectID) {}
+func (echo) ReleaseLent(string, []wire.ObjectID) {}
 
 // A node serves its Executor; another node's Client runs a task there.
 func Example() {

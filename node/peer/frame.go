@@ -53,8 +53,12 @@ type RunRequest struct {
 	// Caller and Seq order an actor's calls: the calling node's peer
 	// address, and the call's number among its calls to Spec.Actor
 	// (from 1). The actor's node submits a caller's calls in Seq order.
-	Caller  string
-	Seq     uint64
+	Caller string
+	Seq    uint64
+	// Member is the cluster member the caller belongs to: the caller
+	// itself, or a job node's node. What the reply lends is lent to it,
+	// and given back when it leaves the cluster.
+	Member  string
 	Spec    node.TaskSpec
 	Objects []Object
 }
@@ -83,6 +87,7 @@ func (r *RunRequest) AppendBinary(dst []byte) []byte {
 	dst = appendBytes(dst, []byte(r.Binary))
 	dst = appendBytes(dst, []byte(r.Caller))
 	dst = binary.AppendUvarint(dst, r.Seq)
+	dst = appendBytes(dst, []byte(r.Member))
 	spec := r.Spec.AppendBinary(nil)
 	dst = binary.AppendUvarint(dst, uint64(len(spec)))
 	dst = append(dst, spec...)
@@ -94,7 +99,7 @@ func (r *RunRequest) AppendBinary(dst []byte) []byte {
 func DecodeRunRequest(src []byte) (RunRequest, error) {
 	rd := wire.NewReader(src, ErrMalformed)
 	version(&rd)
-	r := RunRequest{Binary: string(rd.Bytes("binary")), Caller: string(rd.Bytes("caller")), Seq: rd.Uvarint("seq")}
+	r := RunRequest{Binary: string(rd.Bytes("binary")), Caller: string(rd.Bytes("caller")), Seq: rd.Uvarint("seq"), Member: string(rd.Bytes("member"))}
 	spec := rd.Bytes("spec")
 	if rd.Err() == nil {
 		s, err := node.DecodeTaskSpec(spec)
@@ -165,9 +170,11 @@ func DecodeRunReply(src []byte) (RunReply, error) {
 	return r, rd.Err()
 }
 
-// AppendIDs appends a MethodRelease request.
-func AppendIDs(dst []byte, ids []wire.ObjectID) []byte {
+// AppendRelease appends a MethodRelease request: the member the objects
+// were lent to, and their IDs.
+func AppendRelease(dst []byte, member string, ids []wire.ObjectID) []byte {
 	dst = append(dst, frameVersion)
+	dst = appendBytes(dst, []byte(member))
 	dst = binary.AppendUvarint(dst, uint64(len(ids)))
 	for _, id := range ids {
 		dst = wire.AppendObjectID(dst, id)
@@ -175,17 +182,18 @@ func AppendIDs(dst []byte, ids []wire.ObjectID) []byte {
 	return dst
 }
 
-// DecodeIDs decodes what AppendIDs wrote.
-func DecodeIDs(src []byte) ([]wire.ObjectID, error) {
+// DecodeRelease decodes what AppendRelease wrote.
+func DecodeRelease(src []byte) (member string, ids []wire.ObjectID, err error) {
 	rd := wire.NewReader(src, ErrMalformed)
 	version(&rd)
+	member = string(rd.Bytes("member"))
 	n := rd.Count("ids", wire.ObjectIDSize)
-	ids := make([]wire.ObjectID, 0, n)
+	ids = make([]wire.ObjectID, 0, n)
 	for i := 0; i < n && rd.Err() == nil; i++ {
 		ids = append(ids, objectID(&rd))
 	}
 	rd.End("release")
-	return ids, rd.Err()
+	return member, ids, rd.Err()
 }
 
 func version(rd *wire.Reader) {

@@ -89,6 +89,8 @@ type Network struct {
 	closed  bool
 	// waiting counts those placements by demand.
 	waiting map[string]int
+	// members are the live peers of the last Update.
+	members map[string]bool
 	// lost holds the peers a run could not reach, left out of placement
 	// until the GCS stops listing them or Quarantine has passed: the
 	// head's watcher needs its timeout to mark a dead node dead.
@@ -126,8 +128,10 @@ func (n *Network) Self() Holder { return n.cfg.Self }
 // Update replaces the view of the cluster with live, its live nodes: new
 // ones are added, the load of known ones reported, and those missing
 // removed (their runs in flight fail with ErrPeerLost, so their tasks are
-// retried elsewhere).
-func (n *Network) Update(live []Node) error {
+// retried elsewhere). It returns the peers that were live at the last
+// Update and are not now: members that left or died, whose lent holds
+// their lenders give back (see node/host's MembersGone).
+func (n *Network) Update(live []Node) (left []string, err error) {
 	n.mu.Lock()
 	var gone []string
 	seen := map[string]bool{}
@@ -179,13 +183,19 @@ func (n *Network) Update(live []Node) error {
 			gone = append(gone, addr)
 		}
 	}
+	for addr := range n.members {
+		if !seen[addr] {
+			left = append(left, addr)
+		}
+	}
+	n.members = seen
 	close(n.updated)
 	n.updated = make(chan struct{})
 	n.mu.Unlock()
 	for _, addr := range gone {
 		n.client.Forget(addr)
 	}
-	return errors.Join(errs...)
+	return left, errors.Join(errs...)
 }
 
 // Place picks the node for a spilled task (host.Cluster): the lowest
@@ -240,7 +250,7 @@ func (n *Network) Place(spec *node.TaskSpec, inputs []Object) (string, error) {
 
 // Run runs req at the peer addr (see Client.Run).
 func (n *Network) Run(ctx context.Context, addr string, req *RunRequest) (RunReply, error) {
-	req.Binary = n.cfg.Binary
+	req.Binary, req.Member = n.cfg.Binary, n.member()
 	reply, err := n.client.Run(ctx, addr, req)
 	if errors.Is(err, ErrPeerLost) {
 		n.mu.Lock()
@@ -256,7 +266,18 @@ func (n *Network) Run(ctx context.Context, addr string, req *RunRequest) (RunRep
 }
 
 // Release gives back holds the peer addr lent (see Client.Release).
-func (n *Network) Release(addr string, ids []wire.ObjectID) { n.client.Release(addr, ids) }
+func (n *Network) Release(addr string, ids []wire.ObjectID) {
+	n.client.Release(addr, n.member(), ids)
+}
+
+// member is the cluster member this node belongs to: itself, or a job
+// node's node.
+func (n *Network) member() string {
+	if n.cfg.Member != "" {
+		return n.cfg.Member
+	}
+	return n.cfg.Self.Peer
+}
 
 // Pull copies object id into the local store from one of from (this
 // node itself left out), at Get priority if forGet, else as a task's

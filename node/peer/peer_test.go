@@ -12,7 +12,7 @@ import (
 
 func sampleRequest() RunRequest {
 	return RunRequest{
-		Binary: "ab01", Caller: "127.0.0.1:9", Seq: 3,
+		Binary: "ab01", Caller: "127.0.0.1:9", Seq: 3, Member: "127.0.0.1:8",
 		Spec: node.TaskSpec{ID: wire.TaskID{Hi: 1, Lo: 2}, Kind: wire.SubmitTask, Name: []byte("f"),
 			Args:    []wire.Arg{{Data: []byte("inline")}, {IsRef: true, Ref: wire.ObjectID{Task: wire.TaskID{Hi: 3}, Index: 1}}},
 			Options: &node.Options{Resources: map[string]float64{"CPU": 1, "a": 2}, Key: "k", MaxRetries: -1}},
@@ -46,8 +46,8 @@ func TestFramesRoundTrip(t *testing.T) {
 		}
 	}
 	ids := []wire.ObjectID{{Task: wire.TaskID{Hi: 9}, Index: 1}, {Task: wire.TaskID{Lo: 9}, Index: 2}}
-	if got, err := DecodeIDs(AppendIDs(nil, ids)); err != nil || !reflect.DeepEqual(got, ids) {
-		t.Fatalf("ids: %v, %v", got, err)
+	if member, got, err := DecodeRelease(AppendRelease(nil, "m", ids)); err != nil || member != "m" || !reflect.DeepEqual(got, ids) {
+		t.Fatalf("release: %q %v, %v", member, got, err)
 	}
 }
 
@@ -90,7 +90,7 @@ func FuzzDecodeRunReply(f *testing.F) {
 	for _, r := range []RunReply{{Data: []byte("v"), Contained: sampleRequest().Objects}, {Stored: true, Size: 5}, {Failed: []byte("e")}} {
 		f.Add(r.AppendBinary(nil))
 	}
-	f.Add(AppendIDs(nil, []wire.ObjectID{{Index: 1}}))
+	f.Add(AppendRelease(nil, "m", []wire.ObjectID{{Index: 1}}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r, err := DecodeRunReply(b)
 		if err == nil {
@@ -101,7 +101,7 @@ func FuzzDecodeRunReply(f *testing.F) {
 		} else if !errors.Is(err, ErrMalformed) {
 			t.Fatalf("error not wrapping ErrMalformed: %v", err)
 		}
-		if _, err := DecodeIDs(b); err != nil && !errors.Is(err, ErrMalformed) {
+		if _, _, err := DecodeRelease(b); err != nil && !errors.Is(err, ErrMalformed) {
 			t.Fatalf("ids: error not wrapping ErrMalformed: %v", err)
 		}
 	})

@@ -17,8 +17,9 @@ type Executor interface {
 	// down, ctx ended). req aliases the request's frame: it is valid
 	// during the call only.
 	Execute(ctx context.Context, req *RunRequest) (RunReply, error)
-	// ReleaseLent gives back the holds earlier replies lent on ids.
-	ReleaseLent(ids []wire.ObjectID)
+	// ReleaseLent gives back the holds earlier replies lent member on
+	// ids.
+	ReleaseLent(member string, ids []wire.ObjectID)
 }
 
 // ServerConfig configures a Server. Exec and Token are required.
@@ -77,11 +78,11 @@ func (s *Server) handle(c *rpc.Ctx, m rpc.Method, req, resp []byte) ([]byte, err
 		}
 		return reply.AppendBinary(resp), nil
 	case MethodRelease:
-		ids, err := DecodeIDs(req)
+		member, ids, err := DecodeRelease(req)
 		if err != nil {
 			return resp, err
 		}
-		s.exec.ReleaseLent(ids)
+		s.exec.ReleaseLent(member, ids)
 		return resp, nil
 	}
 	return resp, fmt.Errorf("%w: unknown method %d", ErrMalformed, m)
