@@ -120,7 +120,24 @@ func (c *Cluster) load() cluster.Load {
 			l.Demands = append(l.Demands, cluster.Demand{Shape: string(cluster.AppendResources(nil, cs.Request.Map())), Count: n, Reason: cluster.DemandBusy})
 		}
 	}
-	if c.net != nil && c.net.net != nil {
+	if c.net == nil {
+		return l
+	}
+	// The job nodes of other programs on this machine share its
+	// resources: what they use is used here.
+	total := c.net.cfg.Resources
+	for _, jl := range c.net.router.jobLoads() {
+		l.Queued += jl.Queued
+		l.Running += jl.Running
+		l.Lent += jl.Lent
+		l.Demands = append(l.Demands, jl.Demands...)
+		for name, free := range jl.Free {
+			if used := total[name] - free; used > 0 {
+				l.Free[name] = max(0, l.Free[name]-used)
+			}
+		}
+	}
+	if c.net.net != nil {
 		waiting := c.net.net.Waiting()
 		for _, shape := range slices.Sorted(maps.Keys(waiting)) {
 			l.Demands = append(l.Demands, cluster.Demand{Shape: strings.ReplaceAll(shape, " ", ","), Count: waiting[shape], Reason: cluster.DemandNoNode})

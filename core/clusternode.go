@@ -39,7 +39,8 @@ type clusterNode struct {
 	net      *peer.Network
 	router   *router
 
-	host   *host.Host // set once it is made
+	host   *host.Host          // set once it is made
+	load   func() cluster.Load // likewise: this node's load
 	member *cluster.Member
 	stop   chan struct{}
 	done   sync.WaitGroup
@@ -99,6 +100,7 @@ func (c *clusterNode) attach(st *store.Store, exec peer.Executor) (host.Cluster,
 // node is the member), with its peer address, and starts following the
 // other nodes.
 func (c *clusterNode) join(load func() cluster.Load, member bool) error {
+	c.load = load
 	if member {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -150,6 +152,7 @@ func (c *clusterNode) refresh() {
 		c.logger().Warn("manta: cluster view", "err", err)
 	}
 	c.host.MembersGone(left)
+	c.router.pollLoads(ctx)
 }
 
 func (c *clusterNode) logger() *slog.Logger {

@@ -50,6 +50,7 @@ type jobNode struct {
 	ready chan struct{} // closed once addr or err is set
 	addr  string
 	err   error
+	load  cluster.Load // its last report, under router.mu
 	cmd   *exec.Cmd
 	stdin io.Closer // closing it asks the job node to stop
 	done  chan struct{}
@@ -74,6 +75,48 @@ func (r *router) Execute(ctx context.Context, req *peer.RunRequest) (peer.RunRep
 // ReleaseLent gives back this node's own lent objects; a job node's
 // owners release to it directly.
 func (r *router) ReleaseLent(member string, ids []wire.ObjectID) { r.local.ReleaseLent(member, ids) }
+
+// Load is this node's load, for the node that started it if it is a job
+// node (peer.LoadReporter).
+func (r *router) Load() []byte { return r.c.load().Append(nil) }
+
+// pollLoads asks each running job node for its load.
+func (r *router) pollLoads(ctx context.Context) {
+	r.mu.Lock()
+	var jobs []*jobNode
+	for _, j := range r.jobs {
+		select {
+		case <-j.ready:
+			if j.err == nil {
+				jobs = append(jobs, j)
+			}
+		default:
+		}
+	}
+	r.mu.Unlock()
+	for _, j := range jobs {
+		b, err := r.client.Load(ctx, j.addr)
+		if err != nil {
+			continue
+		}
+		if l, err := cluster.DecodeLoad(b); err == nil {
+			r.mu.Lock()
+			j.load = l
+			r.mu.Unlock()
+		}
+	}
+}
+
+// jobLoads returns the job nodes' last reported loads.
+func (r *router) jobLoads() []cluster.Load {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	loads := make([]cluster.Load, 0, len(r.jobs))
+	for _, j := range r.jobs {
+		loads = append(loads, j.load)
+	}
+	return loads
+}
 
 // job returns the running job node of binary, starting it if there is
 // none.

@@ -153,7 +153,7 @@ func TestTasksOfAnotherBinary(t *testing.T) {
 	head.waitJoined(t)
 	address := headAddress(t, dir)
 	a := startCmd(t, dir, exec.Command(manta, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,a=1,x=1"))
-	a.waitJoined(t)
+	aID := a.waitJoined(t)
 
 	ctx := joinDriver(t, dir, core.Config{Address: address, SpillQueue: 1, Resources: map[string]float64{"CPU": 1}})
 	pid, err := onA.Remote(0).Get(ctx)
@@ -169,6 +169,26 @@ func TestTasksOfAnotherBinary(t *testing.T) {
 	}
 	if v, err := fibAcross.Remote(ctx, 12).Get(ctx); err != nil || v != 144 {
 		t.Fatalf("fib(12) = %d, %v", v, err)
+	}
+	// Node a's heartbeats count what its job node runs.
+	slow := slowOnX.Remote(3000)
+	for running := 0; running == 0; {
+		nodes, err := listNodes(t, dir, address)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range nodes {
+			if string(n.ID) == aID {
+				running = n.Load.Running
+			}
+		}
+		if ctx.Err() != nil {
+			t.Fatal("node a never reported its job node's running task")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := slow.Get(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -94,6 +94,15 @@ func (c *Client) Release(addr, member string, ids []wire.ObjectID) {
 	}()
 }
 
+// Load asks the peer at addr for its load (MethodLoad).
+func (c *Client) Load(ctx context.Context, addr string) ([]byte, error) {
+	conn, err := c.conn(addr)
+	if err != nil {
+		return nil, err
+	}
+	return conn.Call(ctx, MethodLoad, nil, nil)
+}
+
 // Forget closes the connection to addr, a peer that died: calls in
 // flight on it fail with ErrPeerLost.
 func (c *Client) Forget(addr string) {

@@ -16,6 +16,9 @@ const (
 	// MethodRelease gives back holds on objects a RunReply lent: an
 	// encoded list of object IDs, answered with nothing.
 	MethodRelease = 2
+	// MethodLoad asks a node that implements LoadReporter for its load,
+	// answered as the node encodes it.
+	MethodLoad = 3
 )
 
 // ErrMalformed is wrapped by every error a decoder of this package

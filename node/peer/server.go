@@ -22,6 +22,13 @@ type Executor interface {
 	ReleaseLent(member string, ids []wire.ObjectID)
 }
 
+// LoadReporter is an Executor that reports its node's load (MethodLoad):
+// a job node tells the node that started it, which adds it to its own
+// heartbeats. The encoding is the reporter's.
+type LoadReporter interface {
+	Load() []byte
+}
+
 // ServerConfig configures a Server. Exec and Token are required.
 type ServerConfig struct {
 	Exec Executor
@@ -84,6 +91,11 @@ func (s *Server) handle(c *rpc.Ctx, m rpc.Method, req, resp []byte) ([]byte, err
 		}
 		s.exec.ReleaseLent(member, ids)
 		return resp, nil
+	case MethodLoad:
+		if lr, ok := s.exec.(LoadReporter); ok {
+			return append(resp, lr.Load()...), nil
+		}
+		return resp, fmt.Errorf("peer: this node reports no load")
 	}
 	return resp, fmt.Errorf("%w: unknown method %d", ErrMalformed, m)
 }
