@@ -148,15 +148,22 @@ func microTable(ctx context.Context, env *Env, rows []micro.Row, reps int, d tim
 	if err != nil {
 		return nil, err
 	}
+	// A failure of the multi-node rows fails the experiment but keeps the
+	// rows measured so far in its result.
+	var clusterErr error
 	if cluster != nil {
 		env.Progress(done/total, "multi-node rows: starting a local cluster")
-		if err := microOnCluster(ctx, cluster, clusterRows, measure); err != nil {
-			return nil, err
-		}
 		data.Cluster = fmt.Sprintf("%d node processes with 1 CPU each and a driver with none, on this machine's loopback", microClusterNodes)
+		if clusterErr = microOnCluster(ctx, cluster, clusterRows, measure); clusterErr != nil {
+			clusterErr = fmt.Errorf("the multi-node rows: %w", clusterErr)
+		}
+		for _, r := range clusterRows {
+			if len(data.Rows[r.Name]) > 0 {
+				rows = append(rows, r)
+			}
+		}
 	}
 	env.Progress(1, "done")
-	rows = append(rows, clusterRows...)
 
 	var metrics []Metric
 	fig := plots.Figure{
@@ -196,5 +203,5 @@ func microTable(ctx context.Context, env *Env, rows []micro.Row, reps int, d tim
 			Note: fmt.Sprintf("a Go channel of the same calls takes %.1f MiB; Ray documents 1M+ queued tasks without a memory figure", q.Baseline)})
 	}
 	fig.Series = []plots.Series{mantaS, baseS, rayS}
-	return &Outcome{Metrics: metrics, Figures: []plots.Figure{fig}, Data: data}, nil
+	return &Outcome{Metrics: metrics, Figures: []plots.Figure{fig}, Data: data}, clusterErr
 }
