@@ -65,3 +65,25 @@ func TestFig8aCommand(t *testing.T) {
 		}
 	}
 }
+
+// The same placement with the driver a program the nodes never had (this
+// test binary; the nodes run `manta`): tasks run in job nodes, and their
+// results still count as on their nodes, so placed with locality no task
+// pulls a 100 MB input.
+func TestFig8aFromAnotherProgram(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a cluster")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	d, err := fig8aRun(ctx, &Env{}, fig8aParams{Manta: buildManta(t), Sizes: []int{1e8}, Tasks: []int{20}, Objects: 1, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range d.Points {
+		t.Logf("aware %v: %d tasks, %d pulled", p.Locality, len(p.LatencyMS), p.Pulled)
+		if p.Locality && p.Pulled != 0 {
+			t.Errorf("locality-aware placement from another program pulled %d of %d inputs of 100 MB", p.Pulled, len(p.LatencyMS))
+		}
+	}
+}

@@ -20,9 +20,11 @@ import (
 	"manta/gcs"
 )
 
-// Version is the cluster protocol a node speaks. The head records it;
-// a node of another version is refused at Join.
-const Version = "manta-cluster/1"
+// Version is the cluster protocol a node speaks: it changes with any
+// message between nodes (node/peer's frames, transfer's, the records in
+// the GCS). The head records it; a node of another version is refused
+// at Join.
+const Version = "manta-cluster/2"
 
 // versionKey is where the head records Version, in gcs.KV.
 var versionKey = []byte("cluster/version")

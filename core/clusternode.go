@@ -88,7 +88,7 @@ func (c *clusterNode) attach(st *store.Store, exec peer.Executor) (host.Cluster,
 	if c.peers, err = peer.NewServer(peer.ServerConfig{Exec: c.router, Addr: listen, Token: c.token, Logger: logger}); err != nil {
 		return nil, err
 	}
-	c.net, err = peer.NewNetwork(peer.NetworkConfig{Self: peer.Holder{Peer: c.peers.Addr(), Transfer: c.transfer.Addr()},
+	c.net, err = peer.NewNetwork(peer.NetworkConfig{Self: peer.Holder{Peer: c.peers.Addr(), Transfer: c.transfer.Addr(), Member: c.cfg.member},
 		Binary: c.binary, Member: c.cfg.member, Actors: actorTable{c.api}, Token: c.token, Store: st, Global: global.Config{NoLocality: c.cfg.NoLocality, WaitForNodes: c.cfg.WaitForNodes}, Logger: logger})
 	if err != nil {
 		return nil, err

@@ -203,7 +203,9 @@ func (h *Host) takeReplyLocked(task wire.TaskID, addr string, reply *peer.RunRep
 	ret := wire.ReturnID(task)
 	switch {
 	case reply.Stored:
-		h.remote[ret] = remoteObject{size: reply.Size, from: []peer.Holder{{Peer: addr, Transfer: reply.From.Transfer}}, lender: addr}
+		from := reply.From
+		from.Peer = addr
+		h.remote[ret] = remoteObject{size: reply.Size, from: []peer.Holder{from}, lender: addr}
 		v = node.Value{Stored: true, Slot: store.Slot{Size: reply.Size}}
 	case reply.Lent:
 		h.remote[ret] = remoteObject{lender: addr} // an actor's creation: Free ends the actor

@@ -28,10 +28,29 @@ var ErrMalformed = errors.New("peer: malformed message")
 const frameVersion = 1
 
 // Holder is a node that has a copy of an object: its peer server (where
-// tasks run and holds are given back) and its transfer server (where the
-// bytes are pulled from).
+// tasks run and holds are given back), its transfer server (where the
+// bytes are pulled from), and, for a job node, the peer address of the
+// cluster member it belongs to, which placement counts the copy on.
 type Holder struct {
-	Peer, Transfer string
+	Peer, Transfer, Member string
+}
+
+// Node is the member the holder's copy counts on: Member, or Peer.
+func (h Holder) Node() string {
+	if h.Member != "" {
+		return h.Member
+	}
+	return h.Peer
+}
+
+func appendHolder(dst []byte, h Holder) []byte {
+	dst = appendBytes(dst, []byte(h.Peer))
+	dst = appendBytes(dst, []byte(h.Transfer))
+	return appendBytes(dst, []byte(h.Member))
+}
+
+func readHolder(rd *wire.Reader) Holder {
+	return Holder{Peer: string(rd.Bytes("peer")), Transfer: string(rd.Bytes("transfer")), Member: string(rd.Bytes("member"))}
 }
 
 // Object is what a node must know of an object another node holds: its
@@ -119,8 +138,7 @@ func DecodeRunRequest(src []byte) (RunRequest, error) {
 // AppendBinary appends r's encoding.
 func (r *RunReply) AppendBinary(dst []byte) []byte {
 	dst = append(dst, frameVersion)
-	dst = appendBytes(dst, []byte(r.From.Peer))
-	dst = appendBytes(dst, []byte(r.From.Transfer))
+	dst = appendHolder(dst, r.From)
 	switch {
 	case r.Failed != nil:
 		dst = append(dst, 2)
@@ -146,7 +164,7 @@ func DecodeRunReply(src []byte) (RunReply, error) {
 	rd := wire.NewReader(src, ErrMalformed)
 	version(&rd)
 	var r RunReply
-	r.From = Holder{Peer: string(rd.Bytes("peer")), Transfer: string(rd.Bytes("transfer"))}
+	r.From = readHolder(&rd)
 	switch kind := rd.Byte("outcome"); {
 	case rd.Err() != nil:
 	case kind == 0:
@@ -234,8 +252,7 @@ func appendObjects(dst []byte, objs []Object) []byte {
 		dst = binary.AppendUvarint(dst, uint64(o.Size))
 		dst = binary.AppendUvarint(dst, uint64(len(o.From)))
 		for _, h := range o.From {
-			dst = appendBytes(dst, []byte(h.Peer))
-			dst = appendBytes(dst, []byte(h.Transfer))
+			dst = appendHolder(dst, h)
 		}
 	}
 	return dst
@@ -252,9 +269,9 @@ func readObjects(rd *wire.Reader) []Object {
 			o.Inline, o.Data = true, rd.Bytes("object value")
 		case kind == 1:
 			o.Size = size(rd)
-			nh := rd.Count("holders", 2)
+			nh := rd.Count("holders", 3)
 			for j := 0; j < nh && rd.Err() == nil; j++ {
-				o.From = append(o.From, Holder{Peer: string(rd.Bytes("peer")), Transfer: string(rd.Bytes("transfer"))})
+				o.From = append(o.From, readHolder(rd))
 			}
 		default:
 			rd.Fail("object kind %d", kind)

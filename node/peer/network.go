@@ -217,7 +217,7 @@ func (n *Network) Place(spec *node.TaskSpec, inputs []Object) (string, error) {
 	for _, o := range inputs {
 		gi := global.Input{Bytes: o.Size}
 		for _, h := range o.From {
-			if id, ok := n.ids[h.Peer]; ok {
+			if id, ok := n.ids[h.Node()]; ok {
 				gi.On = append(gi.On, id)
 			}
 		}

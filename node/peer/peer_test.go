@@ -17,7 +17,7 @@ func sampleRequest() RunRequest {
 			Args:    []wire.Arg{{Data: []byte("inline")}, {IsRef: true, Ref: wire.ObjectID{Task: wire.TaskID{Hi: 3}, Index: 1}}},
 			Options: &node.Options{Resources: map[string]float64{"CPU": 1, "a": 2}, Key: "k", MaxRetries: -1}},
 		Objects: []Object{
-			{ID: wire.ObjectID{Task: wire.TaskID{Hi: 3}, Index: 1}, Size: 1 << 20, From: []Holder{{Peer: "127.0.0.1:1", Transfer: "127.0.0.1:2"}}},
+			{ID: wire.ObjectID{Task: wire.TaskID{Hi: 3}, Index: 1}, Size: 1 << 20, From: []Holder{{Peer: "127.0.0.1:1", Transfer: "127.0.0.1:2"}, {Peer: "127.0.0.1:3", Transfer: "127.0.0.1:4", Member: "127.0.0.1:5"}}},
 			{ID: wire.ObjectID{Task: wire.TaskID{Hi: 4}, Index: 1}, Inline: true, Data: []byte("x")},
 		},
 	}
@@ -33,9 +33,9 @@ func TestFramesRoundTrip(t *testing.T) {
 		t.Fatalf("request:\n got %+v\nwant %+v", got, req)
 	}
 	for _, r := range []RunReply{
-		{From: Holder{"p", "t"}, Data: []byte("v"), Contained: req.Objects},
-		{From: Holder{"p", "t"}, Stored: true, Size: 123, Lent: true},
-		{From: Holder{"p", "t"}, Failed: []byte{}},
+		{From: Holder{Peer: "p", Transfer: "t"}, Data: []byte("v"), Contained: req.Objects},
+		{From: Holder{Peer: "p", Transfer: "t"}, Stored: true, Size: 123, Lent: true},
+		{From: Holder{Peer: "p", Transfer: "t"}, Failed: []byte{}},
 	} {
 		got, err := DecodeRunReply(r.AppendBinary(nil))
 		if err != nil {
