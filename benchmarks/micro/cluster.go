@@ -20,6 +20,7 @@ import (
 // (GetRowName).
 const (
 	MultiNodeTasksRow = "multi_node_tasks_async"
+	MultiNodeActorRow = "multi_node_actor_calls_sync"
 	MultiNodeGetRow   = "multi_node_get_gigabytes"
 	MultiNodeGetBytes = 100_000_000
 )
@@ -73,6 +74,11 @@ var makeBlob = core.Register1("micro.makeBlob", func(n int) ([]byte, error) {
 //     into a buffer (transfer's own baseline). getBytes gives other sizes
 //     (GetRowName names their rows), 1e9 for 1 GB; the driver's and the
 //     nodes' stores must hold one object of each.
+//   - multi_node_actor_calls_sync, last (its actor keeps a node's CPU):
+//     calls to an actor that the driver's node has no CPU for, so it
+//     lives on another node, one at a time, each waited for. Baseline:
+//     one 128-byte request and its 64-byte reply at a time over one
+//     loopback TCP connection.
 //
 // nodes is the number of nodes other than the driver's.
 func ClusterRows(nodes int, getBytes ...int) []Row {
@@ -96,7 +102,38 @@ func ClusterRows(nodes int, getBytes ...int) []Row {
 	for _, size := range getBytes {
 		rows = append(rows, getRow(GetRowName(size), size))
 	}
-	return rows
+	// Last: the actor keeps a node's CPU from then on.
+	return append(rows, remoteActorRow())
+}
+
+// remoteSink is an actor that needs a CPU: with none on the driver's
+// node, it is placed on another.
+var (
+	remoteSink     = core.RegisterActor0("micro.RemoteSink", func() (*sinkState, error) { return &sinkState{}, nil }, core.WithActorResources(map[string]float64{"CPU": 1}))
+	remoteSinkCall = core.RegisterMethod0(remoteSink, "Call", func(s *sinkState) (int, error) { s.calls++; return 0, nil })
+)
+
+// remoteActorRow makes sync calls to an actor on another node.
+func remoteActorRow() Row {
+	var h core.Actor[sinkState]
+	var made bool
+	return Row{Name: MultiNodeActorRow, Unit: "calls/s", batch: 100,
+		Baseline: "one 128-byte request and its 64-byte reply at a time over one loopback TCP connection, in one process",
+		manta: func(ctx context.Context, batch int) (int, error) {
+			if !made {
+				h, made = remoteSink.Remote(), true
+				if err := h.Ready(ctx); err != nil {
+					return 0, err
+				}
+			}
+			for range batch {
+				if _, err := remoteSinkCall.Remote(h).Get(ctx); err != nil {
+					return 0, err
+				}
+			}
+			return batch, nil
+		},
+		baseline: tcpPingPong}
 }
 
 // getRow reads objects of size bytes made on another node.
@@ -139,15 +176,14 @@ const (
 	replyBytes   = 64
 )
 
-// tcpRequests sends n requests spread over conns loopback TCP
-// connections to an echo server in this process, all pipelined, and
-// reads every reply; it returns n.
-func tcpRequests(n, conns int) int {
+// echoServer answers each requestBytes request on a loopback TCP
+// connection with replyBytes; stop closes it and waits for its
+// connections to end.
+func echoServer() (addr string, stop func()) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic(err)
 	}
-	defer ln.Close()
 	var served sync.WaitGroup
 	go func() {
 		for {
@@ -176,6 +212,42 @@ func tcpRequests(n, conns int) int {
 			}()
 		}
 	}()
+	return ln.Addr().String(), func() {
+		ln.Close()
+		served.Wait()
+	}
+}
+
+// tcpPingPong sends n requests to an echo server in this process over one
+// loopback TCP connection, each after the reply to the one before; it
+// returns n.
+func tcpPingPong(n int) int {
+	addr, stop := echoServer()
+	defer stop()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		panic(err)
+	}
+	defer conn.Close()
+	req, rep := make([]byte, requestBytes), make([]byte, replyBytes)
+	for i := range n {
+		req[0] = byte(i)
+		if _, err := conn.Write(req); err != nil {
+			panic(fmt.Sprintf("micro: the loopback baseline failed: %v", err))
+		}
+		if _, err := io.ReadFull(conn, rep); err != nil {
+			panic(fmt.Sprintf("micro: the loopback baseline failed: %v", err))
+		}
+	}
+	return n
+}
+
+// tcpRequests sends n requests spread over conns loopback TCP
+// connections to an echo server in this process, all pipelined, and
+// reads every reply; it returns n.
+func tcpRequests(n, conns int) int {
+	addr, stop := echoServer()
+	defer stop()
 	var wg sync.WaitGroup
 	errs := make(chan error, 2*conns)
 	for c := range conns {
@@ -183,7 +255,7 @@ func tcpRequests(n, conns int) int {
 		if c < n%conns {
 			share++
 		}
-		conn, err := net.Dial("tcp", ln.Addr().String())
+		conn, err := net.Dial("tcp", addr)
 		if err != nil {
 			panic(err)
 		}
@@ -212,8 +284,6 @@ func tcpRequests(n, conns int) int {
 		}()
 	}
 	wg.Wait()
-	ln.Close()
-	served.Wait()
 	close(errs)
 	for err := range errs {
 		if err != nil {

@@ -65,7 +65,7 @@ func TestClusterRowsBaselines(t *testing.T) {
 		}
 		names[r.Name] = true
 	}
-	if len(rows) != 3 || rows[1].Name != MultiNodeGetRow || rows[2].Name != "multi_node_get_gigabytes_1gb" || len(ClusterRows(2)) != 2 {
+	if len(rows) != 4 || rows[1].Name != MultiNodeGetRow || rows[2].Name != "multi_node_get_gigabytes_1gb" || rows[3].Name != MultiNodeActorRow || len(ClusterRows(2)) != 3 {
 		t.Fatalf("rows %v", rows)
 	}
 	if n := GetRowName(1 << 20); n != "multi_node_get_gigabytes_1048576b" {
@@ -73,6 +73,9 @@ func TestClusterRowsBaselines(t *testing.T) {
 	}
 	if n := tcpRequests(1001, 2); n != 1001 {
 		t.Fatalf("requests: %d", n)
+	}
+	if n := tcpPingPong(101); n != 101 {
+		t.Fatalf("ping-pong: %d", n)
 	}
 	if n := tcpStream(3, 1<<20); n != 3<<20 {
 		t.Fatalf("stream: %d bytes", n)
