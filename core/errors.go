@@ -8,6 +8,7 @@ import (
 	"github.com/fxamacker/cbor/v2"
 
 	"manta/node"
+	"manta/node/peer"
 	"manta/rpc/wire"
 )
 
@@ -47,6 +48,11 @@ var (
 	// ErrStoreFull: the object store stayed full of pinned objects for
 	// longer than Config.StoreWait.
 	ErrStoreFull = node.ErrStoreFull
+	// ErrBinaryUnavailable: a node of the cluster that runs another
+	// program could not get this program's binary from the GCS function
+	// table (missing, or not matching its hash), so it cannot run its
+	// tasks.
+	ErrBinaryUnavailable = peer.ErrProgramUnavailable
 	// ErrDecode: a value could not be decoded into the requested type.
 	ErrDecode = errors.New("manta: cannot decode value")
 	// ErrCancelled: the call was cancelled (Cancel, or its caller's
@@ -83,26 +89,28 @@ const (
 	kindDeadline // ErrCancelled because a deadline passed
 	kindLineageEvicted
 	kindStoreFull
+	kindBinaryUnavailable
 )
 
 var sentinelOf = [...]error{
-	kindTaskFailed:      ErrTaskFailed,
-	kindUnknownFunction: ErrUnknownFunction,
-	kindBadArguments:    ErrBadArguments,
-	kindWorkerDied:      ErrWorkerDied,
-	kindActorDied:       ErrActorDied,
-	kindInfeasible:      ErrInfeasible,
-	kindShutdown:        ErrShutdown,
-	kindObjectFreed:     ErrObjectFreed,
-	kindDecode:          ErrDecode,
-	kindObjectLost:      ErrObjectLost,
-	kindCancelled:       ErrCancelled,
-	kindInvalidArgument: ErrInvalidArgument,
-	kindNameTaken:       ErrNameTaken,
-	kindNotFound:        ErrNotFound,
-	kindDeadline:        ErrCancelled,
-	kindLineageEvicted:  ErrLineageEvicted,
-	kindStoreFull:       ErrStoreFull,
+	kindTaskFailed:        ErrTaskFailed,
+	kindUnknownFunction:   ErrUnknownFunction,
+	kindBadArguments:      ErrBadArguments,
+	kindWorkerDied:        ErrWorkerDied,
+	kindActorDied:         ErrActorDied,
+	kindInfeasible:        ErrInfeasible,
+	kindShutdown:          ErrShutdown,
+	kindObjectFreed:       ErrObjectFreed,
+	kindDecode:            ErrDecode,
+	kindObjectLost:        ErrObjectLost,
+	kindCancelled:         ErrCancelled,
+	kindInvalidArgument:   ErrInvalidArgument,
+	kindNameTaken:         ErrNameTaken,
+	kindNotFound:          ErrNotFound,
+	kindDeadline:          ErrCancelled,
+	kindLineageEvicted:    ErrLineageEvicted,
+	kindStoreFull:         ErrStoreFull,
+	kindBinaryUnavailable: ErrBinaryUnavailable,
 }
 
 // TaskError is the error Get returns for a task that failed remotely: it

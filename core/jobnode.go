@@ -154,12 +154,12 @@ func (r *router) start(j *jobNode, binary string) {
 	defer cancel()
 	hash, err := cluster.ParseBinaryHash(binary)
 	if err != nil {
-		fail(fmt.Errorf("manta: %w: %v", cluster.ErrBinaryUnavailable, err))
+		fail(fmt.Errorf("%w: %w: %v", peer.ErrProgramUnavailable, cluster.ErrBinaryUnavailable, err))
 		return
 	}
 	path, err := cluster.FetchBinary(ctx, r.c.api, hash, filepath.Join(cluster.StateDir(), "bin"))
 	if err != nil {
-		fail(fmt.Errorf("manta: this node cannot run the program's tasks: %w", err))
+		fail(fmt.Errorf("%w: this node cannot run the program's tasks: %w", peer.ErrProgramUnavailable, err))
 		return
 	}
 	addrR, addrW, err := os.Pipe()

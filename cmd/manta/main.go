@@ -18,6 +18,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -107,8 +108,20 @@ func microbenchmark(args []string, out io.Writer) error {
 	duration := fs.Duration("duration", 2*time.Second, "time to measure each row (and again its baseline)")
 	only := fs.String("only", "", "comma-separated row names to run (default: all)")
 	queued := fs.Int("queued", 1000000, "tasks to queue for the memory row (0 skips it)")
+	cpuProfile := fs.String("cpuprofile", "", "write the driver's CPU profile (go tool pprof) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	rows := micro.Rows(runtime.NumCPU())
 	selected := map[string]bool{}

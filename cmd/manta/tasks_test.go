@@ -13,6 +13,7 @@ import (
 
 	"manta/cluster"
 	"manta/core"
+	"manta/gcs"
 )
 
 // Functions for the tasks that cross nodes. A worker's parent process is
@@ -415,4 +416,45 @@ func listNodes(t *testing.T, dir, address string) ([]cluster.NodeStatus, error) 
 	}
 	defer api.Close()
 	return cluster.List(ctx, api)
+}
+
+// A node that cannot get the program's binary from the function table
+// fails its tasks with ErrBinaryUnavailable, at once.
+func TestBinaryUnavailable(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds manta and starts processes")
+	}
+	manta, _ := buildBinaries(t)
+	dir := t.TempDir()
+	startCmd(t, dir, exec.Command(manta, "start", "--head", "--heartbeat", "100ms", "--resources", "CPU=1")).waitJoined(t)
+	address := headAddress(t, dir)
+	startCmd(t, dir, exec.Command(manta, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=1,a=1")).waitJoined(t)
+	ctx := joinDriver(t, dir, core.Config{Address: address, Resources: map[string]float64{"CPU": 1}})
+
+	// The driver published itself when it joined; take it away again.
+	token, err := cluster.ReadToken(filepath.Join(dir, cluster.TokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := cluster.Dial(ctx, address, token, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := cluster.PublishBinary(ctx, api, exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := api.Delete(ctx, gcs.Functions, []byte("bin/"+hash.String())); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := onA.Remote(0).Get(ctx); !errors.Is(err, core.ErrBinaryUnavailable) {
+		t.Fatalf("a task for a node that cannot get the binary: %v; want ErrBinaryUnavailable", err)
+	} else {
+		t.Logf("%v", err)
+	}
 }

@@ -179,7 +179,12 @@ func (h *Host) runAt(spec *node.TaskSpec, objs []peer.Object, addr string, seq u
 	}
 	h.lock()
 	defer h.unlock()
-	if err != nil {
+	switch {
+	case errors.Is(err, peer.ErrProgramUnavailable):
+		// No node can run it: they all fetch the binary from one table.
+		h.n.SpillDone(spec.ID, node.Value{}, nil, h.cfg.Node.Errors.Encode(err, spec.Name, spec.ID))
+		return
+	case err != nil:
 		h.n.SpillFailed(spec.ID, err)
 		return
 	}

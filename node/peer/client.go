@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,6 +44,11 @@ func NewClient(cfg ClientConfig) *Client {
 // went away while it ran the task: the task may run again elsewhere.
 var ErrPeerLost = errors.New("peer: node lost")
 
+// ErrProgramUnavailable wraps the error of a Run whose peer cannot get
+// the caller's binary (RunRequest.Binary) to run the task: no node of
+// the cluster can, since they all fetch it from the same table.
+var ErrProgramUnavailable = errors.New("peer: the program's binary is unavailable")
+
 // runTimeout bounds a Run whose context has no deadline: a task may run
 // for long, but a call must end some time.
 const runTimeout = 7 * 24 * time.Hour
@@ -63,6 +69,9 @@ func (c *Client) Run(ctx context.Context, addr string, req *RunRequest) (RunRepl
 	resp, err := conn.Call(ctx, MethodRun, req.AppendBinary(nil), nil)
 	if err != nil {
 		var remote *rpc.RemoteError
+		if errors.As(err, &remote) && strings.Contains(remote.Msg, ErrProgramUnavailable.Error()) {
+			return RunReply{}, fmt.Errorf("%w: peer %s: %s", ErrProgramUnavailable, addr, remote.Msg)
+		}
 		if errors.As(err, &remote) || ctx.Err() != nil {
 			return RunReply{}, fmt.Errorf("peer %s: %w", addr, err)
 		}
