@@ -154,6 +154,9 @@ type Load struct {
 	Queued, Running int
 	// StoreUsed and StoreCapacity are the object store's bytes.
 	StoreUsed, StoreCapacity int64
+	// Room is what tasks can ever get on the node while its actors live:
+	// its totals less what they hold. Nil if not reported.
+	Room map[string]float64
 	// Lent counts the objects the node holds for other nodes' programs
 	// (results of tasks it ran for them, not yet released).
 	Lent int
@@ -215,6 +218,10 @@ func (l Load) Append(dst []byte) []byte {
 		dst = append(dst, " free="...)
 		dst = AppendResources(dst, l.Free)
 	}
+	if l.Room != nil {
+		dst = append(dst, " room="...)
+		dst = AppendResources(dst, l.Room)
+	}
 	for _, d := range l.Demands {
 		dst = append(dst, " demand="...)
 		dst = append(dst, d.Shape...)
@@ -258,6 +265,8 @@ func DecodeLoad(b []byte) (Load, error) {
 			}
 		case "free":
 			l.Free, err = DecodeResources([]byte(value))
+		case "room":
+			l.Room, err = DecodeResources([]byte(value))
 		case "demand":
 			var d Demand
 			if d, err = decodeDemand(value); err == nil {

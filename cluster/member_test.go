@@ -156,7 +156,7 @@ func FuzzDecodeResources(f *testing.F) {
 func FuzzDecodeLoad(f *testing.F) {
 	f.Add([]byte("at=5 queued=3 running=1 store=10/20 free=CPU=1,GPU=0.5"))
 	f.Add([]byte("at=1 queued=0 running=0 store=0/0"))
-	f.Add([]byte("queued=2 running=0 lent=4 store=0/0 demand=CPU=1,GPU=1*2*nonode demand=CPU=2*1*busy"))
+	f.Add([]byte("queued=2 running=0 lent=4 store=0/0 room=CPU=1 demand=CPU=1,GPU=1*2*nonode demand=CPU=2*1*busy"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		l, err := DecodeLoad(b)
 		if err != nil {
@@ -164,7 +164,7 @@ func FuzzDecodeLoad(f *testing.F) {
 		}
 		again, err := DecodeLoad(l.Append(nil))
 		if err != nil || !again.At.Equal(l.At) || again.Queued != l.Queued || again.Running != l.Running || again.Lent != l.Lent ||
-			again.StoreUsed != l.StoreUsed || again.StoreCapacity != l.StoreCapacity || !maps.Equal(again.Free, l.Free) ||
+			again.StoreUsed != l.StoreUsed || again.StoreCapacity != l.StoreCapacity || !maps.Equal(again.Free, l.Free) || !maps.Equal(again.Room, l.Room) ||
 			!slices.Equal(again.Demands, l.Demands) {
 			t.Fatalf("%q decodes to %+v, which round-trips to %+v, %v", b, l, again, err)
 		}

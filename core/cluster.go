@@ -113,7 +113,7 @@ func (c *Cluster) NodeID() string {
 // load is what the node's heartbeats report.
 func (c *Cluster) load() cluster.Load {
 	s := c.Stats()
-	l := cluster.Load{Free: s.Sched.Available.Map(), Queued: s.Sched.Queued, Running: s.Sched.Running,
+	l := cluster.Load{Free: s.Sched.Available.Map(), Room: s.Sched.TaskRoom.Map(), Queued: s.Sched.Queued, Running: s.Sched.Running,
 		StoreUsed: s.Store.Used, StoreCapacity: s.Store.Capacity, Lent: c.h.Lent()}
 	for _, cs := range s.Sched.Classes {
 		if n := cs.Queued + cs.PendingActors; n > 0 {
@@ -134,6 +134,11 @@ func (c *Cluster) load() cluster.Load {
 		for name, free := range jl.Free {
 			if used := total[name] - free; used > 0 {
 				l.Free[name] = max(0, l.Free[name]-used)
+			}
+		}
+		for name, room := range jl.Room {
+			if held := total[name] - room; held > 0 {
+				l.Room[name] = max(0, l.Room[name]-held)
 			}
 		}
 	}

@@ -144,7 +144,7 @@ func (c *clusterNode) refresh() {
 	live := make([]peer.Node, 0, len(nodes))
 	for _, n := range nodes {
 		if n.State == gcs.NodeAlive && n.Addr != "" {
-			live = append(live, peer.Node{Peer: n.Addr, Total: n.Resources, Free: n.Load.Free, Queued: n.Load.Queued})
+			live = append(live, peer.Node{Peer: n.Addr, Total: n.Resources, Free: n.Load.Free, Room: n.Load.Room, Queued: n.Load.Queued})
 		}
 	}
 	left, err := c.net.Update(live)

@@ -15,6 +15,9 @@ type Stats struct {
 	// below zero shows as zero here and by how much in Oversubscribed.
 	Available      Resources
 	Oversubscribed Resources
+	// TaskRoom is the totals less what actors hold for their lifetime:
+	// the most that tasks can ever get here while those actors live.
+	TaskRoom Resources
 	// Ignored counts stale or out-of-order reports that were dropped, such as
 	// TaskDone for an idle worker or WorkerExited twice.
 	Ignored int
@@ -37,6 +40,7 @@ func (l *Local) Stats() Stats {
 		Idle:           len(l.idle),
 		Starting:       l.starts.len(),
 		Available:      l.space.resources(l.avail, 1),
+		TaskRoom:       l.taskRoom(),
 		Oversubscribed: l.space.resources(l.avail, -1),
 		Ignored:        l.ignored,
 	}
@@ -73,4 +77,12 @@ func (l *Local) Queued() int {
 		n += c.tasks.len()
 	}
 	return n
+}
+
+func (l *Local) taskRoom() Resources {
+	room := make([]int64, len(l.total))
+	for i := range room {
+		room[i] = l.total[i] - l.actorHeld[i]
+	}
+	return l.space.resources(room, 1)
 }

@@ -58,10 +58,11 @@ type ActorDirectory interface {
 type Node struct {
 	// Peer is its peer server's address; nodes without one take no tasks.
 	Peer string
-	// Total and Free are its resources, Queued its queue length, from its
-	// last heartbeat.
-	Total, Free map[string]float64
-	Queued      int
+	// Total and Free are its resources, Room what its actors leave tasks
+	// (nil: the totals), Queued its queue length, from its last
+	// heartbeat.
+	Total, Free, Room map[string]float64
+	Queued            int
 }
 
 // Network is a node's view of its cluster and its calls to the other
@@ -167,7 +168,16 @@ func (n *Network) Update(live []Node) (left []string, err error) {
 				errs = append(errs, fmt.Errorf("peer: node %s: %w", nd.Peer, err))
 				continue
 			}
-			n.sched.Report(id, global.Load{Available: free, Queued: nd.Queued})
+			load := global.Load{Available: free, Queued: nd.Queued}
+			if nd.Room != nil {
+				room, err := sched.NewResources(nd.Room)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("peer: node %s: %w", nd.Peer, err))
+					continue
+				}
+				load.Room = &room
+			}
+			n.sched.Report(id, load)
 		}
 	}
 	for addr := range n.lost {

@@ -56,6 +56,10 @@ var ErrNoNodeYet = errors.New("global: no node can run it yet")
 type Load struct {
 	// Available is what the node has free now.
 	Available sched.Resources
+	// Room is what tasks can ever get there while its actors live: its
+	// totals less what they hold (sched.Stats.TaskRoom). A demand that does
+	// not fit it is not placed there. Nil: not reported, the totals.
+	Room *sched.Resources
 	// Queued counts its tasks waiting for resources or a worker.
 	Queued int
 	// TaskTime is the mean run time of the tasks it finished since its
@@ -87,6 +91,7 @@ type node struct {
 	id    NodeID
 	total sched.Resources
 	avail sched.Resources
+	room  sched.Resources // total less what actors hold; total until reported
 	// queued is the last report's; placed counts the tasks placed on it
 	// since, which that report did not know of.
 	queued, placed int
@@ -124,7 +129,7 @@ func (s *Scheduler) AddNode(id NodeID, total sched.Resources) error {
 	if found {
 		return fmt.Errorf("global: node %d joined twice", id)
 	}
-	s.nodes = slices.Insert(s.nodes, i, &node{id: id, total: total, avail: total})
+	s.nodes = slices.Insert(s.nodes, i, &node{id: id, total: total, avail: total, room: total})
 	return nil
 }
 
@@ -143,7 +148,10 @@ func (s *Scheduler) Report(id NodeID, load Load) {
 		return
 	}
 	n := s.nodes[i]
-	n.avail, n.queued, n.placed = load.Available, max(load.Queued, 0), 0
+	n.avail, n.queued, n.placed, n.room = load.Available, max(load.Queued, 0), 0, n.total
+	if load.Room != nil {
+		n.room = *load.Room
+	}
 	if load.TaskTime > 0 {
 		n.taskTime = s.average(n.taskTime, load.TaskTime.Seconds())
 		s.taskTime = s.average(s.taskTime, load.TaskTime.Seconds())
@@ -173,15 +181,30 @@ func (s *Scheduler) average(avg, sample float64) float64 {
 // remote bytes (with locality), then the lower ID. The task counts on the
 // node until its next report.
 //
-// A demand no live node's totals fit fails at once with an error wrapping
-// sched.ErrInfeasible that names what is lacking, or ErrNoNodeYet with
-// Config.WaitForNodes.
+// Nodes whose actors leave the demand no room (Load.Room) are passed
+// over while another node has room: a task sent there would wait for an
+// actor to end. A demand no live node's totals fit fails at once with an
+// error wrapping sched.ErrInfeasible that names what is lacking, or
+// ErrNoNodeYet with Config.WaitForNodes.
 func (s *Scheduler) Place(demand sched.Resources, inputs []Input) (Placement, error) {
+	p, ok := s.place(demand, inputs, true)
+	if !ok {
+		p, ok = s.place(demand, inputs, false)
+	}
+	if !ok {
+		return Placement{}, s.unschedulable(demand)
+	}
+	return p, nil
+}
+
+// place picks the best node whose totals, and if needRoom its room, fit
+// demand.
+func (s *Scheduler) place(demand sched.Resources, inputs []Input, needRoom bool) (Placement, bool) {
 	var best *node
 	var bestWait float64
 	var bestRemote int64
 	for _, n := range s.nodes {
-		if demand.Lacking(n.total) != "" {
+		if demand.Lacking(n.total) != "" || needRoom && demand.Lacking(n.room) != "" {
 			continue
 		}
 		// The tasks placed since the report take what was free first;
@@ -197,10 +220,10 @@ func (s *Scheduler) Place(demand sched.Resources, inputs []Input) (Placement, er
 		}
 	}
 	if best == nil {
-		return Placement{}, s.unschedulable(demand)
+		return Placement{}, false
 	}
 	best.placed++
-	return Placement{Node: best.id, Wait: time.Duration(bestWait * float64(time.Second)), Remote: bestRemote}, nil
+	return Placement{Node: best.id, Wait: time.Duration(bestWait * float64(time.Second)), Remote: bestRemote}, true
 }
 
 // Spill reports whether a node should send a task to the global scheduler

@@ -92,6 +92,13 @@ func (st *scriptState) run(cmd string, args script.Args) (string, error) {
 		if l.Queued, err = args.IntOr("queued", 0); err != nil {
 			return "", err
 		}
+		if args.Has("room") {
+			room, err := resourcesArg(args, "room")
+			if err != nil {
+				return "", err
+			}
+			l.Room = &room
+		}
 		if v, _ := args.Get("task-time"); v != "" {
 			if l.TaskTime, err = time.ParseDuration(v); err != nil {
 				return "", err
