@@ -89,14 +89,7 @@ func ClusterRows(nodes int, getBytes ...int) []Row {
 	rows := []Row{
 		{Name: MultiNodeTasksRow, Unit: "tasks/s", batch: 1000,
 			Baseline: "128-byte requests and 64-byte replies pipelined over one loopback TCP connection per node, in one process",
-			manta: func(ctx context.Context, batch int) (int, error) {
-				refs := make([]core.Ref[int], batch)
-				for i := range refs {
-					refs[i] = noop.Remote()
-				}
-				_, err := core.GetAll(ctx, refs)
-				return batch, err
-			},
+			manta:    noopBatch,
 			baseline: func(batch int) int { return tcpRequests(batch, nodes) }},
 	}
 	for _, size := range getBytes {

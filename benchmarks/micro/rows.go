@@ -156,14 +156,7 @@ func Rows(clients int) []Row {
 			},
 			baseline: syncBaseline},
 		{Name: "single_client_tasks_async", Unit: "tasks/s", Ray: 8041, batch: 10000,
-			manta: func(ctx context.Context, batch int) (int, error) {
-				refs := make([]core.Ref[int], batch)
-				for i := range refs {
-					refs[i] = noop.Remote()
-				}
-				_, err := core.GetAll(ctx, refs)
-				return batch, err
-			},
+			manta:    noopBatch,
 			baseline: func(batch int) int { return poolBaseline(batch, 1, clients) }},
 		{Name: "multi_client_tasks_async", Unit: "tasks/s", Ray: 21230, batch: 5000,
 			manta: func(ctx context.Context, batch int) (int, error) {
@@ -512,3 +505,13 @@ func waitBaseline(batch int) int {
 }
 
 func (r Row) String() string { return fmt.Sprintf("%s (%s)", r.Name, r.Unit) }
+
+// noopBatch submits batch empty tasks and waits for them all.
+func noopBatch(ctx context.Context, batch int) (int, error) {
+	refs := make([]core.Ref[int], batch)
+	for i := range refs {
+		refs[i] = noop.Remote()
+	}
+	_, err := core.GetAll(ctx, refs)
+	return batch, err
+}
