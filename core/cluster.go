@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"manta/cluster"
+	"manta/metrics"
 	"manta/node"
 	"manta/node/host"
 	"manta/node/peer"
@@ -26,6 +27,8 @@ type Cluster struct {
 	h  *host.Host
 	// With Config.Address: this node's part in the cluster.
 	net *clusterNode
+	// With Config.MetricsAddr: the /metrics server.
+	metrics *metrics.Server
 }
 
 // Init starts manta in this process. In a worker process started by a
@@ -99,6 +102,12 @@ func initNode(cfg Config, member bool) (*Cluster, error) {
 			return nil, err
 		}
 	}
+	if cfg.MetricsAddr != "" {
+		if c.metrics, err = metrics.Serve(metrics.Config{Addr: cfg.MetricsAddr, Snapshot: c.metricsSnapshot}); err != nil {
+			c.Shutdown()
+			return nil, fmt.Errorf("manta: metrics: %w", err)
+		}
+	}
 	return c, nil
 }
 
@@ -156,6 +165,9 @@ func (c *Cluster) load() cluster.Load {
 // shared-memory segment is released. References made by this cluster fail
 // with ErrShutdown from then on. Init may be called again afterwards.
 func (c *Cluster) Shutdown() error {
+	if c.metrics != nil {
+		c.metrics.Close()
+	}
 	if c.net != nil {
 		c.net.leave()
 	}

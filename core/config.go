@@ -90,6 +90,11 @@ type Config struct {
 	// NoLocality places spilled tasks on the shortest queue wherever
 	// their inputs are (Figure 8a's locality-unaware placement).
 	NoLocality bool
+	// MetricsAddr, if set, is where the node serves Prometheus metrics at
+	// /metrics (package metrics): "127.0.0.1:0" for a free loopback port
+	// (Cluster.MetricsAddr says which). They are not behind the cluster
+	// token: keep them on loopback unless they must be reached.
+	MetricsAddr string
 	// WaitForNodes makes a task or actor no live node can fit wait for a
 	// node that can to join (it shows in `manta status` as a demand),
 	// instead of failing at once with ErrInfeasible.
@@ -121,6 +126,7 @@ var envConfig = []struct {
 	{"MANTA_ADDRESS", func(c *Config, v string) error { c.Address = v; return nil }},
 	{"MANTA_BIND", func(c *Config, v string) error { c.Bind = v; return nil }},
 	{"MANTA_HEARTBEAT", func(c *Config, v string) (err error) { c.Heartbeat, err = time.ParseDuration(v); return }},
+	{"MANTA_METRICS_ADDR", func(c *Config, v string) error { c.MetricsAddr = v; return nil }},
 	{"MANTA_WAIT_FOR_NODES", func(c *Config, v string) (err error) { c.WaitForNodes, err = strconv.ParseBool(v); return }},
 	{"MANTA_SPILL_QUEUE", func(c *Config, v string) (err error) { c.SpillQueue, err = strconv.Atoi(v); return }},
 	{"MANTA_LINEAGE_BYTES", func(c *Config, v string) (err error) { c.LineageBytes, err = strconv.ParseInt(v, 10, 64); return }},

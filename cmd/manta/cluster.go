@@ -51,6 +51,7 @@ func startCommand(args []string, out io.Writer) error {
 	resources := fs.String("resources", "", `override detected resources: "CPU=4,GPU=1,ssd=2"`)
 	tokenFile := fs.String("token-file", "", "the cluster token's file (head: written, mode 0600; node: read) (default in $MANTA_DIR)")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long to try to reach the head (node)")
+	metricsAddr := fs.String("metrics", "127.0.0.1:0", `serve Prometheus metrics at http://ADDR/metrics ("" for none; not behind the token: loopback unless told otherwise)`)
 	nodeBindFlag := fs.String("node-bind", "127.0.0.1", "the host this node's peer and transfer servers listen on (node; a head's use --bind)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -110,7 +111,7 @@ func startCommand(args []string, out io.Writer) error {
 	if !*isHead {
 		nodeBind = *nodeBindFlag
 	}
-	node, err := core.Init(core.Config{Address: *address, Resources: res, Heartbeat: *heartbeat, Bind: nodeBind})
+	node, err := core.Init(core.Config{Address: *address, Resources: res, Heartbeat: *heartbeat, Bind: nodeBind, MetricsAddr: *metricsAddr})
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
@@ -126,6 +127,9 @@ func startCommand(args []string, out io.Writer) error {
 	}
 	defer os.Remove(pidFile)
 	fmt.Fprintf(out, "manta %s: node %s joined with %s (pid %d)\n", role, node.NodeID(), cluster.AppendResources(nil, res), os.Getpid())
+	if addr := node.MetricsAddr(); addr != "" {
+		fmt.Fprintf(out, "manta %s: metrics at http://%s/metrics\n", role, addr)
+	}
 	<-ctx.Done()
 	fmt.Fprintf(out, "manta %s: stopping\n", role)
 	stopped = true

@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,10 +27,11 @@ var testNoop = core.Register0("test.noop", func() (int, error) { return 1, nil }
 // process is a `manta` command run as a process of its own (the test
 // binary, see TestMain), in the cluster's state directory.
 type process struct {
-	cmd    *exec.Cmd
-	joined chan string   // the node ID it printed on joining
-	exited chan struct{} // closed once it has exited
-	err    error         // how it exited, once exited is closed
+	cmd     *exec.Cmd
+	joined  chan string   // the node ID it printed on joining
+	metrics chan string   // the address it serves /metrics at
+	exited  chan struct{} // closed once it has exited
+	err     error         // how it exited, once exited is closed
 }
 
 func startProcess(t *testing.T, dir string, args ...string) *process {
@@ -50,7 +53,7 @@ func startCmd(t *testing.T, dir string, cmd *exec.Cmd) *process {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{cmd: cmd, joined: make(chan string, 1), exited: make(chan struct{})}
+	p := &process{cmd: cmd, joined: make(chan string, 1), metrics: make(chan string, 1), exited: make(chan struct{})}
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
@@ -59,6 +62,9 @@ func startCmd(t *testing.T, dir string, cmd *exec.Cmd) *process {
 			if _, rest, ok := strings.Cut(line, ": node "); ok {
 				id, _, _ := strings.Cut(rest, " ")
 				p.joined <- id
+			}
+			if _, rest, ok := strings.Cut(line, "metrics at http://"); ok {
+				p.metrics <- strings.TrimSuffix(rest, "/metrics")
 			}
 		}
 		p.err = cmd.Wait()
@@ -116,6 +122,17 @@ func TestClusterProcesses(t *testing.T) {
 	a := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=3,GPU=1")
 	b := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms")
 	aID, bID := a.waitJoined(t), b.waitJoined(t)
+
+	// Each node serves its metrics on loopback, labelled with its ID.
+	resp, err := http.Get("http://" + <-a.metrics + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || !strings.Contains(string(body), `manta_store_capacity_bytes{node="`+aID+`"}`) {
+		t.Fatalf("node a's /metrics (%v):\n%.2000s", err, body)
+	}
 
 	out, err := runIn(t, dir, "status")
 	if err != nil {

@@ -1,0 +1,34 @@
+package core
+
+import (
+	"manta/cluster"
+	"manta/metrics"
+)
+
+// MetricsAddr is where the node serves its Prometheus metrics
+// (Config.MetricsAddr), "" when it does not.
+func (c *Cluster) MetricsAddr() string {
+	if c.metrics == nil {
+		return ""
+	}
+	return c.metrics.Addr()
+}
+
+// metricsSnapshot is what a scrape of /metrics reads.
+func (c *Cluster) metricsSnapshot() metrics.Snapshot {
+	s := c.Stats()
+	st := s.Store
+	m := metrics.Snapshot{Node: c.NodeID(),
+		TasksQueued: s.Sched.Queued, TasksRunning: s.Sched.Running, TasksBlocked: s.Sched.Blocked, TasksPipelined: s.Sched.Pipelined,
+		TasksPending: s.Tasks, Objects: s.Objects, Workers: s.Workers, WorkersStarted: s.WorkersStarted, Actors: s.Actors,
+		Lineage: s.Lineage, LineageBytes: s.LineageBytes, LineageEvicted: s.LineageEvicted,
+		StoreUsed: st.Used, StoreCapacity: st.Capacity, StorePinned: st.Pinned,
+		StoreSpills: st.SpillWrites, StoreSpillBytes: st.SpillWriteBytes, StoreRestores: st.Restores, StoreEvictions: st.Evicted,
+		Lent: c.h.Lent(), QueuedByShape: map[string]int{}}
+	for _, cs := range s.Sched.Classes {
+		if cs.Queued > 0 {
+			m.QueuedByShape[string(cluster.AppendResources(nil, cs.Request.Map()))] += cs.Queued
+		}
+	}
+	return m
+}
