@@ -95,6 +95,10 @@ type Config struct {
 	// (Cluster.MetricsAddr says which). They are not behind the cluster
 	// token: keep them on loopback unless they must be reached.
 	MetricsAddr string
+	// JobIdleTimeout is how long a job node (a node's process of another
+	// program, see WorkerMain) may run nothing and hold nothing for
+	// anyone before its node stops it. Default 5 minutes.
+	JobIdleTimeout time.Duration
 	// WaitForNodes makes a task or actor no live node can fit wait for a
 	// node that can to join (it shows in `manta status` as a demand),
 	// instead of failing at once with ErrInfeasible.
@@ -127,6 +131,7 @@ var envConfig = []struct {
 	{"MANTA_BIND", func(c *Config, v string) error { c.Bind = v; return nil }},
 	{"MANTA_HEARTBEAT", func(c *Config, v string) (err error) { c.Heartbeat, err = time.ParseDuration(v); return }},
 	{"MANTA_METRICS_ADDR", func(c *Config, v string) error { c.MetricsAddr = v; return nil }},
+	{"MANTA_JOB_IDLE_TIMEOUT", func(c *Config, v string) (err error) { c.JobIdleTimeout, err = time.ParseDuration(v); return }},
 	{"MANTA_WAIT_FOR_NODES", func(c *Config, v string) (err error) { c.WaitForNodes, err = strconv.ParseBool(v); return }},
 	{"MANTA_SPILL_QUEUE", func(c *Config, v string) (err error) { c.SpillQueue, err = strconv.Atoi(v); return }},
 	{"MANTA_LINEAGE_BYTES", func(c *Config, v string) (err error) { c.LineageBytes, err = strconv.ParseInt(v, 10, 64); return }},
@@ -192,6 +197,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.SpillQueue <= 0 {
 		c.SpillQueue = 8
+	}
+	if c.JobIdleTimeout <= 0 {
+		c.JobIdleTimeout = 5 * time.Minute
 	}
 	return c, nil
 }

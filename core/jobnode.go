@@ -51,6 +51,10 @@ type jobNode struct {
 	addr  string
 	err   error
 	load  cluster.Load // its last report, under router.mu
+	// Under router.mu: runs in flight through the router, and when the
+	// last one ended; an idle job node is stopped (Config.JobIdleTimeout).
+	inFlight int
+	lastRun  time.Time
 	cmd   *exec.Cmd
 	stdin io.Closer // closing it asks the job node to stop
 	done  chan struct{}
@@ -66,6 +70,14 @@ func (r *router) Execute(ctx context.Context, req *peer.RunRequest) (peer.RunRep
 		return r.local.Execute(ctx, req)
 	}
 	j, err := r.job(ctx, req.Binary)
+	if j != nil {
+		defer func() {
+			r.mu.Lock()
+			j.inFlight--
+			j.lastRun = time.Now()
+			r.mu.Unlock()
+		}()
+	}
 	if err != nil {
 		return peer.RunReply{}, err
 	}
@@ -105,6 +117,28 @@ func (r *router) pollLoads(ctx context.Context) {
 			r.mu.Unlock()
 		}
 	}
+	r.stopIdle()
+}
+
+// stopIdle stops the job nodes that have run nothing for
+// Config.JobIdleTimeout and hold nothing for anyone: a node that runs
+// many programs over its life keeps only the ones in use.
+func (r *router) stopIdle() {
+	idle := r.c.cfg.JobIdleTimeout
+	r.mu.Lock()
+	var stop []*jobNode
+	for binary, j := range r.jobs {
+		l := j.load
+		if j.stdin != nil && j.inFlight == 0 && l.Queued == 0 && l.Running == 0 && l.Lent == 0 && time.Since(j.lastRun) > idle {
+			delete(r.jobs, binary)
+			stop = append(stop, j)
+		}
+	}
+	r.mu.Unlock()
+	for _, j := range stop {
+		r.c.logger().Info("manta: stopping an idle job node", "pid", j.cmd.Process.Pid, "idle", idle)
+		j.stdin.Close()
+	}
 }
 
 // jobLoads returns the job nodes' last reported loads.
@@ -119,7 +153,8 @@ func (r *router) jobLoads() []cluster.Load {
 }
 
 // job returns the running job node of binary, starting it if there is
-// none.
+// none, counted as in use (inFlight) until the caller is done with it;
+// j is set whenever it was counted, err or not.
 func (r *router) job(ctx context.Context, binary string) (*jobNode, error) {
 	r.mu.Lock()
 	if r.closed {
@@ -132,12 +167,13 @@ func (r *router) job(ctx context.Context, binary string) (*jobNode, error) {
 		r.jobs[binary] = j
 		go r.start(j, binary)
 	}
+	j.inFlight++
 	r.mu.Unlock()
 	select {
 	case <-j.ready:
 		return j, j.err
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return j, ctx.Err()
 	}
 }
 
@@ -186,7 +222,9 @@ func (r *router) start(j *jobNode, binary string) {
 		fail(fmt.Errorf("manta: starting the job node of %s: %w", binary[:12], err))
 		return
 	}
-	j.cmd, j.stdin = cmd, stdin
+	r.mu.Lock()
+	j.cmd, j.stdin, j.lastRun = cmd, stdin, time.Now()
+	r.mu.Unlock()
 	go func() {
 		cmd.Wait()
 		close(j.done)

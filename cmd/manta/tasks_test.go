@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -457,4 +458,57 @@ func TestBinaryUnavailable(t *testing.T) {
 	} else {
 		t.Logf("%v", err)
 	}
+}
+
+// A job node that has run nothing for MANTA_JOB_IDLE_TIMEOUT, and holds
+// nothing for anyone, is stopped by its node.
+func TestIdleJobNodeStops(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds manta and starts processes")
+	}
+	manta, _ := buildBinaries(t)
+	dir := t.TempDir()
+	t.Setenv("MANTA_JOB_IDLE_TIMEOUT", "300ms")
+	startCmd(t, dir, exec.Command(manta, "start", "--head", "--heartbeat", "100ms", "--resources", "CPU=1")).waitJoined(t)
+	address := headAddress(t, dir)
+	startCmd(t, dir, exec.Command(manta, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=1,a=1")).waitJoined(t)
+	ctx := joinDriver(t, dir, core.Config{Address: address, Resources: map[string]float64{"CPU": 1}})
+	if _, err := onA.Remote(0).Get(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The job node and its workers run the fetched binary.
+	jobProcesses := func() int { return len(processesUnder(t, filepath.Join(dir, "bin"))) }
+	if jobProcesses() == 0 {
+		t.Fatal("no job node after a task of another binary")
+	}
+	for jobProcesses() > 0 {
+		if ctx.Err() != nil {
+			t.Fatal("the idle job node was never stopped")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The next task starts another.
+	if _, err := onA.Remote(1).Get(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// processesUnder lists the processes whose executable lies in dir.
+func processesUnder(t *testing.T, dir string) []int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err == nil && strings.HasPrefix(exe, dir+string(filepath.Separator)) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
