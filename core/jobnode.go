@@ -55,9 +55,9 @@ type jobNode struct {
 	// last one ended; an idle job node is stopped (Config.JobIdleTimeout).
 	inFlight int
 	lastRun  time.Time
-	cmd   *exec.Cmd
-	stdin io.Closer // closing it asks the job node to stop
-	done  chan struct{}
+	cmd      *exec.Cmd
+	stdin    io.Closer // closing it asks the job node to stop
+	done     chan struct{}
 }
 
 func newRouter(local peer.Executor, c *clusterNode) *router {
