@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -236,6 +237,7 @@ var (
 		core.WithActorResources(map[string]float64{"CPU": 1, "a": 1}))
 	tallyAdd   = core.RegisterMethod1(tallyOnA, "Add", func(t *tally, k int) (int, error) { t.n += k; return t.n, nil })
 	tallyWhere = core.RegisterMethod0(tallyOnA, "Where", func(*tally) (int, error) { return os.Getppid(), nil })
+	tallyPid   = core.RegisterMethod0(tallyOnA, "Pid", func(*tally) (int, error) { return os.Getpid(), nil })
 	// addFromB calls the actor from a task on node b, through a handle
 	// that came as an argument.
 	addFromB = core.Register2("test.addFromB", func(h core.Actor[tally], k int) (int, error) {
@@ -277,6 +279,24 @@ func TestActorsAcrossNodes(t *testing.T) {
 	}
 	if v, err := addFromB.Remote(h, 100).Get(ctx); err != nil || v != 150 {
 		t.Fatalf("a call from a task on node b: %d, %v", v, err)
+	}
+
+	// Kill ends the actor on its node, and its calls fail.
+	pid, err := tallyPid.Remote(h).Get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tallyAdd.Remote(h, 1).Get(ctx); !errors.Is(err, core.ErrActorDied) {
+		t.Fatalf("a call after Kill: %v; want ErrActorDied", err)
+	}
+	for syscall.Kill(pid, 0) == nil {
+		if ctx.Err() != nil {
+			t.Fatalf("the killed actor's process %d still runs", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -365,7 +365,11 @@ func (h *Host) KillActor(id wire.TaskID) error {
 	if h.closed {
 		return node.ErrShutdown
 	}
-	return h.n.KillActor(id)
+	err := h.n.KillActor(id)
+	// An actor on another node lives while this node holds its creation
+	// there: give that hold back now.
+	h.freeRemoteLocked(wire.ReturnID(id))
+	return err
 }
 
 // LookupActor finds the live actor named name: its ID and type name.
