@@ -8,8 +8,12 @@
 //     specification (node.TaskSpec's binary form) with what the node must
 //     know of its stored arguments (size, which nodes hold them), and the
 //     outcome (an encoded error, an inline value, or a stored value's size
-//     on the node that ran it). MethodRelease gives back lent results.
-//     Every decoder is fuzzed.
+//     on the node that ran it). An actor's calls carry their caller and
+//     number (Caller, Seq), so that its node submits them in order. What a
+//     reply lends (a stored result, an actor's creation) is lent to the
+//     calling member (RunRequest.Member); MethodRelease gives it back, and
+//     a member that leaves the cluster gets it back implicitly.
+//     MethodLoad asks a job node for its load. Every decoder is fuzzed.
 //   - Server serves a node's Executor (node/host's Host) over rpc, with
 //     the cluster token.
 //   - Client calls peers, one connection each; a peer that cannot be
