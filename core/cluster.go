@@ -36,12 +36,12 @@ type Cluster struct {
 // running here.
 func Init(cfg Config) (*Cluster, error) {
 	WorkerMain()
-	return initNode(cfg, true)
+	return initNode(cfg)
 }
 
-// initNode starts this process's node; member says whether it joins the
-// cluster of cfg.Address as a member (a job node does not).
-func initNode(cfg Config, member bool) (*Cluster, error) {
+// initNode starts this process's node: Init's, or a job node's (which
+// is not a member of the cluster of its own, see Config.member).
+func initNode(cfg Config) (*Cluster, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -97,7 +97,7 @@ func initNode(cfg Config, member bool) (*Cluster, error) {
 	c := &Cluster{rt: rt, h: h, net: net}
 	if net != nil {
 		net.host = h
-		if err := net.join(c.load, member); err != nil {
+		if err := net.join(c.load); err != nil {
 			c.Shutdown()
 			return nil, err
 		}

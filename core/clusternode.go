@@ -75,10 +75,7 @@ func dialCluster(cfg Config) (*clusterNode, error) {
 // attach starts the node's servers on the host's store; it is the host's
 // Config.Cluster.
 func (c *clusterNode) attach(st *store.Store, exec peer.Executor) (host.Cluster, error) {
-	logger := c.cfg.Logger
-	if logger == nil {
-		logger = slog.Default()
-	}
+	logger := c.logger()
 	listen := net.JoinHostPort(c.cfg.Bind, "0")
 	var err error
 	if c.transfer, err = transfer.NewServer(transfer.ServerConfig{Store: st, Addr: listen, Token: c.token, Logger: logger}); err != nil {
@@ -89,7 +86,7 @@ func (c *clusterNode) attach(st *store.Store, exec peer.Executor) (host.Cluster,
 		return nil, err
 	}
 	c.net, err = peer.NewNetwork(peer.NetworkConfig{Self: peer.Holder{Peer: c.peers.Addr(), Transfer: c.transfer.Addr(), Member: c.cfg.member},
-		Binary: c.binary, Member: c.cfg.member, Actors: actorTable{c.api}, Token: c.token, Store: st, Global: global.Config{NoLocality: c.cfg.NoLocality, WaitForNodes: c.cfg.WaitForNodes}, Logger: logger})
+		Binary: c.binary, Actors: actorTable{c.api}, Token: c.token, Store: st, Global: global.Config{NoLocality: c.cfg.NoLocality, WaitForNodes: c.cfg.WaitForNodes}, Logger: logger})
 	if err != nil {
 		return nil, err
 	}
@@ -99,9 +96,9 @@ func (c *clusterNode) attach(st *store.Store, exec peer.Executor) (host.Cluster,
 // join records the node in the cluster (unless it is a job node, whose
 // node is the member), with its peer address, and starts following the
 // other nodes.
-func (c *clusterNode) join(load func() cluster.Load, member bool) error {
+func (c *clusterNode) join(load func() cluster.Load) error {
 	c.load = load
-	if member {
+	if c.cfg.member == "" {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		m, err := cluster.Join(ctx, cluster.Config{GCS: c.api, Addr: c.peers.Addr(), Resources: c.cfg.Resources, Load: load,

@@ -297,7 +297,7 @@ func runJobNode() {
 	member := os.Getenv(envJobNode)
 	os.Unsetenv(envJobNode) // its workers are workers, not job nodes
 	addrOut := os.NewFile(3, "job node address")
-	c, err := initNode(Config{member: member}, false)
+	c, err := initNode(Config{member: member})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "manta: job node %d: %v\n", os.Getpid(), err)
 		os.Exit(1)

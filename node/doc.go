@@ -8,11 +8,14 @@
 // Inputs are method calls: Submit, Put, Hold and Release from the driver;
 // Worker for each message a worker process sends; ProcStarted,
 // ProcStartFailed and ProcExited for processes; PinDone and TimerFired
-// answering earlier requests; Tick for the time. Outputs are calls on the
-// Host it was made with: Send and SendControl to a worker, StartProc and
-// KillProc, Pin, Unpin and Free on the object store, Wake for a waiting
-// driver goroutine, SetTimer and CancelTimer. The same inputs give the
-// same outputs, in the same order.
+// answering earlier requests; Tick for the time; in a cluster
+// (Config.SpillQueue), RunHere, SpillDone and SpillFailed answering a
+// spill, and PutRemote for an object another node holds. Outputs are
+// calls on the Host it was made with: Send and SendControl to a worker,
+// StartProc and KillProc, Pin, Unpin and Free on the object store, Wake
+// for a waiting driver goroutine, SetTimer and CancelTimer, Finished, and
+// Spill, which hands a task to the cluster (bottom-up scheduling). The
+// same inputs give the same outputs, in the same order.
 //
 // Package node/host is the loop that runs a Node in a real process: it
 // serializes the inputs under one mutex, owns the rings, worker processes,

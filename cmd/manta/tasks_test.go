@@ -447,9 +447,7 @@ func TestBinaryUnavailable(t *testing.T) {
 	}
 	manta, _ := buildBinaries(t)
 	dir := t.TempDir()
-	startCmd(t, dir, exec.Command(manta, "start", "--head", "--heartbeat", "100ms", "--resources", "CPU=1")).waitJoined(t)
-	address := headAddress(t, dir)
-	startCmd(t, dir, exec.Command(manta, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=1,a=1")).waitJoined(t)
+	address := startHeadAndNodeA(t, dir, manta)
 	ctx := joinDriver(t, dir, core.Config{Address: address, Resources: map[string]float64{"CPU": 1}})
 
 	// The driver published itself when it joined; take it away again.
@@ -489,9 +487,7 @@ func TestIdleJobNodeStops(t *testing.T) {
 	manta, _ := buildBinaries(t)
 	dir := t.TempDir()
 	t.Setenv("MANTA_JOB_IDLE_TIMEOUT", "300ms")
-	startCmd(t, dir, exec.Command(manta, "start", "--head", "--heartbeat", "100ms", "--resources", "CPU=1")).waitJoined(t)
-	address := headAddress(t, dir)
-	startCmd(t, dir, exec.Command(manta, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=1,a=1")).waitJoined(t)
+	address := startHeadAndNodeA(t, dir, manta)
 	ctx := joinDriver(t, dir, core.Config{Address: address, Resources: map[string]float64{"CPU": 1}})
 	if _, err := onA.Remote(0).Get(ctx); err != nil {
 		t.Fatal(err)
@@ -531,4 +527,14 @@ func processesUnder(t *testing.T, dir string) []int {
 		}
 	}
 	return pids
+}
+
+// startHeadAndNodeA starts, with the manta binary, a head with one CPU and
+// a node with one CPU and resource a, and returns the head's address.
+func startHeadAndNodeA(t *testing.T, dir, manta string) string {
+	t.Helper()
+	startCmd(t, dir, exec.Command(manta, "start", "--head", "--heartbeat", "100ms", "--resources", "CPU=1")).waitJoined(t)
+	address := headAddress(t, dir)
+	startCmd(t, dir, exec.Command(manta, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=1,a=1")).waitJoined(t)
+	return address
 }

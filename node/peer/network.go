@@ -20,15 +20,13 @@ import (
 // NetworkConfig configures a Network. Self, Token and Store are
 // required.
 type NetworkConfig struct {
-	// Self is this node's peer and transfer addresses.
+	// Self is this node's peer and transfer addresses, and for a job node
+	// the peer address of its node (Self.Member): Place answers Self.Peer
+	// for that node, since a task sent there would come back here.
 	Self Holder
 	// Binary is this program's hash in the function table, sent with
 	// every task (RunRequest.Binary).
 	Binary string
-	// Member, if set, is the peer address of the cluster member this node
-	// runs tasks for: a job node's own node. Place answers Self().Peer for
-	// it, since a task sent there would come back here.
-	Member string
 	// Token is the cluster token.
 	Token []byte
 	// Store is this node's object store, which pulls fill.
@@ -185,11 +183,9 @@ func (n *Network) Update(live []Node) (left []string, err error) {
 			delete(n.lost, addr)
 		}
 	}
-	for addr, id := range n.ids {
+	for addr := range n.ids {
 		if !seen[addr] {
-			n.sched.RemoveNode(id)
-			delete(n.ids, addr)
-			delete(n.addrs, id)
+			n.removeLocked(addr)
 			gone = append(gone, addr)
 		}
 	}
@@ -252,7 +248,7 @@ func (n *Network) Place(spec *node.TaskSpec, inputs []Object) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if addr := n.addrs[p.Node]; addr != n.cfg.Member || addr == "" {
+	if addr := n.addrs[p.Node]; addr != n.cfg.Self.Node() {
 		return addr, nil
 	}
 	return n.cfg.Self.Peer, nil
@@ -260,15 +256,11 @@ func (n *Network) Place(spec *node.TaskSpec, inputs []Object) (string, error) {
 
 // Run runs req at the peer addr (see Client.Run).
 func (n *Network) Run(ctx context.Context, addr string, req *RunRequest) (RunReply, error) {
-	req.Binary, req.Member = n.cfg.Binary, n.member()
+	req.Binary, req.Member = n.cfg.Binary, n.cfg.Self.Node()
 	reply, err := n.client.Run(ctx, addr, req)
 	if errors.Is(err, ErrPeerLost) {
 		n.mu.Lock()
-		if id, ok := n.ids[addr]; ok {
-			n.sched.RemoveNode(id)
-			delete(n.ids, addr)
-			delete(n.addrs, id)
-		}
+		n.removeLocked(addr)
 		n.lost[addr] = time.Now()
 		n.mu.Unlock()
 	}
@@ -277,16 +269,16 @@ func (n *Network) Run(ctx context.Context, addr string, req *RunRequest) (RunRep
 
 // Release gives back holds the peer addr lent (see Client.Release).
 func (n *Network) Release(addr string, ids []wire.ObjectID) {
-	n.client.Release(addr, n.member(), ids)
+	n.client.Release(addr, n.cfg.Self.Node(), ids)
 }
 
-// member is the cluster member this node belongs to: itself, or a job
-// node's node.
-func (n *Network) member() string {
-	if n.cfg.Member != "" {
-		return n.cfg.Member
+// removeLocked drops the peer addr from placement. Under mu.
+func (n *Network) removeLocked(addr string) {
+	if id, ok := n.ids[addr]; ok {
+		n.sched.RemoveNode(id)
+		delete(n.ids, addr)
+		delete(n.addrs, id)
 	}
-	return n.cfg.Self.Peer
 }
 
 // Pull copies object id into the local store from one of from (this
