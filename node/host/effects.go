@@ -48,7 +48,10 @@ func (e *effects) Free(id wire.ObjectID) {
 	e.st.Delete(StoreID(id))
 }
 
-func (e *effects) Wake(w *node.Waiter) { close(w.Ch) }
+func (e *effects) Wake(w *node.Waiter) {
+	close(w.Ch)
+	e.woke = true
+}
 
 func (e *effects) SetTimer(tok node.TimerToken, d time.Duration) {
 	h := e.h()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -144,6 +145,9 @@ type Host struct {
 	loopDone   chan struct{}
 	stopTick   chan struct{}
 	inBuf      []byte // the inbound loop's scratch; under mu
+	// woke says a driver goroutine was woken under mu (effects.Wake):
+	// unlock then yields the P to it.
+	woke bool
 
 	storeCalls sync.WaitGroup // store calls off the lock, and driver reads
 	writers    sync.WaitGroup // driver Puts writing into the store
@@ -202,8 +206,8 @@ func New(cfg Config) (*Host, error) {
 func (h *Host) Store() *store.Store { return h.st }
 
 // lock takes the host's mutex; unlock starts the store pins the node
-// asked for meanwhile, then releases it. Every input to the node goes
-// between the two.
+// asked for meanwhile, releases it, and yields to a driver goroutine the
+// node woke. Every input to the node goes between the two.
 func (h *Host) lock() { h.mu.Lock() }
 
 func (h *Host) unlock() {
@@ -213,7 +217,15 @@ func (h *Host) unlock() {
 		h.storeCalls.Add(1)
 		go h.pin(pins)
 	}
+	woke := h.woke
+	h.woke = false
 	h.mu.Unlock()
+	if woke {
+		// The woken goroutine waits in this P's next slot: yielding runs
+		// it now, where it would wait for the inbound loop's next yield
+		// or for another P to steal it (microseconds either way).
+		runtime.Gosched()
+	}
 }
 
 // pin pins what the node asked for, off the lock (a pin may read a spill
