@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"manta/cluster"
+	"manta/events"
 	"manta/metrics"
 	"manta/node"
 	"manta/node/host"
@@ -17,6 +18,7 @@ import (
 	"manta/rpc/wire"
 	"manta/sched"
 	"manta/shm/store"
+	"manta/state"
 )
 
 // Cluster is the embedded single-node cluster Init starts inside the
@@ -29,6 +31,10 @@ type Cluster struct {
 	net *clusterNode
 	// With Config.MetricsAddr: the /metrics server.
 	metrics *metrics.Server
+	// In a cluster: the state API's server (see StateAddr).
+	state *state.Server
+	// With Config.EventsDir: this process's events recorder.
+	events *events.Recorder
 }
 
 // Init starts manta in this process. In a worker process started by a
@@ -59,6 +65,16 @@ func initNode(cfg Config) (*Cluster, error) {
 		}
 		attach, spillQueue = net.attach, cfg.SpillQueue
 	}
+	var rec *events.Recorder
+	if cfg.EventsDir != "" {
+		label := "driver"
+		if cfg.member != "" {
+			label = "job node"
+		}
+		if rec, err = events.Open(cfg.EventsDir, events.RoleNode, label); err != nil {
+			return nil, fmt.Errorf("manta: %w", err)
+		}
+	}
 	var objs *objectStore // the host's store, mapped for the driver below
 	h, err := host.New(host.Config{
 		Node: node.Config{
@@ -76,10 +92,14 @@ func initNode(cfg Config) (*Cluster, error) {
 		Clock:          cfg.Clock,
 		Logger:         cfg.Logger,
 		StoreAllocated: func(size int64) { objs.collect(size) },
+		EventsDir:      cfg.EventsDir,
 	})
 	if err != nil {
 		if net != nil {
 			net.close()
+		}
+		if rec != nil {
+			rec.Close()
 		}
 		return nil, err
 	}
@@ -94,12 +114,19 @@ func initNode(cfg Config) (*Cluster, error) {
 		objs.close()
 		return nil, errors.New("manta: already initialized in this process")
 	}
-	c := &Cluster{rt: rt, h: h, net: net}
+	c := &Cluster{rt: rt, h: h, net: net, events: rec}
+	c.RecordEvents(true)
 	if net != nil {
 		net.host = h
 		if err := net.join(c.load); err != nil {
 			c.Shutdown()
 			return nil, err
+		}
+		if net.member != nil {
+			if err := c.serveState(); err != nil {
+				c.Shutdown()
+				return nil, fmt.Errorf("manta: state API: %w", err)
+			}
 		}
 	}
 	if cfg.MetricsAddr != "" {
@@ -109,6 +136,15 @@ func initNode(cfg Config) (*Cluster, error) {
 		}
 	}
 	return c, nil
+}
+
+// RecordEvents turns the recording of task-life events on or off, in
+// this process and its workers; it does nothing without
+// Config.EventsDir.
+func (c *Cluster) RecordEvents(on bool) {
+	if c.events != nil {
+		events.Enable(on)
+	}
 }
 
 // NodeID is this node's ID in its cluster; empty without Config.Address.
@@ -165,6 +201,9 @@ func (c *Cluster) load() cluster.Load {
 // shared-memory segment is released. References made by this cluster fail
 // with ErrShutdown from then on. Init may be called again afterwards.
 func (c *Cluster) Shutdown() error {
+	if c.state != nil {
+		c.state.Close()
+	}
 	if c.metrics != nil {
 		c.metrics.Close()
 	}
@@ -174,6 +213,9 @@ func (c *Cluster) Shutdown() error {
 	err := c.h.Shutdown()
 	if c.net != nil {
 		c.net.close()
+	}
+	if c.events != nil {
+		err = errors.Join(err, c.events.Close())
 	}
 	c.rt.objs.close()
 	current.CompareAndSwap(c.rt, nil)

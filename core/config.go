@@ -10,6 +10,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"manta/events"
 	"manta/node/host"
 )
 
@@ -103,6 +104,12 @@ type Config struct {
 	// node that can to join (it shows in `manta status` as a demand),
 	// instead of failing at once with ErrInfeasible.
 	WaitForNodes bool
+	// EventsDir, if set, records the task-life events of this node and
+	// its workers (package events), a file per process in this
+	// directory, from Init on; Cluster.RecordEvents turns recording off
+	// and on again, and `manta timeline` makes a Chrome trace of the
+	// files. Off, the recording points cost one load each.
+	EventsDir string
 
 	// member is set in a job node: its node's peer address.
 	member string
@@ -133,6 +140,7 @@ var envConfig = []struct {
 	{"MANTA_METRICS_ADDR", func(c *Config, v string) error { c.MetricsAddr = v; return nil }},
 	{"MANTA_JOB_IDLE_TIMEOUT", func(c *Config, v string) (err error) { c.JobIdleTimeout, err = time.ParseDuration(v); return }},
 	{"MANTA_WAIT_FOR_NODES", func(c *Config, v string) (err error) { c.WaitForNodes, err = strconv.ParseBool(v); return }},
+	{events.EnvDir, func(c *Config, v string) error { c.EventsDir = v; return nil }},
 	{"MANTA_SPILL_QUEUE", func(c *Config, v string) (err error) { c.SpillQueue, err = strconv.Atoi(v); return }},
 	{"MANTA_LINEAGE_BYTES", func(c *Config, v string) (err error) { c.LineageBytes, err = strconv.ParseInt(v, 10, 64); return }},
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/fxamacker/cbor/v2"
 
+	"manta/events"
 	"manta/node"
 	"manta/node/host"
 	"manta/rpc/wire"
@@ -35,7 +36,19 @@ func WorkerMain() {
 	}
 	err := runWorker()
 	fmt.Fprintf(os.Stderr, "manta: worker %d: %v\n", os.Getpid(), err)
-	os.Exit(1)
+	exit(1)
+}
+
+// workerEvents is this worker's events recorder, when its node records
+// events: exit writes what it holds.
+var workerEvents *events.Recorder
+
+// exit ends the worker process, with its last events written.
+func exit(code int) {
+	if workerEvents != nil {
+		workerEvents.Close()
+	}
+	os.Exit(code)
 }
 
 // workerProcess is set in a process a node started as a worker.
@@ -60,6 +73,7 @@ func IsWorker() bool { return workerProcess }
 // goroutine reads the control ring, where cancellations come, so they
 // arrive while the reader runs user code. Lock order: mu, then sendMu.
 type workerProc struct {
+	id      string // its node's name for it (node.ProcID)
 	in, out *shm.Ring
 	ctl     *shm.Ring // node→worker control messages
 	objs    *objectStore
@@ -119,6 +133,11 @@ func runWorker() error {
 	if err != nil {
 		return err
 	}
+	if dir := os.Getenv(events.EnvDir); dir != "" {
+		if workerEvents, err = events.Open(dir, events.RoleWorker, "worker "+w.id); err != nil {
+			return err
+		}
+	}
 	go w.controlLoop()
 	w.readLoop(0)
 	select {} // the reader role moved to another goroutine, which exits the process
@@ -131,7 +150,8 @@ func attachWorker() (*workerProc, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &workerProc{in: end.In, out: end.Out, ctl: end.Control, ppid: os.Getppid(), reqs: map[uint64]chan reply{},
+	events.Attach(end.EventSwitch)
+	w := &workerProc{id: end.ID, in: end.In, out: end.Out, ctl: end.Control, ppid: os.Getppid(), reqs: map[uint64]chan reply{},
 		holds: map[wire.ObjectID]int32{}, cancelled: map[wire.TaskID]bool{}}
 	if w.objs, err = mapStore(end.Store, end.InlineBytes); err != nil {
 		return nil, err
@@ -193,30 +213,31 @@ func (w *workerProc) readLoop(gen uint64) {
 		msg, err := w.in.Pop(buf[:0], time.Second)
 		if errors.Is(err, shm.ErrTimeout) {
 			if os.Getppid() != w.ppid {
-				os.Exit(0) // the node is gone
+				exit(0) // the node is gone
 			}
 			continue
 		}
 		if err != nil {
-			os.Exit(0) // the node closed the ring
+			exit(0) // the node closed the ring
 		}
 		buf = msg
 		if err := wire.Decode(msg, &m); err != nil {
 			fmt.Fprintf(os.Stderr, "manta: worker got a bad message from its node: %v\n", err)
-			os.Exit(2)
+			exit(2)
 		}
 		switch m.Kind {
 		case wire.KindExecute, wire.KindCreateActor:
+			events.Record(events.Pop, m.Task, 0)
 			if !w.handleCall(&m, gen, &spare) {
 				return
 			}
 		case wire.KindGetReply, wire.KindWaitReply, wire.KindCreateReply, wire.KindLookupReply:
 			w.deliver(&m)
 		case wire.KindShutdown:
-			os.Exit(0)
+			exit(0)
 		default:
 			fmt.Fprintf(os.Stderr, "manta: worker got %v, which nodes do not send\n", m.Kind)
-			os.Exit(2)
+			exit(2)
 		}
 	}
 }
@@ -237,7 +258,7 @@ func (w *workerProc) controlLoop() {
 		buf = msg
 		if err := wire.Decode(msg, &m); err != nil || m.Kind != wire.KindCancel {
 			fmt.Fprintf(os.Stderr, "manta: worker got a bad control message from its node: %v %v\n", m.Kind, err)
-			os.Exit(2)
+			exit(2)
 		}
 		w.cancelCall(m.Task)
 	}
@@ -325,7 +346,9 @@ func (w *workerProc) execute(m *wire.Msg, inline bool, spare **running) {
 	if run.cancelled {
 		err = run.cancelError()
 	} else {
+		events.Record(events.Start, m.Task, 0)
 		err = w.invoke(m, run, out)
+		events.Record(events.End, m.Task, 0)
 	}
 	err = run.classify(err)
 	reuse := w.settle(run)
@@ -498,7 +521,7 @@ func (w *workerProc) send(m *wire.Msg) {
 	err := w.out.Push(w.sendBuf, 0)
 	w.sendMu.Unlock()
 	if err != nil {
-		os.Exit(0) // the node closed the ring: it is shutting down or gone
+		exit(0) // the node closed the ring: it is shutting down or gone
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"manta/events"
 	"manta/rpc/wire"
 	"manta/sched"
 	"manta/shm/store"
@@ -17,6 +18,13 @@ type Config struct {
 	// Errors encodes errors into failed objects and decodes workers'.
 	// Required.
 	Errors ErrorCodec
+	// Observe, if set, receives the task-life events the node sees
+	// (events.Submit, Ready, Queued, Dispatch, Done), for the host to
+	// stamp with its clock: name is the call's name for Submit (aux its
+	// wire.SubmitKind) and nil otherwise; Dispatch's aux is the worker
+	// process, Done's 1 if the task failed. It is called under the
+	// host's lock and must not call into the node.
+	Observe func(k events.Kind, task wire.TaskID, name []byte, aux uint64)
 	// Resolve gives the options of a call a worker submitted: the
 	// registered ones of its function or actor type, with opts (the
 	// caller's encoded per-call options, possibly empty) applied. Required

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 
+	"manta/events"
 	"manta/rpc/wire"
 	"manta/sched"
 )
@@ -121,6 +122,9 @@ func (n *Node) Submit(spec *TaskSpec) *Object {
 	rec := &taskRecord{}
 	t := &rec.t
 	*t = task{id: spec.ID, kind: spec.Kind, name: spec.Name, args: spec.Args, contained: spec.Contained, opts: spec.Options, placed: spec.Placed}
+	if n.cfg.Observe != nil {
+		n.cfg.Observe(events.Submit, spec.ID, spec.Name, uint64(spec.Kind))
+	}
 	if spec.Deadline != 0 || spec.Returns > 0 || spec.Watched {
 		e := t.more()
 		e.deadline, e.watched, e.returns = spec.Deadline, spec.Watched, spec.Returns
@@ -244,6 +248,9 @@ func (n *Node) ready(t *task) {
 		n.finish(t, nil, nil, ErrShutdown)
 		return
 	}
+	if n.cfg.Observe != nil {
+		n.cfg.Observe(events.Ready, t.id, nil, 0)
+	}
 	if n.cfg.SpillQueue > 0 && !t.pinned {
 		if n.spills(t) {
 			n.spill(t)
@@ -319,6 +326,9 @@ func (n *Node) enqueue(t *task, class sched.ClassID) {
 		n.slab = append(n.slab, t)
 	}
 	t.class = class
+	if n.cfg.Observe != nil {
+		n.cfg.Observe(events.Queued, t.id, nil, 0)
+	}
 	n.sched.Submit(class, t.ref)
 	n.processActions()
 }
@@ -395,6 +405,9 @@ func (n *Node) dispatch(t *task, p *proc, slot sched.WorkerID, actor wire.TaskID
 	if t.actor != nil && kind == wire.KindCreateActor {
 		n.msg.MaxConcurrency = uint32(max(1, t.actor.opts.MaxConcurrency))
 	}
+	if n.cfg.Observe != nil {
+		n.cfg.Observe(events.Dispatch, t.id, nil, uint64(p.id))
+	}
 	n.host.Send(p.id, &n.msg)
 }
 
@@ -419,6 +432,13 @@ func (n *Node) complete(t *task, v *Value, contained []wire.ObjectID, failed []b
 		return
 	}
 	t.done = true
+	if n.cfg.Observe != nil {
+		failedBit := uint64(0)
+		if failed != nil {
+			failedBit = 1
+		}
+		n.cfg.Observe(events.Done, t.id, nil, failedBit)
+	}
 	delete(n.tasks, t.id)
 	n.unslab(t)
 	n.unpinArgs(t)

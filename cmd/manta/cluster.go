@@ -205,28 +205,15 @@ func startHead(ctx context.Context, out io.Writer, o headOptions) (*server.Head,
 func statusCommand(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	fs.SetOutput(out)
-	address := fs.String("address", "", "the head's GCS monitor (default: the head started on this machine)")
-	tokenFile := fs.String("token-file", filepath.Join(cluster.StateDir(), cluster.TokenFile), "the cluster token's file")
-	timeout := fs.Duration("timeout", 10*time.Second, "how long to try to reach the head")
+	head := reachFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *address == "" {
-		b, err := os.ReadFile(filepath.Join(cluster.StateDir(), cluster.HeadAddressFile))
-		if err != nil {
-			return errors.New("status: no head started on this machine; give --address HOST:PORT")
-		}
-		*address = strings.TrimSpace(string(b))
-	}
-	token, err := cluster.ReadToken(*tokenFile)
+	ctx, cancel := context.WithTimeout(context.Background(), head.timeout)
+	defer cancel()
+	api, _, err := head.dial(ctx, "status")
 	if err != nil {
 		return err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
-	defer cancel()
-	api, err := cluster.Dial(ctx, *address, token, *timeout)
-	if err != nil {
-		return fmt.Errorf("status: %w", err)
 	}
 	defer api.Close()
 	nodes, err := cluster.List(ctx, api)
@@ -311,4 +298,41 @@ func stopCommand(args []string, out io.Writer) error {
 	}
 	fmt.Fprintln(out, "stopped")
 	return nil
+}
+
+// reachOptions say how a command reaches a running cluster's head.
+type reachOptions struct {
+	address, tokenFile string
+	timeout            time.Duration
+}
+
+// reachFlags defines --address, --token-file and --timeout on fs.
+func reachFlags(fs *flag.FlagSet) *reachOptions {
+	o := &reachOptions{}
+	fs.StringVar(&o.address, "address", "", "the head's GCS monitor (default: the head started on this machine)")
+	fs.StringVar(&o.tokenFile, "token-file", filepath.Join(cluster.StateDir(), cluster.TokenFile), "the cluster token's file")
+	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "how long to try to reach the head")
+	return o
+}
+
+// dial reaches the head's GCS with the cluster token, which it returns
+// too; cmd names the command in errors.
+func (o *reachOptions) dial(ctx context.Context, cmd string) (*client.Client, []byte, error) {
+	address := o.address
+	if address == "" {
+		b, err := os.ReadFile(filepath.Join(cluster.StateDir(), cluster.HeadAddressFile))
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: no head started on this machine; give --address HOST:PORT", cmd)
+		}
+		address = strings.TrimSpace(string(b))
+	}
+	token, err := cluster.ReadToken(o.tokenFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	api, err := cluster.Dial(ctx, address, token, o.timeout)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", cmd, err)
+	}
+	return api, token, nil
 }

@@ -50,6 +50,11 @@ commands:
                    processes), the node watcher and this machine's node
   start --address  start a node that joins the head at HOST:PORT (token from the head's file)
   status           list the cluster's nodes, alive or dead, with their resources
+  list             list a running cluster's tasks, actors, objects or workers:
+                   manta list tasks --filter state=RUNNING --limit 0
+  summary tasks    count a running cluster's tasks by function and state
+  timeline         write the task-life events a program recorded (run it with
+                   MANTA_EVENTS_DIR=DIR) as a Chrome trace: manta timeline --dir DIR
   stop             stop the heads and nodes this machine started
   version          print the version`)
 
@@ -67,6 +72,12 @@ func run(args []string, out io.Writer) error {
 		return startCommand(args[1:], out)
 	case "status":
 		return statusCommand(args[1:], out)
+	case "list":
+		return listCommand(args[1:], out)
+	case "timeline":
+		return timelineCommand(args[1:], out)
+	case "summary":
+		return summaryCommand(args[1:], out)
 	case "stop":
 		return stopCommand(args[1:], out)
 	case "microbenchmark":

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"manta/events"
 	"manta/node"
 	"manta/node/peer"
 	"manta/rpc/wire"
@@ -275,6 +276,9 @@ func (h *Host) freeRemoteLocked(id wire.ObjectID) {
 // hold it if it is a remote object not pulled yet. Off the lock.
 func (h *Host) pinObject(ctx context.Context, id wire.ObjectID, forGet bool) (store.Slot, error) {
 	slot, err := h.st.Pin(ctx, StoreID(id))
+	if err == nil {
+		events.RecordObject(events.ObjPin, id, uint64(slot.Size))
+	}
 	if err == nil || h.cluster == nil || !errors.Is(err, store.ErrNotFound) {
 		return slot, err
 	}
@@ -287,6 +291,7 @@ func (h *Host) pinObject(ctx context.Context, id wire.ObjectID, forGet bool) (st
 	if err := h.cluster.Pull(ctx, id, r.size, r.from, forGet); err != nil {
 		return store.Slot{}, fmt.Errorf("%w: %w", store.ErrLost, err)
 	}
+	events.RecordObject(events.ObjTransfer, id, uint64(r.size))
 	return h.st.Pin(ctx, StoreID(id))
 }
 

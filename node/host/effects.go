@@ -3,6 +3,7 @@ package host
 import (
 	"time"
 
+	"manta/events"
 	"manta/node"
 	"manta/rpc/wire"
 )
@@ -17,7 +18,22 @@ func (e *effects) h() *Host { return (*Host)(e) }
 func (e *effects) Send(p node.ProcID, m *wire.Msg) {
 	if c := e.procs[p]; c != nil {
 		c.send(c.out, m)
+		if events.On() && (m.Kind == wire.KindExecute || m.Kind == wire.KindCreateActor) {
+			events.Record(events.Push, m.Task, uint64(p))
+		}
 	}
+}
+
+// observe is the node's Observe when events are on: it names a
+// submission's call once, and stamps the event.
+func observe(k events.Kind, task wire.TaskID, name []byte, aux uint64) {
+	if !events.On() {
+		return
+	}
+	if k == events.Submit {
+		aux = events.NameKind(events.Name(name), wire.SubmitKind(aux))
+	}
+	events.Record(k, task, aux)
 }
 
 func (e *effects) SendControl(p node.ProcID, m *wire.Msg) {

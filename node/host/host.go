@@ -12,6 +12,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"manta/events"
 	"manta/node"
 	"manta/node/peer"
 	"manta/rpc/wire"
@@ -55,6 +56,12 @@ type Config struct {
 	// allocates size bytes of the store for a worker: core runs the
 	// garbage collector from it, since store memory is not Go heap.
 	StoreAllocated func(size int64)
+	// EventsDir, if set, turns on the node's task-life events (package
+	// events): the host gives the node an Observe, passes the directory
+	// to its workers, and shares with them its switch, which this
+	// process attaches (so events.Enable reaches every worker). The
+	// caller starts this process's own recorder (events.Open).
+	EventsDir string
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -173,7 +180,10 @@ func New(cfg Config) (*Host, error) {
 		actorAt: map[wire.TaskID]string{}, sendSeq: map[wire.TaskID]uint64{}, recvSeq: map[callKey]uint64{}, seqAdvanced: make(chan struct{})}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.start = h.clock.Now()
-	if h.n, err = node.New(cfg.Node, (*effects)(h)); err != nil {
+	if cfg.EventsDir != "" {
+		h.cfg.Node.Observe = observe
+	}
+	if h.n, err = node.New(h.cfg.Node, (*effects)(h)); err != nil {
 		return nil, err
 	}
 	if h.st, err = store.New(cfg.Store); err != nil {
@@ -183,14 +193,20 @@ func New(cfg Config) (*Host, error) {
 		h.st.Close()
 		return nil, fmt.Errorf("manta: object store: %w", err)
 	}
-	if h.seg, err = shm.NewSegment("manta-node", shm.DoorbellSize); err != nil {
+	if h.seg, err = shm.NewSegment("manta-node", hostSegmentSize); err != nil {
 		h.st.Close()
 		return nil, fmt.Errorf("manta: node segment: %w", err)
 	}
 	h.bell = shm.NewDoorbell(h.seg.Bytes())
+	if cfg.EventsDir != "" {
+		events.Attach(eventSwitch(h.seg))
+	}
 	h.live.Store(&[]*proc{})
 	if cfg.Cluster != nil {
 		if h.cluster, err = cfg.Cluster(h.st, h); err != nil {
+			if cfg.EventsDir != "" {
+				events.Detach()
+			}
 			h.seg.Close()
 			h.st.Close()
 			return nil, err
@@ -456,6 +472,9 @@ func (h *Host) Shutdown() error {
 	h.writers.Wait()
 	h.st.Close() // releases store calls still waiting, with ErrClosed
 	h.storeCalls.Wait()
+	if h.cfg.EventsDir != "" {
+		events.Detach() // the switch is in the segment
+	}
 	h.seg.Close()
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"manta/events"
 	"manta/node"
 	"manta/rpc/wire"
 	"manta/shm"
@@ -82,6 +83,9 @@ func (h *Host) launch(p node.ProcID) (*proc, error) {
 	if err == nil {
 		c.cmd.Env = append(c.cmd.Env, EnvWorkerID+"="+strconv.Itoa(int(p)), EnvRingBytes+"="+strconv.Itoa(ring),
 			EnvInlineBytes+"="+strconv.Itoa(h.cfg.InlineBytes))
+		if h.cfg.EventsDir != "" {
+			c.cmd.Env = append(c.cmd.Env, events.EnvDir+"="+h.cfg.EventsDir)
+		}
 		c.cmd.ExtraFiles = []*os.File{h.seg.File(), seg.File(), h.st.Segment().File()}
 		// The kernel kills the worker if this process dies, so no worker
 		// outlives its host.
@@ -347,6 +351,7 @@ func (h *Host) createForWorker(c *proc, m *wire.Msg) {
 			reply.Status, reply.Data = wire.StatusError, h.cfg.Node.Errors.Encode(storeError(id, err), nil, id.Task)
 		} else {
 			c.creating[id] = slot
+			events.RecordObject(events.ObjCreate, id, uint64(size))
 		}
 		c.send(c.out, &reply)
 	}()
@@ -360,6 +365,7 @@ func (h *Host) seal(c *proc, id wire.ObjectID) (slot wire.Slot, granted bool, er
 		return wire.Slot{}, false, nil
 	}
 	delete(c.creating, id)
+	events.RecordObject(events.ObjSeal, id, uint64(s.Size))
 	return node.ToSlot(s), true, h.st.Seal(StoreID(id))
 }
 

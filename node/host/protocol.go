@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync/atomic"
+	"unsafe"
 
 	"manta/rpc/wire"
 	"manta/shm"
@@ -62,6 +64,18 @@ type WorkerEnd struct {
 	Store *shm.Segment
 	// InlineBytes is the largest value that travels inline.
 	InlineBytes int
+	// EventSwitch is the node's events switch, shared with it: attach it
+	// (events.Attach) so that the node's Enable reaches this worker.
+	EventSwitch *atomic.Uint32
+}
+
+// The host's segment: its doorbell, then the events switch on a cache
+// line of its own.
+const hostSegmentSize = 2 * shm.DoorbellSize
+
+// eventSwitch is the events switch in the host's segment.
+func eventSwitch(seg *shm.Segment) *atomic.Uint32 {
+	return (*atomic.Uint32)(unsafe.Pointer(&seg.Bytes()[shm.DoorbellSize]))
 }
 
 // IsWorker reports whether this process was started by a host as a
@@ -98,6 +112,10 @@ func Attach() (*WorkerEnd, error) {
 	if end.Out, err = shm.AttachRing(l.toHost, ring, shm.NewDoorbell(hostSeg.Bytes()[:shm.DoorbellSize])); err != nil {
 		return nil, err
 	}
+	if len(hostSeg.Bytes()) < hostSegmentSize {
+		return nil, fmt.Errorf("node segment of %d bytes, want %d", len(hostSeg.Bytes()), hostSegmentSize)
+	}
+	end.EventSwitch = eventSwitch(hostSeg)
 	if end.Control, err = shm.AttachRing(l.control, controlRingBytes, shm.NewDoorbell(l.controlBell)); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"manta/events"
 	"manta/node"
 	"manta/rpc/wire"
 	"manta/shm/store"
@@ -65,6 +66,11 @@ func (h *Host) Get(ctx context.Context, hs []Hold, out []Read) error {
 		if h.closed {
 			h.unlock()
 			return node.ErrShutdown
+		}
+		if events.On() {
+			for _, hd := range hs {
+				events.Record(events.Got, hd.ID.Task, 0)
+			}
 		}
 	}
 	stored := h.resultsLocked(hs, out)

@@ -1,0 +1,34 @@
+// Package events records a task's life, event by event, in every process
+// of a node, and turns the recordings into a timeline.
+//
+// A process that records has one Recorder (Open): a lock-free ring any
+// goroutine appends to, written every FlushEvery to DIR/PID.mev, so that
+// a timeline of a running program is at most that far behind it. The
+// recording points read one switch (On) and cost nothing else while it is
+// off; a node shares its switch with its workers through shared memory,
+// so that one Enable turns recording on or off in all of them. A full
+// ring drops events and counts them; a recording point never waits.
+//
+// Where the events come from: the node manager (package node, through
+// its Config.Observe) records Submit, Ready, Queued, Dispatch and Done;
+// its host records Push and the object events (create, seal, pin,
+// transfer); a worker records Pop, Start and End; the driver records
+// Got when a Get that waited returns. All are stamped with the machine's
+// monotonic clock, so the processes' events line up.
+//
+// ReadDir parses a directory of recordings (Parse is fuzzed) and
+// WriteTimeline writes them as a Chrome trace that Perfetto
+// (ui.perfetto.dev) or chrome://tracing opens: one process per recorded
+// process, with node-manager, scheduler-queue and driver tracks in a
+// node's, a task track in a worker's (named for the actor it hosts), and
+// arrows from each submission to its run and from the run's end to the
+// Get that saw it. `manta timeline` does this from the command line.
+//
+//	r, err := events.Open(dir, events.RoleNode, "driver")
+//	...
+//	events.Enable(true)
+//	... run tasks ...
+//	r.Close()
+//	procs, err := events.ReadDir(dir)
+//	stats, err := events.WriteTimeline(f, procs)
+package events

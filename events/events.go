@@ -1,0 +1,154 @@
+package events
+
+import (
+	"sync"
+	"sync/atomic"
+	_ "unsafe" // for go:linkname
+
+	"manta/rpc/wire"
+)
+
+// Kind is what happened.
+type Kind uint8
+
+// The task-life events, in the order a task meets them, then the
+// objects'. Where each is recorded is in the package documentation.
+const (
+	Submit      Kind = iota + 1 // a call was submitted; Aux is its name's ID (see Name)
+	Ready                       // its arguments are all ready
+	Queued                      // it entered the local scheduler's queue
+	Dispatch                    // the scheduler leased it a worker; Aux is the worker
+	Push                        // its message was pushed onto the worker's ring; Aux is the worker
+	Pop                         // the worker popped it from its ring
+	Start                       // the worker started running it
+	End                         // its function returned
+	Done                        // the node manager saw it finish; Aux is 1 if it failed
+	Got                         // a Get that waited for its result returned
+	ObjCreate                   // an object's place in the store was made; Aux is its size
+	ObjSeal                     // an object was sealed in the store; Aux is its size
+	ObjPin                      // an object was pinned for a read or an argument
+	ObjSpill                    // an object was spilled to disk; Aux is its size
+	ObjRestore                  // an object was restored from disk; Aux is its size
+	ObjTransfer                 // an object was pulled from another node; Aux is its size
+	numKinds
+)
+
+var kindNames = [...]string{"", "submit", "ready", "queued", "dispatch", "push", "pop", "start", "end", "done", "got",
+	"obj_create", "obj_seal", "obj_pin", "obj_spill", "obj_restore", "obj_transfer"}
+
+func (k Kind) String() string {
+	if k < numKinds {
+		return kindNames[k]
+	}
+	return "unknown"
+}
+
+// Object reports whether k is about an object (its Object field is set)
+// rather than a task.
+func (k Kind) Object() bool { return k >= ObjCreate && k < numKinds }
+
+// Event is one recorded event. For task events Task is the task; for
+// object events Object is the object (Task is Object.Task).
+type Event struct {
+	Time  int64 // nanoseconds on the machine's monotonic clock, comparable across its processes
+	Kind  Kind
+	Index uint32 // the object's index, for object events
+	Task  wire.TaskID
+	Aux   uint64
+}
+
+// Object returns the object an object event is about.
+func (e Event) Object() wire.ObjectID { return wire.ObjectID{Task: e.Task, Index: e.Index} }
+
+// nanotime is the runtime's monotonic clock (CLOCK_MONOTONIC on Linux),
+// the same in every process of the machine, and cheaper to read than
+// time.Now, which reads the wall clock too.
+//
+//go:linkname nanotime runtime.nanotime
+func nanotime() int64
+
+// Now returns the clock events are stamped with.
+func Now() int64 { return nanotime() }
+
+// on is the switch every recording point reads: a word of its own in
+// this process, or one in shared memory that the node flips for its
+// workers too (see Attach).
+var on atomic.Pointer[atomic.Uint32]
+
+func init() { on.Store(new(atomic.Uint32)) }
+
+// On reports whether events are being recorded: the one check a
+// recording point makes when they are not.
+func On() bool { return on.Load().Load() != 0 }
+
+// Attach makes sw the switch: a 32-bit word, typically in memory shared
+// with other processes, whose non-zero value means on. The node process
+// and its workers attach the same word, so that one Enable reaches all.
+func Attach(sw *atomic.Uint32) { on.Store(sw) }
+
+// Detach gives this process a switch of its own again, set as the
+// attached one was: call it before the attached memory goes away.
+func Detach() {
+	sw := new(atomic.Uint32)
+	sw.Store(on.Load().Load())
+	on.Store(sw)
+}
+
+// Enable turns recording on or off, in every process attached to the
+// same switch. A process records only once it has a Recorder (Open).
+func Enable(enabled bool) {
+	v := uint32(0)
+	if enabled && rec.Load() != nil {
+		v = 1
+	}
+	on.Load().Store(v)
+}
+
+// Record records one task event, if recording is on.
+func Record(k Kind, task wire.TaskID, aux uint64) {
+	if On() {
+		if r := rec.Load(); r != nil {
+			r.add(Event{Time: nanotime(), Kind: k, Task: task, Aux: aux})
+		}
+	}
+}
+
+// RecordObject records one object event, if recording is on.
+func RecordObject(k Kind, id wire.ObjectID, aux uint64) {
+	if On() {
+		if r := rec.Load(); r != nil {
+			r.add(Event{Time: nanotime(), Kind: k, Task: id.Task, Index: id.Index, Aux: aux})
+		}
+	}
+}
+
+// names interns the names of functions and methods for Submit events.
+type names struct {
+	mu    sync.Mutex
+	ids   map[string]uint32
+	fresh []nameEntry // interned since the last flush
+}
+
+type nameEntry struct {
+	id   uint32
+	name string
+}
+
+// Name returns the ID of name, which Submit events carry in Aux; the
+// recorder writes each name once. It takes a lock: call it when
+// recording is on.
+func Name(name []byte) uint64 {
+	r := rec.Load()
+	if r == nil {
+		return 0
+	}
+	r.names.mu.Lock()
+	defer r.names.mu.Unlock()
+	id, ok := r.names.ids[string(name)]
+	if !ok {
+		id = uint32(len(r.names.ids) + 1)
+		r.names.ids[string(name)] = id
+		r.names.fresh = append(r.names.fresh, nameEntry{id, string(name)})
+	}
+	return uint64(id)
+}
