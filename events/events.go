@@ -3,7 +3,7 @@ package events
 import (
 	"sync"
 	"sync/atomic"
-	_ "unsafe" // for go:linkname
+	"unsafe"
 
 	"manta/rpc/wire"
 )
@@ -70,28 +70,27 @@ func nanotime() int64
 // Now returns the clock events are stamped with.
 func Now() int64 { return nanotime() }
 
-// on is the switch every recording point reads: a word of its own in
-// this process, or one in shared memory that the node flips for its
-// workers too (see Attach).
-var on atomic.Pointer[atomic.Uint32]
-
-func init() { on.Store(new(atomic.Uint32)) }
+// onWord points at the switch every recording point reads (a *uint32):
+// a word of this process's own, or one in shared memory that the node
+// flips for its workers too (see Attach). Non-zero means on.
+var onWord = unsafe.Pointer(new(uint32))
 
 // On reports whether events are being recorded: the one check a
 // recording point makes when they are not.
-func On() bool { return on.Load().Load() != 0 }
+func On() bool { return atomic.LoadUint32((*uint32)(atomic.LoadPointer(&onWord))) != 0 }
 
-// Attach makes sw the switch: a 32-bit word, typically in memory shared
-// with other processes, whose non-zero value means on. The node process
-// and its workers attach the same word, so that one Enable reaches all.
-func Attach(sw *atomic.Uint32) { on.Store(sw) }
+// Attach makes the 32-bit word at sw the switch, typically in memory
+// shared with other processes: the node process and its workers attach
+// the same word, so that one Enable reaches all. The word must stay
+// mapped until Detach.
+func Attach(sw *uint32) { atomic.StorePointer(&onWord, unsafe.Pointer(sw)) }
 
 // Detach gives this process a switch of its own again, set as the
 // attached one was: call it before the attached memory goes away.
 func Detach() {
-	sw := new(atomic.Uint32)
-	sw.Store(on.Load().Load())
-	on.Store(sw)
+	sw := new(uint32)
+	*sw = atomic.LoadUint32((*uint32)(atomic.LoadPointer(&onWord)))
+	atomic.StorePointer(&onWord, unsafe.Pointer(sw))
 }
 
 // Enable turns recording on or off, in every process attached to the
@@ -101,24 +100,29 @@ func Enable(enabled bool) {
 	if enabled && rec.Load() != nil {
 		v = 1
 	}
-	on.Load().Store(v)
+	atomic.StoreUint32((*uint32)(atomic.LoadPointer(&onWord)), v)
 }
 
 // Record records one task event, if recording is on.
 func Record(k Kind, task wire.TaskID, aux uint64) {
 	if On() {
-		if r := rec.Load(); r != nil {
-			r.add(Event{Time: nanotime(), Kind: k, Task: task, Aux: aux})
-		}
+		record(Event{Kind: k, Task: task, Aux: aux})
 	}
 }
 
 // RecordObject records one object event, if recording is on.
 func RecordObject(k Kind, id wire.ObjectID, aux uint64) {
 	if On() {
-		if r := rec.Load(); r != nil {
-			r.add(Event{Time: nanotime(), Kind: k, Task: id.Task, Index: id.Index, Aux: aux})
-		}
+		record(Event{Kind: k, Task: id.Task, Index: id.Index, Aux: aux})
+	}
+}
+
+// record stamps e and adds it to this process's ring; apart from Record
+// so that the check above inlines into the recording points.
+func record(e Event) {
+	if r := rec.Load(); r != nil {
+		e.Time = nanotime()
+		r.add(e)
 	}
 }
 

@@ -19,7 +19,7 @@ const EnvDir = "MANTA_EVENTS_DIR"
 // ringSlots is the ring's size: at the flush interval below it holds
 // more than 6 million events a second, past which events are dropped
 // (and counted) rather than the recording goroutine waiting.
-const ringSlots = 1 << 16
+const ringSlots = 8192
 
 // FlushEvery is how often a recorder writes its ring to its file: a
 // timeline of a running program lags it by about this much.
@@ -40,6 +40,7 @@ type Recorder struct {
 	dropped atomic.Uint64
 
 	names names
+	every time.Duration // how often loop flushes
 
 	mu     sync.Mutex // the file, the writer, closed
 	f      *os.File
@@ -66,6 +67,11 @@ const (
 // if missing), with label naming the process in a timeline. Recording
 // is still off until Enable; Close ends it. One recorder per process.
 func Open(dir string, role Role, label string) (*Recorder, error) {
+	return open(dir, role, label, ringSlots, FlushEvery)
+}
+
+// open is Open with the ring's size and the flush interval chosen.
+func open(dir string, role Role, label string, slots int, every time.Duration) (*Recorder, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("events: %w", err)
 	}
@@ -74,7 +80,7 @@ func Open(dir string, role Role, label string) (*Recorder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("events: %w", err)
 	}
-	r := &Recorder{ring: make([]slot, ringSlots), f: f, w: bufio.NewWriterSize(f, 1<<20),
+	r := &Recorder{ring: make([]slot, slots), every: every, f: f, w: bufio.NewWriterSize(f, 1<<20),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	r.names.ids = map[string]uint32{}
 	r.buf = appendHeader(nil, header{PID: uint32(pid), Role: role, Label: label})
@@ -106,7 +112,7 @@ func (r *Recorder) add(ev Event) {
 
 func (r *Recorder) loop() {
 	defer close(r.done)
-	t := time.NewTicker(FlushEvery)
+	t := time.NewTicker(r.every)
 	defer t.Stop()
 	for {
 		select {

@@ -2,6 +2,7 @@ package events
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -36,6 +37,9 @@ type taskLife struct {
 	name string
 	kind wire.SubmitKind
 	flow uint64 // the flow ID of its arrows
+	// submitted is set when its Submit was recorded (where its first
+	// arrow starts).
+	submitted bool
 }
 
 // WriteTimeline writes procs' events as one Chrome trace (the JSON
@@ -53,16 +57,27 @@ func WriteTimeline(out io.Writer, procs []*Process) (TimelineStats, error) {
 	var st TimelineStats
 	t0 := int64(math.MaxInt64)
 	tasks := map[wire.TaskID]*taskLife{}
+	// Arrows are drawn only where both ends are recorded: submit to run
+	// for the tasks that ran, run to Get for those a Get saw.
+	started, ended, got := map[wire.TaskID]bool{}, map[wire.TaskID]bool{}, map[wire.TaskID]bool{}
 	var flows uint64
 	for _, p := range procs {
 		st.Processes++
 		st.Dropped += p.Dropped
 		for _, e := range p.Events {
 			t0 = min(t0, e.Time)
+			switch e.Kind {
+			case Start:
+				started[e.Task] = true
+			case End:
+				ended[e.Task] = true
+			case Got:
+				got[e.Task] = true
+			}
 			if e.Kind == Submit {
 				if _, ok := tasks[e.Task]; !ok {
 					flows++
-					tasks[e.Task] = &taskLife{name: p.Names[e.Aux&math.MaxUint32], kind: wire.SubmitKind(e.Aux >> 32), flow: flows}
+					tasks[e.Task] = &taskLife{name: p.Names[e.Aux&math.MaxUint32], kind: wire.SubmitKind(e.Aux >> 32), flow: flows, submitted: true}
 				}
 			}
 		}
@@ -75,6 +90,15 @@ func WriteTimeline(out io.Writer, procs []*Process) (TimelineStats, error) {
 		t := &taskLife{name: "task " + id.String(), flow: flows}
 		tasks[id] = t
 		return t
+	}
+	quoted := map[string][]byte{}
+	quote := func(s string) []byte {
+		q, ok := quoted[s]
+		if !ok {
+			q, _ = json.Marshal(s) // a string always marshals
+			quoted[s] = q
+		}
+		return q
 	}
 	b := make([]byte, 0, 512)
 	first := true
@@ -100,7 +124,7 @@ func WriteTimeline(out io.Writer, procs []*Process) (TimelineStats, error) {
 		if label == "" {
 			label = role
 		}
-		b = meta(b[:0], "process_name", p.PID, 0, fmt.Sprintf("%s (pid %d)", label, p.PID))
+		b = meta(b[:0], "process_name", p.PID, 0, quote(fmt.Sprintf("%s (pid %d)", label, p.PID)))
 		emit(b)
 		if p.Role == RoleWorker {
 			name := "tasks"
@@ -110,11 +134,11 @@ func WriteTimeline(out io.Writer, procs []*Process) (TimelineStats, error) {
 					break
 				}
 			}
-			emit(meta(b[:0], "thread_name", p.PID, tidWorker, name))
+			emit(meta(b[:0], "thread_name", p.PID, tidWorker, quote(name)))
 		} else {
-			emit(meta(b[:0], "thread_name", p.PID, tidNode, "node manager"))
-			emit(meta(b[:0], "thread_name", p.PID, tidSched, "scheduler queue"))
-			emit(meta(b[:0], "thread_name", p.PID, tidDriver, "driver Gets"))
+			emit(meta(b[:0], "thread_name", p.PID, tidNode, quote("node manager")))
+			emit(meta(b[:0], "thread_name", p.PID, tidSched, quote("scheduler queue")))
+			emit(meta(b[:0], "thread_name", p.PID, tidDriver, quote("driver Gets")))
 		}
 		running := map[wire.TaskID]int64{}
 		queued := map[wire.TaskID]bool{}
@@ -122,15 +146,17 @@ func WriteTimeline(out io.Writer, procs []*Process) (TimelineStats, error) {
 			switch e.Kind {
 			case Submit:
 				t := life(e.Task)
-				emit(span(b[:0], ts, "submit "+t.name, "submit", p.PID, tidNode, e.Time, e.Time, e.Task))
-				emit(flow(b[:0], ts, 's', t.flow*2, p.PID, tidNode, e.Time))
+				emit(span(b[:0], ts, quote("submit "+t.name), "submit", p.PID, tidNode, e.Time, e.Time, e.Task))
+				if started[e.Task] {
+					emit(flow(b[:0], ts, 's', t.flow*2, p.PID, tidNode, e.Time))
+				}
 			case Queued:
 				queued[e.Task] = true
-				emit(async(b[:0], ts, 'b', life(e.Task).name, life(e.Task).flow, p.PID, e.Time))
+				emit(async(b[:0], ts, 'b', quote("queued "+life(e.Task).name), life(e.Task).flow, p.PID, e.Time))
 			case Dispatch:
 				if queued[e.Task] {
 					delete(queued, e.Task)
-					emit(async(b[:0], ts, 'e', life(e.Task).name, life(e.Task).flow, p.PID, e.Time))
+					emit(async(b[:0], ts, 'e', quote("queued "+life(e.Task).name), life(e.Task).flow, p.PID, e.Time))
 				}
 			case Start:
 				running[e.Task] = e.Time
@@ -142,20 +168,26 @@ func WriteTimeline(out io.Writer, procs []*Process) (TimelineStats, error) {
 				delete(running, e.Task)
 				t := life(e.Task)
 				st.Tasks++
-				emit(span(b[:0], ts, t.name, "run", p.PID, tidWorker, start, e.Time, e.Task))
-				emit(flow(b[:0], ts, 'f', t.flow*2, p.PID, tidWorker, start))
-				emit(flow(b[:0], ts, 's', t.flow*2+1, p.PID, tidWorker, e.Time))
+				emit(span(b[:0], ts, quote(t.name), "run", p.PID, tidWorker, start, e.Time, e.Task))
+				if t.submitted {
+					emit(flow(b[:0], ts, 'f', t.flow*2, p.PID, tidWorker, start))
+				}
+				if got[e.Task] {
+					emit(flow(b[:0], ts, 's', t.flow*2+1, p.PID, tidWorker, e.Time))
+				}
 			case Done:
 				t := life(e.Task)
 				name := "done " + t.name
 				if e.Aux != 0 {
 					name = "failed " + t.name
 				}
-				emit(span(b[:0], ts, name, "done", p.PID, tidNode, e.Time, e.Time, e.Task))
+				emit(span(b[:0], ts, quote(name), "done", p.PID, tidNode, e.Time, e.Time, e.Task))
 			case Got:
 				t := life(e.Task)
-				emit(span(b[:0], ts, "got "+t.name, "get", p.PID, tidDriver, e.Time, e.Time, e.Task))
-				emit(flow(b[:0], ts, 'f', t.flow*2+1, p.PID, tidDriver, e.Time))
+				emit(span(b[:0], ts, quote("got "+t.name), "get", p.PID, tidDriver, e.Time, e.Time, e.Task))
+				if ended[e.Task] {
+					emit(flow(b[:0], ts, 'f', t.flow*2+1, p.PID, tidDriver, e.Time))
+				}
 			default:
 				if e.Kind.Object() {
 					emit(instant(b[:0], ts, e.Kind.String(), p.PID, tidNode, e.Time, e.Object(), e.Aux))
@@ -173,7 +205,7 @@ func WriteTimeline(out io.Writer, procs []*Process) (TimelineStats, error) {
 	return st, cw.err
 }
 
-func meta(b []byte, what string, pid, tid int, name string) []byte {
+func meta(b []byte, what string, pid, tid int, name []byte) []byte {
 	b = append(b, `{"ph":"M","name":"`...)
 	b = append(b, what...)
 	b = append(b, `","pid":`...)
@@ -181,13 +213,13 @@ func meta(b []byte, what string, pid, tid int, name string) []byte {
 	b = append(b, `,"tid":`...)
 	b = strconv.AppendInt(b, int64(tid), 10)
 	b = append(b, `,"args":{"name":`...)
-	b = strconv.AppendQuote(b, name)
+	b = append(b, name...)
 	return append(b, "}}"...)
 }
 
-func span(b []byte, ts func([]byte, int64) []byte, name, cat string, pid, tid int, from, to int64, task wire.TaskID) []byte {
+func span(b []byte, ts func([]byte, int64) []byte, name []byte, cat string, pid, tid int, from, to int64, task wire.TaskID) []byte {
 	b = append(b, `{"ph":"X","name":`...)
-	b = strconv.AppendQuote(b, name)
+	b = append(b, name...)
 	b = append(b, `,"cat":"`...)
 	b = append(b, cat...)
 	b = append(b, `","pid":`...)
@@ -224,11 +256,11 @@ func flow(b []byte, ts func([]byte, int64) []byte, ph byte, id uint64, pid, tid 
 
 // async begins ('b') or ends ('e') a task's wait in the scheduler's
 // queue: async spans may overlap, as queued tasks do.
-func async(b []byte, ts func([]byte, int64) []byte, ph byte, name string, id uint64, pid int, at int64) []byte {
+func async(b []byte, ts func([]byte, int64) []byte, ph byte, name []byte, id uint64, pid int, at int64) []byte {
 	b = append(b, `{"ph":"`...)
 	b = append(b, ph)
 	b = append(b, `","name":`...)
-	b = strconv.AppendQuote(b, "queued "+name)
+	b = append(b, name...)
 	b = append(b, `,"cat":"queue","id":`...)
 	b = strconv.AppendUint(b, id, 10)
 	b = append(b, `,"pid":`...)

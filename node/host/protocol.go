@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"sync/atomic"
 	"unsafe"
 
 	"manta/rpc/wire"
@@ -66,7 +65,7 @@ type WorkerEnd struct {
 	InlineBytes int
 	// EventSwitch is the node's events switch, shared with it: attach it
 	// (events.Attach) so that the node's Enable reaches this worker.
-	EventSwitch *atomic.Uint32
+	EventSwitch *uint32
 }
 
 // The host's segment: its doorbell, then the events switch on a cache
@@ -74,8 +73,8 @@ type WorkerEnd struct {
 const hostSegmentSize = 2 * shm.DoorbellSize
 
 // eventSwitch is the events switch in the host's segment.
-func eventSwitch(seg *shm.Segment) *atomic.Uint32 {
-	return (*atomic.Uint32)(unsafe.Pointer(&seg.Bytes()[shm.DoorbellSize]))
+func eventSwitch(seg *shm.Segment) *uint32 {
+	return (*uint32)(unsafe.Pointer(&seg.Bytes()[shm.DoorbellSize]))
 }
 
 // IsWorker reports whether this process was started by a host as a

@@ -1,0 +1,287 @@
+package events
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"manta/rpc/wire"
+)
+
+// recording opens a recorder in a fresh directory for one test, with
+// recording on, and closes it at the end.
+func recording(t *testing.T, slots int, every time.Duration) (*Recorder, string) {
+	t.Helper()
+	dir := t.TempDir()
+	r, err := open(dir, RoleNode, "test", slots, every)
+	if err != nil {
+		t.Fatal(err)
+	}
+	Enable(true)
+	t.Cleanup(func() {
+		Enable(false)
+		r.Close()
+	})
+	return r, dir
+}
+
+func readOne(t *testing.T, dir string) *Process {
+	t.Helper()
+	procs, err := ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(procs) != 1 {
+		t.Fatalf("%d processes, want 1", len(procs))
+	}
+	return procs[0]
+}
+
+// Events from several goroutines all reach the file, each goroutine's in
+// its order, with the names they were given.
+func TestRecordFromGoroutines(t *testing.T) {
+	r, dir := recording(t, ringSlots, time.Millisecond)
+	const goroutines, each = 4, 20000
+	id := Name([]byte("f"))
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Go(func() {
+			for i := range each {
+				Record(Submit, wire.TaskID{Hi: uint64(g), Lo: uint64(i)}, id)
+			}
+		})
+	}
+	wg.Wait()
+	RecordObject(ObjSeal, wire.ObjectID{Task: wire.TaskID{Hi: 9}, Index: 3}, 4096)
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p := readOne(t, dir)
+	if p.PID != os.Getpid() || p.Role != RoleNode || p.Label != "test" {
+		t.Errorf("header %d %d %q", p.PID, p.Role, p.Label)
+	}
+	if got := uint64(len(p.Events)) + p.Dropped; got != goroutines*each+1 {
+		t.Fatalf("%d events and %d dropped, want %d in all", len(p.Events), p.Dropped, goroutines*each+1)
+	}
+	next := make([]uint64, goroutines)
+	for _, e := range p.Events {
+		if e.Kind == ObjSeal {
+			if e.Object() != (wire.ObjectID{Task: wire.TaskID{Hi: 9}, Index: 3}) || e.Aux != 4096 {
+				t.Errorf("object event %+v", e)
+			}
+			continue
+		}
+		g := e.Task.Hi
+		if e.Task.Lo < next[g] {
+			t.Fatalf("goroutine %d: event %d after %d", g, e.Task.Lo, next[g])
+		}
+		next[g] = e.Task.Lo + 1
+		if p.Names[e.Aux] != "f" {
+			t.Fatalf("name %q", p.Names[e.Aux])
+		}
+	}
+}
+
+// Off, nothing is recorded; a full ring drops events and counts them
+// rather than making the recording goroutine wait.
+func TestOffAndFull(t *testing.T) {
+	r, dir := recording(t, 8, time.Hour)
+	Enable(false)
+	Record(Submit, wire.TaskID{Lo: 1}, 0)
+	Enable(true)
+	for i := range 100 {
+		Record(Start, wire.TaskID{Lo: uint64(i)}, 0)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p := readOne(t, dir)
+	if len(p.Events) != 8 || p.Dropped != 92 {
+		t.Fatalf("%d events, %d dropped; want 8 and 92", len(p.Events), p.Dropped)
+	}
+	for i, e := range p.Events {
+		if e.Kind != Start || e.Task.Lo != uint64(i) {
+			t.Fatalf("event %d: %+v", i, e)
+		}
+	}
+}
+
+// A file cut in the middle of a record (its process is writing it) reads
+// up to the cut; garbage is an error.
+func TestParseTruncatedAndBad(t *testing.T) {
+	b := appendHeader(nil, header{PID: 7, Role: RoleWorker, Label: "w"})
+	b = appendName(b, 1, "g")
+	b = appendEvent(b, Event{Time: 5, Kind: Pop, Task: wire.TaskID{Lo: 1}})
+	full := len(b)
+	b = appendEvent(b, Event{Time: 6, Kind: Start, Task: wire.TaskID{Lo: 1}})
+	p, err := Parse(b[:full+10])
+	if err != nil || !p.Truncated || len(p.Events) != 1 || p.Names[1] != "g" {
+		t.Fatalf("truncated: %+v, %v", p, err)
+	}
+	for _, bad := range [][]byte{nil, []byte("NOTEVENTSFILE"), append(bytes.Clone(b[:full]), 'Z'),
+		appendEvent(bytes.Clone(b[:full]), Event{Kind: numKinds})} {
+		if _, err := Parse(bad); !errors.Is(err, ErrFormat) {
+			t.Errorf("Parse(%q) = %v, want ErrFormat", bad, err)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	b := appendHeader(nil, header{PID: 1, Role: RoleNode, Label: "n"})
+	b = appendName(b, 1, "f")
+	b = appendEvent(b, Event{Time: 1, Kind: Submit, Aux: 1})
+	b = appendDropped(b, 3)
+	f.Add(b)
+	f.Add([]byte(magic))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := Parse(b)
+		if err != nil {
+			if p != nil || !errors.Is(err, ErrFormat) {
+				t.Fatalf("Parse = %v, %v", p, err)
+			}
+			return
+		}
+		for _, e := range p.Events {
+			if e.Kind == 0 || e.Kind >= numKinds {
+				t.Fatalf("kind %d accepted", e.Kind)
+			}
+		}
+		var out bytes.Buffer
+		if _, err := WriteTimeline(&out, []*Process{p}); err != nil {
+			t.Fatal(err)
+		}
+		if !json.Valid(out.Bytes()) {
+			t.Fatalf("timeline of a parsed file is not JSON")
+		}
+	})
+}
+
+// A node process and a worker process with the events of two tasks, as
+// they record them.
+func twoProcesses() []*Process {
+	f, a := wire.TaskID{Lo: 1}, wire.TaskID{Lo: 2}
+	node := &Process{PID: 100, Role: RoleNode, Label: "driver", Names: map[uint64]string{1: "f", 2: "Counter"}, Events: []Event{
+		{Time: 1000, Kind: Submit, Task: f, Aux: NameKind(1, wire.SubmitTask)},
+		{Time: 1100, Kind: Ready, Task: f},
+		{Time: 1200, Kind: Queued, Task: f},
+		{Time: 1500, Kind: Dispatch, Task: f, Aux: 1},
+		{Time: 1550, Kind: Push, Task: f, Aux: 1},
+		{Time: 9000, Kind: Done, Task: f},
+		{Time: 9500, Kind: Got, Task: f},
+		{Time: 9600, Kind: Submit, Task: a, Aux: NameKind(2, wire.SubmitActor)},
+		{Time: 9700, Kind: Dispatch, Task: a, Aux: 1},
+		{Time: 12000, Kind: Done, Task: a, Aux: 1},
+		{Time: 12100, Kind: ObjPin, Task: f, Index: 1, Aux: 64},
+	}}
+	worker := &Process{PID: 101, Role: RoleWorker, Label: "worker 1", Names: map[uint64]string{}, Events: []Event{
+		{Time: 2000, Kind: Pop, Task: f}, {Time: 2100, Kind: Start, Task: f}, {Time: 8000, Kind: End, Task: f},
+		{Time: 10000, Kind: Pop, Task: a}, {Time: 10100, Kind: Start, Task: a}, {Time: 11000, Kind: End, Task: a},
+	}}
+	return []*Process{node, worker}
+}
+
+// The timeline follows the Trace Event Format: every event has the
+// fields its phase needs, spans have non-negative durations, async and
+// flow events pair up, and the tracks are named.
+func TestTimelineFormat(t *testing.T) {
+	var out bytes.Buffer
+	st, err := WriteTimeline(&out, twoProcesses())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Tasks != 2 || st.Processes != 2 || st.Bytes != int64(out.Len()) {
+		t.Errorf("stats %+v (file %d bytes)", st, out.Len())
+	}
+	checkTrace(t, out.Bytes())
+	for _, want := range []string{`"name":"f"`, `"name":"Counter"`, `"actor Counter"`, `"queued f"`, `"got f"`, `"failed Counter"`, `"obj_pin"`} {
+		if !bytes.Contains(out.Bytes(), []byte(want)) {
+			t.Errorf("timeline lacks %s", want)
+		}
+	}
+}
+
+// checkTrace validates a Chrome trace in the JSON object format.
+func checkTrace(t *testing.T, b []byte) {
+	t.Helper()
+	var trace struct {
+		TraceEvents []map[string]any `json:"traceEvents"`
+	}
+	if err := json.Unmarshal(b, &trace); err != nil {
+		t.Fatalf("not JSON: %v", err)
+	}
+	if len(trace.TraceEvents) == 0 {
+		t.Fatal("no traceEvents")
+	}
+	open := map[string]int{}
+	named := map[[2]float64]bool{}
+	for i, e := range trace.TraceEvents {
+		ph, _ := e["ph"].(string)
+		need := []string{"name", "pid", "tid"}
+		switch ph {
+		case "M":
+			need = append(need, "args")
+			if e["name"] == "thread_name" {
+				named[[2]float64{e["pid"].(float64), e["tid"].(float64)}] = true
+			}
+		case "X":
+			need = append(need, "ts", "dur")
+		case "i":
+			need = append(need, "ts", "s")
+		case "b", "e", "s", "f":
+			need = append(need, "ts", "id", "cat")
+		default:
+			t.Fatalf("event %d: phase %q", i, ph)
+		}
+		for _, k := range need {
+			if _, ok := e[k]; !ok {
+				t.Fatalf("event %d (%s) lacks %q: %v", i, ph, k, e)
+			}
+		}
+		if ph == "X" && e["dur"].(float64) < 0 {
+			t.Fatalf("event %d: negative duration", i)
+		}
+		if ts, ok := e["ts"].(float64); ok && ts < 0 {
+			t.Fatalf("event %d: negative time", i)
+		}
+		switch ph {
+		case "b", "s":
+			open[ph+e["cat"].(string)+string(rune(int(e["id"].(float64))))]++
+		case "e":
+			open["b"+e["cat"].(string)+string(rune(int(e["id"].(float64))))]--
+		case "f":
+			open["s"+e["cat"].(string)+string(rune(int(e["id"].(float64))))]--
+		}
+	}
+	for k, n := range open {
+		if n != 0 {
+			t.Errorf("unpaired %q: %d", k, n)
+		}
+	}
+	for _, e := range trace.TraceEvents {
+		if ph := e["ph"]; ph == "X" || ph == "i" {
+			if !named[[2]float64{e["pid"].(float64), e["tid"].(float64)}] {
+				t.Fatalf("track %v/%v has no thread_name", e["pid"], e["tid"])
+			}
+		}
+	}
+}
+
+// The recorder's file is what ReadDir reads back, whatever the other
+// files in the directory.
+func TestReadDirNeedsFiles(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := ReadDir(dir); err == nil {
+		t.Fatal("no error for an empty directory")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "1"+FileExt), []byte("junk"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadDir(dir); !errors.Is(err, ErrFormat) {
+		t.Fatalf("junk file: %v", err)
+	}
+}
