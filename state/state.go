@@ -191,15 +191,20 @@ type Filter struct {
 	Value string
 }
 
-// ParseFilter reads "key=value" or "key!=value".
+// ParseFilter reads "key=value" or "key!=value"; a key is a field's JSON
+// name (lower case letters and underscores).
 func ParseFilter(s string) (Filter, error) {
-	if k, v, ok := strings.Cut(s, "!="); ok && k != "" {
+	if k, v, ok := strings.Cut(s, "!="); ok && isKey(k) {
 		return Filter{Key: k, Not: true, Value: v}, nil
 	}
-	if k, v, ok := strings.Cut(s, "="); ok && k != "" {
+	if k, v, ok := strings.Cut(s, "="); ok && isKey(k) {
 		return Filter{Key: k, Value: v}, nil
 	}
 	return Filter{}, fmt.Errorf("state: filter %q is not key=value or key!=value", s)
+}
+
+func isKey(k string) bool {
+	return k != "" && strings.Trim(k, "abcdefghijklmnopqrstuvwxyz_") == ""
 }
 
 func (f Filter) String() string {
