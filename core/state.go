@@ -86,7 +86,7 @@ func (c *Cluster) stateSource() state.Source {
 // serveState starts the node's state API on the cluster's bind host and
 // publishes where, for `manta list` and the dashboard.
 func (c *Cluster) serveState() error {
-	srv, err := state.Serve(net.JoinHostPort(c.net.cfg.Bind, "0"), c.stateSource(), string(c.net.token))
+	srv, err := state.Serve(net.JoinHostPort(c.net.cfg.Bind, "0"), c.stateSource(), state.TokenText(c.net.token))
 	if err != nil {
 		return err
 	}

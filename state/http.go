@@ -3,6 +3,7 @@ package state
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,6 +54,11 @@ func Handler(src Source, token string) (http.Handler, error) {
 	})
 	return RequireToken(token, mux), nil
 }
+
+// TokenText is how a cluster token (raw bytes, see cluster.ReadToken)
+// travels in an HTTP header: hex. Servers and clients of the state API
+// take it in this form.
+func TokenText(token []byte) string { return hex.EncodeToString(token) }
 
 // RequireToken wraps h so that only requests bearing token reach it; the
 // others get 401.
@@ -175,7 +181,8 @@ func (e *StatusError) Error() string {
 
 // Client reads the state API of a cluster's nodes.
 type Client struct {
-	// Token is the cluster token every request bears.
+	// Token is the cluster token every request bears, as TokenText
+	// gives it.
 	Token string
 	// HTTP is the client used; nil means one with a 30 s timeout.
 	HTTP *http.Client

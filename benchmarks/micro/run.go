@@ -26,22 +26,10 @@ func Run(ctx context.Context, rows []Row, d time.Duration, only map[string]bool,
 		if len(only) > 0 && !only[r.Name] {
 			continue
 		}
-		mantaF := timed(func(b int) (int, error) { return r.manta(ctx, b) })
-		if r.timed != nil {
-			mantaF = func(b int) (int, time.Duration, error) { return r.timed(ctx, b) }
-		}
 		baseF := timed(func(b int) (int, error) { return r.baseline(b), nil })
-		// A warm-up starts the workers and actors the row needs.
-		var warm rate
-		if err := warm.add(mantaF, r.batch, d/10); err != nil {
-			return fmt.Errorf("%s: %w", r.Name, err)
-		}
-		var value, base rate
-		for range slices {
-			if err := value.add(mantaF, r.batch, d/slices); err != nil {
-				return fmt.Errorf("%s: %w", r.Name, err)
-			}
-			base.add(baseF, r.batch, d/slices)
+		value, base, err := alternate(r, r.measured(ctx), baseF, nil, d)
+		if err != nil {
+			return err
 		}
 		res := Result{Name: r.Name, Value: value.perSecond(), Unit: r.Unit, Baseline: base.perSecond()}
 		if r.perSecond != 0 {
@@ -54,6 +42,78 @@ func Run(ctx context.Context, rows []Row, d time.Duration, only map[string]bool,
 		report(res)
 	}
 	return nil
+}
+
+// Overhead is one row measured with task-life events off and on, in
+// alternating slices of the same run.
+type Overhead struct {
+	Name string  `json:"name"`
+	Unit string  `json:"unit"`
+	Off  float64 `json:"off"`
+	On   float64 `json:"on"`
+	// Ratio is On ÷ Off: 1 means recording costs nothing.
+	Ratio float64 `json:"ratio"`
+}
+
+// RunEventsOverhead measures each row (those in only, when it is not
+// empty) for about d with events off and d with them on, record turning
+// recording on and off (core.Cluster.RecordEvents).
+func RunEventsOverhead(ctx context.Context, rows []Row, d time.Duration, only map[string]bool, record func(on bool), report func(Overhead)) error {
+	defer record(false)
+	for _, r := range rows {
+		if len(only) > 0 && !only[r.Name] {
+			continue
+		}
+		f := r.measured(ctx)
+		off, on, err := alternate(r, f, f, record, d)
+		if err != nil {
+			return err
+		}
+		res := Overhead{Name: r.Name, Unit: r.Unit, Off: off.perSecond(), On: on.perSecond()}
+		if r.perSecond != 0 {
+			res.Off, res.On = res.Off*r.perSecond, res.On*r.perSecond
+		}
+		res.Ratio = res.On / res.Off
+		report(res)
+	}
+	return nil
+}
+
+// measured is what Run times of the row in manta.
+func (r Row) measured(ctx context.Context) func(int) (int, time.Duration, error) {
+	if r.timed != nil {
+		return func(b int) (int, time.Duration, error) { return r.timed(ctx, b) }
+	}
+	return timed(func(b int) (int, error) { return r.manta(ctx, b) })
+}
+
+// alternate warms a up, then measures a and b in alternating slices of
+// about d each in all, calling turn(false) before a's and turn(true)
+// before b's when turn is set.
+func alternate(r Row, a, b func(int) (int, time.Duration, error), turn func(bool), d time.Duration) (ra, rb rate, err error) {
+	if turn != nil {
+		turn(false)
+	}
+	// A warm-up starts the workers and actors the row needs.
+	var warm rate
+	if err := warm.add(a, r.batch, d/10); err != nil {
+		return ra, rb, fmt.Errorf("%s: %w", r.Name, err)
+	}
+	for range slices {
+		if turn != nil {
+			turn(false)
+		}
+		if err := ra.add(a, r.batch, d/slices); err != nil {
+			return ra, rb, fmt.Errorf("%s: %w", r.Name, err)
+		}
+		if turn != nil {
+			turn(true)
+		}
+		if err := rb.add(b, r.batch, d/slices); err != nil {
+			return ra, rb, fmt.Errorf("%s: %w", r.Name, err)
+		}
+	}
+	return ra, rb, nil
 }
 
 // slices is how many turns manta and the baseline take within a row.

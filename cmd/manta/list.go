@@ -107,7 +107,7 @@ func stateClient(ctx context.Context, head *reachOptions, cmd string) (*state.Cl
 	if len(eps) == 0 {
 		return nil, nil, fmt.Errorf("%s: no live node serves the state API", cmd)
 	}
-	return &state.Client{Token: string(token)}, slices.Sorted(maps.Values(eps)), nil
+	return &state.Client{Token: state.TokenText(token)}, slices.Sorted(maps.Values(eps)), nil
 }
 
 func printPage[T state.Row](ctx context.Context, c *state.Client, addrs []string, kind string, q state.Query, out io.Writer, asJSON bool, header []string, row func(T) []string) error {

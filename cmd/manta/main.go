@@ -93,6 +93,35 @@ func run(args []string, out io.Writer) error {
 	return fmt.Errorf("unknown command %q\n%v", args[0], errUsage)
 }
 
+// eventsOverheadRun is `manta microbenchmark --events-overhead`.
+func eventsOverheadRun(rows []micro.Row, d time.Duration, selected map[string]bool, asJSON bool, out io.Writer) error {
+	dir, err := os.MkdirTemp("", "manta-events-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	cluster, err := core.Init(core.Config{EventsDir: dir})
+	if err != nil {
+		return err
+	}
+	defer cluster.Shutdown()
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	if !asJSON {
+		fmt.Fprintf(out, "manta %s microbenchmark on %d CPUs, %v per row, task-life events off and on in alternating slices\n", version, runtime.NumCPU(), d)
+		fmt.Fprintln(tw, "row\tevents off\tevents on\ton/off\tunit\t")
+	}
+	enc := json.NewEncoder(out)
+	err = micro.RunEventsOverhead(context.Background(), rows, d, selected, cluster.RecordEvents, func(o micro.Overhead) {
+		if asJSON {
+			_ = enc.Encode(o)
+			return
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%s\t\n", o.Name, number(o.Off), number(o.On), o.Ratio, o.Unit)
+	})
+	tw.Flush()
+	return err
+}
+
 // number prints a measurement with three significant digits, without an
 // exponent for the magnitudes the table has.
 func number(v float64) string {
@@ -120,6 +149,7 @@ func microbenchmark(args []string, out io.Writer) error {
 	only := fs.String("only", "", "comma-separated row names to run (default: all)")
 	queued := fs.Int("queued", 1000000, "tasks to queue for the memory row (0 skips it)")
 	cpuProfile := fs.String("cpuprofile", "", "write the driver's CPU profile (go tool pprof) to this file")
+	eventsOverhead := fs.Bool("events-overhead", false, "measure each row with task-life events off and on, in alternating slices (recorded to a temporary directory, removed after)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -148,6 +178,9 @@ func microbenchmark(args []string, out io.Writer) error {
 			}
 			selected[name] = true
 		}
+	}
+	if *eventsOverhead {
+		return eventsOverheadRun(rows, *duration, selected, *asJSON, out)
 	}
 	cluster, err := core.Init(core.Config{})
 	if err != nil {
