@@ -16,10 +16,11 @@ import (
 // events are written to from a node to its worker processes.
 const EnvDir = "MANTA_EVENTS_DIR"
 
-// ringSlots is the ring's size: at the flush interval below it holds
-// more than 6 million events a second, past which events are dropped
-// (and counted) rather than the recording goroutine waiting.
-const ringSlots = 8192
+// ringSlots is the ring's size (12 MiB): enough for a burst of 25,000
+// tasks' events between two flushes, and 26 million events a second in
+// all. Past it events are dropped (and counted) rather than the
+// recording goroutine waiting.
+const ringSlots = 1 << 18
 
 // FlushEvery is how often a recorder writes its ring to its file: a
 // timeline of a running program lags it by about this much.
