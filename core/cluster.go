@@ -83,6 +83,7 @@ func initNode(cfg Config) (*Cluster, error) {
 			Resolve:      newResolver().resolve,
 			LineageBytes: cfg.LineageBytes,
 			SpillQueue:   spillQueue,
+			InjectDelay:  cfg.InjectSchedulerDelay,
 		},
 		Cluster:        attach,
 		Store:          store.Config{Capacity: cfg.StoreBytes, SpillDir: cfg.SpillDir, PutTimeout: cfg.StoreWait, Clock: cfg.Clock},

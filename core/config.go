@@ -110,6 +110,10 @@ type Config struct {
 	// and on again, and `manta timeline` makes a Chrome trace of the
 	// files. Off, the recording points cost one load each.
 	EventsDir string
+	// InjectSchedulerDelay, for experiments only (Figure 12b), holds
+	// every plain task that is ready to run this long before the local
+	// scheduler sees it.
+	InjectSchedulerDelay time.Duration
 
 	// member is set in a job node: its node's peer address.
 	member string

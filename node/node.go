@@ -38,6 +38,10 @@ type Config struct {
 	// when its options say nothing (Options.MaxRetries < 0). Zero means
 	// the default, 3; negative, never.
 	DefaultRetries int
+	// InjectDelay, for experiments (Figure 12b), holds every plain task
+	// that is ready to run this long before the local scheduler sees it,
+	// as the paper does to show what scheduler latency costs.
+	InjectDelay time.Duration
 	// SpillQueue, when positive, makes the node a member of a cluster that
 	// schedules bottom up (paper §4.2.2): a plain task that is ready to run
 	// goes to Host.Spill instead of the local queue when this node's
@@ -207,6 +211,7 @@ type Node struct {
 	pins      map[PinToken]pinRequest
 	nextPin   PinToken
 	timers    map[TimerToken]*wwaiter
+	delayed   map[TimerToken]*task // tasks held back by Config.InjectDelay
 	nextTimer TimerToken
 
 	lineage lineage
@@ -253,6 +258,7 @@ func New(cfg Config, host Host) (*Node, error) {
 		slots:   map[sched.WorkerID]*proc{},
 		pins:    map[PinToken]pinRequest{},
 		timers:  map[TimerToken]*wwaiter{},
+		delayed: map[TimerToken]*task{},
 		lineage: lineage{cap: cfg.LineageBytes},
 	}, nil
 }

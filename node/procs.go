@@ -333,8 +333,17 @@ func (n *Node) awaitWorker(w *wwaiter) int {
 	return pending
 }
 
-// TimerFired ends the worker Wait the timer was for.
+// TimerFired ends the worker Wait the timer was for, or lets a task held
+// back by Config.InjectDelay go to the scheduler.
 func (n *Node) TimerFired(token TimerToken) {
+	if t, ok := n.delayed[token]; ok {
+		delete(n.delayed, token)
+		if !t.done {
+			class, _ := n.classOf(t.opts) // cached when it was held: no error
+			n.enqueue(t, class)
+		}
+		return
+	}
 	w := n.timers[token]
 	delete(n.timers, token)
 	if w != nil && !w.fired {

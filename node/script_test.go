@@ -327,6 +327,11 @@ func (s *scriptState) new(args script.Args) (string, error) {
 		return "", err
 	}
 	cfg.LineageBytes = int64(lineage)
+	delay, err := args.IntOr("delay-ms", 0)
+	if err != nil {
+		return "", err
+	}
+	cfg.InjectDelay = time.Duration(delay) * time.Millisecond
 	s.autopin = slices.Contains(args.Words(), "autopin")
 	s.held, s.waiters, s.nextOff = map[wire.ObjectID][]*Object{}, map[string]*Waiter{}, 0
 	s.r = newRecorder()

@@ -35,6 +35,7 @@ type task struct {
 	resolved    bool // its result was set before it finished (cancelled in flight)
 	done        bool
 	placed      bool // placed by the cluster: never spilled again
+	held        bool // Config.InjectDelay has held it back once
 	spilled     bool // running on another node (Host.Spill) until SpillDone
 	lin         linState
 }
@@ -283,6 +284,13 @@ func (n *Node) ready(t *task) {
 	class, err := n.classOf(t.opts)
 	if err != nil {
 		n.finish(t, nil, nil, fmt.Errorf("%s: %w", t.name, err))
+		return
+	}
+	if d := n.cfg.InjectDelay; d > 0 && !t.held {
+		t.held = true // its class stays unset: cancelTask sees it never queued
+		n.nextTimer++
+		n.delayed[n.nextTimer] = t
+		n.host.SetTimer(n.nextTimer, d)
 		return
 	}
 	n.enqueue(t, class)
