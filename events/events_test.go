@@ -285,3 +285,24 @@ func TestReadDirNeedsFiles(t *testing.T) {
 		t.Fatalf("junk file: %v", err)
 	}
 }
+
+// A task that recorded its whole life splits into phases that add up to
+// submit → got; one that did not (the actor's creation) is left out.
+func TestBreakdown(t *testing.T) {
+	ph := Breakdown(twoProcesses())
+	want := map[string]int64{"node: submit to queued": 200, "scheduler queue": 300, "ring push (with the worker's wake-up call)": 50,
+		"worker: woken, pops it": 450, "worker: pop to start": 100, "run": 5900, "reply to the node manager": 1000,
+		"driver: woken, Get returns": 500, "submit to Get returning": 8500}
+	sum := int64(0)
+	for i, p := range ph {
+		if len(p.Nanos) != 1 || p.Quantile(0.5) != want[p.Name] {
+			t.Errorf("%s: %v, want [%d]", p.Name, p.Nanos, want[p.Name])
+		}
+		if i < len(ph)-1 {
+			sum += p.Quantile(0.5)
+		}
+	}
+	if sum != ph[len(ph)-1].Quantile(0.5) {
+		t.Errorf("phases add up to %d, the whole to %d", sum, ph[len(ph)-1].Quantile(0.5))
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"text/tabwriter"
 	"time"
 
 	"manta/events"
@@ -46,5 +48,29 @@ func timelineCommand(args []string, out io.Writer) error {
 	if st.Dropped > 0 {
 		fmt.Fprintf(out, "%d events were dropped: a recording ring was full\n", st.Dropped)
 	}
+	printBreakdown(out, events.Breakdown(procs))
 	return nil
+}
+
+// printBreakdown prints where the tasks that recorded their whole life
+// spent it, phase by phase.
+func printBreakdown(out io.Writer, phases []events.Phase) {
+	whole := phases[len(phases)-1]
+	if len(whole.Nanos) == 0 {
+		fmt.Fprintln(out, "no task recorded its whole life (submit to Get returning): no breakdown")
+		return
+	}
+	fmt.Fprintf(out, "\nthe life of %d tasks, submit to Get returning, by phase (µs):\n", len(whole.Nanos))
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "phase\tp50\tp90\tp99\t")
+	us := func(ns int64) string { return strconv.FormatFloat(float64(ns)/1e3, 'f', 2, 64) }
+	sum := int64(0)
+	for i, p := range phases {
+		if i == len(phases)-1 {
+			fmt.Fprintf(tw, "sum of the phases' p50\t%s\t\t\t\n", us(sum))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", p.Name, us(p.Quantile(0.5)), us(p.Quantile(0.9)), us(p.Quantile(0.99)))
+		sum += p.Quantile(0.5)
+	}
+	tw.Flush()
 }
