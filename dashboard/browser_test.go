@@ -11,10 +11,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/jonboulle/clockwork"
 
 	"manta/cluster"
 	"manta/state"
@@ -118,6 +120,8 @@ func TestBrowser(t *testing.T) {
 	chromiumPath := chromium(t)
 	start := time.Now()
 	c := newFakeCluster(t)
+	// The samples end about now, so that the page's times read true.
+	c.clock = clockwork.NewFakeClockAt(time.Now().Add(-2 * time.Minute).Truncate(time.Second))
 	rng := rand.New(rand.NewPCG(1, 2))
 	head := &simNode{fakeNode: c.join("10.0.1.11:7001", map[string]float64{"CPU": 16, "GPU": 2, "memory": 64 << 30}), cpus: 16,
 		fns: []string{"rollout", "rollout", "rollout", "preprocess"}}
@@ -194,7 +198,30 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("without the token: %d %s\n%s", resp.Status, resp.StatusText, text)
 	}
 
-	// With it, the browser lands on / with a cookie, and the page fills.
+	// From now on the page must throw no exception and break no rule of
+	// its Content-Security-Policy.
+	consoleCtx, stopConsole := context.WithCancel(browser)
+	defer stopConsole()
+	messages := chromedp.Console(consoleCtx)
+	var consoleMu sync.Mutex
+	var console []string
+	consoleDone := make(chan struct{})
+	go func() {
+		defer close(consoleDone)
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.IsException() || strings.Contains(m.Text, "Content Security Policy") {
+				consoleMu.Lock()
+				console = append(console, m.String())
+				consoleMu.Unlock()
+			}
+		}
+	}()
+
+	// With the token, the browser lands on / with a cookie, and the page
+	// fills.
 	resp, err = chromedp.Run(browser, chromedp.NavigateResponse(base+"/?token="+testTokenText))
 	if err != nil {
 		t.Fatal(err)
@@ -292,6 +319,12 @@ func TestBrowser(t *testing.T) {
 	if len(errs) != 2 || errs[0][1] != "actor died" || errs[0][2] != "Evaluator" || !strings.Contains(errs[0][5], "signal: killed") ||
 		errs[1][1] != "task failed" || errs[1][2] != "rollout" || !strings.Contains(errs[1][5], "NaN observation") {
 		t.Errorf("errors table: %q", errs)
+	}
+
+	stopConsole()
+	<-consoleDone
+	for _, m := range console {
+		t.Errorf("the page's console: %s", m)
 	}
 
 	shot, err := chromedp.Run(browser, chromedp.FullScreenshot(100))

@@ -74,7 +74,7 @@ type Server struct {
 	served  chan struct{}
 	cookie  []byte   // the session cookie's value
 	token   [32]byte // SHA-256 of the token's text, compared to the SHA-256 of what a request offers
-	nodes   *state.Client
+	client  *state.Client
 	sampler *sampler
 }
 
@@ -114,7 +114,7 @@ func serve(cfg Config, afterSample func()) (*Server, error) {
 		served:  make(chan struct{}),
 		cookie:  []byte(cookieValue(cfg.Token)),
 		token:   sha256.Sum256([]byte(text)),
-		nodes:   client,
+		client:  client,
 		sampler: newSampler(cfg.GCS, client, cfg.Clock, cfg.Every, afterSample),
 	}
 	s.http = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second}
@@ -348,7 +348,7 @@ func listRows[T state.Row](ctx context.Context, s *Server, kind string) (any, er
 	if err != nil {
 		return nil, err
 	}
-	page, err := state.List[T](ctx, s.nodes, addrs, kind, state.Query{Limit: rowLimit})
+	page, err := state.List[T](ctx, s.client, addrs, kind, state.Query{Limit: rowLimit})
 	if err != nil {
 		return nil, err
 	}
@@ -364,7 +364,7 @@ func (s *Server) summaryJSON(ctx context.Context) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	sum, partial, err := s.nodes.SummarizeTasks(ctx, addrs)
+	sum, partial, err := s.client.SummarizeTasks(ctx, addrs)
 	if err != nil {
 		return nil, err
 	}

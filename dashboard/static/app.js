@@ -86,7 +86,7 @@ function renderNodes(data) {
     } else {
       store.append("–");
     }
-    const demands = el("td");
+    const demands = el("td", {class: "demands"});
     for (const d of n.demands) demands.append(el("div", {}, d.count + " × {" + d.shape + "}: " + d.reason));
     const beat = n.heartbeat_age_s === null ? "never" : fmtNum(n.heartbeat_age_s) + " s ago";
     return el("tr", {"data-node": n.id},
