@@ -10,7 +10,8 @@
 // ring drops events and counts them; a recording point never waits.
 //
 // Where the events come from: the node manager (package node, through
-// its Config.Observe) records Submit, Ready, Queued, Dispatch and Done;
+// its Config.Observe) records Submit, Ready (for a task that waited for
+// its arguments), Queued, Dispatch and Done;
 // its host records Push and the object events (create, seal, pin,
 // transfer); a worker records Pop, Start and End; the driver records
 // Got when a Get that waited returns. All are stamped with the machine's

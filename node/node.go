@@ -19,7 +19,8 @@ type Config struct {
 	// Required.
 	Errors ErrorCodec
 	// Observe, if set, receives the task-life events the node sees
-	// (events.Submit, Ready, Queued, Dispatch, Done), for the host to
+	// (events.Submit, Ready for a task that waited for its arguments,
+	// Queued, Dispatch, Done), for the host to
 	// stamp with its clock: name is the call's name for Submit (aux its
 	// wire.SubmitKind) and nil otherwise; Dispatch's aux is the worker
 	// process, Done's 1 if the task failed. It is called under the

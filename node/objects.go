@@ -3,6 +3,7 @@ package node
 import (
 	"fmt"
 
+	"manta/events"
 	"manta/rpc/wire"
 	"manta/shm/store"
 )
@@ -194,6 +195,11 @@ func (n *Node) resolve(o *Object, state objState, data []byte, contained []wire.
 			t.depFailed(data)
 		}
 		if t.pending--; t.pending == 0 {
+			// Ready is recorded only for a task that waited for its
+			// arguments: for the others it is their Submit.
+			if n.cfg.Observe != nil {
+				n.cfg.Observe(events.Ready, t.id, nil, 0)
+			}
 			n.ready(t)
 		}
 	}

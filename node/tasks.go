@@ -249,9 +249,6 @@ func (n *Node) ready(t *task) {
 		n.finish(t, nil, nil, ErrShutdown)
 		return
 	}
-	if n.cfg.Observe != nil {
-		n.cfg.Observe(events.Ready, t.id, nil, 0)
-	}
 	if n.cfg.SpillQueue > 0 && !t.pinned {
 		if n.spills(t) {
 			n.spill(t)
