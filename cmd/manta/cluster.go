@@ -21,10 +21,12 @@ import (
 
 	"manta/cluster"
 	"manta/core"
+	"manta/dashboard"
 	"manta/gcs"
 	"manta/gcs/client"
 	"manta/gcs/server"
 	"manta/node/host"
+	"manta/state"
 )
 
 // pidDir, under cluster.StateDir, holds a file per head or node this
@@ -53,6 +55,7 @@ func startCommand(args []string, out io.Writer) error {
 	timeout := fs.Duration("timeout", 10*time.Second, "how long to try to reach the head (node)")
 	metricsAddr := fs.String("metrics", "127.0.0.1:0", `serve Prometheus metrics at http://ADDR/metrics ("" for none; not behind the token: loopback unless told otherwise)`)
 	nodeBindFlag := fs.String("node-bind", "127.0.0.1", "the host this node's peer and transfer servers listen on (node; a head's use --bind)")
+	dashboardAddr := fs.String("dashboard", "127.0.0.1:0", `serve the cluster's dashboard at ADDR, behind the cluster token ("" for none; head)`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -87,8 +90,16 @@ func startCommand(args []string, out io.Writer) error {
 			return err
 		}
 		defer head.Close()
-		defer api.Close() // the node watcher's
+		defer api.Close() // the node watcher's and the dashboard's
 		*address = head.Addr()
+		if *dashboardAddr != "" {
+			srv, err := startDashboard(api, *dashboardAddr, *tokenFile, out)
+			if err != nil {
+				return err
+			}
+			defer srv.Close()
+			defer os.Remove(filepath.Join(filepath.Dir(*tokenFile), dashboardFile))
+		}
 	} else {
 		token, err := cluster.ReadToken(*tokenFile)
 		if err != nil {
@@ -335,4 +346,48 @@ func (o *reachOptions) dial(ctx context.Context, cmd string) (*client.Client, []
 		return nil, nil, fmt.Errorf("%s: %w", cmd, err)
 	}
 	return api, token, nil
+}
+
+// DashboardFile, in the state directory, holds the address of the
+// dashboard the head on this machine serves.
+const dashboardFile = "dashboard-address"
+
+// startDashboard serves the cluster's dashboard (package dashboard) from
+// the head and records where, for `manta dashboard`.
+func startDashboard(api *client.Client, addr, tokenFile string, out io.Writer) (*dashboard.Server, error) {
+	token, err := cluster.ReadToken(tokenFile)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := dashboard.Serve(dashboard.Config{Addr: addr, GCS: api, Token: token})
+	if err != nil {
+		return nil, fmt.Errorf("start: dashboard: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(filepath.Dir(tokenFile), dashboardFile), []byte(srv.Addr()+"\n"), 0o600); err != nil {
+		srv.Close()
+		return nil, err
+	}
+	fmt.Fprintf(out, "manta head: dashboard at http://%s/ (open the URL `manta dashboard` prints: it carries the token)\n", srv.Addr())
+	return srv, nil
+}
+
+// dashboardCommand is `manta dashboard`: the URL of the dashboard the
+// head on this machine serves, with the cluster token that logs in.
+func dashboardCommand(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("dashboard", flag.ContinueOnError)
+	fs.SetOutput(out)
+	tokenFile := fs.String("token-file", filepath.Join(cluster.StateDir(), cluster.TokenFile), "the cluster token's file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(*tokenFile), dashboardFile))
+	if err != nil {
+		return errors.New("dashboard: no head with a dashboard started on this machine (manta start --head)")
+	}
+	token, err := cluster.ReadToken(*tokenFile)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "http://%s/?token=%s\n", strings.TrimSpace(string(b)), state.TokenText(token))
+	return nil
 }

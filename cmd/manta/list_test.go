@@ -1,6 +1,9 @@
 package main
 
 import (
+	"io"
+	"net/http"
+	"net/http/cookiejar"
 	"runtime"
 	"strings"
 	"testing"
@@ -80,6 +83,28 @@ func TestListAndSummary(t *testing.T) {
 	out = list("summary", "tasks")
 	if !strings.Contains(out, "test.nodeOf") || !strings.Contains(out, "FINISHED") {
 		t.Errorf("summary:\n%s", out)
+	}
+	// The head serves the dashboard; `manta dashboard` gives the URL that
+	// logs in, and without the token the page is refused.
+	url := strings.TrimSpace(list("dashboard"))
+	jar, _ := cookiejar.New(nil)
+	resp, err := (&http.Client{Jar: jar}).Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "<html") {
+		t.Errorf("dashboard with the token: %s\n%.300s", resp.Status, page)
+	}
+	bare, _, _ := strings.Cut(url, "?")
+	resp, err = http.Get(bare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("dashboard without the token: %s", resp.Status)
 	}
 	runtime.KeepAlive(done) // their tasks stay listed while their results are held
 	runtime.KeepAlive(h)

@@ -53,6 +53,7 @@ commands:
   list             list a running cluster's tasks, actors, objects or workers:
                    manta list tasks --filter state=RUNNING --limit 0
   summary tasks    count a running cluster's tasks by function and state
+  dashboard        print the URL (with the token) of the dashboard the head here serves
   timeline         write the task-life events a program recorded (run it with
                    MANTA_EVENTS_DIR=DIR) as a Chrome trace: manta timeline --dir DIR
   stop             stop the heads and nodes this machine started
@@ -76,6 +77,8 @@ func run(args []string, out io.Writer) error {
 		return listCommand(args[1:], out)
 	case "timeline":
 		return timelineCommand(args[1:], out)
+	case "dashboard":
+		return dashboardCommand(args[1:], out)
 	case "summary":
 		return summaryCommand(args[1:], out)
 	case "stop":
