@@ -57,6 +57,7 @@ commands:
   timeline         write the task-life events a program recorded (run it with
                    MANTA_EVENTS_DIR=DIR) as a Chrome trace: manta timeline --dir DIR
   stop             stop the heads and nodes this machine started
+  probe            eBPF: where a driver's sync round trips spend their time: manta probe --pid PID
   version          print the version`)
 
 func run(args []string, out io.Writer) error {
@@ -89,6 +90,8 @@ func run(args []string, out io.Writer) error {
 		return bench(args[1:], out)
 	case "rl":
 		return rlCommand(args[1:], out)
+	case "probe":
+		return probeCommand(args[1:], out)
 	case "-h", "--help", "help":
 		fmt.Fprintln(out, errUsage)
 		return nil
