@@ -9,8 +9,8 @@
 // round trip together, which holds while the driver runs one task at a
 // time. Raw tracepoints on sched_wakeup and sched_switch give the
 // scheduler's view of the same threads: how long a woken thread waits for
-// a CPU, and how long a thread is off CPU after blocking or being
-// preempted. Both stay in the target's processes: the driver and its
+// a CPU, and how long a thread is off CPU after blocking or while still
+// runnable (preempted, or yielding). Both stay in the target's processes: the driver and its
 // workers (its children running the same executable, found again every
 // second), through a BPF map of process IDs.
 //

@@ -14,11 +14,13 @@ const (
 	KindStage Kind = 1
 	// KindRunQueue is a thread switched in after a wakeup; Event.Wait is
 	// how long it waited in the run queue since it was woken. (A
-	// preempted thread's wait is its KindOffCPU with Aux 0.)
+	// thread switched out runnable waits as its KindOffCPU with Aux 0.)
 	KindRunQueue Kind = 2
 	// KindOffCPU is a thread switched in again; Event.Wait is how long it
 	// was off the CPU, Aux is 1 when it had gone to sleep of its own accord
-	// (a voluntary switch: it blocked) and 0 when it was preempted.
+	// (a voluntary switch: it blocked) and 0 when it was switched out
+	// still runnable (preempted, or yielding: sched_yield), so that all
+	// of its time off CPU was a wait in the run queue.
 	KindOffCPU Kind = 3
 )
 
@@ -53,7 +55,7 @@ type Event struct {
 }
 
 // Blocked reports, for KindOffCPU, whether the thread had blocked (a
-// voluntary switch) rather than being preempted.
+// voluntary switch) rather than being switched out still runnable.
 func (e Event) Blocked() bool { return e.Kind == KindOffCPU && e.Aux == 1 }
 
 // ParseEvent decodes one ring-buffer record (native, little-endian byte

@@ -24,6 +24,9 @@ type Config struct {
 	PID int
 	// Stages is the path measured; SyncRoundTrip when nil.
 	Stages []Stage
+	// KernelOnly leaves the stages out: the scheduler's view alone, without
+	// the uprobes, whose traps slow a short path down (Report.ProbeCostUS).
+	KernelOnly bool
 	// MaxRoundTrip is the longest round trip recorded; a longer one is a
 	// pause of the driver's loop and counts in Report.Gaps. 100 ms when 0.
 	MaxRoundTrip time.Duration
@@ -104,10 +107,12 @@ type Probe struct {
 // symbol missing from the executable fails it (an inlined function: mark
 // it //go:noinline).
 func Attach(cfg Config) (_ *Probe, err error) {
-	if cfg.Stages == nil {
+	switch {
+	case cfg.KernelOnly:
+		cfg.Stages = nil
+	case cfg.Stages == nil:
 		cfg.Stages = SyncRoundTrip
-	}
-	if len(cfg.Stages) == 0 || len(cfg.Stages) > MaxStages {
+	case len(cfg.Stages) == 0 || len(cfg.Stages) > MaxStages:
 		return nil, fmt.Errorf("probe: %d stages, want 1 to %d", len(cfg.Stages), MaxStages)
 	}
 	if cfg.MaxRoundTrip == 0 {
@@ -134,7 +139,9 @@ func Attach(cfg Config) (_ *Probe, err error) {
 	if p.reader, err = ringbuf.NewReader(p.objs.Events); err != nil {
 		return nil, fmt.Errorf("probe: %w", err)
 	}
-	p.cost = p.calibrate()
+	if !cfg.KernelOnly {
+		p.cost = p.calibrate()
+	}
 	if err := p.objs.Targets.Put(uint32(cfg.PID), uint32(1)); err != nil {
 		return nil, fmt.Errorf("probe: %w", err)
 	}

@@ -29,8 +29,8 @@ type Report struct {
 	SumOfMediansUS float64 `json:"sum_of_medians_us"`
 	// Kernel has the scheduler's view of the target's threads, driver and
 	// workers apart: run-queue delay (woken, waiting for a CPU), and time
-	// off CPU per switch-out, blocked (a voluntary switch) or preempted
-	// (all of it a wait in the run queue).
+	// off CPU per switch-out, blocked (a voluntary switch) or runnable
+	// (preempted or yielding: all of it a wait in the run queue).
 	Kernel []Row `json:"kernel"`
 	// ProbeCostUS is what one probe hit costs, measured at Attach on the
 	// probe's own process (0 when it could not be). Every stage's time
@@ -79,7 +79,7 @@ func (t *Tally) Report() Report {
 		r.Kernel = append(r.Kernel,
 			rowOf(who+" run queue after wakeup", &t.sched[w][waitRunQueue]),
 			rowOf(who+" off CPU, blocked", &t.sched[w][waitBlocked]),
-			rowOf(who+" off CPU, preempted (in run queue)", &t.sched[w][waitPreempted]))
+			rowOf(who+" off CPU, runnable (preempted/yield)", &t.sched[w][waitRunnable]))
 	}
 	return r
 }
@@ -116,7 +116,9 @@ func (row *Row) Coarse() []uint64 {
 
 // WriteText prints the report as tables: the stages with the round trip
 // and the sum of medians, then the kernel view. Each row has its count,
-// mean, p50, p90, p99 and max, and its histogram in µs columns.
+// mean, p50, p90, p99 and max, and its histogram in µs columns; with the
+// probe's cost known, the stages also their median less the probe hits
+// they hold (p50-hits), an estimate of the time they take unprobed.
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "pid %d, workers %v, %.1f s: %d round trips (%.0f/s); dropped: %d broken%s, %d gaps; %d events skipped, %d lost\n",
@@ -125,8 +127,15 @@ func (r *Report) WriteText(w io.Writer) error {
 	for _, row := range append(append([]Row{}, r.Stages...), r.Kernel...) {
 		width = max(width, utf8.RuneCountInString(row.Name))
 	}
-	header := func(title string) {
-		fmt.Fprintf(&b, "%s%s %9s %8s %8s %8s %8s %8s |", title, pad(title, width), "count", "mean", "p50", "p90", "p99", "max")
+	// The stage table has one more column when the probe's cost is known:
+	// the median less the hits the row holds, an estimate of the unprobed time.
+	hits := r.ProbeCostUS > 0
+	header := func(title string, hitColumn bool) {
+		fmt.Fprintf(&b, "%s%s %9s %8s %8s %8s %8s %8s", title, pad(title, width), "count", "mean", "p50", "p90", "p99", "max")
+		if hitColumn {
+			fmt.Fprintf(&b, " %8s", "p50-hits")
+		}
+		b.WriteString(" |")
 		prev := "<"
 		for i, hi := range coarseBounds {
 			if i > 0 {
@@ -136,31 +145,37 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		fmt.Fprintf(&b, " %7s  (µs)\n", fmt.Sprintf("≥%g", coarseBounds[len(coarseBounds)-1]))
 	}
-	line := func(row Row) {
-		fmt.Fprintf(&b, "%s%s %9d %8.2f %8.2f %8.2f %8.2f %8.1f |", row.Name, pad(row.Name, width), row.Count, row.MeanUS, row.P50US, row.P90US, row.P99US, row.MaxUS)
+	line := func(row Row, hitColumn bool, hitsIn int) {
+		fmt.Fprintf(&b, "%s%s %9d %8.2f %8.2f %8.2f %8.2f %8.1f", row.Name, pad(row.Name, width), row.Count, row.MeanUS, row.P50US, row.P90US, row.P99US, row.MaxUS)
+		if hitColumn {
+			fmt.Fprintf(&b, " %8.2f", max(0, row.P50US-float64(hitsIn)*r.ProbeCostUS))
+		}
+		b.WriteString(" |")
 		for _, c := range row.Coarse() {
 			fmt.Fprintf(&b, " %7d", c)
 		}
 		b.WriteByte('\n')
 	}
-	if r.RoundTrip.Count == 0 {
+	switch {
+	case len(r.Stages) == 0:
+		b.WriteString("stages not probed: the scheduler's view only\n")
+	case r.RoundTrip.Count == 0:
 		b.WriteString("no complete round trips\n")
-	} else {
-		header("stage (entry of the one before → entry of this one)")
+	default:
+		header("stage (entry of the one before → entry of this one)", hits)
 		for _, row := range r.Stages {
-			line(row)
+			line(row, hits, 1)
 		}
-		line(r.RoundTrip)
+		line(r.RoundTrip, hits, len(r.Stages))
 		fmt.Fprintf(&b, "sum of stage medians %.2f µs, median round trip %.2f µs: %+.1f%%\n", r.SumOfMediansUS, r.RoundTrip.P50US, 100*r.MedianGap())
+		if hits {
+			fmt.Fprintf(&b, "one probe hit costs about %.2f µs (measured at attach, on the probe's own process); each stage holds one, the round trip %d: p50-hits takes them out\n",
+				r.ProbeCostUS, len(r.Stages))
+		}
 	}
-	if r.ProbeCostUS > 0 && r.RoundTrip.Count > 0 {
-		n := float64(len(r.Stages))
-		fmt.Fprintf(&b, "one probe hit costs about %.2f µs here (measured at attach); each stage holds one, the round trip %d: less them, its median is about %.2f µs\n",
-			r.ProbeCostUS, len(r.Stages), max(0, r.RoundTrip.P50US-n*r.ProbeCostUS))
-	}
-	header("kernel view (scheduler, target threads)")
+	header("kernel view (scheduler, target threads)", false)
 	for _, row := range r.Kernel {
-		line(row)
+		line(row, false, 0)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

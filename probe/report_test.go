@@ -64,7 +64,7 @@ func TestReportRowsAndMedians(t *testing.T) {
 		counts[row.Name] = row.Count
 	}
 	if counts["driver run queue after wakeup"] != 1000 || counts["workers off CPU, blocked"] != 1000 ||
-		counts["workers off CPU, preempted (in run queue)"] != 1000 || counts["driver off CPU, blocked"] != 0 {
+		counts["workers off CPU, runnable (preempted/yield)"] != 1000 || counts["driver off CPU, blocked"] != 0 {
 		t.Errorf("kernel rows %v", counts)
 	}
 	var empty Report
@@ -104,24 +104,36 @@ func TestReportText(t *testing.T) {
 	}
 	text := b.String()
 	for _, want := range []string{"pid 42", "1000 round trips (500/s)", "proc.send → worker invoke", "round trip (submit → next submit)",
-		"sum of stage medians", "its median is about 27", "workers off CPU, blocked", "(µs)"} {
+		"sum of stage medians", "p50-hits", "workers off CPU, blocked", "(µs)"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("text lacks %q:\n%s", want, text)
 		}
 	}
-	// The histogram columns: stage "Node.Submit → Node.dispatch" takes 2 µs, in the 2-4 column.
+	// Stage "Node.Submit → Node.dispatch" (stage 2) takes 3 µs: 1 less its
+	// one hit of 2 µs, in the histogram's 2-4 column; the round trip takes
+	// 45 µs, 27 less its 9 hits.
+	rows := map[string][]string{}
 	for _, line := range strings.Split(text, "\n") {
-		if strings.HasPrefix(line, "Node.Submit → Node.dispatch") {
-			cols := strings.Fields(line[strings.Index(line, "|")+1:])
-			if len(cols) != 10 || cols[2] != "1000" {
-				t.Errorf("histogram columns %v, want 1000 in the third", cols)
+		for _, name := range []string{"Node.Submit → Node.dispatch", "round trip (submit → next submit)"} {
+			if strings.HasPrefix(line, name) {
+				rows[name] = strings.Fields(strings.TrimPrefix(line, name))
 			}
 		}
 	}
-	var none Report
-	b.Reset()
-	if err := none.WriteText(&b); err != nil || !strings.Contains(b.String(), "no complete round trips") {
-		t.Errorf("empty report: %q, %v", b.String(), err)
+	if cols := rows["Node.Submit → Node.dispatch"]; len(cols) != 18 || cols[6] != "1.00" || cols[7] != "|" || cols[10] != "1000" {
+		t.Errorf("Node.dispatch's columns %q: want p50-hits 1.00 and 1000 in 2-4", cols)
+	}
+	if cols := rows["round trip (submit → next submit)"]; len(cols) != 18 || cols[6] != "27.00" {
+		t.Errorf("the round trip's columns %q: want p50-hits 27.00", cols)
+	}
+	for want, r := range map[string]Report{
+		"no complete round trips":                      NewTally(SyncRoundTrip).Report(),
+		"stages not probed: the scheduler's view only": NewTally(nil).Report(),
+	} {
+		b.Reset()
+		if err := r.WriteText(&b); err != nil || !strings.Contains(b.String(), want) {
+			t.Errorf("report without round trips: %q, %v; want %q", b.String(), err, want)
+		}
 	}
 }
 

@@ -28,9 +28,9 @@ func (t *Tally) AddRoundTrip(segs []uint64) {
 
 // The scheduler's waits a Tally keeps apart.
 const (
-	waitRunQueue  = iota // woken, until switched in
-	waitBlocked          // off CPU after blocking, until switched in
-	waitPreempted        // off CPU after preemption: in the run queue
+	waitRunQueue = iota // woken, until switched in
+	waitBlocked         // off CPU after blocking, until switched in
+	waitRunnable        // off CPU still runnable: preempted or yielding
 	numWaits
 )
 
@@ -41,7 +41,7 @@ func waitOf(e Event) int {
 	case e.Blocked():
 		return waitBlocked
 	}
-	return waitPreempted
+	return waitRunnable
 }
 
 // AddSched records a scheduler event (KindRunQueue or KindOffCPU) of a

@@ -28,11 +28,15 @@ func probeCommand(args []string, out io.Writer) error {
 	duration := fs.Duration("duration", 0, "how long to probe (default: until interrupted or the driver exits)")
 	jsonPath := fs.String("json", "", "write the whole run's histograms to this JSON file")
 	plotPath := fs.String("plot", "", "draw the stages' p50/p90/p99 into this PNG file (and an SVG beside it)")
+	kernelOnly := fs.Bool("kernel-only", false, "only the scheduler's view: no uprobes on the stages, whose traps slow a short path down")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *pid <= 0 || fs.NArg() > 0 {
-		return errors.New("usage: manta probe --pid PID [--duration D] [--json FILE] [--plot FILE.png]")
+		return errors.New("usage: manta probe --pid PID [--duration D] [--json FILE] [--plot FILE.png] [--kernel-only]")
+	}
+	if *kernelOnly && *plotPath != "" {
+		return errors.New("probe: --plot draws the stages, which --kernel-only leaves out")
 	}
 	plotDir, plotName := "", ""
 	if *plotPath != "" {
@@ -41,7 +45,7 @@ func probeCommand(args []string, out io.Writer) error {
 		}
 		plotDir, plotName = filepath.Dir(*plotPath), strings.TrimSuffix(filepath.Base(*plotPath), ".png")
 	}
-	p, err := probe.Attach(probe.Config{PID: *pid})
+	p, err := probe.Attach(probe.Config{PID: *pid, KernelOnly: *kernelOnly})
 	if err != nil {
 		return err
 	}
@@ -54,8 +58,11 @@ func probeCommand(args []string, out io.Writer) error {
 		ctx, cancel = context.WithTimeout(ctx, *duration)
 		defer cancel()
 	}
-	fmt.Fprintf(out, "probing pid %d and its workers: %d stages of a sync round trip and the scheduler; every second the last second, then the whole run\n",
-		*pid, len(probe.SyncRoundTrip))
+	what := fmt.Sprintf("%d stages of a sync round trip and the scheduler", len(probe.SyncRoundTrip))
+	if *kernelOnly {
+		what = "the scheduler"
+	}
+	fmt.Fprintf(out, "probing pid %d and its workers: %s; every second the last second, then the whole run\n", *pid, what)
 	var writeErr error
 	report, err := p.Run(ctx, time.Second, func(r probe.Report) {
 		if writeErr == nil {

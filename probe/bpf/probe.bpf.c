@@ -121,8 +121,8 @@ int sched_switch(struct bpf_raw_tracepoint_args *ctx)
 	__u32 tgid, tid;
 	if (watched((struct task_struct *)ctx->args[1], &tgid, &tid)) {
 		// The scheduler dequeues prev only when it blocks of its own
-		// accord; a preempted task stays runnable, and its whole time
-		// off CPU is a wait in the run queue.
+		// accord; a task preempted or yielding stays runnable, and its
+		// whole time off CPU is a wait in the run queue.
 		__u32 blocks = !(__u8)ctx->args[0] && (__u32)ctx->args[3] != 0;
 		struct since s = {.ktime = now, .voluntary = blocks};
 		bpf_map_update_elem(&off_cpu, &tid, &s, BPF_ANY);
