@@ -228,8 +228,10 @@ type Stats struct {
 	Objects int // objects held
 	Tasks   int // tasks submitted and not finished
 	Workers int // live worker processes, actors' included
-	// WorkersStarted counts the worker processes started so far.
+	// WorkersStarted counts the worker processes started so far;
+	// WorkersDied, those that died without being asked to exit.
 	WorkersStarted int
+	WorkersDied    int
 	Actors         int // actors alive or being created
 	// Lineage counts finished tasks whose specification is kept, in
 	// LineageBytes; LineageEvicted, those dropped to stay within
@@ -239,6 +241,9 @@ type Stats struct {
 	LineageEvicted int
 	Sched          sched.Stats
 	Store          store.Stats
+	// Pulls counts the objects pulled from other nodes, PulledBytes
+	// their bytes.
+	Pulls, PulledBytes int64
 }
 
 // String summarises the node in one line, object store included.
@@ -256,8 +261,9 @@ func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 func (c *Cluster) Stats() Stats {
 	s := c.h.Stats()
 	n := s.Node
-	return Stats{Objects: n.Objects, Tasks: n.Tasks, Workers: n.Workers, WorkersStarted: n.Started, Actors: n.Actors,
-		Lineage: n.Lineage, LineageBytes: n.LineageBytes, LineageEvicted: n.Evicted, Sched: n.Sched, Store: s.Store}
+	return Stats{Objects: n.Objects, Tasks: n.Tasks, Workers: n.Workers, WorkersStarted: n.Started, WorkersDied: n.Died, Actors: n.Actors,
+		Lineage: n.Lineage, LineageBytes: n.LineageBytes, LineageEvicted: n.Evicted, Sched: n.Sched, Store: s.Store,
+		Pulls: s.Pulls, PulledBytes: s.PulledBytes}
 }
 
 // driver is the backend of the driver process: the node runs in this

@@ -14,7 +14,6 @@ import (
 
 	"manta/cluster"
 	"manta/gcs"
-	"manta/gcs/client"
 	"manta/node/host"
 	"manta/node/peer"
 	"manta/rpc/wire"
@@ -29,7 +28,7 @@ import (
 type clusterNode struct {
 	cfg   Config
 	token []byte
-	api   *client.Client
+	api   *timedGCS // the GCS client, its latency counted
 	// binary is this program's hash in the GCS function table.
 	binary string
 
@@ -69,7 +68,7 @@ func dialCluster(cfg Config) (*clusterNode, error) {
 		api.Close()
 		return nil, fmt.Errorf("manta: publishing this program to the cluster: %w", err)
 	}
-	return &clusterNode{cfg: cfg, token: token, api: api, binary: hash.String(), stop: make(chan struct{})}, nil
+	return &clusterNode{cfg: cfg, token: token, api: &timedGCS{API: api}, binary: hash.String(), stop: make(chan struct{})}, nil
 }
 
 // attach starts the node's servers on the host's store; it is the host's

@@ -2,7 +2,9 @@ package core
 
 import (
 	"manta/cluster"
+	"manta/events"
 	"manta/metrics"
+	"manta/metrics/hist"
 )
 
 // MetricsAddr is where the node serves its Prometheus metrics
@@ -24,7 +26,16 @@ func (c *Cluster) metricsSnapshot() metrics.Snapshot {
 		Lineage: s.Lineage, LineageBytes: s.LineageBytes, LineageEvicted: s.LineageEvicted,
 		StoreUsed: st.Used, StoreCapacity: st.Capacity, StorePinned: st.Pinned,
 		StoreSpills: st.SpillWrites, StoreSpillBytes: st.SpillWriteBytes, StoreRestores: st.Restores, StoreEvictions: st.Evicted,
-		Lent: c.h.Lent(), QueuedByShape: map[string]int{}}
+		Lent: c.h.Lent(), QueuedByShape: map[string]int{}, WorkerDeaths: s.WorkersDied, Pulls: s.Pulls, PulledBytes: s.PulledBytes}
+	if hs := events.PhaseHistograms(); hs != nil {
+		m.Phases = map[string]hist.Snapshot{}
+		for i, h := range hs {
+			m.Phases[events.LocalPhases[i].Name] = h
+		}
+	}
+	if c.net != nil {
+		m.GCSReads, m.GCSWrites = c.net.api.reads.Snapshot(), c.net.api.writes.Snapshot()
+	}
 	for _, cs := range s.Sched.Classes {
 		if cs.Queued > 0 {
 			m.QueuedByShape[string(cluster.AppendResources(nil, cs.Request.Map()))] += cs.Queued

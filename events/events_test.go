@@ -306,3 +306,24 @@ func TestBreakdown(t *testing.T) {
 		t.Errorf("phases add up to %d, the whole to %d", sum, ph[len(ph)-1].Quantile(0.5))
 	}
 }
+
+// The node process's phases are counted as its events are written: one
+// task's five local phases, each its own duration.
+func TestPhaseHistograms(t *testing.T) {
+	r, _ := recording(t, ringSlots, time.Hour)
+	task := wire.TaskID{Lo: 7}
+	for i, k := range []Kind{Submit, Queued, Dispatch, Push, Done, Got} {
+		r.add(Event{Time: 1000 + int64(i*i)*1000, Kind: k, Task: task})
+	}
+	r.add(Event{Time: 99, Kind: Done, Task: wire.TaskID{Lo: 8}}) // never submitted here: not tracked
+	if err := r.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	hs := PhaseHistograms()
+	want := []time.Duration{1000, 3000, 5000, 7000, 9000}
+	for i, h := range hs {
+		if h.Count != 1 || h.Sum != want[i] {
+			t.Errorf("%s: count %d sum %v, want 1 and %v", LocalPhases[i].Name, h.Count, h.Sum, want[i])
+		}
+	}
+}

@@ -40,8 +40,9 @@ type Recorder struct {
 	tail    atomic.Uint64 // next slot to write out; only the flusher stores it
 	dropped atomic.Uint64
 
-	names names
-	every time.Duration // how often loop flushes
+	names  names
+	phases phaseTracker  // under mu
+	every  time.Duration // how often loop flushes
 
 	mu     sync.Mutex // the file, the writer, closed
 	f      *os.File
@@ -155,6 +156,7 @@ func (r *Recorder) drainLocked() {
 			break // claimed, not yet written: the next flush takes it
 		}
 		r.buf = appendEvent(r.buf, s.ev)
+		r.phases.add(s.ev)
 		if len(r.buf) >= 64<<10 {
 			r.write()
 		}

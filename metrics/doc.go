@@ -31,10 +31,14 @@
 //	manta_store_spills_total, manta_store_spilled_bytes_total,
 //	manta_store_restores_total, manta_store_evictions_total counter  spilling to disk and back
 //	manta_lent_objects                                      gauge    results kept here for other nodes
+//	manta_worker_deaths_total                               counter  worker processes that died unasked
+//	manta_pulls_total, manta_pulled_bytes_total             counter  objects pulled from other nodes
+//	manta_task_phase_seconds{phase="..."}                   histogram a task's phases this node sees whole
+//	manta_gcs_operation_seconds{op="read|write"}            histogram the node's GCS operations
 //
-// Not yet: the per-phase latency histograms of the scheduler (microsecond
-// buckets), object transfers between nodes, worker deaths and the latency of
-// GCS operations. They need event points in the node, transfer and GCS
-// client that do not exist yet; a Snapshot, read at scrape time, cannot
-// give them.
+// The histograms have microsecond buckets (package metrics/hist: 1 µs to
+// 5 s). The phases (submit_to_queued, scheduler_queue, ring_push,
+// at_worker, driver_wakeup) come from the node's task-life events, so
+// they are there only while it records them (core.Config.EventsDir);
+// the whole breakdown, workers' phases included, is `manta timeline`'s.
 package metrics

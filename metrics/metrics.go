@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"manta/metrics/hist"
 )
 
 // Snapshot is a node's state at one scrape; Node fills it from core.Cluster.Stats.
@@ -27,6 +29,16 @@ type Snapshot struct {
 	Lent                                                        int
 	// QueuedByShape counts queued tasks by resource shape ("CPU=1,GPU=1").
 	QueuedByShape map[string]int
+	WorkerDeaths  int   // worker processes that died unasked (a counter)
+	Pulls         int64 // objects pulled from other nodes (a counter)
+	PulledBytes   int64 // their bytes (a counter)
+	// Phases are the latencies of a task's phases that the node sees
+	// whole (events.LocalPhases), by phase name; empty unless the node
+	// records task-life events.
+	Phases map[string]hist.Snapshot
+	// GCSReads and GCSWrites are the latencies of the node's operations
+	// on the GCS; zero without a cluster.
+	GCSReads, GCSWrites hist.Snapshot
 }
 
 // Config configures Serve.
@@ -149,5 +161,30 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter("manta_store_spilled_bytes_total", "Data bytes written to spill files.", float64(s.StoreSpillBytes))
 	counter("manta_store_restores_total", "Spilled objects read back from disk into the object store; a high rate means the store is too small for the working set.", float64(s.StoreRestores))
 	counter("manta_store_evictions_total", "Times an object's memory was freed because a spill file held it.", float64(s.StoreEvictions))
+	counter("manta_worker_deaths_total", "Worker processes of this node that died without being asked to exit (crashes, kills); their tasks were retried or failed.", float64(s.WorkerDeaths))
+	counter("manta_pulls_total", "Objects this node pulled from other nodes' stores (arguments and Gets of objects held elsewhere).", float64(s.Pulls))
+	counter("manta_pulled_bytes_total", "Bytes this node pulled from other nodes' stores.", float64(s.PulledBytes))
+	phases := prometheus.NewDesc("manta_task_phase_seconds",
+		"Time tasks spent in each phase of their life that this node sees whole, from its task-life events (only while it records them: core.Config.EventsDir): submit_to_queued, scheduler_queue, ring_push (with the worker's wake-up call), at_worker (its wake-up, run and reply), driver_wakeup (result seen to Get returning).",
+		[]string{"phase"}, constLabels)
+	for name, h := range s.Phases {
+		ch <- prometheus.MustNewConstHistogram(phases, h.Count, h.Sum.Seconds(), buckets(h), name)
+	}
+	gcsOps := prometheus.NewDesc("manta_gcs_operation_seconds", "Latency of this node's operations on the GCS (heartbeats, the actor and node tables, the function table), by kind.", []string{"op"}, constLabels)
+	for op, h := range map[string]hist.Snapshot{"read": s.GCSReads, "write": s.GCSWrites} {
+		if h.Count > 0 {
+			ch <- prometheus.MustNewConstHistogram(gcsOps, h.Count, h.Sum.Seconds(), buckets(h), op)
+		}
+	}
 	gauge("manta_lent_objects", "Results of tasks this node ran for other nodes, kept here until their owners release them or leave.", float64(s.Lent))
+}
+
+// buckets turns a histogram's cumulative counts into Prometheus's, upper
+// bounds in seconds.
+func buckets(h hist.Snapshot) map[float64]uint64 {
+	b := make(map[float64]uint64, len(h.Bounds))
+	for i, bound := range h.Bounds {
+		b[bound.Seconds()] = h.Counts[i]
+	}
+	return b
 }

@@ -12,13 +12,18 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"manta/metrics/hist"
 )
 
 // sample is one metric family's value for a label set, as parsed.
 type sample struct {
 	typ    string // GAUGE, COUNTER, ...
 	labels map[string]string
-	value  float64
+	value  float64 // a histogram's: its count
+	// A histogram's sum and cumulative buckets by upper bound.
+	sum     float64
+	buckets map[float64]uint64
 }
 
 func scrape(t *testing.T, addr string) map[string][]sample {
@@ -51,6 +56,13 @@ func scrape(t *testing.T, addr string) map[string][]sample {
 				s.value = m.GetCounter().GetValue()
 			case m.GetUntyped() != nil:
 				s.value = m.GetUntyped().GetValue()
+			case m.GetHistogram() != nil:
+				h := m.GetHistogram()
+				s.value, s.sum = float64(h.GetSampleCount()), h.GetSampleSum()
+				s.buckets = map[float64]uint64{}
+				for _, b := range h.GetBucket() {
+					s.buckets[b.GetUpperBound()] = b.GetCumulativeCount()
+				}
 			}
 			out[name] = append(out[name], s)
 		}
@@ -68,7 +80,18 @@ func fullSnapshot() Snapshot {
 		StoreSpills: 12, StoreSpillBytes: 1 << 25, StoreRestores: 13, StoreEvictions: 14,
 		Lent:          15,
 		QueuedByShape: map[string]int{"CPU=1": 2, "CPU=1,GPU=1": 1},
+		WorkerDeaths:  16, Pulls: 17, PulledBytes: 1 << 26,
+		Phases:    map[string]hist.Snapshot{"scheduler_queue": histOf(3*time.Microsecond, 40*time.Microsecond), "ring_push": histOf(500 * time.Nanosecond)},
+		GCSWrites: histOf(2 * time.Millisecond),
 	}
+}
+
+func histOf(ds ...time.Duration) hist.Snapshot {
+	var h hist.Histogram
+	for _, d := range ds {
+		h.Observe(d)
+	}
+	return h.Snapshot()
 }
 
 func serve(t *testing.T, snap func() Snapshot) *Server {
@@ -111,6 +134,9 @@ func TestMetrics(t *testing.T) {
 		{"manta_store_restores_total", counter, 13},
 		{"manta_store_evictions_total", counter, 14},
 		{"manta_lent_objects", gauge, 15},
+		{"manta_worker_deaths_total", counter, 16},
+		{"manta_pulls_total", counter, 17},
+		{"manta_pulled_bytes_total", counter, 1 << 26},
 	}
 	for _, w := range single {
 		ss := got[w.name]
@@ -144,12 +170,36 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 
+	// Histograms: microsecond buckets, in seconds; the GCS's reads, never
+	// made, are not reported.
+	phases := got["manta_task_phase_seconds"]
+	if len(phases) != 2 {
+		t.Errorf("manta_task_phase_seconds: %d phases, want 2", len(phases))
+	}
+	for _, s := range phases {
+		switch s.labels["phase"] {
+		case "scheduler_queue":
+			if s.typ != "HISTOGRAM" || s.value != 2 || s.buckets[5e-6] != 1 || s.buckets[50e-6] != 2 || s.sum < 42.9e-6 || s.sum > 43.1e-6 {
+				t.Errorf("scheduler_queue: %+v", s)
+			}
+		case "ring_push":
+			if s.value != 1 || s.buckets[1e-6] != 1 {
+				t.Errorf("ring_push: %+v", s)
+			}
+		default:
+			t.Errorf("phase %q", s.labels["phase"])
+		}
+	}
+	if ops := got["manta_gcs_operation_seconds"]; len(ops) != 1 || ops[0].labels["op"] != "write" || ops[0].buckets[2e-3] != 1 || ops[0].buckets[1e-3] != 0 {
+		t.Errorf("manta_gcs_operation_seconds: %+v", ops)
+	}
+
 	// Every manta_ family is one the test knows, so a new one is tested.
 	for name := range got {
 		if !strings.HasPrefix(name, "manta_") {
 			continue
 		}
-		known := name == "manta_tasks" || name == "manta_sched_queued_tasks"
+		known := name == "manta_tasks" || name == "manta_sched_queued_tasks" || name == "manta_task_phase_seconds" || name == "manta_gcs_operation_seconds"
 		for _, w := range single {
 			known = known || w.name == name
 		}

@@ -208,6 +208,7 @@ type Node struct {
 	// startFailures counts process starts that failed in a row.
 	startFailures int
 	started       int
+	died          int // worker processes gone without being asked to go
 
 	pins      map[PinToken]pinRequest
 	nextPin   PinToken
@@ -280,6 +281,7 @@ type Stats struct {
 	Tasks        int // tasks submitted and not finished
 	Workers      int // live worker processes, actors' included
 	Started      int // worker processes started over the node's life
+	Died         int // worker processes that died without being asked to exit
 	Actors       int // actors alive or being created
 	Lineage      int // finished tasks whose specification is kept
 	LineageBytes int64
@@ -289,7 +291,7 @@ type Stats struct {
 
 // Stats returns a snapshot; it allocates.
 func (n *Node) Stats() Stats {
-	s := Stats{Objects: len(n.objects), Tasks: len(n.tasks), Started: n.started, Sched: n.sched.Stats(),
+	s := Stats{Objects: len(n.objects), Tasks: len(n.tasks), Started: n.started, Died: n.died, Sched: n.sched.Stats(),
 		Lineage: n.lineage.kept, LineageBytes: n.lineage.bytes, Evicted: n.lineage.evictions}
 	for _, p := range n.procs {
 		if p.state != procStarting {

@@ -87,6 +87,9 @@ func (n *Node) ProcExited(p ProcID, cause error) {
 		n.processActions()
 		return
 	}
+	if pr.state != procExiting && !n.closed {
+		n.died++
+	}
 	slots := append([]sched.WorkerID{p}, pr.extra...)
 	for _, s := range slots {
 		delete(n.slots, s)

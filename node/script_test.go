@@ -245,8 +245,8 @@ func (s *scriptState) apply(cmd string, args script.Args) (string, error) {
 		return b.String(), nil
 	case "stats":
 		st := s.n.Stats()
-		return fmt.Sprintf("objects=%d tasks=%d workers=%d started=%d actors=%d lineage=%d lineage-bytes=%d evicted=%d\n",
-			st.Objects, st.Tasks, st.Workers, st.Started, st.Actors, st.Lineage, st.LineageBytes, st.Evicted), nil
+		return fmt.Sprintf("objects=%d tasks=%d workers=%d started=%d died=%d actors=%d lineage=%d lineage-bytes=%d evicted=%d\n",
+			st.Objects, st.Tasks, st.Workers, st.Started, st.Died, st.Actors, st.Lineage, st.LineageBytes, st.Evicted), nil
 	case "objects":
 		return dumpObjects(s.n), nil
 	case "run-here", "spill-done", "spill-failed":

@@ -291,6 +291,8 @@ func (h *Host) pinObject(ctx context.Context, id wire.ObjectID, forGet bool) (st
 	if err := h.cluster.Pull(ctx, id, r.size, r.from, forGet); err != nil {
 		return store.Slot{}, fmt.Errorf("%w: %w", store.ErrLost, err)
 	}
+	h.pulls.Add(1)
+	h.pulledBytes.Add(r.size)
 	events.RecordObject(events.ObjTransfer, id, uint64(r.size))
 	return h.st.Pin(ctx, StoreID(id))
 }

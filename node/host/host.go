@@ -160,6 +160,8 @@ type Host struct {
 	writers    sync.WaitGroup // driver Puts writing into the store
 	exits      sync.WaitGroup // spawns and exit watchers in progress
 	flushers   sync.WaitGroup // overflow flushers running
+
+	pulls, pulledBytes atomic.Int64 // objects pulled from other nodes
 }
 
 type pinRequest struct {
@@ -415,13 +417,16 @@ func (h *Host) LookupActor(name string) (wire.TaskID, string, error) {
 type Stats struct {
 	Node  node.Stats
 	Store store.Stats
+	// Pulls counts the objects pulled from other nodes into the store,
+	// PulledBytes their bytes.
+	Pulls, PulledBytes int64
 }
 
 // Stats returns a snapshot.
 func (h *Host) Stats() Stats {
 	h.lock()
 	defer h.unlock()
-	return Stats{Node: h.n.Stats(), Store: h.st.Stats()}
+	return Stats{Node: h.n.Stats(), Store: h.st.Stats(), Pulls: h.pulls.Load(), PulledBytes: h.pulledBytes.Load()}
 }
 
 // Shutdown stops the node: unfinished calls fail with ErrShutdown,

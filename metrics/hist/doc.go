@@ -1,0 +1,9 @@
+// Package hist is a latency histogram with microsecond buckets that any
+// goroutine may observe into without a lock, for the code that measures
+// (the events recorder, the GCS client's wrapper) and the code that
+// exports it (package metrics), which imports no more than this.
+//
+//	var h hist.Histogram
+//	h.Observe(d)
+//	s := h.Snapshot() // s.Counts[i] counts the durations <= s.Bounds[i]
+package hist
