@@ -24,6 +24,7 @@ const (
 	KindOffCPU Kind = 3
 )
 
+// String names the kind as the tables do.
 func (k Kind) String() string {
 	switch k {
 	case KindStage:

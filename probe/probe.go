@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -145,8 +146,8 @@ func Attach(cfg Config) (_ *Probe, err error) {
 	if err := p.objs.Targets.Put(uint32(cfg.PID), uint32(1)); err != nil {
 		return nil, fmt.Errorf("probe: %w", err)
 	}
-	if _, err := p.scan(); err != nil {
-		return nil, err
+	if alive, err := p.scan(); err != nil || !alive {
+		return nil, cmp.Or(err, fmt.Errorf("probe: process %d exited", cfg.PID))
 	}
 	ex, err := link.OpenExecutable(exePath)
 	if err != nil {
@@ -157,7 +158,8 @@ func Attach(cfg Config) (_ *Probe, err error) {
 		// probed too, and the BPF side keeps the targets' events only.
 		l, err := ex.Uprobe(st.Symbol, p.objs.Stage, &link.UprobeOptions{Cookie: uint64(i)})
 		if err != nil {
-			return nil, permission(fmt.Errorf("probe: uprobe on %s (is it inlined? mark it //go:noinline): %w", st.Symbol, err))
+			return nil, permission(fmt.Errorf("probe: uprobe on %s (is process %d a manta driver? is the function inlined everywhere? mark it //go:noinline): %w",
+				st.Symbol, cfg.PID, err))
 		}
 		p.links = append(p.links, l)
 	}
@@ -215,14 +217,19 @@ func (p *Probe) scan() (alive bool, err error) {
 // wakes the reader only when much is waiting, to spare the target's CPUs.
 const pollEvery = 20 * time.Millisecond
 
-// Run reads events until ctx is done or the driver exits. Every interval
-// it calls tick, when not nil, with the report of that interval; it
-// returns the report of the whole run.
+// Run reads events until ctx is done or the driver exits, and returns the
+// report of the whole run. Every interval (when above 0) it calls tick,
+// when not nil, with the report of that interval alone.
 func (p *Probe) Run(ctx context.Context, interval time.Duration, tick func(Report)) (Report, error) {
 	total, part := NewTally(p.cfg.Stages), NewTally(p.cfg.Stages)
 	start := time.Now()
 	partStart, nextScan := start, start.Add(time.Second)
-	var partFrom counters
+	runFrom := p.counters()
+	partFrom := runFrom
+	finish := func(err error) (Report, error) {
+		total.Merge(part)
+		return p.report(total, time.Since(start), runFrom), err
+	}
 	var rec ringbuf.Record
 	for ctx.Err() == nil {
 		p.reader.SetDeadline(time.Now().Add(pollEvery))
@@ -232,7 +239,7 @@ func (p *Probe) Run(ctx context.Context, interval time.Duration, tick func(Repor
 				break
 			}
 			if err != nil {
-				return p.report(total, time.Since(start), counters{}), fmt.Errorf("probe: reading events: %w", err)
+				return finish(fmt.Errorf("probe: reading events: %w", err))
 			}
 			p.handle(part, rec.RawSample)
 		}
@@ -240,12 +247,11 @@ func (p *Probe) Run(ctx context.Context, interval time.Duration, tick func(Repor
 		if !now.Before(nextScan) {
 			alive, err := p.scan()
 			if err != nil || !alive {
-				total.Merge(part)
-				return p.report(total, now.Sub(start), counters{}), err
+				return finish(err)
 			}
 			nextScan = now.Add(time.Second)
 		}
-		if now.Sub(partStart) >= interval {
+		if interval > 0 && now.Sub(partStart) >= interval {
 			if tick != nil {
 				tick(p.report(part, now.Sub(partStart), partFrom))
 			}
@@ -253,8 +259,7 @@ func (p *Probe) Run(ctx context.Context, interval time.Duration, tick func(Repor
 			part, partStart, partFrom = NewTally(p.cfg.Stages), now, p.counters()
 		}
 	}
-	total.Merge(part)
-	return p.report(total, time.Since(start), counters{}), nil
+	return finish(nil)
 }
 
 func (p *Probe) handle(t *Tally, raw []byte) {
@@ -272,7 +277,7 @@ func (p *Probe) handle(t *Tally, raw []byte) {
 	t.AddSched(e, int(e.TGID) != p.cfg.PID)
 }
 
-// counters are the Report's counters, kept from the start.
+// counters are the Report's counters, kept from Attach on.
 type counters struct {
 	broken, gaps, skipped, lost uint64
 	brokenAt                    []uint64

@@ -15,8 +15,8 @@ import (
 // Report is what a Tally measured, ready to print (WriteText), save as
 // JSON (encoding/json) or draw (Figure). Durations are in microseconds.
 type Report struct {
-	PID     int     `json:"pid"`
-	Workers []int   `json:"workers"` // the worker processes watched
+	PID     int     `json:"pid"`     // the driver
+	Workers []int   `json:"workers"` // the worker processes watched at the end
 	Seconds float64 `json:"seconds"` // the stretch of time covered
 	// Stages has one row per stage in path order: the time from the entry
 	// into the stage before to the entry into this one. The row of stage 0
@@ -45,7 +45,9 @@ type Report struct {
 	Lost     uint64            `json:"lost"` // events dropped by a full ring buffer
 }
 
-// Row summarizes one histogram.
+// Row summarizes one histogram: what it measures, how many durations, their
+// exact mean and maximum, quantiles read from the buckets (within 3.2%),
+// and the non-empty buckets themselves, in nanoseconds.
 type Row struct {
 	Name    string   `json:"name"`
 	Count   uint64   `json:"count"`
