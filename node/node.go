@@ -171,7 +171,11 @@ type Result struct {
 // (its Ch is the host's to use), registers it with Await, and is told
 // through Host.Wake once enough of its objects are ready.
 type Waiter struct {
-	Ch    chan struct{}
+	Ch chan struct{}
+	// Yield is the host's: whether whoever wakes it should hand it the
+	// CPU at once (a Get of one object, a round trip on the caller's
+	// critical path).
+	Yield bool
 	need  int
 	fired bool
 }

@@ -66,7 +66,9 @@ func (e *effects) Free(id wire.ObjectID) {
 
 func (e *effects) Wake(w *node.Waiter) {
 	close(w.Ch)
-	e.woke = true
+	if w.Yield {
+		e.woke = true
+	}
 }
 
 func (e *effects) SetTimer(tok node.TimerToken, d time.Duration) {

@@ -125,6 +125,10 @@ type Host struct {
 	pinQueue []pinRequest // pins asked for under mu, started at unlock
 	retired  []*proc      // exited, their segments unmapped by the loop
 	closed   bool
+	// woke says a driver goroutine that should run at once was woken
+	// under mu (effects.Wake): unlock then yields the P to it. Beside
+	// closed, in its padding: the fields after it keep their places.
+	woke bool
 
 	// With Config.Cluster: objects other nodes hold, objects lent to
 	// peers, peers' runs waiting for their task, and the spills in flight
@@ -152,9 +156,6 @@ type Host struct {
 	loopDone   chan struct{}
 	stopTick   chan struct{}
 	inBuf      []byte // the inbound loop's scratch; under mu
-	// woke says a driver goroutine was woken under mu (effects.Wake):
-	// unlock then yields the P to it.
-	woke bool
 
 	storeCalls sync.WaitGroup // store calls off the lock, and driver reads
 	writers    sync.WaitGroup // driver Puts writing into the store

@@ -47,7 +47,7 @@ func (h *Host) Get(ctx context.Context, hs []Hold, out []Read) error {
 		}
 		if o := hs[i].Obj; o != nil && o.Pending() {
 			if w == nil {
-				w = &node.Waiter{Ch: make(chan struct{})}
+				w = &node.Waiter{Ch: make(chan struct{}), Yield: len(hs) == 1}
 			}
 			h.n.Await(w, o)
 		}
