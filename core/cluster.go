@@ -33,8 +33,10 @@ type Cluster struct {
 	metrics *metrics.Server
 	// In a cluster: the state API's server (see StateAddr).
 	state *state.Server
-	// With Config.EventsDir: this process's events recorder.
-	events *events.Recorder
+	// With Config.EventsDir: this process's events recorder, and the
+	// sampling period RecordEvents(true) sets.
+	events       *events.Recorder
+	eventsSample int
 }
 
 // Init starts manta in this process. In a worker process started by a
@@ -115,7 +117,7 @@ func initNode(cfg Config) (*Cluster, error) {
 		objs.close()
 		return nil, errors.New("manta: already initialized in this process")
 	}
-	c := &Cluster{rt: rt, h: h, net: net, events: rec}
+	c := &Cluster{rt: rt, h: h, net: net, events: rec, eventsSample: cfg.EventsSample}
 	c.RecordEvents(true)
 	if net != nil {
 		net.host = h
@@ -139,13 +141,18 @@ func initNode(cfg Config) (*Cluster, error) {
 	return c, nil
 }
 
-// RecordEvents turns the recording of task-life events on or off, in
-// this process and its workers; it does nothing without
-// Config.EventsDir.
+// RecordEvents turns the recording of task-life events on (of one task
+// in Config.EventsSample) or off, in this process and its workers; it
+// does nothing without Config.EventsDir.
 func (c *Cluster) RecordEvents(on bool) {
-	if c.events != nil {
-		events.Enable(on)
+	if c.events == nil {
+		return
 	}
+	every := 0
+	if on {
+		every = max(1, c.eventsSample)
+	}
+	events.Sample(every)
 }
 
 // NodeID is this node's ID in its cluster; empty without Config.Address.

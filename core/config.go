@@ -110,6 +110,10 @@ type Config struct {
 	// and on again, and `manta timeline` makes a Chrome trace of the
 	// files. Off, the recording points cost one load each.
 	EventsDir string
+	// EventsSample, with EventsDir, records the events of one task in
+	// this many (a power of two; by task ID, each sampled task whole),
+	// for workloads too fast to afford every task's. Default 1: all.
+	EventsSample int
 	// InjectSchedulerDelay, for experiments only (Figure 12b), holds
 	// every plain task that is ready to run this long before the local
 	// scheduler sees it.
@@ -145,6 +149,7 @@ var envConfig = []struct {
 	{"MANTA_JOB_IDLE_TIMEOUT", func(c *Config, v string) (err error) { c.JobIdleTimeout, err = time.ParseDuration(v); return }},
 	{"MANTA_WAIT_FOR_NODES", func(c *Config, v string) (err error) { c.WaitForNodes, err = strconv.ParseBool(v); return }},
 	{events.EnvDir, func(c *Config, v string) error { c.EventsDir = v; return nil }},
+	{"MANTA_EVENTS_SAMPLE", func(c *Config, v string) (err error) { c.EventsSample, err = strconv.Atoi(v); return }},
 	{"MANTA_SPILL_QUEUE", func(c *Config, v string) (err error) { c.SpillQueue, err = strconv.Atoi(v); return }},
 	{"MANTA_LINEAGE_BYTES", func(c *Config, v string) (err error) { c.LineageBytes, err = strconv.ParseInt(v, 10, 64); return }},
 }

@@ -72,12 +72,23 @@ func Now() int64 { return nanotime() }
 
 // onWord points at the switch every recording point reads (a *uint32):
 // a word of this process's own, or one in shared memory that the node
-// flips for its workers too (see Attach). Non-zero means on.
+// flips for its workers too (see Attach). Zero means off; otherwise it is
+// the sampling period, a power of two: the tasks whose IDs are a multiple
+// of it in their low bits are recorded, all of their events.
 var onWord = unsafe.Pointer(new(uint32))
 
-// On reports whether events are being recorded: the one check a
-// recording point makes when they are not.
-func On() bool { return atomic.LoadUint32((*uint32)(atomic.LoadPointer(&onWord))) != 0 }
+func sw() uint32 { return atomic.LoadUint32((*uint32)(atomic.LoadPointer(&onWord))) }
+
+// On reports whether events are being recorded (for some tasks at
+// least): the one check a recording point makes when they are not.
+func On() bool { return sw() != 0 }
+
+// Sampled reports whether task's events are being recorded: recording
+// is on and the task is in the sample (every task's, unless Sample).
+func Sampled(task wire.TaskID) bool {
+	w := sw()
+	return w != 0 && task.Lo&uint64(w-1) == 0
+}
 
 // Attach makes the 32-bit word at sw the switch, typically in memory
 // shared with other processes: the node process and its workers attach
@@ -93,26 +104,43 @@ func Detach() {
 	atomic.StorePointer(&onWord, unsafe.Pointer(sw))
 }
 
-// Enable turns recording on or off, in every process attached to the
-// same switch. A process records only once it has a Recorder (Open).
+// Enable turns recording of every task's events on or off, in every
+// process attached to the same switch. A process records only once it
+// has a Recorder (Open).
 func Enable(enabled bool) {
+	every := 0
+	if enabled {
+		every = 1
+	}
+	Sample(every)
+}
+
+// Sample records the events of one task in every (rounded up to a power
+// of two; 0 turns recording off), chosen by task ID, so that a sampled
+// task's life is whole: what a fast workload can afford when every
+// task's would cost too much.
+func Sample(every int) {
 	v := uint32(0)
-	if enabled && rec.Load() != nil {
+	if every > 0 && rec.Load() != nil {
 		v = 1
+		for int(v) < every && v < 1<<30 {
+			v <<= 1
+		}
 	}
 	atomic.StoreUint32((*uint32)(atomic.LoadPointer(&onWord)), v)
 }
 
-// Record records one task event, if recording is on.
+// Record records one task event, if the task's events are recorded.
 func Record(k Kind, task wire.TaskID, aux uint64) {
-	if On() {
+	if Sampled(task) {
 		record(Event{Kind: k, Task: task, Aux: aux})
 	}
 }
 
-// RecordObject records one object event, if recording is on.
+// RecordObject records one object event, if the events of the task that
+// made the object are recorded.
 func RecordObject(k Kind, id wire.ObjectID, aux uint64) {
-	if On() {
+	if Sampled(id.Task) {
 		record(Event{Kind: k, Task: id.Task, Index: id.Index, Aux: aux})
 	}
 }

@@ -327,3 +327,25 @@ func TestPhaseHistograms(t *testing.T) {
 		}
 	}
 }
+
+// Sampling records one task in every 4, by ID, every event of each.
+func TestSample(t *testing.T) {
+	r, dir := recording(t, ringSlots, time.Hour)
+	Sample(3) // rounds up to 4
+	for i := range 100 {
+		Record(Start, wire.TaskID{Lo: uint64(i)}, 0)
+		Record(End, wire.TaskID{Lo: uint64(i)}, 0)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p := readOne(t, dir)
+	if len(p.Events) != 50 {
+		t.Fatalf("%d events, want 25 tasks' 2", len(p.Events))
+	}
+	for _, e := range p.Events {
+		if e.Task.Lo%4 != 0 {
+			t.Fatalf("task %d recorded", e.Task.Lo)
+		}
+	}
+}

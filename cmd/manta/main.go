@@ -100,20 +100,20 @@ func run(args []string, out io.Writer) error {
 }
 
 // eventsOverheadRun is `manta microbenchmark --events-overhead`.
-func eventsOverheadRun(rows []micro.Row, d time.Duration, selected map[string]bool, asJSON bool, out io.Writer) error {
+func eventsOverheadRun(rows []micro.Row, d time.Duration, selected map[string]bool, sample int, asJSON bool, out io.Writer) error {
 	dir, err := os.MkdirTemp("", "manta-events-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	cluster, err := core.Init(core.Config{EventsDir: dir})
+	cluster, err := core.Init(core.Config{EventsDir: dir, EventsSample: sample})
 	if err != nil {
 		return err
 	}
 	defer cluster.Shutdown()
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	if !asJSON {
-		fmt.Fprintf(out, "manta %s microbenchmark on %d CPUs, %v per row, task-life events off and on in alternating slices\n", version, runtime.NumCPU(), d)
+		fmt.Fprintf(out, "manta %s microbenchmark on %d CPUs, %v per row, task-life events (of 1 task in %d) off and on in alternating slices\n", version, runtime.NumCPU(), d, sample)
 		fmt.Fprintln(tw, "row\tevents off\tevents on\ton/off\tunit\t")
 	}
 	enc := json.NewEncoder(out)
@@ -156,6 +156,7 @@ func microbenchmark(args []string, out io.Writer) error {
 	queued := fs.Int("queued", 1000000, "tasks to queue for the memory row (0 skips it)")
 	cpuProfile := fs.String("cpuprofile", "", "write the driver's CPU profile (go tool pprof) to this file")
 	eventsOverhead := fs.Bool("events-overhead", false, "measure each row with task-life events off and on, in alternating slices (recorded to a temporary directory, removed after)")
+	eventsSample := fs.Int("events-sample", 1, "with --events-overhead: record the events of one task in this many (a power of two)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -186,7 +187,7 @@ func microbenchmark(args []string, out io.Writer) error {
 		}
 	}
 	if *eventsOverhead {
-		return eventsOverheadRun(rows, *duration, selected, *asJSON, out)
+		return eventsOverheadRun(rows, *duration, selected, *eventsSample, *asJSON, out)
 	}
 	cluster, err := core.Init(core.Config{})
 	if err != nil {

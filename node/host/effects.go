@@ -27,7 +27,7 @@ func (e *effects) Send(p node.ProcID, m *wire.Msg) {
 // observe is the node's Observe when events are on: it names a
 // submission's call once, and stamps the event.
 func observe(k events.Kind, task wire.TaskID, name []byte, aux uint64) {
-	if !events.On() {
+	if !events.Sampled(task) {
 		return
 	}
 	if k == events.Submit {
