@@ -13,7 +13,6 @@ import (
 	"html/template"
 	"io/fs"
 	"maps"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -23,6 +22,7 @@ import (
 
 	"manta/cluster"
 	"manta/gcs"
+	"manta/internal/httpserve"
 	"manta/state"
 )
 
@@ -69,9 +69,7 @@ type Config struct {
 // Config.Every and serves the page and its JSON until Close.
 type Server struct {
 	cfg     Config
-	ln      net.Listener
-	http    *http.Server
-	served  chan struct{}
+	srv     *httpserve.Server
 	cookie  []byte   // the session cookie's value
 	token   [32]byte // SHA-256 of the token's text, compared to the SHA-256 of what a request offers
 	client  *state.Client
@@ -102,39 +100,32 @@ func serve(cfg Config, afterSample func()) (*Server, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clockwork.NewRealClock()
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("dashboard: %w", err)
-	}
 	text := state.TokenText(cfg.Token)
 	client := &state.Client{Token: text, HTTP: &http.Client{Timeout: requestTimeout}}
 	s := &Server{
 		cfg:     cfg,
-		ln:      ln,
-		served:  make(chan struct{}),
 		cookie:  []byte(cookieValue(cfg.Token)),
 		token:   sha256.Sum256([]byte(text)),
 		client:  client,
 		sampler: newSampler(cfg.GCS, client, cfg.Clock, cfg.Every, afterSample),
 	}
-	s.http = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		defer close(s.served)
-		_ = s.http.Serve(ln)
-	}()
+	srv, err := httpserve.Start(cfg.Addr, s.handler())
+	if err != nil {
+		s.sampler.close()
+		return nil, fmt.Errorf("dashboard: %w", err)
+	}
+	s.srv = srv
 	return s, nil
 }
 
 // Addr is the address the dashboard listens on (host:port); the page is
 // at http://ADDR/?token=HEX, HEX being state.TokenText(Config.Token).
-func (s *Server) Addr() string { return s.ln.Addr().String() }
+func (s *Server) Addr() string { return s.srv.Addr() }
 
 // Close stops sampling and serving, and waits for both.
 func (s *Server) Close() error {
 	s.sampler.close()
-	err := s.http.Close()
-	<-s.served
-	return err
+	return s.srv.Close()
 }
 
 // cookieValue is what the session cookie holds: derived from the token,

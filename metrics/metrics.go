@@ -2,14 +2,13 @@ package metrics
 
 import (
 	"errors"
-	"net"
 	"net/http"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"manta/internal/httpserve"
 	"manta/metrics/hist"
 )
 
@@ -53,12 +52,8 @@ type Config struct {
 // loopback, on a port the kernel picks.
 const DefaultAddr = "127.0.0.1:0"
 
-// Server serves /metrics.
-type Server struct {
-	ln   net.Listener
-	http *http.Server
-	done chan struct{}
-}
+// Server serves /metrics until Close; Addr says where.
+type Server struct{ *httpserve.Server }
 
 // Serve listens on cfg.Addr and serves the node's metrics, the Go runtime's
 // and the process's at /metrics, in Prometheus's text format (or
@@ -79,32 +74,11 @@ func Serve(cfg Config) (*Server, error) {
 	)
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	ln, err := net.Listen("tcp", addr)
+	s, err := httpserve.Start(addr, mux)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{
-		ln:   ln,
-		http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second},
-		done: make(chan struct{}),
-	}
-	go func() {
-		defer close(s.done)
-		_ = s.http.Serve(ln) // http.ErrServerClosed after Close
-	}()
-	return s, nil
-}
-
-// Addr is the address the server listens on (host:port), with the port
-// the kernel picked when the configured one was 0.
-func (s *Server) Addr() string { return s.ln.Addr().String() }
-
-// Close stops listening, closes the open connections and waits for the
-// serving goroutine to end. Scrapes in progress are cut off.
-func (s *Server) Close() error {
-	err := s.http.Close()
-	<-s.done
-	return err
+	return &Server{s}, nil
 }
 
 // collector turns a Snapshot into metrics. It is unchecked (Describe sends

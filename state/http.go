@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -16,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"manta/internal/httpserve"
 )
 
 // Source gives one node's rows. Each function is called once per request,
@@ -129,12 +130,8 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// Server serves a node's state API until Close.
-type Server struct {
-	ln   net.Listener
-	http *http.Server
-	done chan struct{}
-}
+// Server serves a node's state API until Close; Addr says where.
+type Server struct{ *httpserve.Server }
 
 // Serve listens on addr ("" means DefaultAddr) and serves Handler(src,
 // token).
@@ -146,26 +143,11 @@ func Serve(addr string, src Source, token string) (*Server, error) {
 	if addr == "" {
 		addr = DefaultAddr
 	}
-	ln, err := net.Listen("tcp", addr)
+	s, err := httpserve.Start(addr, h)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{ln: ln, http: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}, done: make(chan struct{})}
-	go func() {
-		defer close(s.done)
-		_ = s.http.Serve(ln)
-	}()
-	return s, nil
-}
-
-// Addr is the address the server listens on.
-func (s *Server) Addr() string { return s.ln.Addr().String() }
-
-// Close stops the server and waits for it.
-func (s *Server) Close() error {
-	err := s.http.Close()
-	<-s.done
-	return err
+	return &Server{s}, nil
 }
 
 // StatusError is a node's refusal of a request: its HTTP status and
