@@ -13,7 +13,7 @@
 // its Config.Observe) records Submit, Ready (for a task that waited for
 // its arguments), Queued, Dispatch and Done;
 // its host records Push and the object events (create, seal, pin,
-// transfer); a worker records Pop, Start and End; the driver records
+// transfer, and spill and restore, which the object store reports); a worker records Pop, Start and End; the driver records
 // Got when a Get that waited returns. All are stamped with the machine's
 // monotonic clock, so the processes' events line up.
 //

@@ -6,6 +6,7 @@ import (
 	"manta/events"
 	"manta/node"
 	"manta/rpc/wire"
+	"manta/shm/store"
 )
 
 // effects is the Host as the node sees it: the node calls these under
@@ -34,6 +35,15 @@ func observe(k events.Kind, task wire.TaskID, name []byte, aux uint64) {
 		aux = events.NameKind(events.Name(name), wire.SubmitKind(aux))
 	}
 	events.Record(k, task, aux)
+}
+
+// storeEvent records the store's spills or restores as object events.
+func storeEvent(k events.Kind) func(store.ID, int64) {
+	return func(id store.ID, size int64) {
+		if oid, ok := wire.ObjectIDFromBytes(id[:]); ok {
+			events.RecordObject(k, oid, uint64(size))
+		}
+	}
 }
 
 func (e *effects) SendControl(p node.ProcID, m *wire.Msg) {

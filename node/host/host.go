@@ -185,6 +185,8 @@ func New(cfg Config) (*Host, error) {
 	h.start = h.clock.Now()
 	if cfg.EventsDir != "" {
 		h.cfg.Node.Observe = observe
+		cfg.Store.Spilled = storeEvent(events.ObjSpill)
+		cfg.Store.Restored = storeEvent(events.ObjRestore)
 	}
 	if h.n, err = node.New(h.cfg.Node, (*effects)(h)); err != nil {
 		return nil, err

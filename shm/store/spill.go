@@ -102,6 +102,9 @@ func (s *Store) spill(i int32) error {
 		return fmt.Errorf("cannot spill object %v of %d bytes: %w", id, size, err)
 	}
 	o.onDisk = true
+	if s.spilled != nil {
+		s.spilled(id, size)
+	}
 	s.st.Spilled++
 	s.st.SpilledBytes += size
 	s.st.SpillWrites++
@@ -189,6 +192,9 @@ func (s *Store) restore(i, blk int32) (Slot, error) {
 		return Slot{}, fmt.Errorf("store: cannot restore object %v: %w: %w", id, ErrLost, err)
 	}
 	putHeader(s.mem[off:off+HeaderSize], off, id, size, true)
+	if s.restored != nil {
+		s.restored(id, size)
+	}
 	s.st.InMemory++
 	s.st.Restores++
 	s.st.RestoreBytes += size

@@ -29,7 +29,10 @@ func (s *testStore) location(t testing.TB, id ID) (inMemory, onDisk bool) {
 }
 
 func TestLRUSpillAndRestore(t *testing.T) {
-	s := newTestStore(t, Config{Capacity: 64 << 10})
+	var spilled, restored []ID
+	s := newTestStore(t, Config{Capacity: 64 << 10,
+		Spilled:  func(id ID, size int64) { spilled = append(spilled, id) },
+		Restored: func(id ID, size int64) { restored = append(restored, id) }})
 	for n := uint64(1); n <= 4; n++ {
 		s.put(t, idOf(n), content(n, quarter))
 	}
@@ -55,6 +58,9 @@ func TestLRUSpillAndRestore(t *testing.T) {
 	st = s.Stats()
 	if st.Restores != 1 || st.RestoreBytes != quarter || st.Pins != 2 || st.PinHits != 1 || st.HitRate() != 0.5 {
 		t.Fatalf("after one restore: %+v", st)
+	}
+	if !slices.Equal(spilled, []ID{idOf(2), idOf(3)}) || !slices.Equal(restored, []ID{idOf(2)}) {
+		t.Fatalf("told of spills %v and restores %v; want 2, 3 and 2", spilled, restored)
 	}
 	// 2 keeps its file: evicting it again writes nothing.
 	s.check(t, idOf(3), content(3, quarter))

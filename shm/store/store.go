@@ -36,6 +36,11 @@ type Config struct {
 	// restore (tests drive a clockwork.FakeClock). nil means
 	// clockwork.NewRealClock().
 	Clock clockwork.Clock
+	// Spilled and Restored, if set, are told of every object written to
+	// a spill file and every one read back, with its size in bytes (the
+	// node's task-life events). They are called with the store's lock
+	// held: they must be quick and must not call into the store.
+	Spilled, Restored func(id ID, size int64)
 }
 
 // Store is a node's object store: one shared-memory segment, the
@@ -47,7 +52,9 @@ type Store struct {
 	mem      []byte
 	capacity int64
 	timeout  time.Duration
-	clock    clockwork.Clock
+	// Config.Spilled and Config.Restored, called under mu.
+	spilled, restored func(id ID, size int64)
+	clock             clockwork.Clock
 
 	// createFile opens a spill file for writing; tests substitute it to
 	// inject write errors.
@@ -103,6 +110,8 @@ func New(cfg Config) (*Store, error) {
 		clock:      cfg.Clock,
 		createFile: createOSFile,
 		configDir:  cfg.SpillDir,
+		spilled:    cfg.Spilled,
+		restored:   cfg.Restored,
 		lruHead:    noObject,
 		lruTail:    noObject,
 	}
