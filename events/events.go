@@ -18,7 +18,7 @@ const (
 	Ready                       // its arguments are all ready
 	Queued                      // it entered the local scheduler's queue
 	Dispatch                    // the scheduler leased it a worker; Aux is the worker
-	Push                        // its message was pushed onto the worker's ring; Aux is the worker
+	Push                        // its message was pushed onto the worker's ring and the worker woken (a spinning worker may Pop it first); Aux is the worker
 	Pop                         // the worker popped it from its ring
 	Start                       // the worker started running it
 	End                         // its function returned
@@ -134,6 +134,17 @@ func Sample(every int) {
 func Record(k Kind, task wire.TaskID, aux uint64) {
 	if Sampled(task) {
 		record(Event{Kind: k, Task: task, Aux: aux})
+	}
+}
+
+// RecordAt records one task event that happened at (a Now reading), if
+// the task's events are recorded: events that happen together (a Get of
+// many objects returning) share one reading of the clock.
+func RecordAt(k Kind, task wire.TaskID, aux uint64, at int64) {
+	if Sampled(task) {
+		if r := rec.Load(); r != nil {
+			r.add(Event{Time: at, Kind: k, Task: task, Aux: aux})
+		}
 	}
 }
 

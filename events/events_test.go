@@ -349,3 +349,22 @@ func TestSample(t *testing.T) {
 		}
 	}
 }
+
+// A worker that pops a task before the host's push has returned (it was
+// spinning) gets a push phase that ends at its pop, never a negative one.
+func TestBreakdownPopBeforePush(t *testing.T) {
+	procs := twoProcesses()
+	for i, e := range procs[0].Events {
+		if e.Kind == Push {
+			procs[0].Events[i].Time = 2050 // after the worker's Pop at 2000
+		}
+	}
+	for _, p := range Breakdown(procs) {
+		if len(p.Nanos) > 0 && p.Nanos[0] < 0 {
+			t.Errorf("%s: %v", p.Name, p.Nanos)
+		}
+		if p.Name == "worker: woken, pops it" && p.Quantile(0.5) != 0 {
+			t.Errorf("pop before push: %v", p.Nanos)
+		}
+	}
+}

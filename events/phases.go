@@ -57,6 +57,14 @@ func Breakdown(procs []*Process) []Phase {
 			}
 		}
 	}
+	// Push is stamped once the push and the worker's wake-up call have
+	// returned; a spinning worker may pop the task before that, and then
+	// the push counts as done when it popped.
+	for _, t := range times {
+		if t[Pop] != 0 && t[Push] > t[Pop] {
+			t[Push] = t[Pop]
+		}
+	}
 	out := make([]Phase, len(phases)+1)
 	copy(out, phases)
 	out[len(phases)] = Phase{Name: "submit to Get returning", From: Submit, To: Got}

@@ -68,8 +68,9 @@ func (h *Host) Get(ctx context.Context, hs []Hold, out []Read) error {
 			return node.ErrShutdown
 		}
 		if events.On() {
+			now := events.Now() // they all return now
 			for _, hd := range hs {
-				events.Record(events.Got, hd.ID.Task, 0)
+				events.RecordAt(events.Got, hd.ID.Task, 0, now)
 			}
 		}
 	}
