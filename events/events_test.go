@@ -368,3 +368,25 @@ func TestBreakdownPopBeforePush(t *testing.T) {
 		}
 	}
 }
+
+// Closing a recorder turns recording off in its process only: a switch
+// shared with other processes (here, a word standing for one) keeps its
+// value.
+func TestCloseLeavesSharedSwitch(t *testing.T) {
+	shared := new(uint32)
+	Attach(shared)
+	r, err := open(t.TempDir(), RoleWorker, "w", 8, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	Enable(true)
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if On() {
+		t.Error("recording still on in this process after Close")
+	}
+	if *shared != 1 {
+		t.Errorf("the shared switch is %d after Close, want 1", *shared)
+	}
+}

@@ -187,7 +187,12 @@ func (r *Recorder) Close() error {
 	r.mu.Unlock()
 	close(r.stop)
 	<-r.done
-	rec.CompareAndSwap(r, nil)
+	if rec.CompareAndSwap(r, nil) {
+		// Off in this process, on a switch of its own: a worker's shared
+		// switch stays as its node set it for the others.
+		Detach()
+		atomic.StoreUint32((*uint32)(atomic.LoadPointer(&onWord)), 0)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.drainLocked()
