@@ -249,6 +249,8 @@ func (s *scriptState) apply(cmd string, args script.Args) (string, error) {
 			st.Objects, st.Tasks, st.Workers, st.Started, st.Died, st.Actors, st.Lineage, st.LineageBytes, st.Evicted), nil
 	case "objects":
 		return dumpObjects(s.n), nil
+	case "list":
+		return dumpListings(s.n), nil
 	case "run-here", "spill-done", "spill-failed":
 		t, err := argTask(args, "t")
 		if err != nil {
@@ -751,6 +753,33 @@ func dumpObjects(n *Node) string {
 			line += " lineage=" + [...]string{"none", "kept", "evicted"}[o.made.lin]
 		}
 		lines = append(lines, line)
+	}
+	slices.Sort(lines)
+	if len(lines) == 0 {
+		return "none\n"
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+// dumpListings prints what the state API lists of n: its tasks, actors
+// and worker processes (objects are dumpObjects').
+func dumpListings(n *Node) string {
+	var lines []string
+	for t := range n.Tasks() {
+		line := fmt.Sprintf("task %s %s %s attempt=%d", taskName(t.ID), t.Name, t.State, t.Attempt)
+		if t.Proc != 0 {
+			line += fmt.Sprintf(" proc=%d", t.Proc)
+		}
+		if t.Err != nil {
+			line += " err=" + t.Err.Error()
+		}
+		lines = append(lines, line)
+	}
+	for a := range n.Actors() {
+		lines = append(lines, fmt.Sprintf("actor %s %s %s queued=%d running=%d proc=%d", taskName(a.ID), a.Class, a.State, a.Queued, a.Running, a.Proc))
+	}
+	for p := range n.Procs() {
+		lines = append(lines, fmt.Sprintf("proc %d starting=%v actor=%v running=%d held=%d", p.ID, p.Starting, !p.Actor.IsZero(), p.Running, p.Borrows))
 	}
 	slices.Sort(lines)
 	if len(lines) == 0 {
