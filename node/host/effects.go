@@ -28,13 +28,10 @@ func (e *effects) Send(p node.ProcID, m *wire.Msg) {
 // observe is the node's Observe when events are on: it names a
 // submission's call once, and stamps the event.
 func observe(k events.Kind, task wire.TaskID, name []byte, aux uint64) {
-	if !events.Sampled(task) {
-		return
-	}
-	if k == events.Submit {
+	if k == events.Submit && events.Sampled(task) {
 		aux = events.NameKind(events.Name(name), wire.SubmitKind(aux))
 	}
-	events.Record(k, task, aux)
+	events.Record(k, task, aux) // records only a sampled task's
 }
 
 // storeEvent records the store's spills or restores as object events.
