@@ -1,6 +1,7 @@
 package events
 
 import (
+	"maps"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -143,7 +144,7 @@ func Record(k Kind, task wire.TaskID, aux uint64) {
 func RecordAt(k Kind, task wire.TaskID, aux uint64, at int64) {
 	if Sampled(task) {
 		if r := rec.Load(); r != nil {
-			r.add(Event{Time: at, Kind: k, Task: task, Aux: aux})
+			r.add(Event{Kind: k, Task: task, Aux: aux}, at)
 		}
 	}
 }
@@ -156,19 +157,20 @@ func RecordObject(k Kind, id wire.ObjectID, aux uint64) {
 	}
 }
 
-// record stamps e and adds it to this process's ring; apart from Record
-// so that the check above inlines into the recording points.
+// record stamps e and adds it to this process's rings; apart from
+// Record so that the check above inlines into the recording points.
 func record(e Event) {
 	if r := rec.Load(); r != nil {
-		e.Time = nanotime()
-		r.add(e)
+		r.add(e, 0)
 	}
 }
 
 // names interns the names of functions and methods for Submit events.
+// A name's lookup reads a map without a lock (every Submit makes one);
+// a new name copies the map, under mu: programs have few.
 type names struct {
-	mu    sync.Mutex
-	ids   map[string]uint32
+	ids   atomic.Pointer[map[string]uint32]
+	mu    sync.Mutex  // adding to ids, fresh
 	fresh []nameEntry // interned since the last flush
 }
 
@@ -178,20 +180,25 @@ type nameEntry struct {
 }
 
 // Name returns the ID of name, which Submit events carry in Aux; the
-// recorder writes each name once. It takes a lock: call it when
-// recording is on.
+// recorder writes each name once. Call it when recording is on.
 func Name(name []byte) uint64 {
 	r := rec.Load()
 	if r == nil {
 		return 0
 	}
+	if id, ok := (*r.names.ids.Load())[string(name)]; ok {
+		return uint64(id)
+	}
 	r.names.mu.Lock()
 	defer r.names.mu.Unlock()
-	id, ok := r.names.ids[string(name)]
-	if !ok {
-		id = uint32(len(r.names.ids) + 1)
-		r.names.ids[string(name)] = id
-		r.names.fresh = append(r.names.fresh, nameEntry{id, string(name)})
+	old := *r.names.ids.Load()
+	if id, ok := old[string(name)]; ok {
+		return uint64(id)
 	}
+	ids := maps.Clone(old)
+	id := uint32(len(old) + 1)
+	ids[string(name)] = id
+	r.names.ids.Store(&ids)
+	r.names.fresh = append(r.names.fresh, nameEntry{id, string(name)})
 	return uint64(id)
 }

@@ -25,55 +25,70 @@ var LocalPhases = [numLocalPhases]LocalPhase{
 
 const numLocalPhases = 5
 
-// maxTracked bounds the tasks whose times a recorder keeps to pair
-// their events: past it the oldest are forgotten (their later phases go
-// uncounted), so tasks whose result no Get waits for cannot grow it.
-const maxTracked = 1 << 16
+// trackedBits sizes the table in which a node's recorder
+// pairs its tasks' events: a task whose slot a later task takes (by the
+// hash of their IDs) loses its phases after that, so tasks whose result
+// no Get waits for cannot grow it.
+const trackedBits = 16
 
-// phaseTracker pairs the events of this process's tasks into phase
-// durations, as the flusher writes them.
-type phaseTracker struct {
-	hists [numLocalPhases]hist.Histogram
-	times map[wire.TaskID]*[numKinds]int64
-	order []wire.TaskID // FIFO of tracked tasks, for the bound
-	next  int
+// localKinds maps the kinds LocalPhases pair to their place in a
+// tracked task's times; the others are not tracked.
+var localKinds = func() (m [numKinds]int8) {
+	for k := range m {
+		m[k] = -1
+	}
+	for i, k := range []Kind{Submit, Queued, Dispatch, Push, Done, Got} {
+		m[k] = int8(i)
+	}
+	return m
+}()
+
+const numLocalKinds = 6
+
+// tracked is one task's times, by localKinds (zero: not seen).
+type tracked struct {
+	task  wire.TaskID
+	times [numLocalKinds]int64
 }
 
-func (p *phaseTracker) add(e Event) {
-	if e.Kind.Object() {
+// phaseTracker pairs the events of this process's tasks into phase
+// durations, as the flusher writes them, in whatever order they come
+// (each P's events are written apart): a phase counts when its second
+// end arrives. It allocates nothing per task.
+type phaseTracker struct {
+	hists [numLocalPhases]hist.Local // under the recorder's mu, as the tracker is
+	table []tracked                  // by the hash of the task's ID
+}
+
+func newPhaseTracker() *phaseTracker {
+	return &phaseTracker{table: make([]tracked, 1<<trackedBits)}
+}
+
+func (p *phaseTracker) add(e *Event) {
+	at := localKinds[e.Kind]
+	if at < 0 {
 		return
 	}
-	if p.times == nil {
-		p.times = map[wire.TaskID]*[numKinds]int64{}
-		p.order = make([]wire.TaskID, maxTracked)
+	// Task IDs are hashes (wire.TaskID.Child): their top bits will do.
+	t := &p.table[e.Task.Lo>>(64-trackedBits)]
+	if t.task != e.Task {
+		*t = tracked{task: e.Task}
 	}
-	t := p.times[e.Task]
-	if t == nil {
-		if e.Kind != Submit {
-			return
-		}
-		if old := p.order[p.next]; !old.IsZero() {
-			delete(p.times, old)
-		}
-		p.order[p.next] = e.Task
-		p.next = (p.next + 1) % maxTracked
-		t = new([numKinds]int64)
-		p.times[e.Task] = t
-	}
-	t[e.Kind] = e.Time
+	t.times[at] = e.Time
 	for i, ph := range LocalPhases {
-		if ph.To == e.Kind && t[ph.From] != 0 {
-			p.hists[i].Observe(time.Duration(e.Time - t[ph.From]))
+		from, to := t.times[localKinds[ph.From]], t.times[localKinds[ph.To]]
+		if (ph.From == e.Kind || ph.To == e.Kind) && from != 0 && to != 0 {
+			p.hists[i].Observe(time.Duration(to - from))
 		}
 	}
 }
 
 // PhaseHistograms returns the durations of LocalPhases, in order, over
 // the tasks this process recorded (a node process: see LocalPhases),
-// up to its last flush; nil when it does not record.
+// up to its last flush; nil when it does not record or is a worker.
 func PhaseHistograms() []hist.Snapshot {
 	r := rec.Load()
-	if r == nil {
+	if r == nil || r.phases == nil {
 		return nil
 	}
 	r.mu.Lock()

@@ -6,45 +6,52 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+	_ "unsafe" // for go:linkname
 )
 
 // EnvDir names the environment variable that carries the directory
 // events are written to from a node to its worker processes.
 const EnvDir = "MANTA_EVENTS_DIR"
 
-// ringSlots is the ring's size (12 MiB): enough for a burst of 25,000
-// tasks' events between two flushes, and 26 million events a second in
-// all. Past it events are dropped (and counted) rather than the
-// recording goroutine waiting.
-const ringSlots = 1 << 18
+// ringSlots is the size of the ring of each P (each of the Go
+// scheduler's processors) that records: with two Ps 10 MiB in all,
+// enough for a burst of 25,000 tasks' events between two flushes, and
+// 26 million events a second. Past it events are dropped (and counted)
+// rather than the recording goroutine waiting.
+const ringSlots = 1 << 17
 
-// FlushEvery is how often a recorder writes its ring to its file: a
+// FlushEvery is how often a recorder writes its rings to its file: a
 // timeline of a running program lags it by about this much.
 const FlushEvery = 10 * time.Millisecond
 
-type slot struct {
-	seq atomic.Uint64 // index+1 once the event in it is complete
-	ev  Event
+// shard is one P's ring. Only a goroutine pinned to that P appends (so
+// an append is a store, with no compare-and-swap and no cache line
+// shared with another core's appends); only the flusher takes from it.
+type shard struct {
+	head atomic.Uint64 // next slot to fill; the P's goroutines store it
+	_    [56]byte      // keeps the flusher's stores to tail off head's line
+	tail atomic.Uint64 // next slot to write out; only the flusher stores it
+	ring []Event
 }
 
-// Recorder is this process's recording: a lock-free ring that any
-// goroutine appends to and a goroutine that writes it to the process's
-// file every FlushEvery.
+// Recorder is this process's recording: a lock-free ring per P that the
+// goroutines running on it append to, and a goroutine that writes them
+// to the process's file every FlushEvery.
 type Recorder struct {
-	ring    []slot
-	head    atomic.Uint64 // next slot to claim
-	tail    atomic.Uint64 // next slot to write out; only the flusher stores it
+	shards  atomic.Pointer[[]*shard] // by P; grown under mu
+	slots   int                      // each shard's ring size, a power of two
 	dropped atomic.Uint64
 
 	names  names
-	phases phaseTracker  // under mu
+	phases *phaseTracker // nil in a worker; under mu
 	every  time.Duration // how often loop flushes
 
-	mu     sync.Mutex // the file, the writer, closed
+	mu     sync.Mutex // the file, the writer, closed, growing shards
 	f      *os.File
 	w      *bufio.Writer
 	err    error
@@ -72,7 +79,8 @@ func Open(dir string, role Role, label string) (*Recorder, error) {
 	return open(dir, role, label, ringSlots, FlushEvery)
 }
 
-// open is Open with the ring's size and the flush interval chosen.
+// open is Open with the rings' size (a power of two) and the flush
+// interval chosen.
 func open(dir string, role Role, label string, slots int, every time.Duration) (*Recorder, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("events: %w", err)
@@ -82,9 +90,13 @@ func open(dir string, role Role, label string, slots int, every time.Duration) (
 	if err != nil {
 		return nil, fmt.Errorf("events: %w", err)
 	}
-	r := &Recorder{ring: make([]slot, slots), every: every, f: f, w: bufio.NewWriterSize(f, 1<<20),
+	r := &Recorder{slots: slots, every: every, f: f, w: bufio.NewWriterSize(f, 1<<20),
 		stop: make(chan struct{}), done: make(chan struct{})}
-	r.names.ids = map[string]uint32{}
+	r.shards.Store(new([]*shard))
+	if role == RoleNode {
+		r.phases = newPhaseTracker() // a worker records none of LocalPhases' ends
+	}
+	r.names.ids.Store(&map[string]uint32{})
 	r.buf = appendHeader(nil, header{PID: uint32(pid), Role: role, Label: label})
 	if !rec.CompareAndSwap(nil, r) {
 		f.Close()
@@ -94,23 +106,54 @@ func open(dir string, role Role, label string, slots int, every time.Duration) (
 	return r, nil
 }
 
-// add appends ev to the ring, or counts it dropped when the ring is
-// full: a recording point never waits.
-func (r *Recorder) add(ev Event) {
+// add stamps ev (unless stamped, at is nonzero) and appends it to the
+// ring of the P running the caller, or counts it dropped when that ring
+// is full: a recording point never waits. The stamp is read pinned to
+// the P, so each ring's events are in the order of their times.
+func (r *Recorder) add(ev Event, at int64) {
 	for {
-		h := r.head.Load()
-		if h-r.tail.Load() >= uint64(len(r.ring)) {
-			r.dropped.Add(1)
+		p := procPin()
+		if shards := *r.shards.Load(); p < len(shards) && shards[p] != nil {
+			s := shards[p]
+			h := s.head.Load()
+			if h-s.tail.Load() >= uint64(len(s.ring)) {
+				procUnpin()
+				r.dropped.Add(1)
+				return
+			}
+			if at == 0 {
+				at = nanotime()
+			}
+			ev.Time = at
+			s.ring[h&uint64(len(s.ring)-1)] = ev
+			s.head.Store(h + 1)
+			procUnpin()
 			return
 		}
-		if r.head.CompareAndSwap(h, h+1) {
-			s := &r.ring[h&uint64(len(r.ring)-1)]
-			s.ev = ev
-			s.seq.Store(h + 1)
-			return
-		}
+		procUnpin()
+		r.addShard(p) // the P's first event: make its ring, unpinned
 	}
 }
+
+// addShard makes P p's ring.
+func (r *Recorder) addShard(p int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := *r.shards.Load()
+	if p < len(old) && old[p] != nil {
+		return
+	}
+	grown := make([]*shard, max(len(old), p+1, runtime.GOMAXPROCS(0)))
+	copy(grown, old)
+	grown[p] = &shard{ring: make([]Event, r.slots)}
+	r.shards.Store(&grown)
+}
+
+//go:linkname procPin runtime.procPin
+func procPin() int
+
+//go:linkname procUnpin runtime.procUnpin
+func procUnpin()
 
 func (r *Recorder) loop() {
 	defer close(r.done)
@@ -140,8 +183,9 @@ func (r *Recorder) Flush() error {
 	return r.err
 }
 
-// drainLocked moves the ring's complete events, the new names and the
-// drop count into the buffered writer.
+// drainLocked moves the rings' events, the new names and the drop
+// count into the buffered writer. Each ring's events are in time order,
+// but not the rings' together: a reader sorts them (Parse).
 func (r *Recorder) drainLocked() {
 	r.names.mu.Lock()
 	for _, n := range r.names.fresh {
@@ -149,19 +193,23 @@ func (r *Recorder) drainLocked() {
 	}
 	r.names.fresh = r.names.fresh[:0]
 	r.names.mu.Unlock()
-	tail, head := r.tail.Load(), r.head.Load()
-	for ; tail < head; tail++ {
-		s := &r.ring[tail&uint64(len(r.ring)-1)]
-		if s.seq.Load() != tail+1 {
-			break // claimed, not yet written: the next flush takes it
+	for _, s := range *r.shards.Load() {
+		if s == nil {
+			continue
 		}
-		r.buf = appendEvent(r.buf, s.ev)
-		r.phases.add(s.ev)
-		if len(r.buf) >= 64<<10 {
-			r.write()
+		tail, head := s.tail.Load(), s.head.Load()
+		for ; tail < head; tail++ {
+			ev := &s.ring[tail&uint64(len(s.ring)-1)]
+			r.buf = appendEvent(r.buf, ev)
+			if r.phases != nil {
+				r.phases.add(ev)
+			}
+			if len(r.buf) >= 64<<10 {
+				r.write()
+			}
 		}
+		s.tail.Store(tail)
 	}
-	r.tail.Store(tail)
 	if d := r.dropped.Swap(0); d > 0 {
 		r.buf = appendDropped(r.buf, d)
 	}

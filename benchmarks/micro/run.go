@@ -89,7 +89,9 @@ func (r Row) measured(ctx context.Context) func(int) (int, time.Duration, error)
 
 // alternate warms a up, then measures a and b in alternating slices of
 // about d each in all, calling turn(false) before a's and turn(true)
-// before b's when turn is set.
+// before b's when turn is set. The order flips every pair (a b, b a,
+// a b, ...), so that neither pays more often for what the other left
+// behind (a flush, a collection).
 func alternate(r Row, a, b func(int) (int, time.Duration, error), turn func(bool), d time.Duration) (ra, rb rate, err error) {
 	if turn != nil {
 		turn(false)
@@ -99,18 +101,26 @@ func alternate(r Row, a, b func(int) (int, time.Duration, error), turn func(bool
 	if err := warm.add(a, r.batch, d/10); err != nil {
 		return ra, rb, fmt.Errorf("%s: %w", r.Name, err)
 	}
-	for range slices {
+	measure := func(second bool) error {
 		if turn != nil {
-			turn(false)
+			turn(second)
 		}
-		if err := ra.add(a, r.batch, d/slices); err != nil {
-			return ra, rb, fmt.Errorf("%s: %w", r.Name, err)
+		into, f := &ra, a
+		if second {
+			into, f = &rb, b
 		}
-		if turn != nil {
-			turn(true)
+		if err := into.add(f, r.batch, d/slices); err != nil {
+			return fmt.Errorf("%s: %w", r.Name, err)
 		}
-		if err := rb.add(b, r.batch, d/slices); err != nil {
-			return ra, rb, fmt.Errorf("%s: %w", r.Name, err)
+		return nil
+	}
+	for i := range slices {
+		flip := i%2 == 1
+		if err := measure(flip); err != nil {
+			return ra, rb, err
+		}
+		if err := measure(!flip); err != nil {
+			return ra, rb, err
 		}
 	}
 	return ra, rb, nil

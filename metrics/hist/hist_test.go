@@ -7,12 +7,21 @@ import (
 	"time"
 )
 
+// Histogram and Local count alike.
 func TestObserveAndSnapshot(t *testing.T) {
 	var h Histogram
+	var l Local
 	for _, d := range []time.Duration{500 * time.Nanosecond, time.Microsecond, 3 * time.Microsecond, 2 * time.Millisecond, time.Minute} {
 		h.Observe(d)
+		l.Observe(d)
 	}
-	s := h.Snapshot()
+	for _, s := range []Snapshot{h.Snapshot(), l.Snapshot()} {
+		checkSnapshot(t, s)
+	}
+}
+
+func checkSnapshot(t *testing.T, s Snapshot) {
+	t.Helper()
 	want := map[time.Duration]uint64{time.Microsecond: 2, 2 * time.Microsecond: 2, 5 * time.Microsecond: 3, 2 * time.Millisecond: 4, 5 * time.Second: 4}
 	for i, b := range s.Bounds {
 		if n, ok := want[b]; ok && s.Counts[i] != n {
