@@ -38,13 +38,21 @@ var (
 	// ErrObjectFreed: the object was released by every holder before it
 	// was read (a reference forged from an ID, or read after release).
 	ErrObjectFreed = node.ErrObjectFreed
-	// ErrObjectLost: the object's bytes cannot be had any more (its spill
-	// file is damaged or gone).
+	// ErrObjectLost: the object's bytes cannot be had any more (the node
+	// that held its only copy died, its spill file is damaged) and nothing
+	// can make it again: a Put's value, an actor's result, or a task's
+	// whose lineage was evicted (with ErrLineageEvicted) or whose retries
+	// are spent (with ErrRetriesExhausted). A task's result that can be
+	// made again is: Get waits while its task runs again.
 	ErrObjectLost = node.ErrObjectLost
 	// ErrLineageEvicted: the specification of the task that made a lost
 	// object was dropped to keep lineage within Config.LineageBytes, so the
 	// object cannot be made again; it comes with ErrObjectLost.
 	ErrLineageEvicted = node.ErrLineageEvicted
+	// ErrRetriesExhausted: an object was lost and the task that made it
+	// has no retries left (WithMaxRetries: the budget its worker deaths
+	// spend too); it comes with ErrObjectLost.
+	ErrRetriesExhausted = node.ErrRetriesExhausted
 	// ErrStoreFull: the object store stayed full of pinned objects for
 	// longer than Config.StoreWait.
 	ErrStoreFull = node.ErrStoreFull
@@ -90,6 +98,7 @@ const (
 	kindLineageEvicted
 	kindStoreFull
 	kindBinaryUnavailable
+	kindRetriesExhausted
 )
 
 var sentinelOf = [...]error{
@@ -111,6 +120,7 @@ var sentinelOf = [...]error{
 	kindLineageEvicted:    ErrLineageEvicted,
 	kindStoreFull:         ErrStoreFull,
 	kindBinaryUnavailable: ErrBinaryUnavailable,
+	kindRetriesExhausted:  ErrRetriesExhausted,
 }
 
 // TaskError is the error Get returns for a task that failed remotely: it
@@ -143,6 +153,8 @@ func (e *TaskError) Unwrap() []error {
 		return []error{ErrCancelled, context.DeadlineExceeded}
 	case e.Kind == kindLineageEvicted:
 		return []error{ErrObjectLost, ErrLineageEvicted}
+	case e.Kind == kindRetriesExhausted:
+		return []error{ErrObjectLost, ErrRetriesExhausted}
 	case int(e.Kind) < len(sentinelOf):
 		return []error{sentinelOf[e.Kind]}
 	}
@@ -160,6 +172,8 @@ func kindOf(err error) errKind {
 		return kindDeadline
 	case errors.Is(err, ErrLineageEvicted):
 		return kindLineageEvicted
+	case errors.Is(err, ErrRetriesExhausted):
+		return kindRetriesExhausted
 	}
 	for k, s := range sentinelOf {
 		if errors.Is(err, s) {

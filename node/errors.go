@@ -28,8 +28,12 @@ var (
 	// ErrObjectFreed: the object was released by every holder before it
 	// was read.
 	ErrObjectFreed = errors.New("manta: object freed or unknown")
-	// ErrObjectLost: the object's bytes cannot be had any more (its spill
-	// file is damaged or gone).
+	// ErrObjectLost: the object's bytes cannot be had any more (the node
+	// holding its only copy died, its spill file is damaged) and nothing
+	// can make it again: a Put's value, an actor's result, or a task's
+	// whose lineage is gone (then ErrLineageEvicted too) or whose retries
+	// are spent (then ErrRetriesExhausted too). A task's result that can be
+	// made again is: its task runs again, and the reader waits for it.
 	ErrObjectLost = errors.New("manta: object lost")
 	// ErrStoreFull: the object store stayed full of pinned objects for
 	// longer than its wait allows, so a value could not be stored or read
@@ -45,6 +49,10 @@ var (
 	// was dropped to keep lineage within Config.LineageBytes, so the
 	// object cannot be made again if it is lost.
 	ErrLineageEvicted = errors.New("manta: lineage evicted")
+	// ErrRetriesExhausted: an object was lost and the task that made it
+	// has used up its retries (the same budget as its worker deaths), so
+	// it is not run again (Ray's ObjectReconstructionFailedMaxAttempts).
+	ErrRetriesExhausted = errors.New("manta: retries exhausted")
 )
 
 // ErrorCodec turns errors into the bytes a failed object holds (and workers

@@ -231,7 +231,7 @@ func formatMsg(m *wire.Msg) string {
 type testCodec struct{}
 
 var testSentinels = []error{ErrShutdown, ErrUnknownFunction, ErrBadArguments, ErrInfeasible, ErrWorkerDied,
-	ErrActorDied, ErrObjectFreed, ErrLineageEvicted, ErrObjectLost, ErrStoreFull, ErrCancelled, ErrNameTaken, ErrNotFound}
+	ErrActorDied, ErrObjectFreed, ErrLineageEvicted, ErrRetriesExhausted, ErrObjectLost, ErrStoreFull, ErrCancelled, ErrNameTaken, ErrNotFound}
 
 func (testCodec) Encode(err error, _ []byte, _ wire.TaskID) []byte {
 	kind := byte(255)

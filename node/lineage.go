@@ -8,13 +8,15 @@ import (
 )
 
 // Lineage: once a task has finished, its record stays while one of its
-// results is held, so that a lost result could be made again by running
-// the task again (the paper's lineage; re-execution itself is not built
-// yet). The records are counted in bytes (the record itself, its name and
-// its inline arguments) and kept within Config.LineageBytes: past it, the
-// oldest kept records are evicted, first finished first out. An evicted
-// record keeps only the task's name while its results live, and Lineage
-// then answers ErrLineageEvicted.
+// results is held, so that a lost result can be made again by running
+// the task again (the paper's lineage; see reconstruct). A kept record
+// keeps its arguments' records too (Object.lineageRefs), their values
+// let go once no one holds them, so that a lost argument can be made
+// again in turn. The records are counted in bytes (the record itself,
+// its name and its inline arguments) and kept within
+// Config.LineageBytes: past it, the oldest kept records are evicted,
+// first finished first out. An evicted record keeps only the task's name
+// while its results live, and Lineage then answers ErrLineageEvicted.
 
 type linState uint8
 
@@ -25,6 +27,9 @@ const (
 )
 
 type lineage struct {
+	// ended is called as a kept record stops being kept (evicted, its
+	// results all freed, or run again), before its arguments are cleared.
+	ended     func(*task)
 	cap       int64
 	bytes     int64
 	kept      int
@@ -64,11 +69,12 @@ func outputsHeld(t *task) int {
 	return n
 }
 
-// keep makes t, just finished, lineage if a result of it is still held.
-// A failed task has none: its error is inline, never lost.
-func (l *lineage) keep(t *task) {
+// keep makes t, just finished, lineage if a result of it is still held,
+// and reports whether it did. A failed task has none: its error is
+// inline, never lost.
+func (l *lineage) keep(t *task) bool {
 	if t.ret.state != objReady || outputsHeld(t) == 0 {
-		return
+		return false
 	}
 	t.lin = linKept
 	l.kept++
@@ -89,6 +95,7 @@ func (l *lineage) keep(t *task) {
 		clear(l.order[len(l.order):cap(l.order)])
 		l.head = 0
 	}
+	return t.lin == linKept // evicted at once if it alone is over the cap
 }
 
 // compact drops the stale entries of order, keeping the order of the
@@ -106,6 +113,7 @@ func (l *lineage) compact() {
 }
 
 func (l *lineage) evict(t *task) {
+	l.ended(t)
 	l.bytes -= specBytes(t)
 	l.kept--
 	l.evictions++
@@ -119,17 +127,21 @@ func (l *lineage) outputFreed(t *task) {
 	if t.lin == linNone || outputsHeld(t) > 0 {
 		return
 	}
-	wasKept := t.lin == linKept
-	if wasKept {
-		l.bytes -= specBytes(t)
-		l.kept--
+	if t.lin == linKept {
+		l.ended(t)
+		l.unkeep(t)
 	}
 	t.lin = linNone
 	t.args, t.contained = nil, nil
-	if wasKept {
-		if l.stale++; l.stale > 64 && l.stale > l.kept {
-			l.compact() // t, no longer kept, goes too
-		}
+}
+
+// unkeep takes kept t out of the count; its entry in order goes stale.
+func (l *lineage) unkeep(t *task) {
+	l.bytes -= specBytes(t)
+	l.kept--
+	t.lin = linNone
+	if l.stale++; l.stale > 64 && l.stale > l.kept {
+		l.compact() // t, no longer kept, goes too
 	}
 }
 

@@ -214,8 +214,11 @@ type Node struct {
 	started       int
 	died          int // worker processes gone without being asked to go
 
-	pins      map[PinToken]pinRequest
-	nextPin   PinToken
+	pins    map[PinToken]pinRequest
+	nextPin PinToken
+	// repins holds the pins of objects being made again (reconstruct),
+	// asked for again once each is.
+	repins    map[wire.ObjectID][]PinToken
 	timers    map[TimerToken]*wwaiter
 	delayed   map[TimerToken]*task // tasks held back by Config.InjectDelay
 	nextTimer TimerToken
@@ -250,7 +253,7 @@ func New(cfg Config, host Host) (*Node, error) {
 	if cfg.DefaultRetries == 0 {
 		cfg.DefaultRetries = 3
 	}
-	return &Node{
+	n := &Node{
 		cfg:     cfg,
 		host:    host,
 		sched:   sched.New(cfg.Sched),
@@ -266,7 +269,9 @@ func New(cfg Config, host Host) (*Node, error) {
 		timers:  map[TimerToken]*wwaiter{},
 		delayed: map[TimerToken]*task{},
 		lineage: lineage{cap: cfg.LineageBytes},
-	}, nil
+	}
+	n.lineage.ended = n.lineageEnded
+	return n, nil
 }
 
 // Closed reports whether Shutdown was called.

@@ -26,9 +26,16 @@ type Object struct {
 	stored   bool // the value is in the object store at slot, not in data
 	freed    bool
 	creation bool // an actor's creation result: its holders hold the actor
+	// released: no one holds it, but kept lineage names it as an
+	// argument (lineageRefs), so its record stays, without its stored
+	// bytes, and it is made again if that task must run again.
+	released bool
 	slot     store.Slot
 	refs     int32
-	data     []byte // the value, or the encoded error when failed
+	// lineageRefs counts the kept lineage records that take it as an
+	// argument.
+	lineageRefs int32
+	data        []byte // the value, or the encoded error when failed
 	// made is the task that made the object, kept while the object is
 	// (its lineage); nil for a Put.
 	made       *task
@@ -118,7 +125,7 @@ func (n *Node) Result(o *Object) Result {
 	switch {
 	case o == nil:
 		return Result{Err: fmt.Errorf("%w: object unknown", ErrObjectFreed)}
-	case o.freed:
+	case o.freed || o.released:
 		return Result{Err: fmt.Errorf("object %v: %w", o.id, ErrObjectFreed)}
 	case o.state == objFailed:
 		return Result{Err: n.cfg.Errors.Decode(o.data)}
@@ -171,6 +178,9 @@ func (n *Node) Abandon(w *Waiter) { w.fired = true }
 // resolve makes o ready or failed, wakes who waits for it and starts the
 // tasks that depended on it.
 func (n *Node) resolve(o *Object, state objState, data []byte, contained []wire.ObjectID) {
+	if o.freed {
+		return // a task run again (reconstruct) for another of its results
+	}
 	o.state, o.data = state, data
 	if len(contained) > 0 {
 		o.contained = append([]wire.ObjectID(nil), contained...)
@@ -185,6 +195,9 @@ func (n *Node) resolve(o *Object, state objState, data []byte, contained []wire.
 		n.satisfy(w)
 	}
 	o.waiter, o.waiters = waitRef{}, nil
+	if len(n.repins) > 0 {
+		n.repinned(o)
+	}
 	deps := o.dependents
 	o.dependents = nil
 	for _, t := range deps {
@@ -227,16 +240,15 @@ func (n *Node) freeObject(o *Object) {
 	if o.freed {
 		return
 	}
+	if o.lineageRefs > 0 {
+		n.releaseValue(o)
+		return
+	}
 	o.freed = true
 	if n.objects[o.id] == o {
 		delete(n.objects, o.id)
 	}
-	if o.stored {
-		n.host.Free(o.id)
-	}
-	for _, c := range o.contained {
-		n.drop(c)
-	}
+	n.dropValue(o)
 	if o.made != nil {
 		n.lineage.outputFreed(o.made)
 	}
@@ -245,6 +257,39 @@ func (n *Node) freeObject(o *Object) {
 			n.actorOutOfScope(a)
 		}
 	}
+}
+
+// releaseValue lets go of the value of o, which no one holds any more
+// but which kept lineage names as an argument: stored bytes go (o.stored
+// stays set: the value must be made again before it is read), an inline
+// value stays (it is small, and never lost).
+func (n *Node) releaseValue(o *Object) {
+	if o.released {
+		return
+	}
+	o.released = true
+	if o.stored {
+		n.host.Free(o.id)
+		n.dropContained(o)
+	}
+}
+
+// dropValue frees o's value: its bytes in the store (or the node's entry
+// for a copy elsewhere), unless released freed them already, and its
+// holds on the references inside it.
+func (n *Node) dropValue(o *Object) {
+	if o.stored && !o.released {
+		n.host.Free(o.id)
+	}
+	o.stored, o.data = false, nil
+	n.dropContained(o)
+}
+
+func (n *Node) dropContained(o *Object) {
+	for _, c := range o.contained {
+		n.drop(c)
+	}
+	o.contained = nil
 }
 
 // readyIndexes lists which of ids are no longer pending; zero IDs count as

@@ -34,13 +34,15 @@ func (n *Node) pinArgs(t *task) bool {
 	return true
 }
 
-// argPinned records one pinned argument of t.
-func (n *Node) argPinned(t *task, id wire.ObjectID, slot store.Slot, err error) {
+// argPinned records one pinned argument of t (not pinned: failed with
+// err, or made again inline).
+func (n *Node) argPinned(t *task, id wire.ObjectID, slot store.Slot, err error, pinned bool) {
 	switch {
 	case err != nil:
 		if t.failedDep() == nil {
 			t.depFailed(n.cfg.Errors.Encode(err, t.name, t.id))
 		}
+	case !pinned:
 	case t.done:
 		n.host.Unpin(id)
 	default:

@@ -296,6 +296,12 @@ func (n *Node) taskDone(t *task, m *wire.Msg) {
 	case parts != nil:
 		for i, p := range parts {
 			r := &m.Results[i]
+			if p.freed { // a run again (reconstruct) remakes the parts still held
+				if r.Stored {
+					n.host.Free(p.id)
+				}
+				continue
+			}
 			p.stored, p.slot = r.Stored, FromSlot(r.Slot)
 			n.resolve(p, objReady, clone(r.Data), r.IDs)
 		}
@@ -421,17 +427,40 @@ func (n *Node) PinDone(token PinToken, slot store.Slot, err error) {
 	if !ok {
 		return
 	}
-	delete(n.pins, token)
-	if err != nil {
-		err = n.PinError(r.arg, err)
+	if o := n.objects[r.arg]; err == nil && o != nil && o.state == objPending {
+		// Found lost meanwhile (another pin failed) and being made again:
+		// these bytes are not to be trusted; pin it again once it is.
+		n.host.Unpin(r.arg)
+		n.repins[r.arg] = append(n.repins[r.arg], token) // made by reconstruct
+		return
 	}
+	if err != nil {
+		again, lost := n.repin(n.objects[r.arg], token, err)
+		if again {
+			n.processActions()
+			return // pinned once it is made again
+		}
+		if lost != nil {
+			err = lost
+		} else {
+			err = n.PinError(r.arg, err)
+		}
+	}
+	delete(n.pins, token)
+	n.pinSettled(r, slot, err, err == nil)
+	n.processActions()
+}
+
+// pinSettled hands a pin's outcome to whoever asked for it: pinned at
+// slot, or not (err; or, with neither, a value made again inline, which
+// needs no pin).
+func (n *Node) pinSettled(r pinRequest, slot store.Slot, err error, pinned bool) {
 	switch {
 	case r.task != nil:
-		n.argPinned(r.task, r.arg, slot, err)
+		n.argPinned(r.task, r.arg, slot, err, pinned)
 	case r.worker != nil:
-		n.getPinned(r.worker, r.arg, slot, err)
+		n.getPinned(r.worker, r.arg, slot, err, pinned)
 	}
-	n.processActions()
 }
 
 // PinError says why stored object id could not be pinned, from the
@@ -451,7 +480,7 @@ func (n *Node) PinError(id wire.ObjectID, err error) error {
 	return n.lostError(id, fmt.Errorf("%v: %w: %v", id, ErrObjectLost, err))
 }
 
-func (n *Node) getPinned(w *wwaiter, id wire.ObjectID, slot store.Slot, err error) {
+func (n *Node) getPinned(w *wwaiter, id wire.ObjectID, slot store.Slot, err error, pinned bool) {
 	p := w.proc
 	o := n.objects[id]
 	switch {
@@ -460,6 +489,7 @@ func (n *Node) getPinned(w *wwaiter, id wire.ObjectID, slot store.Slot, err erro
 			w.pinErrs = map[wire.ObjectID]error{}
 		}
 		w.pinErrs[id] = err
+	case !pinned: // made again inline: the reply carries its value
 	case p.borrows == nil || p.pins[id] || o == nil:
 		n.host.Unpin(id) // its process is gone, it was pinned meanwhile, or freed
 	default:

@@ -17,7 +17,8 @@ import (
 
 // TestRandomized drives nodes with random workloads — tasks on the results
 // of others, values inline and stored, worker processes that fail to
-// start or die mid-task, cancellations, releases, pins answered late —
+// start or die mid-task, cancellations, releases, pins answered late,
+// stored values found lost (and made again) —
 // and checks every result against an oracle that evaluates the same task
 // graph directly: a value is the one the graph computes, and an error is
 // one the oracle can explain (the task's own retries exhausted, its
@@ -53,6 +54,7 @@ type simTask struct {
 	deps      []*simTask // by argument, nil for inline ones
 	retries   int
 	lost      int  // attempts lost to dead workers
+	losses    int  // times its stored result was found lost
 	cancelled bool // Cancel was called while it was unfinished
 	hold      *Object
 }
@@ -139,8 +141,12 @@ func (s *sim) run(steps int) error {
 		return err
 	}
 	if len(s.n.objects) != 0 || len(s.n.tasks) != 0 || s.n.lineage.bytes != 0 || s.n.lineage.kept != 0 {
-		return fmt.Errorf("left behind: %d objects, %d tasks, lineage %d records, %d bytes",
-			len(s.n.objects), len(s.n.tasks), s.n.lineage.kept, s.n.lineage.bytes)
+		var left []string
+		for id, o := range s.n.objects {
+			left = append(left, fmt.Sprintf("%s refs=%d lin=%d rel=%v state=%d madeLin=%v", objName(id), o.refs, o.lineageRefs, o.released, o.state, o.made != nil && o.made.lin == linKept))
+		}
+		return fmt.Errorf("left behind: %d objects, %d tasks, lineage %d records, %d bytes: %v",
+			len(s.n.objects), len(s.n.tasks), s.n.lineage.kept, s.n.lineage.bytes, left)
 	}
 	for id, k := range s.r.pinned {
 		if k != 0 {
@@ -209,11 +215,25 @@ func (s *sim) step(finishing bool) error {
 		req := s.n.pins[tok]
 		var slot store.Slot
 		err := store.ErrNotFound
-		if o := s.n.objects[req.arg]; o != nil {
+		o := s.n.objects[req.arg]
+		switch {
+		case o != nil && !finishing && s.r.pinned[req.arg] == 0 && s.rng.Intn(4) == 0:
+			// Its bytes are lost (a pinned value's cannot be): the node
+			// makes it again, spending a retry of its task, or fails
+			// whoever needs it.
+			err = store.ErrLost
+			if st := s.tasks[req.arg.Task]; st != nil {
+				st.losses++
+			}
+		case o != nil:
 			slot, err = o.slot, nil
 			s.r.pinned[req.arg]++
 		}
-		s.logf("pin #%d of %s: %v", tok, objName(req.arg), err)
+		for_ := "a worker's Get"
+		if req.task != nil {
+			for_ = taskName(req.task.id)
+		}
+		s.logf("pin #%d of %s for %s: %v", tok, objName(req.arg), for_, err)
 		s.n.PinDone(tok, slot, err)
 	case !finishing && k < 88 && len(s.order) > 0:
 		st := s.order[s.rng.Intn(len(s.order))]
@@ -409,8 +429,9 @@ func (s *sim) want(st *simTask) (string, error) {
 			return "", errors.New("dependency unknown")
 		}
 		r := s.n.Result(dep.hold)
-		if dep.hold.freed && r.Err != nil {
-			// The driver released it; what it computed is still the oracle's.
+		if (dep.hold.freed || dep.hold.released || dep.hold.Pending()) && r.Err != nil {
+			// The driver released it, or it is being made again: what it
+			// computed is still the oracle's.
 			v, err := s.want(dep)
 			if err != nil {
 				return "", err
@@ -447,8 +468,12 @@ func (s *sim) explains(st *simTask, err error, seen map[*simTask]bool) bool {
 	}
 	seen[st] = true
 	switch {
-	case errors.Is(err, ErrWorkerDied) && st.lost > st.retries:
+	case errors.Is(err, ErrWorkerDied) && st.lost+st.losses > st.retries:
 		return true
+	case errors.Is(err, ErrRetriesExhausted) && st.lost+st.losses > st.retries:
+		return true
+	case errors.Is(err, ErrLineageEvicted) && st.losses > 0:
+		return true // the sim's small cap evicted it before its loss
 	case errors.Is(err, ErrCancelled) && st.cancelled:
 		return true
 	case errors.Is(err, ErrWorkerDied) && s.startsGaveUp && strings.Contains(err.Error(), "worker starts failed"):

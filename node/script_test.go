@@ -134,6 +134,8 @@ func (s *scriptState) apply(cmd string, args script.Args) (string, error) {
 		return s.r.take(), nil
 	case "get", "wait":
 		return s.await(cmd, args)
+	case "remake":
+		return s.remake(args)
 	case "abandon":
 		name, err := args.Get("d")
 		if err != nil {
@@ -493,6 +495,31 @@ func (s *scriptState) await(cmd string, args script.Args) (string, error) {
 	return fmt.Sprintf("pending=%d fired=%v\n", pending, w.Fired()) + s.r.take(), nil
 }
 
+// remake plays a driver's Get whose own pin of an object failed: the
+// node makes it again (the Get waits, as dN) or says why not.
+func (s *scriptState) remake(args script.Args) (string, error) {
+	name, err := args.Get("d")
+	if err != nil {
+		return "", err
+	}
+	id, err := parseObj(args.Word())
+	if err != nil {
+		return "", err
+	}
+	e, _ := args.Get("error")
+	storeErr := storeErrors[e]
+	if storeErr == nil {
+		return "", fmt.Errorf("remake d=N OBJ error=STORE-ERROR, not %q", e)
+	}
+	w, err := s.n.Remake(id, storeErr)
+	if err != nil {
+		return fmt.Sprintf("error: %v\n", err) + s.r.take(), nil
+	}
+	s.waiters["d"+name] = w
+	waiterNames[w] = "d" + name
+	return "waiting\n" + s.r.take(), nil
+}
+
 // worker plays a message from a worker process.
 func (s *scriptState) worker(args script.Args) (string, error) {
 	p, err := argProc(args)
@@ -534,6 +561,11 @@ func (s *scriptState) worker(args script.Args) (string, error) {
 		case args.Has("results"):
 			v, _ := args.Get("results")
 			for _, x := range strings.Split(v, ",") {
+				if size, err := strconv.ParseUint(strings.TrimPrefix(x, "stored:"), 10, 64); err == nil && strings.HasPrefix(x, "stored:") {
+					m.Results = append(m.Results, wire.Result{Stored: true, Slot: wire.Slot{Offset: s.nextOff, Size: size}})
+					s.nextOff += size
+					continue
+				}
 				m.Results = append(m.Results, wire.Result{Data: []byte(x)})
 			}
 		default:
@@ -542,6 +574,16 @@ func (s *scriptState) worker(args script.Args) (string, error) {
 		}
 		if m.IDs, err = objList(args, "contains"); err != nil {
 			return "", err
+		}
+		// A task run again stores its results anew: freeing them again
+		// is no double free.
+		if m.Stored {
+			delete(s.r.freed, wire.ReturnID(m.Task))
+		}
+		for i, r := range m.Results {
+			if r.Stored {
+				delete(s.r.freed, PartID(wire.ReturnID(m.Task), i))
+			}
 		}
 	case "submit", "actor", "call":
 		spec, err := s.spec(kind, args)
@@ -752,6 +794,12 @@ func dumpObjects(n *Node) string {
 		if o.made != nil {
 			line += " lineage=" + [...]string{"none", "kept", "evicted"}[o.made.lin]
 		}
+		if o.lineageRefs > 0 {
+			line += fmt.Sprintf(" argument-of=%d", o.lineageRefs)
+		}
+		if o.released {
+			line += " released"
+		}
 		lines = append(lines, line)
 	}
 	slices.Sort(lines)
@@ -800,7 +848,9 @@ func checkInvariants(n *Node, r *recorder) []string {
 			problems = append(problems, fmt.Sprintf("%s is freed but still in the table", objName(id)))
 		case o.refs < 0:
 			problems = append(problems, fmt.Sprintf("%s has %d refs", objName(id), o.refs))
-		case o.refs == 0 && o.state != objPending && (o.made == nil || o.made.done):
+		case o.released && o.lineageRefs <= 0:
+			problems = append(problems, fmt.Sprintf("%s is released, but no lineage names it", objName(id)))
+		case o.refs == 0 && !o.released && o.state != objPending && (o.made == nil || o.made.done):
 			problems = append(problems, fmt.Sprintf("%s is done and held by nobody, but not freed", objName(id)))
 		}
 	}

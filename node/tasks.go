@@ -456,16 +456,19 @@ func (n *Node) complete(t *task, v *Value, contained []wire.ObjectID, failed []b
 	if !t.resolved {
 		n.resolveResult(t, v, contained, failed)
 	}
-	for _, a := range t.args {
+	args, contained := t.args, t.contained // keep may evict t at once, clearing them
+	if n.lineage.keep(t) {
+		n.lineageArgs(t) // before its holds go, so that its arguments' records stay
+	}
+	for _, a := range args {
 		if a.IsRef {
 			n.drop(a.Ref)
 		}
 	}
-	for _, c := range t.contained {
+	for _, c := range contained {
 		n.drop(c)
 	}
 	t.proc = nil
-	n.lineage.keep(t)
 	if t.ret.refs <= 0 {
 		n.freeObject(t.ret)
 	}

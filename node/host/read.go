@@ -77,7 +77,7 @@ func (h *Host) Get(ctx context.Context, hs []Hold, out []Read) error {
 	stored := h.resultsLocked(hs, out)
 	h.unlock()
 	if stored {
-		h.pinReads(out)
+		return h.pinReads(ctx, out)
 	}
 	return nil
 }
@@ -97,22 +97,42 @@ func (h *Host) resultsLocked(hs []Hold, out []Read) (stored bool) {
 }
 
 // pinReads pins the stored values among out, off the lock: a pin may read
-// a spill file.
-func (h *Host) pinReads(out []Read) {
+// a spill file, or pull the bytes from another node. A value whose bytes
+// are lost is made again (node.Remake) while its task can run again, and
+// read once it is; only ctx ending stops the wait (pinReads then gives
+// back what out took, and returns the error).
+func (h *Host) pinReads(ctx context.Context, out []Read) error {
 	for i := range out {
 		r := &out[i]
-		if !r.Stored {
-			continue
-		}
-		slot, err := h.pinObject(context.Background(), r.ID, true)
-		if err != nil {
+		for r.Stored {
+			slot, err := h.pinObject(ctx, r.ID, true)
+			if err == nil {
+				r.Pinned, r.Slot = true, slot
+				break
+			}
 			h.lock()
-			r.Stored, r.Err = false, h.n.PinError(r.ID, err)
+			w, err := h.n.Remake(r.ID, err)
 			h.unlock()
-			continue
+			if err != nil {
+				r.Stored, r.Err = false, err
+				break
+			}
+			select {
+			case <-w.Ch:
+			case <-ctx.Done():
+				h.lock()
+				h.n.Abandon(w)
+				h.unlock()
+				h.DoneReading(out)
+				return fmt.Errorf("manta: get: %w", ctx.Err())
+			}
+			h.lock()
+			res := h.n.Result(h.n.Lookup(r.ID))
+			h.unlock()
+			r.Data, r.Err, r.Stored = res.Data, res.Err, res.Stored // a run again may return it inline
 		}
-		r.Pinned, r.Slot = true, slot
 	}
+	return nil
 }
 
 // DoneReading gives back what a Get took for out.

@@ -89,12 +89,12 @@ func (c *Client) Run(ctx context.Context, addr string, req *RunRequest) (RunRepl
 // background: a peer that is gone has dropped them anyway, and one that
 // misses the release drops them when member leaves the cluster.
 func (c *Client) Release(addr, member string, ids []wire.ObjectID) {
-	conn, err := c.conn(addr)
-	if err != nil {
-		return
-	}
 	req := AppendRelease(nil, member, ids)
 	go func() {
+		conn, err := c.conn(addr) // dialling a dead peer must not hold up the caller
+		if err != nil {
+			return
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if _, err := conn.Call(ctx, MethodRelease, req, nil); err != nil {
