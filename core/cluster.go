@@ -246,8 +246,12 @@ type Stats struct {
 	Lineage        int
 	LineageBytes   int64
 	LineageEvicted int
-	Sched          sched.Stats
-	Store          store.Stats
+	// LineageArgs counts the objects no one holds whose records stay,
+	// without their stored bytes, as arguments of kept lineage: made
+	// again should a task that took them run again.
+	LineageArgs int
+	Sched       sched.Stats
+	Store       store.Stats
 	// Pulls counts the objects pulled from other nodes, PulledBytes
 	// their bytes.
 	Pulls, PulledBytes int64
@@ -256,9 +260,9 @@ type Stats struct {
 // String summarises the node in one line, object store included.
 func (s Stats) String() string {
 	st := s.Store
-	return fmt.Sprintf("objects %d, tasks %d, workers %d, actors %d, lineage %d (%s, %d evicted); object store: used %s of %s, pinned %s, "+
+	return fmt.Sprintf("objects %d, tasks %d, workers %d, actors %d, lineage %d (%s, %d evicted, %d arguments); object store: used %s of %s, pinned %s, "+
 		"spilled %d (%s), restored %d, evicted %d, hit rate %.2f",
-		s.Objects, s.Tasks, s.Workers, s.Actors, s.Lineage, mib(s.LineageBytes), s.LineageEvicted, mib(st.Used), mib(st.Capacity), mib(st.Pinned),
+		s.Objects, s.Tasks, s.Workers, s.Actors, s.Lineage, mib(s.LineageBytes), s.LineageEvicted, s.LineageArgs, mib(st.Used), mib(st.Capacity), mib(st.Pinned),
 		st.SpillWrites, mib(st.SpillWriteBytes), st.Restores, st.Evicted, st.HitRate())
 }
 
@@ -269,7 +273,7 @@ func (c *Cluster) Stats() Stats {
 	s := c.h.Stats()
 	n := s.Node
 	return Stats{Objects: n.Objects, Tasks: n.Tasks, Workers: n.Workers, WorkersStarted: n.Started, WorkersDied: n.Died, Actors: n.Actors,
-		Lineage: n.Lineage, LineageBytes: n.LineageBytes, LineageEvicted: n.Evicted, Sched: n.Sched, Store: s.Store,
+		Lineage: n.Lineage, LineageBytes: n.LineageBytes, LineageEvicted: n.Evicted, LineageArgs: n.LineageArgs, Sched: n.Sched, Store: s.Store,
 		Pulls: s.Pulls, PulledBytes: s.PulledBytes}
 }
 

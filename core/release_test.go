@@ -17,7 +17,10 @@ var testAddFloats = Register2("test.addfloats", func(a, b []float64) ([]float64,
 
 // A tree reduce that releases each level once it is submitted leaves only
 // the final object behind, without the garbage collector's help: each
-// intermediate is freed as soon as the task that consumes it has run.
+// intermediate's bytes are freed as soon as the task that consumes it
+// has run. The final result's lineage keeps their records, to make it
+// again should it be lost, and the leaves' values (Puts, which nothing
+// could make again), until the result is released.
 func TestTreeReduceFreesIntermediatesAtOnce(t *testing.T) {
 	c := startCluster(t, Config{StoreBytes: 512 << 20})
 	ctx := ctxT(t)
@@ -44,9 +47,9 @@ func TestTreeReduceFreesIntermediatesAtOnce(t *testing.T) {
 	if err != nil || got[0] != leaves || got[n-1] != leaves {
 		t.Fatalf("sum: %v, %v", got[:1], err)
 	}
-	if st := c.Stats(); st.Objects != 1 || st.Store.Objects != 1 {
-		t.Fatalf("after the final Get: %d objects, %d in the store (%.0f MiB); want only the result",
-			st.Objects, st.Store.Objects, float64(st.Store.Used)/(1<<20))
+	if st := c.Stats(); st.Objects != 1 || st.Store.Objects != leaves+1 || st.LineageArgs != 2*leaves-2 {
+		t.Fatalf("after the final Get: %d objects, %d in the store (%.0f MiB), %d kept as lineage; want the result, and the %d leaves and %d sums as its lineage",
+			st.Objects, st.Store.Objects, float64(st.Store.Used)/(1<<20), st.LineageArgs, leaves, leaves-2)
 	}
 	refs[0].Release()
 	if st := c.Stats(); st.Objects != 0 || st.Store.Used != 0 {

@@ -223,7 +223,8 @@ type Node struct {
 	delayed   map[TimerToken]*task // tasks held back by Config.InjectDelay
 	nextTimer TimerToken
 
-	lineage lineage
+	lineage  lineage
+	released int // objects released (Object.released)
 
 	acts   []sched.Action
 	args   []wire.Arg // dispatch scratch
@@ -286,7 +287,10 @@ func (n *Node) Tick(now time.Duration) {
 
 // Stats is a snapshot of a node.
 type Stats struct {
-	Objects      int // objects held
+	Objects int // objects held
+	// LineageArgs counts objects no one holds whose records stay, without
+	// their stored bytes, as arguments of kept lineage.
+	LineageArgs  int
 	Tasks        int // tasks submitted and not finished
 	Workers      int // live worker processes, actors' included
 	Started      int // worker processes started over the node's life
@@ -300,7 +304,7 @@ type Stats struct {
 
 // Stats returns a snapshot; it allocates.
 func (n *Node) Stats() Stats {
-	s := Stats{Objects: len(n.objects), Tasks: len(n.tasks), Started: n.started, Died: n.died, Sched: n.sched.Stats(),
+	s := Stats{Objects: len(n.objects) - n.released, LineageArgs: n.released, Tasks: len(n.tasks), Started: n.started, Died: n.died, Sched: n.sched.Stats(),
 		Lineage: n.lineage.kept, LineageBytes: n.lineage.bytes, Evicted: n.lineage.evictions}
 	for _, p := range n.procs {
 		if p.state != procStarting {

@@ -249,6 +249,7 @@ func (n *Node) freeObject(o *Object) {
 		delete(n.objects, o.id)
 	}
 	n.dropValue(o)
+	n.unrelease(o)
 	if o.made != nil {
 		n.lineage.outputFreed(o.made)
 	}
@@ -260,29 +261,44 @@ func (n *Node) freeObject(o *Object) {
 }
 
 // releaseValue lets go of the value of o, which no one holds any more
-// but which kept lineage names as an argument: stored bytes go (o.stored
-// stays set: the value must be made again before it is read), an inline
-// value stays (it is small, and never lost).
+// but which kept lineage names as an argument: a task's stored bytes go
+// (o.stored stays set: the value must be made again before it is read);
+// see keepsValue for the values that stay.
 func (n *Node) releaseValue(o *Object) {
 	if o.released {
 		return
 	}
 	o.released = true
-	if o.stored {
+	n.released++
+	if !o.keepsValue() {
 		n.host.Free(o.id)
 		n.dropContained(o)
 	}
 }
 
+// keepsValue reports whether o's value stays when it is released: an
+// inline value (small, and never lost) or a Put's (which nothing could
+// make again), as Ray keeps the values a Put makes while lineage needs
+// them.
+func (o *Object) keepsValue() bool { return !o.stored || o.made == nil }
+
 // dropValue frees o's value: its bytes in the store (or the node's entry
 // for a copy elsewhere), unless released freed them already, and its
 // holds on the references inside it.
 func (n *Node) dropValue(o *Object) {
-	if o.stored && !o.released {
+	if o.stored && (!o.released || o.keepsValue()) {
 		n.host.Free(o.id)
 	}
 	o.stored, o.data = false, nil
 	n.dropContained(o)
+}
+
+// unrelease ends o's released state: it is held again, or freed.
+func (n *Node) unrelease(o *Object) {
+	if o.released {
+		o.released = false
+		n.released--
+	}
 }
 
 func (n *Node) dropContained(o *Object) {

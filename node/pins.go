@@ -12,26 +12,28 @@ func (n *Node) pinArgs(t *task) bool {
 	if t.failedDep() != nil || t.pinned {
 		return false
 	}
-	var toks []PinToken
-	for _, a := range t.args {
-		if !a.IsRef {
-			continue
-		}
-		if o := n.objects[a.Ref]; o != nil && o.stored {
-			n.nextPin++
-			n.pins[n.nextPin] = pinRequest{task: t, arg: a.Ref}
-			toks = append(toks, n.nextPin)
-		}
-	}
-	if len(toks) == 0 {
+	if !n.pinStoredArgs(t) {
 		t.pinned = true
 		return false
 	}
-	t.pending += int32(len(toks))
-	for _, tok := range toks {
+	return true
+}
+
+// pinStoredArgs asks the host to pin t's stored arguments, each one more
+// dependency of t, and reports whether there were any.
+func (n *Node) pinStoredArgs(t *task) bool {
+	first := n.nextPin + 1
+	for _, a := range t.args {
+		if o := n.objects[a.Ref]; a.IsRef && o != nil && o.stored {
+			n.nextPin++
+			n.pins[n.nextPin] = pinRequest{task: t, arg: a.Ref}
+			t.pending++
+		}
+	}
+	for tok := first; tok <= n.nextPin; tok++ {
 		n.host.Pin(n.pins[tok].arg, tok)
 	}
-	return true
+	return n.nextPin >= first
 }
 
 // argPinned records one pinned argument of t (not pinned: failed with
@@ -52,7 +54,27 @@ func (n *Node) argPinned(t *task, id wire.ObjectID, slot store.Slot, err error, 
 		}
 	}
 	if t.pending--; t.pending == 0 && !t.done {
+		if t.verifying {
+			// Its arguments are all here (or failed): place it anew,
+			// where its inputs are.
+			t.verifying = false
+			n.unpinArgs(t)
+			n.ready(t)
+			return
+		}
 		t.pinned = true
+		n.ready(t)
+	}
+}
+
+// verifyArgs pins t's stored arguments on this node, which pulls each
+// from a node that holds it and makes one that is lost again, then gives
+// the pins back and readies t: a task that another node could not run
+// because an argument was lost there.
+func (n *Node) verifyArgs(t *task) {
+	t.verifying = true
+	if !n.pinStoredArgs(t) {
+		t.verifying = false
 		n.ready(t)
 	}
 }

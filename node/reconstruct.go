@@ -20,12 +20,10 @@ import (
 // evicted lineage (ErrLineageEvicted), spent retries
 // (ErrRetriesExhausted).
 
-// lineageArgs counts t, just kept as lineage, on the records of its
-// arguments that tasks made (a Put's value cannot be made again: its
-// record would be no use).
+// lineageArgs counts t, just kept as lineage, on its arguments' records.
 func (n *Node) lineageArgs(t *task) {
 	for _, a := range t.args {
-		if o := n.objects[a.Ref]; a.IsRef && o != nil && o.made != nil {
+		if o := n.objects[a.Ref]; a.IsRef && o != nil {
 			o.lineageRefs++
 		}
 	}
@@ -90,14 +88,12 @@ func (n *Node) reconstruct(o *Object, cause error) error {
 			t.depFailed(n.cfg.Errors.Encode(fmt.Errorf("argument %v: %w: it was Put, and is freed", a.Ref, ErrObjectLost), t.name, t.id))
 			continue
 		}
-		if dep.made != nil {
-			dep.lineageRefs--
-		}
+		dep.lineageRefs--
 		dep.refs++
 		if dep.released {
-			if !dep.stored {
-				dep.released = false
-				continue // inline: its value stayed
+			if dep.keepsValue() {
+				n.unrelease(dep)
+				continue
 			}
 			if err := n.remake(dep); err != nil {
 				t.depFailed(n.cfg.Errors.Encode(fmt.Errorf("argument %w", err), t.name, t.id))
@@ -115,7 +111,8 @@ func (n *Node) reconstruct(o *Object, cause error) error {
 	for _, out := range append([]*Object{t.ret}, t.parts()...) {
 		if !out.freed {
 			n.dropValue(out) // what is left of the lost copy
-			out.state, out.released = objPending, false
+			out.state = objPending
+			n.unrelease(out)
 		}
 	}
 	t.done, t.resolved, t.pinned = false, false, false
@@ -135,7 +132,7 @@ func (n *Node) remake(o *Object) error {
 	err := n.reconstruct(o, errReleased)
 	if err != nil {
 		n.dropValue(o)
-		o.released = false
+		n.unrelease(o)
 		n.resolve(o, objFailed, n.cfg.Errors.Encode(err, nil, o.id.Task), nil)
 	}
 	return err

@@ -266,7 +266,11 @@ func (s *scriptState) apply(cmd string, args script.Args) (string, error) {
 		default:
 			var failed []byte
 			if e, err := args.Get("error"); err == nil {
-				failed = testCodec{}.Encode(errors.New(e), []byte("f"), t)
+				err := errors.New(e)
+				if e == "lost" {
+					err = fmt.Errorf("an argument: %w", ErrObjectLost)
+				}
+				failed = testCodec{}.Encode(err, []byte("f"), t)
 			}
 			contained, err := objList(args, "contained")
 			if err != nil {
@@ -853,6 +857,15 @@ func checkInvariants(n *Node, r *recorder) []string {
 		case o.refs == 0 && !o.released && o.state != objPending && (o.made == nil || o.made.done):
 			problems = append(problems, fmt.Sprintf("%s is done and held by nobody, but not freed", objName(id)))
 		}
+	}
+	released := 0
+	for _, o := range n.objects {
+		if o.released {
+			released++
+		}
+	}
+	if released != n.released {
+		problems = append(problems, fmt.Sprintf("%d objects released, counted %d", released, n.released))
 	}
 	for id, t := range n.tasks {
 		if t.done {

@@ -123,6 +123,16 @@ func (n *Node) SpillDone(id wire.TaskID, v Value, contained []wire.ObjectID, fai
 		n.processActions()
 		return true
 	}
+	if failed != nil && t.kind == wire.SubmitTask && t.retriesLeft > 0 && !n.closed &&
+		errors.Is(n.cfg.Errors.Decode(failed), ErrObjectLost) {
+		// It could not get an argument where it ran (its copies' node
+		// died, say): this node fetches them, making a lost one again,
+		// and places it anew.
+		t.retriesLeft--
+		n.verifyArgs(t)
+		n.processActions()
+		return true
+	}
 	if failed != nil {
 		n.complete(t, nil, nil, failed)
 	} else {

@@ -37,6 +37,7 @@ type task struct {
 	placed      bool // placed by the cluster: never spilled again
 	held        bool // Config.InjectDelay has held it back once
 	spilled     bool // running on another node (Host.Spill) until SpillDone
+	verifying   bool // pinning its arguments here before it is placed anew (verifyArgs)
 	lin         linState
 }
 

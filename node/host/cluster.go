@@ -294,6 +294,13 @@ func (h *Host) pinObject(ctx context.Context, id wire.ObjectID, forGet bool) (st
 	h.pulls.Add(1)
 	h.pulledBytes.Add(r.size)
 	events.RecordObject(events.ObjTransfer, id, uint64(r.size))
+	h.lock()
+	if r, ok := h.remote[id]; ok && !slices.Contains(r.from, h.cluster.Self()) {
+		// Offered first from now on: the nodes it came from may die.
+		r.from = append([]peer.Holder{h.cluster.Self()}, r.from...)
+		h.remote[id] = r
+	}
+	h.unlock()
 	return h.st.Pin(ctx, StoreID(id))
 }
 
