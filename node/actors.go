@@ -205,6 +205,46 @@ func (n *Node) actorProcDied(a *actor, cause error) {
 	n.placeActor(a)
 }
 
+// ActorNodeLost tells the node that the node its remote actor id lived on
+// is gone (the host learns it from the cluster's membership): the actor
+// is created again elsewhere if it has restarts left, else it fails.
+func (n *Node) ActorNodeLost(id wire.TaskID, cause error) {
+	if a := n.actors[id]; a != nil && a.remote {
+		n.remoteActorLost(a, cause)
+		n.processActions()
+	}
+}
+
+// remoteActorLost handles the loss of the node a remote actor lived on
+// (a call or its creation could not reach it): while it has restarts
+// left, the actor is created again on another node, as when its process
+// dies (actorProcDied); a stub, which another node created, fails.
+func (n *Node) remoteActorLost(a *actor, cause error) {
+	c := a.create
+	switch {
+	case a.state == actorDead:
+		return
+	case c == nil || a.restartsLeft <= 0:
+		n.actorFailed(a, cause)
+		return
+	case c.done && c.lin != linKept:
+		n.actorFailed(a, fmt.Errorf("%v; its creation cannot be run again (%w)", cause, ErrLineageEvicted))
+		return
+	}
+	a.restartsLeft--
+	err := fmt.Errorf("%w: actor %v restarting after: %v", ErrActorDied, a.id, cause)
+	calls := a.inflight
+	a.inflight, a.state = nil, actorPending
+	for _, t := range calls {
+		n.finish(t, nil, nil, err)
+	}
+	if c.done {
+		n.runAgain(c) // placed anew: Host.Spill
+	} else {
+		n.ready(c)
+	}
+}
+
 // actorOutOfScope is called when the last handle to a is gone, and again as
 // each call it still had finishes: a detached actor lives on, any other is
 // killed once no call to it is pending.

@@ -72,6 +72,15 @@ func (n *Node) reconstruct(o *Object, cause error) error {
 		return fmt.Errorf("%v: %w: %v (%w: %s ran %d times)", o.id, ErrObjectLost, cause, ErrRetriesExhausted, t.name, t.attempt)
 	}
 	t.retriesLeft--
+	n.runAgain(t)
+	return nil
+}
+
+// runAgain runs t, finished and kept as lineage, again: it holds its
+// arguments again (making any let go meanwhile again first), its results
+// are pending until it finishes, and it is readied once its arguments
+// are.
+func (n *Node) runAgain(t *task) {
 	n.rerun = true // its calls and Puts come again, with the IDs the node has
 	n.lineage.unkeep(t)
 	if e := t.ext; e != nil {
@@ -83,9 +92,9 @@ func (n *Node) reconstruct(o *Object, cause error) error {
 		if !a.IsRef {
 			continue
 		}
-		dep := n.objects[a.Ref] // a task's result is kept by lineageRefs
+		dep := n.objects[a.Ref] // kept by lineageRefs
 		if dep == nil {
-			t.depFailed(n.cfg.Errors.Encode(fmt.Errorf("argument %v: %w: it was Put, and is freed", a.Ref, ErrObjectLost), t.name, t.id))
+			t.depFailed(n.cfg.Errors.Encode(fmt.Errorf("argument %v: %w", a.Ref, ErrObjectFreed), t.name, t.id))
 			continue
 		}
 		dep.lineageRefs--
@@ -120,7 +129,6 @@ func (n *Node) reconstruct(o *Object, cause error) error {
 	if t.pending == 0 {
 		n.ready(t)
 	}
-	return nil
 }
 
 // errReleased is why a released argument is made again.

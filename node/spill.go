@@ -159,7 +159,7 @@ func (n *Node) SpillFailed(id wire.TaskID, cause error) {
 	case t.kind != wire.SubmitTask:
 		// An actor and its calls live where it was placed: that node is
 		// gone, and with it the actor's state.
-		n.actorFailed(t.actor, cause)
+		n.remoteActorLost(t.actor, cause)
 	case t.retriesLeft > 0 && !n.closed:
 		t.retriesLeft--
 		n.ready(t)

@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"os"
 	"slices"
 	"testing"
+	"time"
 
 	"manta/core"
 )
@@ -23,6 +26,15 @@ var (
 	}, onX)
 	blobOnXOnce = core.Register1("test.blobOnXOnce", func(n int) ([]byte, error) { return bytes.Repeat([]byte{7}, n), nil },
 		onX, core.WithMaxRetries(0))
+
+	// Tallies on the nodes with resource x: one restarts once, one never.
+	tallyOnX = core.RegisterActor0("test.TallyOnX", func() (*tally, error) { return &tally{}, nil },
+		core.WithActorResources(map[string]float64{"CPU": 1, "x": 1}), core.WithMaxRestarts(1))
+	tallyOnXAdd   = core.RegisterMethod1(tallyOnX, "Add", func(t *tally, k int) (int, error) { t.n += k; return t.n, nil })
+	tallyOnXWhere = core.RegisterMethod0(tallyOnX, "Where", func(*tally) (int, error) { return os.Getppid(), nil })
+	tallyOnXOnce  = core.RegisterActor0("test.TallyOnXOnce", func() (*tally, error) { return &tally{}, nil },
+		core.WithActorResources(map[string]float64{"CPU": 1, "x": 1}))
+	tallyOnXOnceAdd = core.RegisterMethod1(tallyOnXOnce, "Add", func(t *tally, k int) (int, error) { t.n += k; return t.n, nil })
 )
 
 // Values made on a node that is then killed are made again on another
@@ -30,7 +42,9 @@ var (
 // separate processes on loopback): a plain result; the end of a chain
 // whose middle the driver let go, rebuilt link by link; a result made
 // from a value the driver put; and, where that cannot be, typed errors:
-// a task with no retries, and one only the dead node could run.
+// a task with no retries, and one only the dead node could run. An actor
+// with a restart left is created again on another node; one without is
+// dead.
 func TestReconstructionAcrossNodes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
@@ -38,9 +52,11 @@ func TestReconstructionAcrossNodes(t *testing.T) {
 	dir := t.TempDir()
 	startProcess(t, dir, "start", "--head", "--node-timeout", "1s", "--heartbeat", "100ms", "--resources", "CPU=1").waitJoined(t)
 	address := headAddress(t, dir)
-	a := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,x=1,a=1")
+	a := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=4,x=4,a=1")
 	aID := a.waitJoined(t)
 	ctx := joinDriver(t, dir, core.Config{Address: address, SpillQueue: 2, Resources: map[string]float64{"CPU": 1}})
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
 
 	const size = 2 << 20 // stored, not inline
 	blob := blobOnX.Remote(size)
@@ -57,13 +73,24 @@ func TestReconstructionAcrossNodes(t *testing.T) {
 	fromPut := incOnX.Remote(put)
 	once := blobOnXOnce.Remote(size)
 	onlyA := blobOnA.Remote(size)
+	restarts, never := tallyOnX.Remote(), tallyOnXOnce.Remote()
+	if n, err := tallyOnXAdd.Remote(restarts, 5).Get(ctx); err != nil || n != 5 {
+		t.Fatalf("a tally on a: %d, %v", n, err)
+	}
+	if pid, err := tallyOnXWhere.Remote(restarts).Get(ctx); err != nil || pid != a.cmd.Process.Pid {
+		t.Fatalf("the tally lives under pid %d, %v; node a is %d", pid, err, a.cmd.Process.Pid)
+	}
+	if n, err := tallyOnXOnceAdd.Remote(never, 5).Get(ctx); err != nil || n != 5 {
+		t.Fatalf("a tally on a: %d, %v", n, err)
+	}
 	all := []core.Ref[[]byte]{blob, chain, fromPut, once, onlyA}
 	// Done, their bytes on a only: Wait pulls nothing.
 	if _, _, err := core.Wait(ctx, all, len(all), 0); err != nil {
 		t.Fatal(err)
 	}
 
-	startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,x=1").waitJoined(t)
+	b := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=4,x=4")
+	b.waitJoined(t)
 	killAndAwaitDeath(t, dir, address, a, aID)
 
 	check := func(what string, r core.Ref[[]byte], want byte) {
@@ -85,5 +112,17 @@ func TestReconstructionAcrossNodes(t *testing.T) {
 		t.Errorf("a lost result of a task only the dead node could run: %v; want ErrInfeasible", err)
 	} else {
 		t.Logf("only the dead node could run it: %v", err)
+	}
+
+	// The actor with a restart left is created again on b, its state
+	// new (no checkpoint); the other is dead, with a typed error.
+	if n, err := tallyOnXAdd.Remote(restarts, 1).Get(ctx); err != nil || n != 1 {
+		t.Errorf("the restarted tally: %d, %v; want a new one's 1", n, err)
+	}
+	if pid, err := tallyOnXWhere.Remote(restarts).Get(ctx); err != nil || pid != b.cmd.Process.Pid {
+		t.Errorf("the restarted tally lives under pid %d, %v; node b is %d", pid, err, b.cmd.Process.Pid)
+	}
+	if _, err := tallyOnXOnceAdd.Remote(never, 1).Get(ctx); !errors.Is(err, core.ErrActorDied) {
+		t.Errorf("a tally without restarts on the dead node: %v; want ErrActorDied", err)
 	}
 }

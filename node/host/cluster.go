@@ -93,6 +93,12 @@ func (e *effects) Spill(spec *node.TaskSpec) {
 	}
 	var seq uint64
 	var addr string
+	if s.Kind == wire.SubmitActor {
+		// Created (again): its calls are numbered afresh for the new
+		// instance, wherever it is placed.
+		delete(h.sendSeq, s.ID)
+		delete(h.actorAt, s.ID)
+	}
 	if s.Kind == wire.SubmitActorCall {
 		h.sendSeq[s.Actor]++
 		seq, addr = h.sendSeq[s.Actor], h.actorAt[s.Actor]
@@ -453,7 +459,9 @@ func (h *Host) ReleaseLent(member string, ids []wire.ObjectID) {
 
 // MembersGone gives back every hold lent to members, which left the
 // cluster or died (their peer addresses): nobody will release them. An
-// actor whose creation was lent to one ends.
+// actor whose creation was lent to one ends. An actor of this node's
+// that lived on one is created again elsewhere if it has restarts left
+// (node.ActorNodeLost), before a call finds its node gone.
 func (h *Host) MembersGone(members []string) {
 	if len(members) == 0 {
 		return
@@ -478,6 +486,18 @@ func (h *Host) MembersGone(members []string) {
 		l := h.lent[key]
 		delete(h.lent, key)
 		h.n.Release(l.obj)
+	}
+	var actors []wire.TaskID
+	for id, addr := range h.actorAt {
+		if gone[addr] {
+			actors = append(actors, id)
+		}
+	}
+	slices.SortFunc(actors, func(a, b wire.TaskID) int { return cmp.Or(cmp.Compare(a.Hi, b.Hi), cmp.Compare(a.Lo, b.Lo)) })
+	for _, id := range actors {
+		addr := h.actorAt[id]
+		delete(h.actorAt, id)
+		h.n.ActorNodeLost(id, fmt.Errorf("its node %s left the cluster", addr))
 	}
 }
 
