@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -27,11 +28,12 @@ var testNoop = core.Register0("test.noop", func() (int, error) { return 1, nil }
 // process is a `manta` command run as a process of its own (the test
 // binary, see TestMain), in the cluster's state directory.
 type process struct {
-	cmd     *exec.Cmd
-	joined  chan string   // the node ID it printed on joining
-	metrics chan string   // the address it serves /metrics at
-	exited  chan struct{} // closed once it has exited
-	err     error         // how it exited, once exited is closed
+	cmd      *exec.Cmd
+	joined   chan string   // the node ID it printed on joining
+	metrics  chan string   // the address it serves /metrics at
+	replicas chan []int    // a head's GCS replica processes, as it printed them
+	exited   chan struct{} // closed once it has exited
+	err      error         // how it exited, once exited is closed
 }
 
 func startProcess(t *testing.T, dir string, args ...string) *process {
@@ -53,7 +55,7 @@ func startCmd(t *testing.T, dir string, cmd *exec.Cmd) *process {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{cmd: cmd, joined: make(chan string, 1), metrics: make(chan string, 1), exited: make(chan struct{})}
+	p := &process{cmd: cmd, joined: make(chan string, 1), metrics: make(chan string, 1), replicas: make(chan []int, 1), exited: make(chan struct{})}
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
@@ -65,6 +67,15 @@ func startCmd(t *testing.T, dir string, cmd *exec.Cmd) *process {
 			}
 			if _, rest, ok := strings.Cut(line, "metrics at http://"); ok {
 				p.metrics <- strings.TrimSuffix(rest, "/metrics")
+			}
+			if _, rest, ok := strings.Cut(line, " replicas (pids "); ok {
+				var pids []int
+				for _, f := range strings.Fields(strings.TrimSuffix(rest, ")")) {
+					if pid, err := strconv.Atoi(f); err == nil {
+						pids = append(pids, pid)
+					}
+				}
+				p.replicas <- pids
 			}
 		}
 		p.err = cmd.Wait()
