@@ -35,6 +35,19 @@ var (
 	tallyOnXOnce  = core.RegisterActor0("test.TallyOnXOnce", func() (*tally, error) { return &tally{}, nil },
 		core.WithActorResources(map[string]float64{"CPU": 1, "x": 1}))
 	tallyOnXOnceAdd = core.RegisterMethod1(tallyOnXOnce, "Add", func(t *tally, k int) (int, error) { t.n += k; return t.n, nil })
+
+	// fillOnX makes n bytes of value v; sumOnY, on the consumers' node,
+	// adds them up, taking 10 ms at least (so that they are still running
+	// when a test kills the producers' node).
+	fillOnX = core.Register2("test.fillOnX", func(n, v int) ([]byte, error) { return bytes.Repeat([]byte{byte(v)}, n), nil }, onX)
+	sumOnY  = core.Register1("test.sumOnY", func(b []byte) (int, error) {
+		time.Sleep(10 * time.Millisecond)
+		s := 0
+		for _, x := range b {
+			s += int(x)
+		}
+		return s, nil
+	}, core.WithResources(map[string]float64{"CPU": 1, "y": 1}))
 )
 
 // Values made on a node that is then killed are made again on another
@@ -124,5 +137,60 @@ func TestReconstructionAcrossNodes(t *testing.T) {
 	}
 	if _, err := tallyOnXOnceAdd.Remote(never, 1).Get(ctx); !errors.Is(err, core.ErrActorDied) {
 		t.Errorf("a tally without restarts on the dead node: %v; want ErrActorDied", err)
+	}
+}
+
+// Ray's reconstruction stress test, scaled down: 200 stored values of
+// 128 KiB made on two producers' nodes and consumed on another; one
+// producers' node is killed while the consumers run, and every consumer
+// still gets its right value: three rounds, each with a new producers'
+// node and killing the older one.
+func TestReconstructionStress(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	dir := t.TempDir()
+	startProcess(t, dir, "start", "--head", "--node-timeout", "1s", "--heartbeat", "100ms", "--resources", "CPU=1").waitJoined(t)
+	address := headAddress(t, dir)
+	startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,y=2").waitJoined(t)
+	producers := func() (*process, string) {
+		p := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,x=2")
+		return p, p.waitJoined(t)
+	}
+	a, aID := producers()
+	ctx := joinDriver(t, dir, core.Config{Address: address, SpillQueue: 2, Resources: map[string]float64{"CPU": 1}})
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+
+	const objects, size = 200, 128 << 10
+	for round := range 3 {
+		next, nextID := producers() // a's replacement, which makes some values too
+		values := make([]core.Ref[[]byte], objects)
+		sums := make([]core.Ref[int], objects)
+		for i := range values {
+			values[i] = fillOnX.Remote(size, i%251)
+			sums[i] = sumOnY.Remote(values[i])
+		}
+		if _, _, err := core.Wait(ctx, sums, objects/4, 0); err != nil {
+			t.Fatal(err)
+		}
+		done, _, err := core.Wait(ctx, sums, objects, time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		killAndAwaitDeath(t, dir, address, a, aID)
+		t.Logf("round %d: %d of %d consumers were done when the producers' node was killed", round, len(done), objects)
+		a, aID = next, nextID
+		got, err := core.GetAll(ctx, sums)
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		for i, s := range got {
+			if s != size*(i%251) {
+				t.Fatalf("round %d: consumer %d got %d; want %d", round, i, s, size*(i%251))
+			}
+		}
+		core.ReleaseAll(values)
+		core.ReleaseAll(sums)
 	}
 }
