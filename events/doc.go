@@ -1,13 +1,18 @@
 // Package events records a task's life, event by event, in every process
 // of a node, and turns the recordings into a timeline.
 //
-// A process that records has one Recorder (Open): a lock-free ring any
-// goroutine appends to, written every FlushEvery to DIR/PID.mev, so that
-// a timeline of a running program is at most that far behind it. The
-// recording points read one switch (On) and cost nothing else while it is
-// off; a node shares its switch with its workers through shared memory,
-// so that one Enable turns recording on or off in all of them. A full
-// ring drops events and counts them; a recording point never waits.
+// A process that records has one Recorder (Open): a ring per P (the Go
+// scheduler's processor) that the goroutines running on it append to
+// with plain stores, pinned to it for the few nanoseconds an append
+// takes, so that the driver and a node's inbound loop never share a
+// cache line or a compare-and-swap. The rings are written every
+// FlushEvery to DIR/PID.mev, so that a timeline of a running program is
+// at most that far behind it; each ring's events are in time order,
+// and a reader (Parse) sorts the rings' together. The recording points
+// read one switch (On) and cost nothing else while it is off; a node
+// shares its switch with its workers through shared memory, so that one
+// Enable turns recording on or off in all of them. A full ring drops
+// events and counts them; a recording point never waits.
 //
 // Where the events come from: the node manager (package node, through
 // its Config.Observe) records Submit, Ready (for a task that waited for
