@@ -5,12 +5,6 @@ package benchmarks
 // never faked. To build one, move its entry into its own file (fig9.go),
 // give it a Run, set its State and Setup, and keep it in registry.
 
-var fig11a = Experiment{
-	ID: "fig11a", Title: "Recovering from task failures (lineage re-execution)", Paper: "Figure 11a (§5.1)", State: NotBuilt,
-	Setup: "needs several nodes, node death detection and reconstruction of lost objects from their lineage " +
-		"(retries of a dead worker's tasks exist, and nodes keep lineage within a byte cap; re-executing it for a lost object does not).",
-}
-
 var fig11b = Experiment{
 	ID: "fig11b", Title: "Recovering from actor failures (checkpoint and replay)", Paper: "Figure 11b (§5.1)", State: NotBuilt,
 	Setup: "needs actor checkpoints and replay of method calls since the last checkpoint (actors restart today, without replay).",
