@@ -146,8 +146,14 @@ type ActorOptions struct {
 	// one at a time, in submission order).
 	MaxConcurrency int
 	// MaxRestarts is how often the actor is re-created after its process
-	// dies (default 0). A restarted actor starts from its constructor.
+	// or its node dies (default 0). A restarted actor starts from its
+	// constructor.
 	MaxRestarts int
+	// MaxTaskRetries is how often a method call that was running when the
+	// actor died is sent again to the restarted actor (default 0: at most
+	// once, the call fails with ErrActorDied; -1: without limit, at least
+	// once). A call sent again keeps its place before later calls.
+	MaxTaskRetries int
 	// Name, if set, lets any task find the actor with GetActor; names are
 	// unique among live actors of the cluster.
 	Name string
@@ -172,6 +178,10 @@ func WithMaxConcurrency(n int) ActorOption { return func(o *ActorOptions) { o.Ma
 // dies.
 func WithMaxRestarts(n int) ActorOption { return func(o *ActorOptions) { o.MaxRestarts = n } }
 
+// WithMaxTaskRetries sets how often a method call running when the actor
+// died is sent again to the restarted actor (-1: without limit).
+func WithMaxTaskRetries(n int) ActorOption { return func(o *ActorOptions) { o.MaxTaskRetries = n } }
+
 // WithName names the actor, for GetActor.
 func WithName(name string) ActorOption { return func(o *ActorOptions) { o.Name = name } }
 
@@ -188,6 +198,7 @@ type callOptions struct {
 	MaxConcurrency int                `cbor:"4,keyasint,omitempty"`
 	Name           string             `cbor:"5,keyasint,omitempty"`
 	Detached       bool               `cbor:"6,keyasint,omitempty"`
+	MaxTaskRetries int                `cbor:"7,keyasint,omitempty"`
 	node           *node.Options
 }
 
@@ -223,9 +234,10 @@ func (c *callOptions) task() Options {
 }
 
 func actorOptions(o ActorOptions) *callOptions {
-	c := &callOptions{Resources: o.Resources, MaxRestarts: o.MaxRestarts, MaxConcurrency: o.MaxConcurrency, Name: o.Name, Detached: o.Detached}
+	c := &callOptions{Resources: o.Resources, MaxRestarts: o.MaxRestarts, MaxTaskRetries: o.MaxTaskRetries, MaxConcurrency: o.MaxConcurrency,
+		Name: o.Name, Detached: o.Detached}
 	c.node = &node.Options{Resources: o.Resources, Key: resourceKey(o.Resources), MaxRetries: -1, MaxRestarts: o.MaxRestarts,
-		MaxConcurrency: o.MaxConcurrency, Name: o.Name, Detached: o.Detached}
+		MaxTaskRetries: o.MaxTaskRetries, MaxConcurrency: o.MaxConcurrency, Name: o.Name, Detached: o.Detached}
 	return c
 }
 
@@ -279,7 +291,8 @@ func (r *resolver) resolve(kind wire.SubmitKind, name, opts []byte) (*node.Optio
 }
 
 func (c *callOptions) actor() ActorOptions {
-	o := ActorOptions{Resources: c.Resources, MaxConcurrency: max(1, c.MaxConcurrency), MaxRestarts: c.MaxRestarts, Name: c.Name, Detached: c.Detached}
+	o := ActorOptions{Resources: c.Resources, MaxConcurrency: max(1, c.MaxConcurrency), MaxRestarts: c.MaxRestarts, MaxTaskRetries: c.MaxTaskRetries,
+		Name: c.Name, Detached: c.Detached}
 	if o.Resources == nil {
 		o.Resources = map[string]float64{}
 	}

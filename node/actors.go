@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"manta/rpc/wire"
 	"manta/sched"
@@ -197,12 +198,37 @@ func (n *Node) actorProcDied(a *actor, cause error) {
 		return
 	}
 	a.restartsLeft--
-	err := fmt.Errorf("%w: actor %v restarting after: %v", ErrActorDied, a.id, cause)
-	for _, t := range a.inflight {
+	n.retryCalls(a, fmt.Errorf("%w: actor %v restarting after: %v", ErrActorDied, a.id, cause))
+	a.proc, a.state = nil, actorPending
+	n.placeActor(a)
+}
+
+// callRetries is a call's retry budget from its actor's MaxTaskRetries.
+func callRetries(max int) int32 {
+	if max < 0 {
+		return math.MaxInt32
+	}
+	return int32(min(max, math.MaxInt32))
+}
+
+// retryCalls handles the calls a was running when it died, before it
+// restarts: one with retries left goes back to the head of the queue, in
+// submission order, to be sent to the new instance; the others fail with
+// err (at most once).
+func (n *Node) retryCalls(a *actor, err error) {
+	calls := a.inflight
+	a.inflight = nil
+	var again []*task
+	for _, t := range calls {
+		if t.retriesLeft > 0 && t.cancelled() == nil {
+			t.retriesLeft--
+			t.spilled, t.proc = false, nil
+			again = append(again, t)
+			continue
+		}
 		n.finish(t, nil, nil, err)
 	}
-	a.inflight, a.proc, a.state = nil, nil, actorPending
-	n.placeActor(a)
+	a.queue = append(again, a.queue...)
 }
 
 // ActorNodeLost tells the node that the node its remote actor id lived on
@@ -232,12 +258,8 @@ func (n *Node) remoteActorLost(a *actor, cause error) {
 		return
 	}
 	a.restartsLeft--
-	err := fmt.Errorf("%w: actor %v restarting after: %v", ErrActorDied, a.id, cause)
-	calls := a.inflight
-	a.inflight, a.state = nil, actorPending
-	for _, t := range calls {
-		n.finish(t, nil, nil, err)
-	}
+	a.state = actorPending
+	n.retryCalls(a, fmt.Errorf("%w: actor %v restarting after: %v", ErrActorDied, a.id, cause))
 	if c.done {
 		n.runAgain(c) // placed anew: Host.Spill
 	} else {

@@ -115,8 +115,12 @@ type Options struct {
 	// MaxRetries is how often a task is re-run after its worker dies;
 	// negative: Config.DefaultRetries.
 	MaxRetries int
-	// Actors only.
+	// Actors only. MaxTaskRetries is how often a method call is sent
+	// again after the actor's process or node died while it ran (0: at
+	// most once, it fails; negative: without limit); a call sent again
+	// keeps its place before the calls submitted after it.
 	MaxRestarts    int
+	MaxTaskRetries int
 	MaxConcurrency int
 	Name           string
 	Detached       bool
@@ -151,6 +155,9 @@ type TaskSpec struct {
 	// whose IDs descend from a random root, and of a worker's until some
 	// task has run twice (a task run again submits its calls' IDs again).
 	Fresh bool
+	// Attempt numbers the sending of a spilled task (Host.Spill), for its
+	// answer (SpillDone, SpillFailed).
+	Attempt uint32
 }
 
 // Value is an object's value as a Put gives it: bytes, or a sealed object

@@ -262,7 +262,7 @@ func (s *scriptState) apply(cmd string, args script.Args) (string, error) {
 		case "run-here":
 			s.n.RunHere(t)
 		case "spill-failed":
-			s.n.SpillFailed(t, errors.New("node lost"))
+			s.n.SpillFailed(t, s.spillAttempt(t, args), errors.New("node lost"))
 		default:
 			var failed []byte
 			if e, err := args.Get("error"); err == nil {
@@ -276,7 +276,7 @@ func (s *scriptState) apply(cmd string, args script.Args) (string, error) {
 			if err != nil {
 				return "", err
 			}
-			if !s.n.SpillDone(t, s.value(args), contained, failed) {
+			if !s.n.SpillDone(t, s.spillAttempt(t, args), s.value(args), contained, failed) {
 				fmt.Fprintf(&s.r.out, "not taken\n")
 			}
 		}
@@ -295,6 +295,18 @@ func (s *scriptState) apply(cmd string, args script.Args) (string, error) {
 		return s.r.take(), nil
 	}
 	return "", fmt.Errorf("unknown command %q", cmd)
+}
+
+// spillAttempt is the attempt a spill-done or spill-failed answers: its
+// attempt=N, else the task's latest.
+func (s *scriptState) spillAttempt(t wire.TaskID, args script.Args) uint32 {
+	if a, err := args.Uint("attempt"); err == nil {
+		return uint32(a)
+	}
+	if tk := s.n.tasks[t]; tk != nil {
+		return tk.attempt
+	}
+	return 0
 }
 
 func (s *scriptState) new(args script.Args) (string, error) {
@@ -412,6 +424,8 @@ func optionsFrom(pairs map[string]string, words []string) (*Options, error) {
 			o.MaxRetries, err = strconv.Atoi(v)
 		case "restarts":
 			o.MaxRestarts, err = strconv.Atoi(v)
+		case "task-retries":
+			o.MaxTaskRetries, err = strconv.Atoi(v)
 		case "concurrency":
 			o.MaxConcurrency, err = strconv.Atoi(v)
 		case "name":

@@ -58,6 +58,7 @@ func (s *TaskSpec) AppendBinary(dst []byte) []byte {
 	dst = appendBytes(dst, []byte(o.Key))
 	dst = binary.AppendVarint(dst, int64(o.MaxRetries))
 	dst = binary.AppendVarint(dst, int64(o.MaxRestarts))
+	dst = binary.AppendVarint(dst, int64(o.MaxTaskRetries))
 	dst = binary.AppendVarint(dst, int64(o.MaxConcurrency))
 	dst = appendBytes(dst, []byte(o.Name))
 	return append(dst, flags(o.Detached, o.Unknown))
@@ -127,6 +128,7 @@ func readOptions(r *wire.Reader) *Options {
 	o.Key = string(r.Bytes("key"))
 	o.MaxRetries = int(r.Varint("max retries"))
 	o.MaxRestarts = int(r.Varint("max restarts"))
+	o.MaxTaskRetries = int(r.Varint("max task retries"))
 	o.MaxConcurrency = int(r.Varint("max concurrency"))
 	o.Name = string(r.Bytes("actor name"))
 	switch f := r.Byte("option flags"); {

@@ -70,16 +70,19 @@ func (n *Node) spill(t *task) {
 		}
 		n.args = append(n.args, a)
 	}
-	spec := TaskSpec{ID: t.id, Kind: t.kind, Name: t.name, Args: n.args, Contained: t.contained, Options: t.opts, Deadline: t.deadline()}
+	spec := TaskSpec{ID: t.id, Kind: t.kind, Name: t.name, Args: n.args, Contained: t.contained, Options: t.opts, Deadline: t.deadline(),
+		Attempt: t.attempt}
 	if t.kind == wire.SubmitActorCall {
 		spec.Actor = t.actor.id
 	}
 	n.host.Spill(&spec)
 }
 
-// spilledTask returns the task of id if it is running elsewhere.
-func (n *Node) spilledTask(id wire.TaskID) *task {
-	if t := n.tasks[id]; t != nil && t.spilled && !t.done {
+// spilledTask returns the task of id if it is running elsewhere, sent
+// as attempt (0: any): the answer to an earlier attempt (an actor's call
+// sent again after its node died) is not this one's.
+func (n *Node) spilledTask(id wire.TaskID, attempt uint32) *task {
+	if t := n.tasks[id]; t != nil && t.spilled && !t.done && (attempt == 0 || t.attempt == attempt) {
 		return t
 	}
 	return nil
@@ -87,12 +90,12 @@ func (n *Node) spilledTask(id wire.TaskID) *task {
 
 // Spilled reports whether the task id was spilled by this node and has
 // not come back: a node asked to run such a task would wait for itself.
-func (n *Node) Spilled(id wire.TaskID) bool { return n.spilledTask(id) != nil }
+func (n *Node) Spilled(id wire.TaskID) bool { return n.spilledTask(id, 0) != nil }
 
 // RunHere answers Host.Spill: the cluster placed the task on this node,
 // which queues it (or fails it, if it can never run here).
 func (n *Node) RunHere(id wire.TaskID) {
-	t := n.spilledTask(id)
+	t := n.spilledTask(id, 0)
 	if t == nil {
 		return
 	}
@@ -101,15 +104,16 @@ func (n *Node) RunHere(id wire.TaskID) {
 	n.processActions()
 }
 
-// SpillDone answers Host.Spill: the task ran on another node. Its result
+// SpillDone answers Host.Spill of spec.Attempt attempt: the task ran on
+// another node. Its result
 // is v (inline bytes, or a stored value whose Slot.Size is its size and
 // whose bytes the host pulls when the object is pinned), holding the
 // references contained, or the error failed encodes (Config.Errors). It
 // reports whether the node took the result: false when the task was
 // cancelled or the node shut down meanwhile, and the host gives back what
 // it holds of it elsewhere.
-func (n *Node) SpillDone(id wire.TaskID, v Value, contained []wire.ObjectID, failed []byte) bool {
-	t := n.spilledTask(id)
+func (n *Node) SpillDone(id wire.TaskID, attempt uint32, v Value, contained []wire.ObjectID, failed []byte) bool {
+	t := n.spilledTask(id, attempt)
 	if t == nil {
 		return false
 	}
@@ -149,8 +153,8 @@ func (n *Node) SpillDone(id wire.TaskID, v Value, contained []wire.ObjectID, fai
 // SpillFailed answers Host.Spill: the node it was sent to died or could
 // not be reached. The task is spilled or queued again while it has
 // retries left, as if its worker had died.
-func (n *Node) SpillFailed(id wire.TaskID, cause error) {
-	t := n.spilledTask(id)
+func (n *Node) SpillFailed(id wire.TaskID, attempt uint32, cause error) {
+	t := n.spilledTask(id, attempt)
 	if t == nil {
 		return
 	}

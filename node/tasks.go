@@ -183,15 +183,16 @@ func (n *Node) Submit(spec *TaskSpec) *Object {
 			return t.ret
 		}
 	case wire.SubmitActorCall:
-		t.retriesLeft = 0
 		a := n.actors[spec.Actor]
 		if a == nil && n.cfg.SpillQueue > 0 {
 			a = n.remoteStub(spec.Actor) // a handle to an actor on another node
 		}
 		if a == nil {
+			t.retriesLeft = 0
 			n.finishBytes(t, n.noActor(t, spec.Actor))
 			return t.ret
 		}
+		t.retriesLeft = callRetries(a.opts.MaxTaskRetries)
 		t.actor = a // its pending calls keep it alive, as a handle does (actorOutOfScope)
 		a.queue = append(a.queue, t)
 	}

@@ -35,6 +35,14 @@ var (
 	tallyOnXOnce  = core.RegisterActor0("test.TallyOnXOnce", func() (*tally, error) { return &tally{}, nil },
 		core.WithActorResources(map[string]float64{"CPU": 1, "x": 1}))
 	tallyOnXOnceAdd = core.RegisterMethod1(tallyOnXOnce, "Add", func(t *tally, k int) (int, error) { t.n += k; return t.n, nil })
+	// A tally whose calls are retried (at least once) across a restart.
+	retryingOnX = core.RegisterActor0("test.RetryingOnX", func() (*tally, error) { return &tally{}, nil },
+		core.WithActorResources(map[string]float64{"CPU": 1, "x": 1}), core.WithMaxRestarts(1), core.WithMaxTaskRetries(-1))
+	retryingSlowAdd = core.RegisterMethod1(retryingOnX, "SlowAdd", func(t *tally, k int) (int, error) {
+		time.Sleep(2 * time.Second)
+		t.n += k
+		return t.n, nil
+	})
 
 	// fillOnX makes n bytes of value v; sumOnY, on the consumers' node,
 	// adds them up, taking 10 ms at least (so that they are still running
@@ -57,7 +65,8 @@ var (
 // from a value the driver put; and, where that cannot be, typed errors:
 // a task with no retries, and one only the dead node could run. An actor
 // with a restart left is created again on another node; one without is
-// dead.
+// dead; a call running when it died is sent again to the new instance
+// when its actor has task retries.
 func TestReconstructionAcrossNodes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
@@ -96,14 +105,29 @@ func TestReconstructionAcrossNodes(t *testing.T) {
 	if n, err := tallyOnXOnceAdd.Remote(never, 5).Get(ctx); err != nil || n != 5 {
 		t.Fatalf("a tally on a: %d, %v", n, err)
 	}
+	retrying := retryingOnX.Remote()
+	inFlight := retryingSlowAdd.Remote(retrying, 3) // running on a when a dies
 	all := []core.Ref[[]byte]{blob, chain, fromPut, once, onlyA}
 	// Done, their bytes on a only: Wait pulls nothing.
 	if _, _, err := core.Wait(ctx, all, len(all), 0); err != nil {
 		t.Fatal(err)
 	}
 
-	b := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=4,x=4")
+	b := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=4,x=4,b=1")
 	b.waitJoined(t)
+	// Until the driver's view of the cluster (refreshed every heartbeat)
+	// has b, a task only b can run is infeasible; once it ran, what a's
+	// death starts at once (the actor's restart) can be placed on b.
+	for {
+		_, err := sumOnB.Remote([]byte{1}).Get(ctx)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, core.ErrInfeasible) || ctx.Err() != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	killAndAwaitDeath(t, dir, address, a, aID)
 
 	check := func(what string, r core.Ref[[]byte], want byte) {
@@ -137,6 +161,10 @@ func TestReconstructionAcrossNodes(t *testing.T) {
 	}
 	if _, err := tallyOnXOnceAdd.Remote(never, 1).Get(ctx); !errors.Is(err, core.ErrActorDied) {
 		t.Errorf("a tally without restarts on the dead node: %v; want ErrActorDied", err)
+	}
+	// The call in flight on a, retried, ran again on the new instance.
+	if n, err := inFlight.Get(ctx); err != nil || n != 3 {
+		t.Errorf("a call in flight when its actor's node died, with task retries: %d, %v; want 3 from the restarted actor", n, err)
 	}
 }
 

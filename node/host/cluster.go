@@ -134,7 +134,7 @@ func (h *Host) runElsewhere(spec *node.TaskSpec, objs []peer.Object, addr string
 			var err error
 			if addr, err = cl.LocateActor(h.ctx, spec.Actor); err != nil {
 				h.lock()
-				h.n.SpillFailed(spec.ID, fmt.Errorf("cannot find the actor's node: %w", err))
+				h.n.SpillFailed(spec.ID, spec.Attempt, fmt.Errorf("cannot find the actor's node: %w", err))
 				h.unlock()
 				return
 			}
@@ -157,7 +157,7 @@ func (h *Host) runElsewhere(spec *node.TaskSpec, objs []peer.Object, addr string
 			err = fmt.Errorf("%w: %v", node.ErrInfeasible, err)
 		}
 		h.lock()
-		h.n.SpillDone(spec.ID, node.Value{}, nil, h.cfg.Node.Errors.Encode(err, spec.Name, spec.ID))
+		h.n.SpillDone(spec.ID, spec.Attempt, node.Value{}, nil, h.cfg.Node.Errors.Encode(err, spec.Name, spec.ID))
 		h.unlock()
 		return
 	}
@@ -189,22 +189,23 @@ func (h *Host) runAt(spec *node.TaskSpec, objs []peer.Object, addr string, seq u
 	switch {
 	case errors.Is(err, peer.ErrProgramUnavailable):
 		// No node can run it: they all fetch the binary from one table.
-		h.n.SpillDone(spec.ID, node.Value{}, nil, h.cfg.Node.Errors.Encode(err, spec.Name, spec.ID))
+		h.n.SpillDone(spec.ID, spec.Attempt, node.Value{}, nil, h.cfg.Node.Errors.Encode(err, spec.Name, spec.ID))
 		return
 	case err != nil:
-		h.n.SpillFailed(spec.ID, err)
+		h.n.SpillFailed(spec.ID, spec.Attempt, err)
 		return
 	}
 	if creation {
 		h.actorAt[spec.ID] = addr
 	}
-	h.takeReplyLocked(spec.ID, addr, &reply)
+	h.takeReplyLocked(spec, addr, &reply)
 }
 
 // takeReplyLocked gives the node the outcome of a task that ran at the
 // peer addr, and gives the peer back what it lent if the node does not
 // take it. Under mu.
-func (h *Host) takeReplyLocked(task wire.TaskID, addr string, reply *peer.RunReply) {
+func (h *Host) takeReplyLocked(spec *node.TaskSpec, addr string, reply *peer.RunReply) {
+	task := spec.ID
 	var holds []*node.Object
 	contained := make([]wire.ObjectID, 0, len(reply.Contained))
 	for _, o := range reply.Contained {
@@ -222,7 +223,7 @@ func (h *Host) takeReplyLocked(task wire.TaskID, addr string, reply *peer.RunRep
 	case reply.Lent:
 		h.remote[ret] = remoteObject{lender: addr} // an actor's creation: Free ends the actor
 	}
-	if !h.n.SpillDone(task, v, contained, reply.Failed) {
+	if !h.n.SpillDone(task, spec.Attempt, v, contained, reply.Failed) {
 		if reply.Lent {
 			delete(h.remote, ret)
 		}
