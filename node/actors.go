@@ -253,8 +253,11 @@ func (n *Node) remoteActorLost(a *actor, cause error) {
 	case c == nil || a.restartsLeft <= 0:
 		n.actorFailed(a, cause)
 		return
-	case c.done && c.lin != linKept:
+	case c.done && c.lin == linEvicted:
 		n.actorFailed(a, fmt.Errorf("%v; its creation cannot be run again (%w)", cause, ErrLineageEvicted))
+		return
+	case c.done && c.lin != linKept:
+		n.actorFailed(a, fmt.Errorf("%v; no handle to it is left to restart it for", cause))
 		return
 	}
 	a.restartsLeft--

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -166,6 +167,7 @@ func TestReconstructionAcrossNodes(t *testing.T) {
 	if n, err := inFlight.Get(ctx); err != nil || n != 3 {
 		t.Errorf("a call in flight when its actor's node died, with task retries: %d, %v; want 3 from the restarted actor", n, err)
 	}
+	runtime.KeepAlive(retrying) // a handle keeps it restartable
 }
 
 // Ray's reconstruction stress test, scaled down: 200 stored values of
