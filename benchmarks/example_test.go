@@ -23,6 +23,7 @@ func Example() {
 	// fig9: reproduced
 	// fig10a: reproduced
 	// fig10b: reproduced
+	// fig11a: reproduced
 	// fig12b: partial
 	// table4: reproduced
 	// fig14a: partial

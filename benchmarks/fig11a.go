@@ -631,8 +631,8 @@ func fig11aOutcome(d fig11aData) *Outcome {
 		out.Metrics = append(out.Metrics,
 			Metric{Name: fmt.Sprintf("job time with a node killed ÷ failure-free, %s", label), Value: rm, Err: rs, N: len(ratios), Unit: "x",
 				Paper: &target, Headline: true, Note: note,
-				Source: "the issue's target, at most 1.3× for a kill halfway through a 10 s chain job (it quotes Ray's ownership design, NSDI 2021, " +
-					"at 1.23×, 12.8 s → 15.8 s, for small objects, and Ray 0.7 at 11×; not checked against those papers here)"},
+				Source: "the issue's target for a kill halfway through a 10 s chain job (it quotes Ray's ownership design, NSDI 2021, at 1.23× " +
+					"for small objects and Ray 0.7 at 11×; not checked here)"},
 			Metric{Name: "failure-free job time, " + label, Value: fm, Err: fs, N: len(free), Unit: "s",
 				Note: fmt.Sprintf("%d chains of %d links of %.0f ms: %.1f s of tasks per chain", d.Chains, d.Links, d.TaskMS, float64(d.Links)*d.TaskMS/1e3)},
 			Metric{Name: "job time with a worker node killed at the midpoint, " + label, Value: km, Err: ks, N: len(fail), Unit: "s"},
