@@ -54,27 +54,28 @@ func (n *Node) argPinned(t *task, id wire.ObjectID, slot store.Slot, err error, 
 		}
 	}
 	if t.pending--; t.pending == 0 && !t.done {
-		if t.verifying {
-			// Its arguments are all here (or failed): place it anew,
-			// where its inputs are.
-			t.verifying = false
-			n.unpinArgs(t)
-			n.ready(t)
-			return
+		if !t.verifying { // verifying, ready gives the pins back and places it anew
+			t.pinned = true
 		}
-		t.pinned = true
 		n.ready(t)
 	}
 }
 
 // verifyArgs pins t's stored arguments on this node, which pulls each
-// from a node that holds it and makes one that is lost again, then gives
-// the pins back and readies t: a task that another node could not run
-// because an argument was lost there.
+// from a node that holds it and makes one that is lost again, and waits
+// for those being made again meanwhile; then ready gives the pins back
+// and places t anew: a task that another node could not run because an
+// argument was lost there.
 func (n *Node) verifyArgs(t *task) {
 	t.verifying = true
-	if !n.pinStoredArgs(t) {
-		t.verifying = false
+	for _, a := range t.args {
+		if o := n.objects[a.Ref]; a.IsRef && o != nil && o.state == objPending {
+			t.pending++
+			o.dependents = append(o.dependents, t)
+		}
+	}
+	n.pinStoredArgs(t)
+	if t.pending == 0 {
 		n.ready(t)
 	}
 }

@@ -64,7 +64,11 @@ func (n *Node) spill(t *task) {
 	n.args = n.args[:0]
 	for _, a := range t.args {
 		if a.IsRef {
-			if dep := n.objects[a.Ref]; !dep.stored {
+			dep := n.objects[a.Ref]
+			if dep.state == objPending {
+				panic(fmt.Sprintf("BUG: task %v spilled before its argument %v was made", t.id, a.Ref))
+			}
+			if !dep.stored {
 				a = wire.Arg{Data: dep.data}
 			}
 		}
@@ -119,21 +123,19 @@ func (n *Node) SpillDone(id wire.TaskID, attempt uint32, v Value, contained []wi
 	}
 	t.spilled = false
 	a := t.actor
+	if failed != nil && n.argLostElsewhere(t, failed) {
+		// It could not get an argument where it ran (its copies' node
+		// died, say): this node fetches them, making a lost one again,
+		// and places it anew.
+		n.verifyArgs(t)
+		n.processActions()
+		return true
+	}
 	switch {
 	case t.kind == wire.SubmitActorCall:
 		n.actorCallDone(t)
 	case t.kind == wire.SubmitActor && failed != nil:
 		n.actorFailed(a, n.cfg.Errors.Decode(failed))
-		n.processActions()
-		return true
-	}
-	if failed != nil && t.kind == wire.SubmitTask && t.retriesLeft > 0 && !n.closed &&
-		errors.Is(n.cfg.Errors.Decode(failed), ErrObjectLost) {
-		// It could not get an argument where it ran (its copies' node
-		// died, say): this node fetches them, making a lost one again,
-		// and places it anew.
-		t.retriesLeft--
-		n.verifyArgs(t)
 		n.processActions()
 		return true
 	}
@@ -148,6 +150,25 @@ func (n *Node) SpillDone(id wire.TaskID, attempt uint32, v Value, contained []wi
 	}
 	n.processActions()
 	return true
+}
+
+// argLostElsewhere reports whether spilled t, which failed with failed,
+// should be placed anew after its arguments are fetched here: the
+// failure is a lost object and t may run again, a task spending a retry,
+// an actor's creation (run again for a restart) a restart.
+func (n *Node) argLostElsewhere(t *task, failed []byte) bool {
+	if n.closed || !errors.Is(n.cfg.Errors.Decode(failed), ErrObjectLost) {
+		return false
+	}
+	switch {
+	case t.kind == wire.SubmitTask && t.retriesLeft > 0:
+		t.retriesLeft--
+		return true
+	case t.kind == wire.SubmitActor && t.actor.restartsLeft > 0:
+		t.actor.restartsLeft--
+		return true
+	}
+	return false
 }
 
 // SpillFailed answers Host.Spill: the node it was sent to died or could

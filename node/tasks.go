@@ -251,6 +251,12 @@ func (n *Node) ready(t *task) {
 		n.finish(t, nil, nil, ErrShutdown)
 		return
 	}
+	if t.verifying {
+		// Its arguments are all here (or failed): place it anew, where
+		// its inputs are.
+		t.verifying = false
+		n.unpinArgs(t)
+	}
 	if n.cfg.SpillQueue > 0 && !t.pinned {
 		if n.spills(t) {
 			n.spill(t)

@@ -36,6 +36,16 @@ var (
 	tallyOnXOnce  = core.RegisterActor0("test.TallyOnXOnce", func() (*tally, error) { return &tally{}, nil },
 		core.WithActorResources(map[string]float64{"CPU": 1, "x": 1}))
 	tallyOnXOnceAdd = core.RegisterMethod1(tallyOnXOnce, "Add", func(t *tally, k int) (int, error) { t.n += k; return t.n, nil })
+	// A holder of the sum of a value given to its constructor; restarted,
+	// it needs the value again.
+	holderOnX = core.RegisterActor1("test.HolderOnX", func(b []byte) (*tally, error) {
+		t := &tally{}
+		for _, x := range b {
+			t.n += int(x)
+		}
+		return t, nil
+	}, core.WithActorResources(map[string]float64{"CPU": 1, "x": 1}), core.WithMaxRestarts(1))
+	holderSum = core.RegisterMethod0(holderOnX, "Sum", func(t *tally) (int, error) { return t.n, nil })
 	// A tally whose calls are retried (at least once) across a restart.
 	retryingOnX = core.RegisterActor0("test.RetryingOnX", func() (*tally, error) { return &tally{}, nil },
 		core.WithActorResources(map[string]float64{"CPU": 1, "x": 1}), core.WithMaxRestarts(1), core.WithMaxTaskRetries(-1))
@@ -67,7 +77,8 @@ var (
 // a task with no retries, and one only the dead node could run. An actor
 // with a restart left is created again on another node; one without is
 // dead; a call running when it died is sent again to the new instance
-// when its actor has task retries.
+// when its actor has task retries; one whose constructor took a value
+// made on the dead node gets it made again.
 func TestReconstructionAcrossNodes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
@@ -75,7 +86,7 @@ func TestReconstructionAcrossNodes(t *testing.T) {
 	dir := t.TempDir()
 	startProcess(t, dir, "start", "--head", "--node-timeout", "1s", "--heartbeat", "100ms", "--resources", "CPU=1").waitJoined(t)
 	address := headAddress(t, dir)
-	a := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=4,x=4,a=1")
+	a := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=8,x=8,a=1")
 	aID := a.waitJoined(t)
 	ctx := joinDriver(t, dir, core.Config{Address: address, SpillQueue: 2, Resources: map[string]float64{"CPU": 1}})
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
@@ -106,6 +117,10 @@ func TestReconstructionAcrossNodes(t *testing.T) {
 	if n, err := tallyOnXOnceAdd.Remote(never, 5).Get(ctx); err != nil || n != 5 {
 		t.Fatalf("a tally on a: %d, %v", n, err)
 	}
+	holder := holderOnX.Remote(blob)
+	if s, err := holderSum.Remote(holder).Get(ctx); err != nil || s != 7*size {
+		t.Fatalf("a holder on a: %d, %v", s, err)
+	}
 	retrying := retryingOnX.Remote()
 	inFlight := retryingSlowAdd.Remote(retrying, 3) // running on a when a dies
 	all := []core.Ref[[]byte]{blob, chain, fromPut, once, onlyA}
@@ -114,7 +129,7 @@ func TestReconstructionAcrossNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	b := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=4,x=4,b=1")
+	b := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=8,x=8,b=1")
 	b.waitJoined(t)
 	// Until the driver's view of the cluster (refreshed every heartbeat)
 	// has b, a task only b can run is infeasible; once it ran, what a's
@@ -166,6 +181,11 @@ func TestReconstructionAcrossNodes(t *testing.T) {
 	// The call in flight on a, retried, ran again on the new instance.
 	if n, err := inFlight.Get(ctx); err != nil || n != 3 {
 		t.Errorf("a call in flight when its actor's node died, with task retries: %d, %v; want 3 from the restarted actor", n, err)
+	}
+	// The holder restarted on b, its constructor's argument made again
+	// (Ray's test_basic_reconstruction_actor_constructor).
+	if s, err := holderSum.Remote(holder).Get(ctx); err != nil || s != 7*size {
+		t.Errorf("the restarted holder: %d, %v; want %d", s, err, 7*size)
 	}
 	runtime.KeepAlive(retrying) // a handle keeps it restartable
 }
