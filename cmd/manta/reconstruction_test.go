@@ -13,6 +13,12 @@ import (
 	"manta/core"
 )
 
+// nodeTimeout is the heads' --node-timeout here: generous, because under
+// -race on a busy 2-core machine a live node's heartbeats can lag by a
+// second, and a node taken for dead makes what only it can run
+// infeasible.
+const nodeTimeout = "3s"
+
 // Functions for reconstruction: resource x is on the nodes that may run
 // them, so a task made on a killed node can run again on another.
 var (
@@ -84,7 +90,7 @@ func TestReconstructionAcrossNodes(t *testing.T) {
 		t.Skip("starts processes")
 	}
 	dir := t.TempDir()
-	startProcess(t, dir, "start", "--head", "--node-timeout", "1s", "--heartbeat", "100ms", "--resources", "CPU=1").waitJoined(t)
+	startProcess(t, dir, "start", "--head", "--node-timeout", nodeTimeout, "--heartbeat", "100ms", "--resources", "CPU=1").waitJoined(t)
 	address := headAddress(t, dir)
 	a := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=8,x=8,a=1")
 	aID := a.waitJoined(t)
@@ -200,7 +206,7 @@ func TestReconstructionStress(t *testing.T) {
 		t.Skip("starts processes")
 	}
 	dir := t.TempDir()
-	startProcess(t, dir, "start", "--head", "--node-timeout", "1s", "--heartbeat", "100ms", "--resources", "CPU=1").waitJoined(t)
+	startProcess(t, dir, "start", "--head", "--node-timeout", nodeTimeout, "--heartbeat", "100ms", "--resources", "CPU=1").waitJoined(t)
 	address := headAddress(t, dir)
 	startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,y=2").waitJoined(t)
 	producers := func() (*process, string) {
