@@ -105,6 +105,10 @@ func (m *Message) Expand(dst []Message) []Message {
 	}
 }
 
+// Captured reports whether m is a captured snapshot from Outbox, not yet
+// Expanded into its chunks.
+func (m *Message) Captured() bool { return m.lazy != nil }
+
 // Discard releases what a message from Outbox that will not be sent (nor
 // Expanded) holds.
 func (m *Message) Discard() {
