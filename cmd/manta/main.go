@@ -43,6 +43,8 @@ var errUsage = errors.New(`usage: manta <command> [flags]
 
 commands:
   bench            reproduce the paper's evaluation into results/ (see -h)
+  chaos            run tasks and actors on a local cluster while killing its processes with
+                   SIGKILL, and count wrong results and hangs: manta chaos --tasks 100000
   gcs              run one GCS shard replica (see -h)
   microbenchmark   measure tasks and actor calls (see -h)
   rl               train with PPO or ES: manta rl ppo --env CartPole-v1 --workers 2 --seed 1
@@ -88,6 +90,8 @@ func run(args []string, out io.Writer) error {
 		return microbenchmark(args[1:], out)
 	case "bench":
 		return bench(args[1:], out)
+	case "chaos":
+		return chaosCommand(args[1:], out)
 	case "rl":
 		return rlCommand(args[1:], out)
 	case "probe":

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"manta/core"
+)
+
+// chaosProcess runs `manta chaos args… --json` as a process of its own
+// (the test binary, see TestMain), within limit; its progress lines are
+// handed to progress as they come. It returns the report and how the
+// process exited.
+func chaosProcess(t *testing.T, limit time.Duration, progress func(line string, cmd *exec.Cmd), args ...string) (chaosReport, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], append(append([]string{"chaos"}, args...), "--json")...)
+	cmd.Env = append(os.Environ(), envRunAsCLI+"=1")
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		t.Log(sc.Text())
+		if progress != nil {
+			progress(sc.Text(), cmd)
+		}
+	}
+	io.Copy(io.Discard, stderr)
+	err = cmd.Wait()
+	if ctx.Err() != nil {
+		t.Fatalf("manta chaos %v did not end within %v: a hang it did not report (its report so far: %s)", args, limit, stdout.String())
+	}
+	var rep chaosReport
+	if jerr := json.Unmarshal(stdout.Bytes(), &rep); jerr != nil {
+		t.Fatalf("manta chaos %v printed no report (%v; exit: %v):\n%s", args, jerr, err, stdout.String())
+	}
+	t.Logf("report: %s", stdout.String())
+	return rep, err
+}
+
+// A run at a tiny scale: a head with three GCS replicas, three worker
+// nodes and the driver, a few thousand tasks, and the four kills (a
+// worker, an actor's process, a node manager, a GCS replica). Every result
+// must be right, none may hang, and every kill must be done and followed
+// by what the cluster owes it.
+func TestChaos(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a cluster of processes")
+	}
+	rep, err := chaosProcess(t, 5*time.Minute, nil, "--tasks", "20000", "--batch", "1000", "--batch-timeout", "90s", "--seed", "7")
+	if err != nil || !rep.Passed {
+		t.Fatalf("manta chaos failed (%v): %s", err, rep.Verdict)
+	}
+	all := rep.Tasks
+	if all.Submitted != 20000 || all.Wrong != 0 || all.Hung != 0 || all.NotChecked != 0 || all.Correct+all.Failed != all.Submitted {
+		t.Errorf("tasks: %+v", all)
+	}
+	if rep.StoredReads.Wrong != 0 || rep.StoredReads.Hung != 0 || rep.StoredReads.Correct+rep.StoredReads.Failed != rep.StoredReads.Submitted {
+		t.Errorf("stored reads: %+v", rep.StoredReads)
+	}
+	if rep.Unexpected != 0 {
+		t.Errorf("errors the runtime does not document here: %v", rep.Errors)
+	}
+	var kinds []string
+	for _, k := range rep.Kills {
+		kinds = append(kinds, k.Kind)
+		if k.PID == 0 || k.Anomaly != "" {
+			t.Errorf("kill %+v", k)
+		}
+		if (k.Kind == "node" || k.Kind == "gcs") && k.After == "" {
+			t.Errorf("nothing followed the %s kill: %+v", k.Kind, k)
+		}
+	}
+	if strings.Join(kinds, ",") != "worker,actor,node,gcs" {
+		t.Errorf("kills done: %v", kinds)
+	}
+	if rep.Runs["plain"] < rep.ByKind["plain"].Correct || rep.Runs["actor call"] < rep.ByKind["actor"].Correct {
+		t.Errorf("fewer runs than right results: %v, %+v", rep.Runs, rep.ByKind)
+	}
+}
+
+// A cluster that stops answering is a hang, reported as a failure with
+// its evidence: the head and every node are frozen (SIGSTOP) while the
+// workload runs, and the batch's deadline passes.
+func TestChaosReportsAHang(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a cluster of processes")
+	}
+	frozen := false
+	freeze := func(line string, cmd *exec.Cmd) {
+		if frozen || !strings.Contains(line, " tasks checked, ") {
+			return
+		}
+		frozen = true
+		for _, pid := range chaosChildren(cmd.Process.Pid) {
+			if args, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil && bytes.Contains(args, []byte("\x00start\x00")) {
+				syscall.Kill(pid, syscall.SIGSTOP)
+			}
+		}
+	}
+	rep, err := chaosProcess(t, 5*time.Minute, freeze, "--tasks", "100000", "--batch", "200", "--batch-timeout", "5s", "--kills", "")
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || rep.Passed || rep.Tasks.Hung+rep.StoredReads.Hung == 0 || !strings.Contains(rep.Verdict, "hangs") {
+		t.Fatalf("a frozen cluster: exit %v, verdict %q, tasks %+v; want a failure with hangs", err, rep.Verdict, rep.Tasks)
+	}
+	if rep.Logs == "" {
+		t.Fatal("a failed run kept no logs")
+	}
+	defer os.RemoveAll(rep.Logs)
+	for _, f := range []string{"driver-goroutines.txt", "hung.txt", "head.log", "node-1.log"} {
+		if _, err := os.Stat(rep.Logs + "/" + f); err != nil {
+			t.Errorf("evidence: %v", err)
+		}
+	}
+}
+
+// The checks themselves: an actor's replies out of order, or from an
+// incarnation already replaced, are wrong; a wrong result or a hang fails
+// the run, a documented typed error does not.
+func TestChaosChecks(t *testing.T) {
+	r := &chaosRun{actorSeq: []chaosOrder{{incarnation: 1, seq: 5, retired: map[uint64]bool{}}}}
+	reply := func(i int64, inc uint64, seq int64) chaosReply {
+		return chaosReply{Actor: 0, Value: chaosMix(uint64(i)), Incarnation: inc, Seq: seq}
+	}
+	steps := []struct {
+		rep  chaosReply
+		i    int64
+		ok   bool
+		what string
+	}{
+		{reply(10, 1, 6), 10, true, "the next call"},
+		{reply(11, 1, 6), 11, false, "a call run twice in one incarnation"},
+		{reply(12, 2, 1), 12, true, "the first call of a restarted actor"},
+		{reply(13, 1, 7), 13, false, "a call on the incarnation replaced"},
+		{chaosReply{Actor: 0, Value: 1, Incarnation: 2, Seq: 2}, 14, false, "a wrong value"},
+	}
+	for _, s := range steps {
+		if problem := r.checkCall(0, s.i, s.rep); (problem == "") != s.ok {
+			t.Errorf("%s: %q", s.what, problem)
+		}
+	}
+	verdict := func(edit func(*chaosReport)) bool {
+		r := &chaosRun{report: chaosReport{Errors: map[string]int64{}}}
+		edit(&r.report)
+		r.finish(nil)
+		return r.report.Passed
+	}
+	if !verdict(func(*chaosReport) {}) {
+		t.Error("a clean run failed")
+	}
+	if verdict(func(rep *chaosReport) { rep.Tasks.Wrong = 1 }) || verdict(func(rep *chaosReport) { rep.StoredReads.Hung = 1 }) ||
+		verdict(func(rep *chaosReport) { rep.Unexpected = 1 }) {
+		t.Error("a run with a wrong result, a hang or an undocumented error passed")
+	}
+	if name, documented := chaosErrorKind(fmt.Errorf("lost: %w", core.ErrRetriesExhausted)); !documented || !strings.Contains(name, "ErrRetriesExhausted") {
+		t.Errorf("ErrRetriesExhausted: %s, %v", name, documented)
+	}
+	if _, documented := chaosErrorKind(errors.New("no sentinel")); documented {
+		t.Error("an untyped error counted as documented")
+	}
+}
