@@ -14,7 +14,8 @@
 //   - The head orders writes: it gives each a sequence number, applies it
 //     and forwards it. Every replica applies entries in sequence order,
 //     keeps what it forwarded until its successor acknowledges it, and
-//     resends it after a timeout or when the successor asks (MsgHello).
+//     resends it after a timeout (twice the last round trip measured, at
+//     least RetransmitTicks) or when the successor asks (MsgHello).
 //     So each replica holds a prefix of its predecessor's entries.
 //   - The tail commits what it applies and acknowledges it upstream; the
 //     head answers a client once the tail has its write. A committed entry

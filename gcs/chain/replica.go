@@ -38,6 +38,10 @@ type ReplicaConfig struct {
 	LeaseTicks int
 	// RetransmitTicks is how long unacknowledged entries, a snapshot
 	// request or a join wait before they are sent again. Default 20.
+	// Entries wait longer where the successor's round trip is longer (as
+	// it is for large entries, or a slow successor): twice the last round
+	// trip measured, doubling on each resend while nothing is
+	// acknowledged, at most maxRetransmitFactor times RetransmitTicks.
 	RetransmitTicks int
 	// SnapshotChunk is the most state bytes one MsgSnapshot carries.
 	// Default 1 MiB.
@@ -102,6 +106,9 @@ type Replica struct {
 	target    ReplicaID
 	pending   []Entry
 	lastSend  uint64
+	rto       uint64 // ticks without progress before pending entries are resent
+	timedSeq  uint64 // the entry whose round trip is being measured (0: none)
+	timedAt   uint64 // when it was sent
 	toJoiner  bool
 	handoff   bool   // the joiner has acked: commits now come from it
 	joinerAck uint64 // what the joiner holds
@@ -131,7 +138,7 @@ type Replica struct {
 // later ones are given the state by the tail.
 func NewReplica(cfg ReplicaConfig) *Replica {
 	cfg = cfg.withDefaults()
-	r := &Replica{cfg: cfg, app: cfg.App, now: 1, sessions: sessions{}}
+	r := &Replica{cfg: cfg, app: cfg.App, now: 1, sessions: sessions{}, rto: uint64(cfg.RetransmitTicks)}
 	r.chain.Shard = cfg.Shard
 	r.sendJoin()
 	return r
@@ -289,6 +296,9 @@ func (r *Replica) apply(e Entry) error {
 // forward appends e to the Forward being built for the target, or starts
 // one.
 func (r *Replica) forward(e Entry) {
+	if r.timedSeq == 0 {
+		r.timedSeq, r.timedAt = e.Seq, r.now
+	}
 	if n := len(r.out); n > 0 {
 		m := &r.out[n-1]
 		if m.Kind == MsgForward && m.To == r.target {
@@ -422,6 +432,7 @@ func (r *Replica) setChain(c Chain) {
 	if target != r.target || joiner != r.toJoiner {
 		r.target, r.toJoiner = target, joiner
 		r.handoff, r.joinerAck = false, 0
+		r.rto, r.timedSeq = uint64(r.cfg.RetransmitTicks), 0 // a new round trip
 		switch {
 		case target == 0:
 			r.pending = nil
@@ -484,6 +495,12 @@ func (r *Replica) stepAck(m Message) {
 	}
 	r.trim(m.Seq)
 	r.lastSend = r.now
+	if r.timedSeq != 0 && m.Seq >= r.timedSeq {
+		// A round trip measured: resends wait for twice that.
+		base := uint64(r.cfg.RetransmitTicks)
+		r.rto = min(max(2*(r.now-r.timedAt), base), maxRetransmitFactor*base)
+		r.timedSeq = 0
+	}
 	if r.toJoiner {
 		// A joiner acks only what it holds, from any snapshot it installed.
 		wasSynced := r.handoff && r.joinerAck >= r.committed
@@ -543,6 +560,7 @@ func (r *Replica) resend(seq uint64) {
 	if r.target == 0 {
 		return
 	}
+	r.timedSeq = 0 // an ack could answer either copy: no measure
 	var batch []Entry
 	for _, e := range r.pending {
 		if e.Seq > seq {
@@ -569,6 +587,7 @@ func (r *Replica) sendSnapshot(replace bool) {
 	}
 	r.snapsSent++
 	r.lastSnap = r.now
+	r.timedSeq = 0 // the joiner acks once it holds the whole snapshot
 	r.snapID++
 	lazy := &pendingSnapshot{prefix: r.sessions.appendSnapshot(nil), app: r.app.Snapshot(), chunk: r.cfg.SnapshotChunk}
 	r.send(Message{Kind: MsgSnapshot, To: r.target, Seq: r.applied, Echo: r.snapID, Flag: replace, lazy: lazy})
@@ -662,8 +681,9 @@ func (r *Replica) Tick() {
 		}
 	}
 	every := uint64(r.cfg.RetransmitTicks)
-	if r.target != 0 && len(r.pending) > 0 && r.now-r.lastSend >= every {
+	if r.target != 0 && len(r.pending) > 0 && r.now-r.lastSend >= r.rto {
 		r.resend(0)
+		r.rto = min(2*r.rto, maxRetransmitFactor*every)
 	}
 	if r.isJoiner() && !r.installed && r.now-max(r.lastHello, r.lastChunk) >= r.snapWaitTicks() {
 		// No snapshot is coming (a transfer in progress delivers chunks).
@@ -682,6 +702,10 @@ func (r *Replica) heartbeat() {
 	synced := r.toJoiner && r.handoff && r.joinerAck >= r.committed
 	r.send(Message{Kind: MsgHeartbeat, To: MonitorID, Seq: r.applied, Echo: r.now, Flag: synced, Addr: r.cfg.Addr})
 }
+
+// maxRetransmitFactor bounds how long unacknowledged entries wait, in
+// RetransmitTicks.
+const maxRetransmitFactor = 64
 
 // waiter is a client write waiting for its entry to commit.
 type waiter struct {
