@@ -34,7 +34,8 @@ type ReplicaConfig struct {
 	// every HeartbeatTicks (default DefaultHeartbeatTicks), the lease from
 	// the monitor lasts LeaseTicks (default DefaultLeaseTicks, below the
 	// monitor's FailTicks), and unacknowledged entries are resent after
-	// RetransmitTicks (default DefaultRetransmitTicks).
+	// RetransmitTicks (default DefaultRetransmitTicks), or longer where
+	// round trips are (see chain.ReplicaConfig).
 	Tick                                        time.Duration
 	HeartbeatTicks, LeaseTicks, RetransmitTicks int
 	// Limits bound keys and values.
