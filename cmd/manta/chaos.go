@@ -375,14 +375,19 @@ type chaosReport struct {
 	// processes finished, by function; RanAgain, at least, those beyond
 	// one a task (lost values made again, calls retried): of each
 	// function, its runs beyond its tasks.
-	Runs        map[string]int64 `json:"runs"`
-	RanAgain    int64            `json:"ran_again"`
-	Kills       []*chaosKill     `json:"kills"`
-	Anomalies   []string         `json:"anomalies,omitempty"`
-	WallSeconds float64          `json:"wall_s"`
-	TasksPerSec float64          `json:"tasks_per_s"`
-	Logs        string           `json:"logs,omitempty"`
-	Error       string           `json:"error,omitempty"`
+	Runs     map[string]int64 `json:"runs"`
+	RanAgain int64            `json:"ran_again"`
+	// InterleavedAnswers counts actor calls answered by an incarnation
+	// after a newer one had answered an earlier call (allowed: see
+	// checkCall); Interleaved describes the first few.
+	InterleavedAnswers int64        `json:"interleaved_actor_answers"`
+	Interleaved        []string     `json:"interleaved,omitempty"`
+	Kills              []*chaosKill `json:"kills"`
+	Anomalies          []string     `json:"anomalies,omitempty"`
+	WallSeconds        float64      `json:"wall_s"`
+	TasksPerSec        float64      `json:"tasks_per_s"`
+	Logs               string       `json:"logs,omitempty"`
+	Error              string       `json:"error,omitempty"`
 }
 
 // chaosErrorKinds are the sentinels a failed task is counted by, most
@@ -471,12 +476,25 @@ type chaosRun struct {
 	stopped   atomic.Bool
 }
 
-// chaosOrder is the order check of one actor's replies.
+// chaosOrder is the order check of one actor's calls, taken in the
+// order they were made.
 type chaosOrder struct {
-	incarnation uint64
-	seq         int64
-	retired     map[uint64]bool
+	// ordinal is the next call's number among the actor's calls (the
+	// warm-up's is 0), whatever their outcome.
+	ordinal int64
+	// seen is each incarnation's last answer; newest the incarnation that
+	// answered most recently for the first time.
+	seen   map[uint64]chaosSeen
+	newest uint64
+	// recent are the last answers, and note the index in the report's
+	// Interleaved of a description still taking the answers after it.
+	recent   []string
+	note     int
+	noteLeft int
 }
+
+// chaosSeen is an incarnation's answer: its seq for the call of ordinal.
+type chaosSeen struct{ seq, ordinal int64 }
 
 // run starts the cluster, runs the workload with its kills, and stops the
 // cluster; the report says what happened.
@@ -741,7 +759,7 @@ func (r *chaosRun) warmUp(ctx context.Context) error {
 			return fmt.Errorf("chaos: warming up actor %d: %w", a, err)
 		}
 		r.actorAt[a] = rep
-		r.actorSeq[a] = chaosOrder{incarnation: rep.Incarnation, seq: rep.Seq, retired: map[uint64]bool{}}
+		r.actorSeq[a] = chaosOrder{ordinal: 1, seen: map[uint64]chaosSeen{rep.Incarnation: {rep.Seq, 0}}, newest: rep.Incarnation}
 	}
 	r.sums = map[byte]uint64{}
 	return nil
@@ -980,6 +998,7 @@ func (r *chaosRun) collect(ctx context.Context, b *chaosBatch) (hung bool) {
 				r.actorAt[a] = rep
 			}
 		}
+		r.actorSeq[a].ordinal++
 		r.count("actor", 1, outcome(err, late, problem == "", func() string {
 			return fmt.Sprintf("actor %d, call %d: %s", a, i, problem)
 		}), err, b.calls[j].ID())
@@ -1097,28 +1116,60 @@ func (r *chaosRun) sum(seed int64) uint64 {
 	return s
 }
 
-// checkCall checks actor a's reply to call i: its value, and that the
-// actor ran its calls in the order they were made. A restarted actor
-// counts from the start again (its state is not kept), and the calls in
-// flight when it died run again on it first; a reply from an incarnation
-// already replaced, or out of order within one, is wrong.
+// checkCall checks actor a's answer to call i: its value, and that each
+// incarnation of the actor ran its calls one at a time in the order they
+// were made, each once. A restarted actor counts from the start again
+// (its state is not kept). A call sent again to the new incarnation (at
+// least once) may have run on the old one too, its answer lost: so an
+// incarnation may skip calls, as many as others answered in between, but
+// never run one twice or out of order. An old incarnation's answer after
+// a newer one's (a call answered by the old one after an earlier call's
+// answer was lost and that call sent again) is allowed, and noted.
 func (r *chaosRun) checkCall(a int, i int64, rep chaosReply) string {
 	want := chaosMix(uint64(i) ^ uint64(a)<<48)
 	if rep.Actor != a || rep.Value != want {
 		return fmt.Sprintf("reply %+v, want actor %d's value %d", rep, a, want)
 	}
 	s := &r.actorSeq[a]
+	o := s.ordinal
+	last, known := s.seen[rep.Incarnation]
+	problem := ""
 	switch {
-	case rep.Incarnation == s.incarnation && rep.Seq <= s.seq:
-		return fmt.Sprintf("out of order: call %d ran as incarnation %x's call %d after its call %d", i, rep.Incarnation, rep.Seq, s.seq)
-	case rep.Incarnation != s.incarnation && s.retired[rep.Incarnation]:
-		return fmt.Sprintf("call %d ran on incarnation %x, which later calls had already found replaced", i, rep.Incarnation)
-	case rep.Incarnation != s.incarnation:
-		s.retired[s.incarnation] = true
-		s.incarnation = rep.Incarnation
+	case !known && (rep.Seq < 1 || rep.Seq > o+1):
+		problem = fmt.Sprintf("call %d ran as the first answered call of incarnation %x, its call %d, but the actor has had only %d calls",
+			i, rep.Incarnation, rep.Seq, o+1)
+	case known && rep.Seq <= last.seq:
+		problem = fmt.Sprintf("call %d ran as incarnation %x's call %d, after its call %d answered the actor's call #%d: out of order, or twice",
+			i, rep.Incarnation, rep.Seq, last.seq, last.ordinal)
+	case known && rep.Seq-last.seq-1 > o-last.ordinal-1:
+		problem = fmt.Sprintf("incarnation %x ran %d calls between the actor's calls #%d and #%d (call %d), but %d were made in between: a call ran twice on it",
+			rep.Incarnation, rep.Seq-last.seq-1, last.ordinal, o, i, o-last.ordinal-1)
 	}
-	s.seq = rep.Seq
-	return ""
+	s.seen[rep.Incarnation] = chaosSeen{rep.Seq, o}
+	answer := fmt.Sprintf("call %d: %04x#%d", i, rep.Incarnation>>48, rep.Seq)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s.noteLeft > 0 {
+		r.report.Interleaved[s.note] += " " + answer + ";"
+		s.noteLeft--
+	}
+	switch {
+	case !known:
+		s.newest = rep.Incarnation
+	case rep.Incarnation != s.newest:
+		r.report.InterleavedAnswers++
+		if len(r.report.Interleaved) < 5 && s.noteLeft == 0 {
+			s.note, s.noteLeft = len(r.report.Interleaved), 8
+			r.report.Interleaved = append(r.report.Interleaved, fmt.Sprintf(
+				"actor %d: call %d answered by incarnation %04x (its call %d) after incarnation %04x had answered earlier calls; answers (call: incarnation#seq) before: %s; this: %s; after:",
+				a, i, rep.Incarnation>>48, rep.Seq, s.newest>>48, strings.Join(s.recent, "; "), answer))
+		}
+	}
+	s.recent = append(s.recent, answer)
+	if len(s.recent) > 10 {
+		s.recent = s.recent[1:]
+	}
+	return problem
 }
 
 // moved notes progress, for the watchdog.
@@ -1657,6 +1708,12 @@ func (r *chaosRun) print(out io.Writer) {
 			fmt.Fprintf(out, "; ANOMALY: %s", k.Anomaly)
 		}
 		fmt.Fprintln(out)
+	}
+	if rep.InterleavedAnswers > 0 {
+		fmt.Fprintf(out, "actor calls answered by an incarnation after a newer one answered an earlier call: %d (allowed: that call's answer was lost and it ran again)\n", rep.InterleavedAnswers)
+		for _, n := range rep.Interleaved {
+			fmt.Fprintln(out, "  "+n)
+		}
 	}
 	for _, w := range rep.WrongExamples {
 		fmt.Fprintln(out, "wrong:", w)

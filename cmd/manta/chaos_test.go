@@ -137,26 +137,35 @@ func TestChaosReportsAHang(t *testing.T) {
 // incarnation already replaced, are wrong; a wrong result or a hang fails
 // the run, a documented typed error does not.
 func TestChaosChecks(t *testing.T) {
-	r := &chaosRun{actorSeq: []chaosOrder{{incarnation: 1, seq: 5, retired: map[uint64]bool{}}}}
-	reply := func(i int64, inc uint64, seq int64) chaosReply {
-		return chaosReply{Actor: 0, Value: chaosMix(uint64(i)), Incarnation: inc, Seq: seq}
-	}
+	// Incarnation 1 answered the actor's call #0 as its call 5.
+	r := &chaosRun{actorSeq: []chaosOrder{{ordinal: 1, seen: map[uint64]chaosSeen{1: {5, 0}}, newest: 1}}}
 	steps := []struct {
-		rep  chaosReply
-		i    int64
+		inc  uint64
+		seq  int64
 		ok   bool
 		what string
 	}{
-		{reply(10, 1, 6), 10, true, "the next call"},
-		{reply(11, 1, 6), 11, false, "a call run twice in one incarnation"},
-		{reply(12, 2, 1), 12, true, "the first call of a restarted actor"},
-		{reply(13, 1, 7), 13, false, "a call on the incarnation replaced"},
-		{chaosReply{Actor: 0, Value: 1, Incarnation: 2, Seq: 2}, 14, false, "a wrong value"},
+		{1, 6, true, "the next call"},
+		{1, 6, false, "a call run twice in one incarnation"},
+		{2, 2, true, "a restarted actor's second call (its first answered by the old one)"},
+		{1, 8, true, "the old incarnation answering after the new one, having run the calls answered by others"},
+		{1, 11, false, "the old incarnation skipping a call no one else answered"},
+		{2, 6, false, "the new incarnation running more calls than were made"},
+		{3, 20, false, "a new incarnation's first answer beyond the calls made"},
 	}
-	for _, s := range steps {
-		if problem := r.checkCall(0, s.i, s.rep); (problem == "") != s.ok {
+	for n, s := range steps {
+		i := int64(10 + n)
+		rep := chaosReply{Actor: 0, Value: chaosMix(uint64(i)), Incarnation: s.inc, Seq: s.seq}
+		if problem := r.checkCall(0, i, rep); (problem == "") != s.ok {
 			t.Errorf("%s: %q", s.what, problem)
 		}
+		r.actorSeq[0].ordinal++
+	}
+	if problem := r.checkCall(0, 99, chaosReply{Actor: 0, Value: 1, Incarnation: 2, Seq: 9}); problem == "" {
+		t.Error("a wrong value passed")
+	}
+	if r.report.InterleavedAnswers != 2 {
+		t.Errorf("%d interleaved answers; want 2", r.report.InterleavedAnswers)
 	}
 	verdict := func(edit func(*chaosReport)) bool {
 		r := &chaosRun{report: chaosReport{Errors: map[string]int64{}}}
