@@ -92,7 +92,7 @@ var (
 		a.seq++
 		chaosRan(chaosRunCall)
 		return chaosReply{Actor: a.id, Value: chaosMix(uint64(i) ^ uint64(a.id)<<48), Incarnation: a.incarnation, Seq: a.seq,
-			PID: os.Getpid(), PPID: os.Getppid()}, nil
+			PID: os.Getpid(), PPID: os.Getppid(), Ran: time.Now().UnixNano()}, nil
 	})
 )
 
@@ -171,13 +171,14 @@ type chaosActor struct {
 
 // chaosReply is an actor call's result: its value, and which incarnation
 // of the actor ran it, as its seq-th call, in which process under which
-// node manager.
+// node manager, when (Unix nanoseconds: every process is on this machine).
 type chaosReply struct {
 	Actor       int
 	Value       uint64
 	Incarnation uint64
 	Seq         int64
 	PID, PPID   int
+	Ran         int64
 }
 
 // chaosMix is splitmix64: the value of task i.
@@ -348,6 +349,16 @@ type chaosKill struct {
 	Anomaly string `json:"anomaly,omitempty"`
 }
 
+// chaosNode is a node of the cluster.
+type chaosNode struct {
+	Name   string `json:"name"`
+	PID    int    `json:"pid"`
+	ID     string `json:"id"`
+	Addr   string `json:"addr"`
+	State  string `json:"state"`
+	Killed bool   `json:"killed,omitempty"`
+}
+
 // chaosReport is the run's result, printed or encoded as JSON.
 type chaosReport struct {
 	Command string `json:"command"`
@@ -380,14 +391,20 @@ type chaosReport struct {
 	// InterleavedAnswers counts actor calls answered by an incarnation
 	// after a newer one had answered an earlier call (allowed: see
 	// checkCall); Interleaved describes the first few.
-	InterleavedAnswers int64        `json:"interleaved_actor_answers"`
-	Interleaved        []string     `json:"interleaved,omitempty"`
-	Kills              []*chaosKill `json:"kills"`
-	Anomalies          []string     `json:"anomalies,omitempty"`
-	WallSeconds        float64      `json:"wall_s"`
-	TasksPerSec        float64      `json:"tasks_per_s"`
-	Logs               string       `json:"logs,omitempty"`
-	Error              string       `json:"error,omitempty"`
+	InterleavedAnswers int64 `json:"interleaved_actor_answers"`
+	// Overlaps are actors seen with two incarnations running calls at
+	// once (wrong: an actor is one instance at a time).
+	Overlaps    []string     `json:"overlapping_incarnations,omitempty"`
+	Interleaved []string     `json:"interleaved,omitempty"`
+	Kills       []*chaosKill `json:"kills"`
+	Anomalies   []string     `json:"anomalies,omitempty"`
+	// Nodes are the cluster's nodes, the driver's included, with the
+	// addresses their peers reach them at (errors name them).
+	Nodes       []chaosNode `json:"nodes,omitempty"`
+	WallSeconds float64     `json:"wall_s"`
+	TasksPerSec float64     `json:"tasks_per_s"`
+	Logs        string      `json:"logs,omitempty"`
+	Error       string      `json:"error,omitempty"`
 }
 
 // chaosErrorKinds are the sentinels a failed task is counted by, most
@@ -486,6 +503,10 @@ type chaosOrder struct {
 	// answered most recently for the first time.
 	seen   map[uint64]chaosSeen
 	newest uint64
+	// lives are the incarnations' spans of calls; overlapping those
+	// reported.
+	lives       map[uint64]*chaosLife
+	overlapping map[[2]uint64]bool
 	// recent are the last answers, and note the index in the report's
 	// Interleaved of a description still taking the answers after it.
 	recent   []string
@@ -495,6 +516,13 @@ type chaosOrder struct {
 
 // chaosSeen is an incarnation's answer: its seq for the call of ordinal.
 type chaosSeen struct{ seq, ordinal int64 }
+
+// chaosLife is when an incarnation was seen running calls, first and
+// last, and under which node manager.
+type chaosLife struct {
+	first, last int64
+	ppid        int
+}
 
 // run starts the cluster, runs the workload with its kills, and stops the
 // cluster; the report says what happened.
@@ -542,8 +570,37 @@ func (r *chaosRun) run(ctx context.Context) (err error) {
 	if r.ended.IsZero() {
 		r.ended = time.Now()
 	}
+	r.listNodes(driver)
 	r.countRuns()
 	return err
+}
+
+// listNodes records the cluster's nodes as the GCS lists them.
+func (r *chaosRun) listNodes(driver *core.Cluster) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	listed, err := cluster.List(ctx, r.api)
+	if err != nil {
+		r.anomaly(fmt.Sprintf("listing the nodes at the end: %v", err))
+		return
+	}
+	procs := map[string]*chaosProc{}
+	for _, p := range append(slices.Clone(r.nodes), r.head) {
+		procs[p.nodeID] = p
+	}
+	var nodes []chaosNode
+	for _, n := range listed {
+		c := chaosNode{ID: string(n.ID), Addr: n.Addr, State: fmt.Sprint(n.State)}
+		if p := procs[c.ID]; p != nil {
+			c.Name, c.PID, c.Killed = p.name, p.cmd.Process.Pid, p.killed
+		} else if c.ID == driver.NodeID() {
+			c.Name, c.PID = "driver", os.Getpid()
+		}
+		nodes = append(nodes, c)
+	}
+	r.mu.Lock()
+	r.report.Nodes = nodes
+	r.mu.Unlock()
 }
 
 // countRuns records the runs of the workload's tasks.
@@ -1077,7 +1134,7 @@ func (r *chaosRun) count(kind string, n int64, out chaosOutcome, err error, id f
 			r.report.Unexpected += n
 		}
 		if _, ok := r.report.ErrorExamples[name]; !ok {
-			r.report.ErrorExamples[name] = fmt.Sprintf("%s (%s): %v", kind, id, err)
+			r.report.ErrorExamples[name] = fmt.Sprintf("%s (%s), read at %.1f s: %v", kind, id, time.Since(r.began).Seconds(), err)
 		}
 	case chaosHung:
 		if len(r.report.Hangs) < 20 {
@@ -1146,7 +1203,8 @@ func (r *chaosRun) checkCall(a int, i int64, rep chaosReply) string {
 			rep.Incarnation, rep.Seq-last.seq-1, last.ordinal, o, i, o-last.ordinal-1)
 	}
 	s.seen[rep.Incarnation] = chaosSeen{rep.Seq, o}
-	answer := fmt.Sprintf("call %d: %04x#%d", i, rep.Incarnation>>48, rep.Seq)
+	r.checkLives(a, rep)
+	answer := fmt.Sprintf("call %d: %04x#%d@%d", i, rep.Incarnation>>48, rep.Seq, rep.PPID)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if s.noteLeft > 0 {
@@ -1161,7 +1219,7 @@ func (r *chaosRun) checkCall(a int, i int64, rep chaosReply) string {
 		if len(r.report.Interleaved) < 5 && s.noteLeft == 0 {
 			s.note, s.noteLeft = len(r.report.Interleaved), 8
 			r.report.Interleaved = append(r.report.Interleaved, fmt.Sprintf(
-				"actor %d: call %d answered by incarnation %04x (its call %d) after incarnation %04x had answered earlier calls; answers (call: incarnation#seq) before: %s; this: %s; after:",
+				"actor %d: call %d answered by incarnation %04x (its call %d) after incarnation %04x had answered earlier calls; answers (call: incarnation#seq@node manager pid) before: %s; this: %s; after:",
 				a, i, rep.Incarnation>>48, rep.Seq, s.newest>>48, strings.Join(s.recent, "; "), answer))
 		}
 	}
@@ -1170,6 +1228,35 @@ func (r *chaosRun) checkCall(a int, i int64, rep chaosReply) string {
 		s.recent = s.recent[1:]
 	}
 	return problem
+}
+
+// checkLives checks that no two incarnations of actor a ran calls at the
+// same time: a restart comes after its predecessor died, so each
+// incarnation's calls all ran before the next one's first.
+func (r *chaosRun) checkLives(a int, rep chaosReply) {
+	s := &r.actorSeq[a]
+	if s.lives == nil {
+		s.lives, s.overlapping = map[uint64]*chaosLife{}, map[[2]uint64]bool{}
+	}
+	l := s.lives[rep.Incarnation]
+	if l == nil {
+		l = &chaosLife{first: rep.Ran, last: rep.Ran, ppid: rep.PPID}
+		s.lives[rep.Incarnation] = l
+	}
+	l.first, l.last = min(l.first, rep.Ran), max(l.last, rep.Ran)
+	for inc, other := range s.lives {
+		pair := [2]uint64{min(inc, rep.Incarnation), max(inc, rep.Incarnation)}
+		if inc == rep.Incarnation || s.overlapping[pair] || max(l.first, other.first) > min(l.last, other.last) {
+			continue
+		}
+		s.overlapping[pair] = true
+		at := func(t int64) float64 { return time.Unix(0, t).Sub(r.began).Seconds() }
+		r.mu.Lock()
+		r.report.Overlaps = append(r.report.Overlaps, fmt.Sprintf(
+			"actor %d had two live incarnations: %04x (under node manager pid %d) ran calls from %.3f s to %.3f s, %04x (under pid %d) from %.3f s to %.3f s",
+			a, rep.Incarnation>>48, l.ppid, at(l.first), at(l.last), inc>>48, other.ppid, at(other.first), at(other.last)))
+		r.mu.Unlock()
+	}
 }
 
 // moved notes progress, for the watchdog.
@@ -1633,6 +1720,9 @@ func (r *chaosRun) finish(runErr error) {
 	if n := rep.Tasks.Hung + rep.StoredReads.Hung; n > 0 || errors.Is(runErr, errChaosHang) {
 		why = append(why, fmt.Sprintf("%d hangs", n))
 	}
+	if len(rep.Overlaps) > 0 {
+		why = append(why, fmt.Sprintf("%d actors with two live incarnations at once", len(rep.Overlaps)))
+	}
 	if rep.Unexpected > 0 {
 		why = append(why, fmt.Sprintf("%d tasks failed with errors the runtime does not document for this workload", rep.Unexpected))
 	}
@@ -1715,6 +1805,9 @@ func (r *chaosRun) print(out io.Writer) {
 			fmt.Fprintln(out, "  "+n)
 		}
 	}
+	for _, o := range rep.Overlaps {
+		fmt.Fprintln(out, "wrong:", o)
+	}
 	for _, w := range rep.WrongExamples {
 		fmt.Fprintln(out, "wrong:", w)
 	}
@@ -1729,6 +1822,13 @@ func (r *chaosRun) print(out io.Writer) {
 	}
 	if rep.Logs != "" {
 		fmt.Fprintln(out, "logs:", rep.Logs)
+	}
+	if len(rep.Nodes) > 0 {
+		fmt.Fprint(out, "nodes:")
+		for _, n := range rep.Nodes {
+			fmt.Fprintf(out, " %s (pid %d, %s at %s, %s);", n.Name, n.PID, n.ID, n.Addr, n.State)
+		}
+		fmt.Fprintln(out)
 	}
 	fmt.Fprintf(out, "go: %s, %d CPUs\n", runtime.Version(), runtime.NumCPU())
 }

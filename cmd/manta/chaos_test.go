@@ -167,6 +167,17 @@ func TestChaosChecks(t *testing.T) {
 	if r.report.InterleavedAnswers != 2 {
 		t.Errorf("%d interleaved answers; want 2", r.report.InterleavedAnswers)
 	}
+	// Incarnation 4 ran calls at 10 and 30, 5 at 20: both alive at once.
+	r.actorSeq[0].lives, r.report.Overlaps = nil, nil // the calls above all ran at 0
+	for _, c := range []struct {
+		inc uint64
+		ran int64
+	}{{4, 10}, {5, 20}, {4, 30}} {
+		r.checkLives(0, chaosReply{Incarnation: c.inc, Ran: c.ran})
+		if got := len(r.report.Overlaps); got != int(c.ran/30) {
+			t.Errorf("after incarnation %d ran at %d: %d overlaps reported: %v", c.inc, c.ran, got, r.report.Overlaps)
+		}
+	}
 	verdict := func(edit func(*chaosReport)) bool {
 		r := &chaosRun{report: chaosReport{Errors: map[string]int64{}}}
 		edit(&r.report)
@@ -177,7 +188,7 @@ func TestChaosChecks(t *testing.T) {
 		t.Error("a clean run failed")
 	}
 	if verdict(func(rep *chaosReport) { rep.Tasks.Wrong = 1 }) || verdict(func(rep *chaosReport) { rep.StoredReads.Hung = 1 }) ||
-		verdict(func(rep *chaosReport) { rep.Unexpected = 1 }) {
+		verdict(func(rep *chaosReport) { rep.Unexpected = 1 }) || verdict(func(rep *chaosReport) { rep.Overlaps = []string{"two lives"} }) {
 		t.Error("a run with a wrong result, a hang or an undocumented error passed")
 	}
 	if name, documented := chaosErrorKind(fmt.Errorf("lost: %w", core.ErrRetriesExhausted)); !documented || !strings.Contains(name, "ErrRetriesExhausted") {
