@@ -238,6 +238,10 @@ var errChaosHang = errors.New("hang")
 // chaosKillKinds are what --kills may name.
 var chaosKillKinds = []string{"worker", "actor", "node", "gcs"}
 
+// chaosCommand is `manta chaos`: it starts the cluster in a temporary
+// state directory, runs the workload with its kills, stops the cluster,
+// and prints the counts; it fails on a wrong result, a hang, an error the
+// runtime does not document here, or an anomaly (see chaosRun.finish).
 func chaosCommand(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("chaos", flag.ContinueOnError)
 	fs.SetOutput(out)
@@ -290,11 +294,12 @@ func chaosCommand(args []string, out io.Writer) error {
 	if o.asJSON {
 		progress = os.Stderr
 	}
-	r := &chaosRun{o: o, progress: progress, report: chaosReport{Command: "manta chaos " + strings.Join(args, " "),
-		ByKind: map[string]*chaosTally{}, Errors: map[string]int64{}, ErrorExamples: map[string]string{}}}
-	if len(args) == 0 {
-		r.report.Command = "manta chaos"
+	command := []string{"manta", "chaos"}
+	for _, a := range args {
+		command = append(command, chaosQuote(a))
 	}
+	r := &chaosRun{o: o, progress: progress, report: chaosReport{Command: strings.Join(command, " "),
+		ByKind: map[string]*chaosTally{}, Errors: map[string]int64{}, ErrorExamples: map[string]string{}}}
 	var settings []string
 	fs.VisitAll(func(f *flag.Flag) { settings = append(settings, "--"+f.Name+"="+f.Value.String()) })
 	r.report.Settings = strings.Join(settings, " ")
@@ -319,6 +324,15 @@ func chaosCommand(args []string, out io.Writer) error {
 		return fmt.Errorf("chaos: %s", r.report.Verdict)
 	}
 	return nil
+}
+
+// chaosQuote quotes a for a shell where it needs it, so that the command
+// line printed can be run again as it is.
+func chaosQuote(a string) string {
+	if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789,._=/:+-") == "" {
+		return a
+	}
+	return "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 }
 
 // chaosTally counts the tasks of one kind by how they ended.
@@ -476,6 +490,12 @@ type chaosRun struct {
 	nodeSeq     int
 	api         *client.Client
 	rng         *rand.Rand
+
+	// The workload's functions, with --max-retries.
+	plain  *core.Func1[int64, uint64]
+	fill   *core.Func2[int64, int, []byte]
+	step   *core.Func1[*core.View[byte], []byte]
+	digest *core.Func1[[]byte, chaosSum]
 
 	actors []core.Actor[chaosActor]
 	// Where each actor was last seen, from its replies; and its order
@@ -784,8 +804,13 @@ func (r *chaosRun) awaitJoined(ctx context.Context, p *chaosProc) error {
 func (r *chaosRun) warmUp(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
+	r.plain, r.fill, r.step, r.digest = chaosPlain, chaosFill, chaosStep, chaosDigest
+	if n := r.o.retries; n != core.DefaultMaxRetries {
+		retries := core.WithMaxRetries(n)
+		r.plain, r.fill, r.step, r.digest = chaosPlain.Options(retries), chaosFill.Options(retries), chaosStep.Options(retries), chaosDigest.Options(retries)
+	}
 	for {
-		_, err := chaosPlain.Remote(int64(-1)).Get(ctx)
+		_, err := r.plain.Remote(int64(-1)).Get(ctx)
 		if err == nil {
 			break
 		}
@@ -796,7 +821,7 @@ func (r *chaosRun) warmUp(ctx context.Context) error {
 	}
 	refs := make([]core.Ref[uint64], 4*r.o.nodes*r.o.cpus)
 	for i := range refs {
-		refs[i] = chaosPlain.Remote(int64(-i))
+		refs[i] = r.plain.Remote(int64(-i))
 	}
 	_, err := core.GetAll(ctx, refs)
 	core.ReleaseAll(refs)
@@ -942,13 +967,13 @@ func (r *chaosRun) submit(next *int64) *chaosBatch {
 		if end-i >= group {
 			// A chain whose links the driver lets go as soon as the next
 			// task holds them, so that only lineage can make them again.
-			v := chaosFill.Remote(i, o.valueBytes)
+			v := r.fill.Remote(i, o.valueBytes)
 			for range o.links {
-				w := chaosStep.Remote(v)
+				w := r.step.Remote(v)
 				v.Release()
 				v = w
 			}
-			b.digests = append(b.digests, chaosDigest.Remote(v))
+			b.digests = append(b.digests, r.digest.Remote(v))
 			b.seeds = append(b.seeds, i)
 			if (i/group)%chaosReadEvery == 0 {
 				reads++
@@ -962,7 +987,7 @@ func (r *chaosRun) submit(next *int64) *chaosBatch {
 			b.callIdx = append(b.callIdx, i+chainLen)
 			b.callActor = append(b.callActor, a)
 			for k := i + chainLen + 1; k < i+group; k++ {
-				b.plain = append(b.plain, chaosPlain.Remote(k))
+				b.plain = append(b.plain, r.plain.Remote(k))
 				b.plainIdx = append(b.plainIdx, k)
 			}
 			chain += chainLen
@@ -970,7 +995,7 @@ func (r *chaosRun) submit(next *int64) *chaosBatch {
 			plain += chainLen
 			*next += group
 		} else {
-			b.plain = append(b.plain, chaosPlain.Remote(i))
+			b.plain = append(b.plain, r.plain.Remote(i))
 			b.plainIdx = append(b.plainIdx, i)
 			plain++
 			*next++
@@ -1204,7 +1229,7 @@ func (r *chaosRun) checkCall(a int, i int64, rep chaosReply) string {
 	}
 	s.seen[rep.Incarnation] = chaosSeen{rep.Seq, o}
 	r.checkLives(a, rep)
-	answer := fmt.Sprintf("call %d: %04x#%d@%d", i, rep.Incarnation>>48, rep.Seq, rep.PPID)
+	answer := fmt.Sprintf("call %d: %04x#%d@%d %.3fs", i, rep.Incarnation>>48, rep.Seq, rep.PPID, time.Unix(0, rep.Ran).Sub(r.began).Seconds())
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if s.noteLeft > 0 {
@@ -1219,7 +1244,7 @@ func (r *chaosRun) checkCall(a int, i int64, rep chaosReply) string {
 		if len(r.report.Interleaved) < 5 && s.noteLeft == 0 {
 			s.note, s.noteLeft = len(r.report.Interleaved), 8
 			r.report.Interleaved = append(r.report.Interleaved, fmt.Sprintf(
-				"actor %d: call %d answered by incarnation %04x (its call %d) after incarnation %04x had answered earlier calls; answers (call: incarnation#seq@node manager pid) before: %s; this: %s; after:",
+				"actor %d: call %d answered by incarnation %04x (its call %d) after incarnation %04x had answered earlier calls; answers (call: incarnation#seq@node manager pid, when it ran) before: %s; this: %s; after:",
 				a, i, rep.Incarnation>>48, rep.Seq, s.newest>>48, strings.Join(s.recent, "; "), answer))
 		}
 	}
