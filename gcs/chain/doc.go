@@ -28,7 +28,9 @@
 //     MarkDead), is removed: a dead head's successor becomes head, a dead
 //     tail's predecessor commits everything it holds, a dead middle's
 //     predecessor resends what its new successor lacks. The last member of
-//     a chain is never removed, and while every member is silent none is.
+//     a chain is never removed, and while no member has been heard for
+//     FailTicks/2 none is (the monitor cannot tell the dead from the cut
+//     off, nor from processes that all stalled together).
 //   - A replica serves clients only within LeaseTicks of a monitor reply to
 //     its heartbeat; the monitor waits FailTicks (longer) before removing
 //     it, so a replica cut off from the monitor stops serving before the

@@ -142,9 +142,11 @@ func (m *Monitor) nextJoiner(shard int) Member {
 }
 
 // Tick advances the monitor's clock by one tick and removes the replicas
-// silent for longer than FailTicks. Silent members are removed only while
-// a member that is not silent remains: when every member is silent the
-// monitor cannot tell the dead from the cut off, and it waits.
+// silent for longer than FailTicks. It removes them only while some member
+// of their chain was heard within the last FailTicks/2: when no member has
+// been heard for that long the monitor cannot tell the dead from the cut
+// off, nor from processes that all stalled together (a machine starved of
+// CPU), and it waits.
 func (m *Monitor) Tick() {
 	m.now++
 	for s := range m.chains {
@@ -154,12 +156,11 @@ func (m *Monitor) Tick() {
 		for _, mem := range c.Members {
 			if m.silent(mem.ID) {
 				silent = append(silent, mem.ID)
-			} else {
-				heard = true
 			}
+			heard = heard || m.now-m.seen[mem.ID] <= uint64(m.cfg.FailTicks/2)
 		}
 		if !heard {
-			silent = silent[:0]
+			continue
 		}
 		if c.Joiner.ID != 0 && m.silent(c.Joiner.ID) {
 			silent = append(silent, c.Joiner.ID)
