@@ -25,7 +25,9 @@ type MonitorConfig struct {
 	Token []byte
 	// Tick is the monitor's tick (default DefaultTick); a replica silent
 	// for FailTicks (default DefaultFailTicks) is removed. FailTicks must
-	// exceed the replicas' LeaseTicks by more than a message's delay.
+	// exceed the replicas' LeaseTicks by more than a message's delay. A
+	// stall of the monitor's own (its process starved of CPU) counts for
+	// at most FailTicks/4: it did not listen meanwhile.
 	Tick      time.Duration
 	FailTicks int
 	// ProbeTimeout bounds the check of a suspected replica; default
@@ -172,7 +174,12 @@ func (m *Monitor) Close() error {
 
 func (m *Monitor) tickLoop() {
 	defer m.wg.Done()
-	runTicks(m.done, m.clock, m.cfg.Tick, func(n int) bool {
+	// After a stall of its own (its process starved of CPU or paused),
+	// the monitor counts at most a quarter of FailTicks: the heartbeats
+	// that arrived meanwhile wait unread, and making up every tick first
+	// would find their senders silent. Counting less time is safe: a
+	// replica is removed later, its lease long over.
+	runTicksUpTo(m.done, m.clock, m.cfg.Tick, max(m.cfg.FailTicks/4, 1), func(n int) bool {
 		m.mu.Lock()
 		for range n {
 			m.mon.Tick()

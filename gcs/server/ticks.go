@@ -12,6 +12,13 @@ import (
 // replica's lease, the monitor's timeouts) keeps time when the process is
 // slow. It returns when done closes or step returns false.
 func runTicks(done <-chan struct{}, clock clockwork.Clock, tick time.Duration, step func(n int) bool) {
+	runTicksUpTo(done, clock, tick, 0, step)
+}
+
+// runTicksUpTo is runTicks, except that where more than most ticks (most
+// > 0) passed since the last step, the step is given most and the rest is
+// forgotten: the state machine's clock falls behind after a stall.
+func runTicksUpTo(done <-chan struct{}, clock clockwork.Clock, tick time.Duration, most int, step func(n int) bool) {
 	t := clock.NewTicker(tick)
 	defer t.Stop()
 	last := clock.Now()
@@ -20,8 +27,14 @@ func runTicks(done <-chan struct{}, clock clockwork.Clock, tick time.Duration, s
 		case <-done:
 			return
 		case now := <-t.Chan():
-			n := min(int(now.Sub(last)/tick), 1000)
-			last = last.Add(time.Duration(n) * tick)
+			due := int(now.Sub(last) / tick)
+			n := min(due, 1000)
+			if most > 0 && due > most {
+				n = most
+				last = last.Add(time.Duration(due) * tick)
+			} else {
+				last = last.Add(time.Duration(n) * tick)
+			}
 			if !step(n) {
 				return
 			}
