@@ -1815,7 +1815,7 @@ func (r *chaosRun) print(out io.Writer) {
 	}
 	fmt.Fprintln(out, "kills (SIGKILL, one at a time):")
 	for _, k := range rep.Kills {
-		fmt.Fprintf(out, "  at %.1f s (%d tasks submitted, %d checked): %s %s", k.AtSeconds, k.Submitted, k.Checked, k.Kind, k.Target)
+		fmt.Fprintf(out, "  at %.1f s (%d tasks submitted, %d checked): %s: %s", k.AtSeconds, k.Submitted, k.Checked, k.Kind, k.Target)
 		if k.After != "" {
 			fmt.Fprintf(out, "; %s", k.After)
 		}
