@@ -606,6 +606,12 @@ func (r *chaosRun) listNodes(driver *core.Cluster) {
 	}
 	procs := map[string]*chaosProc{}
 	for _, p := range append(slices.Clone(r.nodes), r.head) {
+		if p.nodeID == "" { // a replacement not waited for yet
+			select {
+			case p.nodeID = <-p.joined:
+			default:
+			}
+		}
 		procs[p.nodeID] = p
 	}
 	var nodes []chaosNode
@@ -1756,7 +1762,10 @@ func (r *chaosRun) finish(runErr error) {
 	}
 	if runErr != nil && !errors.Is(runErr, errChaosHang) {
 		rep.Error = runErr.Error()
-		why = append(why, runErr.Error())
+		if errors.Is(runErr, context.Canceled) {
+			rep.Error = "interrupted"
+		}
+		why = append(why, rep.Error)
 	}
 	rep.Passed = len(why) == 0
 	if rep.Passed {
