@@ -248,7 +248,15 @@ func (n *Node) freeObject(o *Object) {
 	if n.objects[o.id] == o {
 		delete(n.objects, o.id)
 	}
-	n.dropValue(o)
+	// As dropValue, without clearing what goes with o: every task's
+	// result comes here, and each pointer store costs a write barrier
+	// while the collector runs.
+	if o.stored && (!o.released || o.keepsValue()) {
+		n.host.Free(o.id)
+	}
+	for _, c := range o.contained {
+		n.drop(c)
+	}
 	n.unrelease(o)
 	if o.made != nil {
 		n.lineage.outputFreed(o.made)

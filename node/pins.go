@@ -24,7 +24,10 @@ func (n *Node) pinArgs(t *task) bool {
 func (n *Node) pinStoredArgs(t *task) bool {
 	first := n.nextPin + 1
 	for _, a := range t.args {
-		if o := n.objects[a.Ref]; a.IsRef && o != nil && o.stored {
+		if !a.IsRef {
+			continue // no look-up for an inline argument: this is every task's path
+		}
+		if o := n.objects[a.Ref]; o != nil && o.stored {
 			n.nextPin++
 			n.pins[n.nextPin] = pinRequest{task: t, arg: a.Ref}
 			t.pending++
@@ -69,7 +72,10 @@ func (n *Node) argPinned(t *task, id wire.ObjectID, slot store.Slot, err error, 
 func (n *Node) verifyArgs(t *task) {
 	t.verifying = true
 	for _, a := range t.args {
-		if o := n.objects[a.Ref]; a.IsRef && o != nil && o.state == objPending {
+		if !a.IsRef {
+			continue
+		}
+		if o := n.objects[a.Ref]; o != nil && o.state == objPending {
 			t.pending++
 			o.dependents = append(o.dependents, t)
 		}

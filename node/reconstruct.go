@@ -23,7 +23,10 @@ import (
 // lineageArgs counts t, just kept as lineage, on its arguments' records.
 func (n *Node) lineageArgs(t *task) {
 	for _, a := range t.args {
-		if o := n.objects[a.Ref]; a.IsRef && o != nil {
+		if !a.IsRef {
+			continue
+		}
+		if o := n.objects[a.Ref]; o != nil {
 			o.lineageRefs++
 		}
 	}
