@@ -17,17 +17,26 @@ func BenchmarkRecordOff(b *testing.B) {
 	}
 }
 
-// BenchmarkRecordOn is the cost of one recorded event.
-func BenchmarkRecordOn(b *testing.B) {
-	dir := b.TempDir()
-	r, err := open(dir, RoleNode, "bench", ringSlots, time.Millisecond)
+// benchRecording opens a recorder flushing every millisecond, with
+// recording on, until the benchmark ends.
+func benchRecording(b *testing.B) *Recorder {
+	b.Helper()
+	r, err := open(b.TempDir(), RoleNode, "bench", ringSlots, time.Millisecond)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer r.Close()
 	Enable(true)
-	defer Enable(false)
+	b.Cleanup(func() {
+		Enable(false)
+		r.Close()
+	})
 	b.ReportAllocs()
+	return r
+}
+
+// BenchmarkRecordOn is the cost of one recorded event.
+func BenchmarkRecordOn(b *testing.B) {
+	r := benchRecording(b)
 	task := wire.TaskID{Lo: 1}
 	for b.Loop() {
 		Record(Start, task, 0)
@@ -41,14 +50,7 @@ func BenchmarkRecordOn(b *testing.B) {
 // BenchmarkRecordOnParallel is the cost of one recorded event with every
 // P recording at once, as a node's driver and inbound loop do.
 func BenchmarkRecordOnParallel(b *testing.B) {
-	r, err := open(b.TempDir(), RoleNode, "bench", ringSlots, time.Millisecond)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer r.Close()
-	Enable(true)
-	defer Enable(false)
-	b.ReportAllocs()
+	benchRecording(b)
 	b.RunParallel(func(pb *testing.PB) {
 		task := wire.TaskID{Lo: 1}
 		for pb.Next() {

@@ -86,12 +86,7 @@ var (
 // when its actor has task retries; one whose constructor took a value
 // made on the dead node gets it made again.
 func TestReconstructionAcrossNodes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts processes")
-	}
-	dir := t.TempDir()
-	startProcess(t, dir, "start", "--head", "--node-timeout", nodeTimeout, "--heartbeat", "100ms", "--resources", "CPU=1").waitJoined(t)
-	address := headAddress(t, dir)
+	dir, address := startReconstructionHead(t)
 	a := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=8,x=8,a=1")
 	aID := a.waitJoined(t)
 	ctx := joinDriver(t, dir, core.Config{Address: address, SpillQueue: 2, Resources: map[string]float64{"CPU": 1}})
@@ -196,18 +191,26 @@ func TestReconstructionAcrossNodes(t *testing.T) {
 	runtime.KeepAlive(retrying) // a handle keeps it restartable
 }
 
+// startReconstructionHead starts a head with one CPU in a fresh state
+// directory (nodeTimeout, 100 ms heartbeats) and returns the directory
+// and the head's address; it skips in short mode.
+func startReconstructionHead(t *testing.T) (dir, address string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	dir = t.TempDir()
+	startProcess(t, dir, "start", "--head", "--node-timeout", nodeTimeout, "--heartbeat", "100ms", "--resources", "CPU=1").waitJoined(t)
+	return dir, headAddress(t, dir)
+}
+
 // Ray's reconstruction stress test, scaled down: 200 stored values of
 // 128 KiB made on two producers' nodes and consumed on another; one
 // producers' node is killed while the consumers run, and every consumer
 // still gets its right value: three rounds, each with a new producers'
 // node and killing the older one.
 func TestReconstructionStress(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts processes")
-	}
-	dir := t.TempDir()
-	startProcess(t, dir, "start", "--head", "--node-timeout", nodeTimeout, "--heartbeat", "100ms", "--resources", "CPU=1").waitJoined(t)
-	address := headAddress(t, dir)
+	dir, address := startReconstructionHead(t)
 	startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,y=2").waitJoined(t)
 	producers := func() (*process, string) {
 		p := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,x=2")

@@ -54,13 +54,8 @@ func (h *Host) Get(ctx context.Context, hs []Hold, out []Read) error {
 	}
 	if w != nil {
 		h.unlock()
-		select {
-		case <-w.Ch:
-		case <-ctx.Done():
-			h.lock()
-			h.n.Abandon(w)
-			h.unlock()
-			return fmt.Errorf("manta: get: %w", ctx.Err())
+		if err := h.awaitGet(ctx, w); err != nil {
+			return err
 		}
 		h.lock()
 		if h.closed {
@@ -117,14 +112,9 @@ func (h *Host) pinReads(ctx context.Context, out []Read) error {
 				r.Stored, r.Err = false, err
 				break
 			}
-			select {
-			case <-w.Ch:
-			case <-ctx.Done():
-				h.lock()
-				h.n.Abandon(w)
-				h.unlock()
+			if err := h.awaitGet(ctx, w); err != nil {
 				h.DoneReading(out)
-				return fmt.Errorf("manta: get: %w", ctx.Err())
+				return err
 			}
 			h.lock()
 			res := h.n.Result(h.n.Lookup(r.ID))
@@ -133,6 +123,20 @@ func (h *Host) pinReads(ctx context.Context, out []Read) error {
 		}
 	}
 	return nil
+}
+
+// awaitGet waits, off the lock, until w is woken or ctx ends; then the
+// node stops waking w and a Get returns the error.
+func (h *Host) awaitGet(ctx context.Context, w *node.Waiter) error {
+	select {
+	case <-w.Ch:
+		return nil
+	case <-ctx.Done():
+		h.lock()
+		h.n.Abandon(w)
+		h.unlock()
+		return fmt.Errorf("manta: get: %w", ctx.Err())
+	}
 }
 
 // DoneReading gives back what a Get took for out.
