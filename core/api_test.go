@@ -168,7 +168,8 @@ func TestSeveralReturnsAreSeparateObjects(t *testing.T) {
 	if v, err := n.Get(ctx); err != nil || v != len(xs)/2 {
 		t.Fatalf("second part: %d, %v", v, err)
 	}
-	if s, err := testSum.Remote(upper).Get(ctx); err != nil || s != testSumLocal(xs[len(xs)/2:]) {
+	sum := testSum.Remote(upper)
+	if s, err := sum.Get(ctx); err != nil || s != testSumLocal(xs[len(xs)/2:]) {
 		t.Fatalf("first part as an argument: %v, %v", s, err)
 	}
 	wr := testSplit.Remote(xs)
@@ -179,6 +180,7 @@ func TestSeveralReturnsAreSeparateObjects(t *testing.T) {
 	upper.Release()
 	n.Release()
 	wr.Release()
+	sum.Release() // its lineage names upper, and upper's the call's stored argument
 	if st := c.Stats(); st.Store.Objects != 0 {
 		t.Fatalf("a part outlived its last hold: %+v", st.Store)
 	}

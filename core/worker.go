@@ -339,11 +339,11 @@ func (w *workerProc) runActorCalls(m *wire.Msg, inline bool, spare **running) bo
 // inline says the reader runs it (it is busy in user code meanwhile);
 // *spare is the goroutine's record kept from its last call, for reuse.
 func (w *workerProc) execute(m *wire.Msg, inline bool, spare **running) {
-	run := w.begin(m, inline, *spare)
+	run, cancelled := w.begin(m, inline, *spare)
 	*spare = nil
 	out := &run.out
 	var err error
-	if run.cancelled {
+	if cancelled {
 		err = run.cancelError()
 	} else {
 		events.Record(events.Start, m.Task, 0)
@@ -441,8 +441,8 @@ func (w *workerProc) invoke(m *wire.Msg, run *running, out *output) (err error) 
 }
 
 // begin records a call that starts executing here, in run if it is a
-// record to reuse.
-func (w *workerProc) begin(m *wire.Msg, inline bool, run *running) *running {
+// record to reuse, and reports whether it was cancelled before it came.
+func (w *workerProc) begin(m *wire.Msg, inline bool, run *running) (_ *running, cancelled bool) {
 	if run == nil {
 		run = &running{w: w}
 	}
@@ -461,8 +461,9 @@ func (w *workerProc) begin(m *wire.Msg, inline bool, run *running) *running {
 	run.load = w.loadOf(m.Worker)
 	run.load.executing++
 	w.reportSlot(run.load)
+	cancelled = run.cancelled // read under mu: the control loop cancels from now on
 	w.mu.Unlock()
-	return run
+	return run, cancelled
 }
 
 // settle forgets a call whose user code has returned. It reports whether
