@@ -33,9 +33,13 @@
 // # Lineage
 //
 // A finished task's specification is kept while one of its results is
-// held, so a lost result can be made again by running the task again;
-// the memory this takes is capped by Config.LineageBytes, evicting the
-// oldest first (see Lineage and ErrLineageEvicted). Task IDs are derived
+// held, so a lost result can be made again by running the task again
+// (with its lost arguments first: kept lineage keeps its arguments'
+// records); the memory this takes is capped by Config.LineageBytes,
+// evicting the oldest first (see Lineage and ErrLineageEvicted). A host
+// whose pin finds a value's bytes lost calls PinDone (or Remake, for its
+// own reads) and the node runs the task again, or says why it cannot
+// (ErrObjectLost with ErrLineageEvicted or ErrRetriesExhausted). Task IDs are derived
 // by the submitter (a child's ID from its parent's ID and the parent's
 // submit counter, see wire.TaskID.Child), so a task run again submits
 // the same IDs, and the node recognises the calls and Puts it already

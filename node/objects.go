@@ -70,9 +70,23 @@ func (n *Node) Lookup(id wire.ObjectID) *Object { return n.objects[id] }
 func (n *Node) Hold(id wire.ObjectID) *Object {
 	o := n.objects[id]
 	if o != nil {
-		o.refs++
+		n.holdAgain(o)
 	}
 	return o
+}
+
+// holdAgain takes one more hold on o. A released o is held again: its
+// value, if it stayed, is read as it is; one whose stored bytes went is
+// made again (its readers wait, or get why it cannot be).
+func (n *Node) holdAgain(o *Object) {
+	o.refs++
+	switch {
+	case !o.released:
+	case o.keepsValue():
+		n.unrelease(o)
+	default:
+		n.remake(o)
+	}
 }
 
 // Release gives back one hold on o, freeing it at zero unless its task is
@@ -112,7 +126,7 @@ func (n *Node) Put(id wire.ObjectID, v Value, contained []wire.ObjectID) *Object
 func (n *Node) putAgain(id wire.ObjectID, v Value, contained []wire.ObjectID) *Object {
 	if n.rerun {
 		if o := n.objects[id]; o != nil {
-			o.refs++
+			n.holdAgain(o)
 			return o
 		}
 	}
@@ -251,7 +265,7 @@ func (n *Node) freeObject(o *Object) {
 	// As dropValue, without clearing what goes with o: every task's
 	// result comes here, and each pointer store costs a write barrier
 	// while the collector runs.
-	if o.stored && (!o.released || o.keepsValue()) {
+	if o.holdsBytes() {
 		n.host.Free(o.id)
 	}
 	for _, c := range o.contained {
@@ -290,11 +304,15 @@ func (n *Node) releaseValue(o *Object) {
 // them.
 func (o *Object) keepsValue() bool { return !o.stored || o.made == nil }
 
+// holdsBytes reports whether o has bytes in the store (or a copy
+// elsewhere) to free: stored, and not released already without them.
+func (o *Object) holdsBytes() bool { return o.stored && (!o.released || o.keepsValue()) }
+
 // dropValue frees o's value: its bytes in the store (or the node's entry
 // for a copy elsewhere), unless released freed them already, and its
 // holds on the references inside it.
 func (n *Node) dropValue(o *Object) {
-	if o.stored && (!o.released || o.keepsValue()) {
+	if o.holdsBytes() {
 		n.host.Free(o.id)
 	}
 	o.stored, o.data = false, nil

@@ -427,11 +427,11 @@ func (n *Node) PinDone(token PinToken, slot store.Slot, err error) {
 	if !ok {
 		return
 	}
-	if o := n.objects[r.arg]; err == nil && o != nil && o.state == objPending {
+	if err == nil && n.rerun && n.remaking(r.arg) {
 		// Found lost meanwhile (another pin failed) and being made again:
 		// these bytes are not to be trusted; pin it again once it is.
 		n.host.Unpin(r.arg)
-		n.repins[r.arg] = append(n.repins[r.arg], token) // made by reconstruct
+		n.addRepin(r.arg, token)
 		return
 	}
 	if err != nil {
@@ -449,6 +449,13 @@ func (n *Node) PinDone(token PinToken, slot store.Slot, err error) {
 	delete(n.pins, token)
 	n.pinSettled(r, slot, err, err == nil)
 	n.processActions()
+}
+
+// remaking reports whether id, which a pin found, is being made again
+// (only once some task ran again, n.rerun, can it be).
+func (n *Node) remaking(id wire.ObjectID) bool {
+	o := n.objects[id]
+	return o != nil && o.state == objPending
 }
 
 // pinSettled hands a pin's outcome to whoever asked for it: pinned at

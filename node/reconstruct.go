@@ -157,10 +157,7 @@ func (n *Node) repin(o *Object, token PinToken, storeErr error) (again bool, err
 	if o == nil || !lostInStore(storeErr) || o.state == objFailed {
 		return false, nil
 	}
-	if n.repins == nil {
-		n.repins = map[wire.ObjectID][]PinToken{}
-	}
-	n.repins[o.id] = append(n.repins[o.id], token)
+	n.addRepin(o.id, token)
 	if o.state == objPending {
 		return true, nil
 	}
@@ -174,6 +171,14 @@ func (n *Node) repin(o *Object, token PinToken, storeErr error) (again bool, err
 		return false, err
 	}
 	return true, nil
+}
+
+// addRepin asks for the pin token of id again once id is made again.
+func (n *Node) addRepin(id wire.ObjectID, token PinToken) {
+	if n.repins == nil {
+		n.repins = map[wire.ObjectID][]PinToken{}
+	}
+	n.repins[id] = append(n.repins[id], token)
 }
 
 // repinned asks again for the pins of o, made again: a stored value is

@@ -214,7 +214,7 @@ func (o *Object) Contained() []wire.ObjectID { return o.contained }
 // more hold instead.
 func (n *Node) PutRemote(id wire.ObjectID, size int64) *Object {
 	if o := n.objects[id]; o != nil {
-		o.refs++
+		n.holdAgain(o)
 		return o
 	}
 	return n.Put(id, Value{Stored: true, Slot: store.Slot{Size: size}}, nil)

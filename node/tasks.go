@@ -112,10 +112,17 @@ func (t *task) cancelled() error {
 // whose ID the node already knows (a task re-executed submits the same
 // calls again) takes one more hold on the result it has instead.
 func (n *Node) Submit(spec *TaskSpec) *Object {
+	var record *Object // a copy record of the result, which this run makes
 	if !spec.Fresh {
 		if o := n.objects[wire.ReturnID(spec.ID)]; o != nil {
-			o.refs++
-			return o
+			if o.made != nil || !spec.Placed || spec.Returns > 0 {
+				n.holdAgain(o)
+				return o
+			}
+			// This node holds the result only as a record of a copy
+			// elsewhere (PutRemote): its owner found it lost and has the
+			// task run here again, so the record becomes the run's result.
+			record = o
 		}
 	}
 	if n.closed {
@@ -135,12 +142,20 @@ func (n *Node) Submit(spec *TaskSpec) *Object {
 	if t.opts != nil && t.opts.MaxRetries >= 0 {
 		t.retriesLeft = int32(t.opts.MaxRetries)
 	}
-	t.ret = &rec.ret
-	*t.ret = Object{id: wire.ReturnID(spec.ID), refs: 1, made: t}
-	before := len(n.objects)
-	n.objects[t.ret.id] = t.ret
-	if len(n.objects) == before {
-		panic(fmt.Sprintf("BUG: a task %v submitted as fresh, which the node has", spec.ID))
+	if record != nil {
+		n.dropValue(record) // the copy it named is lost
+		n.unrelease(record)
+		record.state, record.made = objPending, t
+		record.refs++
+		t.ret = record
+	} else {
+		t.ret = &rec.ret
+		*t.ret = Object{id: wire.ReturnID(spec.ID), refs: 1, made: t}
+		before := len(n.objects)
+		n.objects[t.ret.id] = t.ret
+		if len(n.objects) == before {
+			panic(fmt.Sprintf("BUG: a task %v submitted as fresh, which the node has", spec.ID))
+		}
 	}
 	n.tasks[spec.ID] = t
 	for i := range spec.Returns {

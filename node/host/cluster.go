@@ -405,11 +405,16 @@ func (h *Host) replyLocked(obj *node.Object, creation bool, member string) peer.
 	reply := peer.RunReply{From: self, Failed: obj.Failure()}
 	if reply.Failed == nil {
 		res := h.n.Result(obj)
-		if res.Stored {
+		switch {
+		case res.Err != nil: // freed meanwhile: the error, never an empty value
+			reply.Failed = h.cfg.Node.Errors.Encode(res.Err, nil, obj.ID().Task)
+		case res.Stored:
 			reply.Stored, reply.Size = true, res.Slot.Size
-		} else {
+		default:
 			reply.Data = slices.Clone(res.Data)
 		}
+	}
+	if reply.Failed == nil {
 		for _, id := range obj.Contained() {
 			d := h.describeLocked(id)
 			if !d.Inline {

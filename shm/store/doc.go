@@ -67,9 +67,9 @@
 // Delete, Abort or Seal until its context ends or Config.PutTimeout passes
 // on Config.Clock. A restored object keeps its file, so evicting it again
 // costs no write. A spill file that is missing, truncated or fails its
-// checksum makes the object ErrLost (core reports it to readers; it does
-// not rebuild lost objects yet); the ID can be created again, for a
-// re-run of its task to store it anew.
+// checksum makes the object ErrLost (the node makes it again from
+// lineage where it can, else reports it to readers); the ID can be
+// created again, for the re-run of its task to store it anew.
 //
 // # Concurrency and lock order
 //

@@ -23,9 +23,9 @@ var (
 	ErrNotSealed = errors.New("store: object not sealed")
 	// ErrLost: the only copy was on disk and could not be read back intact
 	// (missing, truncated or failing its checksum). The bytes are gone:
-	// core fails the reads with its ErrObjectLost, and does not rebuild
-	// lost objects from lineage yet. Create with the same ID replaces the
-	// record, so a re-run of the object's task could store it again.
+	// the node runs the object's task again from lineage where it can
+	// (else readers get ErrObjectLost). Create with the same ID replaces
+	// the record, so that re-run stores it again.
 	ErrLost = errors.New("store: object lost")
 	// ErrCorrupt: an object header in shared memory is inconsistent, or a
 	// Slot does not point at one. Shared memory is writable by every
