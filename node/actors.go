@@ -307,6 +307,14 @@ func (n *Node) killActor(a *actor, why string) {
 	}
 }
 
+// HostsActor reports whether this node keeps actor id's record with its
+// creation: it runs the actor, or created it and passes its calls on to
+// the node that does. A node with only a handle to it (a stub) does not.
+func (n *Node) HostsActor(id wire.TaskID) bool {
+	a := n.actors[id]
+	return a != nil && a.create != nil
+}
+
 // LookupActor finds the live actor named name: its ID and type name.
 func (n *Node) LookupActor(name string) (wire.TaskID, []byte, error) {
 	a := n.named[name]

@@ -332,6 +332,10 @@ func (h *Host) Execute(ctx context.Context, req *peer.RunRequest) (peer.RunReply
 		h.unlock()
 		return peer.RunReply{}, fmt.Errorf("host: task %v was sent back to the node that spilled it", spec.ID)
 	}
+	if spec.Kind == wire.SubmitActorCall && !h.n.HostsActor(spec.Actor) {
+		h.unlock()
+		return peer.RunReply{}, fmt.Errorf("%w: actor %v (call %v)", peer.ErrActorNotHere, spec.Actor, spec.ID)
+	}
 	if spec.Kind == wire.SubmitActorCall && req.Seq > 0 {
 		if err := h.awaitTurnLocked(ctx, callKey{req.Caller, spec.Actor}, req.Seq); err != nil {
 			h.unlock()

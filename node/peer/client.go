@@ -49,12 +49,19 @@ var ErrPeerLost = errors.New("peer: node lost")
 // the cluster can, since they all fetch it from the same table.
 var ErrProgramUnavailable = errors.New("peer: the program's binary is unavailable")
 
+// ErrActorNotHere wraps the error of a Run of an actor's call at a peer
+// that does not host the actor: the caller's record of where it lives is
+// stale (it died there, or was never there). The peer does not pass the
+// call on, which could send it round in a loop.
+var ErrActorNotHere = errors.New("peer: the actor does not live on this node")
+
 // runTimeout bounds a Run whose context has no deadline: a task may run
 // for long, but a call must end some time.
 const runTimeout = 7 * 24 * time.Hour
 
 // Run asks the peer at addr to run req and returns its reply. An error
-// wrapping ErrPeerLost says the peer died or could not be reached; any
+// wrapping ErrPeerLost says the peer died or could not be reached, one
+// wrapping ErrProgramUnavailable or ErrActorNotHere why it refused; any
 // other, that it refused the request.
 func (c *Client) Run(ctx context.Context, addr string, req *RunRequest) (RunReply, error) {
 	conn, err := c.conn(addr)
@@ -69,8 +76,12 @@ func (c *Client) Run(ctx context.Context, addr string, req *RunRequest) (RunRepl
 	resp, err := conn.Call(ctx, MethodRun, req.AppendBinary(nil), nil)
 	if err != nil {
 		var remote *rpc.RemoteError
-		if errors.As(err, &remote) && strings.Contains(remote.Msg, ErrProgramUnavailable.Error()) {
-			return RunReply{}, fmt.Errorf("%w: peer %s: %s", ErrProgramUnavailable, addr, remote.Msg)
+		if errors.As(err, &remote) {
+			for _, typed := range []error{ErrProgramUnavailable, ErrActorNotHere} {
+				if strings.Contains(remote.Msg, typed.Error()) {
+					return RunReply{}, fmt.Errorf("%w: peer %s: %s", typed, addr, remote.Msg)
+				}
+			}
 		}
 		if errors.As(err, &remote) || ctx.Err() != nil {
 			return RunReply{}, fmt.Errorf("peer %s: %w", addr, err)
