@@ -250,8 +250,13 @@ type Stats struct {
 	// without their stored bytes, as arguments of kept lineage: made
 	// again should a task that took them run again.
 	LineageArgs int
-	Sched       sched.Stats
-	Store       store.Stats
+	// CallsReplayed counts the calls run again on this node's restarted
+	// actors that replay (ActorOptions.Replay), and on those they own
+	// restarted on other nodes; Checkpoints the checkpoints recorded;
+	// CheckpointsRejected those that did not load (an older one was).
+	CallsReplayed, Checkpoints, CheckpointsRejected int
+	Sched                                           sched.Stats
+	Store                                           store.Stats
 	// Pulls counts the objects pulled from other nodes, PulledBytes
 	// their bytes.
 	Pulls, PulledBytes int64
@@ -273,7 +278,8 @@ func (c *Cluster) Stats() Stats {
 	s := c.h.Stats()
 	n := s.Node
 	return Stats{Objects: n.Objects, Tasks: n.Tasks, Workers: n.Workers, WorkersStarted: n.Started, WorkersDied: n.Died, Actors: n.Actors,
-		Lineage: n.Lineage, LineageBytes: n.LineageBytes, LineageEvicted: n.Evicted, LineageArgs: n.LineageArgs, Sched: n.Sched, Store: s.Store,
+		Lineage: n.Lineage, LineageBytes: n.LineageBytes, LineageEvicted: n.Evicted, LineageArgs: n.LineageArgs,
+		CallsReplayed: n.CallsReplayed, Checkpoints: n.Checkpoints, CheckpointsRejected: n.CheckpointsRejected, Sched: n.Sched, Store: s.Store,
 		Pulls: s.Pulls, PulledBytes: s.PulledBytes}
 }
 

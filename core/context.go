@@ -55,12 +55,13 @@ type running struct {
 	frame    frame
 	out      output
 	// The fields below are guarded by w.mu.
-	live      bool         // executing: user code has not returned
-	ctx       *taskContext // made when first asked for
-	cancel    context.CancelCauseFunc
-	stopTimer context.CancelFunc // the deadline's, released when the call ends
-	cancelled bool
-	blocked   int // goroutines of the call waiting in Get or Wait
+	live       bool         // executing: user code has not returned
+	ctx        *taskContext // made when first asked for
+	cancel     context.CancelCauseFunc
+	stopTimer  context.CancelFunc // the deadline's, released when the call ends
+	cancelled  bool
+	blocked    int  // goroutines of the call waiting in Get or Wait
+	checkpoint bool // the call asked for a checkpoint (Checkpoint)
 }
 
 // taskContext is a call's context: cancelled when the call is, with the

@@ -61,6 +61,9 @@ var (
 	// table (missing, or not matching its hash), so it cannot run its
 	// tasks.
 	ErrBinaryUnavailable = peer.ErrProgramUnavailable
+	// ErrCheckpoint: an actor's checkpoint could not be loaded (see
+	// Checkpointer).
+	ErrCheckpoint = node.ErrCheckpoint
 	// ErrDecode: a value could not be decoded into the requested type.
 	ErrDecode = errors.New("manta: cannot decode value")
 	// ErrCancelled: the call was cancelled (Cancel, or its caller's
@@ -99,6 +102,7 @@ const (
 	kindStoreFull
 	kindBinaryUnavailable
 	kindRetriesExhausted
+	kindCheckpoint
 )
 
 var sentinelOf = [...]error{
@@ -121,6 +125,7 @@ var sentinelOf = [...]error{
 	kindStoreFull:         ErrStoreFull,
 	kindBinaryUnavailable: ErrBinaryUnavailable,
 	kindRetriesExhausted:  ErrRetriesExhausted,
+	kindCheckpoint:        ErrCheckpoint,
 }
 
 // TaskError is the error Get returns for a task that failed remotely: it

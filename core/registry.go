@@ -147,13 +147,26 @@ type ActorOptions struct {
 	MaxConcurrency int
 	// MaxRestarts is how often the actor is re-created after its process
 	// or its node dies (default 0). A restarted actor starts from its
-	// constructor.
+	// constructor, unless it replays.
 	MaxRestarts int
 	// MaxTaskRetries is how often a method call that was running when the
 	// actor died is sent again to the restarted actor (default 0: at most
 	// once, the call fails with ErrActorDied; -1: without limit, at least
 	// once). A call sent again keeps its place before later calls.
 	MaxTaskRetries int
+	// Replay rebuilds a restarted actor's state as the paper does: the new
+	// instance loads the actor's last checkpoint (see Checkpointer), or
+	// starts from its constructor if there is none, and runs again, in
+	// their order, the calls that ran since; their results are dropped
+	// (their callers have them). The calls' arguments are kept until a
+	// checkpoint covers them, so an actor that replays without
+	// checkpoints keeps every call it ran. Methods must be deterministic
+	// for the state to come back the same.
+	Replay bool
+	// CheckpointEvery (> 0) saves the actor's state after every so many
+	// calls, and implies Replay; its state type must implement
+	// Checkpointer. A method may also ask for a checkpoint (Checkpoint).
+	CheckpointEvery int
 	// Name, if set, lets any task find the actor with GetActor; names are
 	// unique among live actors of the cluster.
 	Name string
@@ -182,6 +195,16 @@ func WithMaxRestarts(n int) ActorOption { return func(o *ActorOptions) { o.MaxRe
 // died is sent again to the restarted actor (-1: without limit).
 func WithMaxTaskRetries(n int) ActorOption { return func(o *ActorOptions) { o.MaxTaskRetries = n } }
 
+// WithReplay makes restarts rebuild the actor's state by running again
+// the calls since its last checkpoint (ActorOptions.Replay).
+func WithReplay() ActorOption { return func(o *ActorOptions) { o.Replay = true } }
+
+// WithCheckpointEvery saves the actor's state every n calls and makes
+// restarts replay from the last one (ActorOptions.CheckpointEvery).
+func WithCheckpointEvery(n int) ActorOption {
+	return func(o *ActorOptions) { o.CheckpointEvery = n }
+}
+
 // WithName names the actor, for GetActor.
 func WithName(name string) ActorOption { return func(o *ActorOptions) { o.Name = name } }
 
@@ -192,14 +215,16 @@ func WithDetached() ActorOption { return func(o *ActorOptions) { o.Detached = tr
 // callOptions are one call's options as they travel from a worker to its
 // node: a task's or an actor's. node is the same, as the node takes them.
 type callOptions struct {
-	Resources      map[string]float64 `cbor:"1,keyasint"`
-	MaxRetries     int                `cbor:"2,keyasint,omitempty"`
-	MaxRestarts    int                `cbor:"3,keyasint,omitempty"`
-	MaxConcurrency int                `cbor:"4,keyasint,omitempty"`
-	Name           string             `cbor:"5,keyasint,omitempty"`
-	Detached       bool               `cbor:"6,keyasint,omitempty"`
-	MaxTaskRetries int                `cbor:"7,keyasint,omitempty"`
-	node           *node.Options
+	Resources       map[string]float64 `cbor:"1,keyasint"`
+	MaxRetries      int                `cbor:"2,keyasint,omitempty"`
+	MaxRestarts     int                `cbor:"3,keyasint,omitempty"`
+	MaxConcurrency  int                `cbor:"4,keyasint,omitempty"`
+	Name            string             `cbor:"5,keyasint,omitempty"`
+	Detached        bool               `cbor:"6,keyasint,omitempty"`
+	MaxTaskRetries  int                `cbor:"7,keyasint,omitempty"`
+	Replay          bool               `cbor:"8,keyasint,omitempty"`
+	CheckpointEvery int                `cbor:"9,keyasint,omitempty"`
+	node            *node.Options
 }
 
 // applyOptions sets opts over the current options of a function or actor
@@ -235,9 +260,10 @@ func (c *callOptions) task() Options {
 
 func actorOptions(o ActorOptions) *callOptions {
 	c := &callOptions{Resources: o.Resources, MaxRestarts: o.MaxRestarts, MaxTaskRetries: o.MaxTaskRetries, MaxConcurrency: o.MaxConcurrency,
-		Name: o.Name, Detached: o.Detached}
+		Replay: o.Replay, CheckpointEvery: o.CheckpointEvery, Name: o.Name, Detached: o.Detached}
 	c.node = &node.Options{Resources: o.Resources, Key: resourceKey(o.Resources), MaxRetries: -1, MaxRestarts: o.MaxRestarts,
-		MaxTaskRetries: o.MaxTaskRetries, MaxConcurrency: o.MaxConcurrency, Name: o.Name, Detached: o.Detached}
+		MaxTaskRetries: o.MaxTaskRetries, MaxConcurrency: o.MaxConcurrency, Replay: o.Replay || o.CheckpointEvery > 0,
+		CheckpointEvery: max(0, o.CheckpointEvery), Name: o.Name, Detached: o.Detached}
 	return c
 }
 
@@ -292,7 +318,7 @@ func (r *resolver) resolve(kind wire.SubmitKind, name, opts []byte) (*node.Optio
 
 func (c *callOptions) actor() ActorOptions {
 	o := ActorOptions{Resources: c.Resources, MaxConcurrency: max(1, c.MaxConcurrency), MaxRestarts: c.MaxRestarts, MaxTaskRetries: c.MaxTaskRetries,
-		Name: c.Name, Detached: c.Detached}
+		Replay: c.Replay, CheckpointEvery: c.CheckpointEvery, Name: c.Name, Detached: c.Detached}
 	if o.Resources == nil {
 		o.Resources = map[string]float64{}
 	}

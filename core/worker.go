@@ -93,10 +93,13 @@ type workerProc struct {
 	slots     []*slotLoad          // per scheduler worker (lease slot): a few
 	cancelled map[wire.TaskID]bool // cancellations of calls not started yet
 
-	instance    any // the actor, once constructed
-	actorLimit  int
-	actorActive int
-	actorQueue  []*wire.Msg
+	instance any // the actor, once constructed
+	// checkpointEvery is the actor's WithCheckpointEvery; sinceCheckpoint
+	// counts its calls since the last save.
+	checkpointEvery, sinceCheckpoint int
+	actorLimit                       int
+	actorActive                      int
+	actorQueue                       []*wire.Msg
 }
 
 // slotLoad counts one lease slot's calls: the node's scheduler gets the
@@ -351,7 +354,16 @@ func (w *workerProc) execute(m *wire.Msg, inline bool, spare **running) {
 		events.Record(events.End, m.Task, 0)
 	}
 	err = run.classify(err)
+	save := false
+	if m.Kind == wire.KindExecute && !m.Actor.IsZero() && !cancelled {
+		w.mu.Lock()
+		save = w.checkpointDue(run)
+		w.mu.Unlock()
+	}
 	reuse := w.settle(run)
+	if save {
+		w.saveCheckpoint(m.Task, m.Name)
+	}
 
 	reply := wire.Msg{Kind: wire.KindDone, Task: m.Task}
 	switch {
@@ -422,8 +434,11 @@ func (w *workerProc) invoke(m *wire.Msg, run *running, out *output) (err error) 
 		if err != nil {
 			return err
 		}
+		if err := restoreActor(inst, m); err != nil {
+			return err
+		}
 		w.mu.Lock()
-		w.instance, w.actorLimit = inst, max(1, int(m.MaxConcurrency))
+		w.instance, w.actorLimit, w.checkpointEvery = inst, max(1, int(m.MaxConcurrency)), int(m.CheckpointEvery)
 		w.mu.Unlock()
 		return nil
 	case !m.Actor.IsZero():
@@ -494,7 +509,7 @@ func (w *workerProc) settle(run *running) (reuse bool) {
 
 // recycle readies a finished call's record for the next call.
 func (run *running) recycle() {
-	run.cancelled, run.name, run.stopTimer = false, nil, nil
+	run.cancelled, run.checkpoint, run.name, run.stopTimer = false, false, nil, nil
 	run.out.contained, run.out.parts = nil, nil
 	run.frame.args, run.frame.name = nil, nil
 }

@@ -33,6 +33,7 @@ type actor struct {
 	err          error          // why it died
 	orphaned     bool           // no handle is left: it dies with its last call
 	placing      sched.ActorRef // its request for a worker, while one is out
+	log          *callLog       // Options.Replay: what a restart restores and runs again
 	// remote: it lives on another node; its calls go there through
 	// Host.Spill, in order. A stub is the record of a remote actor this
 	// node did not create (a handle came here): it has no create task.
@@ -47,11 +48,15 @@ func (a *actor) name() []byte {
 	return a.create.name
 }
 
-// newActor records the actor t creates; it fails if its name is taken.
-func (n *Node) newActor(t *task) error {
+// newActor records the actor t creates, whose first instance restores
+// state if it is not nil; it fails if its name is taken.
+func (n *Node) newActor(t *task, state []byte) error {
 	a := &actor{id: t.id, create: t}
 	if t.opts != nil {
 		a.opts = *t.opts
+	}
+	if a.opts.Replay || a.opts.CheckpointEvery > 0 {
+		a.log = newCallLog(state)
 	}
 	if a.opts.Resources == nil {
 		a.opts.Resources = map[string]float64{}
@@ -105,9 +110,16 @@ func (n *Node) onActorReady(p *proc, m *wire.Msg) {
 		return
 	}
 	if m.Status != wire.StatusOK {
-		// A constructor that fails is not retried (as in Ray).
-		n.actorFailed(a, n.cfg.Errors.Decode(m.Data))
 		n.host.Send(p.id, &wire.Msg{Kind: wire.KindShutdown})
+		err := n.cfg.Errors.Decode(m.Data)
+		if n.restoreFailed(a, err) {
+			// Made again from the checkpoint before, on a new process.
+			a.proc = nil
+			n.placeActor(a)
+			return
+		}
+		// A constructor that fails is not retried (as in Ray).
+		n.actorFailed(a, err)
 		return
 	}
 	a.state = actorAlive
@@ -140,6 +152,7 @@ func (n *Node) pumpActor(a *actor) {
 		}
 		a.queue = a.queue[1:]
 		a.inflight = append(a.inflight, t)
+		n.numberCall(a, t)
 		if a.remote {
 			n.spill(t)
 			continue
@@ -181,6 +194,7 @@ func (n *Node) actorFailed(a *actor, cause error) {
 	for _, t := range calls {
 		n.finish(t, nil, nil, a.err)
 	}
+	n.dropLog(a)
 	if a.create == nil || a.create.ret.freed {
 		delete(n.actors, a.id) // no handle is left to call it
 	}
@@ -200,6 +214,7 @@ func (n *Node) actorProcDied(a *actor, cause error) {
 	a.restartsLeft--
 	n.retryCalls(a, fmt.Errorf("%w: actor %v restarting after: %v", ErrActorDied, a.id, cause))
 	a.proc, a.state = nil, actorPending
+	n.replayOnRestart(a)
 	n.placeActor(a)
 }
 
@@ -263,6 +278,7 @@ func (n *Node) remoteActorLost(a *actor, cause error) {
 	a.restartsLeft--
 	a.state = actorPending
 	n.retryCalls(a, fmt.Errorf("%w: actor %v restarting after: %v", ErrActorDied, a.id, cause))
+	n.replayOnRestart(a)
 	if c.done {
 		n.runAgain(c) // placed anew: Host.Spill
 	} else {

@@ -45,6 +45,10 @@ var (
 	ErrNameTaken = errors.New("manta: actor name taken")
 	// ErrNotFound: no live actor has that name.
 	ErrNotFound = errors.New("manta: no such actor")
+	// ErrCheckpoint: an actor's saved state could not be restored (or
+	// saved); its node restarts it from the checkpoint before, replaying
+	// the calls since.
+	ErrCheckpoint = errors.New("manta: actor checkpoint")
 	// ErrLineageEvicted: the specification of the task that made an object
 	// was dropped to keep lineage within Config.LineageBytes, so the
 	// object cannot be made again if it is lost.

@@ -191,6 +191,12 @@ func formatMsg(m *wire.Msg) string {
 		}
 		if m.Kind == wire.KindCreateActor {
 			fmt.Fprintf(&b, " concurrency=%d", m.MaxConcurrency)
+			if m.CheckpointEvery > 0 {
+				fmt.Fprintf(&b, " checkpoint-every=%d", m.CheckpointEvery)
+			}
+			if len(m.Data) > 0 {
+				fmt.Fprintf(&b, " restore=%s", m.Data)
+			}
 		}
 	case wire.KindGetReply:
 		fmt.Fprintf(&b, "get-reply req=%d [", m.ReqID)
@@ -231,7 +237,7 @@ func formatMsg(m *wire.Msg) string {
 type testCodec struct{}
 
 var testSentinels = []error{ErrShutdown, ErrUnknownFunction, ErrBadArguments, ErrInfeasible, ErrWorkerDied,
-	ErrActorDied, ErrObjectFreed, ErrLineageEvicted, ErrRetriesExhausted, ErrObjectLost, ErrStoreFull, ErrCancelled, ErrNameTaken, ErrNotFound}
+	ErrActorDied, ErrObjectFreed, ErrLineageEvicted, ErrRetriesExhausted, ErrObjectLost, ErrStoreFull, ErrCancelled, ErrNameTaken, ErrNotFound, ErrCheckpoint}
 
 func (testCodec) Encode(err error, _ []byte, _ wire.TaskID) []byte {
 	kind := byte(255)

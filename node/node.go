@@ -122,8 +122,15 @@ type Options struct {
 	MaxRestarts    int
 	MaxTaskRetries int
 	MaxConcurrency int
-	Name           string
-	Detached       bool
+	// Replay: a restarted instance restores the actor's last checkpoint
+	// and runs again the calls it ran since (the node keeps them, with
+	// their arguments, until the checkpoint after next). CheckpointEvery
+	// (> 0, implies Replay) asks the worker for a checkpoint after every
+	// so many calls; a call may ask for one too.
+	Replay          bool
+	CheckpointEvery int
+	Name            string
+	Detached        bool
 	// Unknown is set for a function or actor type the submitting binary
 	// does not have: an actor creation then fails with ErrUnknownFunction
 	// (a task fails in its worker).
@@ -158,6 +165,9 @@ type TaskSpec struct {
 	// Attempt numbers the sending of a spilled task (Host.Spill), for its
 	// answer (SpillDone, SpillFailed).
 	Attempt uint32
+	// Checkpoint is, for an actor's creation, the state its instance
+	// restores (an actor made again on another node); nil: none.
+	Checkpoint []byte
 }
 
 // Value is an object's value as a Put gives it: bytes, or a sealed object
@@ -232,6 +242,9 @@ type Node struct {
 
 	lineage  lineage
 	released int // objects released (Object.released)
+	// Actors' logs (callLog): calls run again on restarted instances,
+	// checkpoints recorded, checkpoints that failed to restore.
+	replayed, checkpoints, rejected int
 
 	acts   []sched.Action
 	args   []wire.Arg // dispatch scratch
@@ -306,13 +319,18 @@ type Stats struct {
 	Lineage      int // finished tasks whose specification is kept
 	LineageBytes int64
 	Evicted      int // specifications evicted to stay within LineageBytes
-	Sched        sched.Stats
+	// Actors that replay (Options.Replay): calls run again on restarted
+	// instances, checkpoints recorded, and checkpoints that failed to
+	// restore (an older one was used).
+	CallsReplayed, Checkpoints, CheckpointsRejected int
+	Sched                                           sched.Stats
 }
 
 // Stats returns a snapshot; it allocates.
 func (n *Node) Stats() Stats {
 	s := Stats{Objects: len(n.objects) - n.released, LineageArgs: n.released, Tasks: len(n.tasks), Started: n.started, Died: n.died, Sched: n.sched.Stats(),
-		Lineage: n.lineage.kept, LineageBytes: n.lineage.bytes, Evicted: n.lineage.evictions}
+		Lineage: n.lineage.kept, LineageBytes: n.lineage.bytes, Evicted: n.lineage.evictions,
+		CallsReplayed: n.replayed, Checkpoints: n.checkpoints, CheckpointsRejected: n.rejected}
 	for _, p := range n.procs {
 		if p.state != procStarting {
 			s.Workers++

@@ -188,11 +188,25 @@ func (n *Node) Worker(p ProcID, m *wire.Msg) error {
 		}
 		if t.kind == wire.SubmitActorCall {
 			n.actorCallDone(t)
+			if t.replay {
+				n.replayRan(t, m)
+				n.processActions()
+				return nil
+			}
+			if m.Status != wire.StatusOK {
+				n.logCall(t.actor, t, m.Data)
+			} else {
+				n.logCall(t.actor, t, nil)
+			}
 		} else {
 			n.sched.TaskDone(t.slot, t.ref)
 		}
 		n.taskDone(t, m)
 		n.processActions()
+	case wire.KindCheckpoint:
+		if t := n.tasks[m.Task]; t != nil && t.proc == pr && t.actor != nil && !t.replay {
+			n.checkpointed(t.actor, t.id, clone(m.Data))
+		}
 	case wire.KindSubmit:
 		if n.closed {
 			return nil

@@ -249,6 +249,9 @@ func (s *scriptState) apply(cmd string, args script.Args) (string, error) {
 		st := s.n.Stats()
 		return fmt.Sprintf("objects=%d tasks=%d workers=%d started=%d died=%d actors=%d lineage=%d lineage-bytes=%d evicted=%d\n",
 			st.Objects, st.Tasks, st.Workers, st.Started, st.Died, st.Actors, st.Lineage, st.LineageBytes, st.Evicted), nil
+	case "replays":
+		st := s.n.Stats()
+		return fmt.Sprintf("replayed=%d checkpoints=%d rejected=%d\n", st.CallsReplayed, st.Checkpoints, st.CheckpointsRejected), nil
 	case "objects":
 		return dumpObjects(s.n), nil
 	case "list":
@@ -428,6 +431,9 @@ func optionsFrom(pairs map[string]string, words []string) (*Options, error) {
 			o.MaxTaskRetries, err = strconv.Atoi(v)
 		case "concurrency":
 			o.MaxConcurrency, err = strconv.Atoi(v)
+		case "checkpoint-every":
+			o.CheckpointEvery, err = strconv.Atoi(v)
+			o.Replay = true
 		case "name":
 			o.Name = v
 		default:
@@ -444,6 +450,8 @@ func optionsFrom(pairs map[string]string, words []string) (*Options, error) {
 			o.Detached, set = true, true
 		case "unknown":
 			o.Unknown, set = true, true
+		case "replay":
+			o.Replay, set = true, true
 		}
 	}
 	if !set {
@@ -676,6 +684,19 @@ func (s *scriptState) worker(args script.Args) (string, error) {
 		if e, err := args.Get("error"); err == nil {
 			m.Status, m.Data = wire.StatusError, testCodec{}.Encode(fmt.Errorf("%s", e), nil, m.Task)
 		}
+		if e, err := args.Get("restore-error"); err == nil {
+			m.Status, m.Data = wire.StatusError, testCodec{}.Encode(fmt.Errorf("%w: %s", ErrCheckpoint, e), nil, m.Task)
+		}
+	case "checkpoint":
+		m.Kind = wire.KindCheckpoint
+		if m.Task, err = argTask(args, "t"); err != nil {
+			return "", err
+		}
+		state, err := args.Get("state")
+		if err != nil {
+			return "", err
+		}
+		m.Data = []byte(state)
 	case "cancel":
 		m.Kind = wire.KindCancel
 		if m.Task, err = argTask(args, "t"); err != nil {

@@ -13,7 +13,7 @@ import (
 var ErrMalformedSpec = errors.New("node: malformed task specification")
 
 // specVersion prefixes an encoded TaskSpec.
-const specVersion = 1
+const specVersion = 2
 
 // AppendBinary appends s in a compact binary form, the one a GCS task
 // table stores (see DecodeTaskSpec): references as IDs, inline arguments
@@ -40,6 +40,7 @@ func (s *TaskSpec) AppendBinary(dst []byte) []byte {
 	for _, id := range s.Contained {
 		dst = wire.AppendObjectID(dst, id)
 	}
+	dst = appendBytes(dst, s.Checkpoint)
 	if s.Options == nil {
 		return append(dst, 0)
 	}
@@ -60,8 +61,9 @@ func (s *TaskSpec) AppendBinary(dst []byte) []byte {
 	dst = binary.AppendVarint(dst, int64(o.MaxRestarts))
 	dst = binary.AppendVarint(dst, int64(o.MaxTaskRetries))
 	dst = binary.AppendVarint(dst, int64(o.MaxConcurrency))
+	dst = binary.AppendVarint(dst, int64(o.CheckpointEvery))
 	dst = appendBytes(dst, []byte(o.Name))
-	return append(dst, flags(o.Detached, o.Unknown))
+	return append(dst, flags(o.Detached, o.Unknown, o.Replay))
 }
 
 // DecodeTaskSpec decodes what AppendBinary wrote. The spec aliases src.
@@ -93,6 +95,9 @@ func DecodeTaskSpec(src []byte) (TaskSpec, error) {
 	ncont := r.Count("contained", wire.ObjectIDSize)
 	for i := 0; i < ncont && r.Err() == nil; i++ {
 		s.Contained = append(s.Contained, readObjectID(&r))
+	}
+	if cp := r.Bytes("checkpoint"); len(cp) > 0 {
+		s.Checkpoint = cp
 	}
 	switch has := r.Byte("options flag"); {
 	case r.Err() != nil:
@@ -130,23 +135,23 @@ func readOptions(r *wire.Reader) *Options {
 	o.MaxRestarts = int(r.Varint("max restarts"))
 	o.MaxTaskRetries = int(r.Varint("max task retries"))
 	o.MaxConcurrency = int(r.Varint("max concurrency"))
+	o.CheckpointEvery = int(r.Varint("checkpoint every"))
 	o.Name = string(r.Bytes("actor name"))
 	switch f := r.Byte("option flags"); {
-	case f&^3 != 0:
+	case f&^7 != 0:
 		r.Fail("option flags %#x", f)
 	default:
-		o.Detached, o.Unknown = f&1 != 0, f&2 != 0
+		o.Detached, o.Unknown, o.Replay = f&1 != 0, f&2 != 0, f&4 != 0
 	}
 	return o
 }
 
-func flags(detached, unknown bool) byte {
+func flags(bits ...bool) byte {
 	var f byte
-	if detached {
-		f |= 1
-	}
-	if unknown {
-		f |= 2
+	for i, b := range bits {
+		if b {
+			f |= 1 << i
+		}
 	}
 	return f
 }

@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"manta/rpc/wire"
 	"manta/shm/store"
@@ -76,8 +77,11 @@ func (n *Node) spill(t *task) {
 	}
 	spec := TaskSpec{ID: t.id, Kind: t.kind, Name: t.name, Args: n.args, Contained: t.contained, Options: t.opts, Deadline: t.deadline(),
 		Attempt: t.attempt}
-	if t.kind == wire.SubmitActorCall {
+	switch t.kind {
+	case wire.SubmitActorCall:
 		spec.Actor = t.actor.id
+	case wire.SubmitActor:
+		spec.Checkpoint = t.actor.restoreState()
 	}
 	n.host.Spill(&spec)
 }
@@ -123,6 +127,13 @@ func (n *Node) SpillDone(id wire.TaskID, attempt uint32, v Value, contained []wi
 	}
 	t.spilled = false
 	a := t.actor
+	if t.replay {
+		n.actorCallDone(t)
+		n.replayed++
+		n.endReplay(t)
+		n.processActions()
+		return false // its result is its callers' already
+	}
 	if failed != nil && n.argLostElsewhere(t, failed) {
 		// It could not get an argument where it ran (its copies' node
 		// died, say): this node fetches them, making a lost one again,
@@ -134,8 +145,14 @@ func (n *Node) SpillDone(id wire.TaskID, attempt uint32, v Value, contained []wi
 	switch {
 	case t.kind == wire.SubmitActorCall:
 		n.actorCallDone(t)
+		n.logCall(a, t, failed)
 	case t.kind == wire.SubmitActor && failed != nil:
-		n.actorFailed(a, n.cfg.Errors.Decode(failed))
+		err := n.cfg.Errors.Decode(failed)
+		if n.restoreFailed(a, err) {
+			n.ready(t) // placed anew, from the checkpoint before
+		} else {
+			n.actorFailed(a, err)
+		}
 		n.processActions()
 		return true
 	}
@@ -150,6 +167,31 @@ func (n *Node) SpillDone(id wire.TaskID, attempt uint32, v Value, contained []wi
 	}
 	n.processActions()
 	return true
+}
+
+// CallCheckpointed records, before SpillDone of the call id's attempt,
+// the state its actor's node saved once it ran (RunReply.Checkpoint): a
+// restart on another node restores it.
+func (n *Node) CallCheckpointed(id wire.TaskID, attempt uint32, state []byte) {
+	if t := n.spilledTask(id, attempt); t != nil && t.actor != nil && !t.replay {
+		n.checkpointed(t.actor, id, slices.Clone(state))
+	}
+}
+
+// CheckpointAfter returns the state actor saved once its call ran, if
+// that is one of its restore points: what the call's reply carries to the
+// actor's owner.
+func (n *Node) CheckpointAfter(actor, call wire.TaskID) []byte {
+	a := n.actors[actor]
+	if a == nil || a.log == nil {
+		return nil
+	}
+	for _, p := range a.log.points {
+		if p.call == call {
+			return p.state
+		}
+	}
+	return nil
 }
 
 // argLostElsewhere reports whether spilled t, which failed with failed,

@@ -38,6 +38,7 @@ type task struct {
 	held        bool // Config.InjectDelay has held it back once
 	spilled     bool // running on another node (Host.Spill) until SpillDone
 	verifying   bool // pinning its arguments here before it is placed anew (verifyArgs)
+	replay      bool // a call run again to rebuild a restarted actor's state (replayTask)
 	lin         linState
 }
 
@@ -59,6 +60,7 @@ type taskExt struct {
 	pins      []wire.ObjectID
 	watched   bool
 	returns   int
+	callSeq   uint64 // a call to an actor that logs its calls: its number (numberCall)
 }
 
 func (t *task) more() *taskExt {
@@ -193,7 +195,7 @@ func (n *Node) Submit(spec *TaskSpec) *Object {
 	}
 	switch spec.Kind {
 	case wire.SubmitActor:
-		if err := n.newActor(t); err != nil {
+		if err := n.newActor(t, spec.Checkpoint); err != nil {
 			n.finish(t, nil, nil, err)
 			return t.ret
 		}
@@ -430,8 +432,9 @@ func (n *Node) dispatch(t *task, p *proc, slot sched.WorkerID, actor wire.TaskID
 		kind = wire.KindCreateActor
 	}
 	n.msg = wire.Msg{Kind: kind, Task: t.id, Actor: actor, Attempt: t.attempt, Worker: uint32(slot), Deadline: t.deadline(), Name: t.name, Args: n.args}
-	if t.actor != nil && kind == wire.KindCreateActor {
-		n.msg.MaxConcurrency = uint32(max(1, t.actor.opts.MaxConcurrency))
+	if a := t.actor; a != nil && kind == wire.KindCreateActor {
+		n.msg.MaxConcurrency = uint32(max(1, a.opts.MaxConcurrency))
+		n.msg.CheckpointEvery, n.msg.Data = uint32(max(0, a.opts.CheckpointEvery)), a.restoreState()
 	}
 	if n.cfg.Observe != nil {
 		n.cfg.Observe(events.Dispatch, t.id, nil, uint64(p.id))
@@ -456,6 +459,10 @@ func (n *Node) finishBytes(t *task, encoded []byte) { n.complete(t, nil, nil, en
 // task with several returns has its parts resolved first; its own object
 // then holds them.
 func (n *Node) complete(t *task, v *Value, contained []wire.ObjectID, failed []byte) {
+	if t.replay {
+		n.endReplay(t)
+		return
+	}
 	if t.done {
 		return
 	}

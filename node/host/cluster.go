@@ -214,6 +214,10 @@ func (h *Host) takeReplyLocked(spec *node.TaskSpec, addr string, reply *peer.Run
 	}
 	v := node.Value{Data: reply.Data}
 	ret := wire.ReturnID(task)
+	if reply.Checkpoint != nil {
+		h.n.CallCheckpointed(task, spec.Attempt, reply.Checkpoint)
+	}
+	prev, hadPrev := h.remote[ret] // a replayed call's result is not taken: the first one stays
 	switch {
 	case reply.Stored:
 		from := reply.From
@@ -224,7 +228,10 @@ func (h *Host) takeReplyLocked(spec *node.TaskSpec, addr string, reply *peer.Run
 		h.remote[ret] = remoteObject{lender: addr} // an actor's creation: Free ends the actor
 	}
 	if !h.n.SpillDone(task, spec.Attempt, v, contained, reply.Failed) {
-		if reply.Lent {
+		switch {
+		case hadPrev:
+			h.remote[ret] = prev
+		case reply.Lent:
 			delete(h.remote, ret)
 		}
 		for _, o := range holds {
@@ -371,7 +378,11 @@ func (h *Host) Execute(ctx context.Context, req *peer.RunRequest) (peer.RunReply
 	}
 	h.lock()
 	defer h.unlock()
-	return h.replyLocked(obj, spec.Kind == wire.SubmitActor, req.Member), nil
+	reply := h.replyLocked(obj, spec.Kind == wire.SubmitActor, req.Member)
+	if spec.Kind == wire.SubmitActorCall {
+		reply.Checkpoint = slices.Clone(h.n.CheckpointAfter(spec.Actor, spec.ID))
+	}
+	return reply, nil
 }
 
 // awaitTurnLocked waits, under mu but letting go of it meanwhile, until

@@ -25,7 +25,7 @@ const (
 // returns.
 var ErrMalformed = errors.New("peer: malformed message")
 
-const frameVersion = 1
+const frameVersion = 2
 
 // Holder is a node that has a copy of an object: its peer server (where
 // tasks run and holds are given back), its transfer server (where the
@@ -101,6 +101,9 @@ type RunReply struct {
 	// (whose release ends the actor).
 	Lent      bool
 	Contained []Object
+	// Checkpoint is the state an actor that replays saved once this call
+	// ran (node.Options.Replay), for its owner to restart it from.
+	Checkpoint []byte
 }
 
 // AppendBinary appends r's encoding.
@@ -155,7 +158,8 @@ func (r *RunReply) AppendBinary(dst []byte) []byte {
 		lent = 1
 	}
 	dst = append(dst, lent)
-	return appendObjects(dst, r.Contained)
+	dst = appendObjects(dst, r.Contained)
+	return appendBytes(dst, r.Checkpoint)
 }
 
 // DecodeRunReply decodes what RunReply.AppendBinary wrote; the reply
@@ -187,6 +191,9 @@ func DecodeRunReply(src []byte) (RunReply, error) {
 		r.Lent = lent == 1
 	}
 	r.Contained = readObjects(&rd)
+	if cp := rd.Bytes("checkpoint"); len(cp) > 0 {
+		r.Checkpoint = cp
+	}
 	rd.End("run reply")
 	return r, rd.Err()
 }

@@ -67,6 +67,9 @@ func Decode(src []byte, m *Msg) error {
 	if f&fMaxConcurrency != 0 {
 		m.MaxConcurrency = d.Uint32("max concurrency")
 	}
+	if f&fCheckpointEvery != 0 {
+		m.CheckpointEvery = d.Uint32("checkpoint every")
+	}
 	if f&fObject != 0 {
 		m.Object = d.objectID("object")
 	}

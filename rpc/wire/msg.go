@@ -12,7 +12,7 @@ type Kind uint8
 // Message kinds. Node→worker: Execute, CreateActor, GetReply, WaitReply,
 // Shutdown, CreateReply, LookupReply. Worker→node: Done, Submit, Get,
 // Wait, Put, Blocked, Unblocked, AddRef, DelRef, ActorReady, Create,
-// LookupActor, KillActor. Both ways: Cancel.
+// LookupActor, KillActor, Checkpoint. Both ways: Cancel.
 const (
 	KindExecute Kind = iota + 1
 	KindCreateActor
@@ -35,12 +35,15 @@ const (
 	KindLookupActor
 	KindLookupReply
 	KindKillActor
+	// KindCheckpoint carries an actor's saved state, taken once the call
+	// Task returned and sent before that call's Done.
+	KindCheckpoint
 	kindEnd
 )
 
 var kindNames = [...]string{"", "Execute", "CreateActor", "GetReply", "WaitReply", "Shutdown",
 	"Done", "Submit", "Get", "Wait", "Put", "Blocked", "Unblocked", "AddRef", "DelRef", "ActorReady",
-	"Create", "CreateReply", "Cancel", "LookupActor", "LookupReply", "KillActor"}
+	"Create", "CreateReply", "Cancel", "LookupActor", "LookupReply", "KillActor", "Checkpoint"}
 
 // String names the kind, as in logs.
 func (k Kind) String() string {
@@ -105,7 +108,7 @@ type Result struct {
 // allocate.
 type Msg struct {
 	Kind           Kind
-	Task           TaskID     // Execute, CreateActor, Done, Submit, ActorReady, Cancel, LookupReply (the actor)
+	Task           TaskID     // Execute, CreateActor, Done, Submit, ActorReady, Cancel, LookupReply (the actor), Checkpoint (the call)
 	Actor          TaskID     // Execute (method calls), Submit (method calls), KillActor
 	Parent         TaskID     // Submit: the task it was submitted from, if known
 	Attempt        uint32     // Execute, CreateActor
@@ -120,14 +123,17 @@ type Msg struct {
 	K              uint32     // Wait: how many must be ready
 	TimeoutNanos   int64      // Get, Wait: <= 0 means no timeout
 	MaxConcurrency uint32     // CreateActor
-	Object         ObjectID   // Put, Create
-	Stored         bool       // Done, Put: the value was written to the store slot the node granted
-	Slot           Slot       // Create (Size wanted), CreateReply (where to write)
-	Data           []byte     // Done, Put, ActorReady: a value or an encoded error; CreateReply, LookupReply: an encoded error
-	Args           []Arg      // Execute, CreateActor, Submit
-	IDs            []ObjectID // Get, Wait, AddRef, DelRef; refs contained in Done, Submit, Put
-	Results        []Result   // GetReply; Done: the values of a task with several returns
-	Ready          []uint32   // WaitReply: indexes into the Wait's IDs
+	// CheckpointEvery: CreateActor, the calls between the actor's saved
+	// states (0: only when a call asks).
+	CheckpointEvery uint32
+	Object          ObjectID   // Put, Create
+	Stored          bool       // Done, Put: the value was written to the store slot the node granted
+	Slot            Slot       // Create (Size wanted), CreateReply (where to write)
+	Data            []byte     // Done, Put, ActorReady: a value or an encoded error; CreateReply, LookupReply: an encoded error; CreateActor, Checkpoint: an actor's saved state
+	Args            []Arg      // Execute, CreateActor, Submit
+	IDs             []ObjectID // Get, Wait, AddRef, DelRef; refs contained in Done, Submit, Put
+	Results         []Result   // GetReply; Done: the values of a task with several returns
+	Ready           []uint32   // WaitReply: indexes into the Wait's IDs
 }
 
 type fieldSet uint32
@@ -156,11 +162,12 @@ const (
 	fDeadline
 	fReturns
 	fOpts
+	fCheckpointEvery
 )
 
 var fieldsOf = [kindEnd]fieldSet{
 	KindExecute:     fTask | fActor | fAttempt | fWorker | fDeadline | fName | fArgs,
-	KindCreateActor: fTask | fAttempt | fWorker | fName | fMaxConcurrency | fArgs,
+	KindCreateActor: fTask | fAttempt | fWorker | fName | fMaxConcurrency | fCheckpointEvery | fData | fArgs,
 	KindGetReply:    fReqID | fResults,
 	KindWaitReply:   fReqID | fReady,
 	KindShutdown:    0,
@@ -180,6 +187,7 @@ var fieldsOf = [kindEnd]fieldSet{
 	KindLookupActor: fReqID | fName,
 	KindLookupReply: fReqID | fStatus | fTask | fName | fData,
 	KindKillActor:   fActor,
+	KindCheckpoint:  fTask | fData,
 }
 
 // ErrMalformed is wrapped by every decoding error.
@@ -237,6 +245,9 @@ func Append(dst []byte, m *Msg) []byte {
 	}
 	if f&fMaxConcurrency != 0 {
 		dst = binary.AppendUvarint(dst, uint64(m.MaxConcurrency))
+	}
+	if f&fCheckpointEvery != 0 {
+		dst = binary.AppendUvarint(dst, uint64(m.CheckpointEvery))
 	}
 	if f&fObject != 0 {
 		dst = AppendObjectID(dst, m.Object)

@@ -13,7 +13,7 @@ func sampleMessages() []Msg {
 	return []Msg{
 		{Kind: KindExecute, Task: t, Actor: TaskID{Hi: 9}, Attempt: 2, Worker: 7, Deadline: 1_700_000_000_000_000_000, Name: []byte("add"),
 			Args: []Arg{{Data: []byte{1, 2}}, {Data: []byte{}}, {Stored: true, Slot: Slot{Offset: 4096, Size: 1 << 30}}}},
-		{Kind: KindCreateActor, Task: t, Attempt: 1, Worker: 3, Name: []byte("Counter"), MaxConcurrency: 4, Args: []Arg{{Data: []byte("x")}}},
+		{Kind: KindCreateActor, Task: t, Attempt: 1, Worker: 3, Name: []byte("Counter"), MaxConcurrency: 4, CheckpointEvery: 100, Data: []byte("state"), Args: []Arg{{Data: []byte("x")}}},
 		{Kind: KindGetReply, ReqID: 77, Results: []Result{{Status: StatusOK, Data: []byte("v")}, {Status: StatusError, Data: []byte("e")},
 			{Status: StatusOK, Stored: true, Slot: Slot{Offset: 64, Size: 200000}}}},
 		{Kind: KindWaitReply, ReqID: 5, Ready: []uint32{0, 3, 1 << 31}},
@@ -39,6 +39,7 @@ func sampleMessages() []Msg {
 		{Kind: KindLookupActor, ReqID: 11, Name: []byte("ps")},
 		{Kind: KindLookupReply, ReqID: 11, Status: StatusOK, Task: t, Name: []byte("ParamServer")},
 		{Kind: KindKillActor, Actor: t},
+		{Kind: KindCheckpoint, Task: t, Data: []byte("state")},
 	}
 }
 
