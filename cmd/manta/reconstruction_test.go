@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -60,6 +61,16 @@ var (
 		t.n += k
 		return t.n, nil
 	})
+
+	// A tally that checkpoints every 3 calls and replays on a restart.
+	checkpointingOnX = core.RegisterActor0("test.CheckpointingOnX", func() (*savedTally, error) { return &savedTally{}, nil },
+		core.WithActorResources(map[string]float64{"CPU": 1, "x": 1}), core.WithMaxRestarts(1), core.WithCheckpointEvery(3))
+	checkpointingAdd = core.RegisterMethod1(checkpointingOnX, "Add", func(t *savedTally, k int) (int, error) {
+		t.n += k
+		t.runs++
+		return t.n, nil
+	})
+	checkpointingRuns = core.RegisterMethod0(checkpointingOnX, "Runs", func(t *savedTally) (int, error) { return t.runs, nil })
 
 	// fillOnX makes n bytes of value v; sumOnY, on the consumers' node,
 	// adds them up, taking 10 ms at least (so that they are still running
@@ -121,6 +132,12 @@ func TestReconstructionAcrossNodes(t *testing.T) {
 	holder := holderOnX.Remote(blob)
 	if s, err := holderSum.Remote(holder).Get(ctx); err != nil || s != 7*size {
 		t.Fatalf("a holder on a: %d, %v", s, err)
+	}
+	checkpointing := checkpointingOnX.Remote()
+	for k := 1; k <= 7; k++ {
+		if n, err := checkpointingAdd.Remote(checkpointing, k).Get(ctx); err != nil || n != k*(k+1)/2 {
+			t.Fatalf("a checkpointing tally on a: Add(%d) = %d, %v", k, n, err)
+		}
 	}
 	retrying := retryingOnX.Remote()
 	inFlight := retryingSlowAdd.Remote(retrying, 3) // running on a when a dies
@@ -188,7 +205,27 @@ func TestReconstructionAcrossNodes(t *testing.T) {
 	if s, err := holderSum.Remote(holder).Get(ctx); err != nil || s != 7*size {
 		t.Errorf("the restarted holder: %d, %v; want %d", s, err, 7*size)
 	}
+	// The checkpointing tally restarted on b from its checkpoint after
+	// its 6th call, which a's reply carried to the driver, and the driver
+	// sent its 7th call again.
+	if n, err := checkpointingAdd.Remote(checkpointing, 0).Get(ctx); err != nil || n != 28 {
+		t.Errorf("the restarted checkpointing tally: %d, %v; want 28, its state rebuilt", n, err)
+	}
+	if runs, err := checkpointingRuns.Remote(checkpointing).Get(ctx); err != nil || runs != 2 {
+		t.Errorf("the restarted checkpointing tally ran %d Adds, %v; want 2 (the 7th again, then Add(0))", runs, err)
+	}
 	runtime.KeepAlive(retrying) // a handle keeps it restartable
+}
+
+// savedTally is a tally whose sum is saved in checkpoints; runs counts
+// the Adds its instance ran, and is not saved.
+type savedTally struct{ n, runs int }
+
+func (t *savedTally) SaveCheckpoint() ([]byte, error) { return strconv.AppendInt(nil, int64(t.n), 10), nil }
+
+func (t *savedTally) LoadCheckpoint(b []byte) (err error) {
+	t.n, err = strconv.Atoi(string(b))
+	return err
 }
 
 // startReconstructionHead starts a head with one CPU in a fresh state
