@@ -53,6 +53,11 @@ var (
 	// has no retries left (WithMaxRetries: the budget its worker deaths
 	// spend too); it comes with ErrObjectLost.
 	ErrRetriesExhausted = node.ErrRetriesExhausted
+	// ErrOwnerDied: an object lost with the node that held it, whose
+	// owner (the node whose task made it, or that Put it: it alone keeps
+	// its lineage) left the cluster or died too, so nothing can make it
+	// again; it comes with ErrObjectLost. Ray's OwnerDiedError.
+	ErrOwnerDied = node.ErrOwnerDied
 	// ErrStoreFull: the object store stayed full of pinned objects for
 	// longer than Config.StoreWait.
 	ErrStoreFull = node.ErrStoreFull
@@ -103,6 +108,7 @@ const (
 	kindBinaryUnavailable
 	kindRetriesExhausted
 	kindCheckpoint
+	kindOwnerDied
 )
 
 var sentinelOf = [...]error{
@@ -126,6 +132,7 @@ var sentinelOf = [...]error{
 	kindBinaryUnavailable: ErrBinaryUnavailable,
 	kindRetriesExhausted:  ErrRetriesExhausted,
 	kindCheckpoint:        ErrCheckpoint,
+	kindOwnerDied:         ErrOwnerDied,
 }
 
 // TaskError is the error Get returns for a task that failed remotely: it
@@ -160,6 +167,8 @@ func (e *TaskError) Unwrap() []error {
 		return []error{ErrObjectLost, ErrLineageEvicted}
 	case e.Kind == kindRetriesExhausted:
 		return []error{ErrObjectLost, ErrRetriesExhausted}
+	case e.Kind == kindOwnerDied:
+		return []error{ErrObjectLost, ErrOwnerDied}
 	case int(e.Kind) < len(sentinelOf):
 		return []error{sentinelOf[e.Kind]}
 	}
@@ -179,6 +188,8 @@ func kindOf(err error) errKind {
 		return kindLineageEvicted
 	case errors.Is(err, ErrRetriesExhausted):
 		return kindRetriesExhausted
+	case errors.Is(err, ErrOwnerDied):
+		return kindOwnerDied
 	}
 	for k, s := range sentinelOf {
 		if errors.Is(err, s) {

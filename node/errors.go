@@ -45,6 +45,11 @@ var (
 	ErrNameTaken = errors.New("manta: actor name taken")
 	// ErrNotFound: no live actor has that name.
 	ErrNotFound = errors.New("manta: no such actor")
+	// ErrOwnerDied: an object's owner, the node that made it (and alone
+	// keeps its lineage), died, and its value cannot be had from any
+	// other: nothing can make it again (Ray's OwnerDiedError). It comes
+	// with ErrObjectLost.
+	ErrOwnerDied = errors.New("manta: the object's owner died")
 	// ErrCheckpoint: an actor's saved state could not be restored (or
 	// saved); its node restarts it from the checkpoint before, replaying
 	// the calls since.

@@ -30,6 +30,9 @@ type Object struct {
 	// argument (lineageRefs), so its record stays, without its stored
 	// bytes, and it is made again if that task must run again.
 	released bool
+	// borrowed: a record of a value another node made and stored
+	// (PutRemote); that node, its owner, alone could make it again.
+	borrowed bool
 	slot     store.Slot
 	refs     int32
 	// lineageRefs counts the kept lineage records that take it as an

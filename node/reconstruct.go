@@ -63,6 +63,10 @@ func (n *Node) reconstruct(o *Object, cause error) error {
 	switch {
 	case n.closed:
 		return fmt.Errorf("%v: %w", o.id, ErrShutdown)
+	case t == nil && o.borrowed && errors.Is(cause, ErrOwnerDied):
+		return fmt.Errorf("%v: %w: %w", o.id, ErrObjectLost, cause)
+	case t == nil && o.borrowed:
+		return fmt.Errorf("%v: %w: %v; it was made on another node, its owner, which alone could make it again", o.id, ErrObjectLost, cause)
 	case t == nil:
 		return fmt.Errorf("%v: %w: %v; it was Put, and nothing can make it again", o.id, ErrObjectLost, cause)
 	case !t.done:

@@ -259,5 +259,7 @@ func (n *Node) PutRemote(id wire.ObjectID, size int64) *Object {
 		n.holdAgain(o)
 		return o
 	}
-	return n.Put(id, Value{Stored: true, Slot: store.Slot{Size: size}}, nil)
+	o := n.Put(id, Value{Stored: true, Slot: store.Slot{Size: size}}, nil)
+	o.borrowed = true
+	return o
 }

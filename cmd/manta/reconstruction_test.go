@@ -72,6 +72,14 @@ var (
 	})
 	checkpointingRuns = core.RegisterMethod0(checkpointingOnX, "Runs", func(t *savedTally) (int, error) { return t.runs, nil })
 
+	// putOnA puts n bytes from a task on node a and returns the
+	// reference: the object's owner is a (its job node), which alone
+	// could make it again.
+	putOnA = core.Register1("test.putOnA", func(n int) (boxedRef, error) {
+		r, err := core.Put(bytes.Repeat([]byte{9}, n))
+		return boxedRef{R: r}, err
+	}, core.WithResources(map[string]float64{"CPU": 1, "a": 1}))
+
 	// fillOnX makes n bytes of value v; sumOnY, on the consumers' node,
 	// adds them up, taking 10 ms at least (so that they are still running
 	// when a test kills the producers' node).
@@ -139,6 +147,10 @@ func TestReconstructionAcrossNodes(t *testing.T) {
 			t.Fatalf("a checkpointing tally on a: Add(%d) = %d, %v", k, n, err)
 		}
 	}
+	boxed, err := putOnA.Remote(size).Get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	retrying := retryingOnX.Remote()
 	inFlight := retryingSlowAdd.Remote(retrying, 3) // running on a when a dies
 	all := []core.Ref[[]byte]{blob, chain, fromPut, once, onlyA}
@@ -205,6 +217,14 @@ func TestReconstructionAcrossNodes(t *testing.T) {
 	if s, err := holderSum.Remote(holder).Get(ctx); err != nil || s != 7*size {
 		t.Errorf("the restarted holder: %d, %v; want %d", s, err, 7*size)
 	}
+	// A value a task on a put, whose reference came back in its result:
+	// its owner died with its only copy (Ray's OwnerDiedError). The
+	// result that carried it is still there.
+	if _, err := boxed.R.Get(ctx); !errors.Is(err, core.ErrOwnerDied) || !errors.Is(err, core.ErrObjectLost) {
+		t.Errorf("a value whose owner died with it: %v; want ErrOwnerDied and ErrObjectLost", err)
+	} else {
+		t.Logf("owner died: %v", err)
+	}
 	// The checkpointing tally restarted on b from its checkpoint after
 	// its 6th call, which a's reply carried to the driver, and the driver
 	// sent its 7th call again.
@@ -217,11 +237,16 @@ func TestReconstructionAcrossNodes(t *testing.T) {
 	runtime.KeepAlive(retrying) // a handle keeps it restartable
 }
 
+// boxedRef carries a reference in a task's result.
+type boxedRef struct{ R core.Ref[[]byte] }
+
 // savedTally is a tally whose sum is saved in checkpoints; runs counts
 // the Adds its instance ran, and is not saved.
 type savedTally struct{ n, runs int }
 
-func (t *savedTally) SaveCheckpoint() ([]byte, error) { return strconv.AppendInt(nil, int64(t.n), 10), nil }
+func (t *savedTally) SaveCheckpoint() ([]byte, error) {
+	return strconv.AppendInt(nil, int64(t.n), 10), nil
+}
 
 func (t *savedTally) LoadCheckpoint(b []byte) (err error) {
 	t.n, err = strconv.Atoi(string(b))

@@ -55,6 +55,9 @@ const seqWait = 5 * time.Second
 type remoteObject struct {
 	size int64
 	from []peer.Holder
+	// owner keeps its lineage, if another node does (the zero Holder:
+	// this node made it).
+	owner peer.Holder
 	// lender, if set, is the peer that holds the object for this node
 	// until told otherwise (it ran the task that made it).
 	lender string
@@ -110,18 +113,23 @@ func (e *effects) Spill(spec *node.TaskSpec) {
 // describeLocked says what a peer must know of object id to use it: its
 // value if inline, else its size and who holds it. Under mu.
 func (h *Host) describeLocked(id wire.ObjectID) peer.Object {
+	self := h.cluster.Self()
 	if r, ok := h.remote[id]; ok {
-		return peer.Object{ID: id, Size: r.size, From: r.from}
+		owner := r.owner
+		if owner == (peer.Holder{}) {
+			owner = self
+		}
+		return peer.Object{ID: id, Size: r.size, From: r.from, Owner: owner}
 	}
 	o := h.n.Lookup(id)
 	if o == nil {
-		return peer.Object{ID: id, Size: 0, From: []peer.Holder{h.cluster.Self()}}
+		return peer.Object{ID: id, Size: 0, From: []peer.Holder{self}, Owner: self}
 	}
 	res := h.n.Result(o)
 	if !res.Stored {
 		return peer.Object{ID: id, Inline: true, Data: slices.Clone(res.Data)}
 	}
-	return peer.Object{ID: id, Size: res.Slot.Size, From: []peer.Holder{h.cluster.Self()}}
+	return peer.Object{ID: id, Size: res.Slot.Size, From: []peer.Holder{self}, Owner: self}
 }
 
 // runElsewhere places a spilled task and runs it where it was placed; an
@@ -269,7 +277,14 @@ func (h *Host) adoptLocked(o peer.Object, lender string) *node.Object {
 	if o.Inline {
 		return h.n.Put(o.ID, node.Value{Data: slices.Clone(o.Data)}, nil)
 	}
-	h.remote[o.ID] = remoteObject{size: o.Size, from: slices.Clone(o.From), lender: lender}
+	owner := o.Owner
+	if owner == (peer.Holder{}) && len(o.From) > 0 {
+		owner = o.From[0]
+	}
+	if owner == h.cluster.Self() {
+		owner = peer.Holder{} // its lineage is here
+	}
+	h.remote[o.ID] = remoteObject{size: o.Size, from: slices.Clone(o.From), owner: owner, lender: lender}
 	return h.n.PutRemote(o.ID, o.Size)
 }
 
@@ -303,6 +318,12 @@ func (h *Host) pinObject(ctx context.Context, id wire.ObjectID, forGet bool) (st
 		return slot, err
 	}
 	if err := h.cluster.Pull(ctx, id, r.size, r.from, forGet); err != nil {
+		h.lock()
+		ownerGone := r.owner != (peer.Holder{}) && h.gone[r.owner.Node()]
+		h.unlock()
+		if ownerGone {
+			return store.Slot{}, fmt.Errorf("%w: %w: %s, which made it, left the cluster: %w", store.ErrLost, node.ErrOwnerDied, r.owner.Peer, err)
+		}
 		return store.Slot{}, fmt.Errorf("%w: %w", store.ErrLost, err)
 	}
 	h.pulls.Add(1)
@@ -492,6 +513,7 @@ func (h *Host) MembersGone(members []string) {
 	gone := map[string]bool{}
 	for _, m := range members {
 		gone[m] = true
+		h.gone[m] = true
 	}
 	var keys []lentKey
 	for key := range h.lent {

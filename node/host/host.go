@@ -140,7 +140,10 @@ type Host struct {
 	// Actors on other nodes: where they live, and the numbers of the
 	// calls sent to them; calls from other nodes: the last number of each
 	// caller's calls submitted, and a channel closed when one is.
-	actorAt     map[wire.TaskID]string
+	actorAt map[wire.TaskID]string
+	// gone are the members that left the cluster or died (MembersGone):
+	// an object they own cannot be made again.
+	gone        map[string]bool
 	sendSeq     map[wire.TaskID]uint64
 	recvSeq     map[callKey]uint64
 	seqAdvanced chan struct{}
@@ -180,7 +183,7 @@ func New(cfg Config) (*Host, error) {
 		timers: map[node.TimerToken]clockwork.Timer{}, watching: map[wire.TaskID]func() bool{},
 		loopDone: make(chan struct{}), stopTick: make(chan struct{}),
 		remote: map[wire.ObjectID]remoteObject{}, lent: map[lentKey]*lentObject{}, serving: map[wire.TaskID][]chan struct{}{},
-		actorAt: map[wire.TaskID]string{}, sendSeq: map[wire.TaskID]uint64{}, recvSeq: map[callKey]uint64{}, seqAdvanced: make(chan struct{})}
+		actorAt: map[wire.TaskID]string{}, gone: map[string]bool{}, sendSeq: map[wire.TaskID]uint64{}, recvSeq: map[callKey]uint64{}, seqAdvanced: make(chan struct{})}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.start = h.clock.Now()
 	if cfg.EventsDir != "" {

@@ -25,7 +25,7 @@ const (
 // returns.
 var ErrMalformed = errors.New("peer: malformed message")
 
-const frameVersion = 2
+const frameVersion = 3
 
 // Holder is a node that has a copy of an object: its peer server (where
 // tasks run and holds are given back), its transfer server (where the
@@ -54,13 +54,16 @@ func readHolder(rd *wire.Reader) Holder {
 }
 
 // Object is what a node must know of an object another node holds: its
-// value inline (Data), or its stored size and who holds it.
+// value inline (Data), or its stored size, who holds it, and its owner:
+// the node that keeps its lineage (it made it or Put it), which alone
+// could make it again.
 type Object struct {
 	ID     wire.ObjectID
 	Inline bool
 	Data   []byte
 	Size   int64
 	From   []Holder
+	Owner  Holder
 }
 
 // RunRequest asks a node to run a task the owner's node spilled to it.
@@ -261,6 +264,7 @@ func appendObjects(dst []byte, objs []Object) []byte {
 		for _, h := range o.From {
 			dst = appendHolder(dst, h)
 		}
+		dst = appendHolder(dst, o.Owner)
 	}
 	return dst
 }
@@ -280,6 +284,7 @@ func readObjects(rd *wire.Reader) []Object {
 			for j := 0; j < nh && rd.Err() == nil; j++ {
 				o.From = append(o.From, readHolder(rd))
 			}
+			o.Owner = readHolder(rd)
 		default:
 			rd.Fail("object kind %d", kind)
 		}
