@@ -38,7 +38,7 @@ func Checkpoint(ctx context.Context) error {
 	w := run.w
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if _, ok := w.instance.(Checkpointer); !ok {
+	if w.checkpointer == nil {
 		return fmt.Errorf("%w: actor state %T does not implement core.Checkpointer", ErrInvalidArgument, w.instance)
 	}
 	run.checkpoint = true
@@ -67,9 +67,6 @@ func restoreActor(inst any, m *wire.Msg) error {
 // checkpointDue reports whether the actor's state is saved after call
 // run: every w.checkpointEvery calls, or when the call asked. Under w.mu.
 func (w *workerProc) checkpointDue(run *running) bool {
-	if _, ok := w.instance.(Checkpointer); !ok {
-		return false
-	}
 	w.sinceCheckpoint++
 	if run.checkpoint || (w.checkpointEvery > 0 && w.sinceCheckpoint >= w.checkpointEvery) {
 		w.sinceCheckpoint = 0
@@ -82,10 +79,7 @@ func (w *workerProc) checkpointDue(run *running) bool {
 // to the node (before the call's Done). A failed save is logged; the
 // actor keeps its last checkpoint.
 func (w *workerProc) saveCheckpoint(task wire.TaskID, name []byte) {
-	w.mu.Lock()
-	cp, _ := w.instance.(Checkpointer)
-	w.mu.Unlock()
-	state, err := cp.SaveCheckpoint()
+	state, err := w.checkpointer.SaveCheckpoint()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "manta: actor call %v (%s): saving a checkpoint: %v\n", task, name, err)
 		return

@@ -94,8 +94,10 @@ type workerProc struct {
 	cancelled map[wire.TaskID]bool // cancellations of calls not started yet
 
 	instance any // the actor, once constructed
-	// checkpointEvery is the actor's WithCheckpointEvery; sinceCheckpoint
-	// counts its calls since the last save.
+	// checkpointer is the actor if its state saves checkpoints; set with
+	// instance. checkpointEvery is its WithCheckpointEvery;
+	// sinceCheckpoint counts its calls since the last save, under mu.
+	checkpointer                     Checkpointer
 	checkpointEvery, sinceCheckpoint int
 	actorLimit                       int
 	actorActive                      int
@@ -355,7 +357,7 @@ func (w *workerProc) execute(m *wire.Msg, inline bool, spare **running) {
 	}
 	err = run.classify(err)
 	save := false
-	if m.Kind == wire.KindExecute && !m.Actor.IsZero() && !cancelled {
+	if w.checkpointer != nil && m.Kind == wire.KindExecute && !m.Actor.IsZero() && !cancelled {
 		w.mu.Lock()
 		save = w.checkpointDue(run)
 		w.mu.Unlock()
@@ -439,6 +441,7 @@ func (w *workerProc) invoke(m *wire.Msg, run *running, out *output) (err error) 
 		}
 		w.mu.Lock()
 		w.instance, w.actorLimit, w.checkpointEvery = inst, max(1, int(m.MaxConcurrency)), int(m.CheckpointEvery)
+		w.checkpointer, _ = inst.(Checkpointer)
 		w.mu.Unlock()
 		return nil
 	case !m.Actor.IsZero():
