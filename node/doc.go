@@ -44,4 +44,14 @@
 // submit counter, see wire.TaskID.Child), so a task run again submits
 // the same IDs, and the node recognises the calls and Puts it already
 // has instead of running them twice.
+//
+// # Actor replay
+//
+// An actor with Options.Replay keeps its last two restore points (its
+// constructor, then the checkpoints its worker sends with
+// wire.KindCheckpoint, or that a peer's reply gives CallCheckpointed) and
+// the calls it ran since the older one. A restart creates the instance
+// with the newest point's state and runs those calls again, ahead of the
+// others, dropping their results; an instance that cannot load its
+// checkpoint (ErrCheckpoint) is made again from the point before.
 package node
