@@ -73,14 +73,32 @@ func (n *Node) reconstruct(o *Object, cause error) error {
 		return nil // being made again
 	case t.lin == linEvicted:
 		return fmt.Errorf("%v: %w: %v (%w: %s cannot be run again)", o.id, ErrObjectLost, cause, ErrLineageEvicted, t.name)
+	case t.kind == wire.SubmitActorCall && t.lin == linKept && t.retriesLeft > 0 && n.callRunsAgain(t):
+		// Ray's rule: an actor's call with task retries is submitted
+		// again, after the calls made since.
+		t.retriesLeft--
+		t.actor.queue = append(t.actor.queue, t)
+		n.runAgain(t)
+		return nil
+	case t.kind == wire.SubmitActorCall:
+		return fmt.Errorf("%v: %w: %v; %s, an actor's call, is run again only with task retries left (WithMaxTaskRetries), "+
+			"on a live actor that does not replay its calls", o.id, ErrObjectLost, cause, t.name)
 	case t.lin != linKept || t.kind != wire.SubmitTask:
-		return fmt.Errorf("%v: %w: %v; %s, an actor's call or creation, is not run again", o.id, ErrObjectLost, cause, t.name)
+		return fmt.Errorf("%v: %w: %v; %s, an actor's creation, is not run again", o.id, ErrObjectLost, cause, t.name)
 	case t.retriesLeft <= 0:
 		return fmt.Errorf("%v: %w: %v (%w: %s ran %d times)", o.id, ErrObjectLost, cause, ErrRetriesExhausted, t.name, t.attempt)
 	}
 	t.retriesLeft--
 	n.runAgain(t)
 	return nil
+}
+
+// callRunsAgain reports whether actor call t may run again to make its
+// lost result: its actor is alive (or restarting) here, and does not
+// replay its calls, which would run t on top of a state that has it.
+func (n *Node) callRunsAgain(t *task) bool {
+	a := t.actor
+	return a != nil && n.actors[a.id] == a && a.state != actorDead && a.log == nil
 }
 
 // runAgain runs t, finished and kept as lineage, again: it holds its
