@@ -40,7 +40,10 @@ var (
 		core.WithActorResources(map[string]float64{"CPU": 1, "x": 1}), core.WithMaxRestarts(1))
 	tallyOnXAdd   = core.RegisterMethod1(tallyOnX, "Add", func(t *tally, k int) (int, error) { t.n += k; return t.n, nil })
 	tallyOnXWhere = core.RegisterMethod0(tallyOnX, "Where", func(*tally) (int, error) { return os.Getppid(), nil })
-	tallyOnXOnce  = core.RegisterActor0("test.TallyOnXOnce", func() (*tally, error) { return &tally{}, nil },
+	// tallyBlob returns n stored bytes: an actor's result held on its
+	// node.
+	tallyBlob    = core.RegisterMethod1(tallyOnX, "Blob", func(_ *tally, n int) ([]byte, error) { return bytes.Repeat([]byte{5}, n), nil })
+	tallyOnXOnce = core.RegisterActor0("test.TallyOnXOnce", func() (*tally, error) { return &tally{}, nil },
 		core.WithActorResources(map[string]float64{"CPU": 1, "x": 1}))
 	tallyOnXOnceAdd = core.RegisterMethod1(tallyOnXOnce, "Add", func(t *tally, k int) (int, error) { t.n += k; return t.n, nil })
 	// A holder of the sum of a value given to its constructor; restarted,
@@ -56,6 +59,7 @@ var (
 	// A tally whose calls are retried (at least once) across a restart.
 	retryingOnX = core.RegisterActor0("test.RetryingOnX", func() (*tally, error) { return &tally{}, nil },
 		core.WithActorResources(map[string]float64{"CPU": 1, "x": 1}), core.WithMaxRestarts(1), core.WithMaxTaskRetries(-1))
+	retryingBlob    = core.RegisterMethod1(retryingOnX, "Blob", func(_ *tally, n int) ([]byte, error) { return bytes.Repeat([]byte{6}, n), nil })
 	retryingSlowAdd = core.RegisterMethod1(retryingOnX, "SlowAdd", func(t *tally, k int) (int, error) {
 		time.Sleep(2 * time.Second)
 		t.n += k
@@ -152,6 +156,11 @@ func TestReconstructionAcrossNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	retrying := retryingOnX.Remote()
+	// Actors' results stored on a, with and without task retries.
+	actorBlobs := []core.Ref[[]byte]{retryingBlob.Remote(retrying, size), tallyBlob.Remote(restarts, size)}
+	if _, _, err := core.Wait(ctx, actorBlobs, len(actorBlobs), 0); err != nil {
+		t.Fatal(err)
+	}
 	inFlight := retryingSlowAdd.Remote(retrying, 3) // running on a when a dies
 	all := []core.Ref[[]byte]{blob, chain, fromPut, once, onlyA}
 	// Done, their bytes on a only: Wait pulls nothing.
@@ -217,6 +226,17 @@ func TestReconstructionAcrossNodes(t *testing.T) {
 	if s, err := holderSum.Remote(holder).Get(ctx); err != nil || s != 7*size {
 		t.Errorf("the restarted holder: %d, %v; want %d", s, err, 7*size)
 	}
+	// An actor's result lost with its node: with task retries its call
+	// runs again on the restarted actor (Ray's R5); without, it is lost
+	// for good (R6).
+	if v, err := actorBlobs[0].Get(ctx); err != nil || len(v) != size || v[0] != 6 {
+		t.Errorf("an actor's result with task retries, made again: %d bytes, %v", len(v), err)
+	}
+	if _, err := actorBlobs[1].Get(ctx); !errors.Is(err, core.ErrObjectLost) {
+		t.Errorf("an actor's result without task retries: %v; want ErrObjectLost", err)
+	} else {
+		t.Logf("an actor's result without task retries: %v", err)
+	}
 	// A value a task on a put, whose reference came back in its result:
 	// its owner died with its only copy (Ray's OwnerDiedError). The
 	// result that carried it is still there.
@@ -271,7 +291,19 @@ func startReconstructionHead(t *testing.T) (dir, address string) {
 // producers' node is killed while the consumers run, and every consumer
 // still gets its right value: three rounds, each with a new producers'
 // node and killing the older one.
-func TestReconstructionStress(t *testing.T) {
+func TestReconstructionStress(t *testing.T) { reconstructionStress(t) }
+
+// The same with the producers' values spilled to disk (Ray's R11 and
+// R17): the nodes' stores hold 4 MiB, the 25 MiB of values the driver
+// holds in a round cannot stay in memory (a producer that could not
+// spill would fail its tasks with ErrStoreFull), and the spill files of
+// the killed node are lost with it.
+func TestReconstructionStressSpilling(t *testing.T) {
+	t.Setenv("MANTA_STORE_BYTES", strconv.Itoa(4<<20))
+	reconstructionStress(t)
+}
+
+func reconstructionStress(t *testing.T) {
 	dir, address := startReconstructionHead(t)
 	startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,y=2").waitJoined(t)
 	producers := func() (*process, string) {
