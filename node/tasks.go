@@ -487,7 +487,10 @@ func (n *Node) complete(t *task, v *Value, contained []wire.ObjectID, failed []b
 		n.resolveResult(t, v, contained, failed)
 	}
 	args, contained := t.args, t.contained // keep may evict t at once, clearing them
-	if n.lineage.keep(t) {
+	// A task the cluster placed here is its owner's lineage, not this
+	// node's: the owner runs it again if its result is lost, and its
+	// arguments, often copies of others' values, are let go at once.
+	if !t.placed && n.lineage.keep(t) {
 		n.lineageArgs(t) // before its holds go, so that its arguments' records stay
 	}
 	for _, a := range args {

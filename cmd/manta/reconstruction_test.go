@@ -347,3 +347,47 @@ func reconstructionStress(t *testing.T) {
 		core.ReleaseAll(sums)
 	}
 }
+
+// One stored value and four consumers of it, its maker's node killed
+// twice in a row (Ray's test_multiple_downstream_tasks): each time the
+// consumers submitted after the kill get the value made again on the
+// node that replaced it.
+func TestReconstructionFourConsumersTwoKills(t *testing.T) {
+	dir, address := startReconstructionHead(t)
+	startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=4,y=4").waitJoined(t)
+	producer := func() (*process, string) {
+		p := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,x=2")
+		return p, p.waitJoined(t)
+	}
+	a, aID := producer()
+	ctx := joinDriver(t, dir, core.Config{Address: address, SpillQueue: 2, Resources: map[string]float64{"CPU": 1}})
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+
+	const size = 1 << 20
+	value := fillOnX.Remote(size, 3)
+	consume := func(round int) {
+		t.Helper()
+		sums := make([]core.Ref[int], 4)
+		for i := range sums {
+			sums[i] = sumOnY.Remote(value)
+		}
+		got, err := core.GetAll(ctx, sums)
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		for i, s := range got {
+			if s != 3*size {
+				t.Fatalf("round %d: consumer %d got %d, want %d", round, i, s, 3*size)
+			}
+		}
+		core.ReleaseAll(sums)
+	}
+	consume(0)
+	for round := 1; round <= 2; round++ {
+		next, nextID := producer()
+		killAndAwaitDeath(t, dir, address, a, aID)
+		a, aID = next, nextID
+		consume(round)
+	}
+}

@@ -308,7 +308,8 @@ func (h *Host) pinObject(ctx context.Context, id wire.ObjectID, forGet bool) (st
 	if err == nil {
 		events.RecordObject(events.ObjPin, id, uint64(slot.Size))
 	}
-	if err == nil || h.cluster == nil || !errors.Is(err, store.ErrNotFound) {
+	// Not sealed: another pin of it is pulling it, which Pull joins.
+	if err == nil || h.cluster == nil || !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrNotSealed) {
 		return slot, err
 	}
 	h.lock()
