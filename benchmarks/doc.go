@@ -32,16 +32,16 @@
 //
 // # Multi-node experiments
 //
-// Figure 8a, Figure 8b's real points and the microbenchmark's multi-node
-// rows run on a local cluster: a head and other nodes started as `manta
-// start --head` and `manta start --address` processes of this machine,
-// on loopback only, in a fresh state directory, each with a resource of
-// its own (bench_node<i>) that pins tasks to it; they are stopped
-// (SIGTERM, then SIGKILL) when the experiment ends. The node processes
-// run Options.Manta, by default this program: `make bench` runs
-// bin/manta, and a test binary, which is not manta, must name one (the
-// tests build it). While a cluster runs, the driver's MANTA_ environment
-// is the cluster's alone.
+// Figure 8a, Figure 8b's real points, Figures 11a and 11b and the
+// microbenchmark's multi-node rows run on a local cluster: a head and
+// other nodes started as `manta start --head` and `manta start
+// --address` processes of this machine, on loopback only, in a fresh
+// state directory, each with a resource of its own (bench_node<i>) that
+// pins tasks to it; they are stopped (SIGTERM, then SIGKILL) when the
+// experiment ends. The node processes run Options.Manta, by default
+// this program: `make bench` runs bin/manta, and a test binary, which is
+// not manta, must name one (the tests build it). While a cluster runs,
+// the driver's MANTA_ environment is the cluster's alone.
 //
 // # The paper's numbers
 //

@@ -24,6 +24,7 @@ func Example() {
 	// fig10a: reproduced
 	// fig10b: reproduced
 	// fig11a: reproduced
+	// fig11b: reproduced
 	// fig12b: partial
 	// table4: reproduced
 	// fig14a: partial

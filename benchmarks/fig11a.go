@@ -1,20 +1,15 @@
 package benchmarks
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
-	"syscall"
 	"time"
 
 	"manta/core"
-	"manta/gcs/server"
 	"manta/plots"
 )
 
@@ -66,7 +61,7 @@ var (
 		for i := range out {
 			out[i] = byte(chain + 1)
 		}
-		return out, fig11aRecord(logDir, chain, 0, began)
+		return out, recordRun(logDir, chain, 0, began)
 	}, core.WithResources(fig11aShape))
 	// fig11aLink is link number link of a chain: its input with 1 added
 	// to every byte, after sleeping sleepUS. The input is read in place.
@@ -78,30 +73,9 @@ var (
 		for i, b := range in {
 			out[i] = b + 1
 		}
-		return out, fig11aRecord(logDir, chain, link, began)
+		return out, recordRun(logDir, chain, link, began)
 	}, core.WithResources(fig11aShape))
 )
-
-// fig11aRecord appends one line for a finished run of a chain's link to
-// the file of this process in logDir (none if logDir is empty). Every
-// process of the cluster is on this machine, so one directory sees them
-// all, including the runs on a node that is later killed.
-func fig11aRecord(logDir string, chain, link int, began time.Time) error {
-	if logDir == "" {
-		return nil
-	}
-	f, err := os.OpenFile(filepath.Join(logDir, strconv.Itoa(os.Getpid())+".log"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	// One write of a short line with O_APPEND: lines of the process's
-	// concurrent tasks do not interleave.
-	_, err = fmt.Fprintf(f, "%d %d %d %d %d\n", chain, link, began.UnixNano(), time.Now().UnixNano(), benchNode())
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
 
 // fig11aParams sizes the experiment.
 type fig11aParams struct {
@@ -143,11 +117,9 @@ type fig11aRun struct {
 	MostRerun  int `json:"most_links_rerun_in_a_chain"`
 	// FirstRerunAt is when the first run again finished (s), -1 if none.
 	FirstRerunAt float64 `json:"first_rerun_at_s"`
-	// Original and Rerun are the runs that finished in each bin, first
-	// runs of a link and runs again.
-	BinSeconds float64 `json:"bin_s"`
-	Original   []int   `json:"original_per_bin"`
-	Rerun      []int   `json:"rerun_per_bin"`
+	// The runs that finished in each bin, first runs of a link and runs
+	// again.
+	runTimeline
 	// PerNode is the runs each node process did.
 	PerNode map[int]int `json:"runs_per_node"`
 	// Verified is the chains whose final value was checked byte by byte.
@@ -185,13 +157,10 @@ func runFig11a(ctx context.Context, env *Env) (*Outcome, error) {
 // go through the object store of the node that made them.
 const fig11aInline = 100 << 10
 
-// fig11aCluster is the local cluster of an experiment and the worker
-// nodes alive in it.
+// fig11aCluster is the worker nodes of an experiment's local cluster.
 type fig11aCluster struct {
-	c    *localCluster
-	p    fig11aParams
-	env  []string // of the node processes, for replacements
-	live []int    // indexes of the live worker nodes
+	w *workerNodes
+	p fig11aParams
 }
 
 // fig11aExperiment starts the cluster and a driver, and runs each size's
@@ -200,10 +169,11 @@ func fig11aExperiment(ctx context.Context, env *Env, p fig11aParams) (fig11aData
 	d := fig11aData{Workers: p.Workers, Slots: p.Slots, Chains: p.Workers * p.Slots, Links: p.Links,
 		TaskMS: float64(p.Task) / float64(time.Millisecond), InlineBytes: fig11aInline}
 	slots := float64(p.Slots)
-	nodes := []map[string]float64{{"CPU": 1}}
+	var workers []map[string]float64
 	for range p.Workers {
-		nodes = append(nodes, map[string]float64{"CPU": slots, fig11aResource: slots})
+		workers = append(workers, map[string]float64{"CPU": slots, fig11aResource: slots})
 	}
+	nodes := append([]map[string]float64{{"CPU": 1}}, workers...)
 	// Each node holds its chains' heads, inputs pulled from other nodes,
 	// and values being rebuilt: a few per slot.
 	storeBytes := int64(64 << 20)
@@ -213,11 +183,7 @@ func fig11aExperiment(ctx context.Context, env *Env, p fig11aParams) (fig11aData
 		return d, err
 	}
 	defer c.Stop()
-	fc := &fig11aCluster{c: c, p: p,
-		env: []string{"MANTA_DIR=" + c.Dir, server.EnvToken + "=" + os.Getenv(server.EnvToken), "MANTA_STORE_BYTES=" + strconv.FormatInt(storeBytes, 10)}}
-	for i := 1; i <= p.Workers; i++ {
-		fc.live = append(fc.live, i)
-	}
+	fc := &fig11aCluster{w: newWorkerNodes(c, workers), p: p}
 	driver, err := c.Driver(core.Config{Resources: map[string]float64{"CPU": 0}, StoreBytes: 256 << 20, InlineBytes: fig11aInline})
 	if err != nil {
 		return d, err
@@ -253,7 +219,7 @@ func fig11aExperiment(ctx context.Context, env *Env, p fig11aParams) (fig11aData
 // has its workers started before a job.
 func (fc *fig11aCluster) warm(ctx context.Context) error {
 	var refs []core.Ref[[]byte]
-	for _, i := range fc.live {
+	for _, i := range fc.w.live {
 		shape := map[string]float64{nodeResource(i): 0.01}
 		for k, v := range fig11aShape {
 			shape[k] = v
@@ -267,13 +233,6 @@ func (fc *fig11aCluster) warm(ctx context.Context) error {
 	return err
 }
 
-// fig11aKill is what the killer did, in time from the job's start.
-type fig11aKill struct {
-	node       int
-	at, joined time.Duration
-	err        error
-}
-
 // job runs the chains once, with a worker node killed after killAt
 // (none if 0) and a replacement started at once, checks every chain's
 // final value and reads the tasks' records.
@@ -283,7 +242,7 @@ func (fc *fig11aCluster) job(ctx context.Context, size int, killAt time.Duration
 	if err := fc.warm(ctx); err != nil {
 		return run, fmt.Errorf("warm-up: %w", err)
 	}
-	logDir, err := os.MkdirTemp(fc.c.Dir, "fig11a-runs-")
+	logDir, err := os.MkdirTemp(fc.w.c.Dir, "fig11a-runs-")
 	if err != nil {
 		return run, err
 	}
@@ -298,27 +257,13 @@ func (fc *fig11aCluster) job(ctx context.Context, size int, killAt time.Duration
 	links := make([]int, n)
 	defer func() { core.ReleaseAll(heads) }()
 
-	began := time.Now()
-	killed := make(chan fig11aKill, 1)
-	stop := make(chan struct{})
+	var killAts []time.Duration
 	if killAt > 0 {
-		go func() { killed <- fc.killAndReplace(ctx, began, killAt, stop) }()
+		killAts = append(killAts, killAt)
 	}
-	// finish stops the killer, if it has not killed yet, and waits for it:
-	// it changes the cluster's processes, which Stop reads.
-	var kill *fig11aKill
-	finish := func() fig11aKill {
-		if kill == nil {
-			close(stop)
-			k := fig11aKill{}
-			if killAt > 0 {
-				k = <-killed
-			}
-			kill = &k
-		}
-		return *kill
-	}
-	defer finish()
+	began := time.Now()
+	killer := fc.w.killAt(ctx, began, killAts)
+	defer killer.finish()
 	for c := range heads {
 		heads[c] = fig11aStart.Remote(c, size, sleepUS, logDir)
 		links[c] = 1
@@ -354,12 +299,12 @@ func (fc *fig11aCluster) job(ctx context.Context, size int, killAt time.Duration
 		}
 	}
 	run.Seconds = time.Since(began).Seconds()
-	if killAt > 0 {
-		k := finish()
-		if k.err != nil {
-			return run, k.err
-		}
-		run.KilledNode, run.KilledAt, run.JoinedAt = k.node, k.at.Seconds(), k.joined.Seconds()
+	kills, err := killer.finish()
+	if err != nil {
+		return run, err
+	}
+	if len(kills) > 0 {
+		run.KilledNode, run.KilledAt, run.JoinedAt = kills[0].Node, kills[0].At, kills[0].Joined
 	}
 	// Every chain's value: Links added to chain+0 (the first link made
 	// chain+1, each later one added 1).
@@ -385,48 +330,6 @@ func (fc *fig11aCluster) job(ctx context.Context, size int, killAt time.Duration
 	return run, nil
 }
 
-// killAndReplace waits until killAt from began (or stop), kills the
-// first live worker node with SIGKILL, and starts a replacement with the
-// same resources, which it waits for to join.
-func (fc *fig11aCluster) killAndReplace(ctx context.Context, began time.Time, killAt time.Duration, stop <-chan struct{}) fig11aKill {
-	select {
-	case <-time.After(time.Until(began.Add(killAt))):
-	case <-stop:
-		return fig11aKill{err: fmt.Errorf("the job ended before the kill at %v", killAt)}
-	case <-ctx.Done():
-		return fig11aKill{err: ctx.Err()}
-	}
-	k := fig11aKill{node: fc.live[0]}
-	victim := fc.c.procs[k.node]
-	k.at = time.Since(began)
-	if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		k.err = err
-		return k
-	}
-	<-victim.exited
-	fc.live = fc.live[1:]
-	i := len(fc.c.procs)
-	slots := float64(fc.p.Slots)
-	args := []string{"start", "--heartbeat", fc.c.Heartbeat.String(), "--address", fc.c.Address,
-		"--resources", resourceFlag(i, map[string]float64{"CPU": slots, fig11aResource: slots})}
-	np, err := startNodeProcess(fc.p.Manta, "node "+strconv.Itoa(i), args, append(slices.Clone(fc.env), benchNodeEnv+"="+strconv.Itoa(i)), logOrDiscard(fc.p.Log))
-	if err != nil {
-		k.err = err
-		return k
-	}
-	// Stop ends it with the others.
-	fc.c.procs = append(fc.c.procs, np)
-	jctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := np.waitJoined(jctx); err != nil {
-		k.err = fmt.Errorf("the replacement node: %w", err)
-		return k
-	}
-	k.joined = time.Since(began)
-	fc.live = append(fc.live, i)
-	return k
-}
-
 // fig11aSize is a size in binary units: 1 MiB, 1 KiB.
 func fig11aSize(n int) string {
 	switch {
@@ -438,69 +341,26 @@ func fig11aSize(n int) string {
 	return fmt.Sprintf("%d B", n)
 }
 
-func logOrDiscard(w io.Writer) io.Writer {
-	if w == nil {
-		return io.Discard
-	}
-	return w
-}
-
-// fig11aExec is one recorded run of a link.
-type fig11aExec struct {
-	chain, link, node int
-	end               time.Duration // from the job's start
-}
-
 // read fills the run's counts from the records in logDir.
 func (r *fig11aRun) read(logDir string, began time.Time, p fig11aParams) error {
-	files, err := filepath.Glob(filepath.Join(logDir, "*.log"))
+	records, err := readRunRecords(logDir, began)
 	if err != nil {
 		return err
 	}
-	var execs []fig11aExec
-	for _, name := range files {
-		f, err := os.Open(name)
-		if err != nil {
-			return err
-		}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			var e fig11aExec
-			var start, end int64
-			if _, err := fmt.Sscan(sc.Text(), &e.chain, &e.link, &start, &end, &e.node); err != nil {
-				continue // a line cut short by a kill
-			}
-			e.end = time.Unix(0, end).Sub(began)
-			execs = append(execs, e)
-		}
-		f.Close()
-		if err := sc.Err(); err != nil {
-			return err
-		}
-	}
-	slices.SortFunc(execs, func(a, b fig11aExec) int { return int(a.end - b.end) })
-	type key struct{ chain, link int }
-	seen := map[key]bool{}
+	timeline, again, distinct := timelineOf(records, r.Seconds, p.Bin)
+	r.runTimeline = timeline
 	rerun := map[int]int{}
-	r.BinSeconds = p.Bin.Seconds()
 	r.PerNode = map[int]int{}
 	r.FirstRerunAt = -1
-	bins := int(math.Ceil(r.Seconds/r.BinSeconds)) + 1
-	r.Original, r.Rerun = make([]int, bins), make([]int, bins)
-	for _, e := range execs {
-		b := min(max(int(e.end/p.Bin), 0), bins-1)
+	for i, e := range records {
 		r.Runs++
 		r.PerNode[e.node]++
-		k := key{e.chain, e.link}
-		if !seen[k] {
-			seen[k] = true
-			r.Original[b]++
+		if !again[i] {
 			continue
 		}
-		r.Rerun[b]++
 		r.Reexecuted++
-		rerun[e.chain]++
-		if e.link == 0 {
+		rerun[e.item]++
+		if e.step == 0 {
 			r.Rebuilt++
 		}
 		if r.FirstRerunAt < 0 {
@@ -510,20 +370,10 @@ func (r *fig11aRun) read(logDir string, began time.Time, p fig11aParams) error {
 	for _, n := range rerun {
 		r.MostRerun = max(r.MostRerun, n)
 	}
-	if want := p.Workers * p.Slots * p.Links; len(seen) != want {
-		return fmt.Errorf("records of %d distinct links, want %d", len(seen), want)
+	if want := p.Workers * p.Slots * p.Links; distinct != want {
+		return fmt.Errorf("records of %d distinct links, want %d", distinct, want)
 	}
 	return nil
-}
-
-// throughput is the run's tasks per second in each bin: first runs,
-// runs again, and both.
-func (r *fig11aRun) throughput() (orig, rerun, all []float64) {
-	for i := range r.Original {
-		o, x := float64(r.Original[i])/r.BinSeconds, float64(r.Rerun[i])/r.BinSeconds
-		orig, rerun, all = append(orig, o), append(rerun, x), append(all, o+x)
-	}
-	return orig, rerun, all
 }
 
 // steady is the median throughput of a run's full bins: those after the
@@ -549,15 +399,6 @@ func (r *fig11aRun) dip() float64 {
 		return 0
 	}
 	return low
-}
-
-// binTimes are the bins' middles in seconds.
-func (r *fig11aRun) binTimes() []float64 {
-	xs := make([]float64, len(r.Original))
-	for i := range xs {
-		xs[i] = (float64(i) + 0.5) * r.BinSeconds
-	}
-	return xs
 }
 
 // fig11aTarget is the issue's recovery target: a job with a node killed
@@ -717,9 +558,6 @@ func fig11aTimeline(d fig11aData, free, fail fig11aRun, label string, reps int) 
 	_, _, freeAll := free.throughput()
 	xs := fail.binTimes()
 	top := slices.Max(append(slices.Clone(all), freeAll...))
-	marker := func(label string, at float64) plots.Series {
-		return plots.Series{Label: label, X: []float64{at, at}, Y: []float64{0, top}, Style: plots.StyleLine}
-	}
 	name := "fig11a"
 	if fail.Bytes <= d.InlineBytes {
 		name = "fig11a_inline"
@@ -733,8 +571,8 @@ func fig11aTimeline(d fig11aData, free, fail fig11aRun, label string, reps int) 
 			{Label: "with the kill: all tasks", X: xs, Y: all, Style: plots.StyleLine},
 			{Label: "with the kill: first runs", X: xs, Y: orig},
 			{Label: "with the kill: runs again (lineage)", X: xs, Y: rerun},
-			marker(fmt.Sprintf("node %d killed", fail.KilledNode), fail.KilledAt),
-			marker("replacement joined", fail.JoinedAt),
+			timeMarker(fmt.Sprintf("node %d killed", fail.KilledNode), fail.KilledAt, top),
+			timeMarker("replacement joined", fail.JoinedAt, top),
 		},
 		Caption: fmt.Sprintf("%d chains of %d links of %.0f ms, %s; tasks finished per %.2f s bin, from each task's own record. "+
 			"Failure-free: %.1f s; with the kill: %.1f s.%s", d.Chains, d.Links, d.TaskMS, label, fail.BinSeconds, free.Seconds, fail.Seconds, which),

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -87,6 +88,11 @@ type localCluster struct {
 	procs   []*nodeProcess
 	env     map[string]*string // this process's MANTA_ variables before Start
 	stopped bool
+
+	// What addNode starts a node process with.
+	manta   string
+	nodeEnv []string
+	log     io.Writer
 }
 
 // nodeProcess is one `manta start` process.
@@ -132,41 +138,34 @@ func startLocalCluster(ctx context.Context, cfg localClusterConfig) (c *localClu
 		clusterRunning.Store(false)
 		return nil, err
 	}
-	c = &localCluster{Dir: dir, Heartbeat: cfg.Heartbeat}
 	token := hex.EncodeToString(server.NewToken())
+	env := []string{"MANTA_DIR=" + dir, server.EnvToken + "=" + token}
+	if cfg.StoreBytes > 0 {
+		env = append(env, "MANTA_STORE_BYTES="+strconv.FormatInt(cfg.StoreBytes, 10))
+	}
+	env = append(env, cfg.Env...)
+	c = &localCluster{Dir: dir, Heartbeat: cfg.Heartbeat, manta: cfg.Manta, nodeEnv: env, log: cfg.Log}
 	defer func() {
 		if err != nil {
 			c.kill()
 			c.Stop()
 		}
 	}()
-	env := []string{"MANTA_DIR=" + dir, server.EnvToken + "=" + token}
-	if cfg.StoreBytes > 0 {
-		env = append(env, "MANTA_STORE_BYTES="+strconv.FormatInt(cfg.StoreBytes, 10))
-	}
-	env = append(env, cfg.Env...)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	for i, res := range cfg.Nodes {
-		args := []string{"start", "--heartbeat", cfg.Heartbeat.String(), "--resources", resourceFlag(i, res)}
-		if i == 0 {
-			args = append(args, "--head", "--node-timeout", cfg.NodeTimeout.String())
-		} else {
-			args = append(args, "--address", c.Address)
-		}
-		name := "node " + strconv.Itoa(i)
-		if i == 0 {
-			name = "head"
-		}
-		p, err := startNodeProcess(cfg.Manta, name, args, append(env, benchNodeEnv+"="+strconv.Itoa(i)), cfg.Log)
-		if err != nil {
+	args := []string{"start", "--heartbeat", cfg.Heartbeat.String(), "--resources", resourceFlag(0, cfg.Nodes[0]),
+		"--head", "--node-timeout", cfg.NodeTimeout.String()}
+	head, err := startNodeProcess(cfg.Manta, "head", args, append(slices.Clone(env), benchNodeEnv+"=0"), cfg.Log)
+	if err != nil {
+		return c, err
+	}
+	c.procs = append(c.procs, head)
+	if c.Address, err = head.headAddress(ctx); err != nil {
+		return c, err
+	}
+	for _, res := range cfg.Nodes[1:] {
+		if _, err := c.addNode(res); err != nil {
 			return c, err
-		}
-		c.procs = append(c.procs, p)
-		if i == 0 {
-			if c.Address, err = p.headAddress(ctx); err != nil {
-				return c, err
-			}
 		}
 	}
 	for i, p := range c.procs {
@@ -191,6 +190,20 @@ func startLocalCluster(ctx context.Context, cfg localClusterConfig) (c *localClu
 	os.Setenv("MANTA_DIR", dir)
 	os.Setenv(server.EnvToken, token)
 	return c, nil
+}
+
+// addNode starts another node process, with resources res, that joins
+// the cluster as node len(procs); it returns the node's index without
+// waiting for it to join. Stop ends it with the others.
+func (c *localCluster) addNode(res map[string]float64) (int, error) {
+	i := len(c.procs)
+	args := []string{"start", "--heartbeat", c.Heartbeat.String(), "--resources", resourceFlag(i, res), "--address", c.Address}
+	p, err := startNodeProcess(c.manta, "node "+strconv.Itoa(i), args, append(slices.Clone(c.nodeEnv), benchNodeEnv+"="+strconv.Itoa(i)), c.log)
+	if err != nil {
+		return 0, err
+	}
+	c.procs = append(c.procs, p)
+	return i, nil
 }
 
 // resourceFlag is `--resources` for node i: its resources and its own

@@ -5,11 +5,6 @@ package benchmarks
 // never faked. To build one, move its entry into its own file (fig9.go),
 // give it a Run, set its State and Setup, and keep it in registry.
 
-var fig11b = Experiment{
-	ID: "fig11b", Title: "Recovering from actor failures (checkpoint and replay)", Paper: "Figure 11b (§5.1)", State: NotBuilt,
-	Setup: "needs actor checkpoints and replay of method calls since the last checkpoint (actors restart today, without replay).",
-}
-
 var fig12a = Experiment{
 	ID: "fig12a", Title: "Ring allreduce against OpenMPI", Paper: "Figure 12a (§5.1)", State: NotBuilt,
 	Setup: "needs fast transfer of 100 MB-1 GB objects between the stores of actors on different nodes (on one node they share a store), and OpenMPI beside it " +
