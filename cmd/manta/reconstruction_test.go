@@ -391,3 +391,31 @@ func TestReconstructionFourConsumersTwoKills(t *testing.T) {
 		consume(round)
 	}
 }
+
+// A value made on a node that is then killed, which a task on another
+// node had pulled to run: that node keeps its copy (store.Cache) and the
+// owner knows it, so the next task and the driver's Get read it there,
+// although the task that made the value cannot run again (Ray's
+// test_cached_object).
+func TestReconstructionReadsACachedCopy(t *testing.T) {
+	dir, address := startReconstructionHead(t)
+	startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,y=2").waitJoined(t)
+	a := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,x=2")
+	aID := a.waitJoined(t)
+	ctx := joinDriver(t, dir, core.Config{Address: address, SpillQueue: 2, Resources: map[string]float64{"CPU": 1}})
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+
+	const size = 1 << 20
+	value := blobOnXOnce.Remote(size) // no retries: only a copy can save it
+	if s, err := sumOnY.Remote(value).Get(ctx); err != nil || s != 7*size {
+		t.Fatalf("a consumer before the kill: %d, %v", s, err)
+	}
+	killAndAwaitDeath(t, dir, address, a, aID)
+	if s, err := sumOnY.Remote(value).Get(ctx); err != nil || s != 7*size {
+		t.Fatalf("a consumer after the maker's node died: %d, %v; want %d from the cached copy", s, err, 7*size)
+	}
+	if v, err := value.Get(ctx); err != nil || len(v) != size || v[0] != 7 {
+		t.Fatalf("the driver's Get after the maker's node died: %d bytes, %v", len(v), err)
+	}
+}

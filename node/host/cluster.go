@@ -225,6 +225,7 @@ func (h *Host) takeReplyLocked(spec *node.TaskSpec, addr string, reply *peer.Run
 	if reply.Checkpoint != nil {
 		h.n.CallCheckpointed(task, spec.Attempt, reply.Checkpoint)
 	}
+	h.addCopiesLocked(spec, addr, reply.From)
 	prev, hadPrev := h.remote[ret] // a replayed call's result is not taken: the first one stays
 	switch {
 	case reply.Stored:
@@ -252,6 +253,23 @@ func (h *Host) takeReplyLocked(spec *node.TaskSpec, addr string, reply *peer.Run
 	}
 	for _, o := range holds {
 		h.n.Release(o) // the result holds them now
+	}
+}
+
+// addCopiesLocked records that the node at addr, which ran spec, holds a
+// copy of each of its stored arguments that lie elsewhere: it pulled
+// them to run it, and keeps them while its memory allows (store.Cache),
+// so a pull finds them there when their other holders died. Under mu.
+func (h *Host) addCopiesLocked(spec *node.TaskSpec, addr string, from peer.Holder) {
+	from.Peer = addr
+	for _, a := range spec.Args {
+		if !a.IsRef {
+			continue
+		}
+		if r, ok := h.remote[a.Ref]; ok && !slices.Contains(r.from, from) {
+			r.from = append(r.from, from)
+			h.remote[a.Ref] = r
+		}
 	}
 }
 
@@ -289,16 +307,17 @@ func (h *Host) adoptLocked(o peer.Object, lender string) *node.Object {
 }
 
 // freeRemoteLocked forgets a remote object the node freed, giving back
-// its lender's hold. Under mu.
-func (h *Host) freeRemoteLocked(id wire.ObjectID) {
+// its lender's hold, and reports whether id was one. Under mu.
+func (h *Host) freeRemoteLocked(id wire.ObjectID) bool {
 	r, ok := h.remote[id]
 	if !ok {
-		return
+		return false
 	}
 	delete(h.remote, id)
 	if r.lender != "" {
 		h.cluster.Release(r.lender, []wire.ObjectID{id})
 	}
+	return true
 }
 
 // pinObject pins id in the store, pulling it first from the nodes that

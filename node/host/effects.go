@@ -67,7 +67,13 @@ func (e *effects) Pin(id wire.ObjectID, tok node.PinToken) {
 func (e *effects) Unpin(id wire.ObjectID) { e.st.Unpin(StoreID(id)) }
 
 func (e *effects) Free(id wire.ObjectID) {
-	e.h().freeRemoteLocked(id)
+	if e.h().freeRemoteLocked(id) {
+		// A copy pulled from another node stays while memory allows: the
+		// next task here that needs it, or a peer whose holders died,
+		// finds it.
+		e.st.Cache(StoreID(id))
+		return
+	}
 	e.st.Delete(StoreID(id))
 }
 

@@ -31,6 +31,9 @@ type object struct {
 	spilling  bool
 	restoring bool
 	deleted   bool // Delete was called; dropped when nothing holds it
+	// cached: a copy kept after its last reference (Cache), dropped
+	// rather than spilled when memory runs short.
+	cached bool
 }
 
 func (o *object) inMemory() bool { return o.blk != noBlock }

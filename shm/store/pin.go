@@ -41,6 +41,7 @@ func (s *Store) Pin(ctx context.Context, id ID) (Slot, error) {
 
 func (s *Store) pinLocked(i int32) {
 	o := &s.objs[i]
+	o.cached = false // read again: its reader's node holds it now
 	if o.pins == 0 {
 		if o.inLRU {
 			s.lruRemove(i)
@@ -137,6 +138,32 @@ func (s *Store) Unpin(id ID) {
 		s.broadcast()
 	}
 	s.mu.Unlock()
+}
+
+// Cache keeps a sealed object after its last reference as a cached
+// copy, where Delete would drop it: it stays readable until memory runs
+// short, when it is dropped rather than spilled. A Pin makes it an
+// ordinary object again, which its reader's node deletes or caches in
+// turn. A node keeps the copies it pulled from other nodes this way, for
+// the next task that needs them. An object pinned, being written,
+// spilled or restored is deleted instead.
+func (s *Store) Cache(id ID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	i, ok := s.index.get(s.objs, &id)
+	if !ok {
+		return
+	}
+	o := &s.objs[i]
+	if o.state != stSealed || o.pins > 0 || o.onDisk || o.spilling || o.restoring || !o.inMemory() {
+		o.deleted = true
+		s.dropIfDone(i)
+		return
+	}
+	o.cached = true
 }
 
 // Delete drops the object: core calls it when the last reference is

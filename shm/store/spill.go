@@ -58,6 +58,11 @@ func (s *Store) ensureSpillDir() error {
 // evict frees object i's memory, spilling it first unless a spill file
 // already holds it. Called with s.mu held; spilling releases it.
 func (s *Store) evict(i int32) error {
+	if o := &s.objs[i]; o.cached {
+		s.st.CachedDropped++
+		s.drop(i)
+		return nil
+	}
 	if o := &s.objs[i]; o.onDisk {
 		s.st.Evicted++
 		s.st.EvictedBytes += o.size

@@ -21,6 +21,8 @@ type Stats struct {
 	RestoreBytes    int64
 	Evicted         int64 // times an object's memory was freed because a spill file held it
 	EvictedBytes    int64
+	// CachedDropped counts cached copies (Cache) dropped to make room.
+	CachedDropped int64
 
 	Pins    int64 // successful Pin calls
 	PinHits int64 // of those, served from memory without a restore

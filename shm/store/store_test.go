@@ -242,3 +242,25 @@ func TestNewConfig(t *testing.T) {
 		t.Fatalf("capacity %d, segment %d, want %d", st.Capacity, len(s.Segment().Bytes()), c)
 	}
 }
+
+// A cached copy stays readable after its last reference, and is dropped,
+// not spilled, when memory runs short; a Pin makes it ordinary again.
+func TestCachedCopyIsDroppedNotSpilled(t *testing.T) {
+	s := newTestStore(t, Config{Capacity: 8 << 10})
+	ctx := context.Background()
+	cached, kept := idOf(1), idOf(2)
+	s.put(t, cached, content(1, 3<<10))
+	s.Cache(cached)
+	if _, err := s.Pin(ctx, cached); err != nil {
+		t.Fatalf("a cached copy: %v", err)
+	}
+	s.Unpin(cached)
+	s.Cache(cached) // pinned and unpinned: cached anew
+	s.put(t, kept, content(2, 5<<10)) // no room for both: the cached copy goes
+	if _, err := s.Pin(ctx, cached); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("the cached copy after memory ran short: %v; want ErrNotFound", err)
+	}
+	if st := s.Stats(); st.CachedDropped != 1 || st.SpillWrites != 0 {
+		t.Fatalf("cached copies dropped %d, spill writes %d; want 1 and 0", st.CachedDropped, st.SpillWrites)
+	}
+}
