@@ -255,7 +255,7 @@ func TestCachedCopyIsDroppedNotSpilled(t *testing.T) {
 		t.Fatalf("a cached copy: %v", err)
 	}
 	s.Unpin(cached)
-	s.Cache(cached) // pinned and unpinned: cached anew
+	s.Cache(cached)                   // pinned and unpinned: cached anew
 	s.put(t, kept, content(2, 5<<10)) // no room for both: the cached copy goes
 	if _, err := s.Pin(ctx, cached); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("the cached copy after memory ran short: %v; want ErrNotFound", err)
