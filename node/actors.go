@@ -133,9 +133,16 @@ func (n *Node) onActorReady(p *proc, m *wire.Msg) {
 // core decodes.
 var emptyStruct = []byte{0, 0xa0}
 
-// pumpActor sends queued calls in order while the first is ready to go.
+// RemoteCallWindow bounds the calls a node has in flight to one actor on
+// another node: the rest wait in its queue, so that the actor's node gets
+// them about in order, each soon after the one before (it runs a
+// caller's calls in order, and fails one whose predecessor is late).
+const RemoteCallWindow = 256
+
+// pumpActor sends queued calls in order while the first is ready to go
+// (and, to a remote actor, while fewer than RemoteCallWindow are out).
 func (n *Node) pumpActor(a *actor) {
-	for len(a.queue) > 0 && a.queue[0].pending <= 0 {
+	for len(a.queue) > 0 && a.queue[0].pending <= 0 && (!a.remote || len(a.inflight) < RemoteCallWindow) {
 		t := a.queue[0]
 		if failed := t.failedDep(); failed != nil {
 			a.queue = a.queue[1:]

@@ -131,6 +131,7 @@ func (n *Node) SpillDone(id wire.TaskID, attempt uint32, v Value, contained []wi
 		n.actorCallDone(t)
 		n.replayed++
 		n.endReplay(t)
+		n.pumpActor(a)
 		n.processActions()
 		return false // its result is its callers' already
 	}
@@ -161,9 +162,12 @@ func (n *Node) SpillDone(id wire.TaskID, attempt uint32, v Value, contained []wi
 	} else {
 		n.complete(t, &v, contained, nil)
 	}
-	if t.kind == wire.SubmitActor && a.state == actorPending {
+	switch {
+	case t.kind == wire.SubmitActor && a.state == actorPending:
 		a.state = actorAlive
 		n.pumpActor(a)
+	case t.kind == wire.SubmitActorCall:
+		n.pumpActor(a) // room in its window
 	}
 	n.processActions()
 	return true

@@ -47,9 +47,12 @@ type callKey struct {
 	actor  wire.TaskID
 }
 
-// seqWait bounds how long a call waits for its caller's earlier ones (a
-// call whose run failed on the way never comes).
-const seqWait = 5 * time.Second
+// seqWait bounds how long a call waits for its caller's earlier ones. A
+// caller whose run of a call failed restarts the actor, numbering its
+// calls afresh, so a gap this long means the caller is lost or stuck: the
+// call fails (and its caller restarts the actor) rather than run out of
+// order. The caller keeps at most node.RemoteCallWindow calls in flight.
+const seqWait = 30 * time.Second
 
 // remoteObject is an object whose bytes lie in other nodes' stores.
 type remoteObject struct {
@@ -94,20 +97,23 @@ func (e *effects) Spill(spec *node.TaskSpec) {
 	for _, id := range spec.Contained {
 		objs = append(objs, h.describeLocked(id))
 	}
-	var seq uint64
+	var order callOrder
 	var addr string
 	if s.Kind == wire.SubmitActor {
 		// Created (again): its calls are numbered afresh for the new
 		// instance, wherever it is placed.
 		delete(h.sendSeq, s.ID)
 		delete(h.actorAt, s.ID)
+		h.sendEpoch[s.ID] = s.Attempt
+		order.epoch = s.Attempt
 	}
 	if s.Kind == wire.SubmitActorCall {
 		h.sendSeq[s.Actor]++
-		seq, addr = h.sendSeq[s.Actor], h.actorAt[s.Actor]
+		order = callOrder{seq: h.sendSeq[s.Actor], epoch: h.sendEpoch[s.Actor]}
+		addr = h.actorAt[s.Actor]
 	}
 	h.spills.Add(1)
-	go h.runElsewhere(&s, objs, addr, seq)
+	go h.runElsewhere(&s, objs, addr, order)
 }
 
 // describeLocked says what a peer must know of object id to use it: its
@@ -132,9 +138,17 @@ func (h *Host) describeLocked(id wire.ObjectID) peer.Object {
 	return peer.Object{ID: id, Size: res.Slot.Size, From: []peer.Holder{self}, Owner: self}
 }
 
+// callOrder is where an actor's creation or call stands among its
+// caller's: the instance it is for (peer.RunRequest.Epoch) and, for a
+// call, its number (Seq).
+type callOrder struct {
+	seq   uint64
+	epoch uint32
+}
+
 // runElsewhere places a spilled task and runs it where it was placed; an
-// actor's call (seq) goes to the actor's node, addr if known.
-func (h *Host) runElsewhere(spec *node.TaskSpec, objs []peer.Object, addr string, seq uint64) {
+// actor's call goes to the actor's node, addr if known.
+func (h *Host) runElsewhere(spec *node.TaskSpec, objs []peer.Object, addr string, order callOrder) {
 	defer h.spills.Done()
 	cl := h.cluster
 	if spec.Kind == wire.SubmitActorCall {
@@ -150,7 +164,7 @@ func (h *Host) runElsewhere(spec *node.TaskSpec, objs []peer.Object, addr string
 			h.actorAt[spec.Actor] = addr
 			h.unlock()
 		}
-		h.runAt(spec, objs, addr, seq)
+		h.runAt(spec, objs, addr, order)
 		return
 	}
 	var inputs []peer.Object
@@ -175,13 +189,13 @@ func (h *Host) runElsewhere(spec *node.TaskSpec, objs []peer.Object, addr string
 		h.unlock()
 		return
 	}
-	h.runAt(spec, objs, addr, 0)
+	h.runAt(spec, objs, addr, order)
 }
 
 // runAt runs spec at the peer addr and gives the node its outcome.
-func (h *Host) runAt(spec *node.TaskSpec, objs []peer.Object, addr string, seq uint64) {
+func (h *Host) runAt(spec *node.TaskSpec, objs []peer.Object, addr string, order callOrder) {
 	cl := h.cluster
-	reply, err := cl.Run(h.ctx, addr, &peer.RunRequest{Spec: *spec, Objects: objs, Caller: cl.Self().Peer, Seq: seq})
+	reply, err := cl.Run(h.ctx, addr, &peer.RunRequest{Spec: *spec, Objects: objs, Caller: cl.Self().Peer, Seq: order.seq, Epoch: order.epoch})
 	if err == nil && reply.From.Peer != "" {
 		addr = reply.From.Peer // a job node of this program ran it (see core)
 	}
@@ -384,6 +398,10 @@ func (h *Host) Execute(ctx context.Context, req *peer.RunRequest) (peer.RunReply
 		h.unlock()
 		return peer.RunReply{}, fmt.Errorf("%w: actor %v (call %v)", peer.ErrActorNotHere, spec.Actor, spec.ID)
 	}
+	if spec.Kind == wire.SubmitActorCall && req.Epoch < h.recvEpoch[callKey{req.Caller, spec.Actor}] {
+		h.unlock()
+		return peer.RunReply{}, fmt.Errorf("host: call %v was numbered for an earlier instance of actor %v, created again since", spec.ID, spec.Actor)
+	}
 	if spec.Kind == wire.SubmitActorCall && req.Seq > 0 {
 		if err := h.awaitTurnLocked(ctx, callKey{req.Caller, spec.Actor}, req.Seq); err != nil {
 			h.unlock()
@@ -397,10 +415,15 @@ func (h *Host) Execute(ctx context.Context, req *peer.RunRequest) (peer.RunReply
 	done := make(chan struct{})
 	h.serving[spec.ID] = append(h.serving[spec.ID], done)
 	obj := h.n.Submit(&spec)
-	if spec.Kind == wire.SubmitActorCall && req.Seq > 0 {
-		h.recvSeq[callKey{req.Caller, spec.Actor}] = req.Seq
+	switch key := (callKey{req.Caller, spec.Actor}); {
+	case spec.Kind == wire.SubmitActorCall && req.Seq > h.recvSeq[key]:
+		h.recvSeq[key] = req.Seq
 		close(h.seqAdvanced)
 		h.seqAdvanced = make(chan struct{})
+	case spec.Kind == wire.SubmitActor && req.Epoch > h.recvEpoch[key]:
+		// A new instance: its owner numbers its calls to it afresh.
+		h.recvEpoch[key] = req.Epoch
+		delete(h.recvSeq, key)
 	}
 	for _, o := range holds {
 		h.n.Release(o) // the task holds its arguments now
@@ -427,8 +450,8 @@ func (h *Host) Execute(ctx context.Context, req *peer.RunRequest) (peer.RunReply
 }
 
 // awaitTurnLocked waits, under mu but letting go of it meanwhile, until
-// the caller's calls to the actor before seq were submitted, or seqWait
-// passes.
+// the caller's calls to the actor before seq were submitted; after
+// seqWait it fails rather than run the call out of order.
 func (h *Host) awaitTurnLocked(ctx context.Context, key callKey, seq uint64) error {
 	deadline := h.clock.NewTimer(seqWait)
 	defer deadline.Stop()
@@ -439,8 +462,8 @@ func (h *Host) awaitTurnLocked(ctx context.Context, key callKey, seq uint64) err
 		case <-changed:
 		case <-deadline.Chan():
 			h.lock()
-			h.log.Warn("host: an actor call went ahead of an earlier one that did not come", "actor", key.actor, "caller", key.caller, "seq", seq)
-			return nil
+			return fmt.Errorf("host: call %d of %s to actor %v waited %v for call %d, which did not come; it is not run out of order",
+				seq, key.caller, key.actor, seqWait, h.recvSeq[key]+1)
 		case <-ctx.Done():
 			h.lock()
 			return ctx.Err()

@@ -145,6 +145,8 @@ type Host struct {
 	// an object they own cannot be made again.
 	gone        map[string]bool
 	sendSeq     map[wire.TaskID]uint64
+	sendEpoch   map[wire.TaskID]uint32 // the attempt of each actor's last creation sent
+	recvEpoch   map[callKey]uint32     // likewise, of the actors created here, by owner
 	recvSeq     map[callKey]uint64
 	seqAdvanced chan struct{}
 	spills      sync.WaitGroup
@@ -183,7 +185,8 @@ func New(cfg Config) (*Host, error) {
 		timers: map[node.TimerToken]clockwork.Timer{}, watching: map[wire.TaskID]func() bool{},
 		loopDone: make(chan struct{}), stopTick: make(chan struct{}),
 		remote: map[wire.ObjectID]remoteObject{}, lent: map[lentKey]*lentObject{}, serving: map[wire.TaskID][]chan struct{}{},
-		actorAt: map[wire.TaskID]string{}, gone: map[string]bool{}, sendSeq: map[wire.TaskID]uint64{}, recvSeq: map[callKey]uint64{}, seqAdvanced: make(chan struct{})}
+		actorAt: map[wire.TaskID]string{}, gone: map[string]bool{}, sendSeq: map[wire.TaskID]uint64{}, recvSeq: map[callKey]uint64{},
+		sendEpoch: map[wire.TaskID]uint32{}, recvEpoch: map[callKey]uint32{}, seqAdvanced: make(chan struct{})}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.start = h.clock.Now()
 	if cfg.EventsDir != "" {

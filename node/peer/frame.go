@@ -25,7 +25,7 @@ const (
 // returns.
 var ErrMalformed = errors.New("peer: malformed message")
 
-const frameVersion = 3
+const frameVersion = 4
 
 // Holder is a node that has a copy of an object: its peer server (where
 // tasks run and holds are given back), its transfer server (where the
@@ -80,6 +80,11 @@ type RunRequest struct {
 	// (from 1). The actor's node submits a caller's calls in Seq order.
 	Caller string
 	Seq    uint64
+	// Epoch is, for an actor's owner, which instance its creation or
+	// call is for (the creation's Attempt): calls numbered for an
+	// earlier instance are refused once a later one was created. 0 for
+	// other callers.
+	Epoch uint32
 	// Member is the cluster member the caller belongs to: the caller
 	// itself, or a job node's node. What the reply lends is lent to it,
 	// and given back when it leaves the cluster.
@@ -115,6 +120,7 @@ func (r *RunRequest) AppendBinary(dst []byte) []byte {
 	dst = appendBytes(dst, []byte(r.Binary))
 	dst = appendBytes(dst, []byte(r.Caller))
 	dst = binary.AppendUvarint(dst, r.Seq)
+	dst = binary.AppendUvarint(dst, uint64(r.Epoch))
 	dst = appendBytes(dst, []byte(r.Member))
 	spec := r.Spec.AppendBinary(nil)
 	dst = binary.AppendUvarint(dst, uint64(len(spec)))
@@ -127,7 +133,8 @@ func (r *RunRequest) AppendBinary(dst []byte) []byte {
 func DecodeRunRequest(src []byte) (RunRequest, error) {
 	rd := wire.NewReader(src, ErrMalformed)
 	version(&rd)
-	r := RunRequest{Binary: string(rd.Bytes("binary")), Caller: string(rd.Bytes("caller")), Seq: rd.Uvarint("seq"), Member: string(rd.Bytes("member"))}
+	r := RunRequest{Binary: string(rd.Bytes("binary")), Caller: string(rd.Bytes("caller")), Seq: rd.Uvarint("seq"), Epoch: rd.Uint32("epoch"),
+		Member: string(rd.Bytes("member"))}
 	spec := rd.Bytes("spec")
 	if rd.Err() == nil {
 		s, err := node.DecodeTaskSpec(spec)
