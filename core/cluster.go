@@ -177,8 +177,18 @@ func (c *Cluster) load() cluster.Load {
 		return l
 	}
 	// The job nodes of other programs on this machine share its
-	// resources: what they use is used here.
+	// resources: what they use is used here. A resource used up is
+	// reported as 0 rather than left out (sched.Resources.Map drops
+	// zeros), so that the node a job node reports to counts it used.
 	total := c.net.cfg.Resources
+	for name := range total {
+		if _, ok := l.Free[name]; !ok {
+			l.Free[name] = 0
+		}
+		if _, ok := l.Room[name]; !ok {
+			l.Room[name] = 0
+		}
+	}
 	for _, jl := range c.net.router.jobLoads() {
 		l.Queued += jl.Queued
 		l.Running += jl.Running

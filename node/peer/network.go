@@ -208,6 +208,9 @@ func (n *Network) Update(live []Node) (left []string, err error) {
 // estimated wait, counting the bytes of inputs it would have to pull.
 // With global.Config.WaitForNodes a demand no live node can fit waits
 // (counted in Waiting) until one that can joins, or the Network closes.
+// An actor goes only where the actors already there leave it room
+// (global.Scheduler.PlaceActor); while no node does, it waits the same
+// way, rather than wait for good on a node where room may never come.
 func (n *Network) Place(spec *node.TaskSpec, inputs []Object) (string, error) {
 	res := map[string]float64{"CPU": 1}
 	if spec.Options != nil && spec.Options.Resources != nil {
@@ -229,8 +232,14 @@ func (n *Network) Place(spec *node.TaskSpec, inputs []Object) (string, error) {
 		}
 		in = append(in, gi)
 	}
-	p, err := n.sched.Place(demand, in)
-	for errors.Is(err, global.ErrNoNodeYet) {
+	place := func() (global.Placement, error) {
+		if spec.Kind == wire.SubmitActor {
+			return n.sched.PlaceActor(demand)
+		}
+		return n.sched.Place(demand, in)
+	}
+	p, err := place()
+	for errors.Is(err, global.ErrNoNodeYet) || errors.Is(err, global.ErrNoRoomYet) {
 		shape := demand.String()
 		n.waiting[shape]++
 		updated := n.updated
@@ -243,7 +252,7 @@ func (n *Network) Place(spec *node.TaskSpec, inputs []Object) (string, error) {
 		if n.closed {
 			return "", fmt.Errorf("peer: closed while %s waited for a node", shape)
 		}
-		p, err = n.sched.Place(demand, in)
+		p, err = place()
 	}
 	if err != nil {
 		return "", err

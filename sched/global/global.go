@@ -52,6 +52,11 @@ func (c Config) withDefaults() (Config, error) {
 // scheduler is configured to wait for one that could join.
 var ErrNoNodeYet = errors.New("global: no node can run it yet")
 
+// ErrNoRoomYet answers PlaceActor when live nodes' totals fit the actor
+// but their actors leave none of them room for it: retry once a report
+// shows room (an actor ended, a node joined).
+var ErrNoRoomYet = errors.New("global: no node has room for the actor yet")
+
 // Load is what a node reports in its heartbeat.
 type Load struct {
 	// Available is what the node has free now.
@@ -193,6 +198,34 @@ func (s *Scheduler) Place(demand sched.Resources, inputs []Input) (Placement, er
 	}
 	if !ok {
 		return Placement{}, s.unschedulable(demand)
+	}
+	return p, nil
+}
+
+// PlaceActor picks the node for an actor needing demand, as Place does
+// among the nodes with room for it, and counts it there as holding
+// demand until the node's next report. With no such node it fails with
+// ErrNoRoomYet if some node's totals fit (an actor sent where it has no
+// room would wait there for good, though room may come elsewhere), else
+// as Place does.
+func (s *Scheduler) PlaceActor(demand sched.Resources) (Placement, error) {
+	p, ok := s.place(demand, nil, true)
+	if !ok {
+		for _, n := range s.nodes {
+			if demand.Lacking(n.total) == "" {
+				return Placement{}, fmt.Errorf("%w: %s", ErrNoRoomYet, demand)
+			}
+		}
+		return Placement{}, s.unschedulable(demand)
+	}
+	i, _ := s.find(p.Node)
+	n := s.nodes[i]
+	left := n.room.Map()
+	for name, q := range demand.Map() {
+		left[name] -= q
+	}
+	if room, err := sched.NewResources(left); err == nil {
+		n.room = room
 	}
 	return p, nil
 }

@@ -2,6 +2,7 @@ package global
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -111,7 +112,7 @@ func (st *scriptState) run(cmd string, args script.Args) (string, error) {
 		}
 		st.s.Report(NodeID(id), l)
 		return "", nil
-	case "place": // place need=CPU:1 in=100e6@1+2,5e6@3 [n=K]
+	case "place": // place need=CPU:1 in=100e6@1+2,5e6@3 [n=K] [actor]
 		need, err := resourcesArg(args, "need")
 		if err != nil {
 			return "", err
@@ -124,9 +125,15 @@ func (st *scriptState) run(cmd string, args script.Args) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		actor := slices.Contains(args.Words(), "actor")
 		var b strings.Builder
 		for range n {
-			p, err := st.s.Place(need, inputs)
+			var p Placement
+			if actor {
+				p, err = st.s.PlaceActor(need)
+			} else {
+				p, err = st.s.Place(need, inputs)
+			}
 			if err != nil {
 				fmt.Fprintln(&b, err)
 				continue
