@@ -24,6 +24,7 @@ func (s *TaskSpec) AppendBinary(dst []byte) []byte {
 	dst = appendTaskID(dst, s.Actor)
 	dst = appendTaskID(dst, s.Parent)
 	dst = binary.AppendVarint(dst, s.Deadline)
+	dst = binary.AppendUvarint(dst, uint64(s.Attempt))
 	dst = binary.AppendUvarint(dst, uint64(s.Returns))
 	dst = appendBytes(dst, s.Name)
 	dst = binary.AppendUvarint(dst, uint64(len(s.Args)))
@@ -79,6 +80,7 @@ func DecodeTaskSpec(src []byte) (TaskSpec, error) {
 	}
 	s.ID, s.Actor, s.Parent = readTaskID(&r), readTaskID(&r), readTaskID(&r)
 	s.Deadline = r.Varint("deadline")
+	s.Attempt = r.Uint32("attempt")
 	s.Returns = int(r.Uint32("returns"))
 	s.Name = r.Bytes("name")
 	nargs := r.Count("args", 2)

@@ -16,8 +16,8 @@ func sampleSpecs() []TaskSpec {
 			Args:      []wire.Arg{{Data: []byte("inline")}, {IsRef: true, Ref: wire.ReturnID(parent)}},
 			Contained: []wire.ObjectID{{Task: parent, Index: wire.PutIndexBase}},
 			Options:   &Options{Resources: map[string]float64{"CPU": 2, "GPU": 0.5}, Key: "fn:train", MaxRetries: -1}},
-		{ID: wire.TaskID{Lo: 2}, Kind: wire.SubmitActor, Name: []byte("Counter"),
-			Options: &Options{MaxRestarts: 3, MaxConcurrency: 4, Name: "svc", Detached: true, Unknown: true}},
+		{ID: wire.TaskID{Lo: 2}, Kind: wire.SubmitActor, Name: []byte("Counter"), Attempt: 3, Checkpoint: []byte("state"),
+			Options: &Options{MaxRestarts: 3, MaxConcurrency: 4, Name: "svc", Detached: true, Unknown: true, Replay: true, CheckpointEvery: 100}},
 		{ID: wire.TaskID{Lo: 3}, Kind: wire.SubmitActorCall, Name: []byte("Counter.Add"), Actor: wire.TaskID{Lo: 2}},
 	}
 }

@@ -133,6 +133,11 @@ func (n *Node) Submit(spec *TaskSpec) *Object {
 	rec := &taskRecord{}
 	t := &rec.t
 	*t = task{id: spec.ID, kind: spec.Kind, name: spec.Name, args: spec.Args, contained: spec.Contained, opts: spec.Options, placed: spec.Placed}
+	if spec.Placed && spec.Attempt > 1 {
+		// Sent again by its owner (run again to make a lost result, or
+		// after its node died): its runs count on from the owner's.
+		t.attempt = spec.Attempt - 1
+	}
 	if n.cfg.Observe != nil {
 		n.cfg.Observe(events.Submit, spec.ID, spec.Name, uint64(spec.Kind))
 	}

@@ -32,6 +32,15 @@ var (
 		}
 		return out, nil
 	}, onX)
+	// flipOnX's result is stored on its first run and inline on any
+	// other: made again, it changes kind (Ray's
+	// test_nondeterministic_output).
+	flipOnX = core.Register2("test.flipOnX", func(ctx context.Context, n int) ([]byte, error) {
+		if info, _ := core.TaskFromContext(ctx); info.Attempt > 1 {
+			return []byte{8}, nil
+		}
+		return bytes.Repeat([]byte{8}, n), nil
+	}, onX)
 	blobOnXOnce = core.Register1("test.blobOnXOnce", func(n int) ([]byte, error) { return bytes.Repeat([]byte{7}, n), nil },
 		onX, core.WithMaxRetries(0))
 
@@ -119,7 +128,7 @@ func TestReconstructionAcrossNodes(t *testing.T) {
 	const size = 2 << 20 // stored, not inline
 	blob := blobOnX.Remote(size)
 	chain := incOnX.Remote(blob)
-	for range 4 {
+	for range 19 { // a chain of 20 (Ray's test_reconstruction_chain)
 		next := incOnX.Remote(chain)
 		chain.Release() // its record stays, as the next link's lineage
 		chain = next
@@ -129,6 +138,7 @@ func TestReconstructionAcrossNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	fromPut := incOnX.Remote(put)
+	flip := flipOnX.Remote(ctx, size)
 	once := blobOnXOnce.Remote(size)
 	onlyA := blobOnA.Remote(size)
 	restarts, never := tallyOnX.Remote(), tallyOnXOnce.Remote()
@@ -162,7 +172,7 @@ func TestReconstructionAcrossNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	inFlight := retryingSlowAdd.Remote(retrying, 3) // running on a when a dies
-	all := []core.Ref[[]byte]{blob, chain, fromPut, once, onlyA}
+	all := []core.Ref[[]byte]{blob, chain, fromPut, once, onlyA, flip}
 	// Done, their bytes on a only: Wait pulls nothing.
 	if _, _, err := core.Wait(ctx, all, len(all), 0); err != nil {
 		t.Fatal(err)
@@ -193,8 +203,11 @@ func TestReconstructionAcrossNodes(t *testing.T) {
 		}
 	}
 	check("a result", blob, 7)
-	check("the end of a chain of 5", chain, 12)
+	check("the end of a chain of 20", chain, 7+20)
 	check("a result made from a Put", fromPut, 2)
+	if v, err := flip.Get(ctx); err != nil || len(v) != 1 || v[0] != 8 {
+		t.Errorf("a stored result made again inline: %d bytes, %v; want its second run's 1 byte", len(v), err)
+	}
 	if _, err := once.Get(ctx); !errors.Is(err, core.ErrObjectLost) || !errors.Is(err, core.ErrRetriesExhausted) {
 		t.Errorf("a lost result of a task with no retries: %v; want ErrObjectLost and ErrRetriesExhausted", err)
 	} else {
