@@ -299,15 +299,15 @@ func startReconstructionHead(t *testing.T) (dir, address string) {
 	return dir, headAddress(t, dir)
 }
 
-// Ray's reconstruction stress test, scaled down: 200 stored values of
-// 128 KiB made on two producers' nodes and consumed on another; one
+// Ray's reconstruction stress test at its scale (1000 values; 128 KiB,
+// not 100 KB, to be over the inline limit): stored values made on two producers' nodes and consumed on another; one
 // producers' node is killed while the consumers run, and every consumer
 // still gets its right value: three rounds, each with a new producers'
 // node and killing the older one.
 func TestReconstructionStress(t *testing.T) { reconstructionStress(t) }
 
 // The same with the producers' values spilled to disk (Ray's R11 and
-// R17): the nodes' stores hold 4 MiB, the 25 MiB of values the driver
+// R17): the nodes' stores hold 4 MiB, the 125 MiB of values the driver
 // holds in a round cannot stay in memory (a producer that could not
 // spill would fail its tasks with ErrStoreFull), and the spill files of
 // the killed node are lost with it.
@@ -328,7 +328,7 @@ func reconstructionStress(t *testing.T) {
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
 
-	const objects, size = 200, 128 << 10
+	const objects, size = 1000, 128 << 10
 	for round := range 3 {
 		next, nextID := producers() // a's replacement, which makes some values too
 		values := make([]core.Ref[[]byte], objects)
