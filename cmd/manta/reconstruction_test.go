@@ -299,11 +299,12 @@ func startReconstructionHead(t *testing.T) (dir, address string) {
 	return dir, headAddress(t, dir)
 }
 
-// Ray's reconstruction stress test at its scale (1000 values; 128 KiB,
-// not 100 KB, to be over the inline limit): stored values made on two producers' nodes and consumed on another; one
-// producers' node is killed while the consumers run, and every consumer
-// still gets its right value: three rounds, each with a new producers'
-// node and killing the older one.
+// Ray's reconstruction stress test at its scale (1000 values a round;
+// of 128 KiB, not 100 KB, to be over the inline limit): stored values
+// made on two producers' nodes and consumed on another; one producers'
+// node is killed while the consumers run, and every consumer still gets
+// its right value: three rounds, each with a new producers' node and
+// killing the older one.
 func TestReconstructionStress(t *testing.T) { reconstructionStress(t) }
 
 // The same with the producers' values spilled to disk (Ray's R11 and
