@@ -119,7 +119,7 @@ func (n *Node) onActorReady(p *proc, m *wire.Msg) {
 			return
 		}
 		// A constructor that fails is not retried (as in Ray).
-		n.actorFailed(a, err)
+		n.actorFailed(a, restoreError(err))
 		return
 	}
 	a.state = actorAlive

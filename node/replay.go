@@ -242,7 +242,12 @@ func (n *Node) restoreFailed(a *actor, failed error) bool {
 	return true
 }
 
-// restoreError is why a could not be made again from any checkpoint.
+// restoreError is why an actor whose instance failed with failed cannot
+// be made again: for a checkpoint that did not load, there is none
+// before it.
 func restoreError(failed error) error {
-	return fmt.Errorf("no checkpoint before this one to restart from: %w", failed)
+	if errors.Is(failed, ErrCheckpoint) {
+		return fmt.Errorf("no checkpoint before this one to restart from: %w", failed)
+	}
+	return failed
 }

@@ -152,7 +152,7 @@ func (n *Node) SpillDone(id wire.TaskID, attempt uint32, v Value, contained []wi
 		if n.restoreFailed(a, err) {
 			n.ready(t) // placed anew, from the checkpoint before
 		} else {
-			n.actorFailed(a, err)
+			n.actorFailed(a, restoreError(err))
 		}
 		n.processActions()
 		return true
