@@ -550,14 +550,7 @@ func fig11aOutcome(d fig11aData) *Outcome {
 // fig11aTimeline is the throughput over time of a failure-free run and a
 // run with a kill, with the kill and the replacement's join marked.
 func fig11aTimeline(d fig11aData, free, fail fig11aRun, label string, reps int) plots.Figure {
-	which := ""
-	if reps > 1 {
-		which = fmt.Sprintf(" The first of %d pairs of runs.", reps)
-	}
-	orig, rerun, all := fail.throughput()
-	_, _, freeAll := free.throughput()
-	xs := fail.binTimes()
-	top := slices.Max(append(slices.Clone(all), freeAll...))
+	series, top := timelineSeries(&free.runTimeline, &fail.runTimeline, "tasks", "the kill", "runs again (lineage)")
 	name := "fig11a"
 	if fail.Bytes <= d.InlineBytes {
 		name = "fig11a_inline"
@@ -566,15 +559,10 @@ func fig11aTimeline(d fig11aData, free, fail fig11aRun, label string, reps int) 
 		Name: name, Kind: plots.KindLines, Legend: "top-right",
 		Title:  "Figure 11a: throughput of chains of tasks with a worker node killed, " + label,
 		XLabel: "time since the job started (s)", YLabel: "tasks finished per second",
-		Series: []plots.Series{
-			{Label: "failure-free run, all tasks", X: free.binTimes(), Y: freeAll, Style: plots.StyleLine},
-			{Label: "with the kill: all tasks", X: xs, Y: all, Style: plots.StyleLine},
-			{Label: "with the kill: first runs", X: xs, Y: orig},
-			{Label: "with the kill: runs again (lineage)", X: xs, Y: rerun},
-			timeMarker(fmt.Sprintf("node %d killed", fail.KilledNode), fail.KilledAt, top),
-			timeMarker("replacement joined", fail.JoinedAt, top),
-		},
+		Series: append(series, timeMarker(fmt.Sprintf("node %d killed", fail.KilledNode), fail.KilledAt, top),
+			timeMarker("replacement joined", fail.JoinedAt, top)),
 		Caption: fmt.Sprintf("%d chains of %d links of %.0f ms, %s; tasks finished per %.2f s bin, from each task's own record. "+
-			"Failure-free: %.1f s; with the kill: %.1f s.%s", d.Chains, d.Links, d.TaskMS, label, fail.BinSeconds, free.Seconds, fail.Seconds, which),
+			"Failure-free: %.1f s; with the kill: %.1f s.%s", d.Chains, d.Links, d.TaskMS, label, fail.BinSeconds, free.Seconds, fail.Seconds,
+			firstOfPairs(reps)),
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"slices"
 	"strconv"
 	"time"
 
@@ -557,20 +556,7 @@ func fig11bOutcome(d fig11bData) *Outcome {
 // and its run with the kills, first runs and runs again apart, with the
 // kills marked (the replacements joined before the job).
 func fig11bTimeline(d fig11bData, free, fail fig11bRun, label string, reps int) plots.Figure {
-	which := ""
-	if reps > 1 {
-		which = fmt.Sprintf(" The first of %d pairs of runs.", reps)
-	}
-	orig, rerun, all := fail.throughput()
-	_, _, freeAll := free.throughput()
-	xs := fail.binTimes()
-	top := slices.Max(append(slices.Clone(all), freeAll...))
-	series := []plots.Series{
-		{Label: "failure-free run, all calls", X: free.binTimes(), Y: freeAll, Style: plots.StyleLine},
-		{Label: "with the kills: all calls", X: xs, Y: all, Style: plots.StyleLine},
-		{Label: "with the kills: first runs", X: xs, Y: orig},
-		{Label: "with the kills: re-executed", X: xs, Y: rerun},
-	}
+	series, top := timelineSeries(&free.runTimeline, &fail.runTimeline, "calls", "the kills", "re-executed")
 	for _, k := range fail.Kills {
 		series = append(series, timeMarker(fmt.Sprintf("node %d killed", k.Node), k.At, top))
 	}
@@ -585,6 +571,6 @@ func fig11bTimeline(d fig11bData, free, fail fig11bRun, label string, reps int) 
 		Series: series,
 		Caption: fmt.Sprintf("%d actors, %d calls of %.0f ms each, %s; calls finished per %.2f s bin, from each call's own record. "+
 			"Failure-free: %.1f s; with the kills: %.1f s, %d calls re-executed.%s", d.Actors, d.Calls, d.TaskMS, label, fail.BinSeconds,
-			free.Seconds, fail.Seconds, fail.Reexecuted, which),
+			free.Seconds, fail.Seconds, fail.Reexecuted, firstOfPairs(reps)),
 	}
 }

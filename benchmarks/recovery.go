@@ -303,6 +303,33 @@ func (t *runTimeline) binTimes() []float64 {
 	return xs
 }
 
+// timelineSeries are a recovery timeline's curves: the failure-free
+// run's throughput, and the failure run's, all runs, first runs and runs
+// again apart; what is run (tasks, calls), the failure (the kill, the
+// kills) and the runs again (again) name them. top is the plot's top,
+// for markers.
+func timelineSeries(free, fail *runTimeline, what, failure, again string) (series []plots.Series, top float64) {
+	orig, rerun, all := fail.throughput()
+	_, _, freeAll := free.throughput()
+	xs := fail.binTimes()
+	top = slices.Max(append(slices.Clone(all), freeAll...))
+	return []plots.Series{
+		{Label: "failure-free run, all " + what, X: free.binTimes(), Y: freeAll, Style: plots.StyleLine},
+		{Label: "with " + failure + ": all " + what, X: xs, Y: all, Style: plots.StyleLine},
+		{Label: "with " + failure + ": first runs", X: xs, Y: orig},
+		{Label: "with " + failure + ": " + again, X: xs, Y: rerun},
+	}, top
+}
+
+// firstOfPairs says, for a caption, which of reps pairs of runs a
+// timeline shows.
+func firstOfPairs(reps int) string {
+	if reps > 1 {
+		return fmt.Sprintf(" The first of %d pairs of runs.", reps)
+	}
+	return ""
+}
+
 // timeMarker is a vertical line at at seconds, up to top, marking an
 // event (a kill, a node joining) on a timeline.
 func timeMarker(label string, at, top float64) plots.Series {

@@ -171,20 +171,7 @@ func (n *Node) replayOnRestart(a *actor) {
 func (n *Node) replayTask(a *actor, c *loggedCall) *task {
 	t := &task{id: c.id, kind: wire.SubmitActorCall, name: c.name, args: wire.CloneArgs(c.args), opts: c.opts, actor: a, replay: true}
 	t.ret = &Object{id: wire.ReturnID(c.id), refs: 1, made: t}
-	for _, arg := range t.args {
-		if !arg.IsRef {
-			continue
-		}
-		dep := n.objects[arg.Ref] // held by the log
-		dep.refs++
-		switch dep.state {
-		case objPending:
-			t.pending++
-			dep.dependents = append(dep.dependents, t)
-		case objFailed:
-			t.depFailed(dep.data)
-		}
-	}
+	n.holdArgs(t) // the log holds them
 	n.tasks[t.id] = t
 	return t
 }

@@ -184,20 +184,7 @@ func (n *Node) Submit(spec *TaskSpec) *Object {
 		}
 	}
 	// From here on t holds its arguments, so finish releases them.
-	for _, a := range spec.Args {
-		if !a.IsRef {
-			continue
-		}
-		dep := n.objects[a.Ref]
-		dep.refs++
-		switch dep.state {
-		case objPending:
-			t.pending++
-			dep.dependents = append(dep.dependents, t)
-		case objFailed:
-			t.depFailed(dep.data)
-		}
-	}
+	n.holdArgs(t)
 	switch spec.Kind {
 	case wire.SubmitActor:
 		if err := n.newActor(t, spec.Checkpoint); err != nil {
@@ -226,6 +213,26 @@ func (n *Node) Submit(spec *TaskSpec) *Object {
 		n.ready(t)
 	}
 	return t.ret
+}
+
+// holdArgs takes t's holds on its arguments' objects, which exist: t
+// waits for those pending, and takes on the error of the first that
+// failed.
+func (n *Node) holdArgs(t *task) {
+	for _, a := range t.args {
+		if !a.IsRef {
+			continue
+		}
+		dep := n.objects[a.Ref]
+		dep.refs++
+		switch dep.state {
+		case objPending:
+			t.pending++
+			dep.dependents = append(dep.dependents, t)
+		case objFailed:
+			t.depFailed(dep.data)
+		}
+	}
 }
 
 // failedObject is the result of a call the node cannot take at all.

@@ -17,7 +17,8 @@ import (
 // Seal until ctx ends or the PutTimeout passes, then fails with ErrFull.
 // An object that cannot fit even in an empty store fails at once with
 // ErrTooLarge; a duplicate ID with ErrExists (a lost object's ID may be
-// created again, so that re-running its task can store it anew). A spill
+// created again, so that re-running its task can store it anew, and a
+// cached copy's, Cache, replaces it). A spill
 // that fails makes Create fail with the write error; the object it tried
 // to spill stays in memory.
 func (s *Store) Create(ctx context.Context, id ID, size int64) (Slot, error) {
@@ -69,7 +70,9 @@ func (s *Store) claimID(id ID) bool {
 	if !ok {
 		return true
 	}
-	if s.objs[i].state != stLost || s.objs[i].restoring {
+	switch o := &s.objs[i]; {
+	case o.cached && o.pins == 0: // a copy of another node's, which its maker's run here replaces
+	case o.state != stLost || o.restoring:
 		return false
 	}
 	s.drop(i)

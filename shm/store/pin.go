@@ -147,7 +147,17 @@ func (s *Store) Unpin(id ID) {
 // turn. A node keeps the copies it pulled from other nodes this way, for
 // the next task that needs them. An object pinned, being written,
 // spilled or restored is deleted instead.
-func (s *Store) Cache(id ID) {
+func (s *Store) Cache(id ID) { s.letGo(id, true) }
+
+// Delete drops the object: core calls it when the last reference is
+// gone. Memory and spill file are freed now, or when the last pin is
+// released, the writer seals or aborts, or a spill or restore in flight
+// ends. From now on the ID reads as unknown (Pin: ErrNotFound); it can be
+// created again once the object is gone.
+func (s *Store) Delete(id ID) { s.letGo(id, false) }
+
+// letGo is Delete, or Cache if cache.
+func (s *Store) letGo(id ID, cache bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -158,29 +168,10 @@ func (s *Store) Cache(id ID) {
 		return
 	}
 	o := &s.objs[i]
-	if o.state != stSealed || o.pins > 0 || o.onDisk || o.spilling || o.restoring || !o.inMemory() {
-		o.deleted = true
-		s.dropIfDone(i)
+	if cache && o.state == stSealed && o.pins == 0 && !o.onDisk && !o.spilling && !o.restoring && o.inMemory() {
+		o.cached = true
 		return
 	}
-	o.cached = true
-}
-
-// Delete drops the object: core calls it when the last reference is
-// gone. Memory and spill file are freed now, or when the last pin is
-// released, the writer seals or aborts, or a spill or restore in flight
-// ends. From now on the ID reads as unknown (Pin: ErrNotFound); it can be
-// created again once the object is gone.
-func (s *Store) Delete(id ID) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return
-	}
-	i, ok := s.index.get(s.objs, &id)
-	if !ok {
-		return
-	}
-	s.objs[i].deleted = true
+	o.deleted = true
 	s.dropIfDone(i)
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -262,5 +263,16 @@ func TestCachedCopyIsDroppedNotSpilled(t *testing.T) {
 	}
 	if st := s.Stats(); st.CachedDropped != 1 || st.SpillWrites != 0 {
 		t.Fatalf("cached copies dropped %d, spill writes %d; want 1 and 0", st.CachedDropped, st.SpillWrites)
+	}
+	// A task run again where a cached copy of its result lies stores the
+	// result anew.
+	s.Delete(kept)
+	s.put(t, cached, content(1, 3<<10))
+	s.Cache(cached)
+	s.put(t, cached, content(3, 3<<10))
+	if sl, err := s.Pin(ctx, cached); err != nil {
+		t.Fatalf("a cached copy written again: %v", err)
+	} else if b, _ := s.v.Bytes(sl); !bytes.Equal(b, content(3, 3<<10)) {
+		t.Fatal("a cached copy written again reads the old bytes")
 	}
 }
