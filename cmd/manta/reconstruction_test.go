@@ -433,3 +433,33 @@ func TestReconstructionReadsACachedCopy(t *testing.T) {
 		t.Fatalf("the driver's Get after the maker's node died: %d bytes, %v", len(v), err)
 	}
 }
+
+// A lost value made again from an argument whose task cannot run again
+// (no retries) but of which another node kept a copy (Ray's
+// test_reconstruction_cached_dependency): the owner pulls the argument
+// from that copy and runs the lost value's task again on the node that
+// replaced its maker's.
+func TestReconstructionFromACachedDependency(t *testing.T) {
+	dir, address := startReconstructionHead(t)
+	startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,y=2").waitJoined(t)
+	a := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,x=2")
+	aID := a.waitJoined(t)
+	ctx := joinDriver(t, dir, core.Config{Address: address, SpillQueue: 2, Resources: map[string]float64{"CPU": 1}})
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+
+	const size = 1 << 20
+	up := blobOnXOnce.Remote(size) // on a, no retries
+	if s, err := sumOnY.Remote(up).Get(ctx); err != nil || s != 7*size {
+		t.Fatalf("a consumer on y: %d, %v", s, err) // y keeps a copy of up
+	}
+	down := incOnX.Remote(up) // on a, stored there
+	if _, _, err := core.Wait(ctx, []core.Ref[[]byte]{down}, 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,x=2").waitJoined(t)
+	killAndAwaitDeath(t, dir, address, a, aID)
+	if v, err := down.Get(ctx); err != nil || len(v) != size || v[0] != 8 {
+		t.Fatalf("the lost value made again: %d bytes, %v; want %d bytes of 8", len(v), err, size)
+	}
+}
