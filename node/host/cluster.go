@@ -239,7 +239,9 @@ func (h *Host) takeReplyLocked(spec *node.TaskSpec, addr string, reply *peer.Run
 	if reply.Checkpoint != nil {
 		h.n.CallCheckpointed(task, spec.Attempt, reply.Checkpoint)
 	}
-	h.addCopiesLocked(spec, addr, reply.From)
+	if reply.Failed == nil {
+		h.addCopiesLocked(spec, addr, reply.From)
+	}
 	prev, hadPrev := h.remote[ret] // a replayed call's result is not taken: the first one stays
 	switch {
 	case reply.Stored:
@@ -270,10 +272,11 @@ func (h *Host) takeReplyLocked(spec *node.TaskSpec, addr string, reply *peer.Run
 	}
 }
 
-// addCopiesLocked records that the node at addr, which ran spec, holds a
-// copy of each of its stored arguments that lie elsewhere: it pulled
-// them to run it, and keeps them while its memory allows (store.Cache),
-// so a pull finds them there when their other holders died. Under mu.
+// addCopiesLocked records that the node at addr, which ran spec (and did
+// not fail), holds a copy of each of its stored arguments that lie
+// elsewhere: it pulled them to run it, and keeps them while its memory
+// allows (store.Cache), so a pull finds them there when their other
+// holders died. Under mu.
 func (h *Host) addCopiesLocked(spec *node.TaskSpec, addr string, from peer.Holder) {
 	from.Peer = addr
 	for _, a := range spec.Args {
