@@ -266,11 +266,18 @@ func (n *Node) ActorNodeLost(id wire.TaskID, cause error) {
 // remoteActorLost handles the loss of the node a remote actor lived on
 // (a call or its creation could not reach it): while it has restarts
 // left, the actor is created again on another node, as when its process
-// dies (actorProcDied); a stub, which another node created, fails.
+// dies (actorProcDied). A stub, which another node created, sends its
+// calls again (those with task retries left; the others fail) once the
+// host finds where its owner restarted it, and fails when it cannot
+// (ErrActorUnreachable).
 func (n *Node) remoteActorLost(a *actor, cause error) {
 	c := a.create
 	switch {
 	case a.state == actorDead:
+		return
+	case c == nil && !errors.Is(cause, ErrActorUnreachable):
+		n.retryCalls(a, fmt.Errorf("%w: actor %v moved or restarting after: %v", ErrActorDied, a.id, cause))
+		n.pumpActor(a)
 		return
 	case c == nil || a.restartsLeft <= 0:
 		n.actorFailed(a, cause)

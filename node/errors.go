@@ -25,6 +25,11 @@ var (
 	// ErrActorDied: the actor's process died with no restarts left, its
 	// constructor failed, or it was killed.
 	ErrActorDied = errors.New("manta: actor died")
+	// ErrActorUnreachable: a handle's calls could not reach the actor
+	// on the node the actor table named, and the table named no other
+	// in time (its owner did not restart it elsewhere). It comes with
+	// ErrActorDied.
+	ErrActorUnreachable = errors.New("manta: the actor cannot be reached")
 	// ErrObjectFreed: the object was released by every holder before it
 	// was read.
 	ErrObjectFreed = errors.New("manta: object freed or unknown")

@@ -68,6 +68,12 @@ var (
 	// A tally whose calls are retried (at least once) across a restart.
 	retryingOnX = core.RegisterActor0("test.RetryingOnX", func() (*tally, error) { return &tally{}, nil },
 		core.WithActorResources(map[string]float64{"CPU": 1, "x": 1}), core.WithMaxRestarts(1), core.WithMaxTaskRetries(-1))
+	retryingAdd = core.RegisterMethod1(retryingOnX, "Add", func(t *tally, k int) (int, error) { t.n += k; return t.n, nil })
+	// addOnC calls the actor from a task on node c, through a handle
+	// that came as an argument: a caller that is not its owner.
+	addOnC = core.Register2("test.addOnC", func(h core.Actor[tally], k int) (int, error) {
+		return retryingAdd.Remote(h, k).Get(context.Background())
+	}, core.WithResources(map[string]float64{"CPU": 1, "c": 1}))
 	retryingBlob    = core.RegisterMethod1(retryingOnX, "Blob", func(_ *tally, n int) ([]byte, error) { return bytes.Repeat([]byte{6}, n), nil })
 	retryingSlowAdd = core.RegisterMethod1(retryingOnX, "SlowAdd", func(t *tally, k int) (int, error) {
 		time.Sleep(2 * time.Second)
@@ -121,6 +127,7 @@ func TestReconstructionAcrossNodes(t *testing.T) {
 	dir, address := startReconstructionHead(t)
 	a := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=8,x=8,a=1")
 	aID := a.waitJoined(t)
+	startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,c=1").waitJoined(t)
 	ctx := joinDriver(t, dir, core.Config{Address: address, SpillQueue: 2, Resources: map[string]float64{"CPU": 1}})
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
@@ -166,6 +173,16 @@ func TestReconstructionAcrossNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	retrying := retryingOnX.Remote()
+	for { // infeasible until the driver's view has c
+		_, err := addOnC.Remote(retrying, 1).Get(ctx)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, core.ErrInfeasible) || ctx.Err() != nil {
+			t.Fatalf("a call through a handle on node c: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	// Actors' results stored on a, with and without task retries.
 	actorBlobs := []core.Ref[[]byte]{retryingBlob.Remote(retrying, size), tallyBlob.Remote(restarts, size)}
 	if _, _, err := core.Wait(ctx, actorBlobs, len(actorBlobs), 0); err != nil {
@@ -266,6 +283,11 @@ func TestReconstructionAcrossNodes(t *testing.T) {
 	}
 	if runs, err := checkpointingRuns.Remote(checkpointing).Get(ctx); err != nil || runs != 2 {
 		t.Errorf("the restarted checkpointing tally ran %d Adds, %v; want 2 (the 7th again, then Add(0))", runs, err)
+	}
+	// Node c, which called the actor through a handle, finds it where its
+	// owner restarted it.
+	if _, err := addOnC.Remote(retrying, 1).Get(ctx); err != nil {
+		t.Errorf("a call through a handle on another node after the actor's restart: %v", err)
 	}
 	runtime.KeepAlive(retrying) // a handle keeps it restartable
 }

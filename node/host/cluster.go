@@ -104,6 +104,7 @@ func (e *effects) Spill(spec *node.TaskSpec) {
 		// instance, wherever it is placed.
 		delete(h.sendSeq, s.ID)
 		delete(h.actorAt, s.ID)
+		delete(h.moved, s.ID) // its owner places it: it is where the creation runs
 		h.sendEpoch[s.ID] = s.Attempt
 		order.epoch = s.Attempt
 	}
@@ -154,15 +155,12 @@ func (h *Host) runElsewhere(spec *node.TaskSpec, objs []peer.Object, addr string
 	if spec.Kind == wire.SubmitActorCall {
 		if addr == "" {
 			var err error
-			if addr, err = cl.LocateActor(h.ctx, spec.Actor); err != nil {
+			if addr, err = h.locateActor(spec.Actor); err != nil {
 				h.lock()
 				h.n.SpillFailed(spec.ID, spec.Attempt, fmt.Errorf("cannot find the actor's node: %w", err))
 				h.unlock()
 				return
 			}
-			h.lock()
-			h.actorAt[spec.Actor] = addr
-			h.unlock()
 		}
 		h.runAt(spec, objs, addr, order)
 		return
@@ -214,6 +212,9 @@ func (h *Host) runAt(spec *node.TaskSpec, objs []peer.Object, addr string, order
 		h.n.SpillDone(spec.ID, spec.Attempt, node.Value{}, nil, h.cfg.Node.Errors.Encode(err, spec.Name, spec.ID))
 		return
 	case err != nil:
+		if spec.Kind == wire.SubmitActorCall && h.actorAt[spec.Actor] == addr {
+			h.actorLostLocked(spec.Actor, addr)
+		}
 		h.n.SpillFailed(spec.ID, spec.Attempt, err)
 		return
 	}
@@ -221,6 +222,64 @@ func (h *Host) runAt(spec *node.TaskSpec, objs []peer.Object, addr string, order
 		h.actorAt[spec.ID] = addr
 	}
 	h.takeReplyLocked(spec, addr, &reply)
+}
+
+// actorLostLocked forgets that actor lives at addr, where its calls
+// could not reach it: it is found again before its next call goes
+// (locateActor), and its calls are numbered afresh for wherever it is
+// then. Under mu.
+func (h *Host) actorLostLocked(actor wire.TaskID, addr string) {
+	delete(h.actorAt, actor)
+	delete(h.sendSeq, actor)
+	if _, ok := h.moved[actor]; !ok {
+		h.moved[actor] = movedActor{from: addr, since: h.clock.Now()}
+	}
+}
+
+// movedActor is an actor whose calls could not reach it at from, since
+// then: the actor table must name another node before they go again.
+type movedActor struct {
+	from  string
+	since time.Time
+}
+
+// Relocation: how long a caller waits for the actor table to name
+// another node for an actor it could not reach (its owner's restart
+// takes the head's node timeout and a creation), and how often it looks.
+const (
+	relocateWait = 30 * time.Second
+	relocatePoll = 100 * time.Millisecond
+)
+
+// locateActor finds where actor lives now. After a call could not reach
+// it (h.moved), it waits for the actor table to name another node, for
+// relocateWait at most, and then fails with node.ErrActorUnreachable.
+func (h *Host) locateActor(actor wire.TaskID) (string, error) {
+	for {
+		addr, err := h.cluster.LocateActor(h.ctx, actor)
+		h.lock()
+		mv, moving := h.moved[actor]
+		switch {
+		case err == nil && (!moving || addr != mv.from):
+			delete(h.moved, actor)
+			h.actorAt[actor] = addr
+			h.unlock()
+			return addr, nil
+		case err != nil && !moving:
+			h.unlock()
+			return "", err
+		case h.clock.Since(mv.since) > relocateWait:
+			h.unlock()
+			return "", fmt.Errorf("%w: %w: actor %v: no other node %v after its calls could not reach it at %s (last look-up: %v)",
+				node.ErrActorDied, node.ErrActorUnreachable, actor, relocateWait, mv.from, err)
+		}
+		h.unlock()
+		select {
+		case <-h.clock.After(relocatePoll):
+		case <-h.ctx.Done():
+			return "", h.ctx.Err()
+		}
+	}
 }
 
 // takeReplyLocked gives the node the outcome of a task that ran at the
@@ -585,7 +644,7 @@ func (h *Host) MembersGone(members []string) {
 	slices.SortFunc(actors, func(a, b wire.TaskID) int { return cmp.Or(cmp.Compare(a.Hi, b.Hi), cmp.Compare(a.Lo, b.Lo)) })
 	for _, id := range actors {
 		addr := h.actorAt[id]
-		delete(h.actorAt, id)
+		h.actorLostLocked(id, addr)
 		h.n.ActorNodeLost(id, fmt.Errorf("its node %s left the cluster", addr))
 	}
 }

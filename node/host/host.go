@@ -141,6 +141,9 @@ type Host struct {
 	// calls sent to them; calls from other nodes: the last number of each
 	// caller's calls submitted, and a channel closed when one is.
 	actorAt map[wire.TaskID]string
+	// moved are the actors their calls could not reach, being found
+	// again (locateActor).
+	moved map[wire.TaskID]movedActor
 	// gone are the members that left the cluster or died (MembersGone):
 	// an object they own cannot be made again.
 	gone        map[string]bool
@@ -185,7 +188,7 @@ func New(cfg Config) (*Host, error) {
 		timers: map[node.TimerToken]clockwork.Timer{}, watching: map[wire.TaskID]func() bool{},
 		loopDone: make(chan struct{}), stopTick: make(chan struct{}),
 		remote: map[wire.ObjectID]remoteObject{}, lent: map[lentKey]*lentObject{}, serving: map[wire.TaskID][]chan struct{}{},
-		actorAt: map[wire.TaskID]string{}, gone: map[string]bool{}, sendSeq: map[wire.TaskID]uint64{}, recvSeq: map[callKey]uint64{},
+		actorAt: map[wire.TaskID]string{}, moved: map[wire.TaskID]movedActor{}, gone: map[string]bool{}, sendSeq: map[wire.TaskID]uint64{}, recvSeq: map[callKey]uint64{},
 		sendEpoch: map[wire.TaskID]uint32{}, recvEpoch: map[callKey]uint32{}, seqAdvanced: make(chan struct{})}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.start = h.clock.Now()
