@@ -539,10 +539,10 @@ func fig11bOutcome(d fig11bData) *Outcome {
 			"about the replay of the second kill's actors.",
 		"Each actor is tied to a worker node position (a resource its node and that node's replacement have) and the replacements "+
 			"are started, and seen by the driver, before the job, rather than left to manta's global scheduler with a replacement "+
-			"started at the kill as in fig11a: there, a restarting actor that finds no node with room is sent to a node whose totals "+
-			"fit but whose room live actors hold, and waits there, not placed again when a node with room joins (the job hung); and a "+
-			"burst of actor creations all went to the one node whose last report showed room, those that did not fit waiting there "+
-			"while two other nodes were free.",
+			"started at the kill as in fig11a. When this experiment was built, a restarting actor that found no node with room was sent "+
+			"to a node whose totals fit but whose room live actors held, and waited there for good (the job hung), and a burst of actor "+
+			"creations all went to the one node whose last report showed room. Both are fixed since (global.Scheduler.PlaceActor: an "+
+			"actor goes only where it has room, and waits for room rather than on a full node); the setup is kept so that runs compare.",
 		fmt.Sprintf("Scale: every process (head, 3 worker nodes, the two replacements, the driver and the %d actors' processes) shares "+
 			"one 2-core machine and talks over loopback; the calls sleep, so the cores are not the bound, but the driver's sends, "+
 			"replies and heartbeats all share them. The paper runs many more actors on many more nodes for longer, so its counts "+
