@@ -76,31 +76,29 @@ func crashAndRead(t *testing.T, h Actor[ledger]) int64 {
 	return v
 }
 
-// Without checkpoints, a restarted actor that replays runs every call it
-// ran again: its state comes back from its constructor.
-func TestActorReplayRebuildsStateWithoutCheckpoints(t *testing.T) {
-	c := startCluster(t, Config{})
-	h := testLedger.Options(WithReplay()).Remote()
-	addUpTo(t, h, 10)
-	if sum := crashAndRead(t, h); sum != 55 {
-		t.Fatalf("after the restart the sum is %d, want 55 (calls replayed)", sum)
-	}
-	if s := c.Stats(); s.CallsReplayed != 10 || s.Checkpoints != 0 {
-		t.Fatalf("replayed %d calls and kept %d checkpoints; want 10 and 0", s.CallsReplayed, s.Checkpoints)
-	}
-}
-
-// With a checkpoint every 4 calls, a restart loads the one after the 8th
-// and replays the 9th and 10th only.
-func TestActorCheckpointBoundsReplay(t *testing.T) {
-	c := startCluster(t, Config{})
-	h := testLedger.Options(WithCheckpointEvery(4)).Remote()
-	addUpTo(t, h, 10)
-	if sum := crashAndRead(t, h); sum != 55 {
-		t.Fatalf("after the restart the sum is %d, want 55", sum)
-	}
-	if s := c.Stats(); s.CallsReplayed != 2 || s.Checkpoints != 2 {
-		t.Fatalf("replayed %d calls and kept %d checkpoints; want 2 and 2", s.CallsReplayed, s.Checkpoints)
+// A restarted actor that replays rebuilds its state: without checkpoints
+// by running every call it ran again, from its constructor; with one every
+// 4 calls by loading the one after the 8th and running the 9th and 10th.
+func TestActorReplayRebuildsState(t *testing.T) {
+	for _, tc := range []struct {
+		name                  string
+		opt                   ActorOption
+		replayed, checkpoints int
+	}{
+		{"without checkpoints", WithReplay(), 10, 0},
+		{"a checkpoint every 4 calls", WithCheckpointEvery(4), 2, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := startCluster(t, Config{})
+			h := testLedger.Options(tc.opt).Remote()
+			addUpTo(t, h, 10)
+			if sum := crashAndRead(t, h); sum != 55 {
+				t.Fatalf("after the restart the sum is %d, want 55", sum)
+			}
+			if s := c.Stats(); s.CallsReplayed != tc.replayed || s.Checkpoints != tc.checkpoints {
+				t.Fatalf("replayed %d calls and kept %d checkpoints; want %d and %d", s.CallsReplayed, s.Checkpoints, tc.replayed, tc.checkpoints)
+			}
+		})
 	}
 }
 

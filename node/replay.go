@@ -11,18 +11,19 @@ import (
 
 // callLog is what an actor with Options.Replay keeps to rebuild its state
 // on a restarted instance (the paper's §4.2.3): its last two restore
-// points and the calls it ran since the older one. A restart restores the
-// newer point and runs again the calls after it; a restore point whose
-// state fails to load is dropped for the one before.
+// points and the calls it ran since the older one. An instance is created
+// from the newer point and runs again the calls after it; a restore point
+// whose state fails to load is dropped for the one before.
 type callLog struct {
 	sent uint64 // calls sent to an instance: each logged call's number
 	// points are the restore points, older first, at most two: the
 	// constructor alone (no state) until a second checkpoint replaces it.
 	points []restorePoint
 	calls  []loggedCall // ran after points[0], by number
-	// restoring indexes the point the instance being created restores.
-	restoring int
 }
+
+// newest is the restore point an instance being created restores.
+func (l *callLog) newest() *restorePoint { return &l.points[len(l.points)-1] }
 
 // restorePoint is a checkpoint: the actor's state once call seq (ID call)
 // ran.
@@ -92,7 +93,7 @@ func (n *Node) checkpointed(a *actor, id wire.TaskID, state []byte) {
 		return
 	}
 	seq := t.ext.callSeq
-	if seq <= l.points[len(l.points)-1].seq {
+	if seq <= l.newest().seq {
 		return
 	}
 	l.points = append(l.points, restorePoint{seq: seq, call: id, state: state})
@@ -148,8 +149,7 @@ func (n *Node) replayOnRestart(a *actor) {
 		keep = append(keep, t)
 	}
 	a.queue = keep
-	l.restoring = len(l.points) - 1
-	from := l.points[l.restoring].seq
+	from := l.newest().seq
 	var again []*task
 	for i := range l.calls {
 		c := &l.calls[i]
@@ -211,7 +211,7 @@ func (a *actor) restoreState() []byte {
 	if a.log == nil {
 		return nil
 	}
-	return a.log.points[a.log.restoring].state
+	return a.log.newest().state
 }
 
 // restoreFailed handles a's instance that could not restore its state
@@ -220,11 +220,11 @@ func (a *actor) restoreState() []byte {
 // a restart. It reports false when there is no point before.
 func (n *Node) restoreFailed(a *actor, failed error) bool {
 	l := a.log
-	if l == nil || !errors.Is(failed, ErrCheckpoint) || l.restoring == 0 {
+	if l == nil || !errors.Is(failed, ErrCheckpoint) || len(l.points) == 1 {
 		return false
 	}
 	n.rejected++
-	l.points = slices.Delete(l.points, l.restoring, l.restoring+1)
+	l.points = l.points[:len(l.points)-1]
 	n.replayOnRestart(a)
 	return true
 }

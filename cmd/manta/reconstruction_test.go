@@ -125,12 +125,10 @@ var (
 // made on the dead node gets it made again.
 func TestReconstructionAcrossNodes(t *testing.T) {
 	dir, address := startReconstructionHead(t)
-	a := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=8,x=8,a=1")
+	a := startReconstructionNode(t, dir, address, "CPU=8,x=8,a=1")
 	aID := a.waitJoined(t)
-	startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,c=1").waitJoined(t)
-	ctx := joinDriver(t, dir, core.Config{Address: address, SpillQueue: 2, Resources: map[string]float64{"CPU": 1}})
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
+	startReconstructionNode(t, dir, address, "CPU=2,c=1").waitJoined(t)
+	ctx := joinReconstructionDriver(t, dir, address, 60*time.Second)
 
 	const size = 2 << 20 // stored, not inline
 	blob := blobOnX.Remote(size)
@@ -195,7 +193,7 @@ func TestReconstructionAcrossNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	b := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=8,x=8,b=1")
+	b := startReconstructionNode(t, dir, address, "CPU=8,x=8,b=1")
 	b.waitJoined(t)
 	// Until the driver's view of the cluster (refreshed every heartbeat)
 	// has b, a task only b can run is infeasible; once it ran, what a's
@@ -308,6 +306,24 @@ func (t *savedTally) LoadCheckpoint(b []byte) (err error) {
 	return err
 }
 
+// startReconstructionNode starts a node of the head at address, with
+// resources and 100 ms heartbeats.
+func startReconstructionNode(t *testing.T, dir, address, resources string) *process {
+	t.Helper()
+	return startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", resources)
+}
+
+// joinReconstructionDriver joins this test's driver to the head at
+// address, with one CPU and spilling when 2 tasks are queued, and returns
+// a context that ends after timeout.
+func joinReconstructionDriver(t *testing.T, dir, address string, timeout time.Duration) context.Context {
+	t.Helper()
+	ctx := joinDriver(t, dir, core.Config{Address: address, SpillQueue: 2, Resources: map[string]float64{"CPU": 1}})
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
 // startReconstructionHead starts a head with one CPU in a fresh state
 // directory (nodeTimeout, 100 ms heartbeats) and returns the directory
 // and the head's address; it skips in short mode.
@@ -341,15 +357,13 @@ func TestReconstructionStressSpilling(t *testing.T) {
 
 func reconstructionStress(t *testing.T) {
 	dir, address := startReconstructionHead(t)
-	startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,y=2").waitJoined(t)
+	startReconstructionNode(t, dir, address, "CPU=2,y=2").waitJoined(t)
 	producers := func() (*process, string) {
-		p := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,x=2")
+		p := startReconstructionNode(t, dir, address, "CPU=2,x=2")
 		return p, p.waitJoined(t)
 	}
 	a, aID := producers()
-	ctx := joinDriver(t, dir, core.Config{Address: address, SpillQueue: 2, Resources: map[string]float64{"CPU": 1}})
-	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
+	ctx := joinReconstructionDriver(t, dir, address, 90*time.Second)
 
 	const objects, size = 1000, 128 << 10
 	for round := range 3 {
@@ -390,15 +404,13 @@ func reconstructionStress(t *testing.T) {
 // node that replaced it.
 func TestReconstructionFourConsumersTwoKills(t *testing.T) {
 	dir, address := startReconstructionHead(t)
-	startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=4,y=4").waitJoined(t)
+	startReconstructionNode(t, dir, address, "CPU=4,y=4").waitJoined(t)
 	producer := func() (*process, string) {
-		p := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,x=2")
+		p := startReconstructionNode(t, dir, address, "CPU=2,x=2")
 		return p, p.waitJoined(t)
 	}
 	a, aID := producer()
-	ctx := joinDriver(t, dir, core.Config{Address: address, SpillQueue: 2, Resources: map[string]float64{"CPU": 1}})
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
+	ctx := joinReconstructionDriver(t, dir, address, 60*time.Second)
 
 	const size = 1 << 20
 	value := fillOnX.Remote(size, 3)
@@ -435,12 +447,10 @@ func TestReconstructionFourConsumersTwoKills(t *testing.T) {
 // test_cached_object).
 func TestReconstructionReadsACachedCopy(t *testing.T) {
 	dir, address := startReconstructionHead(t)
-	startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,y=2").waitJoined(t)
-	a := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,x=2")
+	startReconstructionNode(t, dir, address, "CPU=2,y=2").waitJoined(t)
+	a := startReconstructionNode(t, dir, address, "CPU=2,x=2")
 	aID := a.waitJoined(t)
-	ctx := joinDriver(t, dir, core.Config{Address: address, SpillQueue: 2, Resources: map[string]float64{"CPU": 1}})
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
+	ctx := joinReconstructionDriver(t, dir, address, 60*time.Second)
 
 	const size = 1 << 20
 	value := blobOnXOnce.Remote(size) // no retries: only a copy can save it
@@ -463,12 +473,10 @@ func TestReconstructionReadsACachedCopy(t *testing.T) {
 // replaced its maker's.
 func TestReconstructionFromACachedDependency(t *testing.T) {
 	dir, address := startReconstructionHead(t)
-	startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,y=2").waitJoined(t)
-	a := startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,x=2")
+	startReconstructionNode(t, dir, address, "CPU=2,y=2").waitJoined(t)
+	a := startReconstructionNode(t, dir, address, "CPU=2,x=2")
 	aID := a.waitJoined(t)
-	ctx := joinDriver(t, dir, core.Config{Address: address, SpillQueue: 2, Resources: map[string]float64{"CPU": 1}})
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
+	ctx := joinReconstructionDriver(t, dir, address, 60*time.Second)
 
 	const size = 1 << 20
 	up := blobOnXOnce.Remote(size) // on a, no retries
@@ -479,7 +487,7 @@ func TestReconstructionFromACachedDependency(t *testing.T) {
 	if _, _, err := core.Wait(ctx, []core.Ref[[]byte]{down}, 1, 0); err != nil {
 		t.Fatal(err)
 	}
-	startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", "CPU=2,x=2").waitJoined(t)
+	startReconstructionNode(t, dir, address, "CPU=2,x=2").waitJoined(t)
 	killAndAwaitDeath(t, dir, address, a, aID)
 	if v, err := down.Get(ctx); err != nil || len(v) != size || v[0] != 8 {
 		t.Fatalf("the lost value made again: %d bytes, %v; want %d bytes of 8", len(v), err, size)

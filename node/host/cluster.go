@@ -456,16 +456,8 @@ func (h *Host) Execute(ctx context.Context, req *peer.RunRequest) (peer.RunReply
 		h.unlock()
 		return peer.RunReply{}, fmt.Errorf("host: task %v was sent back to the node that spilled it", spec.ID)
 	}
-	if spec.Kind == wire.SubmitActorCall && !h.n.HostsActor(spec.Actor) {
-		h.unlock()
-		return peer.RunReply{}, fmt.Errorf("%w: actor %v (call %v)", peer.ErrActorNotHere, spec.Actor, spec.ID)
-	}
-	if spec.Kind == wire.SubmitActorCall && req.Epoch < h.recvEpoch[callKey{req.Caller, spec.Actor}] {
-		h.unlock()
-		return peer.RunReply{}, fmt.Errorf("host: call %v was numbered for an earlier instance of actor %v, created again since", spec.ID, spec.Actor)
-	}
-	if spec.Kind == wire.SubmitActorCall && req.Seq > 0 {
-		if err := h.awaitTurnLocked(ctx, callKey{req.Caller, spec.Actor}, req.Seq); err != nil {
+	if spec.Kind == wire.SubmitActorCall {
+		if err := h.admitCallLocked(ctx, req); err != nil {
 			h.unlock()
 			return peer.RunReply{}, err
 		}
@@ -509,6 +501,22 @@ func (h *Host) Execute(ctx context.Context, req *peer.RunRequest) (peer.RunReply
 		reply.Checkpoint = slices.Clone(h.n.CheckpointAfter(spec.Actor, spec.ID))
 	}
 	return reply, nil
+}
+
+// admitCallLocked checks an actor's call a peer sent: the actor runs
+// here, and the call is numbered for its current instance; then it waits
+// for the caller's earlier calls (awaitTurnLocked). Under mu.
+func (h *Host) admitCallLocked(ctx context.Context, req *peer.RunRequest) error {
+	spec, key := &req.Spec, callKey{req.Caller, req.Spec.Actor}
+	switch {
+	case !h.n.HostsActor(spec.Actor):
+		return fmt.Errorf("%w: actor %v (call %v)", peer.ErrActorNotHere, spec.Actor, spec.ID)
+	case req.Epoch < h.recvEpoch[key]:
+		return fmt.Errorf("host: call %v was numbered for an earlier instance of actor %v, created again since", spec.ID, spec.Actor)
+	case req.Seq > 0:
+		return h.awaitTurnLocked(ctx, key, req.Seq)
+	}
+	return nil
 }
 
 // awaitTurnLocked waits, under mu but letting go of it meanwhile, until
