@@ -8,8 +8,12 @@
 //     specification (node.TaskSpec's binary form) with what the node must
 //     know of its stored arguments (size, which nodes hold them), and the
 //     outcome (an encoded error, an inline value, or a stored value's size
-//     on the node that ran it). An actor's calls carry their caller and
-//     number (Caller, Seq), so that its node submits them in order. What a
+//     on the node that ran it). An object's description names its owner,
+//     the node that keeps its lineage. An actor's calls carry their caller,
+//     number and instance (Caller, Seq, Epoch), so that its node submits
+//     them in order; a call for an actor the node does not run is refused
+//     (ErrActorNotHere), and a reply carries the state an actor that
+//     replays saved after the call (Checkpoint). What a
 //     reply lends (a stored result, an actor's creation) is lent to the
 //     calling member (RunRequest.Member); MethodRelease gives it back, and
 //     a member that leaves the cluster gets it back implicitly.

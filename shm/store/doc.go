@@ -54,7 +54,10 @@
 // memory, on disk, or both. Only sealed, unpinned objects in memory are
 // on the LRU list and may be spilled; Pin takes an object off the list
 // (restoring it from disk if needed) and the last Unpin puts it back as
-// the most recently used.
+// the most recently used. Cache, in place of Delete, keeps a copy pulled
+// from another node readable after its last reference: it is dropped,
+// not spilled, when memory runs short, and a Create of its ID replaces
+// it.
 //
 // # Allocation and spilling
 //
