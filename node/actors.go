@@ -159,7 +159,9 @@ func (n *Node) pumpActor(a *actor) {
 		}
 		a.queue = a.queue[1:]
 		a.inflight = append(a.inflight, t)
-		n.numberCall(a, t)
+		if a.log != nil {
+			n.numberCall(a, t)
+		}
 		if a.remote {
 			n.spill(t)
 			continue

@@ -188,14 +188,15 @@ func (n *Node) Worker(p ProcID, m *wire.Msg) error {
 		}
 		if t.kind == wire.SubmitActorCall {
 			n.actorCallDone(t)
-			if t.replay {
+			switch {
+			case t.replay:
 				n.replayRan(t, m)
 				n.processActions()
 				return nil
-			}
-			if m.Status != wire.StatusOK {
+			case t.actor.log == nil: // the common case: nothing to log
+			case m.Status != wire.StatusOK:
 				n.logCall(t.actor, t, m.Data)
-			} else {
+			default:
 				n.logCall(t.actor, t, nil)
 			}
 		} else {

@@ -49,9 +49,10 @@ func newCallLog(state []byte) *callLog {
 	return &callLog{points: []restorePoint{{state: state}}}
 }
 
-// numberCall numbers call t as it is sent to a's instance.
+// numberCall numbers call t as it is sent to a's instance, whose actor
+// keeps a log.
 func (n *Node) numberCall(a *actor, t *task) {
-	if a.log == nil || t.replay {
+	if t.replay {
 		return
 	}
 	a.log.sent++
