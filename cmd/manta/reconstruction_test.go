@@ -492,4 +492,8 @@ func TestReconstructionFromACachedDependency(t *testing.T) {
 	if v, err := down.Get(ctx); err != nil || len(v) != size || v[0] != 8 {
 		t.Fatalf("the lost value made again: %d bytes, %v; want %d bytes of 8", len(v), err, size)
 	}
+	// Held to the end: a reference the driver let go has its copies
+	// freed (as Ray's are), and then only running its task again, which
+	// has no retries, could make it.
+	runtime.KeepAlive(up)
 }
