@@ -19,8 +19,12 @@
 // its arguments), Queued, Dispatch and Done;
 // its host records Push and the object events (create, seal, pin,
 // transfer, and spill and restore, which the object store reports); a worker records Pop, Start and End; the driver records
-// Got when a Get that waited returns. All are stamped with the machine's
-// monotonic clock, so the processes' events line up.
+// Got when a Get that waited returns. Where the kernel keeps its clock on
+// the CPU's time-stamp counter, an event is stamped with the counter
+// (half the cost of a clock read) and the flusher turns the stamps into
+// nanoseconds on the machine's monotonic clock, by the line through two
+// readings of both taken a flush apart; elsewhere it reads that clock.
+// Either way the processes' events line up, to tens of nanoseconds.
 //
 // ReadDir parses a directory of recordings (Parse is fuzzed) and
 // WriteTimeline writes them as a Chrome trace that Perfetto

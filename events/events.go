@@ -51,7 +51,7 @@ func (k Kind) Object() bool { return k >= ObjCreate && k < numKinds }
 // Event is one recorded event. For task events Task is the task; for
 // object events Object is the object (Task is Object.Task).
 type Event struct {
-	Time  int64 // nanoseconds on the machine's monotonic clock, comparable across its processes
+	Time  int64 // nanoseconds on the machine's monotonic clock, comparable across its processes (a Stamp until its recorder's flush)
 	Kind  Kind
 	Index uint32 // the object's index, for object events
 	Task  wire.TaskID
@@ -60,16 +60,6 @@ type Event struct {
 
 // Object returns the object an object event is about.
 func (e Event) Object() wire.ObjectID { return wire.ObjectID{Task: e.Task, Index: e.Index} }
-
-// nanotime is the runtime's monotonic clock (CLOCK_MONOTONIC on Linux),
-// the same in every process of the machine, and cheaper to read than
-// time.Now, which reads the wall clock too.
-//
-//go:linkname nanotime runtime.nanotime
-func nanotime() int64
-
-// Now returns the clock events are stamped with.
-func Now() int64 { return nanotime() }
 
 // onWord points at the switch every recording point reads (a *uint32):
 // a word of this process's own, or one in shared memory that the node
@@ -141,7 +131,7 @@ func Record(k Kind, task wire.TaskID, aux uint64) {
 // RecordAt records one task event that happened at (a Now reading), if
 // the task's events are recorded: events that happen together (a Get of
 // many objects returning) share one reading of the clock.
-func RecordAt(k Kind, task wire.TaskID, aux uint64, at int64) {
+func RecordAt(k Kind, task wire.TaskID, aux uint64, at Stamp) {
 	if Sampled(task) {
 		if r := rec.Load(); r != nil {
 			r.add(Event{Kind: k, Task: task, Aux: aux}, at)

@@ -31,6 +31,47 @@ func recording(t *testing.T, slots int, every time.Duration) (*Recorder, string)
 	return r, dir
 }
 
+// stampNanoseconds stamps events with the monotonic clock until the
+// test ends, so that a test's own stamps are its events' times. Call it
+// before the recorder opens.
+func stampNanoseconds(t *testing.T) {
+	was := useTSC
+	useTSC = false
+	t.Cleanup(func() { useTSC = was })
+}
+
+// Events stamped with the TSC (where the kernel's clock runs on it) are
+// written in nanoseconds on the monotonic clock: each between readings
+// of that clock taken just before and after it, over flushes and with
+// time between events.
+func TestStampsBecomeNanoseconds(t *testing.T) {
+	if !useTSC {
+		t.Skip("the kernel's clock is not on the TSC here: events are stamped in nanoseconds")
+	}
+	r, dir := recording(t, ringSlots, time.Millisecond)
+	const n = 50
+	var before, after [n]int64
+	for i := range n {
+		before[i] = nanotime()
+		Record(Start, wire.TaskID{Lo: uint64(i) << 20}, 0)
+		after[i] = nanotime()
+		time.Sleep(time.Duration(i%5) * time.Millisecond)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p := readOne(t, dir)
+	if len(p.Events) != n {
+		t.Fatalf("%d events, want %d", len(p.Events), n)
+	}
+	const slack = 2000 // ns: two anchors' errors, and a preemption's worth
+	for i, e := range p.Events {
+		if e.Time < before[i]-slack || e.Time > after[i]+slack {
+			t.Errorf("event %d at %d ns, outside [%d, %d] (±%d)", i, e.Time, before[i], after[i], slack)
+		}
+	}
+}
+
 func readOne(t *testing.T, dir string) *Process {
 	t.Helper()
 	procs, err := ReadDir(dir)
@@ -313,13 +354,14 @@ func TestBreakdown(t *testing.T) {
 // whatever order they come: two tasks' five local phases, one task's in
 // order and the other's backwards.
 func TestPhaseHistograms(t *testing.T) {
+	stampNanoseconds(t)
 	r, _ := recording(t, ringSlots, time.Hour)
 	kinds := []Kind{Submit, Queued, Dispatch, Push, Done, Got}
 	for i, k := range kinds {
-		r.add(Event{Kind: k, Task: wire.TaskID{Lo: 7}}, 1000+int64(i*i)*1000)
+		r.add(Event{Kind: k, Task: wire.TaskID{Lo: 7}}, Stamp(1000+i*i*1000))
 	}
 	for i := len(kinds) - 1; i >= 0; i-- {
-		r.add(Event{Kind: kinds[i], Task: wire.TaskID{Hi: 1, Lo: 7}}, 1000+int64(i*i)*1000)
+		r.add(Event{Kind: kinds[i], Task: wire.TaskID{Hi: 1, Lo: 7}}, Stamp(1000+i*i*1000))
 	}
 	r.add(Event{Kind: Done, Task: wire.TaskID{Lo: 8}}, 99) // never submitted here: no phase ends at Done
 	if err := r.Flush(); err != nil {

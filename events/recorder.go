@@ -49,6 +49,8 @@ type Recorder struct {
 
 	names  names
 	phases *phaseTracker // nil in a worker; under mu
+	clock  stampClock    // under mu
+	heads  []uint64      // the rings' heads a drain writes up to; under mu
 	every  time.Duration // how often loop flushes
 
 	mu     sync.Mutex // the file, the writer, closed, growing shards
@@ -90,7 +92,7 @@ func open(dir string, role Role, label string, slots int, every time.Duration) (
 	if err != nil {
 		return nil, fmt.Errorf("events: %w", err)
 	}
-	r := &Recorder{slots: slots, every: every, f: f, w: bufio.NewWriterSize(f, 1<<20),
+	r := &Recorder{slots: slots, every: every, clock: newStampClock(), f: f, w: bufio.NewWriterSize(f, 1<<20),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	r.shards.Store(new([]*shard))
 	if role == RoleNode {
@@ -110,7 +112,7 @@ func open(dir string, role Role, label string, slots int, every time.Duration) (
 // ring of the P running the caller, or counts it dropped when that ring
 // is full: a recording point never waits. The stamp is read pinned to
 // the P, so each ring's events are in the order of their times.
-func (r *Recorder) add(ev Event, at int64) {
+func (r *Recorder) add(ev Event, at Stamp) {
 	for {
 		p := procPin()
 		if shards := *r.shards.Load(); p < len(shards) && shards[p] != nil {
@@ -122,11 +124,11 @@ func (r *Recorder) add(ev Event, at int64) {
 				return
 			}
 			if at == 0 {
-				at = nanotime()
+				at = Now()
 			}
-			ev.Time = at
+			ev.Time = int64(at)
 			s.ring[h&uint64(len(s.ring)-1)] = ev
-			s.head.Store(h + 1)
+			publish(&s.head, h+1)
 			procUnpin()
 			return
 		}
@@ -193,13 +195,24 @@ func (r *Recorder) drainLocked() {
 	}
 	r.names.fresh = r.names.fresh[:0]
 	r.names.mu.Unlock()
-	for _, s := range *r.shards.Load() {
+	shards := *r.shards.Load()
+	r.heads = r.heads[:0]
+	for _, s := range shards {
+		var h uint64
+		if s != nil {
+			h = s.head.Load()
+		}
+		r.heads = append(r.heads, h)
+	}
+	r.clock.advance() // after the heads: every stamp to convert is older
+	for i, s := range shards {
 		if s == nil {
 			continue
 		}
-		tail, head := s.tail.Load(), s.head.Load()
+		tail, head := s.tail.Load(), r.heads[i]
 		for ; tail < head; tail++ {
 			ev := &s.ring[tail&uint64(len(s.ring)-1)]
+			ev.Time = r.clock.nanos(Stamp(ev.Time))
 			r.buf = appendEvent(r.buf, ev)
 			if r.phases != nil {
 				r.phases.add(ev)
