@@ -161,6 +161,15 @@ func TestPutWaitAndGetAll(t *testing.T) {
 	if err != nil || len(done) != 2 || done[0] != refs[0] || done[1] != refs[2] || len(notDone) != 1 || notDone[0] != sleeper {
 		t.Fatalf("Wait = %v, %v, %v", done, notDone, err)
 	}
+	// As Ray's: ready holds the first k found ready; the other ready refs
+	// are left for the next Wait.
+	first, rest, err := Wait(ctx, refs, 1, 0)
+	if err != nil || len(first) != 1 || first[0] != refs[0] || len(rest) != 2 || rest[0] != refs[1] || rest[1] != refs[2] {
+		t.Fatalf("Wait for 1 of 3 done = %v, %v, %v; want the first and the other two", first, rest, err)
+	}
+	if ready, err := WaitAny(ctx, mixed, 0, 0); err != nil || len(ready) != 0 {
+		t.Fatalf("WaitAny for none = %v, %v", ready, err)
+	}
 	if _, _, err := Wait(ctx, typed, 4, 0); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("Wait for more refs than given: %v", err)
 	}

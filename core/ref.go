@@ -39,6 +39,10 @@ func (h *refHandle) usable() error {
 	return nil
 }
 
+// unusable reports, without making the error, whether usable returns
+// one.
+func (h *refHandle) unusable() bool { return h == nil || h.err != nil || h.released.Load() }
+
 // release gives the hold up now, once, whichever copy asks.
 func (h *refHandle) release() {
 	if h == nil || h.err != nil || !h.released.CompareAndSwap(false, true) {

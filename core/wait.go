@@ -9,9 +9,13 @@ import (
 // Wait blocks until k of refs are ready (their calls finished, successfully
 // or not), the timeout passes (timeout <= 0: none) or ctx is done, and
 // returns the refs split into ready and not ready, each in the order of
-// refs, as Ray's wait does. A timeout is not an error: what is ready by
-// then is returned. Asking for more refs than given, or fewer than none,
-// fails with an error wrapping ErrInvalidArgument.
+// refs, as Ray's wait does: ready holds the first k found ready (fewer
+// at a timeout, which is not an error), and any others ready are among
+// notReady, for the next Wait. Asking for more refs than given, or fewer
+// than none, fails with an error wrapping ErrInvalidArgument.
+//
+// A Wait that refs done already satisfy costs the refs up to the k-th
+// done, and takes no lock.
 //
 // A typical loop takes results as they come:
 //
@@ -49,8 +53,11 @@ func waitIndexes[R refCarrier](ctx context.Context, refs []R, k int, timeout tim
 	if k < 0 || k > len(refs) {
 		return nil, fmt.Errorf("%w: Wait for %d of %d references", ErrInvalidArgument, k, len(refs))
 	}
-	if len(refs) == 0 {
+	if k == 0 {
 		return []int{}, nil
+	}
+	if idx, ok := readyAtOnce(refs, k); ok {
+		return idx, nil
 	}
 	holds := make([]hold, len(refs))
 	var rt *runtimeState
@@ -66,9 +73,45 @@ func waitIndexes[R refCarrier](ctx context.Context, refs []R, k int, timeout tim
 		rt, holds[i] = h.rt, h.hold
 	}
 	if rt == nil {
-		return allIndexes(len(refs)), nil
+		return allIndexes(k), nil
 	}
-	return rt.backend.wait(ctx, holds, k, timeout)
+	idx, err := rt.backend.wait(ctx, holds, k, timeout)
+	if len(idx) > k {
+		idx = idx[:k]
+	}
+	return idx, err
+}
+
+// readyAtOnce answers a Wait that refs done already satisfy: it reads
+// each object's flag (node.Object.Settled) without the node's lock and
+// stops at the k-th done, so that a loop taking results as they come,
+// which calls Wait once a result over every ref still pending, pays for
+// the refs up to the first done, not for all. ok is false when fewer
+// than k are done, or when a ref's object is known only to the node (a
+// worker's, or one not looked up yet) or to another runtime: the node
+// answers then.
+func readyAtOnce[R refCarrier](refs []R, k int) (idx []int, ok bool) {
+	var rt *runtimeState
+	for i, r := range refs {
+		if len(idx) == k {
+			break
+		}
+		h := r.handle()
+		if !h.unusable() {
+			if rt != nil && h.rt != rt || h.Obj == nil {
+				return nil, false
+			}
+			rt = h.rt
+			if !h.Obj.Settled() {
+				continue
+			}
+		}
+		if idx == nil {
+			idx = make([]int, 0, k)
+		}
+		idx = append(idx, i)
+	}
+	return idx, len(idx) == k
 }
 
 func allIndexes(n int) []int {

@@ -171,7 +171,8 @@ func (h *Host) PinForView(id wire.ObjectID) (release func()) {
 }
 
 // Wait waits until k of hs are done, the timeout passes (0: none) or ctx
-// ends, and returns the indexes of those done; zero IDs count as done.
+// ends, and returns the indexes of the first k done (all done by the
+// timeout, when fewer); zero IDs count as done.
 func (h *Host) Wait(ctx context.Context, hs []Hold, k int, timeout time.Duration) ([]int, error) {
 	h.lock()
 	if h.closed {
@@ -220,6 +221,9 @@ func (h *Host) Wait(ctx context.Context, hs []Hold, k int, timeout time.Duration
 	}
 	out := make([]int, 0, k)
 	for i, hd := range hs {
+		if len(out) == k {
+			break
+		}
 		if hd.Obj == nil || !hd.Obj.Pending() {
 			out = append(out, i)
 		}
