@@ -67,6 +67,58 @@ var (
 
 type sinkState struct{ calls int }
 
+var (
+	// sinkCallArg is a call with an argument passed by reference (a Put's),
+	// which the node resolves before the call runs.
+	sinkCallArg = core.RegisterMethod1(sink, "CallArg", func(s *sinkState, x int) (int, error) { s.calls++; return x, nil })
+
+	// callActorsBatch is a client calling each of its actors n times, as
+	// Ray's Client.small_value_batch does.
+	callActorsBatch = core.Register2("micro.callActorsBatch", func(hs []core.Actor[sinkState], n int) (int, error) {
+		refs := make([]core.Ref[int], 0, n*len(hs))
+		for _, h := range hs {
+			for range n {
+				refs = append(refs, sinkCall.Remote(h))
+			}
+		}
+		_, err := core.GetAll(context.Background(), refs)
+		return len(refs), err
+	}, core.WithResources(map[string]float64{"CPU": 0}))
+
+	// callActorBatchArg is a client that puts a value and calls its actor n
+	// times with it, as Ray's Client.small_value_batch_arg does.
+	callActorBatchArg = core.Register2("micro.callActorBatchArg", func(h core.Actor[sinkState], n int) (int, error) {
+		x, err := core.Put(0)
+		if err != nil {
+			return 0, err
+		}
+		refs := make([]core.Ref[int], n)
+		for i := range refs {
+			refs[i] = sinkCallArg.Remote(h, x)
+		}
+		_, err = core.GetAll(context.Background(), refs)
+		return n, err
+	}, core.WithResources(map[string]float64{"CPU": 0}))
+
+	// putRefs puts n small values and returns their references: an
+	// object containing n references, as Ray's
+	// create_object_containing_ref.
+	putRefs = core.Register1("micro.putRefs", func(n int) ([]core.Ref[int], error) {
+		refs := make([]core.Ref[int], n)
+		for i := range refs {
+			var err error
+			if refs[i], err = core.Put(1); err != nil {
+				return nil, err
+			}
+		}
+		return refs, nil
+	})
+)
+
+// containedRefs is the number of references in the object the
+// get_object_containing row reads.
+const containedRefs = 10000
+
 // largeArgElems is the size of the large-argument row's stored argument:
 // 64 MiB of float64, put once and read in place by every task.
 const largeArgElems = 8 << 20
@@ -143,7 +195,8 @@ func Rows(clients int) []Row {
 	var largeRef core.Ref[[]float64]
 	var actorH core.Actor[sinkState]
 	var concH core.Actor[sinkState]
-	var clientActors, taskClients []core.Actor[sinkState]
+	var clientActors, taskClients, fanActors, argActors []core.Actor[sinkState]
+	var containing core.Ref[[]core.Ref[int]]
 	return []Row{
 		{Name: "single_client_tasks_sync", Unit: "tasks/s", Ray: 981, batch: 1,
 			manta: func(ctx context.Context, batch int) (int, error) {
@@ -213,6 +266,27 @@ func Rows(clients int) []Row {
 				return sum(done), err
 			},
 			baseline: func(batch int) int { return poolBaseline(batch, clients, clients) }},
+		{Name: "1_n_actor_calls_async", Unit: "calls/s", Ray: 8038, batch: 5000,
+			manta: func(ctx context.Context, batch int) (int, error) {
+				for len(fanActors) < clients {
+					fanActors = append(fanActors, sink.Remote())
+				}
+				return callActorsBatch.Remote(fanActors, max(1, batch/clients)).Get(ctx)
+			},
+			baseline: func(batch int) int { return poolBaseline(batch, 1, clients) }},
+		{Name: "n_n_actor_calls_with_arg_async", Unit: "calls/s", Ray: 2759, batch: 1000,
+			manta: func(ctx context.Context, batch int) (int, error) {
+				for len(argActors) < clients {
+					argActors = append(argActors, sink.Remote())
+				}
+				refs := make([]core.Ref[int], clients)
+				for i := range refs {
+					refs[i] = callActorBatchArg.Remote(argActors[i], max(1, batch/clients))
+				}
+				done, err := core.GetAll(ctx, refs)
+				return sum(done), err
+			},
+			baseline: func(batch int) int { return poolBaseline(batch, clients, clients) }},
 		{Name: "single_client_put_calls", Unit: "puts/s", Ray: 5173, batch: 10000,
 			manta: func(ctx context.Context, batch int) (int, error) {
 				for i := range batch {
@@ -264,6 +338,29 @@ func Rows(clients int) []Row {
 			},
 			baseline:  memcpyBaseline(clients),
 			perSecond: 1e-9},
+		{Name: "single_client_get_object_containing_10k_refs", Unit: "gets/s", Ray: 13.37, batch: 1,
+			Baseline: "a slice of 10k pointers built by another goroutine, received and copied",
+			timed: func(ctx context.Context, batch int) (int, time.Duration, error) {
+				if containing.ID().IsZero() {
+					containing = putRefs.Remote(containedRefs)
+					if _, _, err := core.Wait(ctx, []core.Ref[[]core.Ref[int]]{containing}, 1, 0); err != nil {
+						return 0, 0, err
+					}
+				}
+				start := time.Now()
+				for range batch {
+					refs, err := containing.Get(ctx)
+					if err != nil {
+						return 0, 0, err
+					}
+					if len(refs) != containedRefs {
+						return 0, 0, fmt.Errorf("an object of %d references read back with %d", containedRefs, len(refs))
+					}
+					core.ReleaseAll(refs) // as Python drops them
+				}
+				return batch, time.Since(start), nil
+			},
+			baseline: refsBaseline},
 		{Name: "single_client_large_arg_tasks", Unit: "tasks/s", batch: 8,
 			manta: func(ctx context.Context, batch int) (int, error) {
 				if largeRef.ID().IsZero() {
@@ -487,6 +584,28 @@ func poolBaseline(n, clients, workers int) int {
 	close(req)
 	wg.Wait()
 	return n
+}
+
+// refsBaseline receives, batch times, a slice of containedRefs pointers
+// that another goroutine built, and copies it: a Get of an object that
+// contains references, in one process.
+func refsBaseline(batch int) int {
+	out := make(chan []*int)
+	go func() {
+		for range batch {
+			ps := make([]*int, containedRefs)
+			for i := range ps {
+				ps[i] = new(int)
+			}
+			out <- ps
+		}
+	}()
+	for range batch {
+		ps := <-out
+		got := make([]*int, len(ps))
+		copy(got, ps)
+	}
+	return batch
 }
 
 // waitBaseline starts 1000 goroutines and takes their completions one at a
