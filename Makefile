@@ -8,7 +8,7 @@ RACE_PKGS   := ./core/... ./node/... ./cluster/... ./shm/... ./sched/... ./rpc/.
 PLAIN_PKGS  := ./sims/... ./sim/... ./examples/... ./internal/... ./probe/...
 DURATION    ?= 2s
 
-.PHONY: all build test check bench microbenchmark fuzz clean
+.PHONY: all build test check bench bench-peers microbenchmark fuzz clean
 
 all: build
 
@@ -31,6 +31,12 @@ check:
 # results/REPORT.md (manta bench --list shows every experiment).
 bench: build
 	./bin/manta bench --scale quick --out results
+
+# make bench, after installing and running the peers it compares with
+# (Ray's own microbenchmark, about 11 minutes on 2 cores): REPORT.md and
+# the micro figure then show Ray measured on this machine.
+bench-peers: build
+	./bin/manta bench --scale quick --peers --out results
 
 microbenchmark: build
 	./bin/manta microbenchmark --duration $(DURATION)

@@ -2,12 +2,15 @@ package benchmarks
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"runtime"
 	"slices"
 	"time"
 
 	"manta/benchmarks/micro"
+	"manta/benchmarks/peers"
 	"manta/core"
 	"manta/plots"
 )
@@ -18,10 +21,11 @@ import (
 var microExperiment = Experiment{
 	ID:    "micro",
 	Title: "Microbenchmark table (Ray's `ray microbenchmark` rows)",
-	Paper: "not in the paper: Ray 2.48's published microbenchmark",
+	Paper: "not in the paper: Ray's own microbenchmark, measured here by `make bench-peers` or else as Ray 2.48 publishes it",
 	State: Reproduced,
-	Setup: "Not a figure of the OSDI paper: the rows of Ray's own `ray microbenchmark`, compared with the numbers Ray 2.48 publishes " +
-		"(an m5.16xlarge, 64 vCPUs), measured here on one embedded node of this machine with the multi-client rows using one client per core. " +
+	Setup: "Not a figure of the OSDI paper: the rows of Ray's own `ray microbenchmark`, compared with Ray " + peers.RayVersion + " measured on this machine " +
+		"by an earlier `make bench-peers` (`manta bench --peers`), or, until one ran, with the numbers Ray 2.48 publishes (an m5.16xlarge, 64 vCPUs). " +
+		"manta is measured here on one embedded node of this machine with the multi-client rows using one client per core. " +
 		"Each row also runs a same-run baseline: the same work as goroutines and channels in one process, the limit for a runtime here. " +
 		"Beside Ray's rows, rows Ray does not publish: multi_node_tasks_async (empty tasks from a driver with no CPU, each placed by its " +
 		"global scheduler on one of 2 node processes of a local cluster with 1 CPU each) and multi_node_get_gigabytes (a GetView on the " +
@@ -165,24 +169,30 @@ func microTable(ctx context.Context, env *Env, rows []micro.Row, reps int, d tim
 	}
 	env.Progress(1, "done")
 
+	peer, peerErr := loadRayPeer(env)
+	var notes []string
+	if peerErr != nil {
+		notes = append(notes, peerErr.Error())
+	}
 	var metrics []Metric
 	fig := plots.Figure{
 		Name: "micro", Kind: plots.KindBars, LogY: true,
-		Title:  fmt.Sprintf("Microbenchmark on %d cores: manta, goroutine baseline, Ray 2.48", runtime.NumCPU()),
-		YLabel: "operations/s (row's unit)",
-		Caption: fmt.Sprintf("Mean ± one standard deviation over %d runs of %v per row. Ray 2.48's numbers are its published ones "+
-			"on a 64-vCPU machine, not measured here.", reps, d),
+		Title:   fmt.Sprintf("Microbenchmark on %d cores: manta, goroutine baseline, %s", runtime.NumCPU(), peer.title),
+		YLabel:  "operations/s (row's unit)",
+		Caption: fmt.Sprintf("Mean ± one standard deviation over %d runs of %v per row. %s", reps, d, peer.caption),
 	}
 	mantaS := plots.Series{Label: "manta"}
 	baseS := plots.Series{Label: "baseline, same run: goroutines + channels (multi-node rows: loopback TCP)"}
-	rayS := plots.Series{Label: "Ray 2.48 (published)", Paper: true}
+	rayS := plots.Series{Label: peer.label, Paper: true}
 	for _, r := range rows {
 		m, s := meanStd(data.Rows[r.Name])
 		bm, bs := meanStd(data.Baseline[r.Name])
 		var paper *float64
 		source := ""
-		if v, ok := ray[r.Name]; ok {
-			paper, source = &v, "Ray 2.48 microbenchmark"
+		if v, ok := peer.rows[r.Name]; ok {
+			paper, source = &v, peer.source
+		} else if v, ok := ray[r.Name]; ok && peer.measured {
+			paper, source = &v, "Ray 2.48 microbenchmark (published; the run of --peers lacks this row)"
 		}
 		metrics = append(metrics, Metric{
 			Name: r.Name, Value: m, Err: s, N: len(data.Rows[r.Name]), Unit: r.Unit,
@@ -191,17 +201,80 @@ func microTable(ctx context.Context, env *Env, rows []micro.Row, reps int, d tim
 			Note:     fmt.Sprintf("goroutine baseline %s (manta at %.0f%% of it)", num(bm), 100*m/bm),
 		})
 		if r.Baseline != "" {
-			metrics[len(metrics)-1].Note = fmt.Sprintf("on %s; baseline (%s) %s, manta at %.0f%% of it", data.Cluster, r.Baseline, num(bm), 100*m/bm)
+			where := ""
+			if slices.ContainsFunc(clusterRows, func(c micro.Row) bool { return c.Name == r.Name }) {
+				where = "on " + data.Cluster + "; "
+			}
+			metrics[len(metrics)-1].Note = fmt.Sprintf("%sbaseline (%s) %s, manta at %.0f%% of it", where, r.Baseline, num(bm), 100*m/bm)
+		}
+		if v, ok := ray[r.Name]; ok && peer.measured {
+			metrics[len(metrics)-1].Note += fmt.Sprintf("; Ray 2.48 publishes %s", num(v))
 		}
 		fig.Categories = append(fig.Categories, r.Name)
 		mantaS.Y, mantaS.Err = append(mantaS.Y, m), append(mantaS.Err, s)
 		baseS.Y, baseS.Err = append(baseS.Y, bm), append(baseS.Err, bs)
-		rayS.Y = append(rayS.Y, ray[r.Name]) // 0: no published figure, no bar
+		if v, ok := peer.rows[r.Name]; ok {
+			rayS.Y = append(rayS.Y, v)
+		} else {
+			rayS.Y = append(rayS.Y, 0) // no figure, no bar
+		}
 	}
 	if q := data.Queued; q != nil {
 		metrics = append(metrics, Metric{Name: q.Name, Value: q.Value, Unit: q.Unit,
 			Note: fmt.Sprintf("a Go channel of the same calls takes %.1f MiB; Ray documents 1M+ queued tasks without a memory figure", q.Baseline)})
 	}
 	fig.Series = []plots.Series{mantaS, baseS, rayS}
-	return &Outcome{Metrics: metrics, Figures: []plots.Figure{fig}, Data: data}, clusterErr
+	return &Outcome{Metrics: metrics, Figures: []plots.Figure{fig}, Data: data, Notes: notes}, clusterErr
+}
+
+// rayPeer is what the microbenchmark table compares with: Ray measured
+// on this machine by an earlier `manta bench --peers`, or else Ray
+// 2.48's published figures.
+type rayPeer struct {
+	measured              bool
+	rows                  map[string]float64
+	title, label, caption string
+	source                string
+}
+
+// loadRayPeer reads the peer run under env.Out, falling back to the
+// published figures (and saying why, when a run is there but unreadable).
+func loadRayPeer(env *Env) (rayPeer, error) {
+	published := rayPeer{
+		rows:    map[string]float64{},
+		title:   "Ray 2.48 (published)",
+		label:   "Ray 2.48 (published)",
+		caption: "Ray 2.48's numbers are its published ones on a 64-vCPU machine, not measured here (`make bench-peers` measures Ray here).",
+		source:  "Ray 2.48 microbenchmark (published, an m5.16xlarge)",
+	}
+	for _, r := range micro.Rows(runtime.NumCPU()) {
+		if r.Ray > 0 {
+			published.rows[r.Name] = r.Ray
+		}
+	}
+	if env.Out == "" {
+		return published, nil
+	}
+	path := peerRayPath(env.Out)
+	p, err := peers.LoadRay(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return published, nil
+	}
+	if err != nil {
+		return published, fmt.Errorf("Ray's published figures are shown: the run of `manta bench --peers` cannot be read: %w", err)
+	}
+	when := p.Measured.Format("2006-01-02 15:04 UTC")
+	measured := rayPeer{
+		measured: true,
+		rows:     map[string]float64{},
+		title:    fmt.Sprintf("Ray %s (measured here)", p.Version),
+		label:    fmt.Sprintf("Ray %s, measured here %s", p.Version, p.Measured.Format("2006-01-02")),
+		caption: fmt.Sprintf("Ray %s was measured on %s at %s by `manta bench --peers` (its own `ray microbenchmark`, Ray Client rows skipped), "+
+			"not in the same minutes as manta's rows; %s.", p.Version, p.Machine, when, path),
+		source: fmt.Sprintf("Ray %s measured on %s, %s (`manta bench --peers`)", p.Version, p.Machine, when),
+	}
+	for name, v := range p.Rows {
+		measured.rows[name] = v[0]
+	}
+	return measured, nil
 }

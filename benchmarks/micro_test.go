@@ -2,12 +2,14 @@ package benchmarks
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"manta/benchmarks/micro"
+	"manta/benchmarks/peers"
 )
 
 func TestMicroFig9Fig12bTiny(t *testing.T) {
@@ -86,5 +88,31 @@ func TestMicroClusterRows(t *testing.T) {
 	}
 	if len(seen) != len(rows) {
 		t.Fatalf("rows measured: %v", seen)
+	}
+}
+
+// The table compares with Ray measured here once a `--peers` run left
+// its rows, and with Ray's published figures until then.
+func TestMicroComparesWithThePeerRun(t *testing.T) {
+	out := t.TempDir()
+	published, err := loadRayPeer(&Env{Out: out})
+	if err != nil || published.measured || published.rows["single_client_tasks_sync"] != 981 {
+		t.Fatalf("without a peer run: %+v, %v", published, err)
+	}
+	run := &peers.RayResult{Version: peers.RayVersion, Machine: "here, 2 CPUs", Measured: time.Date(2026, 12, 6, 23, 0, 0, 0, time.UTC),
+		Rows: map[string][2]float64{"single_client_tasks_sync": {553, 4}}}
+	if err := run.Save(peerRayPath(out)); err != nil {
+		t.Fatal(err)
+	}
+	measured, err := loadRayPeer(&Env{Out: out})
+	if err != nil || !measured.measured || measured.rows["single_client_tasks_sync"] != 553 || len(measured.rows) != 1 ||
+		!strings.Contains(measured.source, "measured on here, 2 CPUs, 2026-12-06 23:00 UTC") {
+		t.Fatalf("with a peer run: %+v, %v", measured, err)
+	}
+	if err := os.WriteFile(peerRayPath(out), []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := loadRayPeer(&Env{Out: out}); err == nil || p.measured {
+		t.Fatalf("an unreadable peer run: %+v, %v", p, err)
 	}
 }

@@ -92,7 +92,10 @@ type Env struct {
 	Scale Scale
 	// Manta is Options.Manta: the binary for node processes (see
 	// mantaBinary).
-	Manta    string
+	Manta string
+	// Out is Options.Out: where peers' results from a `--peers` run are
+	// (peerRayPath); empty in tests.
+	Out      string
 	progress func(frac float64, status string)
 }
 

@@ -7,10 +7,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"time"
 
+	"manta/benchmarks/micro"
+	"manta/benchmarks/peers"
 	"manta/plots"
 )
 
@@ -37,6 +40,10 @@ type Options struct {
 	// processes with (`manta start`); default this program, which must
 	// then be manta (a test binary must say).
 	Manta string
+	// Peers first installs and runs the peers (package peers: Ray's
+	// microbenchmark, about 11 minutes on 2 cores) into Out/peers, which
+	// the experiments compare with, this run and later ones.
+	Peers bool
 }
 
 // Summary is what Run did.
@@ -86,6 +93,11 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		o.Timeout = 20 * time.Minute
 		if o.Scale == Full {
 			o.Timeout = 2 * time.Hour
+		}
+	}
+	if o.Peers {
+		if err := runPeers(ctx, o); err != nil {
+			return nil, err
 		}
 	}
 	machine := ThisMachine()
@@ -191,6 +203,32 @@ func call(ctx context.Context, e *Experiment, o Options, prog *progress) (out *O
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("not run: %w", err)
 	}
-	env := &Env{Scale: o.Scale, Manta: o.Manta, progress: prog.update}
+	env := &Env{Scale: o.Scale, Manta: o.Manta, Out: o.Out, progress: prog.update}
 	return e.Run(ctx, env)
+}
+
+// peerRayPath is where a `--peers` run keeps Ray's microbenchmark.
+func peerRayPath(out string) string { return filepath.Join(out, "peers", "ray.json") }
+
+// runPeers installs and runs the peers, saving their results under
+// o.Out; the experiments that compare with them then read them.
+func runPeers(ctx context.Context, o Options) error {
+	log := o.Progress
+	if log == nil {
+		log = io.Discard
+	}
+	var names []string
+	for _, r := range micro.Rows(runtime.NumCPU()) {
+		names = append(names, r.Name)
+	}
+	r, err := peers.RunRay(ctx, peers.RayOptions{Log: log, Rows: names})
+	if err != nil {
+		return err
+	}
+	path := peerRayPath(o.Out)
+	if err := r.Save(path); err != nil {
+		return fmt.Errorf("peers: %w", err)
+	}
+	fmt.Fprintf(log, "peers: Ray %s's microbenchmark (%d rows manta has) in %s\n", r.Version, len(r.Rows), path)
+	return nil
 }
