@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"manta/events"
+	"manta/internal/release"
 	"manta/rpc/wire"
 	"manta/shm/store"
 )
@@ -175,14 +176,16 @@ func (o *Object) Pending() bool { return o.state == objPending }
 // only when o is lost and made again.
 func (o *Object) Settled() bool { return atomic.LoadUint32(&o.settled) != 0 }
 
-// setState sets o's state and the flag Settled reads.
+// setState sets o's state and the flag Settled reads, with a release
+// store: an atomic one's XCHG, after a Put's burst of stores to fresh
+// memory, cost a sixth of single_client_put_calls.
 func (o *Object) setState(s objState) {
 	o.state = s
 	settled := uint32(0)
 	if s != objPending {
 		settled = 1
 	}
-	atomic.StoreUint32(&o.settled, settled)
+	release.Store32(&o.settled, settled)
 }
 
 // Await registers w on o if o is pending, and reports whether it is:
