@@ -213,15 +213,9 @@ func Rows(clients int) []Row {
 			baseline: func(batch int) int { return poolBaseline(batch, 1, clients) }},
 		{Name: "multi_client_tasks_async", Unit: "tasks/s", Ray: 21230, batch: 5000,
 			manta: func(ctx context.Context, batch int) (int, error) {
-				for len(taskClients) < clients {
-					taskClients = append(taskClients, taskClient.Remote())
-				}
-				refs := make([]core.Ref[int], clients)
-				for i := range refs {
-					refs[i] = taskClientSubmit.Remote(taskClients[i], batch/clients)
-				}
-				done, err := core.GetAll(ctx, refs)
-				return sum(done), err
+				return perClient(ctx, &taskClients, clients, taskClient.Remote, func(h core.Actor[sinkState]) core.Ref[int] {
+					return taskClientSubmit.Remote(h, batch/clients)
+				})
 			},
 			baseline: func(batch int) int { return poolBaseline(batch, clients, clients) }},
 		{Name: "1_1_actor_calls_sync", Unit: "calls/s", Ray: 2012, batch: 1,
@@ -255,15 +249,9 @@ func Rows(clients int) []Row {
 			baseline: func(batch int) int { return poolBaseline(batch, 1, 16) }},
 		{Name: "n_n_actor_calls_async", Unit: "calls/s", Ray: 27376, batch: 5000,
 			manta: func(ctx context.Context, batch int) (int, error) {
-				for len(clientActors) < clients {
-					clientActors = append(clientActors, sink.Remote())
-				}
-				refs := make([]core.Ref[int], clients)
-				for i := range refs {
-					refs[i] = callActorBatch.Remote(clientActors[i], batch/clients)
-				}
-				done, err := core.GetAll(ctx, refs)
-				return sum(done), err
+				return perClient(ctx, &clientActors, clients, sink.Remote, func(h core.Actor[sinkState]) core.Ref[int] {
+					return callActorBatch.Remote(h, batch/clients)
+				})
 			},
 			baseline: func(batch int) int { return poolBaseline(batch, clients, clients) }},
 		{Name: "1_n_actor_calls_async", Unit: "calls/s", Ray: 8038, batch: 5000,
@@ -276,15 +264,9 @@ func Rows(clients int) []Row {
 			baseline: func(batch int) int { return poolBaseline(batch, 1, clients) }},
 		{Name: "n_n_actor_calls_with_arg_async", Unit: "calls/s", Ray: 2759, batch: 1000,
 			manta: func(ctx context.Context, batch int) (int, error) {
-				for len(argActors) < clients {
-					argActors = append(argActors, sink.Remote())
-				}
-				refs := make([]core.Ref[int], clients)
-				for i := range refs {
-					refs[i] = callActorBatchArg.Remote(argActors[i], max(1, batch/clients))
-				}
-				done, err := core.GetAll(ctx, refs)
-				return sum(done), err
+				return perClient(ctx, &argActors, clients, sink.Remote, func(h core.Actor[sinkState]) core.Ref[int] {
+					return callActorBatchArg.Remote(h, max(1, batch/clients))
+				})
 			},
 			baseline: func(batch int) int { return poolBaseline(batch, clients, clients) }},
 		{Name: "single_client_put_calls", Unit: "puts/s", Ray: 5173, batch: 10000,
@@ -429,6 +411,21 @@ func Rows(clients int) []Row {
 			},
 			baseline: waitBaseline},
 	}
+}
+
+// perClient makes one call per client, each on an actor of its own
+// (made with newActor into *actors the first time), and sums the
+// operations they report.
+func perClient(ctx context.Context, actors *[]core.Actor[sinkState], clients int, newActor func() core.Actor[sinkState], call func(core.Actor[sinkState]) core.Ref[int]) (int, error) {
+	for len(*actors) < clients {
+		*actors = append(*actors, newActor())
+	}
+	refs := make([]core.Ref[int], clients)
+	for i := range refs {
+		refs[i] = call((*actors)[i])
+	}
+	done, err := core.GetAll(ctx, refs)
+	return sum(done), err
 }
 
 func actorBatch(ctx context.Context, m *core.Method0[sinkState, int], h core.Actor[sinkState], batch int) (int, error) {
