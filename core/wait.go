@@ -14,8 +14,8 @@ import (
 // notReady, for the next Wait. Asking for more refs than given, or fewer
 // than none, fails with an error wrapping ErrInvalidArgument.
 //
-// A Wait that refs done already satisfy costs the refs up to the k-th
-// done, and takes no lock.
+// In the driver, a Wait that refs done already satisfy costs the refs up
+// to the k-th done.
 //
 // A typical loop takes results as they come:
 //
@@ -82,36 +82,38 @@ func waitIndexes[R refCarrier](ctx context.Context, refs []R, k int, timeout tim
 	return idx, err
 }
 
-// readyAtOnce answers a Wait that refs done already satisfy: it reads
-// each object's flag (node.Object.Settled) without the node's lock and
-// stops at the k-th done, so that a loop taking results as they come,
-// which calls Wait once a result over every ref still pending, pays for
-// the refs up to the first done, not for all. ok is false when fewer
-// than k are done, or when a ref's object is known only to the node (a
-// worker's, or one not looked up yet) or to another runtime: the node
-// answers then.
+// readyAtOnce answers, in the driver, a Wait that refs done already
+// satisfy: under one hold of the node's lock it looks no further than the
+// k-th done, so that a loop taking results as they come, which calls Wait
+// once a result over every ref still pending, pays for the refs up to the
+// first done, not for all. ok is false when fewer than k are done, in a
+// worker (its node answers), or when the refs come from two runtimes
+// (the full path says so).
 func readyAtOnce[R refCarrier](refs []R, k int) (idx []int, ok bool) {
 	var rt *runtimeState
-	for i, r := range refs {
-		if len(idx) == k {
+	for _, r := range refs {
+		if h := r.handle(); !h.unusable() {
+			rt = h.rt
 			break
 		}
-		h := r.handle()
-		if !h.unusable() {
-			if rt != nil && h.rt != rt || h.Obj == nil {
-				return nil, false
-			}
-			rt = h.rt
-			if !h.Obj.Settled() {
-				continue
-			}
-		}
-		if idx == nil {
-			idx = make([]int, 0, k)
-		}
-		idx = append(idx, i)
 	}
-	return idx, len(idx) == k
+	if rt == nil {
+		return nil, false
+	}
+	d, isDriver := rt.backend.(*driver)
+	if !isDriver {
+		return nil, false
+	}
+	mixed := false
+	idx, ok = d.h.FirstDone(len(refs), func(i int) hold {
+		h := refs[i].handle()
+		if h.unusable() {
+			return hold{} // done: its Get returns the error
+		}
+		mixed = mixed || h.rt != rt
+		return h.hold
+	}, k)
+	return idx, ok && !mixed
 }
 
 func allIndexes(n int) []int {

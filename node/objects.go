@@ -2,10 +2,8 @@ package node
 
 import (
 	"fmt"
-	"sync/atomic"
 
 	"manta/events"
-	"manta/internal/release"
 	"manta/rpc/wire"
 	"manta/shm/store"
 )
@@ -35,11 +33,8 @@ type Object struct {
 	// borrowed: a record of a value another node made and stored
 	// (PutRemote); that node, its owner, alone could make it again.
 	borrowed bool
-	// settled is 1 while state is not objPending: written with the
-	// state, under the host's lock, and read without it (Settled).
-	settled uint32
-	slot    store.Slot
-	refs    int32
+	slot     store.Slot
+	refs     int32
 	// lineageRefs counts the kept lineage records that take it as an
 	// argument.
 	lineageRefs int32
@@ -171,23 +166,6 @@ func (o *Object) StoredSize() int64 {
 // Pending reports whether o's task has not finished.
 func (o *Object) Pending() bool { return o.state == objPending }
 
-// Settled reports whether o is ready or failed, like !Pending, but
-// without the host's lock: a Wait's fast path reads it. It turns back
-// only when o is lost and made again.
-func (o *Object) Settled() bool { return atomic.LoadUint32(&o.settled) != 0 }
-
-// setState sets o's state and the flag Settled reads, with a release
-// store: an atomic one's XCHG, after a Put's burst of stores to fresh
-// memory, cost a sixth of single_client_put_calls.
-func (o *Object) setState(s objState) {
-	o.state = s
-	settled := uint32(0)
-	if s != objPending {
-		settled = 1
-	}
-	release.Store32(&o.settled, settled)
-}
-
 // Await registers w on o if o is pending, and reports whether it is:
 // Host.Wake(w) comes once every object registered on w is done, or, after
 // Need, once that many are. A nil o (an object the node does not hold)
@@ -220,8 +198,7 @@ func (n *Node) resolve(o *Object, state objState, data []byte, contained []wire.
 	if o.freed {
 		return // a task run again (reconstruct) for another of its results
 	}
-	o.setState(state)
-	o.data = data
+	o.state, o.data = state, data
 	if len(contained) > 0 {
 		o.contained = append([]wire.ObjectID(nil), contained...)
 		for _, c := range o.contained {

@@ -145,7 +145,7 @@ func (n *Node) runAgain(t *task) {
 	for _, out := range append([]*Object{t.ret}, t.parts()...) {
 		if !out.freed {
 			n.dropValue(out) // what is left of the lost copy
-			out.setState(objPending)
+			out.state = objPending
 			n.unrelease(out)
 		}
 	}

@@ -152,8 +152,7 @@ func (n *Node) Submit(spec *TaskSpec) *Object {
 	if record != nil {
 		n.dropValue(record) // the copy it named is lost
 		n.unrelease(record)
-		record.setState(objPending)
-		record.made = t
+		record.state, record.made = objPending, t
 		record.refs++
 		t.ret = record
 	} else {
@@ -238,7 +237,7 @@ func (n *Node) holdArgs(t *task) {
 
 // failedObject is the result of a call the node cannot take at all.
 func (n *Node) failedObject(spec *TaskSpec, err error) *Object {
-	o := &Object{id: wire.ReturnID(spec.ID), refs: 1, state: objFailed, settled: 1, data: n.cfg.Errors.Encode(err, spec.Name, spec.ID)}
+	o := &Object{id: wire.ReturnID(spec.ID), refs: 1, state: objFailed, data: n.cfg.Errors.Encode(err, spec.Name, spec.ID)}
 	n.objects[o.id] = o
 	return o
 }

@@ -1,7 +1,6 @@
 // Package release stores a word with release order only, for a field one
 // goroutine writes and others read with sync/atomic's loads without a
-// lock: a ring's head after the slot it publishes, a flag beside the
-// state it mirrors.
+// lock: a ring's head after the slot it publishes.
 //
 // On amd64 a store is a plain MOV, which the processor never lets pass
 // the stores before it; sync/atomic's Store is an XCHG, which also waits

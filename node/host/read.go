@@ -170,6 +170,29 @@ func (h *Host) PinForView(id wire.ObjectID) (release func()) {
 	}
 }
 
+// FirstDone returns the indexes of the first k of n holds that are done
+// (hold(i) is the i-th; zero IDs count as done, as in Wait), under one
+// hold of the lock and looking no further than the k-th: a driver's Wait
+// that objects done already satisfy costs the holds up to the k-th done,
+// not all. ok is false when fewer than k are done.
+func (h *Host) FirstDone(n int, hold func(i int) Hold, k int) (idx []int, ok bool) {
+	h.lock()
+	defer h.unlock()
+	for i := 0; i < n && len(idx) < k; i++ {
+		hd := hold(i)
+		if hd.Obj == nil && !hd.ID.IsZero() {
+			hd.Obj = h.n.Lookup(hd.ID)
+		}
+		if o := hd.Obj; o == nil || !o.Pending() {
+			if idx == nil {
+				idx = make([]int, 0, k)
+			}
+			idx = append(idx, i)
+		}
+	}
+	return idx, len(idx) == k
+}
+
 // Wait waits until k of hs are done, the timeout passes (0: none) or ctx
 // ends, and returns the indexes of the first k done (all done by the
 // timeout, when fewer); zero IDs count as done.
