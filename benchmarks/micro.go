@@ -169,7 +169,7 @@ func microTable(ctx context.Context, env *Env, rows []micro.Row, reps int, d tim
 	}
 	env.Progress(1, "done")
 
-	peer, peerErr := loadRayPeer(env)
+	peer, peerErr := loadRayPeer(env, ray)
 	var notes []string
 	if peerErr != nil {
 		notes = append(notes, peerErr.Error())
@@ -238,19 +238,15 @@ type rayPeer struct {
 }
 
 // loadRayPeer reads the peer run under env.Out, falling back to the
-// published figures (and saying why, when a run is there but unreadable).
-func loadRayPeer(env *Env) (rayPeer, error) {
+// published figures, by row (and saying why, when a run is there but
+// unreadable).
+func loadRayPeer(env *Env, publishedRows map[string]float64) (rayPeer, error) {
 	published := rayPeer{
-		rows:    map[string]float64{},
+		rows:    publishedRows,
 		title:   "Ray 2.48 (published)",
 		label:   "Ray 2.48 (published)",
 		caption: "Ray 2.48's numbers are its published ones on a 64-vCPU machine, not measured here (`make bench-peers` measures Ray here).",
 		source:  "Ray 2.48 microbenchmark (published, an m5.16xlarge)",
-	}
-	for _, r := range micro.Rows(runtime.NumCPU()) {
-		if r.Ray > 0 {
-			published.rows[r.Name] = r.Ray
-		}
 	}
 	if env.Out == "" {
 		return published, nil
