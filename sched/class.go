@@ -13,6 +13,7 @@ type class struct {
 	need  []quantity // the request in the node's space, non-zero entries only
 	dense []int64    // the same, indexed by resource, for conflict checks
 	cpu   int64      // CPU units, which a blocked worker gives back
+	gpu   int64      // GPU units, handed out as devices
 
 	tasks  fifo[TaskRef]
 	actors fifo[ActorRef]
@@ -29,7 +30,7 @@ type class struct {
 }
 
 func newClass(id ClassID, req Resources, need []quantity, dense []int64, depth int) *class {
-	c := &class{id: id, req: req, need: need, dense: dense, cpu: dense[cpuIndex], byLoad: make([]*worker, depth)}
+	c := &class{id: id, req: req, need: need, dense: dense, cpu: dense[cpuIndex], gpu: dense[gpuIndex], byLoad: make([]*worker, depth)}
 	c.taskDemand = demand{kind: taskDemand, class: c}
 	c.actorDemand = demand{kind: actorDemand, class: c}
 	return c
@@ -45,6 +46,9 @@ func (l *Local) Class(req Resources) (ClassID, error) {
 	}
 	need, err := l.space.need(req, l.total)
 	if err != nil {
+		return 0, err
+	}
+	if err := l.devices.check(l.space.vector(req)[gpuIndex]); err != nil {
 		return 0, err
 	}
 	id := ClassID(len(l.classes))

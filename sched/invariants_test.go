@@ -70,6 +70,9 @@ func checkInvariants(l *Local) error {
 			}
 		}
 	}
+	if err := checkDevices(l); err != nil {
+		return err
+	}
 	for i := range l.total {
 		if l.avail[i]+held[i] != l.total[i] {
 			return fmt.Errorf("%s: %d free + %d held != %d total", l.space.names[i], l.avail[i], held[i], l.total[i])
@@ -97,6 +100,36 @@ func checkInvariants(l *Local) error {
 	}
 	if starting != l.starts.len()+l.adds.len() {
 		return fmt.Errorf("%d starting on demands' behalf, %d starts and %d slots being added", starting, l.starts.len(), l.adds.len())
+	}
+	return nil
+}
+
+// checkDevices verifies that each device's free units and what the
+// workers holding it hold add up to its capacity, and that the GPUs free
+// in all are the devices' free units.
+func checkDevices(l *Local) error {
+	held := make([]int64, len(l.devices.capacity))
+	for id, w := range l.workers {
+		want := 0
+		if w.state != idle && w.class.gpu > 0 {
+			want = max(1, int(w.class.gpu/Unit))
+		}
+		if len(w.devices) != want {
+			return fmt.Errorf("w%d (state %v) holds devices %v, want %d", id, w.state, w.devices, want)
+		}
+		for _, d := range w.devices {
+			held[d] += min(w.class.gpu, Unit)
+		}
+	}
+	var free int64
+	for i, c := range l.devices.capacity {
+		if l.devices.free[i]+held[i] != c || l.devices.free[i] < 0 {
+			return fmt.Errorf("device %d: %d free + %d held != %d", i, l.devices.free[i], held[i], c)
+		}
+		free += l.devices.free[i]
+	}
+	if free != l.avail[gpuIndex] {
+		return fmt.Errorf("devices have %d GPU units free, the node %d", free, l.avail[gpuIndex])
 	}
 	return nil
 }

@@ -14,29 +14,35 @@ func (l *Local) adjust(i int, delta int64) {
 	}
 }
 
-func (l *Local) acquire(c *class) {
+// acquire takes c's resources for w, its GPUs as devices.
+func (l *Local) acquire(c *class, w *worker) {
 	for _, q := range c.need {
 		l.adjust(q.index, -q.units)
 	}
+	w.devices = l.devices.take(c.gpu)
 }
 
 // releaseHeld returns what w holds: its class's request, less the CPU a
-// blocked worker already gave back.
+// blocked worker already gave back, and its devices.
 func (l *Local) releaseHeld(w *worker) {
 	for _, q := range w.class.need {
 		if !w.blocked || q.index != cpuIndex {
 			l.adjust(q.index, q.units)
 		}
 	}
+	l.devices.give(w.devices, w.class.gpu)
+	w.devices = nil
 }
 
+// fits reports whether c's resources are free now, its GPUs on devices
+// that can take them (free fractions of several devices do not make one).
 func (l *Local) fits(c *class) bool {
 	for _, q := range c.need {
 		if l.avail[q.index] < q.units {
 			return false
 		}
 	}
-	return true
+	return l.devices.fits(c.gpu)
 }
 
 // fitsBesidesStarts is fits with the resources wanted by workers being
@@ -126,7 +132,7 @@ func (l *Local) lease(c *class, w *worker) {
 	if w.proc == w {
 		l.countTaskProc(w)
 	}
-	l.acquire(c)
+	l.acquire(c, w)
 	w.state, w.class = leased, c
 	c.leases++
 	c.active++
@@ -164,7 +170,7 @@ func (l *Local) assign(w *worker, t TaskRef) {
 func (l *Local) host(d *demand, w *worker) {
 	c := d.class
 	a := c.actors.popFront()
-	l.acquire(c)
+	l.acquire(c, w)
 	for _, q := range c.need {
 		l.actorHeld[q.index] += q.units
 	}

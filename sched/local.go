@@ -52,6 +52,8 @@ type Local struct {
 	now     time.Duration
 	actions []Action
 	ignored int
+
+	devices devices // the GPUs, by index
 }
 
 // New returns a scheduler for a node described by cfg.
@@ -69,7 +71,19 @@ func New(cfg Config) *Local {
 		classIDs:    make(map[Resources]ClassID),
 		workers:     make(map[WorkerID]*worker),
 		startClaims: make([]int64, len(total)),
+		devices:     newDevices(total[gpuIndex]),
 	}
+}
+
+// Devices returns the GPUs, by index, that worker id holds for its lease
+// or its actor (nil for none): a worker gets CUDA_VISIBLE_DEVICES for
+// exactly these. The slice is the scheduler's: valid until the worker's
+// lease ends.
+func (l *Local) Devices(id WorkerID) []int {
+	if w := l.workers[id]; w != nil {
+		return w.devices
+	}
+	return nil
 }
 
 // Config returns the configuration in effect, defaults filled in.

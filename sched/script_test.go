@@ -254,6 +254,9 @@ func formatWorkers(l *Local) string {
 		if w.draining {
 			line += " draining"
 		}
+		if d := l.Devices(id); d != nil {
+			line += fmt.Sprintf(" devices=%v", d)
+		}
 		lines = append(lines, line)
 	}
 	if len(lines) == 0 {

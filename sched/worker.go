@@ -51,6 +51,8 @@ type worker struct {
 	draining  bool
 	actor     ActorRef
 	idleSince time.Duration
+	// devices are the GPUs its lease or actor holds.
+	devices []int
 
 	linked     bool // in class.byLoad[queue.len()]
 	prev, next *worker
