@@ -257,7 +257,7 @@ func loadRayPeer(env *Env, publishedRows map[string]float64) (rayPeer, error) {
 		return published, nil
 	}
 	if err != nil {
-		return published, fmt.Errorf("Ray's published figures are shown: the run of `manta bench --peers` cannot be read: %w", err)
+		return published, fmt.Errorf("the run of `manta bench --peers` cannot be read, so the table shows Ray's published figures: %w", err)
 	}
 	when := p.Measured.Format("2006-01-02 15:04 UTC")
 	measured := rayPeer{

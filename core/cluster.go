@@ -11,6 +11,7 @@ import (
 
 	"manta/cluster"
 	"manta/events"
+	"manta/gpu"
 	"manta/metrics"
 	"manta/node"
 	"manta/node/host"
@@ -37,6 +38,8 @@ type Cluster struct {
 	// sampling period RecordEvents(true) sets.
 	events       *events.Recorder
 	eventsSample int
+	// gpus is Config.GPUs, closed at Shutdown.
+	gpus gpu.Source
 }
 
 // Init starts manta in this process. In a worker process started by a
@@ -96,6 +99,7 @@ func initNode(cfg Config) (*Cluster, error) {
 		Logger:         cfg.Logger,
 		StoreAllocated: func(size int64) { objs.collect(size) },
 		EventsDir:      cfg.EventsDir,
+		GPUs:           devicesOf(cfg.GPUs),
 	})
 	if err != nil {
 		if net != nil {
@@ -117,7 +121,7 @@ func initNode(cfg Config) (*Cluster, error) {
 		objs.close()
 		return nil, errors.New("manta: already initialized in this process")
 	}
-	c := &Cluster{rt: rt, h: h, net: net, events: rec, eventsSample: cfg.EventsSample}
+	c := &Cluster{rt: rt, h: h, net: net, events: rec, eventsSample: cfg.EventsSample, gpus: cfg.GPUs}
 	c.RecordEvents(true)
 	if net != nil {
 		net.host = h
@@ -234,6 +238,9 @@ func (c *Cluster) Shutdown() error {
 	}
 	if c.events != nil {
 		err = errors.Join(err, c.events.Close())
+	}
+	if c.gpus != nil {
+		err = errors.Join(err, c.gpus.Close())
 	}
 	c.rt.objs.close()
 	current.CompareAndSwap(c.rt, nil)
@@ -379,4 +386,12 @@ func (d *driver) killActor(id wire.TaskID) error {
 		return fmt.Errorf("cannot kill actor: %w", err)
 	}
 	return nil
+}
+
+// devicesOf lists src's devices (none for a nil src).
+func devicesOf(src gpu.Source) []gpu.Device {
+	if src == nil {
+		return nil
+	}
+	return src.Devices()
 }

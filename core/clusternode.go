@@ -151,12 +151,7 @@ func (c *clusterNode) refresh() {
 	c.router.pollLoads(ctx)
 }
 
-func (c *clusterNode) logger() *slog.Logger {
-	if c.cfg.Logger != nil {
-		return c.cfg.Logger
-	}
-	return slog.Default()
-}
+func (c *clusterNode) logger() *slog.Logger { return c.cfg.logger() }
 
 // leave ends the membership (best effort: the head's watcher marks a
 // silent node dead anyway) and stops following.

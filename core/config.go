@@ -11,6 +11,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"manta/events"
+	"manta/gpu"
 	"manta/node/host"
 )
 
@@ -21,9 +22,15 @@ type Config struct {
 	// Resources this node offers, e.g. {"CPU": 8, "GPU": 1, "ssd": 2}.
 	// "CPU" and "memory" (bytes) are detected (host.DetectResources: the
 	// CPUs this process may run on and the memory it may use, cgroup
-	// limits included) unless given here; a quantity given here wins, and
-	// 0 removes a resource.
+	// limits included) unless given here, and "GPU" is the count of GPUs;
+	// a quantity given here wins, and 0 removes a resource.
 	Resources map[string]float64
+	// GPUs is where the node's GPUs come from: nil asks NVML
+	// (gpu.Discover) at Init, and a machine without NVML or a GPU has
+	// none, with a log line saying why; gpu.Fake gives made-up ones. Calls
+	// that ask for GPUs get devices of it by index (TaskInfo.Devices).
+	// The Cluster closes it at Shutdown.
+	GPUs gpu.Source
 	// MaxWorkers caps the worker processes that run tasks; actors have
 	// processes of their own, bounded by the resources they hold. Tasks
 	// that come while others wait in Get run on goroutines of these
@@ -181,6 +188,17 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	detected := host.DetectResources()
+	if c.GPUs == nil {
+		src, err := gpu.Discover()
+		if err != nil {
+			c.logger().Info("manta: this node has no GPUs", "why", err)
+		} else {
+			c.GPUs = src
+		}
+	}
+	if c.GPUs != nil {
+		detected["GPU"] = float64(len(c.GPUs.Devices()))
+	}
 	for name, q := range c.Resources {
 		detected[name] = q
 	}
@@ -219,4 +237,12 @@ func (c Config) withDefaults() (Config, error) {
 		c.JobIdleTimeout = 5 * time.Minute
 	}
 	return c, nil
+}
+
+// logger is Logger, or slog's default.
+func (c Config) logger() *slog.Logger {
+	if c.Logger != nil {
+		return c.Logger
+	}
+	return slog.Default()
 }

@@ -30,6 +30,10 @@ type TaskInfo struct {
 	Attempt uint32
 	// Name is the function's (or "Type.Method") registered name.
 	Name string
+	// Devices are the GPUs the call holds, by index on its node (nil for
+	// none): the process's CUDA_VISIBLE_DEVICES names exactly them, and
+	// its threads are bound to the CPUs local to them. Read-only.
+	Devices []int
 }
 
 // TaskFromContext returns the identity of the task (or actor call) whose

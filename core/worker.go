@@ -14,6 +14,7 @@ import (
 	"github.com/fxamacker/cbor/v2"
 
 	"manta/events"
+	"manta/gpu"
 	"manta/node"
 	"manta/node/host"
 	"manta/rpc/wire"
@@ -102,6 +103,12 @@ type workerProc struct {
 	actorLimit                       int
 	actorActive                      int
 	actorQueue                       []*wire.Msg
+
+	// pinner pins the process to the GPUs the node gives it; devices are
+	// the last given, which the calls after see in their TaskInfo. The
+	// reader role alone writes it (KindDevices comes before its call).
+	pinner  *gpu.Pinner
+	devices []int
 }
 
 // slotLoad counts one lease slot's calls: the node's scheduler gets the
@@ -161,10 +168,26 @@ func attachWorker() (*workerProc, error) {
 	if w.objs, err = mapStore(end.Store, end.InlineBytes); err != nil {
 		return nil, err
 	}
+	if w.pinner, err = gpu.NewPinner(); err != nil {
+		return nil, err
+	}
 	rt := newRuntimeState(w, w.objs)
 	rt.numberer = w
 	current.Store(rt)
 	return w, nil
+}
+
+// pin makes devs this process's GPUs, for the calls that follow. A
+// binding that fails leaves the calls to run unbound, with a log line:
+// the devices are still theirs.
+func (w *workerProc) pin(devs []uint32) {
+	w.devices = nil
+	for _, d := range devs {
+		w.devices = append(w.devices, int(d))
+	}
+	if err := w.pinner.Pin(w.devices); err != nil {
+		fmt.Fprintf(os.Stderr, "manta: worker %s: pinning to GPUs %v: %v\n", w.id, w.devices, err)
+	}
 }
 
 // nextTaskID numbers a call made with ctx (nil if none) from the
@@ -238,6 +261,8 @@ func (w *workerProc) readLoop(gen uint64) {
 			}
 		case wire.KindGetReply, wire.KindWaitReply, wire.KindCreateReply, wire.KindLookupReply:
 			w.deliver(&m)
+		case wire.KindDevices:
+			w.pin(m.Devices)
 		case wire.KindShutdown:
 			exit(0)
 		default:
@@ -464,7 +489,7 @@ func (w *workerProc) begin(m *wire.Msg, inline bool, run *running) (_ *running, 
 	if run == nil {
 		run = &running{w: w}
 	}
-	run.info = TaskInfo{ID: m.Task, Actor: m.Actor, Attempt: m.Attempt}
+	run.info = TaskInfo{ID: m.Task, Actor: m.Actor, Attempt: m.Attempt, Devices: w.devices}
 	run.ids.reset(m.Task)
 	run.name, run.deadline, run.live = m.Name, m.Deadline, true
 	w.mu.Lock()

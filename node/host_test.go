@@ -48,6 +48,7 @@ func (r *recorder) Send(p ProcID, m *wire.Msg) {
 		c.Args = slices.Clone(m.Args)
 		c.Results = slices.Clone(m.Results)
 		c.Ready = slices.Clone(m.Ready)
+		c.Devices = slices.Clone(m.Devices)
 		r.sent = append(r.sent, sentMsg{p, c})
 		return
 	}
@@ -198,6 +199,8 @@ func formatMsg(m *wire.Msg) string {
 				fmt.Fprintf(&b, " restore=%s", m.Data)
 			}
 		}
+	case wire.KindDevices:
+		fmt.Fprintf(&b, "devices %v", m.Devices)
 	case wire.KindGetReply:
 		fmt.Fprintf(&b, "get-reply req=%d [", m.ReqID)
 		for i, r := range m.Results {

@@ -211,6 +211,8 @@ type Node struct {
 	cfg   Config
 	host  Host
 	sched *sched.Local
+	// hasGPUs: the node's total has GPUs, which leases hold as devices.
+	hasGPUs bool
 
 	objects map[wire.ObjectID]*Object
 	tasks   map[wire.TaskID]*task
@@ -290,6 +292,7 @@ func New(cfg Config, host Host) (*Node, error) {
 		timers:  map[TimerToken]*wwaiter{},
 		delayed: map[TimerToken]*task{},
 		lineage: lineage{cap: cfg.LineageBytes},
+		hasGPUs: cfg.Sched.Total.Get("GPU") > 0,
 	}
 	n.lineage.ended = n.lineageEnded
 	return n, nil

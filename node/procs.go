@@ -28,6 +28,32 @@ type proc struct {
 	actor   *actor                  // the actor it hosts
 	borrows map[wire.ObjectID]int32 // holds it has on objects
 	pins    map[wire.ObjectID]bool  // store pins taken for its Gets, one per object
+	devices []uint32                // the GPUs it was last given (KindDevices)
+}
+
+// giveDevices sends p the GPUs of its lease slot's next call, if they
+// differ from those it has: a process reused for a lease of other
+// devices is pinned to them again. On a node without GPUs it costs a
+// check.
+func (n *Node) giveDevices(p *proc, slot sched.WorkerID) {
+	if !n.hasGPUs {
+		return
+	}
+	devs := n.sched.Devices(slot)
+	if len(devs) == len(p.devices) {
+		same := true
+		for i, d := range devs {
+			same = same && uint32(d) == p.devices[i]
+		}
+		if same {
+			return
+		}
+	}
+	p.devices = p.devices[:0]
+	for _, d := range devs {
+		p.devices = append(p.devices, uint32(d))
+	}
+	n.host.Send(p.id, &wire.Msg{Kind: wire.KindDevices, Devices: p.devices})
 }
 
 // startProc asks the host for one more worker process.

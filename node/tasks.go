@@ -451,6 +451,7 @@ func (n *Node) dispatch(t *task, p *proc, slot sched.WorkerID, actor wire.TaskID
 	if n.cfg.Observe != nil {
 		n.cfg.Observe(events.Dispatch, t.id, nil, uint64(p.id))
 	}
+	n.giveDevices(p, slot)
 	n.host.Send(p.id, &n.msg)
 }
 

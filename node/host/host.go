@@ -13,6 +13,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"manta/events"
+	"manta/gpu"
 	"manta/node"
 	"manta/node/peer"
 	"manta/rpc/wire"
@@ -62,6 +63,10 @@ type Config struct {
 	// process attaches (so events.Enable reaches every worker). The
 	// caller starts this process's own recorder (events.Open).
 	EventsDir string
+	// GPUs are the node's devices, by index, whose local CPUs the workers
+	// bind to when a lease gives them a device (gpu.EnvCPUs). The node's
+	// GPU resource (Node.Sched.Total) is set apart.
+	GPUs []gpu.Device
 }
 
 func (c Config) withDefaults() (Config, error) {

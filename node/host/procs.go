@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"manta/events"
+	"manta/gpu"
 	"manta/node"
 	"manta/rpc/wire"
 	"manta/shm"
@@ -85,6 +86,9 @@ func (h *Host) launch(p node.ProcID) (*proc, error) {
 			EnvInlineBytes+"="+strconv.Itoa(h.cfg.InlineBytes))
 		if h.cfg.EventsDir != "" {
 			c.cmd.Env = append(c.cmd.Env, events.EnvDir+"="+h.cfg.EventsDir)
+		}
+		if len(h.cfg.GPUs) > 0 {
+			c.cmd.Env = append(c.cmd.Env, gpu.EnvCPUs+"="+gpu.FormatCPUs(h.cfg.GPUs))
 		}
 		c.cmd.ExtraFiles = []*os.File{h.seg.File(), seg.File(), h.st.Segment().File()}
 		// The kernel kills the worker if this process dies, so no worker

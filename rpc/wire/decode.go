@@ -128,11 +128,10 @@ func Decode(src []byte, m *Msg) error {
 		}
 	}
 	if f&fReady != 0 {
-		n := d.Count("ready", 1)
-		m.Ready = m.Ready[:0]
-		for i := 0; i < n && d.err == nil; i++ {
-			m.Ready = append(m.Ready, d.Uint32("ready index"))
-		}
+		m.Ready = d.uint32s(m.Ready[:0], "ready index")
+	}
+	if f&fDevices != 0 {
+		m.Devices = d.uint32s(m.Devices[:0], "device")
 	}
 	d.End(kind.String())
 	return d.err
@@ -140,6 +139,15 @@ func Decode(src []byte, m *Msg) error {
 
 // decoder is a Reader that also reads this package's IDs and slots.
 type decoder struct{ Reader }
+
+// uint32s appends a counted list of what to dst.
+func (d *decoder) uint32s(dst []uint32, what string) []uint32 {
+	n := d.Count(what, 1)
+	for i := 0; i < n && d.err == nil; i++ {
+		dst = append(dst, d.Uint32(what))
+	}
+	return dst
+}
 
 func (d *decoder) slot(string) Slot {
 	return Slot{Offset: d.Uvarint("slot offset"), Size: d.Uvarint("slot size")}

@@ -38,12 +38,16 @@ const (
 	// KindCheckpoint carries an actor's saved state, taken once the call
 	// Task returned and sent before that call's Done.
 	KindCheckpoint
+	// KindDevices gives a worker process the GPUs (Devices) of the lease
+	// or actor its next Execute or CreateActor is for: sent only when they
+	// differ from what it has.
+	KindDevices
 	kindEnd
 )
 
 var kindNames = [...]string{"", "Execute", "CreateActor", "GetReply", "WaitReply", "Shutdown",
 	"Done", "Submit", "Get", "Wait", "Put", "Blocked", "Unblocked", "AddRef", "DelRef", "ActorReady",
-	"Create", "CreateReply", "Cancel", "LookupActor", "LookupReply", "KillActor", "Checkpoint"}
+	"Create", "CreateReply", "Cancel", "LookupActor", "LookupReply", "KillActor", "Checkpoint", "Devices"}
 
 // String names the kind, as in logs.
 func (k Kind) String() string {
@@ -134,6 +138,7 @@ type Msg struct {
 	IDs             []ObjectID // Get, Wait, AddRef, DelRef; refs contained in Done, Submit, Put
 	Results         []Result   // GetReply; Done: the values of a task with several returns
 	Ready           []uint32   // WaitReply: indexes into the Wait's IDs
+	Devices         []uint32   // Devices: the GPUs' indexes on the node
 }
 
 type fieldSet uint32
@@ -163,6 +168,7 @@ const (
 	fReturns
 	fOpts
 	fCheckpointEvery
+	fDevices
 )
 
 var fieldsOf = [kindEnd]fieldSet{
@@ -188,6 +194,7 @@ var fieldsOf = [kindEnd]fieldSet{
 	KindLookupReply: fReqID | fStatus | fTask | fName | fData,
 	KindKillActor:   fActor,
 	KindCheckpoint:  fTask | fData,
+	KindDevices:     fDevices,
 }
 
 // ErrMalformed is wrapped by every decoding error.
@@ -296,10 +303,18 @@ func Append(dst []byte, m *Msg) []byte {
 		}
 	}
 	if f&fReady != 0 {
-		dst = binary.AppendUvarint(dst, uint64(len(m.Ready)))
-		for _, r := range m.Ready {
-			dst = binary.AppendUvarint(dst, uint64(r))
-		}
+		dst = appendUint32s(dst, m.Ready)
+	}
+	if f&fDevices != 0 {
+		dst = appendUint32s(dst, m.Devices)
+	}
+	return dst
+}
+
+func appendUint32s(dst []byte, xs []uint32) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(xs)))
+	for _, x := range xs {
+		dst = binary.AppendUvarint(dst, uint64(x))
 	}
 	return dst
 }

@@ -40,6 +40,8 @@ func sampleMessages() []Msg {
 		{Kind: KindLookupReply, ReqID: 11, Status: StatusOK, Task: t, Name: []byte("ParamServer")},
 		{Kind: KindKillActor, Actor: t},
 		{Kind: KindCheckpoint, Task: t, Data: []byte("state")},
+		{Kind: KindDevices, Devices: []uint32{0, 3}},
+		{Kind: KindDevices},
 	}
 }
 
