@@ -3,6 +3,7 @@ package metrics
 import (
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -38,6 +39,19 @@ type Snapshot struct {
 	// GCSReads and GCSWrites are the latencies of the node's operations
 	// on the GCS; zero without a cluster.
 	GCSReads, GCSWrites hist.Snapshot
+	// GPUs are the node's devices as read at the scrape.
+	GPUs []GPU
+}
+
+// GPU is one device of the node at a scrape.
+type GPU struct {
+	Index                   int
+	UUID, Name              string
+	MemoryTotal, MemoryUsed uint64 // bytes
+	Utilization             int    // percent busy over the device's last sample period
+	// Lost: the device could not be read (fell off the bus, needs a
+	// reset); its readings are then zero.
+	Lost bool
 }
 
 // Config configures Serve.
@@ -151,6 +165,28 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	gauge("manta_lent_objects", "Results of tasks this node ran for other nodes, kept here until their owners release them or leave.", float64(s.Lent))
+	collectGPUs(ch, s.GPUs, constLabels)
+}
+
+// collectGPUs sends the per-device gauges, labelled by index, UUID and
+// name.
+func collectGPUs(ch chan<- prometheus.Metric, gpus []GPU, constLabels prometheus.Labels) {
+	labels := []string{"gpu", "uuid", "name"}
+	total := prometheus.NewDesc("manta_gpu_memory_total_bytes", "Memory of each of the node's GPUs.", labels, constLabels)
+	used := prometheus.NewDesc("manta_gpu_memory_used_bytes", "Memory in use on each GPU, by any process, as NVML reads it.", labels, constLabels)
+	util := prometheus.NewDesc("manta_gpu_utilization_ratio", "Share of NVML's last sample period during which each GPU was busy.", labels, constLabels)
+	lost := prometheus.NewDesc("manta_gpu_lost", "1 for a GPU that could not be read (fell off the bus, or needs a reset): the calls on it fail.", labels, constLabels)
+	for _, g := range gpus {
+		lv := []string{strconv.Itoa(g.Index), g.UUID, g.Name}
+		isLost := 0.0
+		if g.Lost {
+			isLost = 1
+		}
+		ch <- prometheus.MustNewConstMetric(total, prometheus.GaugeValue, float64(g.MemoryTotal), lv...)
+		ch <- prometheus.MustNewConstMetric(used, prometheus.GaugeValue, float64(g.MemoryUsed), lv...)
+		ch <- prometheus.MustNewConstMetric(util, prometheus.GaugeValue, float64(g.Utilization)/100, lv...)
+		ch <- prometheus.MustNewConstMetric(lost, prometheus.GaugeValue, isLost, lv...)
+	}
 }
 
 // buckets turns a histogram's cumulative counts into Prometheus's, upper

@@ -83,6 +83,8 @@ func fullSnapshot() Snapshot {
 		WorkerDeaths:  16, Pulls: 17, PulledBytes: 1 << 26,
 		Phases:    map[string]hist.Snapshot{"scheduler_queue": histOf(3*time.Microsecond, 40*time.Microsecond), "ring_push": histOf(500 * time.Nanosecond)},
 		GCSWrites: histOf(2 * time.Millisecond),
+		GPUs: []GPU{{Index: 0, UUID: "GPU-a", Name: "fake", MemoryTotal: 16 << 30, MemoryUsed: 1 << 30, Utilization: 40},
+			{Index: 1, UUID: "GPU-b", Name: "fake", MemoryTotal: 16 << 30, Lost: true}},
 	}
 }
 
@@ -194,12 +196,32 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("manta_gcs_operation_seconds: %+v", ops)
 	}
 
+	// GPUs: one sample per device, labelled by index, UUID and name.
+	gpus := map[string]map[string]float64{
+		"manta_gpu_memory_total_bytes": {"0": 16 << 30, "1": 16 << 30},
+		"manta_gpu_memory_used_bytes":  {"0": 1 << 30, "1": 0},
+		"manta_gpu_utilization_ratio":  {"0": 0.4, "1": 0},
+		"manta_gpu_lost":               {"0": 0, "1": 1},
+	}
+	for name, want := range gpus {
+		ss := got[name]
+		if len(ss) != 2 {
+			t.Errorf("%s: %d samples, want 2", name, len(ss))
+		}
+		for _, s := range ss {
+			if v, ok := want[s.labels["gpu"]]; !ok || s.typ != gauge || s.value != v || s.labels["name"] != "fake" || s.labels["uuid"] == "" {
+				t.Errorf("%s%v = %s %v, want gauge %v", name, s.labels, s.typ, s.value, v)
+			}
+		}
+	}
+
 	// Every manta_ family is one the test knows, so a new one is tested.
 	for name := range got {
 		if !strings.HasPrefix(name, "manta_") {
 			continue
 		}
-		known := name == "manta_tasks" || name == "manta_sched_queued_tasks" || name == "manta_task_phase_seconds" || name == "manta_gcs_operation_seconds"
+		_, gpu := gpus[name]
+		known := gpu || name == "manta_tasks" || name == "manta_sched_queued_tasks" || name == "manta_task_phase_seconds" || name == "manta_gcs_operation_seconds"
 		for _, w := range single {
 			known = known || w.name == name
 		}
