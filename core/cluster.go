@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"manta/cluster"
 	"manta/events"
 	"manta/gpu"
@@ -38,8 +40,10 @@ type Cluster struct {
 	// sampling period RecordEvents(true) sets.
 	events       *events.Recorder
 	eventsSample int
-	// gpus is Config.GPUs, closed at Shutdown.
-	gpus gpu.Source
+	// gpus is Config.GPUs, closed at Shutdown; watchGPUs reads it until
+	// stopGPUs closes, and closes gpusWatched.
+	gpus                  gpu.Source
+	stopGPUs, gpusWatched chan struct{}
 }
 
 // Init starts manta in this process. In a worker process started by a
@@ -122,6 +126,14 @@ func initNode(cfg Config) (*Cluster, error) {
 		return nil, errors.New("manta: already initialized in this process")
 	}
 	c := &Cluster{rt: rt, h: h, net: net, events: rec, eventsSample: cfg.EventsSample, gpus: cfg.GPUs}
+	if devs := devicesOf(cfg.GPUs); len(devs) > 0 {
+		c.stopGPUs, c.gpusWatched = make(chan struct{}), make(chan struct{})
+		clock := cfg.Clock
+		if clock == nil {
+			clock = clockwork.NewRealClock()
+		}
+		go c.watchGPUs(len(devs), clock)
+	}
 	c.RecordEvents(true)
 	if net != nil {
 		net.host = h
@@ -238,6 +250,10 @@ func (c *Cluster) Shutdown() error {
 	}
 	if c.events != nil {
 		err = errors.Join(err, c.events.Close())
+	}
+	if c.stopGPUs != nil {
+		close(c.stopGPUs)
+		<-c.gpusWatched
 	}
 	if c.gpus != nil {
 		err = errors.Join(err, c.gpus.Close())
@@ -394,4 +410,30 @@ func devicesOf(src gpu.Source) []gpu.Device {
 		return nil
 	}
 	return src.Devices()
+}
+
+// gpuCheckEvery is how often a node reads its GPUs' state, to find one
+// that was lost.
+const gpuCheckEvery = 500 * time.Millisecond
+
+// watchGPUs reads the node's n GPUs every gpuCheckEvery until stopGPUs
+// closes; one found lost (gpu.ErrLost) is taken out of service, once.
+func (c *Cluster) watchGPUs(n int, clock clockwork.Clock) {
+	defer close(c.gpusWatched)
+	lost := make([]bool, n)
+	t := clock.NewTicker(gpuCheckEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stopGPUs:
+			return
+		case <-t.Chan():
+		}
+		for i := range lost {
+			if st := c.gpus.Status(i); !lost[i] && errors.Is(st.Err, gpu.ErrLost) {
+				lost[i] = true
+				c.h.DeviceLost(i, st.Err)
+			}
+		}
+	}
 }

@@ -69,6 +69,10 @@ var (
 	// ErrCheckpoint: an actor's checkpoint could not be loaded (see
 	// Checkpointer).
 	ErrCheckpoint = node.ErrCheckpoint
+	// ErrDeviceLost: a GPU the call (or actor) held was lost (it fell off
+	// the bus or needs a reset; gpu.ErrLost); its worker was ended, and
+	// calls that no GPU left can serve fail with ErrInfeasible.
+	ErrDeviceLost = node.ErrDeviceLost
 	// ErrDecode: a value could not be decoded into the requested type.
 	ErrDecode = errors.New("manta: cannot decode value")
 	// ErrCancelled: the call was cancelled (Cancel, or its caller's
@@ -109,6 +113,7 @@ const (
 	kindRetriesExhausted
 	kindCheckpoint
 	kindOwnerDied
+	kindDeviceLost
 )
 
 var sentinelOf = [...]error{
@@ -133,6 +138,7 @@ var sentinelOf = [...]error{
 	kindRetriesExhausted:  ErrRetriesExhausted,
 	kindCheckpoint:        ErrCheckpoint,
 	kindOwnerDied:         ErrOwnerDied,
+	kindDeviceLost:        ErrDeviceLost,
 }
 
 // TaskError is the error Get returns for a task that failed remotely: it

@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -121,5 +122,53 @@ func TestGPUResourceWithoutDevices(t *testing.T) {
 	s, err := twoGPUs.Remote(ctx, time.Duration(0)).Get(ctx)
 	if err != nil || !slices.Equal(s.Devices, []int{0, 1}) || s.Visible != "0,1" {
 		t.Fatalf("2 GPUs given by hand: %+v, %v", s, err)
+	}
+}
+
+// startGate lets a test wait until a call has started: the call calls
+// Started, the test AwaitStarted.
+type startGate struct{ started chan struct{} }
+
+var (
+	gateOfStarts  = RegisterActor0("test.StartGate", func() (*startGate, error) { return &startGate{started: make(chan struct{})}, nil }, WithMaxConcurrency(2))
+	gateStarted   = RegisterMethod0(gateOfStarts, "Started", func(g *startGate) (int, error) { close(g.started); return 0, nil })
+	gateAwaitCall = RegisterMethod0(gateOfStarts, "AwaitStarted", func(g *startGate) (int, error) { <-g.started; return 0, nil })
+
+	// holdGPU holds a GPU until its worker is ended, once it told gate.
+	holdGPU = Register1("test.holdGPU", func(gate Actor[startGate]) (int, error) {
+		if _, err := gateStarted.Remote(gate).Get(context.Background()); err != nil {
+			return 0, err
+		}
+		time.Sleep(time.Minute)
+		return 0, nil
+	}, WithResources(map[string]float64{"CPU": 0, "GPU": 1}))
+)
+
+// A GPU lost mid-run: the call on it fails with ErrDeviceLost (its
+// worker ended with it), calls that no device left can serve fail at once
+// with ErrInfeasible, queued or new, and calls without GPUs go on.
+func TestGPULostMidRun(t *testing.T) {
+	devs := gpu.Fake(gpu.Device{Name: "fake 0"})
+	startCluster(t, Config{Resources: map[string]float64{"CPU": 2}, GPUs: devs})
+	ctx := ctxT(t)
+	gate := gateOfStarts.Remote()
+	running := holdGPU.Remote(gate)
+	queued := halfGPU.Remote(ctx, time.Duration(0)) // waits for the device
+	if _, err := gateAwaitCall.Remote(gate).Get(ctx); err != nil {
+		t.Fatal(err)
+	}
+	devs.Lose(0)
+	if _, err := running.Get(ctx); !errors.Is(err, ErrDeviceLost) || !strings.Contains(err.Error(), "fell off the bus") {
+		t.Fatalf("the call on the lost GPU: %v; want ErrDeviceLost, with why", err)
+	} else {
+		t.Log(err)
+	}
+	for what, r := range map[string]Ref[seenByTask]{"queued": queued, "new": halfGPU.Remote(ctx, time.Duration(0))} {
+		if _, err := r.Get(ctx); !errors.Is(err, ErrInfeasible) {
+			t.Errorf("a %s call for half a GPU after the node's only one was lost: %v; want ErrInfeasible", what, err)
+		}
+	}
+	if s, err := noGPU.Remote(ctx, time.Duration(0)).Get(ctx); err != nil || s.Devices != nil {
+		t.Errorf("a call without GPUs after the loss: %+v, %v", s, err)
 	}
 }

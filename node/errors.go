@@ -59,6 +59,9 @@ var (
 	// saved); its node restarts it from the checkpoint before, replaying
 	// the calls since.
 	ErrCheckpoint = errors.New("manta: actor checkpoint")
+	// ErrDeviceLost: a GPU the call (or actor) held was lost, fell off the
+	// bus or needs a reset; its worker process was ended with it.
+	ErrDeviceLost = errors.New("manta: GPU lost")
 	// ErrLineageEvicted: the specification of the task that made an object
 	// was dropped to keep lineage within Config.LineageBytes, so the
 	// object cannot be made again if it is lost.

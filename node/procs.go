@@ -29,6 +29,25 @@ type proc struct {
 	borrows map[wire.ObjectID]int32 // holds it has on objects
 	pins    map[wire.ObjectID]bool  // store pins taken for its Gets, one per object
 	devices []uint32                // the GPUs it was last given (KindDevices)
+	// deviceLost, once a GPU it holds is lost (DeviceLost), is what its
+	// calls and actor fail with when it exits: they are not run again.
+	deviceLost error
+}
+
+// DeviceLost takes GPU index out of service (cause says why): no call
+// gets it again, the processes holding it are ended and their calls and
+// actors fail with an error wrapping ErrDeviceLost, and calls that no
+// GPU left can serve fail with ErrInfeasible, now and later.
+func (n *Node) DeviceLost(index int, cause error) {
+	err := fmt.Errorf("%w: GPU %d: %v", ErrDeviceLost, index, cause)
+	for _, w := range n.sched.DeviceLost(index) {
+		if p := n.slots[w]; p != nil && p.deviceLost == nil {
+			p.deviceLost = err
+			n.host.KillProc(p.id)
+		}
+	}
+	clear(n.classes) // calls from now on ask the scheduler again
+	n.processActions()
 }
 
 // giveDevices sends p the GPUs of its lease slot's next call, if they
@@ -137,9 +156,19 @@ func (n *Node) ProcExited(p ProcID, cause error) {
 	}
 	pr.borrows, pr.pins = nil, nil
 	for _, ref := range lost {
+		if pr.deviceLost != nil {
+			if t := n.slab[ref]; t != nil && !t.done {
+				n.finish(t, nil, nil, pr.deviceLost)
+			}
+			continue
+		}
 		n.retryOrFail(n.slab[ref], err)
 	}
 	if hadActor && pr.actor != nil && pr.actor.proc == pr {
+		if pr.deviceLost != nil {
+			pr.actor.restartsLeft = 0
+			err = pr.deviceLost
+		}
 		n.actorProcDied(pr.actor, err)
 	}
 	n.processActions()

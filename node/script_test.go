@@ -220,6 +220,13 @@ func (s *scriptState) apply(cmd string, args script.Args) (string, error) {
 			return fmt.Sprintf("error: %v\n", err), nil
 		}
 		return fmt.Sprintf("%s %s\n", taskName(id), typ), nil
+	case "device-lost": // device-lost gpu=N
+		i, err := args.Uint("gpu")
+		if err != nil {
+			return "", err
+		}
+		s.n.DeviceLost(int(i), fmt.Errorf("fell off the bus"))
+		return s.r.take(), nil
 	case "tick":
 		d, err := time.ParseDuration(args.Word())
 		if err != nil {

@@ -410,6 +410,8 @@ func (n *Node) processActions() {
 				n.addSlot(a.Worker)
 			case sched.StopWorker:
 				n.stopSlot(a.Worker)
+			case sched.Refuse:
+				n.refuse(a)
 			case sched.PlaceActor:
 				act, p := n.placing[a.Actor], n.slots[a.Worker]
 				delete(n.placing, a.Actor)
@@ -418,6 +420,21 @@ func (n *Node) processActions() {
 				}
 			}
 		}
+	}
+}
+
+// refuse fails a call or actor the scheduler can no longer serve here.
+func (n *Node) refuse(a sched.Action) {
+	err := fmt.Errorf("%w: %v", ErrInfeasible, n.sched.Infeasible(a.Class))
+	if a.Actor != 0 {
+		if act := n.placing[a.Actor]; act != nil {
+			delete(n.placing, a.Actor)
+			n.actorFailed(act, err)
+		}
+		return
+	}
+	if t := n.slab[a.Task]; t != nil && !t.done {
+		n.finish(t, nil, nil, err)
 	}
 }
 

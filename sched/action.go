@@ -22,6 +22,10 @@ const (
 	// gone. Asked instead of StartWorker when the pool already has
 	// MaxWorkers processes and work in them waits in Get.
 	AddSlot
+	// Refuse: fail Task (or Actor) of Class, which the node can no longer
+	// serve (a GPU it needs was lost; Infeasible says why). It was queued,
+	// or submitted since.
+	Refuse
 )
 
 var actionNames = [...]string{
@@ -30,6 +34,7 @@ var actionNames = [...]string{
 	StopWorker:  "stop-worker",
 	PlaceActor:  "place-actor",
 	AddSlot:     "add-slot",
+	Refuse:      "refuse",
 }
 
 func (k ActionKind) String() string {
@@ -59,6 +64,11 @@ func (a Action) String() string {
 		return fmt.Sprintf("%s w=%d", a.Kind, a.Worker)
 	case PlaceActor:
 		return fmt.Sprintf("%s a=%d w=%d class=%d", a.Kind, a.Actor, a.Worker, a.Class)
+	case Refuse:
+		if a.Actor != 0 {
+			return fmt.Sprintf("%s a=%d class=%d", a.Kind, a.Actor, a.Class)
+		}
+		return fmt.Sprintf("%s t=%d class=%d", a.Kind, a.Task, a.Class)
 	}
 	return a.Kind.String()
 }

@@ -14,6 +14,9 @@ type class struct {
 	dense []int64    // the same, indexed by resource, for conflict checks
 	cpu   int64      // CPU units, which a blocked worker gives back
 	gpu   int64      // GPU units, handed out as devices
+	// infeasible is set once a lost device leaves the node unable to
+	// ever serve the class: Class refuses it from then on.
+	infeasible error
 
 	tasks  fifo[TaskRef]
 	actors fifo[ActorRef]
@@ -42,7 +45,7 @@ func newClass(id ClassID, req Resources, need []quantity, dense []int64, depth i
 // "sched: infeasible: needs GPU=2 but node has GPU=0".
 func (l *Local) Class(req Resources) (ClassID, error) {
 	if id, ok := l.classIDs[req]; ok {
-		return id, nil
+		return id, l.classes[id].infeasible
 	}
 	need, err := l.space.need(req, l.total)
 	if err != nil {

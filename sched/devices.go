@@ -11,8 +11,9 @@ import "fmt"
 // one or more GPUs takes that many whole, unused devices. Between them a
 // request is infeasible (1.5 GPU: a device cannot be split across two).
 type devices struct {
-	capacity []int64 // each device's units
+	capacity []int64 // each device's units; 0 for a lost one
 	free     []int64
+	lost     []bool
 }
 
 func newDevices(totalUnits int64) devices {
@@ -21,7 +22,19 @@ func newDevices(totalUnits int64) devices {
 		d.capacity = append(d.capacity, min(left, Unit))
 	}
 	d.free = append([]int64(nil), d.capacity...)
+	d.lost = make([]bool, len(d.capacity))
 	return d
+}
+
+// lose takes device i out of service and returns the units it had; a
+// device lost already, or none, has none.
+func (d *devices) lose(i int) int64 {
+	if i < 0 || i >= len(d.capacity) || d.lost[i] {
+		return 0
+	}
+	c := d.capacity[i]
+	d.lost[i], d.capacity[i], d.free[i] = true, 0, 0
+	return c
 }
 
 // check explains, with an error wrapping ErrInfeasible, why a request of
@@ -35,7 +48,7 @@ func (d *devices) check(units int64) error {
 	case units%Unit != 0:
 		return fmt.Errorf("%w: GPU=%s: a request above one GPU must be whole devices", ErrInfeasible, formatQuantity(units))
 	case d.whole(d.capacity) < int(units/Unit):
-		return fmt.Errorf("%w: needs %d whole GPUs but node has %d", ErrInfeasible, units/Unit, d.whole(d.capacity))
+		return fmt.Errorf("%w: needs GPU=%d on whole devices but node has %d whole", ErrInfeasible, units/Unit, d.whole(d.capacity))
 	}
 	return nil
 }
@@ -103,6 +116,8 @@ func (d *devices) give(idx []int, units int64) {
 		per = Unit
 	}
 	for _, i := range idx {
-		d.free[i] += per
+		if !d.lost[i] {
+			d.free[i] += per
+		}
 	}
 }

@@ -121,15 +121,24 @@ func checkDevices(l *Local) error {
 			held[d] += min(w.class.gpu, Unit)
 		}
 	}
-	var free int64
+	// A lost device has nothing free and counts for nothing; what its
+	// holders still hold was taken off the node's free GPUs at the loss.
+	var free, heldLost int64
 	for i, c := range l.devices.capacity {
+		if l.devices.lost[i] {
+			if c != 0 || l.devices.free[i] != 0 {
+				return fmt.Errorf("lost device %d: capacity %d, %d free", i, c, l.devices.free[i])
+			}
+			heldLost += held[i]
+			continue
+		}
 		if l.devices.free[i]+held[i] != c || l.devices.free[i] < 0 {
 			return fmt.Errorf("device %d: %d free + %d held != %d", i, l.devices.free[i], held[i], c)
 		}
 		free += l.devices.free[i]
 	}
-	if free != l.avail[gpuIndex] {
-		return fmt.Errorf("devices have %d GPU units free, the node %d", free, l.avail[gpuIndex])
+	if free-heldLost != l.avail[gpuIndex] {
+		return fmt.Errorf("devices have %d GPU units free (%d held on lost ones), the node %d", free, heldLost, l.avail[gpuIndex])
 	}
 	return nil
 }

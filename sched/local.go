@@ -1,6 +1,7 @@
 package sched
 
 import (
+	"fmt"
 	"slices"
 	"time"
 )
@@ -75,6 +76,56 @@ func New(cfg Config) *Local {
 	}
 }
 
+// DeviceLost takes GPU index out of service: no lease or actor gets it
+// again, and the node's GPU total shrinks by it. It returns the workers
+// that hold it, whose processes core must end (their resources come back
+// when core reports them exited, less the lost device). The classes that
+// the devices left can never serve become infeasible: their queued tasks
+// and actors, and any submitted to them later, are refused (Refuse
+// actions), and Class refuses their requests. A device lost already, or
+// none, changes nothing.
+func (l *Local) DeviceLost(index int) (holders []WorkerID) {
+	for id, w := range l.workers {
+		if slices.Contains(w.devices, index) {
+			holders = append(holders, id)
+		}
+	}
+	slices.Sort(holders)
+	units := l.devices.lose(index)
+	if units == 0 {
+		return nil
+	}
+	l.total[gpuIndex] -= units
+	l.adjust(gpuIndex, -units)
+	for _, c := range l.classes[1:] {
+		if c.gpu == 0 || c.infeasible != nil {
+			continue
+		}
+		err := l.devices.check(c.gpu)
+		if err == nil && c.gpu > l.total[gpuIndex] {
+			err = fmt.Errorf("%w: needs GPU=%s but node has GPU=%s", ErrInfeasible, formatQuantity(c.gpu), formatQuantity(l.total[gpuIndex]))
+		}
+		if err == nil {
+			continue
+		}
+		c.infeasible = fmt.Errorf("%w (a GPU was lost)", err)
+		if l.reserved != nil && l.reserved.class == c {
+			l.reserved = nil // what it waited for will never come
+		}
+		for c.tasks.len() > 0 {
+			l.emit(Action{Kind: Refuse, Task: c.tasks.popFront(), Class: c.id})
+		}
+		for c.actors.len() > 0 {
+			l.emit(Action{Kind: Refuse, Actor: c.actors.popFront(), Class: c.id})
+		}
+	}
+	l.dispatch()
+	return holders
+}
+
+// Infeasible says why class c can no longer run here (nil while it can).
+func (l *Local) Infeasible(c ClassID) error { return l.class(c).infeasible }
+
 // Devices returns the GPUs, by index, that worker id holds for its lease
 // or its actor (nil for none): a worker gets CUDA_VISIBLE_DEVICES for
 // exactly these. The slice is the scheduler's: valid until the worker's
@@ -92,6 +143,10 @@ func (l *Local) Config() Config { return l.cfg }
 // Submit queues task t of class c and dispatches.
 func (l *Local) Submit(c ClassID, t TaskRef) {
 	cl := l.class(c)
+	if cl.infeasible != nil {
+		l.emit(Action{Kind: Refuse, Task: t, Class: c})
+		return
+	}
 	cl.tasks.pushBack(t)
 	l.ring.add(&cl.taskDemand)
 	l.dispatch()
@@ -101,6 +156,10 @@ func (l *Local) Submit(c ClassID, t TaskRef) {
 // c's resources for its lifetime, and dispatches.
 func (l *Local) PlaceActor(a ActorRef, c ClassID) {
 	cl := l.class(c)
+	if cl.infeasible != nil {
+		l.emit(Action{Kind: Refuse, Actor: a, Class: c})
+		return
+	}
 	cl.actors.pushBack(a)
 	l.ring.add(&cl.actorDemand)
 	l.dispatch()

@@ -194,6 +194,17 @@ func (s *shadow) step() (unblocks bool, err error) {
 	case 10:
 		return false, s.exitWorker()
 	case 11:
+		if r.Intn(20) == 0 {
+			// A GPU is lost: the queued work no device left can serve
+			// leaves the queues (core fails it).
+			i := r.Intn(3)
+			s.logf("device-lost gpu=%d", i)
+			s.l.DeviceLost(i)
+			// What the lost device's holders hold is off the free GPUs
+			// until they exit: the one other way to a deficit.
+			unblocks = true
+			break
+		}
 		s.now += time.Duration(r.Intn(7)) * time.Second
 		s.logf("tick %v", s.now)
 		s.l.Tick(s.now)
@@ -329,6 +340,18 @@ func (s *shadow) absorb(a Action) error {
 		}
 		w.tasks = append(w.tasks, a.Task)
 		s.tasks[a.Task] = assignedTask
+	case Refuse:
+		if a.Actor != 0 {
+			if !s.pending[a.Actor] {
+				return errors.New("refused an actor that is not pending")
+			}
+			delete(s.pending, a.Actor)
+			break
+		}
+		if s.tasks[a.Task] != queuedTask {
+			return fmt.Errorf("refused a task in state %d", s.tasks[a.Task])
+		}
+		s.tasks[a.Task] = cancelledTask
 	case StartWorker:
 		s.starts++
 	case StopWorker:

@@ -111,6 +111,9 @@ func (s *scriptState) run(name string, args script.Args) (string, error) {
 			out += fmt.Sprintf("\nactor: a=%d", a)
 		}
 		return out, err
+	case "device-lost": // device-lost gpu=N
+		i, err := args.Uint("gpu")
+		return fmt.Sprintf("holders: %v", s.l.DeviceLost(int(i))), err
 	case "cancel":
 		t, err := args.Uint("t")
 		return strconv.FormatBool(s.l.Cancel(TaskRef(t))), err

@@ -394,6 +394,17 @@ func (h *Host) Release(o *node.Object) (storedSize int64) {
 	return storedSize
 }
 
+// DeviceLost takes GPU index out of service (node.Node.DeviceLost): the
+// processes holding it are killed and their calls fail with
+// node.ErrDeviceLost.
+func (h *Host) DeviceLost(index int, cause error) {
+	h.lock()
+	defer h.unlock()
+	if !h.closed {
+		h.n.DeviceLost(index, cause)
+	}
+}
+
 // Cancel cancels the call of task id, and the calls it made.
 func (h *Host) Cancel(id wire.TaskID, cause error) error {
 	h.lock()
