@@ -162,6 +162,16 @@ type Load struct {
 	Lent int
 	// Demands are the requests waiting on the node, by shape, with why.
 	Demands []Demand
+	// GPUs are the node's devices as last read.
+	GPUs []GPULoad
+}
+
+// GPULoad is one GPU of a node as its heartbeat read it.
+type GPULoad struct {
+	Index                   int
+	MemoryUsed, MemoryTotal uint64 // bytes
+	Utilization             int    // percent
+	Lost                    bool   // it could not be read: out of service
 }
 
 // Demand is one shape of resource request waiting on a node.
@@ -222,6 +232,19 @@ func (l Load) Append(dst []byte) []byte {
 		dst = append(dst, " room="...)
 		dst = AppendResources(dst, l.Room)
 	}
+	for _, g := range l.GPUs {
+		dst = append(dst, " gpu="...)
+		dst = strconv.AppendInt(dst, int64(g.Index), 10)
+		dst = append(dst, '*')
+		dst = strconv.AppendUint(dst, g.MemoryUsed, 10)
+		dst = append(dst, '*')
+		dst = strconv.AppendUint(dst, g.MemoryTotal, 10)
+		dst = append(dst, '*')
+		dst = strconv.AppendInt(dst, int64(g.Utilization), 10)
+		if g.Lost {
+			dst = append(dst, "*lost"...)
+		}
+	}
 	for _, d := range l.Demands {
 		dst = append(dst, " demand="...)
 		dst = append(dst, d.Shape...)
@@ -272,12 +295,34 @@ func DecodeLoad(b []byte) (Load, error) {
 			if d, err = decodeDemand(value); err == nil {
 				l.Demands = append(l.Demands, d)
 			}
+		case "gpu":
+			var g GPULoad
+			if g, err = decodeGPU(value); err == nil {
+				l.GPUs = append(l.GPUs, g)
+			}
 		}
 		if err != nil || l.Queued < 0 || l.Running < 0 || l.Lent < 0 || l.StoreUsed < 0 || l.StoreCapacity < 0 {
 			return bad()
 		}
 	}
 	return l, nil
+}
+
+// decodeGPU reads INDEX*USED*TOTAL*UTILIZATION, with *lost for a lost
+// device.
+func decodeGPU(v string) (GPULoad, error) {
+	parts := strings.Split(v, "*")
+	if len(parts) != 4 && (len(parts) != 5 || parts[4] != "lost") {
+		return GPULoad{}, errors.New("bad gpu")
+	}
+	index, err1 := strconv.Atoi(parts[0])
+	used, err2 := strconv.ParseUint(parts[1], 10, 64)
+	total, err3 := strconv.ParseUint(parts[2], 10, 64)
+	util, err4 := strconv.Atoi(parts[3])
+	if err := errors.Join(err1, err2, err3, err4); err != nil || index < 0 || util < 0 || util > 100 {
+		return GPULoad{}, errors.New("bad gpu")
+	}
+	return GPULoad{Index: index, MemoryUsed: used, MemoryTotal: total, Utilization: util, Lost: len(parts) == 5}, nil
 }
 
 // decodeDemand reads SHAPE*COUNT*REASON.

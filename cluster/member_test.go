@@ -157,6 +157,7 @@ func FuzzDecodeLoad(f *testing.F) {
 	f.Add([]byte("at=5 queued=3 running=1 store=10/20 free=CPU=1,GPU=0.5"))
 	f.Add([]byte("at=1 queued=0 running=0 store=0/0"))
 	f.Add([]byte("queued=2 running=0 lent=4 store=0/0 room=CPU=1 demand=CPU=1,GPU=1*2*nonode demand=CPU=2*1*busy"))
+	f.Add([]byte("queued=0 running=1 store=0/0 gpu=0*1073741824*17179869184*40 gpu=1*0*17179869184*0*lost"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		l, err := DecodeLoad(b)
 		if err != nil {
@@ -165,8 +166,21 @@ func FuzzDecodeLoad(f *testing.F) {
 		again, err := DecodeLoad(l.Append(nil))
 		if err != nil || !again.At.Equal(l.At) || again.Queued != l.Queued || again.Running != l.Running || again.Lent != l.Lent ||
 			again.StoreUsed != l.StoreUsed || again.StoreCapacity != l.StoreCapacity || !maps.Equal(again.Free, l.Free) || !maps.Equal(again.Room, l.Room) ||
-			!slices.Equal(again.Demands, l.Demands) {
+			!slices.Equal(again.Demands, l.Demands) || !slices.Equal(again.GPUs, l.GPUs) {
 			t.Fatalf("%q decodes to %+v, which round-trips to %+v, %v", b, l, again, err)
 		}
 	})
+}
+
+func TestLoadCarriesGPUs(t *testing.T) {
+	in := Load{Queued: 1, GPUs: []GPULoad{{Index: 0, MemoryUsed: 1 << 30, MemoryTotal: 16 << 30, Utilization: 40}, {Index: 1, MemoryTotal: 16 << 30, Lost: true}}}
+	out, err := DecodeLoad(in.Append(nil))
+	if err != nil || !slices.Equal(out.GPUs, in.GPUs) {
+		t.Fatalf("GPUs %+v came back as %+v, %v", in.GPUs, out.GPUs, err)
+	}
+	for _, bad := range []string{"gpu=0*1*2", "gpu=0*1*2*101", "gpu=-1*1*2*3", "gpu=0*1*2*3*gone"} {
+		if _, err := DecodeLoad([]byte("queued=0 running=0 store=0/0 " + bad)); err == nil {
+			t.Errorf("%s read", bad)
+		}
+	}
 }

@@ -184,6 +184,9 @@ func (c *Cluster) load() cluster.Load {
 	s := c.Stats()
 	l := cluster.Load{Free: s.Sched.Available.Map(), Room: s.Sched.TaskRoom.Map(), Queued: s.Sched.Queued, Running: s.Sched.Running,
 		StoreUsed: s.Store.Used, StoreCapacity: s.Store.Capacity, Lent: c.h.Lent()}
+	for _, g := range c.gpuReadings() {
+		l.GPUs = append(l.GPUs, cluster.GPULoad{Index: g.Index, MemoryUsed: g.MemoryUsed, MemoryTotal: g.MemoryTotal, Utilization: g.Utilization, Lost: g.Lost})
+	}
 	for _, cs := range s.Sched.Classes {
 		if n := cs.Queued + cs.PendingActors; n > 0 {
 			l.Demands = append(l.Demands, cluster.Demand{Shape: string(cluster.AppendResources(nil, cs.Request.Map())), Count: n, Reason: cluster.DemandBusy})

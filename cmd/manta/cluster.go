@@ -233,7 +233,7 @@ func statusCommand(args []string, out io.Writer) error {
 	}
 	alive := 0
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tSTATE\tADDRESS\tRESOURCES\tFREE\tQUEUED\tRUNNING\tLENT\tSTORE USED")
+	fmt.Fprintln(tw, "NODE\tSTATE\tADDRESS\tRESOURCES\tFREE\tQUEUED\tRUNNING\tLENT\tSTORE USED\tGPUS")
 	for _, n := range nodes {
 		if n.State == gcs.NodeAlive {
 			alive++
@@ -249,8 +249,8 @@ func statusCommand(args []string, out io.Writer) error {
 		if n.Load.StoreCapacity > 0 {
 			store = fmt.Sprintf("%.1f of %.1f MiB", float64(n.Load.StoreUsed)/(1<<20), float64(n.Load.StoreCapacity)/(1<<20))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", n.ID, n.State, addr, cluster.AppendResources(nil, n.Resources),
-			free, n.Load.Queued, n.Load.Running, n.Load.Lent, store)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", n.ID, n.State, addr, cluster.AppendResources(nil, n.Resources),
+			free, n.Load.Queued, n.Load.Running, n.Load.Lent, store, formatGPUs(n.Load.GPUs))
 	}
 	tw.Flush()
 	fmt.Fprintf(out, "%d nodes, %d alive\n", len(nodes), alive)
@@ -390,4 +390,21 @@ func dashboardCommand(args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "http://%s/?token=%s\n", strings.TrimSpace(string(b)), state.TokenText(token))
 	return nil
+}
+
+// formatGPUs shows each GPU's memory in use and utilisation, or that it
+// was lost: "0: 1.0/16.0 GiB 40%; 1: lost"; "-" for none.
+func formatGPUs(gpus []cluster.GPULoad) string {
+	if len(gpus) == 0 {
+		return "-"
+	}
+	var parts []string
+	for _, g := range gpus {
+		if g.Lost {
+			parts = append(parts, fmt.Sprintf("%d: lost", g.Index))
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%d: %.1f/%.1f GiB %d%%", g.Index, float64(g.MemoryUsed)/(1<<30), float64(g.MemoryTotal)/(1<<30), g.Utilization))
+	}
+	return strings.Join(parts, "; ")
 }

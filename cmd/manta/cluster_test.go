@@ -289,3 +289,13 @@ func killAndAwaitDeath(t *testing.T, dir, address string, p *process, id string)
 		}
 	}
 }
+
+func TestFormatGPUs(t *testing.T) {
+	got := formatGPUs([]cluster.GPULoad{{Index: 0, MemoryUsed: 1 << 30, MemoryTotal: 16 << 30, Utilization: 40}, {Index: 1, Lost: true}})
+	if want := "0: 1.0/16.0 GiB 40%; 1: lost"; got != want {
+		t.Fatalf("formatGPUs = %q, want %q", got, want)
+	}
+	if got := formatGPUs(nil); got != "-" {
+		t.Fatalf("no GPUs: %q", got)
+	}
+}
