@@ -39,7 +39,7 @@ type shard struct {
 	// release.Store64 after the slot (its XCHG would cost a third of an
 	// event), the flusher loads it with atomic.LoadUint64.
 	head uint64
-	_    [56]byte // keeps the flusher's stores to tail off head's line
+	_    [56]byte      // keeps the flusher's stores to tail off head's line
 	tail atomic.Uint64 // next slot to write out; only the flusher stores it
 	ring []Event
 }
