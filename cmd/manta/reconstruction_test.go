@@ -75,8 +75,13 @@ var (
 		return retryingAdd.Remote(h, k).Get(context.Background())
 	}, core.WithResources(map[string]float64{"CPU": 1, "c": 1}))
 	retryingBlob    = core.RegisterMethod1(retryingOnX, "Blob", func(_ *tally, n int) ([]byte, error) { return bytes.Repeat([]byte{6}, n), nil })
-	retryingSlowAdd = core.RegisterMethod1(retryingOnX, "SlowAdd", func(t *tally, k int) (int, error) {
-		time.Sleep(2 * time.Second)
+	// heldAdd adds k, except under the node process holdOn, where it
+	// waits until that node is killed: a call in flight when its node
+	// dies, whatever the time the test takes to kill it.
+	heldAdd = core.RegisterMethod2(retryingOnX, "HeldAdd", func(t *tally, k, holdOn int) (int, error) {
+		if os.Getppid() == holdOn {
+			select {}
+		}
 		t.n += k
 		return t.n, nil
 	})
@@ -186,7 +191,7 @@ func TestReconstructionAcrossNodes(t *testing.T) {
 	if _, _, err := core.Wait(ctx, actorBlobs, len(actorBlobs), 0); err != nil {
 		t.Fatal(err)
 	}
-	inFlight := retryingSlowAdd.Remote(retrying, 3) // running on a when a dies
+	inFlight := heldAdd.Remote(retrying, 3, a.cmd.Process.Pid) // running on a when a dies
 	all := []core.Ref[[]byte]{blob, chain, fromPut, once, onlyA, flip}
 	// Done, their bytes on a only: Wait pulls nothing.
 	if _, _, err := core.Wait(ctx, all, len(all), 0); err != nil {
