@@ -56,8 +56,13 @@ func Init(cfg Config) (*Cluster, error) {
 
 // initNode starts this process's node: Init's, or a job node's (which
 // is not a member of the cluster of its own, see Config.member).
-func initNode(cfg Config) (*Cluster, error) {
-	cfg, err := cfg.withDefaults()
+func initNode(cfg Config) (c *Cluster, err error) {
+	cfg, err = cfg.withDefaults()
+	defer func() {
+		if err != nil && cfg.GPUs != nil {
+			cfg.GPUs.Close() // the Cluster that would have closed it is not made
+		}
+	}()
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +130,7 @@ func initNode(cfg Config) (*Cluster, error) {
 		objs.close()
 		return nil, errors.New("manta: already initialized in this process")
 	}
-	c := &Cluster{rt: rt, h: h, net: net, events: rec, eventsSample: cfg.EventsSample, gpus: cfg.GPUs}
+	c = &Cluster{rt: rt, h: h, net: net, events: rec, eventsSample: cfg.EventsSample, gpus: cfg.GPUs}
 	if devs := devicesOf(cfg.GPUs); len(devs) > 0 {
 		c.stopGPUs, c.gpusWatched = make(chan struct{}), make(chan struct{})
 		clock := cfg.Clock

@@ -27,7 +27,8 @@ type Config struct {
 	Resources map[string]float64
 	// GPUs is where the node's GPUs come from: nil asks NVML
 	// (gpu.Discover) at Init, and a machine without NVML or a GPU has
-	// none, with a log line saying why; gpu.Fake gives made-up ones. Calls
+	// none, with a debug log line saying why; gpu.Fake gives made-up
+	// ones. Calls
 	// that ask for GPUs get devices of it by index (TaskInfo.Devices).
 	// The Cluster closes it at Shutdown.
 	GPUs gpu.Source
@@ -191,7 +192,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.GPUs == nil {
 		src, err := gpu.Discover()
 		if err != nil {
-			c.logger().Info("manta: this node has no GPUs", "why", err)
+			// At debug level: a program's output is the user's; `manta
+			// start` prints the reason with its node's start.
+			c.logger().Debug("manta: this node has no GPUs", "why", err)
 		} else {
 			c.GPUs = src
 		}

@@ -63,18 +63,18 @@ func (p *Pinner) Pin(devs []int) error {
 		}
 	}
 	p.current = append(p.current[:0], devs...)
-	set, any := p.initial, false
+	set, known := p.initial, false
 	if len(devs) > 0 {
 		var local unix.CPUSet
 		for _, d := range devs {
 			if d >= 0 && d < len(p.local) {
 				for _, c := range p.local[d] {
 					local.Set(c)
-					any = true
+					known = true
 				}
 			}
 		}
-		if any {
+		if known {
 			set = local
 		}
 	}

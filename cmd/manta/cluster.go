@@ -25,6 +25,7 @@ import (
 	"manta/gcs"
 	"manta/gcs/client"
 	"manta/gcs/server"
+	"manta/gpu"
 	"manta/node/host"
 	"manta/state"
 )
@@ -122,7 +123,12 @@ func startCommand(args []string, out io.Writer) error {
 	if !*isHead {
 		nodeBind = *nodeBindFlag
 	}
-	node, err := core.Init(core.Config{Address: *address, Resources: res, Heartbeat: *heartbeat, Bind: nodeBind, MetricsAddr: *metricsAddr})
+	gpus, err := gpu.Discover()
+	if err != nil {
+		fmt.Fprintf(out, "manta %s: no GPUs: %v\n", role, err)
+		gpus = gpu.Fake()
+	}
+	node, err := core.Init(core.Config{Address: *address, Resources: res, Heartbeat: *heartbeat, Bind: nodeBind, MetricsAddr: *metricsAddr, GPUs: gpus})
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}

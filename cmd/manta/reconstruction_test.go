@@ -74,7 +74,7 @@ var (
 	addOnC = core.Register2("test.addOnC", func(h core.Actor[tally], k int) (int, error) {
 		return retryingAdd.Remote(h, k).Get(context.Background())
 	}, core.WithResources(map[string]float64{"CPU": 1, "c": 1}))
-	retryingBlob    = core.RegisterMethod1(retryingOnX, "Blob", func(_ *tally, n int) ([]byte, error) { return bytes.Repeat([]byte{6}, n), nil })
+	retryingBlob = core.RegisterMethod1(retryingOnX, "Blob", func(_ *tally, n int) ([]byte, error) { return bytes.Repeat([]byte{6}, n), nil })
 	// heldAdd adds k, except under the node process holdOn, where it
 	// waits until that node is killed: a call in flight when its node
 	// dies, whatever the time the test takes to kill it.
