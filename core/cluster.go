@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -41,9 +42,11 @@ type Cluster struct {
 	events       *events.Recorder
 	eventsSample int
 	// gpus is Config.GPUs, closed at Shutdown; watchGPUs reads it until
-	// stopGPUs closes, and closes gpusWatched.
+	// stopGPUs closes, and closes gpusWatched. gpuState is its last
+	// reading, which heartbeats and /metrics show.
 	gpus                  gpu.Source
 	stopGPUs, gpusWatched chan struct{}
+	gpuState              atomic.Pointer[[]metrics.GPU]
 }
 
 // Init starts manta in this process. In a worker process started by a
@@ -137,6 +140,7 @@ func initNode(cfg Config) (c *Cluster, err error) {
 		if clock == nil {
 			clock = clockwork.NewRealClock()
 		}
+		c.readGPUs(make([]bool, len(devs)))
 		go c.watchGPUs(len(devs), clock)
 	}
 	c.RecordEvents(true)
@@ -189,7 +193,7 @@ func (c *Cluster) load() cluster.Load {
 	s := c.Stats()
 	l := cluster.Load{Free: s.Sched.Available.Map(), Room: s.Sched.TaskRoom.Map(), Queued: s.Sched.Queued, Running: s.Sched.Running,
 		StoreUsed: s.Store.Used, StoreCapacity: s.Store.Capacity, Lent: c.h.Lent()}
-	for _, g := range c.gpuReadings() {
+	for _, g := range c.lastGPUs() {
 		l.GPUs = append(l.GPUs, cluster.GPULoad{Index: g.Index, MemoryUsed: g.MemoryUsed, MemoryTotal: g.MemoryTotal, Utilization: g.Utilization, Lost: g.Lost})
 	}
 	for _, cs := range s.Sched.Classes {
@@ -420,12 +424,12 @@ func devicesOf(src gpu.Source) []gpu.Device {
 	return src.Devices()
 }
 
-// gpuCheckEvery is how often a node reads its GPUs' state, to find one
-// that was lost.
+// gpuCheckEvery is how often a node reads its GPUs' state, for its
+// heartbeats and /metrics and to find one that was lost.
 const gpuCheckEvery = 500 * time.Millisecond
 
 // watchGPUs reads the node's n GPUs every gpuCheckEvery until stopGPUs
-// closes; one found lost (gpu.ErrLost) is taken out of service, once.
+// closes.
 func (c *Cluster) watchGPUs(n int, clock clockwork.Clock) {
 	defer close(c.gpusWatched)
 	lost := make([]bool, n)
@@ -437,11 +441,31 @@ func (c *Cluster) watchGPUs(n int, clock clockwork.Clock) {
 			return
 		case <-t.Chan():
 		}
-		for i := range lost {
-			if st := c.gpus.Status(i); !lost[i] && errors.Is(st.Err, gpu.ErrLost) {
-				lost[i] = true
-				c.h.DeviceLost(i, st.Err)
-			}
-		}
+		c.readGPUs(lost)
 	}
+}
+
+// readGPUs reads the node's GPUs into gpuState and takes one newly found
+// lost (gpu.ErrLost) out of service; lost marks those taken out already.
+func (c *Cluster) readGPUs(lost []bool) {
+	var out []metrics.GPU
+	for _, d := range c.gpus.Devices() {
+		st := c.gpus.Status(d.Index)
+		g := metrics.GPU{Index: d.Index, UUID: d.UUID, Name: d.Name, MemoryTotal: d.MemoryTotal,
+			MemoryUsed: st.MemoryUsed, Utilization: st.Utilization, Lost: errors.Is(st.Err, gpu.ErrLost)}
+		if g.Lost && d.Index < len(lost) && !lost[d.Index] {
+			lost[d.Index] = true
+			c.h.DeviceLost(d.Index, st.Err)
+		}
+		out = append(out, g)
+	}
+	c.gpuState.Store(&out)
+}
+
+// lastGPUs is the GPUs' last reading (none for a node without GPUs).
+func (c *Cluster) lastGPUs() []metrics.GPU {
+	if p := c.gpuState.Load(); p != nil {
+		return *p
+	}
+	return nil
 }

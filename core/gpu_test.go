@@ -149,7 +149,7 @@ var (
 // with ErrInfeasible, queued or new, and calls without GPUs go on.
 func TestGPULostMidRun(t *testing.T) {
 	devs := gpu.Fake(gpu.Device{Name: "fake 0"})
-	startCluster(t, Config{Resources: map[string]float64{"CPU": 2}, GPUs: devs})
+	c := startCluster(t, Config{Resources: map[string]float64{"CPU": 2}, GPUs: devs})
 	ctx := ctxT(t)
 	gate := gateOfStarts.Remote()
 	running := holdGPU.Remote(gate)
@@ -162,6 +162,10 @@ func TestGPULostMidRun(t *testing.T) {
 		t.Fatalf("the call on the lost GPU: %v; want ErrDeviceLost, with why", err)
 	} else {
 		t.Log(err)
+	}
+	// The reading that found it lost is what heartbeats and /metrics show.
+	if g := c.lastGPUs(); len(g) != 1 || !g[0].Lost || g[0].Name != "fake 0" {
+		t.Errorf("the node's last reading of its GPUs: %+v; want device 0 lost", g)
 	}
 	for what, r := range map[string]Ref[seenByTask]{"queued": queued, "new": halfGPU.Remote(ctx, time.Duration(0))} {
 		if _, err := r.Get(ctx); !errors.Is(err, ErrInfeasible) {

@@ -1,11 +1,8 @@
 package core
 
 import (
-	"errors"
-
 	"manta/cluster"
 	"manta/events"
-	"manta/gpu"
 	"manta/metrics"
 	"manta/metrics/hist"
 )
@@ -39,25 +36,11 @@ func (c *Cluster) metricsSnapshot() metrics.Snapshot {
 	if c.net != nil {
 		m.GCSReads, m.GCSWrites = c.net.api.reads.Snapshot(), c.net.api.writes.Snapshot()
 	}
-	m.GPUs = c.gpuReadings()
+	m.GPUs = c.lastGPUs()
 	for _, cs := range s.Sched.Classes {
 		if cs.Queued > 0 {
 			m.QueuedByShape[string(cluster.AppendResources(nil, cs.Request.Map()))] += cs.Queued
 		}
 	}
 	return m
-}
-
-// gpuReadings reads the node's GPUs now, for /metrics.
-func (c *Cluster) gpuReadings() []metrics.GPU {
-	if c.gpus == nil {
-		return nil
-	}
-	var out []metrics.GPU
-	for _, d := range c.gpus.Devices() {
-		st := c.gpus.Status(d.Index)
-		out = append(out, metrics.GPU{Index: d.Index, UUID: d.UUID, Name: d.Name, MemoryTotal: d.MemoryTotal,
-			MemoryUsed: st.MemoryUsed, Utilization: st.Utilization, Lost: errors.Is(st.Err, gpu.ErrLost)})
-	}
-	return out
 }

@@ -39,7 +39,8 @@ type Snapshot struct {
 	// GCSReads and GCSWrites are the latencies of the node's operations
 	// on the GCS; zero without a cluster.
 	GCSReads, GCSWrites hist.Snapshot
-	// GPUs are the node's devices as read at the scrape.
+	// GPUs are the node's devices as last read (core reads them every
+	// 500 ms).
 	GPUs []GPU
 }
 

@@ -59,14 +59,8 @@ func (n *Node) giveDevices(p *proc, slot sched.WorkerID) {
 		return
 	}
 	devs := n.sched.Devices(slot)
-	if len(devs) == len(p.devices) {
-		same := true
-		for i, d := range devs {
-			same = same && uint32(d) == p.devices[i]
-		}
-		if same {
-			return
-		}
+	if slices.EqualFunc(devs, p.devices, func(d int, have uint32) bool { return uint32(d) == have }) {
+		return
 	}
 	p.devices = p.devices[:0]
 	for _, d := range devs {

@@ -318,6 +318,14 @@ func startReconstructionNode(t *testing.T, dir, address, resources string) *proc
 	return startProcess(t, dir, "start", "--address", address, "--heartbeat", "100ms", "--resources", resources)
 }
 
+// startProducer starts a node that makes the tests' values (x=2) and
+// waits until it joined: the node, and its ID.
+func startProducer(t *testing.T, dir, address string) (*process, string) {
+	t.Helper()
+	p := startReconstructionNode(t, dir, address, "CPU=2,x=2")
+	return p, p.waitJoined(t)
+}
+
 // joinReconstructionDriver joins this test's driver to the head at
 // address, with one CPU and spilling when 2 tasks are queued, and returns
 // a context that ends after timeout.
@@ -363,16 +371,12 @@ func TestReconstructionStressSpilling(t *testing.T) {
 func reconstructionStress(t *testing.T) {
 	dir, address := startReconstructionHead(t)
 	startReconstructionNode(t, dir, address, "CPU=2,y=2").waitJoined(t)
-	producers := func() (*process, string) {
-		p := startReconstructionNode(t, dir, address, "CPU=2,x=2")
-		return p, p.waitJoined(t)
-	}
-	a, aID := producers()
+	a, aID := startProducer(t, dir, address)
 	ctx := joinReconstructionDriver(t, dir, address, 90*time.Second)
 
 	const objects, size = 1000, 128 << 10
 	for round := range 3 {
-		next, nextID := producers() // a's replacement, which makes some values too
+		next, nextID := startProducer(t, dir, address) // a's replacement, which makes some values too
 		values := make([]core.Ref[[]byte], objects)
 		sums := make([]core.Ref[int], objects)
 		for i := range values {
@@ -410,11 +414,7 @@ func reconstructionStress(t *testing.T) {
 func TestReconstructionFourConsumersTwoKills(t *testing.T) {
 	dir, address := startReconstructionHead(t)
 	startReconstructionNode(t, dir, address, "CPU=4,y=4").waitJoined(t)
-	producer := func() (*process, string) {
-		p := startReconstructionNode(t, dir, address, "CPU=2,x=2")
-		return p, p.waitJoined(t)
-	}
-	a, aID := producer()
+	a, aID := startProducer(t, dir, address)
 	ctx := joinReconstructionDriver(t, dir, address, 60*time.Second)
 
 	const size = 1 << 20
@@ -438,7 +438,7 @@ func TestReconstructionFourConsumersTwoKills(t *testing.T) {
 	}
 	consume(0)
 	for round := 1; round <= 2; round++ {
-		next, nextID := producer()
+		next, nextID := startProducer(t, dir, address)
 		killAndAwaitDeath(t, dir, address, a, aID)
 		a, aID = next, nextID
 		consume(round)
@@ -453,8 +453,7 @@ func TestReconstructionFourConsumersTwoKills(t *testing.T) {
 func TestReconstructionReadsACachedCopy(t *testing.T) {
 	dir, address := startReconstructionHead(t)
 	startReconstructionNode(t, dir, address, "CPU=2,y=2").waitJoined(t)
-	a := startReconstructionNode(t, dir, address, "CPU=2,x=2")
-	aID := a.waitJoined(t)
+	a, aID := startProducer(t, dir, address)
 	ctx := joinReconstructionDriver(t, dir, address, 60*time.Second)
 
 	const size = 1 << 20
@@ -479,8 +478,7 @@ func TestReconstructionReadsACachedCopy(t *testing.T) {
 func TestReconstructionFromACachedDependency(t *testing.T) {
 	dir, address := startReconstructionHead(t)
 	startReconstructionNode(t, dir, address, "CPU=2,y=2").waitJoined(t)
-	a := startReconstructionNode(t, dir, address, "CPU=2,x=2")
-	aID := a.waitJoined(t)
+	a, aID := startProducer(t, dir, address)
 	ctx := joinReconstructionDriver(t, dir, address, 60*time.Second)
 
 	const size = 1 << 20
@@ -492,7 +490,7 @@ func TestReconstructionFromACachedDependency(t *testing.T) {
 	if _, _, err := core.Wait(ctx, []core.Ref[[]byte]{down}, 1, 0); err != nil {
 		t.Fatal(err)
 	}
-	startReconstructionNode(t, dir, address, "CPU=2,x=2").waitJoined(t)
+	startProducer(t, dir, address)
 	killAndAwaitDeath(t, dir, address, a, aID)
 	if v, err := down.Get(ctx); err != nil || len(v) != size || v[0] != 8 {
 		t.Fatalf("the lost value made again: %d bytes, %v; want %d bytes of 8", len(v), err, size)
