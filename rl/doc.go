@@ -37,6 +37,12 @@
 // returns; centered-rank fitness shaping; Adam with L2; observation
 // normalisation.
 //
+// # Environments
+//
+// The trainers take an env by ID: Gymnasium's (package sims) or one
+// registered with sims.Register at package level, which the rollout
+// workers, being this binary, register too.
+//
 // # Writing a third algorithm
 //
 // Both trainers have the same shape, and a new one can copy it: register
