@@ -32,7 +32,8 @@ var seekRegistered = sims.Register(sims.EnvSpec{
 })
 
 // PPO trains on a registered custom env as on Gymnasium's: its rollout
-// workers make it by ID in their own processes.
+// workers make it by ID in their own processes. Each iteration's time
+// is split into sampling, learning and sending weights.
 func TestPPOOnACustomEnv(t *testing.T) {
 	if seekRegistered != nil {
 		t.Fatal(seekRegistered)
@@ -43,6 +44,14 @@ func TestPPOOnACustomEnv(t *testing.T) {
 	res, err := TrainPPO(ctxT(t), cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, it := range res.Curve {
+		if it.SampleS <= 0 || it.LearnS <= 0 || it.SyncS <= 0 {
+			t.Fatalf("iteration %d: sample %vs, learn %vs, sync %vs: want each > 0", it.Iter, it.SampleS, it.LearnS, it.SyncS)
+		}
+	}
+	if sum := res.SampleS + res.LearnS + res.SyncS; sum > res.WallS {
+		t.Fatalf("sample+learn+sync %.3fs > the run's %.3fs", sum, res.WallS)
 	}
 	first, last := res.Curve[0].MeanReturn, res.Curve[len(res.Curve)-1].MeanReturn
 	t.Logf("mean return %.1f after the first iteration, %.1f after %d steps (%.1fs)", first, last, res.EnvSteps, res.WallS)

@@ -383,6 +383,7 @@ func TrainES(ctx context.Context, cfg ESConfig) (*Result, error) {
 			res.ObsMean, res.ObsVar = obsRMS.Mean, obsRMS.Var
 		}
 		res.WallS = since(start)
+		res.total()
 		if !res.Solved && len(res.Curve) > 0 && !res.Curve[len(res.Curve)-1].Evaluated {
 			res.MeanReturn = res.Curve[len(res.Curve)-1].MeanReturn
 		}
@@ -391,6 +392,7 @@ func TrainES(ctx context.Context, cfg ESConfig) (*Result, error) {
 	grad := make([]float64, n)
 	redone := 0
 	for it := 1; res.EnvSteps < cfg.TotalSteps; it++ {
+		launched := time.Now()
 		wref, err := core.Put(params)
 		if err != nil {
 			return finish(), err
@@ -405,6 +407,7 @@ func TrainES(ctx context.Context, cfg ESConfig) (*Result, error) {
 			tasks[i] = esTask{Seed: cfg.Seed*1_000_003 + uint64(it)*4099 + uint64(i), Pairs: cfg.Pairs, Sigma: cfg.Sigma, ObsStats: stats}
 			refs[i] = esEvaluate.Remote(workers[i], wref, tasks[i])
 		}
+		syncS, waited := since(launched), time.Now()
 		// Gather as they arrive; a dead worker's task is redone, exactly
 		// (its seed is in the task), by the restarted actor.
 		results := make([]*esResult, len(workers))
@@ -438,6 +441,7 @@ func TrainES(ctx context.Context, cfg ESConfig) (*Result, error) {
 				left--
 			}
 		}
+		sampleS, learnt := since(waited), time.Now()
 		// Centered ranks over all 2·pairs returns, then the antithetic
 		// gradient estimate read from the learner's copy of the table.
 		var all []float64
@@ -481,7 +485,8 @@ func TrainES(ctx context.Context, cfg ESConfig) (*Result, error) {
 			mr += v
 		}
 		mr /= float64(len(all))
-		rec := Iteration{Iter: it, EnvSteps: res.EnvSteps, MeanReturn: mr, Episodes: len(all), WallS: since(start), Redone: redone, WorkerPIDs: pids}
+		rec := Iteration{Iter: it, EnvSteps: res.EnvSteps, MeanReturn: mr, Episodes: len(all), WallS: since(start),
+			SyncS: syncS, SampleS: sampleS, LearnS: since(learnt), Redone: redone, WorkerPIDs: pids}
 		rec.StepsPerSec = float64(rec.EnvSteps) / rec.WallS
 		if nearTarget(mr, cfg.Target) {
 			var mean, variance []float64

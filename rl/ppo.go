@@ -222,6 +222,7 @@ func TrainPPO(ctx context.Context, cfg PPOConfig) (*Result, error) {
 			res.ObsMean, res.ObsVar = L.obsRMS.Mean, L.obsRMS.Var
 		}
 		res.WallS = since(start)
+		res.total()
 		if !res.Solved && len(res.Curve) > 0 {
 			last := res.Curve[len(res.Curve)-1]
 			if !last.Evaluated {
@@ -245,15 +246,21 @@ func TrainPPO(ctx context.Context, cfg PPOConfig) (*Result, error) {
 		return c, nil
 	}
 	var next *rolloutCall
+	var launched time.Duration // the last launch's, which the next iteration waits for
 	for it := 1; it <= iters; it++ {
+		syncS := launched.Seconds()
 		if next == nil {
+			t := time.Now()
 			var err error
 			if next, err = launch(); err != nil {
 				return finish(), err
 			}
+			syncS = since(t)
 		}
+		waited := time.Now()
 		batches, pids, n, err := next.gather(ctx, cfg.Sync)
 		next = nil
+		sampleS, learnt := since(waited), time.Now()
 		redone += n
 		if err != nil {
 			return finish(), fmt.Errorf("rl: iteration %d: %w", it, err)
@@ -272,17 +279,21 @@ func TrainPPO(ctx context.Context, cfg PPOConfig) (*Result, error) {
 			L.restore()
 			return finish(), fmt.Errorf("%w at iteration %d: %v (the last good weights are kept)", ErrDiverged, it, err)
 		}
+		learnS := since(learnt)
+		launched = 0
 		if !cfg.Sync && it < iters {
 			// Asynchronous: the next rollouts start now, while this
 			// iteration is evaluated and reported.
+			t := time.Now()
 			if next, err = launch(); err != nil {
 				return finish(), err
 			}
+			launched = time.Since(t)
 		}
 		res.EnvSteps = it * perIter
 		rec := Iteration{
 			Iter: it, EnvSteps: res.EnvSteps, MeanReturn: eps.mean(), Episodes: eps.seen,
-			WallS: since(start), Redone: redone, WorkerPIDs: pids,
+			WallS: since(start), SyncS: syncS, SampleS: sampleS, LearnS: learnS, Redone: redone, WorkerPIDs: pids,
 		}
 		rec.StepsPerSec = float64(rec.EnvSteps) / rec.WallS
 		if eps.seen >= 10 && nearTarget(rec.MeanReturn, cfg.Target) && it-lastEval >= 5 {

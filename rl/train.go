@@ -24,6 +24,14 @@ type Iteration struct {
 	// iterations that ran an evaluation (NaN otherwise, omitted in JSON).
 	EvalReturn float64 `json:"-"`
 	Evaluated  bool    `json:"evaluated,omitempty"`
+	// The iteration's time on the learner, in seconds, split: SyncS
+	// putting the weights and starting the workers' calls, SampleS
+	// waiting for their results (sampling the learner could not hide
+	// behind its own work), LearnS computing the update. An evaluation's
+	// time is in none of them.
+	SyncS   float64 `json:"sync_s"`
+	SampleS float64 `json:"sample_s"`
+	LearnS  float64 `json:"learn_s"`
 	// Redone counts rollouts redone so far because their worker died.
 	Redone int `json:"redone,omitempty"`
 	// WorkerPIDs are the worker processes of this iteration, by index.
@@ -53,6 +61,20 @@ type Summary struct {
 	MeanReturn float64 `json:"mean_return"` // the last evaluation's mean (or the last training mean if none ran)
 	EnvSteps   int     `json:"env_steps"`
 	WallS      float64 `json:"wall_s"`
+	// SyncS, SampleS and LearnS total the iterations' (Iteration).
+	SyncS   float64 `json:"sync_s"`
+	SampleS float64 `json:"sample_s"`
+	LearnS  float64 `json:"learn_s"`
+}
+
+// total sums the iterations' time split into the summary.
+func (r *Result) total() {
+	r.SyncS, r.SampleS, r.LearnS = 0, 0, 0
+	for _, it := range r.Curve {
+		r.SyncS += it.SyncS
+		r.SampleS += it.SampleS
+		r.LearnS += it.LearnS
+	}
 }
 
 // Result is a finished (or stopped) run.

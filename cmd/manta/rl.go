@@ -59,8 +59,8 @@ func rlCommand(args []string, out io.Writer) error {
 		if it.Evaluated {
 			ev = fmt.Sprintf("  eval %.1f", it.EvalReturn)
 		}
-		fmt.Fprintf(out, "iter %4d  steps %9d  mean return %8.2f  %8.0f steps/s  %6.1fs%s\n",
-			it.Iter, it.EnvSteps, it.MeanReturn, it.StepsPerSec, it.WallS, ev)
+		fmt.Fprintf(out, "iter %4d  steps %9d  mean return %8.2f  %8.0f steps/s  %6.1fs  sample %.3fs learn %.3fs sync %.3fs%s\n",
+			it.Iter, it.EnvSteps, it.MeanReturn, it.StepsPerSec, it.WallS, it.SampleS, it.LearnS, it.SyncS, ev)
 	}
 	// Validate before starting anything.
 	var run func(ctx context.Context) (*rl.Result, error)
@@ -104,8 +104,8 @@ func rlCommand(args []string, out io.Writer) error {
 		b, _ := json.Marshal(res.Summary)
 		fmt.Fprintln(out, string(b))
 	} else {
-		fmt.Fprintf(out, "%s %s: solved %v, mean return %.2f, %d env steps, %.1f s\n",
-			res.Algo, res.Env, res.Solved, res.MeanReturn, res.EnvSteps, res.WallS)
+		fmt.Fprintf(out, "%s %s: solved %v, mean return %.2f, %d env steps, %.1f s (waiting for samples %.1f s, learning %.1f s, sending weights %.1f s)\n",
+			res.Algo, res.Env, res.Solved, res.MeanReturn, res.EnvSteps, res.WallS, res.SampleS, res.LearnS, res.SyncS)
 	}
 	return runErr
 }
