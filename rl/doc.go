@@ -57,6 +57,17 @@
 // the config seed and the worker index, and assemble results in worker
 // order, so a seed and worker count give the same run.
 //
+// # Checkpoints and timing
+//
+// With CheckpointPath a run writes a Checkpoint every CheckpointEvery
+// iterations and at its end (weights, Adam's moments, the observation
+// and reward normalisers, the curve; atomically, by rename); Resume
+// goes on from one, continuing its curve. ES resumes exactly; PPO's
+// workers start new episodes (see Checkpoint). `manta rl --checkpoint
+// F` and `--resume F` do the same from the command line. Every
+// Iteration splits the learner's time into waiting for samples,
+// learning and sending weights, which the curve's JSON keeps.
+//
 // # Reproducibility and failures
 //
 // A run is determined by its config, seed and worker count. A worker

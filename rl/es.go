@@ -38,6 +38,10 @@ type ESConfig struct {
 	EvalEpisodes int
 	MaxWall      time.Duration
 	Progress     func(Iteration)
+	// Resume, CheckpointPath and CheckpointEvery are as PPOConfig's.
+	Resume          *Checkpoint
+	CheckpointPath  string
+	CheckpointEvery int
 }
 
 // ESDefaults returns the hyperparameters used for an env.
@@ -65,6 +69,9 @@ func (c *ESConfig) fill() {
 	}
 	if c.TotalSteps == 0 {
 		c.TotalSteps = d.TotalSteps
+	}
+	if c.CheckpointEvery == 0 {
+		c.CheckpointEvery = 10
 	}
 	if c.Sigma == 0 {
 		c.Sigma = d.Sigma
@@ -350,7 +357,7 @@ func TrainES(ctx context.Context, cfg ESConfig) (*Result, error) {
 	}
 	pol, _ := newESPolicy(cfg.Env, cfg.Hidden)
 	n := pol.net.NumParams()
-	start := time.Now()
+	start := time.Now().Add(-cfg.Resume.wall())
 	res := &Result{Summary: Summary{Algo: "es", Env: cfg.Env, Workers: cfg.Workers, Seed: cfg.Seed}}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0xe5e5))
 	params := make([]float64, n)
@@ -363,6 +370,26 @@ func TrainES(ctx context.Context, cfg ESConfig) (*Result, error) {
 	if cfg.NormObs {
 		obsRMS = NewRunningMeanStd(od)
 	}
+	redone, done := 0, 0
+	if ck := cfg.Resume; ck != nil {
+		if err := ck.check("es", cfg.Env, cfg.Workers, n); err != nil {
+			return nil, err
+		}
+		if err := adam.SetState(ck.Adam); err != nil {
+			return nil, err
+		}
+		if obsRMS != nil {
+			if ck.ObsRMS == nil || len(ck.ObsRMS.Mean) != od {
+				return nil, fmt.Errorf("%w: no observation statistics for a run that normalises observations", ErrCheckpoint)
+			}
+			obsRMS = ck.ObsRMS.clone()
+		}
+		copy(params, ck.Params)
+		copy(good, ck.Params)
+		redone, done = ck.Redone, ck.Iter
+		res.Curve, res.EnvSteps = slices.Clone(ck.Curve), ck.EnvSteps
+	}
+	saver := checkpointer{path: cfg.CheckpointPath, every: cfg.CheckpointEvery}
 	noise := makeNoise(cfg.NoiseSize, cfg.Seed)
 	noiseRef, err := core.Put(noise)
 	if err != nil {
@@ -390,8 +417,7 @@ func TrainES(ctx context.Context, cfg ESConfig) (*Result, error) {
 		return res
 	}
 	grad := make([]float64, n)
-	redone := 0
-	for it := 1; res.EnvSteps < cfg.TotalSteps; it++ {
+	for it := done + 1; res.EnvSteps < cfg.TotalSteps; it++ {
 		launched := time.Now()
 		wref, err := core.Put(params)
 		if err != nil {
@@ -504,7 +530,18 @@ func TrainES(ctx context.Context, cfg ESConfig) (*Result, error) {
 		if cfg.Progress != nil {
 			cfg.Progress(rec)
 		}
-		if res.Solved || (cfg.MaxWall > 0 && time.Since(start) > cfg.MaxWall) {
+		stop := res.Solved || (cfg.MaxWall > 0 && time.Since(start) > cfg.MaxWall)
+		if saver.due(it, stop || res.EnvSteps >= cfg.TotalSteps) {
+			ck := &Checkpoint{Algo: "es", Env: cfg.Env, Seed: cfg.Seed, Workers: cfg.Workers, Iter: it, EnvSteps: res.EnvSteps,
+				Params: slices.Clone(params), Adam: adam.State(), Redone: redone, Curve: slices.Clone(res.Curve)}
+			if obsRMS != nil {
+				ck.ObsRMS = obsRMS.clone()
+			}
+			if err := ck.Save(saver.path); err != nil {
+				return finish(), fmt.Errorf("rl: checkpoint: %w", err)
+			}
+		}
+		if stop {
 			break
 		}
 		if err := ctx.Err(); err != nil {

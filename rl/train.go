@@ -38,6 +38,24 @@ type Iteration struct {
 	WorkerPIDs []int `json:"-"`
 }
 
+// UnmarshalJSON reads what MarshalJSON wrote (a checkpoint's curve).
+func (it *Iteration) UnmarshalJSON(b []byte) error {
+	type plain Iteration
+	var v struct {
+		plain
+		Eval *float64 `json:"eval_return"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*it = Iteration(v.plain)
+	it.EvalReturn = math.NaN()
+	if v.Eval != nil {
+		it.EvalReturn = *v.Eval
+	}
+	return nil
+}
+
 // MarshalJSON writes EvalReturn only when an evaluation ran.
 func (it Iteration) MarshalJSON() ([]byte, error) {
 	type plain Iteration

@@ -24,6 +24,8 @@ const rlUsage = `usage: manta rl <ppo|es> [flags]
   --sync          PPO: gather rollouts bulk-synchronously (MPI-style)
   --max-wall D    stop after this long (e.g. 60s)
   --out DIR       write the learning curve (JSON) and its plot here (default results/rl)
+  --checkpoint F  save the run's state to F every --checkpoint-every iterations (default 10) and at its end
+  --resume F      go on from checkpoint F (same env, workers and algorithm); --steps counts its steps too
   --json          end with one summary object`
 
 // rlCommand runs `manta rl ppo|es`: a progress line per iteration, the
@@ -42,8 +44,21 @@ func rlCommand(args []string, out io.Writer) error {
 	maxWall := fs.Duration("max-wall", 0, "stop after this long (0: no limit)")
 	dir := fs.String("out", filepath.Join("results", "rl"), "directory for the curve and plot")
 	asJSON := fs.Bool("json", false, "print one summary object at the end")
+	checkpoint := fs.String("checkpoint", "", "file to save the run's state to")
+	checkpointEvery := fs.Int("checkpoint-every", 10, "iterations between checkpoints")
+	resumeFrom := fs.String("resume", "", "checkpoint file to go on from")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	if *checkpointEvery < 1 {
+		return fmt.Errorf("%w: checkpoint-every = %d, want ≥ 1", rl.ErrBadConfig, *checkpointEvery)
+	}
+	var resume *rl.Checkpoint
+	if *resumeFrom != "" {
+		var err error
+		if resume, err = rl.LoadCheckpoint(*resumeFrom); err != nil {
+			return err
+		}
 	}
 	if *workers < 1 {
 		return fmt.Errorf("%w: workers = %d, want ≥ 1", rl.ErrBadConfig, *workers)
@@ -68,6 +83,7 @@ func rlCommand(args []string, out io.Writer) error {
 	case "ppo":
 		cfg := rl.PPODefaults(*env)
 		cfg.Workers, cfg.Seed, cfg.Sync, cfg.MaxWall, cfg.Progress = *workers, *seed, *sync, *maxWall, progress
+		cfg.CheckpointPath, cfg.CheckpointEvery, cfg.Resume = *checkpoint, *checkpointEvery, resume
 		if *steps > 0 {
 			cfg.TotalSteps = *steps
 		}
@@ -78,6 +94,7 @@ func rlCommand(args []string, out io.Writer) error {
 	case "es":
 		cfg := rl.ESDefaults(*env)
 		cfg.Workers, cfg.Seed, cfg.MaxWall, cfg.Progress = *workers, *seed, *maxWall, progress
+		cfg.CheckpointPath, cfg.CheckpointEvery, cfg.Resume = *checkpoint, *checkpointEvery, resume
 		if *steps > 0 {
 			cfg.TotalSteps = *steps
 		}

@@ -1,0 +1,96 @@
+package rl
+
+import (
+	"errors"
+	"math"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// An ES run stopped at a checkpoint and resumed ends with the weights of
+// one never stopped, its curve going on from the checkpoint's.
+func TestESResumesExactly(t *testing.T) {
+	startCluster(t)
+	cfg := ESDefaults("CartPole-v1")
+	cfg.Seed, cfg.TotalSteps, cfg.NoiseSize, cfg.Target = 2, 12_000, 1<<20, math.Inf(1) // never solved: a fixed number of iterations
+	whole, err := TrainES(ctxT(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	path := filepath.Join(t.TempDir(), "es.ckpt")
+	first := cfg
+	first.TotalSteps, first.CheckpointPath, first.CheckpointEvery = 6_000, path, 2
+	if _, err := TrainES(ctxT(t), first); err != nil {
+		t.Fatal(err)
+	}
+	ck, err := LoadCheckpoint(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resumed := cfg
+	resumed.Resume = ck
+	res, err := TrainES(ctxT(t), resumed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("whole: %d iterations, %d steps; stopped after %d iterations; resumed to %d", len(whole.Curve), whole.EnvSteps, ck.Iter, len(res.Curve))
+	if ck.Iter == 0 || ck.Iter >= len(whole.Curve) {
+		t.Fatalf("checkpoint after %d of %d iterations: want one in between", ck.Iter, len(whole.Curve))
+	}
+	if !slices.Equal(res.Params, whole.Params) || res.EnvSteps != whole.EnvSteps {
+		t.Fatalf("resumed run differs from the whole one (%d vs %d steps)", res.EnvSteps, whole.EnvSteps)
+	}
+	for i, it := range res.Curve {
+		if it.Iter != i+1 || it.EnvSteps != whole.Curve[i].EnvSteps || it.MeanReturn != whole.Curve[i].MeanReturn {
+			t.Fatalf("curve point %d: %+v, the whole run's %+v", i, it, whole.Curve[i])
+		}
+	}
+}
+
+// A resumed PPO run goes on from the checkpoint's weights, optimiser and
+// statistics: its curve continues (iterations, steps, wall time) without
+// falling back to a fresh policy's returns. A checkpoint of another run
+// shape is refused.
+func TestPPOResumes(t *testing.T) {
+	startCluster(t)
+	path := filepath.Join(t.TempDir(), "ppo.ckpt")
+	cfg := PPODefaults("CartPole-v1")
+	cfg.Seed, cfg.TotalSteps, cfg.CheckpointPath, cfg.CheckpointEvery = 1, 16*1024, path, 4
+	if _, err := TrainPPO(ctxT(t), cfg); err != nil {
+		t.Fatal(err)
+	}
+	ck, err := LoadCheckpoint(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.TotalSteps, cfg.CheckpointPath, cfg.Resume = 24*1024, "", ck
+	res, err := TrainPPO(ctxT(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := ck.Curve[ck.Iter-1]
+	next := res.Curve[ck.Iter]
+	t.Logf("checkpoint after %d iterations: mean return %.1f; the next iteration %.1f; the last (%d) %.1f",
+		ck.Iter, at.MeanReturn, next.MeanReturn, len(res.Curve), res.Curve[len(res.Curve)-1].MeanReturn)
+	if len(res.Curve) != 24*1024/(cfg.Workers*cfg.EnvsPerWorker*cfg.Steps) || next.Iter != ck.Iter+1 || !slices.EqualFunc(res.Curve[:ck.Iter], ck.Curve, sameIteration) {
+		t.Fatalf("resumed curve: %d points, the first new one iteration %d", len(res.Curve), next.Iter)
+	}
+	if next.WallS < at.WallS || next.EnvSteps <= at.EnvSteps {
+		t.Fatalf("the curve goes back: %+v after %+v", next, at)
+	}
+	// A fresh policy returns about 22 (randomReturn); the checkpoint's
+	// is twice that.
+	if at.MeanReturn < 35 || next.MeanReturn < at.MeanReturn/2 {
+		t.Fatalf("mean return %.1f at the checkpoint, %.1f after resuming", at.MeanReturn, next.MeanReturn)
+	}
+	cfg.Workers = 3
+	if _, err := TrainPPO(ctxT(t), cfg); !errors.Is(err, ErrCheckpoint) {
+		t.Fatalf("a 2-worker checkpoint resumed with 3 workers: %v, want ErrCheckpoint", err)
+	}
+}
+
+func sameIteration(a, b Iteration) bool {
+	return a.Iter == b.Iter && a.EnvSteps == b.EnvSteps && a.MeanReturn == b.MeanReturn && a.WallS == b.WallS && a.Evaluated == b.Evaluated
+}
