@@ -1,6 +1,7 @@
 package rl
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"path/filepath"
@@ -93,4 +94,21 @@ func TestPPOResumes(t *testing.T) {
 
 func sameIteration(a, b Iteration) bool {
 	return a.Iter == b.Iter && a.EnvSteps == b.EnvSteps && a.MeanReturn == b.MeanReturn && a.WallS == b.WallS && a.Evaluated == b.Evaluated
+}
+
+// An iteration before any episode ended (MeanReturn NaN) and one with an
+// evaluation survive JSON, as a checkpoint's curve must.
+func TestIterationJSON(t *testing.T) {
+	its := []Iteration{{Iter: 1, MeanReturn: math.NaN(), EvalReturn: math.NaN()}, {Iter: 2, MeanReturn: 3, Evaluated: true, EvalReturn: 4}}
+	b, err := json.Marshal(its)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back []Iteration
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !math.IsNaN(back[0].MeanReturn) || back[0].Evaluated || back[1].MeanReturn != 3 || back[1].EvalReturn != 4 || !back[1].Evaluated {
+		t.Fatalf("%s read back as %+v", b, back)
+	}
 }

@@ -1,6 +1,7 @@
 // Package rl holds reinforcement-learning algorithms written against
 // manta's core API, for researchers who write RL in Go: PPO and Evolution
-// Strategies, and the small neural networks on gonum they need.
+// Strategies (and A2C, from PPO's parts), and the small neural networks
+// on gonum they need.
 //
 // # Networks
 //
@@ -43,10 +44,14 @@
 // registered with sims.Register at package level, which the rollout
 // workers, being this binary, register too.
 //
-// # Writing a third algorithm
+// # A2C, and writing another algorithm
 //
-// Both trainers have the same shape, and a new one can copy it: register
-// an actor type at package level (core.RegisterActor1 with
+// TrainA2C is synchronous advantage actor-critic, built from PPO's parts
+// rather than a loop of its own: PPO's rollout actors and learner, run
+// with one epoch of one minibatch on data the weights just made, where
+// the clipped surrogate's gradient is A2C's policy gradient. An
+// algorithm whose update differs more has the trainers' shape to follow:
+// register an actor type at package level (core.RegisterActor1 with
 // core.WithMaxRestarts, so a killed worker comes back) whose constructor
 // builds its envs; register its methods; in the trainer validate the
 // config first (ErrBadConfig, ErrUnsupported), create the actors, then

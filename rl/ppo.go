@@ -167,6 +167,7 @@ func (c *PPOConfig) Validate() error {
 // ppoLearner is PPO's learner state: the policy, its weights, the
 // optimiser and the scratch of one update.
 type ppoLearner struct {
+	algo   string // "ppo" or "a2c", whose checkpoints are its
 	cfg    PPOConfig
 	pol    *Policy
 	params []float64
@@ -201,13 +202,20 @@ func TrainPPO(ctx context.Context, cfg PPOConfig) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	return trainActorCritic(ctx, cfg, "ppo")
+}
+
+// trainActorCritic is PPO's loop, which A2C runs too, as algo: rollout
+// actors, the learner's update as cfg says, checkpoints, evaluations.
+func trainActorCritic(ctx context.Context, cfg PPOConfig, algo string) (*Result, error) {
 	probe, _ := sims.Make(cfg.Env)
 	pol, err := NewPolicy(probe.ObservationSpace(), probe.ActionSpace(), cfg.Hidden)
 	if err != nil {
 		return nil, err
 	}
 	L := newPPOLearner(cfg, pol)
-	res := &Result{Summary: Summary{Algo: "ppo", Env: cfg.Env, Workers: cfg.Workers, Seed: cfg.Seed}}
+	L.algo = algo
+	res := &Result{Summary: Summary{Algo: algo, Env: cfg.Env, Workers: cfg.Workers, Seed: cfg.Seed}}
 	eps := &window{n: 100}
 	redone, lastEval, done := 0, -100, 0
 	retRMS := make([]*RunningMeanStd, cfg.Workers) // each worker's latest reward normaliser
@@ -622,7 +630,7 @@ func (L *ppoLearner) shardGrad(sh *ppoShard, rows []int, obs, adv []float64, mb 
 
 // resume takes the learner's state from a checkpoint.
 func (L *ppoLearner) resume(ck *Checkpoint) error {
-	if err := ck.check("ppo", L.cfg.Env, L.cfg.Workers, len(L.params)); err != nil {
+	if err := ck.check(L.algo, L.cfg.Env, L.cfg.Workers, len(L.params)); err != nil {
 		return err
 	}
 	if err := L.adam.SetState(ck.Adam); err != nil {
@@ -644,7 +652,7 @@ func (L *ppoLearner) resume(ck *Checkpoint) error {
 
 // checkpoint is the run's state after iteration it.
 func (L *ppoLearner) checkpoint(it int, res *Result, retRMS []*RunningMeanStd, eps *window, redone int) *Checkpoint {
-	ck := &Checkpoint{Algo: "ppo", Env: L.cfg.Env, Seed: L.cfg.Seed, Workers: L.cfg.Workers, Iter: it, EnvSteps: res.EnvSteps,
+	ck := &Checkpoint{Algo: L.algo, Env: L.cfg.Env, Seed: L.cfg.Seed, Workers: L.cfg.Workers, Iter: it, EnvSteps: res.EnvSteps,
 		Params: slices.Clone(L.params), Adam: L.adam.State(), LearnerRNG: pcgState(L.pcg),
 		Returns: slices.Clone(eps.vals), EpisodesSeen: eps.seen, Redone: redone, Curve: slices.Clone(res.Curve)}
 	if L.obsRMS != nil {

@@ -16,8 +16,8 @@ import (
 type Iteration struct {
 	Iter        int     `json:"iter"`
 	EnvSteps    int     `json:"env_steps"`
-	MeanReturn  float64 `json:"mean_return"` // mean of the last 100 training episodes (ES: of this iteration's perturbations)
-	Episodes    int     `json:"episodes"`    // training episodes finished so far
+	MeanReturn  float64 `json:"-"`        // mean of the last 100 training episodes (ES: of this iteration's perturbations); NaN before the first ends, null in JSON
+	Episodes    int     `json:"episodes"` // training episodes finished so far
 	StepsPerSec float64 `json:"steps_per_s"`
 	WallS       float64 `json:"wall_s"`
 	// EvalReturn is the mean over EvalEpisodes evaluation episodes, set on
@@ -43,26 +43,35 @@ func (it *Iteration) UnmarshalJSON(b []byte) error {
 	type plain Iteration
 	var v struct {
 		plain
+		Mean *float64 `json:"mean_return"`
 		Eval *float64 `json:"eval_return"`
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
 	*it = Iteration(v.plain)
-	it.EvalReturn = math.NaN()
+	it.MeanReturn, it.EvalReturn = math.NaN(), math.NaN()
+	if v.Mean != nil {
+		it.MeanReturn = *v.Mean
+	}
 	if v.Eval != nil {
 		it.EvalReturn = *v.Eval
 	}
 	return nil
 }
 
-// MarshalJSON writes EvalReturn only when an evaluation ran.
+// MarshalJSON writes EvalReturn only when an evaluation ran, and a NaN
+// MeanReturn (no episode has ended yet) as null.
 func (it Iteration) MarshalJSON() ([]byte, error) {
 	type plain Iteration
 	v := struct {
 		plain
+		Mean *float64 `json:"mean_return"`
 		Eval *float64 `json:"eval_return,omitempty"`
 	}{plain: plain(it)}
+	if !math.IsNaN(it.MeanReturn) {
+		v.Mean = &it.MeanReturn
+	}
 	if it.Evaluated {
 		v.Eval = &it.EvalReturn
 	}

@@ -15,13 +15,13 @@ import (
 	"manta/rl"
 )
 
-const rlUsage = `usage: manta rl <ppo|es> [flags]
+const rlUsage = `usage: manta rl <ppo|es|a2c> [flags]
 
   --env ID        Gymnasium env id (default CartPole-v1)
   --workers N     rollout actors (default 2)
   --seed S        seed; a seed and worker count give the same run
   --steps N       env step budget (default: the algorithm's per env)
-  --sync          PPO: gather rollouts bulk-synchronously (MPI-style)
+  --sync          PPO, A2C: gather rollouts bulk-synchronously (MPI-style)
   --max-wall D    stop after this long (e.g. 60s)
   --out DIR       write the learning curve (JSON) and its plot here (default results/rl)
   --checkpoint F  save the run's state to F every --checkpoint-every iterations (default 10) and at its end
@@ -31,7 +31,7 @@ const rlUsage = `usage: manta rl <ppo|es> [flags]
 // rlCommand runs `manta rl ppo|es`: a progress line per iteration, the
 // learning curve saved as JSON and drawn, and with --json one summary.
 func rlCommand(args []string, out io.Writer) error {
-	if len(args) == 0 || (args[0] != "ppo" && args[0] != "es") {
+	if len(args) == 0 || (args[0] != "ppo" && args[0] != "es" && args[0] != "a2c") {
 		return fmt.Errorf("%s", rlUsage)
 	}
 	algo := args[0]
@@ -91,6 +91,17 @@ func rlCommand(args []string, out io.Writer) error {
 			return err
 		}
 		run = func(ctx context.Context) (*rl.Result, error) { return rl.TrainPPO(ctx, cfg) }
+	case "a2c":
+		cfg := rl.A2CDefaults(*env)
+		cfg.Workers, cfg.Seed, cfg.Sync, cfg.MaxWall, cfg.Progress = *workers, *seed, *sync, *maxWall, progress
+		cfg.CheckpointPath, cfg.CheckpointEvery, cfg.Resume = *checkpoint, *checkpointEvery, resume
+		if *steps > 0 {
+			cfg.TotalSteps = *steps
+		}
+		if err := cfg.Validate(); err != nil {
+			return err
+		}
+		run = func(ctx context.Context) (*rl.Result, error) { return rl.TrainA2C(ctx, cfg) }
 	case "es":
 		cfg := rl.ESDefaults(*env)
 		cfg.Workers, cfg.Seed, cfg.MaxWall, cfg.Progress = *workers, *seed, *maxWall, progress
