@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"manta/sims"
 )
 
 // Checkpoint is a training run's state at the end of an iteration:
@@ -29,6 +31,7 @@ type Checkpoint struct {
 	Env     string `json:"env"`
 	Seed    uint64 `json:"seed"`
 	Workers int    `json:"workers"`
+	Hidden  []int  `json:"hidden"`
 	// Iter is the iterations done; EnvSteps, the env steps they took.
 	Iter     int       `json:"iter"`
 	EnvSteps int       `json:"env_steps"`
@@ -110,14 +113,14 @@ func LoadCheckpoint(path string) (*Checkpoint, error) {
 
 // check reports a checkpoint that does not belong to this run's
 // algorithm, env and shape.
-func (c *Checkpoint) check(algo, env string, workers, params int) error {
+func (c *Checkpoint) check(algo, env string, workers int, hidden []int, params int) error {
 	switch {
 	case c.Algo != algo || c.Env != env:
 		return fmt.Errorf("%w: the checkpoint is of %s on %s, not %s on %s", ErrCheckpoint, c.Algo, c.Env, algo, env)
 	case c.Workers != workers:
 		return fmt.Errorf("%w: the checkpoint ran %d workers, not %d", ErrCheckpoint, c.Workers, workers)
-	case len(c.Params) != params:
-		return fmt.Errorf("%w: the checkpoint has %d weights, the policy %d (another Hidden?)", ErrCheckpoint, len(c.Params), params)
+	case !slices.Equal(c.Hidden, hidden) || len(c.Params) != params:
+		return fmt.Errorf("%w: the checkpoint's network has hidden layers %v and %d weights, this run's %v and %d", ErrCheckpoint, c.Hidden, len(c.Params), hidden, params)
 	case c.Iter < 0 || c.Iter != len(c.Curve):
 		return fmt.Errorf("%w: the checkpoint's %d iterations and %d curve points differ", ErrCheckpoint, c.Iter, len(c.Curve))
 	}
@@ -148,4 +151,56 @@ func (k checkpointer) due(it int, last bool) bool {
 func pcgState(p *rand.PCG) []byte {
 	b, _ := p.MarshalBinary() // never fails
 	return b
+}
+
+// Greedy returns the checkpoint's policy acting greedily, as the
+// trainers evaluate it: it normalises an observation with the
+// checkpoint's statistics and returns the action (PPO's and A2C's
+// Gaussian mean or most likely discrete action; ES's deterministic
+// one), valid until the next call. It is not safe for concurrent use.
+func Greedy(ck *Checkpoint) (func(obs []float32) []float64, error) {
+	var act func(x, act []float64)
+	var od, ad int
+	switch ck.Algo {
+	case "ppo", "a2c":
+		env, err := sims.Make(ck.Env)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrCheckpoint, err)
+		}
+		pol, err := NewPolicy(env.ObservationSpace(), env.ActionSpace(), ck.Hidden)
+		if err != nil {
+			return nil, err
+		}
+		if len(ck.Params) != pol.NumParams() {
+			return nil, fmt.Errorf("%w: %d weights for a policy of %d", ErrCheckpoint, len(ck.Params), pol.NumParams())
+		}
+		od, ad, act = pol.ObsDim, pol.ActDim, ppoGreedy(pol, ck.Params, 1)
+		if pol.Discrete {
+			ad = 1
+		}
+	case "es":
+		pol, err := newESPolicy(ck.Env, ck.Hidden)
+		if err != nil {
+			return nil, err
+		}
+		if len(ck.Params) != pol.net.NumParams() {
+			return nil, fmt.Errorf("%w: %d weights for a policy of %d", ErrCheckpoint, len(ck.Params), pol.net.NumParams())
+		}
+		od, ad, act = pol.obs.Dim(), pol.act.Dim(), esGreedy(pol, ck.Params, 1)
+	default:
+		return nil, fmt.Errorf("%w: unknown algorithm %q", ErrCheckpoint, ck.Algo)
+	}
+	var mean, variance []float64
+	if ck.ObsRMS != nil {
+		if len(ck.ObsRMS.Mean) != od || len(ck.ObsRMS.Var) != od {
+			return nil, fmt.Errorf("%w: observation statistics of %d, observations of %d", ErrCheckpoint, len(ck.ObsRMS.Mean), od)
+		}
+		mean, variance = ck.ObsRMS.Mean, ck.ObsRMS.Var
+	}
+	x, out := make([]float64, od), make([]float64, ad)
+	return func(obs []float32) []float64 {
+		normalizeObs(x, obs, mean, variance)
+		act(x, out)
+		return out
+	}, nil
 }

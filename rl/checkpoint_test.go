@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"manta/sims"
 )
 
 // An ES run stopped at a checkpoint and resumed ends with the weights of
@@ -110,5 +112,47 @@ func TestIterationJSON(t *testing.T) {
 	}
 	if !math.IsNaN(back[0].MeanReturn) || back[0].Evaluated || back[1].MeanReturn != 3 || back[1].EvalReturn != 4 || !back[1].Evaluated {
 		t.Fatalf("%s read back as %+v", b, back)
+	}
+}
+
+// A checkpoint's greedy policy acts as the trainers evaluate it: one
+// seeded episode returns what their evaluation of that episode does.
+func TestGreedy(t *testing.T) {
+	startCluster(t)
+	cfg := ESDefaults("CartPole-v1")
+	cfg.Seed, cfg.TotalSteps, cfg.NoiseSize = 1, 8_000, 1<<20
+	res, err := TrainES(ctxT(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	act, err := Greedy(res.Checkpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, _ := sims.Make("CartPole-v1")
+	obs, _ := env.Reset(5)
+	var ret float64
+	for {
+		o, r, term, trunc, err := env.Step(act(obs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		obs, ret = o, ret+r
+		if term || trunc {
+			break
+		}
+	}
+	pol, _ := newESPolicy(cfg.Env, cfg.Hidden)
+	want, err := evaluateES(pol, cfg.Env, res.Params, res.ObsMean, res.ObsVar, 1, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ret != want {
+		t.Fatalf("greedy episode returned %v, the evaluation of it %v", ret, want)
+	}
+	bad := *res.Checkpoint
+	bad.Hidden = []int{3}
+	if _, err := Greedy(&bad); !errors.Is(err, ErrCheckpoint) {
+		t.Fatalf("weights of another shape: %v, want ErrCheckpoint", err)
 	}
 }

@@ -372,7 +372,7 @@ func TrainES(ctx context.Context, cfg ESConfig) (*Result, error) {
 	}
 	redone, done := 0, 0
 	if ck := cfg.Resume; ck != nil {
-		if err := ck.check("es", cfg.Env, cfg.Workers, n); err != nil {
+		if err := ck.check("es", cfg.Env, cfg.Workers, cfg.Hidden, n); err != nil {
 			return nil, err
 		}
 		if err := adam.SetState(ck.Adam); err != nil {
@@ -390,6 +390,14 @@ func TrainES(ctx context.Context, cfg ESConfig) (*Result, error) {
 		res.Curve, res.EnvSteps = slices.Clone(ck.Curve), ck.EnvSteps
 	}
 	saver := checkpointer{path: cfg.CheckpointPath, every: cfg.CheckpointEvery}
+	snapshot := func() *Checkpoint {
+		ck := &Checkpoint{Algo: "es", Env: cfg.Env, Seed: cfg.Seed, Workers: cfg.Workers, Hidden: slices.Clone(cfg.Hidden), Iter: len(res.Curve),
+			EnvSteps: res.EnvSteps, Params: slices.Clone(params), Adam: adam.State(), Redone: redone, Curve: slices.Clone(res.Curve)}
+		if obsRMS != nil {
+			ck.ObsRMS = obsRMS.clone()
+		}
+		return ck
+	}
 	noise := makeNoise(cfg.NoiseSize, cfg.Seed)
 	noiseRef, err := core.Put(noise)
 	if err != nil {
@@ -405,6 +413,7 @@ func TrainES(ctx context.Context, cfg ESConfig) (*Result, error) {
 		}
 	}()
 	finish := func() *Result {
+		res.Checkpoint = snapshot()
 		res.Params = params
 		if obsRMS != nil {
 			res.ObsMean, res.ObsVar = obsRMS.Mean, obsRMS.Var
@@ -532,12 +541,7 @@ func TrainES(ctx context.Context, cfg ESConfig) (*Result, error) {
 		}
 		stop := res.Solved || (cfg.MaxWall > 0 && time.Since(start) > cfg.MaxWall)
 		if saver.due(it, stop || res.EnvSteps >= cfg.TotalSteps) {
-			ck := &Checkpoint{Algo: "es", Env: cfg.Env, Seed: cfg.Seed, Workers: cfg.Workers, Iter: it, EnvSteps: res.EnvSteps,
-				Params: slices.Clone(params), Adam: adam.State(), Redone: redone, Curve: slices.Clone(res.Curve)}
-			if obsRMS != nil {
-				ck.ObsRMS = obsRMS.clone()
-			}
-			if err := ck.Save(saver.path); err != nil {
+			if err := snapshot().Save(saver.path); err != nil {
 				return finish(), fmt.Errorf("rl: checkpoint: %w", err)
 			}
 		}
@@ -553,12 +557,18 @@ func TrainES(ctx context.Context, cfg ESConfig) (*Result, error) {
 
 // evaluateES runs episodes episodes of the unperturbed policy, batched.
 func evaluateES(pol *esPolicy, env string, params, mean, variance []float64, episodes int, seed int64) (float64, error) {
+	return meanReturn(env, episodes, seed, pol.obs.Dim(), pol.act.Dim(), mean, variance, esGreedy(pol, params, episodes))
+}
+
+// esGreedy is the policy's action for n normalised observations at a
+// time.
+func esGreedy(pol *esPolicy, params []float64, n int) func(x, act []float64) {
 	ad, outd := pol.act.Dim(), pol.net.Out()
-	ws := pol.net.NewWorkspace(episodes)
-	return meanReturn(env, episodes, seed, pol.obs.Dim(), ad, mean, variance, func(x, act []float64) {
-		out := pol.net.Forward(params, x, episodes, ws)
-		for i := range episodes {
+	ws := pol.net.NewWorkspace(n)
+	return func(x, act []float64) {
+		out := pol.net.Forward(params, x, n, ws)
+		for i := range n {
 			pol.act1(out[i*outd:(i+1)*outd], act[i*ad:(i+1)*ad])
 		}
-	})
+	}
 }

@@ -251,6 +251,7 @@ func trainActorCritic(ctx context.Context, cfg PPOConfig, algo string) (*Result,
 	iters := max(1, cfg.TotalSteps/perIter)
 	saver := checkpointer{path: cfg.CheckpointPath, every: cfg.CheckpointEvery}
 	finish := func() *Result {
+		res.Checkpoint = L.checkpoint(len(res.Curve), res, retRMS, eps, redone)
 		res.Params = L.params
 		if cfg.NormObs {
 			res.ObsMean, res.ObsVar = L.obsRMS.Mean, L.obsRMS.Var
@@ -630,7 +631,7 @@ func (L *ppoLearner) shardGrad(sh *ppoShard, rows []int, obs, adv []float64, mb 
 
 // resume takes the learner's state from a checkpoint.
 func (L *ppoLearner) resume(ck *Checkpoint) error {
-	if err := ck.check(L.algo, L.cfg.Env, L.cfg.Workers, len(L.params)); err != nil {
+	if err := ck.check(L.algo, L.cfg.Env, L.cfg.Workers, L.cfg.Hidden, len(L.params)); err != nil {
 		return err
 	}
 	if err := L.adam.SetState(ck.Adam); err != nil {
@@ -652,7 +653,7 @@ func (L *ppoLearner) resume(ck *Checkpoint) error {
 
 // checkpoint is the run's state after iteration it.
 func (L *ppoLearner) checkpoint(it int, res *Result, retRMS []*RunningMeanStd, eps *window, redone int) *Checkpoint {
-	ck := &Checkpoint{Algo: L.algo, Env: L.cfg.Env, Seed: L.cfg.Seed, Workers: L.cfg.Workers, Iter: it, EnvSteps: res.EnvSteps,
+	ck := &Checkpoint{Algo: L.algo, Env: L.cfg.Env, Seed: L.cfg.Seed, Workers: L.cfg.Workers, Hidden: slices.Clone(L.cfg.Hidden), Iter: it, EnvSteps: res.EnvSteps,
 		Params: slices.Clone(L.params), Adam: L.adam.State(), LearnerRNG: pcgState(L.pcg),
 		Returns: slices.Clone(eps.vals), EpisodesSeen: eps.seen, Redone: redone, Curve: slices.Clone(res.Curve)}
 	if L.obsRMS != nil {

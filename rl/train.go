@@ -113,6 +113,9 @@ type Result struct {
 	// ObsMean and ObsVar are the observation statistics the policy expects
 	// (nil when observations were not normalised).
 	ObsMean, ObsVar []float64 `json:"-"`
+	// Checkpoint is the run's state at its end: resume from it, or act
+	// with its policy (Greedy).
+	Checkpoint *Checkpoint `json:"-"`
 }
 
 // SaveJSON writes the result (summary and learning curve) to path.
@@ -150,23 +153,29 @@ func SolveTarget(env string) float64 {
 // their mean return. Observations are normalised with mean and variance
 // when they are non-nil.
 func evaluate(pol *Policy, env string, params, mean, variance []float64, episodes int, seed int64) (float64, error) {
-	actor, _, _ := pol.Split(params)
 	ad := pol.ActDim
 	if pol.Discrete {
 		ad = 1
 	}
-	ws := pol.Actor.NewWorkspace(episodes)
+	return meanReturn(env, episodes, seed, pol.ObsDim, ad, mean, variance, ppoGreedy(pol, params, episodes))
+}
+
+// ppoGreedy is the actor's greedy action for n normalised observations
+// at a time: the Gaussian's mean, or the most likely discrete action.
+func ppoGreedy(pol *Policy, params []float64, n int) func(x, act []float64) {
+	actor, _, _ := pol.Split(params)
+	ws := pol.Actor.NewWorkspace(n)
 	cat := Categorical{N: pol.ActDim}
-	return meanReturn(env, episodes, seed, pol.ObsDim, ad, mean, variance, func(x, act []float64) {
-		out := pol.Actor.Forward(actor, x, episodes, ws)
+	return func(x, act []float64) {
+		out := pol.Actor.Forward(actor, x, n, ws)
 		if !pol.Discrete {
 			copy(act, out)
 			return
 		}
-		for i := range episodes {
+		for i := range n {
 			act[i] = float64(cat.Mode(out[i*pol.ActDim : (i+1)*pol.ActDim]))
 		}
-	})
+	}
 }
 
 // meanReturn runs episodes copies of env, one episode each, acting with

@@ -139,7 +139,7 @@ func rlCommand(args []string, out io.Writer) error {
 }
 
 // saveCurve writes DIR/<algo>-<env>-w<workers>-s<seed>.json (summary and
-// curve), its plot, and -weights.json beside them.
+// curve), its plot, and -checkpoint.json beside them.
 func saveCurve(res *rl.Result, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -148,13 +148,9 @@ func saveCurve(res *rl.Result, dir string) error {
 	if err := res.SaveJSON(filepath.Join(dir, name+".json")); err != nil {
 		return err
 	}
-	// The final weights (after a divergence: the last good ones) with the
-	// observation statistics they expect.
-	w, err := json.Marshal(map[string]any{"params": res.Params, "obs_mean": res.ObsMean, "obs_var": res.ObsVar})
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, name+"-weights.json"), w, 0o644); err != nil {
+	// The final state (after a divergence: the last good weights), to
+	// resume from (--resume) or watch (manta rl render --policy).
+	if err := res.Checkpoint.Save(filepath.Join(dir, name+"-checkpoint.json")); err != nil {
 		return err
 	}
 	var s plots.Series
@@ -183,6 +179,6 @@ func saveCurve(res *rl.Result, dir string) error {
 		Name: name, Kind: plots.KindLines, Title: fmt.Sprintf("%s on %s (%d workers, seed %d)", res.Algo, res.Env, res.Workers, res.Seed),
 		XLabel: "env steps", YLabel: "mean return", Series: series, Legend: "bottom-right",
 	}
-	_, err = plots.Render(f, dir)
+	_, err := plots.Render(f, dir)
 	return err
 }
