@@ -144,6 +144,8 @@ func SolveTarget(env string) float64 {
 		return -110
 	case "MountainCarContinuous-v0":
 		return 90
+	case "BipedalWalker-v3":
+		return 300
 	}
 	return math.Inf(1)
 }
