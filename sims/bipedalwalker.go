@@ -3,7 +3,7 @@ package sims
 import (
 	"math"
 
-	"github.com/ByteArena/box2d"
+	"manta/internal/box2d"
 )
 
 // BipedalWalker-v3 (gymnasium/envs/box2d/bipedal_walker.py), the normal

@@ -4,7 +4,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/ByteArena/box2d"
+	"manta/internal/box2d"
 )
 
 // bwHeuristic is Gymnasium's BipedalWalkerHeuristics: a state machine

@@ -1,6 +1,6 @@
 package sims
 
-import "github.com/ByteArena/box2d"
+import "manta/internal/box2d"
 
 // ByteArena/box2d departs from Box2D 2.3 in two defaults, which these
 // helpers restore: a world has no contact filter (so category and mask bits

@@ -3,7 +3,7 @@ package sims
 import (
 	"math"
 
-	"github.com/ByteArena/box2d"
+	"manta/internal/box2d"
 )
 
 // LunarLander-v3 and LunarLanderContinuous-v3
