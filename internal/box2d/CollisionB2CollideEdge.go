@@ -1,8 +1,6 @@
 package box2d
 
-import (
-	"math"
-)
+import ()
 
 // This structure is used to keep track of the best separating axis.
 var B2EPAxis_Type = struct {
@@ -446,7 +444,7 @@ func (collider *B2EPCollider) ComputePolygonSeparation() B2EPAxis {
 
 		s1 := B2Vec2Dot(n, B2Vec2Sub(collider.M_polygonB.Vertices[i], collider.M_v1))
 		s2 := B2Vec2Dot(n, B2Vec2Sub(collider.M_polygonB.Vertices[i], collider.M_v2))
-		s := math.Min(s1, s2)
+		s := min(s1, s2)
 
 		if s > collider.M_radius {
 			// No collision

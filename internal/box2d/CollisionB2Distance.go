@@ -150,7 +150,6 @@ func (p B2DistanceProxy) GetSupportVertex(d B2Vec2) B2Vec2 {
 ///////////////////////////////////////////////////////////////////////////////
 
 // GJK using Voronoi regions (Christer Ericson) and Barycentric coordinates.
-var b2_gjkCalls, b2_gjkIters, b2_gjkMaxIters int
 
 func (p *B2DistanceProxy) Set(shape B2ShapeInterface, index int) {
 	switch shape.GetType() {
@@ -537,7 +536,6 @@ func (simplex *B2Simplex) Solve3() {
 }
 
 func B2Distance(output *B2DistanceOutput, cache *B2SimplexCache, input *B2DistanceInput) {
-	b2_gjkCalls++
 
 	proxyA := &input.ProxyA
 	proxyB := &input.ProxyB
@@ -617,7 +615,6 @@ func B2Distance(output *B2DistanceOutput, cache *B2SimplexCache, input *B2Distan
 
 		// Iteration count is equated to the number of support point calls.
 		iter++
-		b2_gjkIters++
 
 		// Check for duplicate support points. This is the main termination criteria.
 		duplicate := false
@@ -635,10 +632,6 @@ func B2Distance(output *B2DistanceOutput, cache *B2SimplexCache, input *B2Distan
 
 		// New vertex is ok and needed.
 		simplex.M_count++
-	}
-
-	if iter > b2_gjkMaxIters {
-		b2_gjkMaxIters = iter
 	}
 
 	// Prepare output.

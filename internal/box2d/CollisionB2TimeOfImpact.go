@@ -50,10 +50,6 @@ func MakeB2TOIOutput() B2TOIOutput {
 ///////////////////////////////////////////////////////////////////////////////
 ///////////////////////////////////////////////////////////////////////////////
 
-var B2_toiTime, B2_toiMaxTime float64
-var B2_toiCalls, B2_toiIters, B2_toiMaxIters int
-var B2_toiRootIters, B2_toiMaxRootIters int
-
 var B2SeparationFunction_Type = struct {
 	E_points uint8
 	E_faceA  uint8
@@ -280,10 +276,6 @@ func (sepfunc *B2SeparationFunction) Evaluate(indexA int, indexB int, t float64)
 // by computing the largest time at which separation is maintained.
 func B2TimeOfImpact(output *B2TOIOutput, input *B2TOIInput) {
 
-	timer := MakeB2Timer()
-
-	B2_toiCalls++
-
 	output.State = B2TOIOutput_State.E_unknown
 	output.T = input.TMax
 
@@ -301,7 +293,7 @@ func B2TimeOfImpact(output *B2TOIOutput, input *B2TOIInput) {
 	tMax := input.TMax
 
 	totalRadius := proxyA.M_radius + proxyB.M_radius
-	target := math.Max(B2_linearSlop, totalRadius-3.0*B2_linearSlop)
+	target := max(B2_linearSlop, totalRadius-3.0*B2_linearSlop)
 	tolerance := 0.25 * B2_linearSlop
 	B2Assert(target > tolerance)
 
@@ -418,7 +410,6 @@ func B2TimeOfImpact(output *B2TOIOutput, input *B2TOIInput) {
 				}
 
 				rootIterCount++
-				B2_toiRootIters++
 
 				s := fcn.Evaluate(indexA, indexB, t)
 
@@ -442,8 +433,6 @@ func B2TimeOfImpact(output *B2TOIOutput, input *B2TOIInput) {
 				}
 			}
 
-			B2_toiMaxRootIters = MaxInt(B2_toiMaxRootIters, rootIterCount)
-
 			pushBackIter++
 
 			if pushBackIter == B2_maxPolygonVertices {
@@ -452,7 +441,6 @@ func B2TimeOfImpact(output *B2TOIOutput, input *B2TOIInput) {
 		}
 
 		iter++
-		B2_toiIters++
 
 		if done {
 			break
@@ -466,9 +454,4 @@ func B2TimeOfImpact(output *B2TOIOutput, input *B2TOIInput) {
 		}
 	}
 
-	B2_toiMaxIters = MaxInt(B2_toiMaxIters, iter)
-
-	time := timer.GetMilliseconds()
-	B2_toiMaxTime = math.Max(B2_toiMaxTime, time)
-	B2_toiTime += time
 }

@@ -202,9 +202,7 @@ func (island *B2Island) Destroy() {
 
 }
 
-func (island *B2Island) Solve(profile *B2Profile, step B2TimeStep, gravity B2Vec2, allowSleep bool) {
-
-	timer := MakeB2Timer()
+func (island *B2Island) Solve(step B2TimeStep, gravity B2Vec2, allowSleep bool) {
 
 	h := step.Dt
 
@@ -252,8 +250,6 @@ func (island *B2Island) Solve(profile *B2Profile, step B2TimeStep, gravity B2Vec
 		island.M_velocities[i].W = w
 	}
 
-	timer.Reset()
-
 	// Solver data
 	solverData := MakeB2SolverData()
 	solverData.Step = step
@@ -279,10 +275,7 @@ func (island *B2Island) Solve(profile *B2Profile, step B2TimeStep, gravity B2Vec
 		island.M_joints[i].InitVelocityConstraints(solverData)
 	}
 
-	profile.SolveInit = timer.GetMilliseconds()
-
 	// Solve velocity constraints
-	timer.Reset()
 	for i := 0; i < step.VelocityIterations; i++ {
 
 		for j := 0; j < island.M_jointCount; j++ {
@@ -294,7 +287,6 @@ func (island *B2Island) Solve(profile *B2Profile, step B2TimeStep, gravity B2Vec
 
 	// Store impulses for warm starting
 	contactSolver.StoreImpulses()
-	profile.SolveVelocity = timer.GetMilliseconds()
 
 	// Integrate positions
 	for i := 0; i < island.M_bodyCount; i++ {
@@ -327,7 +319,6 @@ func (island *B2Island) Solve(profile *B2Profile, step B2TimeStep, gravity B2Vec
 	}
 
 	// Solve position constraints
-	timer.Reset()
 	positionSolved := false
 	for i := 0; i < step.PositionIterations; i++ {
 		contactsOkay := contactSolver.SolvePositionConstraints()
@@ -355,8 +346,6 @@ func (island *B2Island) Solve(profile *B2Profile, step B2TimeStep, gravity B2Vec
 		body.SynchronizeTransform()
 	}
 
-	profile.SolvePosition = timer.GetMilliseconds()
-
 	island.Report(contactSolver.M_velocityConstraints)
 
 	if allowSleep {
@@ -376,7 +365,7 @@ func (island *B2Island) Solve(profile *B2Profile, step B2TimeStep, gravity B2Vec
 				minSleepTime = 0.0
 			} else {
 				b.M_sleepTime += h
-				minSleepTime = math.Min(minSleepTime, b.M_sleepTime)
+				minSleepTime = min(minSleepTime, b.M_sleepTime)
 			}
 		}
 

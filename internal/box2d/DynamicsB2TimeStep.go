@@ -1,21 +1,5 @@
 package box2d
 
-// / Profiling data. Times are in milliseconds.
-type B2Profile struct {
-	Step          float64
-	Collide       float64
-	Solve         float64
-	SolveInit     float64
-	SolveVelocity float64
-	SolvePosition float64
-	Broadphase    float64
-	SolveTOI      float64
-}
-
-func MakeB2Profile() B2Profile {
-	return B2Profile{}
-}
-
 // / This is an internal structure.
 type B2TimeStep struct {
 	Dt                 float64 // time step

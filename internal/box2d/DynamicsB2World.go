@@ -1,8 +1,6 @@
 package box2d
 
-import (
-	"math"
-)
+import ()
 
 /// The world class manages all physics entities, dynamic simulation,
 /// and asynchronous queries. The world also contains efficient memory
@@ -48,8 +46,6 @@ type B2World struct {
 	M_subStepping       bool
 
 	M_stepComplete bool
-
-	M_profile B2Profile
 }
 
 func (world B2World) GetBodyList() *B2Body {
@@ -103,10 +99,6 @@ func (world B2World) GetAutoClearForces() bool {
 
 func (world B2World) GetContactManager() B2ContactManager {
 	return world.M_contactManager
-}
-
-func (world B2World) GetProfile() B2Profile {
-	return world.M_profile
 }
 
 ///////////////////////////////////////////////////////////////////////////////
@@ -429,9 +421,6 @@ func (world *B2World) SetAllowSleeping(flag bool) {
 
 // Find islands, integrate and solve constraints, solve position constraints
 func (world *B2World) Solve(step B2TimeStep) {
-	world.M_profile.SolveInit = 0.0
-	world.M_profile.SolveVelocity = 0.0
-	world.M_profile.SolvePosition = 0.0
 
 	// Size the island for the worst case.
 	island := MakeB2Island(
@@ -561,11 +550,7 @@ func (world *B2World) Solve(step B2TimeStep) {
 			}
 		}
 
-		profile := MakeB2Profile()
-		island.Solve(&profile, step, world.M_gravity, world.M_allowSleep)
-		world.M_profile.SolveInit += profile.SolveInit
-		world.M_profile.SolveVelocity += profile.SolveVelocity
-		world.M_profile.SolvePosition += profile.SolvePosition
+		island.Solve(step, world.M_gravity, world.M_allowSleep)
 
 		// Post solve cleanup.
 		for i := 0; i < island.M_bodyCount; i++ {
@@ -577,30 +562,23 @@ func (world *B2World) Solve(step B2TimeStep) {
 		}
 	}
 
-	stack = nil
-
-	{
-		timer := MakeB2Timer()
-
-		// Synchronize fixtures, check for out of range bodies.
-		for b := world.M_bodyList; b != nil; b = b.GetNext() {
-			// If a body was not in an island then it did not move.
-			if (b.M_flags & B2Body_Flags.E_islandFlag) == 0 {
-				continue
-			}
-
-			if b.GetType() == B2BodyType.B2_staticBody {
-				continue
-			}
-
-			// Update fixtures (for broad-phase).
-			b.SynchronizeFixtures()
+	// Synchronize fixtures, check for out of range bodies.
+	for b := world.M_bodyList; b != nil; b = b.GetNext() {
+		// If a body was not in an island then it did not move.
+		if (b.M_flags & B2Body_Flags.E_islandFlag) == 0 {
+			continue
 		}
 
-		// Look for new contacts.
-		world.M_contactManager.FindNewContacts()
-		world.M_profile.Broadphase = timer.GetMilliseconds()
+		if b.GetType() == B2BodyType.B2_staticBody {
+			continue
+		}
+
+		// Update fixtures (for broad-phase).
+		b.SynchronizeFixtures()
 	}
+
+	// Look for new contacts.
+	world.M_contactManager.FindNewContacts()
 }
 
 // Find TOI contacts and solve them.
@@ -707,7 +685,7 @@ func (world *B2World) SolveTOI(step B2TimeStep) {
 				// Beta is the fraction of the remaining portion of the .
 				beta := output.T
 				if output.State == B2TOIOutput_State.E_touching {
-					alpha = math.Min(alpha0+(1.0-alpha0)*beta, 1.0)
+					alpha = min(alpha0+(1.0-alpha0)*beta, 1.0)
 				} else {
 					alpha = 1.0
 				}
@@ -887,7 +865,6 @@ func (world *B2World) SolveTOI(step B2TimeStep) {
 }
 
 func (world *B2World) Step(dt float64, velocityIterations int, positionIterations int) {
-	stepTimer := MakeB2Timer()
 
 	// If new fixtures were added, we need to find the new contacts.
 	if (world.M_flags & B2World_Flags.E_newFixture) != 0x0000 {
@@ -912,24 +889,16 @@ func (world *B2World) Step(dt float64, velocityIterations int, positionIteration
 	step.WarmStarting = world.M_warmStarting
 
 	// Update contacts. This is where some contacts are destroyed.
-	{
-		timer := MakeB2Timer()
-		world.M_contactManager.Collide()
-		world.M_profile.Collide = timer.GetMilliseconds()
-	}
+	world.M_contactManager.Collide()
 
 	// Integrate velocities, solve velocity constraints, and integrate positions.
 	if world.M_stepComplete && step.Dt > 0.0 {
-		timer := MakeB2Timer()
 		world.Solve(step)
-		world.M_profile.Solve = timer.GetMilliseconds()
 	}
 
 	// Handle TOI events.
 	if world.M_continuousPhysics && step.Dt > 0.0 {
-		timer := MakeB2Timer()
 		world.SolveTOI(step)
-		world.M_profile.SolveTOI = timer.GetMilliseconds()
 	}
 
 	if step.Dt > 0.0 {
@@ -941,8 +910,6 @@ func (world *B2World) Step(dt float64, velocityIterations int, positionIteration
 	}
 
 	world.M_flags &= ^B2World_Flags.E_locked
-
-	world.M_profile.Step = stepTimer.GetMilliseconds()
 }
 
 func (world *B2World) ClearForces() {
