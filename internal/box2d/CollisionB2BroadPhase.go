@@ -1,7 +1,7 @@
 package box2d
 
 import (
-	"sort"
+	"slices"
 )
 
 type B2BroadPhaseAddPairCallback func(userDataA interface{}, userDataB interface{})
@@ -29,12 +29,15 @@ type B2BroadPhase struct {
 	M_queryProxyId int
 }
 
-type PairByLessThan []B2Pair
-
-func (a PairByLessThan) Len() int      { return len(a) }
-func (a PairByLessThan) Swap(i, j int) { a[i], a[j] = a[j], a[i] }
-func (a PairByLessThan) Less(i, j int) bool {
-	return B2PairLessThan(a[i], a[j])
+// comparePairs orders pairs by B2PairLessThan.
+func comparePairs(a, b B2Pair) int {
+	if B2PairLessThan(a, b) {
+		return -1
+	}
+	if B2PairLessThan(b, a) {
+		return 1
+	}
+	return 0
 }
 
 // / This is used to sort pairs.
@@ -50,34 +53,34 @@ func B2PairLessThan(pair1 B2Pair, pair2 B2Pair) bool {
 	return false
 }
 
-func (bp B2BroadPhase) GetUserData(proxyId int) interface{} {
+func (bp *B2BroadPhase) GetUserData(proxyId int) interface{} {
 	return bp.M_tree.GetUserData(proxyId)
 }
 
-func (bp B2BroadPhase) TestOverlap(proxyIdA int, proxyIdB int) bool {
+func (bp *B2BroadPhase) TestOverlap(proxyIdA int, proxyIdB int) bool {
 	return B2TestOverlapBoundingBoxes(
 		bp.M_tree.GetFatAABB(proxyIdA),
 		bp.M_tree.GetFatAABB(proxyIdB),
 	)
 }
 
-func (bp B2BroadPhase) GetFatAABB(proxyId int) B2AABB {
+func (bp *B2BroadPhase) GetFatAABB(proxyId int) B2AABB {
 	return bp.M_tree.GetFatAABB(proxyId)
 }
 
-func (bp B2BroadPhase) GetProxyCount() int {
+func (bp *B2BroadPhase) GetProxyCount() int {
 	return bp.M_proxyCount
 }
 
-func (bp B2BroadPhase) GetTreeHeight() int {
+func (bp *B2BroadPhase) GetTreeHeight() int {
 	return bp.M_tree.GetHeight()
 }
 
-func (bp B2BroadPhase) GetTreeBalance() int {
+func (bp *B2BroadPhase) GetTreeBalance() int {
 	return bp.M_tree.GetMaxBalance()
 }
 
-func (bp B2BroadPhase) GetTreeQuality() float64 {
+func (bp *B2BroadPhase) GetTreeQuality() float64 {
 	return bp.M_tree.GetAreaRatio()
 }
 
@@ -104,7 +107,9 @@ func (bp *B2BroadPhase) UpdatePairs(addPairCallback B2BroadPhaseAddPairCallback)
 	bp.M_moveCount = 0
 
 	// Sort the pair buffer to expose duplicates.
-	sort.Sort(PairByLessThan(bp.M_pairBuffer[:bp.M_pairCount]))
+	// Equal pairs are equal in every field, so any sort gives the same
+	// order; slices.SortFunc does not box the slice as sort.Sort did.
+	slices.SortFunc(bp.M_pairBuffer[:bp.M_pairCount], comparePairs)
 
 	// Send the pairs back to the client.
 	i := 0

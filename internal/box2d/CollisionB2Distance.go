@@ -103,16 +103,16 @@ func NewB2DistanceOutput() *B2DistanceOutput {
 
 // //////////////////////////////////////////////////////////////////////////
 
-func (p B2DistanceProxy) GetVertexCount() int {
+func (p *B2DistanceProxy) GetVertexCount() int {
 	return p.M_count
 }
 
-func (p B2DistanceProxy) GetVertex(index int) B2Vec2 {
+func (p *B2DistanceProxy) GetVertex(index int) B2Vec2 {
 	B2Assert(0 <= index && index < p.M_count)
 	return p.M_vertices[index]
 }
 
-func (p B2DistanceProxy) GetSupport(d B2Vec2) int {
+func (p *B2DistanceProxy) GetSupport(d B2Vec2) int {
 	bestIndex := 0
 	bestValue := B2Vec2Dot(p.M_vertices[0], d)
 	for i := 1; i < p.M_count; i++ {
@@ -126,7 +126,7 @@ func (p B2DistanceProxy) GetSupport(d B2Vec2) int {
 	return bestIndex
 }
 
-func (p B2DistanceProxy) GetSupportVertex(d B2Vec2) B2Vec2 {
+func (p *B2DistanceProxy) GetSupportVertex(d B2Vec2) B2Vec2 {
 	bestIndex := 0
 	bestValue := B2Vec2Dot(p.M_vertices[0], d)
 
@@ -165,7 +165,8 @@ func (p *B2DistanceProxy) Set(shape B2ShapeInterface, index int) {
 	case B2Shape_Type.E_edge:
 		{
 			edge := shape.(*B2EdgeShape)
-			p.M_vertices = []B2Vec2{edge.M_vertex1, edge.M_vertex2}
+			p.M_buffer = [2]B2Vec2{edge.M_vertex1, edge.M_vertex2}
+			p.M_vertices = p.M_buffer[:]
 			p.M_count = 2
 			p.M_radius = edge.M_radius
 		}
@@ -266,7 +267,7 @@ func (simplex *B2Simplex) ReadCache(cache *B2SimplexCache, proxyA *B2DistancePro
 	}
 }
 
-func (simplex B2Simplex) WriteCache(cache *B2SimplexCache) {
+func (simplex *B2Simplex) WriteCache(cache *B2SimplexCache) {
 	cache.Metric = simplex.GetMetric()
 	cache.Count = simplex.M_count
 	vertices := &simplex.M_vs
@@ -276,7 +277,7 @@ func (simplex B2Simplex) WriteCache(cache *B2SimplexCache) {
 	}
 }
 
-func (simplex B2Simplex) GetSearchDirection() B2Vec2 {
+func (simplex *B2Simplex) GetSearchDirection() B2Vec2 {
 	switch simplex.M_count {
 	case 1:
 		return simplex.M_vs[0].W.OperatorNegate()
@@ -300,7 +301,7 @@ func (simplex B2Simplex) GetSearchDirection() B2Vec2 {
 	}
 }
 
-func (simplex B2Simplex) GetClosestPoint() B2Vec2 {
+func (simplex *B2Simplex) GetClosestPoint() B2Vec2 {
 	switch simplex.M_count {
 	case 0:
 		B2Assert(false)
@@ -330,7 +331,7 @@ func (simplex B2Simplex) GetClosestPoint() B2Vec2 {
 	}
 }
 
-func (simplex B2Simplex) GetWitnessPoints(pA *B2Vec2, pB *B2Vec2) {
+func (simplex *B2Simplex) GetWitnessPoints(pA *B2Vec2, pB *B2Vec2) {
 	switch simplex.M_count {
 	case 0:
 		B2Assert(false)
@@ -369,7 +370,7 @@ func (simplex B2Simplex) GetWitnessPoints(pA *B2Vec2, pB *B2Vec2) {
 	}
 }
 
-func (simplex B2Simplex) GetMetric() float64 {
+func (simplex *B2Simplex) GetMetric() float64 {
 	switch simplex.M_count {
 	case 0:
 		B2Assert(false)

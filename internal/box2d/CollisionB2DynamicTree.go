@@ -60,24 +60,30 @@ type B2DynamicTree struct {
 	M_path int
 
 	M_insertionCount int
+
+	// stack is the node stack of Query and RayCast, kept between calls so
+	// that they do not allocate; nil while one is running, so a callback
+	// that queries the tree again gets a stack of its own.
+	stack []int
 }
 
-func (tree B2DynamicTree) GetUserData(proxyId int) interface{} {
+func (tree *B2DynamicTree) GetUserData(proxyId int) interface{} {
 	B2Assert(0 <= proxyId && proxyId < tree.M_nodeCapacity)
 	return tree.M_nodes[proxyId].UserData
 }
 
-func (tree B2DynamicTree) GetFatAABB(proxyId int) B2AABB {
+func (tree *B2DynamicTree) GetFatAABB(proxyId int) B2AABB {
 	B2Assert(0 <= proxyId && proxyId < tree.M_nodeCapacity)
 	return tree.M_nodes[proxyId].Aabb
 }
 
 func (tree *B2DynamicTree) Query(queryCallback B2TreeQueryCallback, aabb B2AABB) {
-	stack := NewB2GrowableStack()
-	stack.Push(tree.M_root)
+	stack := append(tree.stack[:0], tree.M_root)
+	tree.stack = nil
 
-	for stack.GetCount() > 0 {
-		nodeId := stack.Pop().(int)
+	for len(stack) > 0 {
+		nodeId := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
 		if nodeId == B2_nullNode {
 			continue
 		}
@@ -88,17 +94,18 @@ func (tree *B2DynamicTree) Query(queryCallback B2TreeQueryCallback, aabb B2AABB)
 			if node.IsLeaf() {
 				proceed := queryCallback(nodeId)
 				if proceed == false {
+					tree.stack = stack
 					return
 				}
 			} else {
-				stack.Push(node.Child1)
-				stack.Push(node.Child2)
+				stack = append(stack, node.Child1, node.Child2)
 			}
 		}
 	}
+	tree.stack = stack
 }
 
-func (tree B2DynamicTree) RayCast(rayCastCallback B2TreeRayCastCallback, input B2RayCastInput) {
+func (tree *B2DynamicTree) RayCast(rayCastCallback B2TreeRayCastCallback, input B2RayCastInput) {
 
 	p1 := input.P1
 	p2 := input.P2
@@ -123,11 +130,12 @@ func (tree B2DynamicTree) RayCast(rayCastCallback B2TreeRayCastCallback, input B
 		segmentAABB.UpperBound = B2Vec2Max(p1, t)
 	}
 
-	stack := NewB2GrowableStack()
-	stack.Push(tree.M_root)
+	stack := append(tree.stack[:0], tree.M_root)
+	tree.stack = nil
 
-	for stack.GetCount() > 0 {
-		nodeId := stack.Pop().(int)
+	for len(stack) > 0 {
+		nodeId := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
 		if nodeId == B2_nullNode {
 			continue
 		}
@@ -158,6 +166,7 @@ func (tree B2DynamicTree) RayCast(rayCastCallback B2TreeRayCastCallback, input B
 
 			if value == 0.0 {
 				// The client has terminated the ray cast.
+				tree.stack = stack
 				return
 			}
 
@@ -169,10 +178,10 @@ func (tree B2DynamicTree) RayCast(rayCastCallback B2TreeRayCastCallback, input B
 				segmentAABB.UpperBound = B2Vec2Max(p1, t)
 			}
 		} else {
-			stack.Push(node.Child1)
-			stack.Push(node.Child2)
+			stack = append(stack, node.Child1, node.Child2)
 		}
 	}
+	tree.stack = stack
 }
 
 ///////////////////////////////////////////////////////////////////////////////
@@ -618,7 +627,7 @@ func (tree *B2DynamicTree) Balance(iA int) int {
 	return iA
 }
 
-func (tree B2DynamicTree) GetHeight() int {
+func (tree *B2DynamicTree) GetHeight() int {
 	if tree.M_root == B2_nullNode {
 		return 0
 	}
@@ -626,7 +635,7 @@ func (tree B2DynamicTree) GetHeight() int {
 	return tree.M_nodes[tree.M_root].Height
 }
 
-func (tree B2DynamicTree) GetAreaRatio() float64 {
+func (tree *B2DynamicTree) GetAreaRatio() float64 {
 	if tree.M_root == B2_nullNode {
 		return 0.0
 	}
@@ -649,7 +658,7 @@ func (tree B2DynamicTree) GetAreaRatio() float64 {
 }
 
 // Compute the height of a sub-tree.
-func (tree B2DynamicTree) ComputeHeight(nodeId int) int {
+func (tree *B2DynamicTree) ComputeHeight(nodeId int) int {
 	B2Assert(0 <= nodeId && nodeId < tree.M_nodeCapacity)
 	node := &tree.M_nodes[nodeId]
 
@@ -662,11 +671,11 @@ func (tree B2DynamicTree) ComputeHeight(nodeId int) int {
 	return 1 + MaxInt(height1, height2)
 }
 
-func (tree B2DynamicTree) ComputeTotalHeight() int {
+func (tree *B2DynamicTree) ComputeTotalHeight() int {
 	return tree.ComputeHeight(tree.M_root)
 }
 
-func (tree B2DynamicTree) ValidateStructure(index int) {
+func (tree *B2DynamicTree) ValidateStructure(index int) {
 	if index == B2_nullNode {
 		return
 	}
@@ -697,7 +706,7 @@ func (tree B2DynamicTree) ValidateStructure(index int) {
 	tree.ValidateStructure(child2)
 }
 
-func (tree B2DynamicTree) ValidateMetrics(index int) {
+func (tree *B2DynamicTree) ValidateMetrics(index int) {
 	if index == B2_nullNode {
 		return
 	}
@@ -732,10 +741,10 @@ func (tree B2DynamicTree) ValidateMetrics(index int) {
 	tree.ValidateMetrics(child2)
 }
 
-func (tree B2DynamicTree) Validate() {
+func (tree *B2DynamicTree) Validate() {
 }
 
-func (tree B2DynamicTree) GetMaxBalance() int {
+func (tree *B2DynamicTree) GetMaxBalance() int {
 	maxBalance := 0
 	for i := 0; i < tree.M_nodeCapacity; i++ {
 		node := &tree.M_nodes[i]

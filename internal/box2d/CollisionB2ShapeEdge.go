@@ -46,7 +46,7 @@ func (edge *B2EdgeShape) Set(v1 B2Vec2, v2 B2Vec2) {
 	edge.M_hasVertex3 = false
 }
 
-func (edge B2EdgeShape) Clone() B2ShapeInterface {
+func (edge *B2EdgeShape) Clone() B2ShapeInterface {
 	clone := NewB2EdgeShape()
 	clone.M_vertex0 = edge.M_vertex0
 	clone.M_vertex1 = edge.M_vertex1
@@ -60,11 +60,11 @@ func (edge B2EdgeShape) Clone() B2ShapeInterface {
 
 func (edge *B2EdgeShape) Destroy() {}
 
-func (edge B2EdgeShape) GetChildCount() int {
+func (edge *B2EdgeShape) GetChildCount() int {
 	return 1
 }
 
-func (edge B2EdgeShape) TestPoint(xf B2Transform, p B2Vec2) bool {
+func (edge *B2EdgeShape) TestPoint(xf B2Transform, p B2Vec2) bool {
 	return false
 }
 
@@ -72,7 +72,7 @@ func (edge B2EdgeShape) TestPoint(xf B2Transform, p B2Vec2) bool {
 // v = v1 + s * e
 // p1 + t * d = v1 + s * e
 // s * e - t * d = p1 - v1
-func (edge B2EdgeShape) RayCast(output *B2RayCastOutput, input B2RayCastInput, xf B2Transform, childIndex int) bool {
+func (edge *B2EdgeShape) RayCast(output *B2RayCastOutput, input B2RayCastInput, xf B2Transform, childIndex int) bool {
 
 	// Put the ray into the edge's frame of reference.
 	p1 := B2RotVec2MulT(xf.Q, B2Vec2Sub(input.P1, xf.P))
@@ -125,7 +125,7 @@ func (edge B2EdgeShape) RayCast(output *B2RayCastOutput, input B2RayCastInput, x
 	return true
 }
 
-func (edge B2EdgeShape) ComputeAABB(aabb *B2AABB, xf B2Transform, childIndex int) {
+func (edge *B2EdgeShape) ComputeAABB(aabb *B2AABB, xf B2Transform, childIndex int) {
 
 	v1 := B2TransformVec2Mul(xf, edge.M_vertex1)
 	v2 := B2TransformVec2Mul(xf, edge.M_vertex2)
@@ -138,7 +138,7 @@ func (edge B2EdgeShape) ComputeAABB(aabb *B2AABB, xf B2Transform, childIndex int
 	aabb.UpperBound = B2Vec2Sub(upper, r)
 }
 
-func (edge B2EdgeShape) ComputeMass(massData *B2MassData, density float64) {
+func (edge *B2EdgeShape) ComputeMass(massData *B2MassData, density float64) {
 	massData.Mass = 0.0
 	massData.Center = B2Vec2MulScalar(0.5, B2Vec2Add(edge.M_vertex1, edge.M_vertex2))
 	massData.I = 0.0

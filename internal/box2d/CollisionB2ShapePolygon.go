@@ -38,7 +38,7 @@ func NewB2PolygonShape() *B2PolygonShape {
 ///////////////////////////////////////////////////////////////////////////////
 ///////////////////////////////////////////////////////////////////////////////
 
-func (poly B2PolygonShape) Clone() B2ShapeInterface {
+func (poly *B2PolygonShape) Clone() B2ShapeInterface {
 
 	clone := NewB2PolygonShape()
 	clone.M_centroid = poly.M_centroid
@@ -93,7 +93,7 @@ func (poly *B2PolygonShape) SetAsBoxFromCenterAndAngle(hx float64, hy float64, c
 	}
 }
 
-func (poly B2PolygonShape) GetChildCount() int {
+func (poly *B2PolygonShape) GetChildCount() int {
 	return 1
 }
 
@@ -259,7 +259,7 @@ func (poly *B2PolygonShape) Set(vertices []B2Vec2, count int) {
 	poly.M_centroid = ComputeCentroid(poly.M_vertices[:], m)
 }
 
-func (poly B2PolygonShape) TestPoint(xf B2Transform, p B2Vec2) bool {
+func (poly *B2PolygonShape) TestPoint(xf B2Transform, p B2Vec2) bool {
 	pLocal := B2RotVec2MulT(xf.Q, B2Vec2Sub(p, xf.P))
 
 	for i := 0; i < poly.M_count; i++ {
@@ -272,7 +272,7 @@ func (poly B2PolygonShape) TestPoint(xf B2Transform, p B2Vec2) bool {
 	return true
 }
 
-func (poly B2PolygonShape) RayCast(output *B2RayCastOutput, input B2RayCastInput, xf B2Transform, childIndex int) bool {
+func (poly *B2PolygonShape) RayCast(output *B2RayCastOutput, input B2RayCastInput, xf B2Transform, childIndex int) bool {
 
 	// Put the ray into the polygon's frame of reference.
 	p1 := B2RotVec2MulT(xf.Q, B2Vec2Sub(input.P1, xf.P))
@@ -332,7 +332,7 @@ func (poly B2PolygonShape) RayCast(output *B2RayCastOutput, input B2RayCastInput
 	return false
 }
 
-func (poly B2PolygonShape) ComputeAABB(aabb *B2AABB, xf B2Transform, childIndex int) {
+func (poly *B2PolygonShape) ComputeAABB(aabb *B2AABB, xf B2Transform, childIndex int) {
 
 	lower := B2TransformVec2Mul(xf, poly.M_vertices[0])
 	upper := lower
@@ -348,7 +348,7 @@ func (poly B2PolygonShape) ComputeAABB(aabb *B2AABB, xf B2Transform, childIndex 
 	aabb.UpperBound = B2Vec2Sub(upper, r)
 }
 
-func (poly B2PolygonShape) ComputeMass(massData *B2MassData, density float64) {
+func (poly *B2PolygonShape) ComputeMass(massData *B2MassData, density float64) {
 	// Polygon mass, centroid, and inertia.
 	// Let rho be the polygon density in mass per unit area.
 	// Then:
@@ -438,7 +438,7 @@ func (poly B2PolygonShape) ComputeMass(massData *B2MassData, density float64) {
 	massData.I += massData.Mass * (B2Vec2Dot(massData.Center, massData.Center) - B2Vec2Dot(center, center))
 }
 
-func (poly B2PolygonShape) Validate() bool {
+func (poly *B2PolygonShape) Validate() bool {
 
 	for i := 0; i < poly.M_count; i++ {
 		i1 := i

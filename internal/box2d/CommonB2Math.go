@@ -782,7 +782,7 @@ func (sweep *B2Sweep) Normalize() {
 
 // / Solve A * x = b, where b is a column vector. This is more efficient
 // / than computing the inverse in one-shot cases.
-func (mat B2Mat33) Solve33(b B2Vec3) B2Vec3 {
+func (mat *B2Mat33) Solve33(b B2Vec3) B2Vec3 {
 	det := B2Vec3Dot(mat.Ex, B2Vec3Cross(mat.Ey, mat.Ez))
 	if det != 0.0 {
 		det = 1.0 / det
@@ -803,7 +803,7 @@ func (mat B2Mat33) Solve33(b B2Vec3) B2Vec3 {
 
 // / Solve A * x = b, where b is a column vector. This is more efficient
 // / than computing the inverse in one-shot cases.
-func (mat B2Mat33) Solve22(b B2Vec2) B2Vec2 {
+func (mat *B2Mat33) Solve22(b B2Vec2) B2Vec2 {
 	a11 := mat.Ex.X
 	a12 := mat.Ey.X
 	a21 := mat.Ex.Y
@@ -821,7 +821,7 @@ func (mat B2Mat33) Solve22(b B2Vec2) B2Vec2 {
 }
 
 // /
-func (mat B2Mat33) GetInverse22(M *B2Mat33) {
+func (mat *B2Mat33) GetInverse22(M *B2Mat33) {
 	a := mat.Ex.X
 	b := mat.Ey.X
 	c := mat.Ex.Y
@@ -844,7 +844,7 @@ func (mat B2Mat33) GetInverse22(M *B2Mat33) {
 }
 
 // / Returns the zero matrix if singular.
-func (mat B2Mat33) GetSymInverse33(M *B2Mat33) {
+func (mat *B2Mat33) GetSymInverse33(M *B2Mat33) {
 	det := B2Vec3Dot(mat.Ex, B2Vec3Cross(mat.Ey, mat.Ez))
 
 	if det != 0.0 {

@@ -83,13 +83,14 @@ type B2ContactPositionConstraint struct {
 	PointCount                 int
 }
 
-func MakeB2ContactSolver(def *B2ContactSolverDef) B2ContactSolver {
-	solver := B2ContactSolver{}
-
+// Init readies the solver for def's contacts as Box2D's constructor does,
+// reusing the constraint buffers of the solver's previous use: zeroed,
+// they hold what freshly made ones would.
+func (solver *B2ContactSolver) Init(def *B2ContactSolverDef) {
 	solver.M_step = def.Step
 	solver.M_count = def.Count
-	solver.M_positionConstraints = make([]B2ContactPositionConstraint, solver.M_count)
-	solver.M_velocityConstraints = make([]B2ContactVelocityConstraint, solver.M_count)
+	solver.M_positionConstraints = resize(solver.M_positionConstraints, solver.M_count)
+	solver.M_velocityConstraints = resize(solver.M_velocityConstraints, solver.M_count)
 	solver.M_positions = def.Positions
 	solver.M_velocities = def.Velocities
 	solver.M_contacts = def.Contacts
@@ -163,8 +164,17 @@ func MakeB2ContactSolver(def *B2ContactSolverDef) B2ContactSolver {
 			pc.LocalPoints[j] = cp.LocalPoint
 		}
 	}
+}
 
-	return solver
+// resize returns s with length n and every element zero, reusing its
+// array when that is large enough.
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	s = s[:n]
+	clear(s)
+	return s
 }
 
 func (solver *B2ContactSolver) Destroy() {

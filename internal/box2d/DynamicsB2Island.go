@@ -22,6 +22,11 @@ type B2Island struct {
 	M_bodyCapacity    int
 	M_contactCapacity int
 	M_jointCapacity   int
+
+	// solver and impulse are kept from one Solve to the next so that a
+	// step does not allocate.
+	solver  B2ContactSolver
+	impulse B2ContactImpulse
 }
 
 func (island *B2Island) Clear() {
@@ -175,10 +180,11 @@ This might be faster than computing sin+cos.
 However, we can compute sin+cos of the same angle fast.
 */
 
-func MakeB2Island(bodyCapacity int, contactCapacity int, jointCapacity int, listener B2ContactListenerInterface) B2Island {
-
-	island := B2Island{}
-
+// Reset readies the island for up to the given numbers of bodies, contacts
+// and joints, as a newly made one, reusing its buffers where they are
+// large enough. The buffers need no zeroing: Add* and Solve write each
+// element before it is read.
+func (island *B2Island) Reset(bodyCapacity int, contactCapacity int, jointCapacity int, listener B2ContactListenerInterface) {
 	island.M_bodyCapacity = bodyCapacity
 	island.M_contactCapacity = contactCapacity
 	island.M_jointCapacity = jointCapacity
@@ -188,14 +194,21 @@ func MakeB2Island(bodyCapacity int, contactCapacity int, jointCapacity int, list
 
 	island.M_listener = listener
 
-	island.M_bodies = make([]*B2Body, bodyCapacity)
-	island.M_contacts = make([]B2ContactInterface, contactCapacity)
-	island.M_joints = make([]B2JointInterface, jointCapacity)
+	island.M_bodies = grow(island.M_bodies, bodyCapacity)
+	island.M_contacts = grow(island.M_contacts, contactCapacity)
+	island.M_joints = grow(island.M_joints, jointCapacity)
 
-	island.M_velocities = make([]B2Velocity, bodyCapacity)
-	island.M_positions = make([]B2Position, bodyCapacity)
+	island.M_velocities = grow(island.M_velocities, bodyCapacity)
+	island.M_positions = grow(island.M_positions, bodyCapacity)
+}
 
-	return island
+// grow returns s with length n, reusing its array when that is large
+// enough; the elements keep whatever they held.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
 }
 
 func (island *B2Island) Destroy() {
@@ -264,7 +277,8 @@ func (island *B2Island) Solve(step B2TimeStep, gravity B2Vec2, allowSleep bool) 
 	contactSolverDef.Positions = island.M_positions
 	contactSolverDef.Velocities = island.M_velocities
 
-	contactSolver := MakeB2ContactSolver(&contactSolverDef)
+	contactSolver := &island.solver
+	contactSolver.Init(&contactSolverDef)
 	contactSolver.InitializeVelocityConstraints()
 
 	if step.WarmStarting {
@@ -399,7 +413,8 @@ func (island *B2Island) SolveTOI(subStep B2TimeStep, toiIndexA int, toiIndexB in
 	contactSolverDef.Step = subStep
 	contactSolverDef.Positions = island.M_positions
 	contactSolverDef.Velocities = island.M_velocities
-	contactSolver := MakeB2ContactSolver(&contactSolverDef)
+	contactSolver := &island.solver
+	contactSolver.Init(&contactSolverDef)
 
 	// Solve position constraints.
 	for i := 0; i < subStep.PositionIterations; i++ {
@@ -478,9 +493,10 @@ func (island *B2Island) Report(constraints []B2ContactVelocityConstraint) {
 	for i := 0; i < island.M_contactCount; i++ {
 		c := island.M_contacts[i]
 
-		vc := constraints[i]
+		vc := &constraints[i]
 
-		impulse := MakeB2ContactImpulse()
+		island.impulse = MakeB2ContactImpulse()
+		impulse := &island.impulse
 		impulse.Count = vc.PointCount
 
 		for j := 0; j < vc.PointCount; j++ {
@@ -488,6 +504,6 @@ func (island *B2Island) Report(constraints []B2ContactVelocityConstraint) {
 			impulse.TangentImpulses[j] = vc.Points[j].TangentImpulse
 		}
 
-		island.M_listener.PostSolve(c, &impulse)
+		island.M_listener.PostSolve(c, impulse)
 	}
 }

@@ -46,29 +46,35 @@ type B2World struct {
 	M_subStepping       bool
 
 	M_stepComplete bool
+
+	// island, toiIsland and islandStack are Solve's and SolveTOI's, kept
+	// so that a step does not allocate.
+	island      B2Island
+	toiIsland   B2Island
+	islandStack []*B2Body
 }
 
-func (world B2World) GetBodyList() *B2Body {
+func (world *B2World) GetBodyList() *B2Body {
 	return world.M_bodyList
 }
 
-func (world B2World) GetJointList() B2JointInterface { // returns a pointer
+func (world *B2World) GetJointList() B2JointInterface { // returns a pointer
 	return world.M_jointList
 }
 
-func (world B2World) GetContactList() B2ContactInterface { // returns a pointer
+func (world *B2World) GetContactList() B2ContactInterface { // returns a pointer
 	return world.M_contactManager.M_contactList
 }
 
-func (world B2World) GetBodyCount() int {
+func (world *B2World) GetBodyCount() int {
 	return world.M_bodyCount
 }
 
-func (world B2World) GetJointCount() int {
+func (world *B2World) GetJointCount() int {
 	return world.M_jointCount
 }
 
-func (world B2World) GetContactCount() int {
+func (world *B2World) GetContactCount() int {
 	return world.M_contactManager.M_contactCount
 }
 
@@ -76,11 +82,11 @@ func (world *B2World) SetGravity(gravity B2Vec2) {
 	world.M_gravity = gravity
 }
 
-func (world B2World) GetGravity() B2Vec2 {
+func (world *B2World) GetGravity() B2Vec2 {
 	return world.M_gravity
 }
 
-func (world B2World) IsLocked() bool {
+func (world *B2World) IsLocked() bool {
 	return (world.M_flags & B2World_Flags.E_locked) == B2World_Flags.E_locked
 }
 
@@ -93,11 +99,11 @@ func (world *B2World) SetAutoClearForces(flag bool) {
 }
 
 // / Get the flag that controls automatic clearing of forces after each time step.
-func (world B2World) GetAutoClearForces() bool {
+func (world *B2World) GetAutoClearForces() bool {
 	return (world.M_flags & B2World_Flags.E_clearForces) == B2World_Flags.E_clearForces
 }
 
-func (world B2World) GetContactManager() B2ContactManager {
+func (world *B2World) GetContactManager() B2ContactManager {
 	return world.M_contactManager
 }
 
@@ -423,7 +429,8 @@ func (world *B2World) SetAllowSleeping(flag bool) {
 func (world *B2World) Solve(step B2TimeStep) {
 
 	// Size the island for the worst case.
-	island := MakeB2Island(
+	island := &world.island
+	island.Reset(
 		world.M_bodyCount,
 		world.M_contactManager.M_contactCount,
 		world.M_jointCount,
@@ -444,7 +451,8 @@ func (world *B2World) Solve(step B2TimeStep) {
 
 	// Build and simulate all awake islands.
 	stackSize := world.M_bodyCount
-	stack := make([]*B2Body, stackSize)
+	world.islandStack = grow(world.islandStack, stackSize)
+	stack := world.islandStack
 
 	for seed := world.M_bodyList; seed != nil; seed = seed.M_next {
 		if (seed.M_flags & B2Body_Flags.E_islandFlag) != 0x0000 {
@@ -584,7 +592,8 @@ func (world *B2World) Solve(step B2TimeStep) {
 // Find TOI contacts and solve them.
 func (world *B2World) SolveTOI(step B2TimeStep) {
 
-	island := MakeB2Island(2*B2_maxTOIContacts, B2_maxTOIContacts, 0, world.M_contactManager.M_contactListener)
+	island := &world.toiIsland
+	island.Reset(2*B2_maxTOIContacts, B2_maxTOIContacts, 0, world.M_contactManager.M_contactListener)
 
 	if world.M_stepComplete {
 		for b := world.M_bodyList; b != nil; b = b.M_next {
@@ -1194,19 +1203,19 @@ func (world *B2World) RayCast(callback B2RaycastCallback, point1 B2Vec2, point2 
 // 	}
 // }
 
-func (world B2World) GetProxyCount() int {
+func (world *B2World) GetProxyCount() int {
 	return world.M_contactManager.M_broadPhase.GetProxyCount()
 }
 
-func (world B2World) GetTreeHeight() int {
+func (world *B2World) GetTreeHeight() int {
 	return world.M_contactManager.M_broadPhase.GetTreeHeight()
 }
 
-func (world B2World) GetTreeBalance() int {
+func (world *B2World) GetTreeBalance() int {
 	return world.M_contactManager.M_broadPhase.GetTreeBalance()
 }
 
-func (world B2World) GetTreeQuality() float64 {
+func (world *B2World) GetTreeQuality() float64 {
 	return world.M_contactManager.M_broadPhase.GetTreeQuality()
 }
 
