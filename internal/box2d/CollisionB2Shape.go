@@ -105,3 +105,29 @@ func (shape B2Shape) GetRadius() float64 {
 func (shape *B2Shape) SetRadius(r float64) {
 	shape.M_radius = r
 }
+
+// computeAABB is shape.ComputeAABB called on the concrete shape: through
+// the interface aabb would escape, and every caller's box be allocated.
+func computeAABB(shape B2ShapeInterface, aabb *B2AABB, xf B2Transform, childIndex int) {
+	switch s := shape.(type) {
+	case *B2PolygonShape:
+		s.ComputeAABB(aabb, xf, childIndex)
+	case *B2EdgeShape:
+		s.ComputeAABB(aabb, xf, childIndex)
+	default:
+		B2Assert(false)
+	}
+}
+
+// rayCast is shape.RayCast called on the concrete shape, for the same
+// reason as computeAABB.
+func rayCast(shape B2ShapeInterface, output *B2RayCastOutput, input B2RayCastInput, xf B2Transform, childIndex int) bool {
+	switch s := shape.(type) {
+	case *B2PolygonShape:
+		return s.RayCast(output, input, xf, childIndex)
+	case *B2EdgeShape:
+		return s.RayCast(output, input, xf, childIndex)
+	}
+	B2Assert(false)
+	return false
+}

@@ -169,7 +169,7 @@ func (fix *B2Fixture) TestPoint(p B2Vec2) bool {
 }
 
 func (fix *B2Fixture) RayCast(output *B2RayCastOutput, input B2RayCastInput, childIndex int) bool {
-	return fix.M_shape.RayCast(output, input, fix.M_body.GetTransform(), childIndex)
+	return rayCast(fix.M_shape, output, input, fix.M_body.GetTransform(), childIndex)
 }
 
 func (fix *B2Fixture) GetMassData(massData *B2MassData) {
@@ -268,7 +268,7 @@ func (fix *B2Fixture) CreateProxies(broadPhase *B2BroadPhase, xf B2Transform) {
 
 	for i := 0; i < fix.M_proxyCount; i++ {
 		proxy := &fix.M_proxies[i]
-		fix.M_shape.ComputeAABB(&proxy.Aabb, xf, i)
+		computeAABB(fix.M_shape, &proxy.Aabb, xf, i)
 		proxy.ProxyId = broadPhase.CreateProxy(proxy.Aabb, proxy)
 		proxy.Fixture = fix
 		proxy.ChildIndex = i
@@ -299,8 +299,8 @@ func (fix *B2Fixture) Synchronize(broadPhase *B2BroadPhase, transform1 B2Transfo
 		// Compute an AABB that covers the swept shape (may miss some rotation effect).
 		aabb1 := MakeB2AABB()
 		aabb2 := MakeB2AABB()
-		fix.M_shape.ComputeAABB(&aabb1, transform1, proxy.ChildIndex)
-		fix.M_shape.ComputeAABB(&aabb2, transform2, proxy.ChildIndex)
+		computeAABB(fix.M_shape, &aabb1, transform1, proxy.ChildIndex)
+		computeAABB(fix.M_shape, &aabb2, transform2, proxy.ChildIndex)
 
 		proxy.Aabb.CombineTwoInPlace(aabb1, aabb2)
 

@@ -52,6 +52,9 @@ type B2World struct {
 	island      B2Island
 	toiIsland   B2Island
 	islandStack []*B2Body
+	// toiInput is SolveTOI's: on the stack it would escape, as a distance
+	// proxy of an edge points into itself.
+	toiInput B2TOIInput
 }
 
 func (world *B2World) GetBodyList() *B2Body {
@@ -681,7 +684,8 @@ func (world *B2World) SolveTOI(step B2TimeStep) {
 				indexB := c.GetChildIndexB()
 
 				// Compute the time of impact in interval [0, minTOI]
-				input := MakeB2TOIInput()
+				input := &world.toiInput
+				*input = MakeB2TOIInput()
 				input.ProxyA.Set(fA.GetShape(), indexA)
 				input.ProxyB.Set(fB.GetShape(), indexB)
 				input.SweepA = bA.M_sweep
@@ -689,7 +693,7 @@ func (world *B2World) SolveTOI(step B2TimeStep) {
 				input.TMax = 1.0
 
 				output := MakeB2TOIOutput()
-				B2TimeOfImpact(&output, &input)
+				B2TimeOfImpact(&output, input)
 
 				// Beta is the fraction of the remaining portion of the .
 				beta := output.T
