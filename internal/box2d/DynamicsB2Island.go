@@ -23,10 +23,11 @@ type B2Island struct {
 	M_contactCapacity int
 	M_jointCapacity   int
 
-	// solver and impulse are kept from one Solve to the next so that a
+	// solver, impulse and solverData are kept from one Solve to the next so that a
 	// step does not allocate.
-	solver  B2ContactSolver
-	impulse B2ContactImpulse
+	solver     B2ContactSolver
+	impulse    B2ContactImpulse
+	solverData B2SolverData
 }
 
 func (island *B2Island) Clear() {
@@ -264,7 +265,8 @@ func (island *B2Island) Solve(step B2TimeStep, gravity B2Vec2, allowSleep bool) 
 	}
 
 	// Solver data
-	solverData := MakeB2SolverData()
+	island.solverData = MakeB2SolverData()
+	solverData := &island.solverData
 	solverData.Step = step
 	solverData.Positions = island.M_positions
 	solverData.Velocities = island.M_velocities

@@ -104,6 +104,15 @@ type B2RevoluteJoint struct {
 	M_mass         B2Mat33 // effective mass for point-to-point constraint.
 	M_motorMass    float64 // effective mass for motor/limit angular constraint.
 	M_limitState   uint8
+
+	// solve33Det, solve33EyEz and solve22Det are the parts of
+	// M_mass.Solve33 and Solve22 that depend on M_mass alone, computed
+	// once a step by InitVelocityConstraints rather than in each of the
+	// velocity iterations (180 a step in Gymnasium's envs), with the same
+	// arithmetic.
+	solve33Det  float64
+	solve33EyEz B2Vec3
+	solve22Det  float64
 }
 
 // / The local anchor point relative to bodyA's origin.
@@ -173,7 +182,7 @@ func MakeB2RevoluteJoint(def *B2RevoluteJointDef) *B2RevoluteJoint {
 	return &res
 }
 
-func (joint *B2RevoluteJoint) InitVelocityConstraints(data B2SolverData) {
+func (joint *B2RevoluteJoint) InitVelocityConstraints(data *B2SolverData) {
 	joint.M_indexA = joint.M_bodyA.M_islandIndex
 	joint.M_indexB = joint.M_bodyB.M_islandIndex
 	joint.M_localCenterA = joint.M_bodyA.M_sweep.LocalCenter
@@ -222,6 +231,17 @@ func (joint *B2RevoluteJoint) InitVelocityConstraints(data B2SolverData) {
 	joint.M_mass.Ex.Z = joint.M_mass.Ez.X
 	joint.M_mass.Ey.Z = joint.M_mass.Ez.Y
 	joint.M_mass.Ez.Z = iA + iB
+
+	m := &joint.M_mass
+	joint.solve33EyEz = B2Vec3Cross(m.Ey, m.Ez)
+	joint.solve33Det = B2Vec3Dot(m.Ex, joint.solve33EyEz)
+	if joint.solve33Det != 0.0 {
+		joint.solve33Det = 1.0 / joint.solve33Det
+	}
+	joint.solve22Det = m.Ex.X*m.Ey.Y - m.Ey.X*m.Ex.Y
+	if joint.solve22Det != 0.0 {
+		joint.solve22Det = 1.0 / joint.solve22Det
+	}
 
 	joint.M_motorMass = iA + iB
 	if joint.M_motorMass > 0.0 {
@@ -277,7 +297,7 @@ func (joint *B2RevoluteJoint) InitVelocityConstraints(data B2SolverData) {
 	data.Velocities[joint.M_indexB].W = wB
 }
 
-func (joint *B2RevoluteJoint) SolveVelocityConstraints(data B2SolverData) {
+func (joint *B2RevoluteJoint) SolveVelocityConstraints(data *B2SolverData) {
 	vA := data.Velocities[joint.M_indexA].V
 	wA := data.Velocities[joint.M_indexA].W
 	vB := data.Velocities[joint.M_indexB].V
@@ -309,7 +329,7 @@ func (joint *B2RevoluteJoint) SolveVelocityConstraints(data B2SolverData) {
 		Cdot2 := wB - wA
 		Cdot := MakeB2Vec3(Cdot1.X, Cdot1.Y, Cdot2)
 
-		impulse := joint.M_mass.Solve33(Cdot).OperatorNegate()
+		impulse := joint.solve33(Cdot).OperatorNegate()
 
 		if joint.M_limitState == B2LimitState.E_equalLimits {
 			joint.M_impulse.OperatorPlusInplace(impulse)
@@ -317,7 +337,7 @@ func (joint *B2RevoluteJoint) SolveVelocityConstraints(data B2SolverData) {
 			newImpulse := joint.M_impulse.Z + impulse.Z
 			if newImpulse < 0.0 {
 				rhs := B2Vec2Add(Cdot1.OperatorNegate(), B2Vec2MulScalar(joint.M_impulse.Z, MakeB2Vec2(joint.M_mass.Ez.X, joint.M_mass.Ez.Y)))
-				reduced := joint.M_mass.Solve22(rhs)
+				reduced := joint.solve22(rhs)
 				impulse.X = reduced.X
 				impulse.Y = reduced.Y
 				impulse.Z = -joint.M_impulse.Z
@@ -331,7 +351,7 @@ func (joint *B2RevoluteJoint) SolveVelocityConstraints(data B2SolverData) {
 			newImpulse := joint.M_impulse.Z + impulse.Z
 			if newImpulse > 0.0 {
 				rhs := B2Vec2Add(Cdot1.OperatorNegate(), B2Vec2MulScalar(joint.M_impulse.Z, MakeB2Vec2(joint.M_mass.Ez.X, joint.M_mass.Ez.Y)))
-				reduced := joint.M_mass.Solve22(rhs)
+				reduced := joint.solve22(rhs)
 				impulse.X = reduced.X
 				impulse.Y = reduced.Y
 				impulse.Z = -joint.M_impulse.Z
@@ -353,7 +373,7 @@ func (joint *B2RevoluteJoint) SolveVelocityConstraints(data B2SolverData) {
 	} else {
 		// Solve point-to-point constraint
 		Cdot := B2Vec2Sub(B2Vec2Sub(B2Vec2Add(vB, B2Vec2CrossScalarVector(wB, joint.M_rB)), vA), B2Vec2CrossScalarVector(wA, joint.M_rA))
-		impulse := joint.M_mass.Solve22(Cdot.OperatorNegate())
+		impulse := joint.solve22(Cdot.OperatorNegate())
 
 		joint.M_impulse.X += impulse.X
 		joint.M_impulse.Y += impulse.Y
@@ -371,7 +391,28 @@ func (joint *B2RevoluteJoint) SolveVelocityConstraints(data B2SolverData) {
 	data.Velocities[joint.M_indexB].W = wB
 }
 
-func (joint *B2RevoluteJoint) SolvePositionConstraints(data B2SolverData) bool {
+// solve33 is M_mass.Solve33(b) with its constant parts from
+// InitVelocityConstraints.
+func (joint *B2RevoluteJoint) solve33(b B2Vec3) B2Vec3 {
+	m := &joint.M_mass
+	det := joint.solve33Det
+	x := det * B2Vec3Dot(b, joint.solve33EyEz)
+	y := det * B2Vec3Dot(m.Ex, B2Vec3Cross(b, m.Ez))
+	z := det * B2Vec3Dot(m.Ex, B2Vec3Cross(m.Ey, b))
+	return MakeB2Vec3(x, y, z)
+}
+
+// solve22 is M_mass.Solve22(b) with its determinant from
+// InitVelocityConstraints.
+func (joint *B2RevoluteJoint) solve22(b B2Vec2) B2Vec2 {
+	m := &joint.M_mass
+	det := joint.solve22Det
+	x := det * (m.Ey.Y*b.X - m.Ey.X*b.Y)
+	y := det * (m.Ex.X*b.Y - m.Ex.Y*b.X)
+	return MakeB2Vec2(x, y)
+}
+
+func (joint *B2RevoluteJoint) SolvePositionConstraints(data *B2SolverData) bool {
 	cA := data.Positions[joint.M_indexA].C
 	aA := data.Positions[joint.M_indexA].A
 	cB := data.Positions[joint.M_indexB].C
