@@ -718,11 +718,20 @@ func B2Vec2Clamp(a, low, high B2Vec2) B2Vec2 {
 }
 
 func B2FloatClamp(a, low, high float64) float64 {
-	// Strictly inside, max(low, min(a, high)) is a; the branch skips the
-	// builtins' signed-zero and NaN handling, which is on the solvers'
-	// critical path.
-	if low < a && a < high {
-		return a
+	// max(low, min(a, high)), with branches for the cases where the
+	// builtins' signed-zero and NaN handling cannot matter: the solvers'
+	// clamps are on their critical path, and a predicted branch takes the
+	// builtins' latency off it.
+	if low < high {
+		if a < low {
+			return low
+		}
+		if high < a {
+			return high
+		}
+		if low < a && a < high {
+			return a
+		}
 	}
 	return max(low, min(a, high))
 }

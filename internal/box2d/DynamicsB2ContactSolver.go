@@ -423,7 +423,7 @@ func (solver *B2ContactSolver) SolveVelocityConstraints() {
 				lambda := -vcp.NormalMass * (vn - vcp.VelocityBias)
 
 				// b2Clamp the accumulated impulse
-				newImpulse := max(vcp.NormalImpulse+lambda, 0.0)
+				newImpulse := maxZero(vcp.NormalImpulse + lambda)
 				lambda = newImpulse - vcp.NormalImpulse
 				vcp.NormalImpulse = newImpulse
 
@@ -914,4 +914,16 @@ func (solver *B2ContactSolver) SolveTOIPositionConstraints(toiIndexA int, toiInd
 	// We can't expect minSpeparation >= -b2_linearSlop because we don't
 	// push the separation above -b2_linearSlop.
 	return minSeparation >= -1.5*B2_linearSlop
+}
+
+// maxZero is max(x, 0.0), with branches for the same reason as
+// B2FloatClamp's.
+func maxZero(x float64) float64 {
+	if x > 0 {
+		return x
+	}
+	if x < 0 {
+		return 0
+	}
+	return max(x, 0.0)
 }
