@@ -20,8 +20,10 @@ func B2MixRestitution(restitution1, restitution2 float64) float64 {
 	return restitution2
 }
 
-type B2ContactCreateFcn func(fixtureA *B2Fixture, indexA int, fixtureB *B2Fixture, indexB int) B2ContactInterface // returned contact should be a pointer
-type B2ContactDestroyFcn func(contact B2ContactInterface)                                                         // contact should be a pointer
+// B2ContactCreateFcn makes a contact, reusing one of mgr's destroyed ones
+// when it can; B2ContactDestroyFcn hands one back to mgr.
+type B2ContactCreateFcn func(mgr *B2ContactManager, fixtureA *B2Fixture, indexA int, fixtureB *B2Fixture, indexB int) B2ContactInterface
+type B2ContactDestroyFcn func(mgr *B2ContactManager, contact B2ContactInterface)
 
 type B2ContactRegister struct {
 	CreateFcn  B2ContactCreateFcn
@@ -75,8 +77,11 @@ var B2Contact_Flag = struct {
 // /// The class manages contact between two shapes. A contact exists for each overlapping
 // /// AABB in the broad-phase (except if filtered). Therefore a contact object may exist
 // /// that has no contact points.
+// s_registers is filled once, at package initialisation: lazily, as in
+// v1.0.2, worlds on several goroutines raced to fill it.
 var s_registers [][]B2ContactRegister
-var s_initialized = false
+
+func init() { B2ContactInitializeRegisters() }
 
 type B2ContactInterface interface {
 	GetFlags() uint32
@@ -353,13 +358,7 @@ func AddType(createFcn B2ContactCreateFcn, destroyFcn B2ContactDestroyFcn, type1
 	}
 }
 
-func B2ContactFactory(fixtureA *B2Fixture, indexA int, fixtureB *B2Fixture, indexB int) B2ContactInterface { // returned contact should be a pointer
-
-	if s_initialized == false {
-		B2ContactInitializeRegisters()
-		s_initialized = true
-	}
-
+func B2ContactFactory(mgr *B2ContactManager, fixtureA *B2Fixture, indexA int, fixtureB *B2Fixture, indexB int) B2ContactInterface { // returned contact should be a pointer
 	type1 := fixtureA.GetType()
 	type2 := fixtureB.GetType()
 
@@ -369,18 +368,16 @@ func B2ContactFactory(fixtureA *B2Fixture, indexA int, fixtureB *B2Fixture, inde
 	createFcn := s_registers[type1][type2].CreateFcn
 	if createFcn != nil {
 		if s_registers[type1][type2].Primary {
-			return createFcn(fixtureA, indexA, fixtureB, indexB)
+			return createFcn(mgr, fixtureA, indexA, fixtureB, indexB)
 		} else {
-			return createFcn(fixtureB, indexB, fixtureA, indexA)
+			return createFcn(mgr, fixtureB, indexB, fixtureA, indexA)
 		}
 	}
 
 	return nil
 }
 
-func B2ContactDestroy(contact B2ContactInterface) {
-	B2Assert(s_initialized == true)
-
+func B2ContactDestroy(mgr *B2ContactManager, contact B2ContactInterface) {
 	fixtureA := contact.GetFixtureA()
 	fixtureB := contact.GetFixtureB()
 
@@ -395,12 +392,18 @@ func B2ContactDestroy(contact B2ContactInterface) {
 	B2Assert(0 <= typeA && typeB < B2Shape_Type.E_typeCount)
 
 	destroyFcn := s_registers[typeA][typeB].DestroyFcn
-	destroyFcn(contact)
+	destroyFcn(mgr, contact)
 }
 
-func MakeB2Contact(fA *B2Fixture, indexA int, fB *B2Fixture, indexB int) B2Contact {
-
-	contact := B2Contact{}
+// init makes contact what MakeB2Contact in v1.0.2 made, reusing the
+// manifold and edges of a destroyed contact when it has them.
+func (contact *B2Contact) init(fA *B2Fixture, indexA int, fB *B2Fixture, indexB int) {
+	manifold, nodeA, nodeB := contact.M_manifold, contact.M_nodeA, contact.M_nodeB
+	if manifold == nil {
+		manifold, nodeA, nodeB = NewB2Manifold(), NewB2ContactEdge(), NewB2ContactEdge()
+	}
+	*manifold, *nodeA, *nodeB = B2Manifold{}, B2ContactEdge{}, B2ContactEdge{}
+	*contact = B2Contact{}
 	contact.M_flags = B2Contact_Flag.E_enabledFlag
 
 	contact.M_fixtureA = fA
@@ -409,20 +412,20 @@ func MakeB2Contact(fA *B2Fixture, indexA int, fB *B2Fixture, indexB int) B2Conta
 	contact.M_indexA = indexA
 	contact.M_indexB = indexB
 
-	contact.M_manifold = NewB2Manifold()
+	contact.M_manifold = manifold
 	contact.M_manifold.PointCount = 0
 
 	contact.M_prev = nil
 	contact.M_next = nil
 
-	contact.M_nodeA = NewB2ContactEdge()
+	contact.M_nodeA = nodeA
 
 	contact.M_nodeA.Contact = nil
 	contact.M_nodeA.Prev = nil
 	contact.M_nodeA.Next = nil
 	contact.M_nodeA.Other = nil
 
-	contact.M_nodeB = NewB2ContactEdge()
+	contact.M_nodeB = nodeB
 
 	contact.M_nodeB.Contact = nil
 	contact.M_nodeB.Prev = nil
@@ -435,8 +438,6 @@ func MakeB2Contact(fA *B2Fixture, indexA int, fB *B2Fixture, indexB int) B2Conta
 	contact.M_restitution = B2MixRestitution(contact.M_fixtureA.M_restitution, contact.M_fixtureB.M_restitution)
 
 	contact.M_tangentSpeed = 0.0
-
-	return contact
 }
 
 // Update the contact manifold and touching status.

@@ -6,6 +6,12 @@ type B2ContactManager struct {
 	M_contactCount    int
 	M_contactFilter   B2ContactFilterInterface
 	M_contactListener B2ContactListenerInterface
+
+	// freePolygon and freeEdgeAndPolygon hold destroyed contacts for
+	// reuse (Box2D's block allocator), so that a step that makes contacts
+	// does not allocate.
+	freePolygon        []*B2PolygonContact
+	freeEdgeAndPolygon []*B2EdgeAndPolygonContact
 }
 
 var b2_defaultFilter B2ContactFilterInterface
@@ -76,7 +82,7 @@ func (mgr *B2ContactManager) Destroy(c B2ContactInterface) {
 	}
 
 	// Call the factory.
-	B2ContactDestroy(c)
+	B2ContactDestroy(mgr, c)
 	mgr.M_contactCount--
 }
 
@@ -203,7 +209,7 @@ func (mgr *B2ContactManager) AddPair(proxyUserDataA interface{}, proxyUserDataB 
 	}
 
 	// Call the factory.
-	c := B2ContactFactory(fixtureA, indexA, fixtureB, indexB)
+	c := B2ContactFactory(mgr, fixtureA, indexA, fixtureB, indexB)
 	if c == nil {
 		return
 	}

@@ -329,7 +329,16 @@ func (joint *B2RevoluteJoint) SolveVelocityConstraints(data *B2SolverData) {
 		Cdot2 := wB - wA
 		Cdot := MakeB2Vec3(Cdot1.X, Cdot1.Y, Cdot2)
 
-		impulse := joint.solve33(Cdot).OperatorNegate()
+		// M_mass.Solve33(Cdot) with its constant parts from
+		// InitVelocityConstraints, written out: as a call it is not
+		// inlined, and it is the longest part of this loop.
+		m := &joint.M_mass
+		det := joint.solve33Det
+		impulse := MakeB2Vec3(
+			det*B2Vec3Dot(Cdot, joint.solve33EyEz),
+			det*B2Vec3Dot(m.Ex, B2Vec3Cross(Cdot, m.Ez)),
+			det*B2Vec3Dot(m.Ex, B2Vec3Cross(m.Ey, Cdot)),
+		).OperatorNegate()
 
 		if joint.M_limitState == B2LimitState.E_equalLimits {
 			joint.M_impulse.OperatorPlusInplace(impulse)
@@ -389,17 +398,6 @@ func (joint *B2RevoluteJoint) SolveVelocityConstraints(data *B2SolverData) {
 	data.Velocities[joint.M_indexA].W = wA
 	data.Velocities[joint.M_indexB].V = vB
 	data.Velocities[joint.M_indexB].W = wB
-}
-
-// solve33 is M_mass.Solve33(b) with its constant parts from
-// InitVelocityConstraints.
-func (joint *B2RevoluteJoint) solve33(b B2Vec3) B2Vec3 {
-	m := &joint.M_mass
-	det := joint.solve33Det
-	x := det * B2Vec3Dot(b, joint.solve33EyEz)
-	y := det * B2Vec3Dot(m.Ex, B2Vec3Cross(b, m.Ez))
-	z := det * B2Vec3Dot(m.Ex, B2Vec3Cross(m.Ey, b))
-	return MakeB2Vec3(x, y, z)
 }
 
 // solve22 is M_mass.Solve22(b) with its determinant from
