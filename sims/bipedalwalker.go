@@ -52,7 +52,7 @@ func bwObsSpace() Space {
 }
 
 type bipedalWalker struct {
-	world  *box2d.B2World
+	builder
 	hull   *box2d.B2Body
 	legs   [4]*box2d.B2Body // upper, lower of the left leg; then the right
 	joints [4]*box2d.B2RevoluteJoint
@@ -90,7 +90,7 @@ func (bwContacts) PreSolve(box2d.B2ContactInterface, box2d.B2Manifold)         {
 func (bwContacts) PostSolve(box2d.B2ContactInterface, *box2d.B2ContactImpulse) {}
 
 func (w *bipedalWalker) reset(r *rng, obs []float32) {
-	w.world = newWorld(-10, bwContacts{w})
+	w.resetWorld(-10, bwContacts{w})
 	w.gameOver, w.hasPrev = false, false
 	w.lowerContact = [2]bool{}
 
@@ -111,28 +111,25 @@ func (w *bipedalWalker) reset(r *rng, obs []float32) {
 	for i, p := range bwHullPoly {
 		verts[i] = box2d.MakeB2Vec2(p[0]/bwScale, p[1]/bwScale)
 	}
-	hull := box2d.MakeB2PolygonShape()
-	hull.Set(verts[:], len(verts))
-	bwAttach(w.hull, &hull, 5.0, 0.1)
+	w.poly = box2d.MakeB2PolygonShape()
+	w.poly.Set(verts[:], len(verts))
+	w.attach(w.hull, &w.poly, 5.0, 0.1)
 	w.hull.ApplyForceToCenter(box2d.MakeB2Vec2(r.uniform(-bwInitialRandom, bwInitialRandom), 0), true)
 
 	for k, i := range [2]float64{-1, 1} {
 		upper := w.dynamicBody(initX, initY-bwLegH/2-bwLegDown, i*0.05)
-		box := box2d.MakeB2PolygonShape()
-		box.SetAsBox(bwLegW/2, bwLegH/2)
-		bwAttach(upper, &box, 1.0, 0.2)
+		w.attach(upper, w.boxShape(bwLegW/2, bwLegH/2), 1.0, 0.2)
 		w.legs[2*k] = upper
 		w.joints[2*k] = w.motorJoint(w.hull, upper, bwLegDown, bwLegH/2, i, -0.8, 1.1)
 
 		lower := w.dynamicBody(initX, initY-bwLegH*3/2-bwLegDown, i*0.05)
-		box = box2d.MakeB2PolygonShape()
-		box.SetAsBox(0.8*bwLegW/2, bwLegH/2)
-		bwAttach(lower, &box, 1.0, 0.2)
+		w.attach(lower, w.boxShape(0.8*bwLegW/2, bwLegH/2), 1.0, 0.2)
 		w.legs[2*k+1] = lower
 		w.joints[2*k+1] = w.motorJoint(upper, lower, -bwLegH/2, bwLegH/2, 1, -1.6, -0.1)
 	}
 	// Gymnasium's reset returns the observation of one zero-action step.
-	w.step(make([]float64, 4), obs)
+	var zero [4]float64
+	w.step(zero[:], obs)
 }
 
 func (w *bipedalWalker) dynamicBody(x, y, angle float64) *box2d.B2Body {
@@ -143,15 +140,16 @@ func (w *bipedalWalker) dynamicBody(x, y, angle float64) *box2d.B2Body {
 	return w.world.CreateBody(&bd)
 }
 
-// bwAttach adds a walker fixture: it collides only with the ground.
-func bwAttach(b *box2d.B2Body, shape box2d.B2ShapeInterface, density, friction float64) {
-	fd := fixtureDef(shape, density, friction)
+// attach adds a walker fixture: it collides only with the ground.
+func (w *bipedalWalker) attach(b *box2d.B2Body, shape box2d.B2ShapeInterface, density, friction float64) {
+	fd := w.fixtureDef(shape, density, friction)
 	fd.Filter.CategoryBits, fd.Filter.MaskBits = 0x0020, 0x001
 	b.CreateFixtureFromDef(fd)
 }
 
 func (w *bipedalWalker) motorJoint(a, b *box2d.B2Body, anchorAY, anchorBY, speed, lower, upper float64) *box2d.B2RevoluteJoint {
-	rjd := box2d.MakeB2RevoluteJointDef()
+	w.rjd = box2d.MakeB2RevoluteJointDef()
+	rjd := &w.rjd
 	rjd.BodyA, rjd.BodyB = a, b
 	rjd.LocalAnchorA = box2d.MakeB2Vec2(0, anchorAY)
 	rjd.LocalAnchorB = box2d.MakeB2Vec2(0, anchorBY)
@@ -159,7 +157,7 @@ func (w *bipedalWalker) motorJoint(a, b *box2d.B2Body, anchorAY, anchorBY, speed
 	rjd.MaxMotorTorque = bwMotorsTorque
 	rjd.MotorSpeed = speed
 	rjd.LowerAngle, rjd.UpperAngle = lower, upper
-	return w.world.CreateJoint(&rjd).(*box2d.B2RevoluteJoint)
+	return w.world.CreateJoint(rjd).(*box2d.B2RevoluteJoint)
 }
 
 // generateTerrain is _generate_terrain for the normal course: grass only,
@@ -190,9 +188,7 @@ func (w *bipedalWalker) generateTerrain(r *rng) {
 	for i := 0; i < bwTerrainLength-1; i++ {
 		bd := box2d.MakeB2BodyDef()
 		t := w.world.CreateBody(&bd)
-		e := box2d.MakeB2EdgeShape()
-		e.Set(box2d.MakeB2Vec2(xs[i], ys[i]), box2d.MakeB2Vec2(xs[i+1], ys[i+1]))
-		t.CreateFixtureFromDef(fixtureDef(&e, 0, bwFriction))
+		t.CreateFixtureFromDef(w.fixtureDef(w.edgeShape(xs[i], ys[i], xs[i+1], ys[i+1]), 0, bwFriction))
 	}
 }
 

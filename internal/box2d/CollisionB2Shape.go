@@ -131,3 +131,21 @@ func rayCast(shape B2ShapeInterface, output *B2RayCastOutput, input B2RayCastInp
 	B2Assert(false)
 	return false
 }
+
+// cloneShape returns shape.Clone(), made in spare, a shape of a destroyed
+// fixture, when it is of the same kind.
+func cloneShape(shape B2ShapeInterface, spare B2ShapeInterface) B2ShapeInterface {
+	switch s := shape.(type) {
+	case *B2PolygonShape:
+		if d, ok := spare.(*B2PolygonShape); ok {
+			s.cloneInto(d)
+			return d
+		}
+	case *B2EdgeShape:
+		if d, ok := spare.(*B2EdgeShape); ok {
+			s.cloneInto(d)
+			return d
+		}
+	}
+	return shape.Clone()
+}

@@ -48,14 +48,19 @@ func (edge *B2EdgeShape) Set(v1 B2Vec2, v2 B2Vec2) {
 
 func (edge *B2EdgeShape) Clone() B2ShapeInterface {
 	clone := NewB2EdgeShape()
+	edge.cloneInto(clone)
+	return clone
+}
+
+// cloneInto makes clone what Clone returns.
+func (edge *B2EdgeShape) cloneInto(clone *B2EdgeShape) {
+	*clone = MakeB2EdgeShape()
 	clone.M_vertex0 = edge.M_vertex0
 	clone.M_vertex1 = edge.M_vertex1
 	clone.M_vertex2 = edge.M_vertex2
 	clone.M_vertex3 = edge.M_vertex3
 	clone.M_hasVertex0 = edge.M_hasVertex0
 	clone.M_hasVertex3 = edge.M_hasVertex3
-
-	return clone
 }
 
 func (edge *B2EdgeShape) Destroy() {}

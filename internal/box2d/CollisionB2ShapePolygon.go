@@ -39,20 +39,24 @@ func NewB2PolygonShape() *B2PolygonShape {
 ///////////////////////////////////////////////////////////////////////////////
 
 func (poly *B2PolygonShape) Clone() B2ShapeInterface {
-
 	clone := NewB2PolygonShape()
+	poly.cloneInto(clone)
+	return clone
+}
+
+// cloneInto makes clone what Clone returns.
+func (poly *B2PolygonShape) cloneInto(clone *B2PolygonShape) {
+	*clone = MakeB2PolygonShape()
 	clone.M_centroid = poly.M_centroid
 	clone.M_count = poly.M_count
 
-	for i, _ := range poly.M_vertices {
+	for i := range poly.M_vertices {
 		clone.M_vertices[i] = poly.M_vertices[i]
 	}
 
-	for i, _ := range poly.M_normals {
+	for i := range poly.M_normals {
 		clone.M_normals[i] = poly.M_normals[i]
 	}
-
-	return clone
 }
 
 func (edge *B2PolygonShape) Destroy() {}

@@ -485,7 +485,13 @@ func NewB2Body(bd *B2BodyDef, world *B2World) *B2Body {
 	B2Assert(B2IsValid(bd.LinearDamping) && bd.LinearDamping >= 0.0)
 
 	body := &B2Body{}
+	body.init(bd, world)
+	return body
+}
 
+// init makes body what NewB2Body returns.
+func (body *B2Body) init(bd *B2BodyDef, world *B2World) {
+	*body = B2Body{}
 	body.M_flags = 0
 
 	if bd.Bullet {
@@ -554,8 +560,6 @@ func NewB2Body(bd *B2BodyDef, world *B2World) *B2Body {
 
 	body.M_fixtureList = nil
 	body.M_fixtureCount = 0
-
-	return body
 }
 
 func (body *B2Body) SetType(bodytype uint8) {
@@ -613,7 +617,7 @@ func (body *B2Body) CreateFixtureFromDef(def *B2FixtureDef) *B2Fixture {
 		return nil
 	}
 
-	fixture := NewB2Fixture()
+	fixture := body.M_world.newFixture()
 	fixture.Create(body, def)
 
 	if (body.M_flags & B2Body_Flags.E_activeFlag) != 0x0000 {
@@ -735,8 +739,8 @@ func (body *B2Body) ResetMassData() {
 			continue
 		}
 
-		massData := NewMassData()
-		f.GetMassData(massData)
+		massData := MakeMassData()
+		f.GetMassData(&massData)
 		body.M_mass += massData.Mass
 		localCenter.OperatorPlusInplace(B2Vec2MulScalar(massData.Mass, massData.Center))
 		body.M_I += massData.I

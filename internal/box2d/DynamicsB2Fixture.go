@@ -173,7 +173,14 @@ func (fix *B2Fixture) RayCast(output *B2RayCastOutput, input B2RayCastInput, chi
 }
 
 func (fix *B2Fixture) GetMassData(massData *B2MassData) {
-	fix.M_shape.ComputeMass(massData, fix.M_density)
+	switch s := fix.M_shape.(type) {
+	case *B2PolygonShape:
+		s.ComputeMass(massData, fix.M_density)
+	case *B2EdgeShape:
+		s.ComputeMass(massData, fix.M_density)
+	default:
+		B2Assert(false)
+	}
 }
 
 func (fix *B2Fixture) GetAABB(childIndex int) B2AABB {
@@ -213,11 +220,11 @@ func (fix *B2Fixture) Create(body *B2Body, def *B2FixtureDef) {
 
 	fix.M_isSensor = def.IsSensor
 
-	fix.M_shape = def.Shape.Clone()
+	fix.M_shape = cloneShape(def.Shape, fix.M_shape)
 
 	// Reserve proxy space
 	childCount := fix.M_shape.GetChildCount()
-	fix.M_proxies = make([]B2FixtureProxy, childCount)
+	fix.M_proxies = resize(fix.M_proxies, childCount)
 
 	for i := 0; i < childCount; i++ {
 		fix.M_proxies[i].Fixture = nil

@@ -243,12 +243,20 @@ func (j *B2Joint) SetEdgeB(edge *B2JointEdge) {
 	j.M_edgeB = edge
 }
 
-// B2JointCreate makes the joint def describes: this fork keeps only the
-// revolute joint, the one manta's environments use.
-func B2JointCreate(def B2JointDefInterface) B2JointInterface {
+// createJoint makes the joint def describes, from world's pool when it
+// has one: this fork keeps only the revolute joint, the one manta's
+// environments use.
+func (world *B2World) createJoint(def B2JointDefInterface) B2JointInterface {
 	typeddef, ok := def.(*B2RevoluteJointDef)
 	B2Assert(ok && def.GetType() == B2JointType.E_revoluteJoint)
-	return MakeB2RevoluteJoint(typeddef)
+	n := len(world.freeJoints)
+	if n == 0 {
+		return MakeB2RevoluteJoint(typeddef)
+	}
+	j := world.freeJoints[n-1]
+	world.freeJoints = world.freeJoints[:n-1]
+	j.init(typeddef)
+	return j
 }
 
 func B2JointDestroy(joint B2JointInterface) { // has to be backed by pointer
@@ -256,9 +264,22 @@ func B2JointDestroy(joint B2JointInterface) { // has to be backed by pointer
 }
 
 func MakeB2Joint(def B2JointDefInterface) *B2Joint { // def has to be backed by pointer
+	res := &B2Joint{}
+	res.init(def)
+	return res
+}
+
+// init makes res what MakeB2Joint returns, reusing its edges if it has
+// them.
+func (res *B2Joint) init(def B2JointDefInterface) {
 	B2Assert(def.GetBodyA() != def.GetBodyB())
 
-	res := B2Joint{}
+	edgeA, edgeB := res.M_edgeA, res.M_edgeB
+	if edgeA == nil {
+		edgeA, edgeB = &B2JointEdge{}, &B2JointEdge{}
+	}
+	*edgeA, *edgeB = B2JointEdge{}, B2JointEdge{}
+	*res = B2Joint{}
 
 	res.M_type = def.GetType()
 	res.M_prev = nil
@@ -270,10 +291,8 @@ func MakeB2Joint(def B2JointDefInterface) *B2Joint { // def has to be backed by 
 	res.M_islandFlag = false
 	res.M_userData = def.GetUserData()
 
-	res.M_edgeA = &B2JointEdge{}
-	res.M_edgeB = &B2JointEdge{}
-
-	return &res
+	res.M_edgeA = edgeA
+	res.M_edgeB = edgeB
 }
 
 func (j *B2Joint) IsActive() bool {

@@ -160,9 +160,20 @@ func (def *B2RevoluteJointDef) Initialize(bA *B2Body, bB *B2Body, anchor B2Vec2)
 }
 
 func MakeB2RevoluteJoint(def *B2RevoluteJointDef) *B2RevoluteJoint {
-	res := B2RevoluteJoint{
-		B2Joint: MakeB2Joint(def),
+	res := &B2RevoluteJoint{}
+	res.init(def)
+	return res
+}
+
+// init makes res what MakeB2RevoluteJoint returns, reusing its B2Joint if
+// it has one.
+func (res *B2RevoluteJoint) init(def *B2RevoluteJointDef) {
+	base := res.B2Joint
+	if base == nil {
+		base = &B2Joint{}
 	}
+	base.init(def)
+	*res = B2RevoluteJoint{B2Joint: base}
 
 	res.M_localAnchorA = def.LocalAnchorA
 	res.M_localAnchorB = def.LocalAnchorB
@@ -178,8 +189,6 @@ func MakeB2RevoluteJoint(def *B2RevoluteJointDef) *B2RevoluteJoint {
 	res.M_enableLimit = def.EnableLimit
 	res.M_enableMotor = def.EnableMotor
 	res.M_limitState = B2LimitState.E_inactiveLimit
-
-	return &res
 }
 
 func (joint *B2RevoluteJoint) InitVelocityConstraints(data *B2SolverData) {

@@ -47,6 +47,12 @@ type B2World struct {
 
 	M_stepComplete bool
 
+	// freeBodies, freeFixtures and freeJoints hold what Reset took out of
+	// the world, for CreateBody, CreateFixture and CreateJoint to reuse.
+	freeBodies   []*B2Body
+	freeFixtures []*B2Fixture
+	freeJoints   []*B2RevoluteJoint
+
 	// island, toiIsland and islandStack are Solve's and SolveTOI's, kept
 	// so that a step does not allocate.
 	island      B2Island
@@ -192,7 +198,7 @@ func (world *B2World) CreateBody(def *B2BodyDef) *B2Body {
 		return nil
 	}
 
-	b := NewB2Body(def, world)
+	b := world.newBody(def)
 
 	// Add to world doubly linked list.
 	b.M_prev = nil
@@ -281,7 +287,7 @@ func (world *B2World) CreateJoint(def B2JointDefInterface) B2JointInterface {
 		return nil
 	}
 
-	j := B2JointCreate(def)
+	j := world.createJoint(def)
 
 	// Connect to the world list.
 	j.SetPrev(nil)
