@@ -10,7 +10,10 @@ type B2Island struct {
 
 	M_bodies   []*B2Body
 	M_contacts []B2ContactInterface // has to be backed by pointers
-	M_joints   []B2JointInterface   // has to be backed by pointers
+	// M_joints are concrete: revolute joints are the fork's only kind, and
+	// the solver loops call them directly rather than through the
+	// interface.
+	M_joints []*B2RevoluteJoint
 
 	M_positions  []B2Position
 	M_velocities []B2Velocity
@@ -51,7 +54,7 @@ func (island *B2Island) AddContact(contact B2ContactInterface) { // contact has 
 
 func (island *B2Island) Add(joint B2JointInterface) { // joint has to be a pointer
 	B2Assert(island.M_jointCount < island.M_jointCapacity)
-	island.M_joints[island.M_jointCount] = joint
+	island.M_joints[island.M_jointCount] = joint.(*B2RevoluteJoint)
 	island.M_jointCount++
 }
 
