@@ -329,9 +329,9 @@ func (solver *B2ContactSolver) WarmStart() {
 			vcp := &vc.Points[j]
 			P := B2Vec2Add(B2Vec2MulScalar(vcp.NormalImpulse, normal), B2Vec2MulScalar(vcp.TangentImpulse, tangent))
 			wA -= iA * B2Vec2Cross(vcp.RA, P)
-			vA.OperatorMinusInplace(B2Vec2MulScalar(mA, P))
+			vA = B2Vec2Sub(vA, B2Vec2MulScalar(mA, P))
 			wB += iB * B2Vec2Cross(vcp.RB, P)
-			vB.OperatorPlusInplace(B2Vec2MulScalar(mB, P))
+			vB = B2Vec2Add(vB, B2Vec2MulScalar(mB, P))
 		}
 
 		solver.M_velocities[indexA].V = vA
@@ -394,10 +394,10 @@ func (solver *B2ContactSolver) SolveVelocityConstraints() {
 			// Apply contact impulse
 			P := B2Vec2MulScalar(lambda, tangent)
 
-			vA.OperatorMinusInplace(B2Vec2MulScalar(mA, P))
+			vA = B2Vec2Sub(vA, B2Vec2MulScalar(mA, P))
 			wA -= iA * B2Vec2Cross(vcp.RA, P)
 
-			vB.OperatorPlusInplace(B2Vec2MulScalar(mB, P))
+			vB = B2Vec2Add(vB, B2Vec2MulScalar(mB, P))
 			wB += iB * B2Vec2Cross(vcp.RB, P)
 		}
 
@@ -429,10 +429,10 @@ func (solver *B2ContactSolver) SolveVelocityConstraints() {
 
 				// Apply contact impulse
 				P := B2Vec2MulScalar(lambda, normal)
-				vA.OperatorMinusInplace(B2Vec2MulScalar(mA, P))
+				vA = B2Vec2Sub(vA, B2Vec2MulScalar(mA, P))
 				wA -= iA * B2Vec2Cross(vcp.RA, P)
 
-				vB.OperatorPlusInplace(B2Vec2MulScalar(mB, P))
+				vB = B2Vec2Add(vB, B2Vec2MulScalar(mB, P))
 				wB += iB * B2Vec2Cross(vcp.RB, P)
 			}
 		} else {
@@ -488,7 +488,7 @@ func (solver *B2ContactSolver) SolveVelocityConstraints() {
 			b.Y = vn2 - cp2.VelocityBias
 
 			// Compute b'
-			b.OperatorMinusInplace(B2Vec2Mat22Mul(vc.K, a))
+			b = B2Vec2Sub(b, B2Vec2Mat22Mul(vc.K, a))
 
 			const k_errorTol = 0.001
 			// B2_NOT_USED(k_errorTol);
@@ -512,10 +512,10 @@ func (solver *B2ContactSolver) SolveVelocityConstraints() {
 					// Apply incremental impulse
 					P1 := B2Vec2MulScalar(d.X, normal)
 					P2 := B2Vec2MulScalar(d.Y, normal)
-					vA.OperatorMinusInplace(B2Vec2MulScalar(mA, B2Vec2Add(P1, P2)))
+					vA = B2Vec2Sub(vA, B2Vec2MulScalar(mA, B2Vec2Add(P1, P2)))
 					wA -= iA * (B2Vec2Cross(cp1.RA, P1) + B2Vec2Cross(cp2.RA, P2))
 
-					vB.OperatorPlusInplace(B2Vec2MulScalar(mB, B2Vec2Add(P1, P2)))
+					vB = B2Vec2Add(vB, B2Vec2MulScalar(mB, B2Vec2Add(P1, P2)))
 					wB += iB * (B2Vec2Cross(cp1.RB, P1) + B2Vec2Cross(cp2.RB, P2))
 
 					// Accumulate
@@ -572,10 +572,10 @@ func (solver *B2ContactSolver) SolveVelocityConstraints() {
 					// Apply incremental impulse
 					P1 := B2Vec2MulScalar(d.X, normal)
 					P2 := B2Vec2MulScalar(d.Y, normal)
-					vA.OperatorMinusInplace(B2Vec2MulScalar(mA, B2Vec2Add(P1, P2)))
+					vA = B2Vec2Sub(vA, B2Vec2MulScalar(mA, B2Vec2Add(P1, P2)))
 					wA -= iA * (B2Vec2Cross(cp1.RA, P1) + B2Vec2Cross(cp2.RA, P2))
 
-					vB.OperatorPlusInplace(B2Vec2MulScalar(mB, B2Vec2Add(P1, P2)))
+					vB = B2Vec2Add(vB, B2Vec2MulScalar(mB, B2Vec2Add(P1, P2)))
 					wB += iB * (B2Vec2Cross(cp1.RB, P1) + B2Vec2Cross(cp2.RB, P2))
 
 					// Accumulate
@@ -612,10 +612,10 @@ func (solver *B2ContactSolver) SolveVelocityConstraints() {
 					// Apply incremental impulse
 					P1 := B2Vec2MulScalar(d.X, normal)
 					P2 := B2Vec2MulScalar(d.Y, normal)
-					vA.OperatorMinusInplace(B2Vec2MulScalar(mA, B2Vec2Add(P1, P2)))
+					vA = B2Vec2Sub(vA, B2Vec2MulScalar(mA, B2Vec2Add(P1, P2)))
 					wA -= iA * (B2Vec2Cross(cp1.RA, P1) + B2Vec2Cross(cp2.RA, P2))
 
-					vB.OperatorPlusInplace(B2Vec2MulScalar(mB, B2Vec2Add(P1, P2)))
+					vB = B2Vec2Add(vB, B2Vec2MulScalar(mB, B2Vec2Add(P1, P2)))
 					wB += iB * (B2Vec2Cross(cp1.RB, P1) + B2Vec2Cross(cp2.RB, P2))
 
 					// Accumulate
@@ -652,10 +652,10 @@ func (solver *B2ContactSolver) SolveVelocityConstraints() {
 					// Apply incremental impulse
 					P1 := B2Vec2MulScalar(d.X, normal)
 					P2 := B2Vec2MulScalar(d.Y, normal)
-					vA.OperatorMinusInplace(B2Vec2MulScalar(mA, B2Vec2Add(P1, P2)))
+					vA = B2Vec2Sub(vA, B2Vec2MulScalar(mA, B2Vec2Add(P1, P2)))
 					wA -= iA * (B2Vec2Cross(cp1.RA, P1) + B2Vec2Cross(cp2.RA, P2))
 
-					vB.OperatorPlusInplace(B2Vec2MulScalar(mB, B2Vec2Add(P1, P2)))
+					vB = B2Vec2Add(vB, B2Vec2MulScalar(mB, B2Vec2Add(P1, P2)))
 					wB += iB * (B2Vec2Cross(cp1.RB, P1) + B2Vec2Cross(cp2.RB, P2))
 
 					// Accumulate
@@ -805,10 +805,10 @@ func (solver *B2ContactSolver) SolvePositionConstraints() bool {
 
 			P := B2Vec2MulScalar(impulse, normal)
 
-			cA.OperatorMinusInplace(B2Vec2MulScalar(mA, P))
+			cA = B2Vec2Sub(cA, B2Vec2MulScalar(mA, P))
 			aA -= iA * B2Vec2Cross(rA, P)
 
-			cB.OperatorPlusInplace(B2Vec2MulScalar(mB, P))
+			cB = B2Vec2Add(cB, B2Vec2MulScalar(mB, P))
 			aB += iB * B2Vec2Cross(rB, P)
 		}
 
@@ -897,10 +897,10 @@ func (solver *B2ContactSolver) SolveTOIPositionConstraints(toiIndexA int, toiInd
 
 			P := B2Vec2MulScalar(impulse, normal)
 
-			cA.OperatorMinusInplace(B2Vec2MulScalar(mA, P))
+			cA = B2Vec2Sub(cA, B2Vec2MulScalar(mA, P))
 			aA -= iA * B2Vec2Cross(rA, P)
 
-			cB.OperatorPlusInplace(B2Vec2MulScalar(mB, P))
+			cB = B2Vec2Add(cB, B2Vec2MulScalar(mB, P))
 			aB += iB * B2Vec2Cross(rB, P)
 		}
 

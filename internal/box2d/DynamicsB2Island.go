@@ -239,7 +239,7 @@ func (island *B2Island) Solve(step B2TimeStep, gravity B2Vec2, allowSleep bool) 
 		if b.M_type == B2BodyType.B2_dynamicBody {
 
 			// Integrate velocities.
-			v.OperatorPlusInplace(
+			v = B2Vec2Add(v,
 				B2Vec2MulScalar(
 					h,
 					B2Vec2Add(
@@ -257,7 +257,7 @@ func (island *B2Island) Solve(step B2TimeStep, gravity B2Vec2, allowSleep bool) 
 			// v2 = exp(-c * dt) * v1
 			// Pade approximation:
 			// v2 = v1 * 1 / (1 + c * dt)
-			v.OperatorScalarMulInplace(1.0 / (1.0 + h*b.M_linearDamping))
+			v = B2Vec2MulScalar(1.0/(1.0+h*b.M_linearDamping), v)
 			w *= 1.0 / (1.0 + h*b.M_angularDamping)
 		}
 
@@ -318,7 +318,7 @@ func (island *B2Island) Solve(step B2TimeStep, gravity B2Vec2, allowSleep bool) 
 		translation := B2Vec2MulScalar(h, v)
 		if B2Vec2Dot(translation, translation) > B2_maxTranslationSquared {
 			ratio := B2_maxTranslation / translation.Length()
-			v.OperatorScalarMulInplace(ratio)
+			v = B2Vec2MulScalar(ratio, v)
 		}
 
 		rotation := h * w
@@ -328,7 +328,7 @@ func (island *B2Island) Solve(step B2TimeStep, gravity B2Vec2, allowSleep bool) 
 		}
 
 		// Integrate
-		c.OperatorPlusInplace(B2Vec2MulScalar(h, v))
+		c = B2Vec2Add(c, B2Vec2MulScalar(h, v))
 		a += h * w
 
 		island.M_positions[i].C = c
@@ -460,7 +460,7 @@ func (island *B2Island) SolveTOI(subStep B2TimeStep, toiIndexA int, toiIndexB in
 		translation := B2Vec2MulScalar(h, v)
 		if B2Vec2Dot(translation, translation) > B2_maxTranslationSquared {
 			ratio := B2_maxTranslation / translation.Length()
-			v.OperatorScalarMulInplace(ratio)
+			v = B2Vec2MulScalar(ratio, v)
 		}
 
 		rotation := h * w
@@ -470,7 +470,7 @@ func (island *B2Island) SolveTOI(subStep B2TimeStep, toiIndexA int, toiIndexB in
 		}
 
 		// Integrate
-		c.OperatorPlusInplace(B2Vec2MulScalar(h, v))
+		c = B2Vec2Add(c, B2Vec2MulScalar(h, v))
 		a += h * w
 
 		island.M_positions[i].C = c

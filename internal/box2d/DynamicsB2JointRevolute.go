@@ -290,10 +290,10 @@ func (joint *B2RevoluteJoint) InitVelocityConstraints(data *B2SolverData) {
 
 		P := MakeB2Vec2(joint.M_impulse.X, joint.M_impulse.Y)
 
-		vA.OperatorMinusInplace(B2Vec2MulScalar(mA, P))
+		vA = B2Vec2Sub(vA, B2Vec2MulScalar(mA, P))
 		wA -= iA * (B2Vec2Cross(joint.M_rA, P) + joint.M_motorImpulse + joint.M_impulse.Z)
 
-		vB.OperatorPlusInplace(B2Vec2MulScalar(mB, P))
+		vB = B2Vec2Add(vB, B2Vec2MulScalar(mB, P))
 		wB += iB * (B2Vec2Cross(joint.M_rB, P) + joint.M_motorImpulse + joint.M_impulse.Z)
 	} else {
 		joint.M_impulse.SetZero()
@@ -383,10 +383,10 @@ func (joint *B2RevoluteJoint) SolveVelocityConstraints(data *B2SolverData) {
 
 		P := MakeB2Vec2(impulse.X, impulse.Y)
 
-		vA.OperatorMinusInplace(B2Vec2MulScalar(mA, P))
+		vA = B2Vec2Sub(vA, B2Vec2MulScalar(mA, P))
 		wA -= iA * (B2Vec2Cross(joint.M_rA, P) + impulse.Z)
 
-		vB.OperatorPlusInplace(B2Vec2MulScalar(mB, P))
+		vB = B2Vec2Add(vB, B2Vec2MulScalar(mB, P))
 		wB += iB * (B2Vec2Cross(joint.M_rB, P) + impulse.Z)
 	} else {
 		// Solve point-to-point constraint
@@ -396,10 +396,10 @@ func (joint *B2RevoluteJoint) SolveVelocityConstraints(data *B2SolverData) {
 		joint.M_impulse.X += impulse.X
 		joint.M_impulse.Y += impulse.Y
 
-		vA.OperatorMinusInplace(B2Vec2MulScalar(mA, impulse))
+		vA = B2Vec2Sub(vA, B2Vec2MulScalar(mA, impulse))
 		wA -= iA * B2Vec2Cross(joint.M_rA, impulse)
 
-		vB.OperatorPlusInplace(B2Vec2MulScalar(mB, impulse))
+		vB = B2Vec2Add(vB, B2Vec2MulScalar(mB, impulse))
 		wB += iB * B2Vec2Cross(joint.M_rB, impulse)
 	}
 
@@ -486,10 +486,10 @@ func (joint *B2RevoluteJoint) SolvePositionConstraints(data *B2SolverData) bool 
 
 		impulse := K.Solve(C).OperatorNegate()
 
-		cA.OperatorMinusInplace(B2Vec2MulScalar(mA, impulse))
+		cA = B2Vec2Sub(cA, B2Vec2MulScalar(mA, impulse))
 		aA -= iA * B2Vec2Cross(rA, impulse)
 
-		cB.OperatorPlusInplace(B2Vec2MulScalar(mB, impulse))
+		cB = B2Vec2Add(cB, B2Vec2MulScalar(mB, impulse))
 		aB += iB * B2Vec2Cross(rB, impulse)
 	}
 
