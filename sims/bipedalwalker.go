@@ -224,7 +224,7 @@ func (w *bipedalWalker) step(action []float64, obs []float32) (float64, bool) {
 		}
 	}
 	for i := range 10 {
-		s[14+i] = w.lidar(pos, float64(i))
+		s[14+i] = w.lidar(pos, i)
 	}
 	for i, v := range s {
 		obs[i] = float32(v)
@@ -252,11 +252,21 @@ func (w *bipedalWalker) step(action []float64, obs []float32) (float64, bool) {
 	return reward, term
 }
 
+// bwLidarDir holds the sine and cosine of lidar ray i's angle, 1.5*i/10
+// radians from straight down, computed once rather than at every step.
+var bwLidarDir = func() (d [10][2]float64) {
+	for i := range d {
+		a := 1.5 * float64(i) / 10.0
+		d[i] = [2]float64{math.Sin(a), math.Cos(a)}
+	}
+	return d
+}()
+
 // lidar casts ray i (of 10, fanning forward-down) and returns the fraction
 // of its range to the nearest ground fixture, 1 if none.
-func (w *bipedalWalker) lidar(p box2d.B2Vec2, i float64) float64 {
+func (w *bipedalWalker) lidar(p box2d.B2Vec2, i int) float64 {
 	frac := 1.0
-	end := box2d.MakeB2Vec2(p.X+math.Sin(1.5*i/10.0)*bwLidarRange, p.Y-math.Cos(1.5*i/10.0)*bwLidarRange)
+	end := box2d.MakeB2Vec2(p.X+bwLidarDir[i][0]*bwLidarRange, p.Y-bwLidarDir[i][1]*bwLidarRange)
 	w.world.RayCast(func(f *box2d.B2Fixture, _, _ box2d.B2Vec2, fraction float64) float64 {
 		if f.GetFilterData().CategoryBits&1 == 0 {
 			return -1
