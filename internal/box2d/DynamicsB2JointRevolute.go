@@ -425,9 +425,6 @@ func (joint *B2RevoluteJoint) SolvePositionConstraints(data *B2SolverData) bool 
 	cB := data.Positions[joint.M_indexB].C
 	aB := data.Positions[joint.M_indexB].A
 
-	qA := MakeB2RotFromAngle(aA)
-	qB := MakeB2RotFromAngle(aB)
-
 	angularError := 0.0
 	positionError := 0.0
 
@@ -463,10 +460,12 @@ func (joint *B2RevoluteJoint) SolvePositionConstraints(data *B2SolverData) bool 
 		aB += joint.M_invIB * limitImpulse
 	}
 
-	// Solve point-to-point constraint.
+	// Solve point-to-point constraint. (v1.0.2, after Box2D, also made
+	// qA and qB before the limit constraint, which does not read them:
+	// two sines and cosines a call for nothing.)
 	{
-		qA.Set(aA)
-		qB.Set(aB)
+		qA := MakeB2RotFromAngle(aA)
+		qB := MakeB2RotFromAngle(aB)
 		rA := B2RotVec2Mul(qA, B2Vec2Sub(joint.M_localAnchorA, joint.M_localCenterA))
 		rB := B2RotVec2Mul(qB, B2Vec2Sub(joint.M_localAnchorB, joint.M_localCenterB))
 
