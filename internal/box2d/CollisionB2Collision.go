@@ -289,7 +289,6 @@ func (wm *B2WorldManifold) Initialize(manifold *B2Manifold, xfA B2Transform, rad
 			wm.Points[0] = B2Vec2MulScalar(0.5, B2Vec2Add(cA, cB))
 			wm.Separations[0] = B2Vec2Dot(B2Vec2Sub(cB, cA), wm.Normal)
 		}
-		break
 
 	case B2Manifold_Type.E_faceA:
 		{
@@ -316,7 +315,6 @@ func (wm *B2WorldManifold) Initialize(manifold *B2Manifold, xfA B2Transform, rad
 				)
 			}
 		}
-		break
 
 	case B2Manifold_Type.E_faceB:
 		{
@@ -342,7 +340,6 @@ func (wm *B2WorldManifold) Initialize(manifold *B2Manifold, xfA B2Transform, rad
 			// Ensure normal points from A to B.
 			wm.Normal = wm.Normal.OperatorNegate()
 		}
-		break
 	}
 }
 

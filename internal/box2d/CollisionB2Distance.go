@@ -160,7 +160,6 @@ func (p *B2DistanceProxy) Set(shape B2ShapeInterface, index int) {
 			p.M_count = polygon.M_count
 			p.M_radius = polygon.M_radius
 		}
-		break
 
 	case B2Shape_Type.E_edge:
 		{
@@ -170,7 +169,6 @@ func (p *B2DistanceProxy) Set(shape B2ShapeInterface, index int) {
 			p.M_count = 2
 			p.M_radius = edge.M_radius
 		}
-		break
 
 	default:
 		B2Assert(false)
@@ -335,12 +333,10 @@ func (simplex *B2Simplex) GetWitnessPoints(pA *B2Vec2, pB *B2Vec2) {
 	switch simplex.M_count {
 	case 0:
 		B2Assert(false)
-		break
 
 	case 1:
 		*pA = simplex.M_vs[0].WA
 		*pB = simplex.M_vs[0].WB
-		break
 
 	case 2:
 		*pA = B2Vec2Add(
@@ -351,7 +347,6 @@ func (simplex *B2Simplex) GetWitnessPoints(pA *B2Vec2, pB *B2Vec2) {
 			B2Vec2MulScalar(simplex.M_vs[0].A, simplex.M_vs[0].WB),
 			B2Vec2MulScalar(simplex.M_vs[1].A, simplex.M_vs[1].WB),
 		)
-		break
 
 	case 3:
 		*pA = B2Vec2Add(
@@ -362,11 +357,9 @@ func (simplex *B2Simplex) GetWitnessPoints(pA *B2Vec2, pB *B2Vec2) {
 			B2Vec2MulScalar(simplex.M_vs[2].A, simplex.M_vs[2].WA),
 		)
 		*pB = *pA
-		break
 
 	default:
 		B2Assert(false)
-		break
 	}
 }
 
@@ -570,15 +563,11 @@ func B2Distance(output *B2DistanceOutput, cache *B2SimplexCache, input *B2Distan
 
 		switch simplex.M_count {
 		case 1:
-			break
-
 		case 2:
 			simplex.Solve2()
-			break
 
 		case 3:
 			simplex.Solve3()
-			break
 
 		default:
 			B2Assert(false)

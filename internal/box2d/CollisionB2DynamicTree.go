@@ -93,7 +93,7 @@ func (tree *B2DynamicTree) Query(queryCallback B2TreeQueryCallback, aabb B2AABB)
 		if B2TestOverlapBoundingBoxes(node.Aabb, aabb) {
 			if node.IsLeaf() {
 				proceed := queryCallback(nodeId)
-				if proceed == false {
+				if !proceed {
 					tree.stack = stack
 					return
 				}
@@ -142,7 +142,7 @@ func (tree *B2DynamicTree) RayCast(rayCastCallback B2TreeRayCastCallback, input 
 
 		node := &tree.M_nodes[nodeId]
 
-		if B2TestOverlapBoundingBoxes(node.Aabb, segmentAABB) == false {
+		if !B2TestOverlapBoundingBoxes(node.Aabb, segmentAABB) {
 			continue
 		}
 
@@ -348,7 +348,7 @@ func (tree *B2DynamicTree) InsertLeaf(leaf int) {
 	// Find the best sibling for this node
 	leafAABB := tree.M_nodes[leaf].Aabb
 	index := tree.M_root
-	for tree.M_nodes[index].IsLeaf() == false {
+	for !tree.M_nodes[index].IsLeaf() {
 		child1 := tree.M_nodes[index].Child1
 		child2 := tree.M_nodes[index].Child2
 
@@ -752,7 +752,7 @@ func (tree *B2DynamicTree) GetMaxBalance() int {
 			continue
 		}
 
-		B2Assert(node.IsLeaf() == false)
+		B2Assert(!node.IsLeaf())
 
 		child1 := node.Child1
 		child2 := node.Child2

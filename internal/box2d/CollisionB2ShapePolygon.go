@@ -50,13 +50,9 @@ func (poly *B2PolygonShape) cloneInto(clone *B2PolygonShape) {
 	clone.M_centroid = poly.M_centroid
 	clone.M_count = poly.M_count
 
-	for i := range poly.M_vertices {
-		clone.M_vertices[i] = poly.M_vertices[i]
-	}
+	clone.M_vertices = poly.M_vertices
 
-	for i := range poly.M_normals {
-		clone.M_normals[i] = poly.M_normals[i]
-	}
+	clone.M_normals = poly.M_normals
 }
 
 func (edge *B2PolygonShape) Destroy() {}
@@ -118,7 +114,7 @@ func ComputeCentroid(vs []B2Vec2, count int) B2Vec2 {
 		// Triangle vertices.
 		p1 := pRef
 		p2 := vs[i]
-		p3 := MakeB2Vec2(0, 0)
+		var p3 B2Vec2
 		if i+1 < count {
 			p3 = vs[i+1]
 		} else {

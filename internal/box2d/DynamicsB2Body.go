@@ -564,8 +564,8 @@ func (body *B2Body) init(bd *B2BodyDef, world *B2World) {
 
 func (body *B2Body) SetType(bodytype uint8) {
 
-	B2Assert(body.M_world.IsLocked() == false)
-	if body.M_world.IsLocked() == true {
+	B2Assert(!body.M_world.IsLocked())
+	if body.M_world.IsLocked() {
 		return
 	}
 
@@ -612,8 +612,8 @@ func (body *B2Body) SetType(bodytype uint8) {
 
 func (body *B2Body) CreateFixtureFromDef(def *B2FixtureDef) *B2Fixture {
 
-	B2Assert(body.M_world.IsLocked() == false)
-	if body.M_world.IsLocked() == true {
+	B2Assert(!body.M_world.IsLocked())
+	if body.M_world.IsLocked() {
 		return nil
 	}
 
@@ -658,8 +658,8 @@ func (body *B2Body) DestroyFixture(fixture *B2Fixture) {
 		return
 	}
 
-	B2Assert(body.M_world.IsLocked() == false)
-	if body.M_world.IsLocked() == true {
+	B2Assert(!body.M_world.IsLocked())
+	if body.M_world.IsLocked() {
 		return
 	}
 
@@ -782,8 +782,8 @@ func (body *B2Body) ResetMassData() {
 
 func (body *B2Body) SetMassData(massData *B2MassData) {
 
-	B2Assert(body.M_world.IsLocked() == false)
-	if body.M_world.IsLocked() == true {
+	B2Assert(!body.M_world.IsLocked())
+	if body.M_world.IsLocked() {
 		return
 	}
 
@@ -833,7 +833,7 @@ func (body *B2Body) ShouldCollide(other *B2Body) bool {
 	// Does a joint prevent collision?
 	for jn := body.M_jointList; jn != nil; jn = jn.Next {
 		if jn.Other == other {
-			if jn.Joint.IsCollideConnected() == false {
+			if !jn.Joint.IsCollideConnected() {
 				return false
 			}
 		}
@@ -843,9 +843,9 @@ func (body *B2Body) ShouldCollide(other *B2Body) bool {
 }
 
 func (body *B2Body) SetTransform(position B2Vec2, angle float64) {
-	B2Assert(body.M_world.IsLocked() == false)
+	B2Assert(!body.M_world.IsLocked())
 
-	if body.M_world.IsLocked() == true {
+	if body.M_world.IsLocked() {
 		return
 	}
 
@@ -877,7 +877,7 @@ func (body *B2Body) SynchronizeFixtures() {
 
 func (body *B2Body) SetActive(flag bool) {
 
-	B2Assert(body.M_world.IsLocked() == false)
+	B2Assert(!body.M_world.IsLocked())
 
 	if flag == body.IsActive() {
 		return

@@ -344,8 +344,8 @@ func B2ContactInitializeRegisters() {
 }
 
 func AddType(createFcn B2ContactCreateFcn, destroyFcn B2ContactDestroyFcn, type1 uint8, type2 uint8) {
-	B2Assert(0 <= type1 && type1 < B2Shape_Type.E_typeCount)
-	B2Assert(0 <= type2 && type2 < B2Shape_Type.E_typeCount)
+	B2Assert(type1 < B2Shape_Type.E_typeCount)
+	B2Assert(type2 < B2Shape_Type.E_typeCount)
 
 	s_registers[type1][type2].CreateFcn = createFcn
 	s_registers[type1][type2].DestroyFcn = destroyFcn
@@ -362,8 +362,8 @@ func B2ContactFactory(mgr *B2ContactManager, fixtureA *B2Fixture, indexA int, fi
 	type1 := fixtureA.GetType()
 	type2 := fixtureB.GetType()
 
-	B2Assert(0 <= type1 && type1 < B2Shape_Type.E_typeCount)
-	B2Assert(0 <= type2 && type2 < B2Shape_Type.E_typeCount)
+	B2Assert(type1 < B2Shape_Type.E_typeCount)
+	B2Assert(type2 < B2Shape_Type.E_typeCount)
 
 	createFcn := s_registers[type1][type2].CreateFcn
 	if createFcn != nil {
@@ -381,7 +381,7 @@ func B2ContactDestroy(mgr *B2ContactManager, contact B2ContactInterface) {
 	fixtureA := contact.GetFixtureA()
 	fixtureB := contact.GetFixtureB()
 
-	if contact.GetManifold().PointCount > 0 && fixtureA.IsSensor() == false && fixtureB.IsSensor() == false {
+	if contact.GetManifold().PointCount > 0 && !fixtureA.IsSensor() && !fixtureB.IsSensor() {
 		fixtureA.GetBody().SetAwake(true)
 		fixtureB.GetBody().SetAwake(true)
 	}
@@ -389,7 +389,7 @@ func B2ContactDestroy(mgr *B2ContactManager, contact B2ContactInterface) {
 	typeA := fixtureA.GetType()
 	typeB := fixtureB.GetType()
 
-	B2Assert(0 <= typeA && typeB < B2Shape_Type.E_typeCount)
+	B2Assert(typeA < B2Shape_Type.E_typeCount && typeB < B2Shape_Type.E_typeCount)
 
 	destroyFcn := s_registers[typeA][typeB].DestroyFcn
 	destroyFcn(mgr, contact)
@@ -505,15 +505,15 @@ func B2ContactUpdate(contact B2ContactInterface, listener B2ContactListenerInter
 		contact.SetFlags(contact.GetFlags() & ^B2Contact_Flag.E_touchingFlag)
 	}
 
-	if wasTouching == false && touching == true && listener != nil {
+	if !wasTouching && touching && listener != nil {
 		listener.BeginContact(contact)
 	}
 
-	if wasTouching == true && touching == false && listener != nil {
+	if wasTouching && !touching && listener != nil {
 		listener.EndContact(contact)
 	}
 
-	if sensor == false && touching && listener != nil {
+	if !sensor && touching && listener != nil {
 		listener.PreSolve(contact, oldManifold)
 	}
 }

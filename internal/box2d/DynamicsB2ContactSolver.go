@@ -402,7 +402,7 @@ func (solver *B2ContactSolver) SolveVelocityConstraints() {
 		}
 
 		// Solve normal constraints
-		if pointCount == 1 || g_blockSolve == false {
+		if pointCount == 1 || !g_blockSolve {
 			for j := 0; j < pointCount; j++ {
 				vcp := &vc.Points[j]
 
@@ -713,7 +713,6 @@ func (solvermanifold *B2PositionSolverManifold) Initialize(pc *B2ContactPosition
 			solvermanifold.Point = B2Vec2MulScalar(0.5, B2Vec2Add(pointA, pointB))
 			solvermanifold.Separation = B2Vec2Dot(B2Vec2Sub(pointB, pointA), solvermanifold.Normal) - pc.RadiusA - pc.RadiusB
 		}
-		break
 
 	case B2Manifold_Type.E_faceA:
 		{
@@ -724,7 +723,6 @@ func (solvermanifold *B2PositionSolverManifold) Initialize(pc *B2ContactPosition
 			solvermanifold.Separation = B2Vec2Dot(B2Vec2Sub(clipPoint, planePoint), solvermanifold.Normal) - pc.RadiusA - pc.RadiusB
 			solvermanifold.Point = clipPoint
 		}
-		break
 
 	case B2Manifold_Type.E_faceB:
 		{
@@ -738,7 +736,6 @@ func (solvermanifold *B2PositionSolverManifold) Initialize(pc *B2ContactPosition
 			// Ensure normal points from A to B
 			solvermanifold.Normal = solvermanifold.Normal.OperatorNegate()
 		}
-		break
 	}
 }
 

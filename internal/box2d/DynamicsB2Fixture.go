@@ -250,18 +250,15 @@ func (fix *B2Fixture) Destroy() {
 			s := fix.M_shape.(*B2EdgeShape)
 			s.Destroy()
 		}
-		break
 
 	case B2Shape_Type.E_polygon:
 		{
 			s := fix.M_shape.(*B2PolygonShape)
 			s.Destroy()
 		}
-		break
 
 	default:
 		B2Assert(false)
-		break
 	}
 
 	fix.M_shape = nil

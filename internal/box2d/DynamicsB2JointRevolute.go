@@ -257,11 +257,11 @@ func (joint *B2RevoluteJoint) InitVelocityConstraints(data *B2SolverData) {
 		joint.M_motorMass = 1.0 / joint.M_motorMass
 	}
 
-	if joint.M_enableMotor == false || fixedRotation {
+	if !joint.M_enableMotor || fixedRotation {
 		joint.M_motorImpulse = 0.0
 	}
 
-	if joint.M_enableLimit && fixedRotation == false {
+	if joint.M_enableLimit && !fixedRotation {
 		jointAngle := aB - aA - joint.M_referenceAngle
 		if math.Abs(joint.M_upperAngle-joint.M_lowerAngle) < 2.0*B2_angularSlop {
 			joint.M_limitState = B2LimitState.E_equalLimits
@@ -320,7 +320,7 @@ func (joint *B2RevoluteJoint) SolveVelocityConstraints(data *B2SolverData) {
 	fixedRotation := (iA+iB == 0.0)
 
 	// Solve motor constraint.
-	if joint.M_enableMotor && joint.M_limitState != B2LimitState.E_equalLimits && fixedRotation == false {
+	if joint.M_enableMotor && joint.M_limitState != B2LimitState.E_equalLimits && !fixedRotation {
 		Cdot := wB - wA - joint.M_motorSpeed
 		impulse := -joint.M_motorMass * Cdot
 		oldImpulse := joint.M_motorImpulse
@@ -333,7 +333,7 @@ func (joint *B2RevoluteJoint) SolveVelocityConstraints(data *B2SolverData) {
 	}
 
 	// Solve limit constraint.
-	if joint.M_enableLimit && joint.M_limitState != B2LimitState.E_inactiveLimit && fixedRotation == false {
+	if joint.M_enableLimit && joint.M_limitState != B2LimitState.E_inactiveLimit && !fixedRotation {
 		Cdot1 := B2Vec2Sub(B2Vec2Sub(B2Vec2Add(vB, B2Vec2CrossScalarVector(wB, joint.M_rB)), vA), B2Vec2CrossScalarVector(wA, joint.M_rA))
 		Cdot2 := wB - wA
 		Cdot := MakeB2Vec3(Cdot1.X, Cdot1.Y, Cdot2)
@@ -431,7 +431,7 @@ func (joint *B2RevoluteJoint) SolvePositionConstraints(data *B2SolverData) bool 
 	fixedRotation := (joint.M_invIA+joint.M_invIB == 0.0)
 
 	// Solve angular limit constraint.
-	if joint.M_enableLimit && joint.M_limitState != B2LimitState.E_inactiveLimit && fixedRotation == false {
+	if joint.M_enableLimit && joint.M_limitState != B2LimitState.E_inactiveLimit && !fixedRotation {
 		angle := aB - aA - joint.M_referenceAngle
 		limitImpulse := 0.0
 

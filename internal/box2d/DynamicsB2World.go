@@ -192,7 +192,7 @@ func (world *B2World) SetContactListener(listener B2ContactListenerInterface) {
 // }
 
 func (world *B2World) CreateBody(def *B2BodyDef) *B2Body {
-	B2Assert(world.IsLocked() == false)
+	B2Assert(!world.IsLocked())
 
 	if world.IsLocked() {
 		return nil
@@ -214,7 +214,7 @@ func (world *B2World) CreateBody(def *B2BodyDef) *B2Body {
 
 func (world *B2World) DestroyBody(b *B2Body) {
 	B2Assert(world.M_bodyCount > 0)
-	B2Assert(world.IsLocked() == false)
+	B2Assert(!world.IsLocked())
 
 	if world.IsLocked() {
 		return
@@ -282,7 +282,7 @@ func (world *B2World) DestroyBody(b *B2Body) {
 }
 
 func (world *B2World) CreateJoint(def B2JointDefInterface) B2JointInterface {
-	B2Assert(world.IsLocked() == false)
+	B2Assert(!world.IsLocked())
 	if world.IsLocked() {
 		return nil
 	}
@@ -322,7 +322,7 @@ func (world *B2World) CreateJoint(def B2JointDefInterface) B2JointInterface {
 	bodyB := def.GetBodyB()
 
 	// If the joint prevents collisions, then flag any contacts for filtering.
-	if def.IsCollideConnected() == false {
+	if !def.IsCollideConnected() {
 		edge := bodyB.GetContactList()
 		for edge != nil {
 			if edge.Other == bodyA {
@@ -341,7 +341,7 @@ func (world *B2World) CreateJoint(def B2JointDefInterface) B2JointInterface {
 }
 
 func (world *B2World) DestroyJoint(j B2JointInterface) { // j backed by pointer
-	B2Assert(world.IsLocked() == false)
+	B2Assert(!world.IsLocked())
 	if world.IsLocked() {
 		return
 	}
@@ -407,7 +407,7 @@ func (world *B2World) DestroyJoint(j B2JointInterface) { // j backed by pointer
 	world.M_jointCount--
 
 	// If the joint prevents collisions, then flag any contacts for filtering.
-	if collideConnected == false {
+	if !collideConnected {
 		edge := bodyB.GetContactList()
 		for edge != nil {
 			if edge.Other == bodyA {
@@ -427,7 +427,7 @@ func (world *B2World) SetAllowSleeping(flag bool) {
 	}
 
 	world.M_allowSleep = flag
-	if world.M_allowSleep == false {
+	if !world.M_allowSleep {
 		for b := world.M_bodyList; b != nil; b = b.M_next {
 			b.SetAwake(true)
 		}
@@ -468,7 +468,7 @@ func (world *B2World) Solve(step B2TimeStep) {
 			continue
 		}
 
-		if seed.IsAwake() == false || seed.IsActive() == false {
+		if !seed.IsAwake() || !seed.IsActive() {
 			continue
 		}
 
@@ -489,7 +489,7 @@ func (world *B2World) Solve(step B2TimeStep) {
 			// Grab the next body off the stack and add it to the island.
 			stackCount--
 			b := stack[stackCount]
-			B2Assert(b.IsActive() == true)
+			B2Assert(b.IsActive())
 			island.AddBody(b)
 
 			// Make sure the body is awake (without resetting sleep timer).
@@ -511,7 +511,7 @@ func (world *B2World) Solve(step B2TimeStep) {
 				}
 
 				// Is this contact solid and touching?
-				if contact.IsEnabled() == false || contact.IsTouching() == false {
+				if !contact.IsEnabled() || !contact.IsTouching() {
 					continue
 				}
 
@@ -542,14 +542,14 @@ func (world *B2World) Solve(step B2TimeStep) {
 			// Search all joints connect to this body.
 			for je := b.M_jointList; je != nil; je = je.Next {
 
-				if je.Joint.GetIslandFlag() == true {
+				if je.Joint.GetIslandFlag() {
 					continue
 				}
 
 				other := je.Other
 
 				// Don't simulate joints connected to inactive bodies.
-				if other.IsActive() == false {
+				if !other.IsActive() {
 					continue
 				}
 
@@ -627,7 +627,7 @@ func (world *B2World) SolveTOI(step B2TimeStep) {
 		for c := world.M_contactManager.M_contactList; c != nil; c = c.GetNext() {
 
 			// Is this contact disabled?
-			if c.IsEnabled() == false {
+			if !c.IsEnabled() {
 				continue
 			}
 
@@ -660,7 +660,7 @@ func (world *B2World) SolveTOI(step B2TimeStep) {
 				activeB := bB.IsAwake() && typeB != B2BodyType.B2_staticBody
 
 				// Is at least one body active (awake and dynamic or kinematic)?
-				if activeA == false && activeB == false {
+				if !activeA && !activeB {
 					continue
 				}
 
@@ -668,7 +668,7 @@ func (world *B2World) SolveTOI(step B2TimeStep) {
 				collideB := bB.IsBullet() || typeB != B2BodyType.B2_dynamicBody
 
 				// Are these two non-bullet dynamic bodies?
-				if collideA == false && collideB == false {
+				if !collideA && !collideB {
 					continue
 				}
 
@@ -744,7 +744,7 @@ func (world *B2World) SolveTOI(step B2TimeStep) {
 		minContact.SetTOICount(minContact.GetTOICount() + 1)
 
 		// Is the contact solid?
-		if minContact.IsEnabled() == false || minContact.IsTouching() == false {
+		if !minContact.IsEnabled() || !minContact.IsTouching() {
 			// Restore the sweeps.
 			minContact.SetEnabled(false)
 			bA.M_sweep = backup1
@@ -791,7 +791,7 @@ func (world *B2World) SolveTOI(step B2TimeStep) {
 
 					// Only add static, kinematic, or bullet bodies.
 					other := ce.Other
-					if other.M_type == B2BodyType.B2_dynamicBody && body.IsBullet() == false && other.IsBullet() == false {
+					if other.M_type == B2BodyType.B2_dynamicBody && !body.IsBullet() && !other.IsBullet() {
 						continue
 					}
 
@@ -812,14 +812,14 @@ func (world *B2World) SolveTOI(step B2TimeStep) {
 					B2ContactUpdate(contact, world.M_contactManager.M_contactListener)
 
 					// Was the contact disabled by the user?
-					if contact.IsEnabled() == false {
+					if !contact.IsEnabled() {
 						other.M_sweep = backup
 						other.SynchronizeTransform()
 						continue
 					}
 
 					// Are there contact points?
-					if contact.IsTouching() == false {
+					if !contact.IsTouching() {
 						other.M_sweep = backup
 						other.SynchronizeTransform()
 						continue
