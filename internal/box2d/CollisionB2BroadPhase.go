@@ -130,9 +130,6 @@ func (bp *B2BroadPhase) UpdatePairs(addPairCallback B2BroadPhaseAddPairCallback)
 			i++
 		}
 	}
-
-	// // Try to keep the tree balanced.
-	// //m_tree.Rebalance(4);
 }
 
 ///////////////////////////////////////////////////////////////////////////////

@@ -218,11 +218,6 @@ func MakeB2DynamicTree() B2DynamicTree {
 	return tree
 }
 
-// func (tree *B2DynamicTree) ~b2DynamicTree() {
-// 	// This frees the entire tree in one shot.
-// 	b2Free(tree.M_nodes);
-// }
-
 // Allocate a node from the pool. Grow the pool if necessary.
 func (tree *B2DynamicTree) AllocateNode() int {
 
@@ -453,7 +448,6 @@ func (tree *B2DynamicTree) InsertLeaf(leaf int) {
 		index = tree.M_nodes[index].Parent
 	}
 
-	//Validate();
 }
 
 func (tree *B2DynamicTree) RemoveLeaf(leaf int) {
@@ -827,7 +821,6 @@ func (tree *B2DynamicTree) RebuildBottomUp() {
 	}
 
 	tree.M_root = nodes[0]
-	//b2Free(nodes)
 
 	tree.Validate()
 }
