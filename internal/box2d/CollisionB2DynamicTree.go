@@ -494,7 +494,6 @@ func (tree *B2DynamicTree) RemoveLeaf(leaf int) {
 		tree.FreeNode(parent)
 	}
 
-	// //Validate();
 }
 
 // Perform a left or right rotation if node A is imbalanced.
