@@ -10,10 +10,10 @@ import (
 // boxes beside it, so that stepping it makes and ends many contacts at
 // once and works every solver.
 type scene struct {
-	edge  B2EdgeShape
-	poly  B2PolygonShape
-	fd    B2FixtureDef
-	rjd   B2RevoluteJointDef
+	edge   B2EdgeShape
+	poly   B2PolygonShape
+	fd     B2FixtureDef
+	rjd    B2RevoluteJointDef
 	bodies [8]*B2Body // the pendulum's two, then the pile's
 	joint  *B2RevoluteJoint
 }
