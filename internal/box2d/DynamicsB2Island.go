@@ -301,7 +301,9 @@ func (island *B2Island) Solve(step B2TimeStep, gravity B2Vec2, allowSleep bool) 
 			island.M_joints[j].SolveVelocityConstraints(solverData)
 		}
 
-		contactSolver.SolveVelocityConstraints()
+		if contactSolver.M_count > 0 { // a lander in flight has none: no call
+			contactSolver.SolveVelocityConstraints()
+		}
 	}
 
 	// Store impulses for warm starting
