@@ -9,8 +9,9 @@ import (
 // BipedalWalker-v3 (gymnasium/envs/box2d/bipedal_walker.py), the normal
 // (not hardcore) course, on ByteArena/box2d (see lunarlander.go on the
 // physics engine). Gymnasium reuses one Box2D world across episodes; this
-// port builds a fresh one per reset, so a seeded episode does not depend
-// on the episodes before it.
+// port empties and rebuilds its world at each reset, after which it steps
+// exactly as a new one, so a seeded episode does not depend on the
+// episodes before it.
 const (
 	bwFPS            = 50
 	bwScale          = 30.0

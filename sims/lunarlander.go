@@ -8,9 +8,10 @@ import (
 
 // LunarLander-v3 and LunarLanderContinuous-v3
 // (gymnasium/envs/box2d/lunar_lander.py) with Gymnasium's defaults:
-// gravity -10, no wind. Physics runs on ByteArena/box2d, a float64 Go port
-// of Box2D 2.3; Gymnasium's pybox2d runs Box2D 2.3 in float32, so
-// trajectories agree in behaviour, not bit for bit.
+// gravity -10, no wind. Physics runs on ByteArena/box2d (a float64 Go port
+// of Box2D 2.3) in manta's fork internal/box2d; Gymnasium's pybox2d runs
+// Box2D 2.3 in float32, so trajectories agree in behaviour, not bit for
+// bit.
 const (
 	llFPS              = 50
 	llScale            = 30.0
@@ -107,7 +108,8 @@ func (llContacts) PostSolve(box2d.B2ContactInterface, *box2d.B2ContactImpulse) {
 
 func (l *lunarLander) reset(r *rng, obs []float32) {
 	l.rng = r
-	// A fresh world per episode, as Gymnasium v3 does.
+	// A fresh world per episode, as Gymnasium v3 does: emptied and built
+	// again, it steps exactly as a new one.
 	l.resetWorld(llGravity, llContacts{l})
 	l.gameOver, l.hasPrev = false, false
 	l.legContact = [2]bool{}
