@@ -3,7 +3,6 @@ module manta
 go 1.26.0
 
 require (
-	github.com/ByteArena/box2d v1.0.2
 	github.com/NVIDIA/go-nvml v0.13.4-1
 	github.com/chromedp/chromedp v0.23.1
 	github.com/cilium/ebpf v0.22.0

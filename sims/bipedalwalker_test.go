@@ -4,7 +4,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/ByteArena/box2d"
+	"manta/internal/box2d"
 )
 
 // bwHeuristic is Gymnasium's BipedalWalkerHeuristics: a state machine
@@ -215,5 +215,38 @@ func TestBipedalWalkerRewards(t *testing.T) {
 			t.Fatal("seed 1 was expected to fall")
 		}
 		a = h.act(obs)
+	}
+}
+
+// TestLidarMatchesWorldRayCast: lidar, which casts against the terrain's
+// edges directly, returns bit for bit what Gymnasium's way, a ray cast
+// through the world clipped at every ground hit, returns, at every ray of
+// every step of random walks.
+func TestLidarMatchesWorldRayCast(t *testing.T) {
+	env := mustMake(t, "BipedalWalker-v3")
+	w := env.(*episode).m.(*bipedalWalker)
+	acts := randomActions(env.ActionSpace(), 4096, 3)
+	if _, err := env.Reset(5); err != nil {
+		t.Fatal(err)
+	}
+	for k := range 4096 {
+		if _, _, term, trunc, _ := env.Step(acts[4*k : 4*k+4]); term || trunc {
+			env.Reset(NoSeed)
+		}
+		p := w.hull.GetPosition()
+		for i := range 10 {
+			want := 1.0
+			end := box2d.MakeB2Vec2(p.X+bwLidarDir[i][0]*bwLidarRange, p.Y-bwLidarDir[i][1]*bwLidarRange)
+			w.world.RayCast(func(f *box2d.B2Fixture, _, _ box2d.B2Vec2, fraction float64) float64 {
+				if f.GetFilterData().CategoryBits&1 == 0 {
+					return -1
+				}
+				want = fraction
+				return fraction
+			}, p, end)
+			if got := w.lidar(p, i); got != want {
+				t.Fatalf("step %d ray %d from %v: lidar %v, world ray cast %v", k, i, p, got, want)
+			}
+		}
 	}
 }

@@ -3,14 +3,15 @@ package sims
 import (
 	"math"
 
-	"github.com/ByteArena/box2d"
+	"manta/internal/box2d"
 )
 
 // LunarLander-v3 and LunarLanderContinuous-v3
 // (gymnasium/envs/box2d/lunar_lander.py) with Gymnasium's defaults:
-// gravity -10, no wind. Physics runs on ByteArena/box2d, a float64 Go port
-// of Box2D 2.3; Gymnasium's pybox2d runs Box2D 2.3 in float32, so
-// trajectories agree in behaviour, not bit for bit.
+// gravity -10, no wind. Physics runs on ByteArena/box2d (a float64 Go port
+// of Box2D 2.3) in manta's fork internal/box2d; Gymnasium's pybox2d runs
+// Box2D 2.3 in float32, so trajectories agree in behaviour, not bit for
+// bit.
 const (
 	llFPS              = 50
 	llScale            = 30.0
@@ -66,7 +67,7 @@ func (l *lunarLanderContinuous) reset(r *rng, obs []float32) {
 type lunarLander struct {
 	continuous bool
 	rng        *rng // the episode's stream; steps draw engine dispersion
-	world      *box2d.B2World
+	builder
 	lander     *box2d.B2Body
 	legs       [2]*box2d.B2Body
 	legContact [2]bool
@@ -107,8 +108,9 @@ func (llContacts) PostSolve(box2d.B2ContactInterface, *box2d.B2ContactImpulse) {
 
 func (l *lunarLander) reset(r *rng, obs []float32) {
 	l.rng = r
-	// A fresh world per episode, as Gymnasium v3 does.
-	l.world = newWorld(llGravity, llContacts{l})
+	// A fresh world per episode, as Gymnasium v3 does: emptied and built
+	// again, it steps exactly as a new one.
+	l.resetWorld(llGravity, llContacts{l})
 	l.gameOver, l.hasPrev = false, false
 	l.legContact = [2]bool{}
 
@@ -134,13 +136,10 @@ func (l *lunarLander) reset(r *rng, obs []float32) {
 
 	moonDef := box2d.MakeB2BodyDef()
 	moon := l.world.CreateBody(&moonDef)
-	edge := box2d.MakeB2EdgeShape()
-	edge.Set(box2d.MakeB2Vec2(0, 0), box2d.MakeB2Vec2(W, 0))
-	moon.CreateFixtureFromDef(fixtureDef(&edge, 0, 0.2))
+	moon.CreateFixtureFromDef(l.fixtureDef(l.edgeShape(0, 0, W, 0), 0, 0.2))
 	for i := 0; i < llChunks-1; i++ {
-		e := box2d.MakeB2EdgeShape()
-		e.Set(box2d.MakeB2Vec2(chunkX[i], smoothY[i]), box2d.MakeB2Vec2(chunkX[i+1], smoothY[i+1]))
-		moon.CreateFixtureFromDef(fixtureDef(&e, 0, 0.1))
+		e := l.edgeShape(chunkX[i], smoothY[i], chunkX[i+1], smoothY[i+1])
+		moon.CreateFixtureFromDef(l.fixtureDef(e, 0, 0.1))
 	}
 
 	initialY := llViewportH / llScale
@@ -153,9 +152,9 @@ func (l *lunarLander) reset(r *rng, obs []float32) {
 	for i, p := range llPoly {
 		verts[i] = box2d.MakeB2Vec2(p[0]/llScale, p[1]/llScale)
 	}
-	poly := box2d.MakeB2PolygonShape()
-	poly.Set(verts[:], len(verts))
-	fd := fixtureDef(&poly, 5.0, 0.1)
+	l.poly = box2d.MakeB2PolygonShape()
+	l.poly.Set(verts[:], len(verts))
+	fd := l.fixtureDef(&l.poly, 5.0, 0.1)
 	fd.Filter.CategoryBits, fd.Filter.MaskBits = 0x0010, 0x001 // collide only with ground
 	l.lander.CreateFixtureFromDef(fd)
 	l.lander.ApplyForceToCenter(box2d.MakeB2Vec2(
@@ -168,13 +167,12 @@ func (l *lunarLander) reset(r *rng, obs []float32) {
 		bd.Position = box2d.MakeB2Vec2(initialX-i*llLegAway/llScale, initialY)
 		bd.Angle = i * 0.05
 		leg := l.world.CreateBody(&bd)
-		box := box2d.MakeB2PolygonShape()
-		box.SetAsBox(llLegW/llScale, llLegH/llScale)
-		fd := fixtureDef(&box, 1.0, 0.2)
+		fd := l.fixtureDef(l.boxShape(llLegW/llScale, llLegH/llScale), 1.0, 0.2)
 		fd.Filter.CategoryBits, fd.Filter.MaskBits = 0x0020, 0x001
 		leg.CreateFixtureFromDef(fd)
 
-		rjd := box2d.MakeB2RevoluteJointDef()
+		l.rjd = box2d.MakeB2RevoluteJointDef()
+		rjd := &l.rjd
 		rjd.BodyA, rjd.BodyB = l.lander, leg
 		rjd.LocalAnchorA = box2d.MakeB2Vec2(0, 0)
 		rjd.LocalAnchorB = box2d.MakeB2Vec2(i*llLegAway/llScale, llLegDown/llScale)
@@ -186,7 +184,7 @@ func (l *lunarLander) reset(r *rng, obs []float32) {
 		} else {
 			rjd.LowerAngle, rjd.UpperAngle = -0.9, -0.9+0.5
 		}
-		l.world.CreateJoint(&rjd)
+		l.world.CreateJoint(rjd)
 		l.legs[k] = leg
 	}
 	// Gymnasium's reset returns the observation of one no-op step.

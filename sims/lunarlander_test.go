@@ -6,7 +6,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/ByteArena/box2d"
+	"manta/internal/box2d"
 )
 
 // llHeuristic is Gymnasium's lunar_lander.heuristic.
