@@ -272,3 +272,32 @@ func TestDestroy(t *testing.T) {
 		t.Fatal("a destroyed group still works")
 	}
 }
+
+// TestLargeThroughTheStore: chunks past InlineBytes travel as objects of
+// the store and are read in place.
+func TestLargeThroughTheStore(t *testing.T) {
+	const size, n = 3, 3<<20
+	ctx, actors := group(t, size, "l", collective.Options{ChunkBytes: 512 << 10, Window: 3})
+	in := make([][]float32, size)
+	want := make([]float32, n)
+	for i := range in {
+		in[i] = make([]float32, n)
+		for k := range in[i] {
+			in[i][k] = float32((k*7 + i) % 1000)
+			want[k] += in[i][k]
+		}
+	}
+	refs := make([]core.Ref[[]float32], size)
+	for i, a := range actors {
+		refs[i] = allreduce32.Remote(a, ctx, "l", in[i], collective.Sum)
+	}
+	got, err := core.GetAll(ctx, refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range got {
+		if !slices.Equal(got[i], want) {
+			t.Fatalf("rank %d got %v, want %v", i, head(got[i]), head(want))
+		}
+	}
+}

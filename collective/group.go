@@ -32,8 +32,8 @@ type Options struct {
 
 // Defaults of Options.
 const (
-	DefaultChunkBytes = 1 << 20
-	DefaultWindow     = 8
+	DefaultChunkBytes = 4 << 20
+	DefaultWindow     = 4
 )
 
 func (o Options) withDefaults() Options {
