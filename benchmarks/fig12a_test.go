@@ -2,9 +2,14 @@ package benchmarks
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"manta/collective"
+	"manta/core"
 )
 
 // TestFig12aManta times manta's side briefly: every repetition's time,
@@ -60,5 +65,71 @@ func TestFig12aOutcome(t *testing.T) {
 	}
 	if err := out.Figures[0].Validate(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// arCheck runs an allreduce of n float32s, rank r's all r+1, and says how
+// it ended: "ok" with the right sums, else why not.
+var arCheck = core.RegisterMethod3(arMemberType, "test.check", func(_ *arMember, ctx context.Context, group string, n int) (string, error) {
+	g, err := collective.GetGroup(group)
+	if err != nil {
+		return "", err
+	}
+	buf := make([]float32, n)
+	for i := range buf {
+		buf[i] = float32(g.Rank() + 1)
+	}
+	switch err := collective.Allreduce(ctx, g, buf, collective.Sum); {
+	case errors.Is(err, collective.ErrMemberLost):
+		return "lost", nil
+	case err != nil:
+		return err.Error(), nil
+	}
+	want := float32(g.Size() * (g.Size() + 1) / 2)
+	for i, v := range buf {
+		if v != want {
+			return fmt.Sprintf("element %d is %v, want %v", i, v, want), nil
+		}
+	}
+	return "ok", nil
+})
+
+// The collective across two node processes: chunks go through the
+// transfer path, and a member's node killed mid-group fails the other
+// member with ErrMemberLost.
+func TestCollectiveAcrossNodes(t *testing.T) {
+	manta := buildManta(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := startLocalCluster(ctx, localClusterConfig{Manta: manta, Nodes: []map[string]float64{{"CPU": 1}, {"CPU": 1}},
+		NodeTimeout: time.Second, StoreBytes: 256 << 20, Log: testLog{t}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	driver, err := c.Driver(core.Config{Resources: map[string]float64{"CPU": 0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer driver.Shutdown()
+	actors := make([]core.Actor[arMember], 2)
+	for i := range actors {
+		actors[i] = arMemberType.Options(core.WithActorResources(onNode(i, 1))).Remote()
+	}
+	if err := arMembers.CreateGroup(ctx, "x", actors, collective.Options{ChunkBytes: 1 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 3<<20 + 5 // 12 MB: chunks of 1 MiB, pulled from the other node
+	refs := []core.Ref[string]{arCheck.Remote(actors[0], ctx, "x", n), arCheck.Remote(actors[1], ctx, "x", n)}
+	got, err := core.GetAll(ctx, refs)
+	if err != nil || got[0] != "ok" || got[1] != "ok" {
+		t.Fatalf("allreduce across nodes: %v, %v", got, err)
+	}
+	waiting := arCheck.Remote(actors[0], ctx, "x", n)
+	if err := c.procs[1].cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if o, err := waiting.Get(ctx); err != nil || o != "lost" {
+		t.Fatalf("the member whose peer's node died: %q, %v", o, err)
 	}
 }

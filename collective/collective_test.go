@@ -276,7 +276,7 @@ func TestDestroy(t *testing.T) {
 // TestLargeThroughTheStore: chunks past InlineBytes travel as objects of
 // the store and are read in place.
 func TestLargeThroughTheStore(t *testing.T) {
-	const size, n = 3, 3<<20
+	const size, n = 3, 3 << 20
 	ctx, actors := group(t, size, "l", collective.Options{ChunkBytes: 512 << 10, Window: 3})
 	in := make([][]float32, size)
 	want := make([]float32, n)

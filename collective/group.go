@@ -12,8 +12,9 @@ import (
 
 // MinConcurrency is the least core.WithMaxConcurrency an actor type given
 // to Enable needs: one method call running a collective, one serving the
-// next member's watch of it, and one taking deliveries.
-const MinConcurrency = 3
+// next member's watch of it, and two taking deliveries (a delivery call
+// lasts until its chunk is mapped, pulled first from another node).
+const MinConcurrency = 4
 
 // Options tune a group; the zero value is the defaults.
 type Options struct {
@@ -94,7 +95,10 @@ func Enable[S any](t core.ActorType[S]) *Members[S] {
 			e.release()
 			return false, nil
 		}
-		g.put(e)
+		// The chunk is mapped (pulled into this node's store first, if
+		// another node holds it) before the call returns: the sender keeps
+		// its object until then.
+		g.put(pin(g.life, e))
 		return true, nil
 	})
 	m.watch = core.RegisterMethod2(t, "manta.collective.watch", func(_ *S, ctx context.Context, name string) (bool, error) {
@@ -158,8 +162,17 @@ func (m *Members[S]) joined(name string, rank int, peers []core.Actor[S], o Opti
 		return &Error{Group: name, Rank: rank, Err: ErrInvalid, Detail: fmt.Sprintf("rank of a group of %d", len(peers))}
 	}
 	g := newGroup(name, rank, len(peers), o.withDefaults())
-	g.send = func(to int, e envelope) {
-		m.deliver.Remote(peers[to], e).Release()
+	g.send = func(to int, e envelope, delivered func()) {
+		r := m.deliver.Remote(peers[to], e)
+		if delivered == nil {
+			r.Release()
+			return
+		}
+		go func() {
+			r.Get(g.life) // an error: the receiver is gone, or the group
+			r.Release()
+			delivered()
+		}()
 	}
 	g.watchPrev = func(ctx context.Context) error {
 		_, err := m.watch.Remote(peers[(rank+len(peers)-1)%len(peers)], ctx, name).Get(ctx)
@@ -207,7 +220,9 @@ type Group struct {
 	rank, size int
 	opts       Options
 
-	send      func(to int, e envelope)
+	// send delivers e to member to, and calls delivered, if set, once
+	// the receiver holds it.
+	send      func(to int, e envelope, delivered func())
 	watchPrev func(ctx context.Context) error
 	dropPeers func()
 
@@ -215,13 +230,15 @@ type Group struct {
 	seq uint64     // the operations begun, under op
 
 	mu     sync.Mutex
-	cur    uint64              // the operation in flight or last begun
-	msgs   map[msgKey]envelope // arrived, not yet taken
-	aborts map[uint64]*Error   // operations another member gave up
-	broken *Error              // set once: no operation can succeed
-	wake   chan struct{}       // the operation's waiter, cap 1
+	cur    uint64             // the operation in flight or last begun
+	msgs   map[msgKey]arrival // arrived, not yet taken
+	aborts map[uint64]*Error  // operations another member gave up
+	broken *Error             // set once: no operation can succeed
+	wake   chan struct{}      // the operation's waiter, cap 1
 
 	closed    chan struct{}
+	life      context.Context // done when closed
+	endLife   context.CancelFunc
 	closeOnce sync.Once
 	stopWatch context.CancelFunc
 }
@@ -232,8 +249,10 @@ type msgKey struct {
 }
 
 func newGroup(name string, rank, size int, o Options) *Group {
-	return &Group{name: name, rank: rank, size: size, opts: o, msgs: map[msgKey]envelope{},
+	g := &Group{name: name, rank: rank, size: size, opts: o, msgs: map[msgKey]arrival{},
 		aborts: map[uint64]*Error{}, wake: make(chan struct{}, 1), closed: make(chan struct{})}
+	g.life, g.endLife = context.WithCancel(context.Background())
+	return g
 }
 
 // Name is the group's name.
@@ -295,11 +314,12 @@ func (g *Group) close(e *Error) {
 	g.closeOnce.Do(func() {
 		g.fail(e)
 		close(g.closed)
+		g.endLife()
 		g.mu.Lock()
 		stop := g.stopWatch
 		g.stopWatch = func() {}
-		for k, m := range g.msgs {
-			m.release()
+		for k, a := range g.msgs {
+			a.release()
 			delete(g.msgs, k)
 		}
 		g.mu.Unlock()
@@ -318,7 +338,8 @@ func (g *Group) kick() {
 }
 
 // put takes a delivery.
-func (g *Group) put(e envelope) {
+func (g *Group) put(a arrival) {
+	e := a.env
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if e.Abort != nil {
@@ -335,10 +356,10 @@ func (g *Group) put(e envelope) {
 		return
 	}
 	if e.Seq < g.cur || g.broken != nil || g.aborts[e.Seq] != nil {
-		e.release() // an operation given up
+		a.release() // an operation given up
 		return
 	}
-	g.msgs[msgKey{e.Seq, e.Step, e.Chunk}] = e
+	g.msgs[msgKey{e.Seq, e.Step, e.Chunk}] = a
 	g.kick()
 }
 
@@ -349,9 +370,9 @@ func (g *Group) begin() (uint64, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.cur = seq
-	for k, m := range g.msgs {
+	for k, a := range g.msgs {
 		if k.seq < seq {
-			m.release()
+			a.release()
 			delete(g.msgs, k)
 		}
 	}
@@ -367,28 +388,28 @@ func (g *Group) begin() (uint64, error) {
 }
 
 // recv waits for the delivery of (seq, step, chunk).
-func (g *Group) recv(ctx context.Context, seq uint64, step, chunk int) (envelope, error) {
+func (g *Group) recv(ctx context.Context, seq uint64, step, chunk int) (arrival, error) {
 	k := msgKey{seq, step, chunk}
 	for {
 		g.mu.Lock()
 		if g.broken != nil {
 			g.mu.Unlock()
-			return envelope{}, g.broken
+			return arrival{}, g.broken
 		}
 		if err := g.aborts[seq]; err != nil {
 			g.mu.Unlock()
-			return envelope{}, err
+			return arrival{}, err
 		}
-		if e, ok := g.msgs[k]; ok {
+		if a, ok := g.msgs[k]; ok {
 			delete(g.msgs, k)
 			g.mu.Unlock()
-			return e, nil
+			return a, nil
 		}
 		g.mu.Unlock()
 		select {
 		case <-g.wake:
 		case <-ctx.Done():
-			return envelope{}, ctx.Err()
+			return arrival{}, ctx.Err()
 		}
 	}
 }
@@ -402,7 +423,7 @@ func (g *Group) broadcastAbort(seq uint64, e *Error) {
 	}
 	for r := range g.size {
 		if r != g.rank {
-			g.send(r, envelope{Group: g.name, Seq: seq, From: g.rank, Abort: a})
+			g.send(r, envelope{Group: g.name, Seq: seq, From: g.rank, Abort: a}, nil)
 		}
 	}
 }

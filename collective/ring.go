@@ -48,11 +48,16 @@ type envelope struct {
 	// Sig describes the call at the sender (operation, element type,
 	// reduction, buffer length, root): a receiver whose own differs
 	// fails the operation with ErrMismatch everywhere.
-	Sig   string              `cbor:"6,keyasint,omitempty"`
-	F32   core.Ref[[]float32] `cbor:"7,keyasint"`
-	F64   core.Ref[[]float64] `cbor:"8,keyasint"`
-	Abort *abortMsg           `cbor:"9,keyasint,omitempty"`
+	Sig string `cbor:"6,keyasint,omitempty"`
+	// Elem is the chunk's element size: 4 (F32), 8 (F64), 0 for none.
+	Elem  uint8               `cbor:"7,keyasint,omitempty"`
+	F32   core.Ref[[]float32] `cbor:"8,keyasint"`
+	F64   core.Ref[[]float64] `cbor:"9,keyasint"`
+	Abort *abortMsg           `cbor:"10,keyasint,omitempty"`
 }
+
+// abortMsg tells the other members that an operation (or the group)
+// failed, and why.
 
 type abortMsg struct {
 	Kind   int    `cbor:"1,keyasint"`
@@ -67,35 +72,55 @@ func (e envelope) release() {
 	e.F64.Release()
 }
 
+// arrival is a delivered envelope with its chunk mapped: view is a
+// *core.View of the envelope's element type.
+type arrival struct {
+	env  envelope
+	view interface{ Release() error }
+	err  error // why the chunk could not be had
+}
+
+// release gives up the chunk's mapping and hold.
+func (a arrival) release() {
+	if a.view != nil {
+		a.view.Release()
+	}
+	a.env.release()
+}
+
+// pin maps e's chunk: in place when it is in this node's store, pulled
+// into it first when another node holds it.
+func pin(ctx context.Context, e envelope) arrival {
+	a := arrival{env: e}
+	switch e.Elem {
+	case 4:
+		v, err := core.GetView(ctx, e.F32)
+		a.err = err
+		if err == nil {
+			a.view = v
+		}
+	case 8:
+		v, err := core.GetView(ctx, e.F64)
+		a.err = err
+		if err == nil {
+			a.view = v
+		}
+	}
+	return a
+}
+
 // putChunk stores data and sets the envelope's reference to it.
 func putChunk[E Float](e *envelope, data []E) error {
 	var err error
 	switch d := any(data).(type) {
 	case []float32:
+		e.Elem = 4
 		e.F32, err = core.Put(d)
 	case []float64:
+		e.Elem = 8
 		e.F64, err = core.Put(d)
 	}
 	return err
-}
-
-// viewChunk maps the envelope's chunk: in place when it is in this
-// node's store (pulled into it first when another node holds it).
-func viewChunk[E Float](ctx context.Context, e envelope) ([]E, func(), error) {
-	switch any(E(0)).(type) {
-	case float32:
-		v, err := core.GetView(ctx, e.F32)
-		if err != nil {
-			return nil, nil, err
-		}
-		return any(v.Data()).([]E), func() { v.Release() }, nil
-	default:
-		v, err := core.GetView(ctx, e.F64)
-		if err != nil {
-			return nil, nil, err
-		}
-		return any(v.Data()).([]E), func() { v.Release() }, nil
-	}
 }
 
 // reduce folds src into dst.
@@ -224,40 +249,32 @@ func sendChunk[E Float](o *opRun, to, step, chunk int, data []E) error {
 	if err := putChunk(&e, data); err != nil {
 		return err
 	}
-	o.g.send(to, e)
-	e.release() // the call holds it until the receiver takes its own hold
+	o.g.send(to, e, e.release) // the object lives until the receiver has it
 	return nil
 }
 
-// forward delivers a received chunk on, as (step, chunk), without
-// copying it.
-func (o *opRun) forward(to, step int, e envelope) {
-	f := e
-	f.Step, f.From = step, o.g.rank
-	o.g.send(to, f)
-}
-
-// take waits for (step, chunk) and maps it; want is its length.
-func take[E Float](ctx context.Context, o *opRun, step, chunk, want int) (envelope, []E, func(), error) {
-	e, err := o.g.recv(ctx, o.seq, step, chunk)
+// take waits for (step, chunk) and returns its elements, want of them,
+// valid until the arrival's release.
+func take[E Float](ctx context.Context, o *opRun, step, chunk, want int) (arrival, []E, error) {
+	a, err := o.g.recv(ctx, o.seq, step, chunk)
 	if err != nil {
-		return e, nil, nil, err
+		return a, nil, err
 	}
+	e := a.env
 	if e.Sig != o.sig {
-		e.release()
-		return e, nil, nil, o.mismatch(fmt.Sprintf("rank %d called %s, rank %d %s", e.From, e.Sig, o.g.rank, o.sig))
+		a.release()
+		return a, nil, o.mismatch(fmt.Sprintf("rank %d called %s, rank %d %s", e.From, e.Sig, o.g.rank, o.sig))
 	}
-	data, done, err := viewChunk[E](ctx, e)
-	if err != nil {
-		e.release()
-		return e, nil, nil, err
+	if a.err != nil {
+		a.release()
+		return a, nil, fmt.Errorf("chunk %d of step %d from rank %d: %w", chunk, step, e.From, a.err)
 	}
-	if len(data) != want {
-		done()
-		e.release()
-		return e, nil, nil, o.mismatch(fmt.Sprintf("chunk of %d elements from rank %d, want %d", len(data), e.From, want))
+	v, ok := a.view.(*core.View[E])
+	if !ok || v.Len() != want {
+		a.release()
+		return a, nil, o.mismatch(fmt.Sprintf("a chunk from rank %d that is not %d elements of %T", e.From, want, E(0)))
 	}
-	return e, data, done, nil
+	return a, v.Data(), nil
 }
 
 // reduceScatter runs the ring's first phase on buf: after it, rank r
@@ -284,13 +301,12 @@ func reduceScatter[E Float](ctx context.Context, o *opRun, buf []E, op Op, last 
 	}
 	for s := range n - 1 {
 		for j, c := range seg(r - 2 - s) {
-			e, data, done, err := take[E](ctx, o, s, j, c.hi-c.lo)
+			a, data, err := take[E](ctx, o, s, j, c.hi-c.lo)
 			if err != nil {
 				return err
 			}
 			reduce(buf[c.lo:c.hi], data, op)
-			done()
-			e.release()
+			a.release()
 			if s == 0 {
 				if err := sendFirst(sent + 1); err != nil {
 					return err
@@ -330,16 +346,17 @@ func allgather[E Float](ctx context.Context, o *opRun, buf []E, base int, sent b
 	}
 	for t := range n - 1 {
 		for j, c := range chunks[E](seg(mod(r-1-t, n)), g.opts.ChunkBytes) {
-			e, data, done, err := take[E](ctx, o, base+t, j, c.hi-c.lo)
+			a, data, err := take[E](ctx, o, base+t, j, c.hi-c.lo)
 			if err != nil {
 				return err
 			}
-			if t < n-2 {
-				o.forward(next, base+t+1, e)
-			}
 			copy(buf[c.lo:c.hi], data)
-			done()
-			e.release()
+			a.release()
+			if t < n-2 {
+				if err := sendChunk(o, next, base+t+1, j, buf[c.lo:c.hi]); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	return nil
@@ -441,16 +458,17 @@ func Broadcast[E Float](ctx context.Context, g *Group, buf []E, root int) error 
 			return nil
 		}
 		for j, c := range parts {
-			e, data, done, err := take[E](ctx, o, 0, j, c.hi-c.lo)
+			a, data, err := take[E](ctx, o, 0, j, c.hi-c.lo)
 			if err != nil {
 				return err
 			}
-			if next != root {
-				o.forward(next, 0, e)
-			}
 			copy(buf[c.lo:c.hi], data)
-			done()
-			e.release()
+			a.release()
+			if next != root {
+				if err := sendChunk(o, next, 0, j, buf[c.lo:c.hi]); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	})
