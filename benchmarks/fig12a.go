@@ -117,75 +117,93 @@ func runFig12a(ctx context.Context, env *Env) (*Outcome, error) {
 	}
 	var d fig12aData
 	d.Load[0] = loadAvg()
-	steps := float64(len(ranksList) * 3)
-	for ri, ranks := range ranksList {
+	steps, step := float64(len(ranksList)*len(sizes)), 0
+	for _, ranks := range ranksList {
 		run := fig12aRun{Ranks: ranks}
-		env.Progress(float64(ri*3)/steps, "manta, %d members", ranks)
-		times, err := fig12aManta(ctx, ranks, sizes, reps)
+		g, err := startARGroup(ctx, ranks)
 		if err != nil {
 			return nil, err
 		}
-		for i, s := range sizes {
-			run.Rows = append(run.Rows, fig12aRow{Bytes: s, Manta: times[i]})
-		}
-		for ti, tr := range []peers.MPITransport{peers.MPISharedMemory, peers.MPITCP} {
-			if d.MPIError != "" {
-				break
+		// Size by size, manta then OpenMPI, so that both see about the
+		// same load from whatever else runs on the machine.
+		for i, size := range sizes {
+			env.Progress(float64(step)/steps, "%s, %d processes: manta", sizeLabel(size), ranks)
+			step++
+			row := fig12aRow{Bytes: size}
+			if row.Manta, err = g.time(ctx, size, reps[i]); err != nil {
+				g.close(ctx)
+				return nil, err
 			}
-			env.Progress(float64(ri*3+1+ti)/steps, "OpenMPI over %s, %d ranks (installed first if missing)", tr, ranks)
-			r, err := peers.RunMPIAllreduce(ctx, peers.MPIOptions{Log: io.Discard, Ranks: ranks, Sizes: sizes, Reps: reps, Transport: tr})
-			if err != nil {
-				if ctx.Err() != nil {
-					return nil, ctx.Err()
+			for _, tr := range []peers.MPITransport{peers.MPISharedMemory, peers.MPITCP} {
+				if d.MPIError != "" {
+					break
 				}
-				d.MPIError = err.Error()
-				break
-			}
-			d.Library = r.Library
-			for i, row := range r.Rows {
-				if i < len(run.Rows) && row.Bytes == run.Rows[i].Bytes {
-					if tr == peers.MPITCP {
-						run.Rows[i].MPITCP = row.Seconds
-					} else {
-						run.Rows[i].MPI = row.Seconds
+				env.Progress(float64(step-1)/steps, "%s, %d processes: OpenMPI over %s (installed first if missing)", sizeLabel(size), ranks, tr)
+				r, err := peers.RunMPIAllreduce(ctx, peers.MPIOptions{Log: io.Discard, Ranks: ranks, Sizes: []int64{size}, Reps: []int{reps[i]}, Transport: tr})
+				if err != nil {
+					if ctx.Err() != nil {
+						g.close(ctx)
+						return nil, ctx.Err()
 					}
+					d.MPIError = err.Error()
+					break
+				}
+				d.Library = r.Library
+				if tr == peers.MPITCP {
+					row.MPITCP = r.Rows[0].Seconds
+				} else {
+					row.MPI = r.Rows[0].Seconds
 				}
 			}
+			run.Rows = append(run.Rows, row)
 		}
+		g.close(ctx)
 		d.Runs = append(d.Runs, run)
 	}
 	d.Load[1] = loadAvg()
 	return fig12aOutcome(d), nil
 }
 
-// fig12aManta times manta's allreduce among ranks members.
-func fig12aManta(ctx context.Context, ranks int, sizes []int64, reps []int) ([][]float64, error) {
+// arGroup is a node with a group of allreduce members.
+type arGroup struct {
+	c      *core.Cluster
+	actors []core.Actor[arMember]
+}
+
+// startARGroup starts an embedded node with a group of ranks members.
+func startARGroup(ctx context.Context, ranks int) (*arGroup, error) {
 	c, err := core.Init(core.Config{Resources: map[string]float64{"CPU": float64(ranks)}})
 	if err != nil {
 		return nil, err
 	}
-	defer c.Shutdown()
-	actors := make([]core.Actor[arMember], ranks)
-	for i := range actors {
-		actors[i] = arMemberType.Remote()
+	g := &arGroup{c: c, actors: make([]core.Actor[arMember], ranks)}
+	for i := range g.actors {
+		g.actors[i] = arMemberType.Remote()
 	}
-	if err := arMembers.CreateGroup(ctx, "fig12a", actors, collective.Options{}); err != nil {
+	if err := arMembers.CreateGroup(ctx, "bench", g.actors, collective.Options{}); err != nil {
+		c.Shutdown()
 		return nil, err
 	}
-	defer arMembers.Destroy(ctx, "fig12a", actors)
-	var out [][]float64
-	for i, s := range sizes {
-		refs := make([]core.Ref[[]float64], ranks)
-		for k, a := range actors {
-			refs[k] = arTime.Remote(a, ctx, "fig12a", int(s), reps[i])
-		}
-		times, err := core.GetAll(ctx, refs)
-		if err != nil {
-			return nil, fmt.Errorf("fig12a: allreduce of %d bytes: %w", s, err)
-		}
-		out = append(out, times[0]) // every member has the slowest's times
+	return g, nil
+}
+
+// time runs reps allreduces of bytes and returns each one's time in
+// seconds, the slowest member's.
+func (g *arGroup) time(ctx context.Context, bytes int64, reps int) ([]float64, error) {
+	refs := make([]core.Ref[[]float64], len(g.actors))
+	for k, a := range g.actors {
+		refs[k] = arTime.Remote(a, ctx, "bench", int(bytes), reps)
 	}
-	return out, nil
+	times, err := core.GetAll(ctx, refs)
+	if err != nil {
+		return nil, fmt.Errorf("allreduce of %d bytes among %d members: %w", bytes, len(g.actors), err)
+	}
+	return times[0], nil // every member has the slowest's times
+}
+
+func (g *arGroup) close(ctx context.Context) {
+	arMembers.Destroy(ctx, "bench", g.actors)
+	g.c.Shutdown()
 }
 
 // loadAvg is /proc/loadavg's three averages, or why not.
@@ -224,8 +242,8 @@ func fig12aOutcome(d fig12aData) *Outcome {
 	} else if d.Library != "" {
 		notes = append(notes, "OpenMPI measured here: "+d.Library+", through mpi4py 4.1.2 in a virtual environment in manta's cache directory.")
 	}
-	notes = append(notes, fmt.Sprintf("Load average (1, 5, 15 min) before the runs: %s; after: %s. Both sides ran at the same priority, one after "+
-		"the other; OpenMPI's ranks poll while they wait (with --oversubscribe they yield between polls), so other work on the machine "+
+	notes = append(notes, fmt.Sprintf("Load average (1, 5, 15 min) before the runs: %s; after: %s. Both sides ran at the same priority, size by "+
+		"size (manta, then OpenMPI over shared memory, then over TCP); OpenMPI's ranks poll while they wait (with --oversubscribe they yield between polls), so other work on the machine "+
 		"costs them more than it costs manta's members, which sleep on futexes.", d.Load[0], d.Load[1]))
 	for _, run := range d.Runs {
 		fig := plots.Figure{

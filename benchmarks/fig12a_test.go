@@ -17,9 +17,21 @@ import (
 func TestFig12aManta(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	times, err := fig12aManta(ctx, 2, []int64{4 << 10, 3 << 20}, []int{3, 2})
+	g, err := startARGroup(ctx, 2)
 	if err != nil {
 		t.Fatal(err)
+	}
+	defer g.close(ctx)
+	var times [][]float64
+	for _, s := range []struct {
+		bytes int64
+		reps  int
+	}{{4 << 10, 3}, {3 << 20, 2}} {
+		ts, err := g.time(ctx, s.bytes, s.reps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		times = append(times, ts)
 	}
 	if len(times) != 2 || len(times[0]) != 3 || len(times[1]) != 2 {
 		t.Fatalf("times %v", times)

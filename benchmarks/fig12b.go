@@ -149,11 +149,16 @@ func runFig12b(ctx context.Context, env *Env) (*Outcome, error) {
 		d.Delays = append(d.Delays, dd)
 	}
 	env.Progress(0.95, "the collective library's allreduce, %d actors", d.Ranks)
-	times, err := fig12aManta(ctx, d.Ranks, []int64{d.Bytes}, []int{reps})
+	g, err := startARGroup(ctx, d.Ranks)
 	if err != nil {
 		return nil, err
 	}
-	for _, t := range times[0] {
+	times, err := g.time(ctx, d.Bytes, reps)
+	g.close(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range times {
 		d.Collective = append(d.Collective, t*1e3)
 	}
 	return fig12bOutcome(d), nil
