@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -299,5 +300,49 @@ func TestLargeThroughTheStore(t *testing.T) {
 		if !slices.Equal(got[i], want) {
 			t.Fatalf("rank %d got %v, want %v", i, head(got[i]), head(want))
 		}
+	}
+}
+
+// bcastOutcome runs a broadcast of n float64s from root and says how it
+// ended.
+var bcastOutcome = core.RegisterMethod4(memberType, "bcastOutcome", func(_ *member, ctx context.Context, group string, n, root int) (string, error) {
+	g, err := collective.GetGroup(group)
+	if err != nil {
+		return "", err
+	}
+	return classify(collective.Broadcast(ctx, g, make([]float64, n), root)), nil
+})
+
+// TestMismatchedCalls: members that disagree on the collective, its
+// root or its element type all fail, the root of a broadcast included.
+func TestMismatchedCalls(t *testing.T) {
+	ctx, actors := group(t, 3, "mc", collective.Options{})
+	refs := []core.Ref[string]{
+		bcastOutcome.Remote(actors[0], ctx, "mc", 100, 0),
+		outcome.Remote(actors[1], ctx, "mc", 100),
+		bcastOutcome.Remote(actors[2], ctx, "mc", 100, 0),
+	}
+	got, err := core.GetAll(ctx, refs)
+	if err != nil || !slices.Equal(got, []string{"mismatch", "mismatch", "mismatch"}) {
+		t.Fatalf("broadcast beside an allreduce: %v, %v", got, err)
+	}
+	refs = []core.Ref[string]{
+		bcastOutcome.Remote(actors[0], ctx, "mc", 100, 0),
+		bcastOutcome.Remote(actors[1], ctx, "mc", 100, 1),
+		bcastOutcome.Remote(actors[2], ctx, "mc", 100, 0),
+	}
+	if got, err = core.GetAll(ctx, refs); err != nil || !slices.Equal(got, []string{"mismatch", "mismatch", "mismatch"}) {
+		t.Fatalf("broadcasts from different roots: %v, %v", got, err)
+	}
+	r32 := allreduce32.Remote(actors[0], ctx, "mc", make([]float32, 10), collective.Sum)
+	refs = []core.Ref[string]{outcome.Remote(actors[1], ctx, "mc", 10), outcome.Remote(actors[2], ctx, "mc", 10)}
+	if got, err = core.GetAll(ctx, refs); err != nil || !slices.Equal(got, []string{"mismatch", "mismatch"}) {
+		t.Fatalf("float64s beside float32s: %v, %v", got, err)
+	}
+	if _, err := r32.Get(ctx); err == nil || !strings.Contains(err.Error(), collective.ErrMismatch.Error()) {
+		t.Fatalf("the float32 member: %v", err)
+	}
+	if got := outcomes(t, ctx, actors, "mc", 10, 10, 10); !slices.Equal(got, []string{"ok", "ok", "ok"}) {
+		t.Fatalf("afterwards: %v", got)
 	}
 }

@@ -330,6 +330,7 @@ func (g *Group) close(e *Error) {
 	})
 }
 
+// kick wakes the operation's waiter, if any; under g.mu.
 func (g *Group) kick() {
 	select {
 	case g.wake <- struct{}{}:

@@ -22,6 +22,7 @@ const (
 	Max
 )
 
+// String names the reduction.
 func (o Op) String() string {
 	switch o {
 	case Sum:
@@ -239,6 +240,7 @@ func withOp(err error, op string) error {
 	return err
 }
 
+// mismatch is this member's finding that the members' calls differ.
 func (o *opRun) mismatch(detail string) error {
 	return &Error{Rank: o.g.rank, Err: ErrMismatch, Detail: detail}
 }
@@ -435,9 +437,9 @@ func Allgather[E Float](ctx context.Context, g *Group, send, recv []E) error {
 }
 
 // Broadcast copies root's buf into every other member's buf, chunk by
-// chunk along the ring from root, each member passing the chunk's object
-// on before it copies it. Different lengths or roots fail with
-// ErrMismatch at every member.
+// chunk along the ring from root, each member passing each chunk on once
+// it has it; the root returns when the last member has all of it.
+// Different lengths or roots fail with ErrMismatch at every member.
 func Broadcast[E Float](ctx context.Context, g *Group, buf []E, root int) error {
 	sig := sigOf[E]("broadcast", Sum, fmt.Sprintf(", %d, root %d", len(buf), root))
 	return g.do(ctx, "broadcast", sig, func(ctx context.Context, o *opRun) error {
@@ -455,6 +457,16 @@ func Broadcast[E Float](ctx context.Context, g *Group, buf []E, root int) error 
 					return err
 				}
 			}
+			// The last member says it is done: the root too fails if a
+			// member's call differs from its own.
+			a, err := g.recv(ctx, o.seq, 1, 0)
+			if err != nil {
+				return err
+			}
+			a.release()
+			if a.env.Sig != o.sig {
+				return o.mismatch(fmt.Sprintf("rank %d called %s, rank %d %s", a.env.From, a.env.Sig, g.rank, o.sig))
+			}
 			return nil
 		}
 		for j, c := range parts {
@@ -469,6 +481,9 @@ func Broadcast[E Float](ctx context.Context, g *Group, buf []E, root int) error 
 					return err
 				}
 			}
+		}
+		if next == root {
+			g.send(next, envelope{Group: g.name, Seq: o.seq, Step: 1, From: g.rank, Sig: o.sig}, nil)
 		}
 		return nil
 	})
