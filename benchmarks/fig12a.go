@@ -33,7 +33,9 @@ var fig12a = Experiment{
 		"the driver's process, a third process), and OpenMPI 4.1 (Debian's openmpi-bin, installed by the bench) through mpi4py's " +
 		"`Allreduce`, over shared memory (its default here) and over loopback TCP (`--mca btl self,tcp`, as between nodes). Float32 " +
 		"sums; each repetition is a barrier then one allreduce, its time the slowest rank's; manta reduces in place, MPI from a send " +
-		"buffer into a receive buffer. Sizes 1, 10, 100 MiB (quick) and 1 GiB (full).",
+		"buffer into a receive buffer. Sizes 1, 10, 100 MiB (quick) and 1 GiB (full). With 2 processes manta also runs across " +
+		"two node processes of a local cluster (`manta start`, one member on each, the driver's node with no CPU), its chunks pulled " +
+		"through the transfer path over loopback TCP, to compare with OpenMPI over TCP.",
 	QuickEstimate: 90 * time.Second,
 	FullEstimate:  8 * time.Minute,
 	Run:           runFig12a,
@@ -91,6 +93,9 @@ type fig12aRow struct {
 	// MPI and MPITCP are OpenMPI's over shared memory and over TCP.
 	MPI    []float64 `json:"openmpi_shm_s,omitempty"`
 	MPITCP []float64 `json:"openmpi_tcp_s,omitempty"`
+	// Nodes is manta's with each member on a node process of its own
+	// (2 members only): chunks through the transfer path over loopback.
+	Nodes []float64 `json:"manta_nodes_s,omitempty"`
 }
 
 type fig12aRun struct {
@@ -101,6 +106,8 @@ type fig12aRun struct {
 type fig12aData struct {
 	Library string      `json:"openmpi_library,omitempty"`
 	Runs    []fig12aRun `json:"runs"`
+	// NodesError says why manta across node processes was not measured.
+	NodesError string `json:"nodes_error,omitempty"`
 	// MPIError says why OpenMPI was not measured.
 	MPIError string `json:"openmpi_error,omitempty"`
 	// Load is /proc/loadavg before and after: the machine is shared.
@@ -109,7 +116,7 @@ type fig12aData struct {
 
 func runFig12a(ctx context.Context, env *Env) (*Outcome, error) {
 	mb := int64(1 << 20)
-	sizes, reps := []int64{mb, 10 * mb, 100 * mb}, []int{20, 10, 5}
+	sizes, reps := []int64{mb, 10 * mb, 100 * mb}, []int{30, 20, 10}
 	ranksList := []int{2}
 	if env.Scale == Full {
 		sizes, reps = append(sizes, 1000*mb), []int{50, 30, 10, 3}
@@ -158,6 +165,15 @@ func runFig12a(ctx context.Context, env *Env) (*Outcome, error) {
 			run.Rows = append(run.Rows, row)
 		}
 		g.close(ctx)
+		if ranks == 2 {
+			env.Progress(float64(step)/steps, "manta across two node processes")
+			if err := fig12aAcrossNodes(ctx, env, sizes, reps, run.Rows); err != nil {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				d.NodesError = err.Error()
+			}
+		}
 		d.Runs = append(d.Runs, run)
 	}
 	d.Load[1] = loadAvg()
@@ -206,6 +222,40 @@ func (g *arGroup) close(ctx context.Context) {
 	g.c.Shutdown()
 }
 
+// fig12aAcrossNodes times the allreduce of each size between two members
+// on two node processes of a local cluster (a head and a node, a CPU
+// each; the driver has none) into rows[i].Nodes.
+func fig12aAcrossNodes(ctx context.Context, env *Env, sizes []int64, reps []int, rows []fig12aRow) error {
+	manta, err := mantaBinary(env)
+	if err != nil {
+		return err
+	}
+	c, err := startLocalCluster(ctx, localClusterConfig{Manta: manta, Nodes: []map[string]float64{{"CPU": 1}, {"CPU": 1}}})
+	if err != nil {
+		return err
+	}
+	defer c.Stop()
+	driver, err := c.Driver(core.Config{Resources: map[string]float64{"CPU": 0}})
+	if err != nil {
+		return err
+	}
+	defer driver.Shutdown()
+	g := &arGroup{c: driver, actors: make([]core.Actor[arMember], 2)}
+	for i := range g.actors {
+		g.actors[i] = arMemberType.Options(core.WithActorResources(onNode(i, 1))).Remote()
+	}
+	if err := arMembers.CreateGroup(ctx, "bench", g.actors, collective.Options{}); err != nil {
+		return err
+	}
+	defer arMembers.Destroy(ctx, "bench", g.actors)
+	for i, size := range sizes {
+		if rows[i].Nodes, err = g.time(ctx, size, reps[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // loadAvg is /proc/loadavg's three averages, or why not.
 func loadAvg() string {
 	b, err := os.ReadFile("/proc/loadavg")
@@ -237,6 +287,9 @@ func fig12aOutcome(d fig12aData) *Outcome {
 	var metrics []Metric
 	var figs []plots.Figure
 	var notes []string
+	if d.NodesError != "" {
+		notes = append(notes, "manta across two node processes was not measured: "+d.NodesError)
+	}
 	if d.MPIError != "" {
 		notes = append(notes, "OpenMPI was not measured: "+d.MPIError)
 	} else if d.Library != "" {
@@ -253,7 +306,7 @@ func fig12aOutcome(d fig12aData) *Outcome {
 			Caption: "manta's ring allreduce among actors (chunks through the shared-memory store) against OpenMPI's MPI_Allreduce with as many " +
 				"processes, over shared memory and over loopback TCP; each time is the slowest rank's, after a barrier.",
 		}
-		var x, ym, ys, yt []float64
+		var x, ym, ys, yt, yn []float64
 		for _, row := range run.Rows {
 			label := fmt.Sprintf("%s, %d processes", sizeLabel(row.Bytes), run.Ranks)
 			m := medianMS(row.Manta)
@@ -280,6 +333,16 @@ func fig12aOutcome(d fig12aData) *Outcome {
 				metrics = append(metrics, Metric{Name: "OpenMPI MPI_Allreduce over TCP, " + label, Value: t, Unit: "ms", N: len(row.MPITCP)})
 				metrics = append(metrics, Metric{Name: "OpenMPI (TCP) time / manta time, " + label, Value: t / m, Unit: "x"})
 			}
+			if len(row.Nodes) > 0 {
+				n := medianMS(row.Nodes)
+				yn = append(yn, n)
+				metrics = append(metrics, Metric{Name: "manta allreduce across two node processes, " + sizeLabel(row.Bytes), Value: n, Unit: "ms", N: len(row.Nodes),
+					Note: "each member on a node process of its own; chunks pulled over loopback TCP"})
+				if len(row.MPITCP) > 0 {
+					metrics = append(metrics, Metric{Name: "OpenMPI (TCP) time / manta across nodes time, " + sizeLabel(row.Bytes), Value: medianMS(row.MPITCP) / n, Unit: "x",
+						Note: "above 1: manta is faster"})
+				}
+			}
 		}
 		fig.Series = append(fig.Series, plots.Series{Label: "manta (collective.Allreduce)", X: x, Y: ym, Style: plots.StyleLine})
 		if len(ys) == len(x) {
@@ -287,6 +350,9 @@ func fig12aOutcome(d fig12aData) *Outcome {
 		}
 		if len(yt) == len(x) {
 			fig.Series = append(fig.Series, plots.Series{Label: "OpenMPI, TCP", X: x, Y: yt, Style: plots.StyleLine})
+		}
+		if len(yn) == len(x) {
+			fig.Series = append(fig.Series, plots.Series{Label: "manta, two node processes (transfer over loopback)", X: x, Y: yn, Style: plots.StyleLine})
 		}
 		figs = append(figs, fig)
 	}

@@ -50,7 +50,7 @@ func TestFig12aManta(t *testing.T) {
 func TestFig12aOutcome(t *testing.T) {
 	rows := []fig12aRow{
 		{Bytes: 1 << 20, Manta: []float64{0.002, 0.003}, MPI: []float64{0.001}, MPITCP: []float64{0.002}},
-		{Bytes: 100 << 20, Manta: []float64{0.1}, MPI: []float64{0.2}, MPITCP: []float64{0.3}},
+		{Bytes: 100 << 20, Manta: []float64{0.1}, MPI: []float64{0.2}, MPITCP: []float64{0.3}, Nodes: []float64{0.15}},
 	}
 	out := fig12aOutcome(fig12aData{Library: "Open MPI v4.1.4", Runs: []fig12aRun{{Ranks: 2, Rows: rows}}})
 	if err := resolve(out.Metrics, Paper()); err != nil {
@@ -62,14 +62,19 @@ func TestFig12aOutcome(t *testing.T) {
 			found = m.Value == 2 && m.Ratio != nil
 		}
 	}
-	if !found || len(out.Figures) != 1 || len(out.Figures[0].Series) != 3 {
+	if !found || len(out.Figures) != 1 || len(out.Figures[0].Series) != 3 { // one size across nodes: no line
 		t.Fatalf("metrics %+v, figures %d", out.Metrics, len(out.Figures))
 	}
 	if err := out.Figures[0].Validate(); err != nil {
 		t.Fatal(err)
 	}
+	rows[0].Nodes = []float64{0.004}
+	out = fig12aOutcome(fig12aData{Library: "Open MPI v4.1.4", Runs: []fig12aRun{{Ranks: 2, Rows: rows}}})
+	if len(out.Figures[0].Series) != 4 {
+		t.Fatalf("across nodes: %d series", len(out.Figures[0].Series))
+	}
 	for i := range rows {
-		rows[i].MPI, rows[i].MPITCP = nil, nil
+		rows[i].MPI, rows[i].MPITCP, rows[i].Nodes = nil, nil, nil
 	}
 	out = fig12aOutcome(fig12aData{MPIError: "peers: OpenMPI is not available: no apt-get", Runs: []fig12aRun{{Ranks: 2, Rows: rows}}})
 	if !strings.Contains(strings.Join(out.Notes, " "), "OpenMPI was not measured: peers: OpenMPI is not available") || len(out.Figures[0].Series) != 1 {
