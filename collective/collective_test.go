@@ -346,3 +346,15 @@ func TestMismatchedCalls(t *testing.T) {
 		t.Fatalf("afterwards: %v", got)
 	}
 }
+
+// TestCreateGroupTwice: a second group of the same name on the same
+// actors fails, and leaves the first working.
+func TestCreateGroupTwice(t *testing.T) {
+	ctx, actors := group(t, 2, "twice", collective.Options{})
+	if err := members.CreateGroup(ctx, "twice", actors, collective.Options{}); err == nil {
+		t.Fatal("a second group of the same name was made")
+	}
+	if got := outcomes(t, ctx, actors, "twice", 10, 10); !slices.Equal(got, []string{"ok", "ok"}) {
+		t.Fatalf("the first group: %v", got)
+	}
+}

@@ -1,6 +1,7 @@
 package collective
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -129,16 +130,26 @@ func (m *Members[S]) CreateGroup(ctx context.Context, name string, actors []core
 	for i, a := range actors {
 		refs[i] = m.join.Remote(a, name, i, actors, o)
 	}
-	if _, err := core.GetAll(ctx, refs); err != nil {
-		m.Destroy(ctx, name, actors)
-		return fmt.Errorf("collective: creating group %q: %w", name, err)
+	// Where a join failed, the actor may be a member of another group of
+	// that name: only those that joined this one leave it.
+	var joined []core.Actor[S]
+	var first error
+	for i, r := range refs {
+		if _, err := r.Get(ctx); err != nil {
+			first = cmp.Or(first, err)
+		} else {
+			joined = append(joined, actors[i])
+		}
 	}
-	for i, a := range actors {
-		refs[i] = m.arm.Remote(a, name)
+	if first == nil {
+		for i, a := range actors {
+			refs[i] = m.arm.Remote(a, name)
+		}
+		_, first = core.GetAll(ctx, refs)
 	}
-	if _, err := core.GetAll(ctx, refs); err != nil {
-		m.Destroy(ctx, name, actors)
-		return fmt.Errorf("collective: creating group %q: %w", name, err)
+	if first != nil {
+		m.Destroy(ctx, name, joined)
+		return fmt.Errorf("collective: creating group %q: %w", name, first)
 	}
 	return nil
 }
