@@ -62,9 +62,10 @@ type Members[S any] struct {
 // it at package level, after registering t, so worker processes register
 // the same methods. t must let at least MinConcurrency method calls run
 // at once (core.WithMaxConcurrency): a member's deliveries arrive as
-// method calls while its own method runs a collective. Do not queue more
-// calls of your own on a member than that limit less two, or the ones
-// waiting for their turn at the group can hold every slot.
+// method calls while its own method runs a collective. MinConcurrency
+// leaves room for one call of your own at a time: raise the limit by one
+// for each more that may run or wait at once, or calls waiting for their
+// turn at the group can hold the slots its deliveries need.
 func Enable[S any](t core.ActorType[S]) *Members[S] {
 	m := &Members[S]{}
 	m.join = core.RegisterMethod4(t, "manta.collective.join", func(_ *S, name string, rank int, peers []core.Actor[S], o Options) (bool, error) {
@@ -108,7 +109,7 @@ func Enable[S any](t core.ActorType[S]) *Members[S] {
 			return false, err
 		}
 		select {
-		case <-g.closed:
+		case <-g.life.Done():
 			return true, nil
 		case <-ctx.Done():
 			return false, ctx.Err()
@@ -247,11 +248,10 @@ type Group struct {
 	broken *Error             // set once: no operation can succeed
 	wake   chan struct{}      // the operation's waiter, cap 1
 
-	closed    chan struct{}
-	life      context.Context // done when closed
+	life      context.Context // done when closed: ends the watch and the waits for deliveries
 	endLife   context.CancelFunc
 	closeOnce sync.Once
-	stopWatch context.CancelFunc
+	armed     bool // watching the previous member, under mu
 }
 
 type msgKey struct {
@@ -261,7 +261,7 @@ type msgKey struct {
 
 func newGroup(name string, rank, size int, o Options) *Group {
 	g := &Group{name: name, rank: rank, size: size, opts: o, msgs: map[msgKey]arrival{},
-		aborts: map[uint64]*Error{}, wake: make(chan struct{}, 1), closed: make(chan struct{})}
+		aborts: map[uint64]*Error{}, wake: make(chan struct{}, 1)}
 	g.life, g.endLife = context.WithCancel(context.Background())
 	return g
 }
@@ -281,19 +281,17 @@ func (g *Group) arm() {
 	if g.size == 1 {
 		return
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	g.mu.Lock()
-	if g.stopWatch != nil {
-		g.mu.Unlock()
-		cancel()
+	armed := g.armed
+	g.armed = true
+	g.mu.Unlock()
+	if armed {
 		return
 	}
-	g.stopWatch = cancel
-	g.mu.Unlock()
 	prev := (g.rank + g.size - 1) % g.size
 	go func() {
-		err := g.watchPrev(ctx)
-		if ctx.Err() != nil {
+		err := g.watchPrev(g.life)
+		if g.life.Err() != nil {
 			return // this member left
 		}
 		var e *Error
@@ -324,19 +322,13 @@ func (g *Group) fail(e *Error) bool {
 func (g *Group) close(e *Error) {
 	g.closeOnce.Do(func() {
 		g.fail(e)
-		close(g.closed)
 		g.endLife()
 		g.mu.Lock()
-		stop := g.stopWatch
-		g.stopWatch = func() {}
 		for k, a := range g.msgs {
 			a.release()
 			delete(g.msgs, k)
 		}
 		g.mu.Unlock()
-		if stop != nil {
-			stop()
-		}
 		g.dropPeers()
 	})
 }
