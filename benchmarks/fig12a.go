@@ -28,7 +28,7 @@ var fig12a = Experiment{
 	State: Reproduced,
 	Setup: "The paper runs a ring allreduce of 100 MB and 1 GB across 16 nodes and compares it with OpenMPI 1.10. Here both run on one " +
 		"2-core machine with the same number of processes (2 at quick scale; 2 and 4, the latter oversubscribed, at full): manta's " +
-		"`collective.Allreduce` among actors (a ring in reduce-scatter and allgather phases, 4 MiB chunks pipelined, each chunk an " +
+		"`collective.Allreduce` among actors (a ring in reduce-scatter and allgather phases, 8 MiB chunks pipelined, each chunk an " +
 		"object of the node's shared-memory store read in place by the next member, messages as actor calls through the node manager in " +
 		"the driver's process, a third process), and OpenMPI 4.1 (Debian's openmpi-bin, installed by the bench) through mpi4py's " +
 		"`Allreduce`, over shared memory (its default here) and over loopback TCP (`--mca btl self,tcp`, as between nodes). Float32 " +

@@ -34,7 +34,7 @@ type Options struct {
 
 // Defaults of Options.
 const (
-	DefaultChunkBytes = 4 << 20
+	DefaultChunkBytes = 8 << 20
 	DefaultWindow     = 4
 )
 

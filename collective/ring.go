@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"unsafe"
 
 	"manta/core"
 )
@@ -51,7 +52,9 @@ type envelope struct {
 	// fails the operation with ErrMismatch everywhere.
 	Sig string `cbor:"6,keyasint,omitempty"`
 	// Elem is the chunk's element size: 4 (F32), 8 (F64), 0 for none.
-	Elem  uint8               `cbor:"7,keyasint,omitempty"`
+	Elem uint8 `cbor:"7,keyasint,omitempty"`
+	// Small chunks (smallChunk bytes or less) are copied out, not mapped.
+	Small bool                `cbor:"11,keyasint,omitempty"`
 	F32   core.Ref[[]float32] `cbor:"8,keyasint"`
 	F64   core.Ref[[]float64] `cbor:"9,keyasint"`
 	Abort *abortMsg           `cbor:"10,keyasint,omitempty"`
@@ -77,8 +80,9 @@ func (e envelope) release() {
 // *core.View of the envelope's element type.
 type arrival struct {
 	env  envelope
-	view interface{ Release() error }
-	err  error // why the chunk could not be had
+	data any                          // the chunk's []float32 or []float64
+	view interface{ Release() error } // what data is mapped by, if it is
+	err  error                        // why the chunk could not be had
 }
 
 // release gives up the chunk's mapping and hold.
@@ -95,24 +99,36 @@ func pin(ctx context.Context, e envelope) arrival {
 	a := arrival{env: e}
 	switch e.Elem {
 	case 4:
-		v, err := core.GetView(ctx, e.F32)
-		a.err = err
-		if err == nil {
-			a.view = v
-		}
+		a.data, a.view, a.err = pinAs(ctx, e.F32, e.Small)
 	case 8:
-		v, err := core.GetView(ctx, e.F64)
-		a.err = err
-		if err == nil {
-			a.view = v
-		}
+		a.data, a.view, a.err = pinAs(ctx, e.F64, e.Small)
 	}
 	return a
 }
 
+// pinAs maps r's elements, or copies them if small: a value that small
+// travels inline, and a View of it would be a mapping made for it alone.
+func pinAs[E Float](ctx context.Context, r core.Ref[[]E], small bool) (any, interface{ Release() error }, error) {
+	if small {
+		d, err := r.Get(ctx)
+		return d, nil, err
+	}
+	v, err := core.GetView(ctx, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	return v.Data(), v, nil
+}
+
+// smallChunk is the size up to which a chunk is copied out rather than
+// mapped: below core's default InlineBytes, so such a value travels in
+// the delivery's message.
+const smallChunk = 64 << 10
+
 // putChunk stores data and sets the envelope's reference to it.
 func putChunk[E Float](e *envelope, data []E) error {
 	var err error
+	e.Small = len(data)*int(unsafe.Sizeof(E(0))) <= smallChunk
 	switch d := any(data).(type) {
 	case []float32:
 		e.Elem = 4
@@ -271,12 +287,12 @@ func take[E Float](ctx context.Context, o *opRun, step, chunk, want int) (arriva
 		a.release()
 		return a, nil, fmt.Errorf("chunk %d of step %d from rank %d: %w", chunk, step, e.From, a.err)
 	}
-	v, ok := a.view.(*core.View[E])
-	if !ok || v.Len() != want {
+	data, ok := a.data.([]E)
+	if !ok || len(data) != want {
 		a.release()
 		return a, nil, o.mismatch(fmt.Sprintf("a chunk from rank %d that is not %d elements of %T", e.From, want, E(0)))
 	}
-	return a, v.Data(), nil
+	return a, data, nil
 }
 
 // reduceScatter runs the ring's first phase on buf: after it, rank r
