@@ -10,9 +10,3 @@ var table3 = Experiment{
 	Setup: "the actor call path exists, but the serving workload (a residual network and a fully connected policy on 4 KB and 100 KB states in batches of 64, " +
 		"and a Clipper baseline over REST) is not built yet.",
 }
-
-var fig13 = Experiment{
-	ID: "fig13", Title: "Distributed training throughput (ResNet-101 images/s)", Paper: "Figure 13 (§5.2.1)", State: NotBuilt,
-	Setup: "needs GPUs, TensorFlow and Horovod baselines; where it can be adapted it would be data-parallel SGD of a small " +
-		"gonum network on CPU (rl's networks) with actors as replicas and a parameter server.",
-}
