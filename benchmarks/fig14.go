@@ -56,6 +56,17 @@ type fig14Run struct {
 	WallS    float64 `json:"wall_s"`
 	EnvSteps int     `json:"env_steps"`
 	Return   float64 `json:"mean_return"`
+	// The learner's time, split (rl.Summary): waiting for samples,
+	// learning, sending weights.
+	SampleS float64 `json:"sample_s"`
+	LearnS  float64 `json:"learn_s"`
+	SyncS   float64 `json:"sync_s"`
+}
+
+// fig14RunOf records a finished training run.
+func fig14RunOf(mode string, workers int, seed uint64, res *rl.Result) fig14Run {
+	return fig14Run{Mode: mode, Workers: workers, Seed: seed, Solved: res.Solved, WallS: res.WallS, EnvSteps: res.EnvSteps, Return: res.MeanReturn,
+		SampleS: res.SampleS, LearnS: res.LearnS, SyncS: res.SyncS}
 }
 
 func fig14Workers(s Scale) []int {
@@ -111,7 +122,7 @@ func runFig14a(ctx context.Context, env *Env) (*Outcome, error) {
 			if err != nil {
 				return nil, err
 			}
-			runs = append(runs, fig14Run{Mode: "es", Workers: n, Seed: seed, Solved: res.Solved, WallS: res.WallS, EnvSteps: res.EnvSteps, Return: res.MeanReturn})
+			runs = append(runs, fig14RunOf("es", n, seed, res))
 		}
 	}
 	return fig14Outcome("fig14a", "ES on "+id+": time to solve", runs, []string{"es"}), nil
@@ -133,7 +144,7 @@ func runFig14b(ctx context.Context, env *Env) (*Outcome, error) {
 				if err != nil {
 					return nil, err
 				}
-				runs = append(runs, fig14Run{Mode: m, Workers: n, Seed: seed, Solved: res.Solved, WallS: res.WallS, EnvSteps: res.EnvSteps, Return: res.MeanReturn})
+				runs = append(runs, fig14RunOf(m, n, seed, res))
 			}
 		}
 	}
@@ -168,11 +179,14 @@ func fig14Outcome(id, title string, runs []fig14Run, modes []string) *Outcome {
 			byN[r.Workers] = append(byN[r.Workers], r)
 		}
 		for _, n := range ns {
-			var times, steps []float64
+			var times, steps, waiting []float64
 			solved := 0
 			for _, r := range byN[n] {
 				times = append(times, r.WallS)
 				steps = append(steps, float64(r.EnvSteps))
+				if all := r.SampleS + r.LearnS + r.SyncS; all > 0 {
+					waiting = append(waiting, r.SampleS/all)
+				}
 				if r.Solved {
 					solved++
 				}
@@ -187,6 +201,12 @@ func fig14Outcome(id, title string, runs []fig14Run, modes []string) *Outcome {
 				Metric{Name: fmt.Sprintf("%s, %d workers: median time to solve", m, n), Value: med, N: len(times), Unit: "s", Headline: n == ns[len(ns)-1],
 					Note: fmt.Sprintf("min %.2f s, max %.2f s; %d of %d seeds solved", times[0], times[len(times)-1], solved, len(times))},
 				Metric{Name: fmt.Sprintf("%s, %d workers: median env steps to solve", m, n), Value: median(steps), N: len(steps), Unit: "steps"})
+			if len(waiting) > 0 {
+				slices.Sort(waiting)
+				out.Metrics = append(out.Metrics, Metric{Name: fmt.Sprintf("%s, %d workers: learner's time waiting for samples", m, n),
+					Value: 100 * median(waiting), N: len(waiting), Unit: "%",
+					Note: "the rest is learning and sending weights (median over seeds)"})
+			}
 		}
 		fig.Series = append(fig.Series, s)
 		fig.XTicks = s.X

@@ -26,8 +26,9 @@ func kernelClockIsTSC() bool {
 }
 
 // Stamp is a reading of the clock events are stamped with: the TSC's
-// count or nanoseconds, as useTSC says. Only a recorder's flush turns it
-// into an Event's Time.
+// count or nanoseconds, as useTSC says. A recorder writes stamps with
+// the clock that converts them (stampClock); Parse turns them into an
+// Event's Time.
 type Stamp int64
 
 // Now returns the clock events are stamped with, for RecordAt.
@@ -92,10 +93,9 @@ func (c *stampClock) advance() {
 	}
 }
 
-// nanos converts s.
+// nanos converts s: a recorder's own stamps, or a file's by the clock
+// its recorder wrote (in nanoseconds, as useTSC is false, its line is
+// the identity: one nanosecond a stamp, through a pair of equal readings).
 func (c *stampClock) nanos(s Stamp) int64 {
-	if !useTSC {
-		return int64(s)
-	}
 	return c.from.nanos + int64(float64(s-c.from.stamp)*c.perStamp)
 }

@@ -21,10 +21,14 @@
 // transfer, and spill and restore, which the object store reports); a worker records Pop, Start and End; the driver records
 // Got when a Get that waited returns. Where the kernel keeps its clock on
 // the CPU's time-stamp counter, an event is stamped with the counter
-// (half the cost of a clock read) and the flusher turns the stamps into
-// nanoseconds on the machine's monotonic clock, by the line through two
-// readings of both taken a flush apart; elsewhere it reads that clock.
-// Either way the processes' events line up, to tens of nanoseconds.
+// (half the cost of a clock read); each flush writes the line through
+// two readings of both clocks taken a flush apart, and the reader turns
+// the stamps that follow it into nanoseconds on the machine's monotonic
+// clock. Elsewhere events read that clock. Either way the processes'
+// events line up, to tens of nanoseconds. The flusher writes a ring's
+// events as they lie in memory, without encoding them (on the
+// little-endian machines Go runs on), and pairs the events of a sample
+// of the tasks (PhaseSample) into the node's phase histograms.
 //
 // ReadDir parses a directory of recordings (Parse is fuzzed) and
 // WriteTimeline writes them as a Chrome trace that Perfetto

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"manta/rpc/wire"
 )
@@ -159,25 +162,67 @@ func TestOffAndFull(t *testing.T) {
 func TestParseTruncatedAndBad(t *testing.T) {
 	b := appendHeader(nil, header{PID: 7, Role: RoleWorker, Label: "w"})
 	b = appendName(b, 1, "g")
-	b = appendEvent(b, &Event{Time: 5, Kind: Pop, Task: wire.TaskID{Lo: 1}})
+	b = appendEvents(b, Event{Time: 5, Kind: Pop, Task: wire.TaskID{Lo: 1}})
 	full := len(b)
-	b = appendEvent(b, &Event{Time: 6, Kind: Start, Task: wire.TaskID{Lo: 1}})
+	b = appendEvents(b, Event{Time: 6, Kind: Start, Task: wire.TaskID{Lo: 1}})
 	p, err := Parse(b[:full+10])
 	if err != nil || !p.Truncated || len(p.Events) != 1 || p.Names[1] != "g" {
 		t.Fatalf("truncated: %+v, %v", p, err)
 	}
 	for _, bad := range [][]byte{nil, []byte("NOTEVENTSFILE"), append(bytes.Clone(b[:full]), 'Z'),
-		appendEvent(bytes.Clone(b[:full]), &Event{Kind: numKinds})} {
+		appendEvents(bytes.Clone(b[:full]), Event{Kind: numKinds})} {
 		if _, err := Parse(bad); !errors.Is(err, ErrFormat) {
 			t.Errorf("Parse(%q) = %v, want ErrFormat", bad, err)
 		}
 	}
 }
 
+// appendEvents appends a block of evs, their Times being nanoseconds (no
+// clock record precedes them).
+func appendEvents(dst []byte, evs ...Event) []byte {
+	dst = appendBlockHeader(dst, len(evs))
+	for i := range evs {
+		dst = appendEventBody(dst, &evs[i])
+	}
+	return dst
+}
+
+// A block's stamps become nanoseconds by the clock record before it;
+// where an Event's memory is laid out as a block's, the flusher writes
+// it as it is.
+func TestBlocksAndClocks(t *testing.T) {
+	b := appendHeader(nil, header{PID: 7, Role: RoleNode})
+	b = appendEvents(b, Event{Time: 3, Kind: Submit, Task: wire.TaskID{Lo: 1}})
+	c := stampClock{from: anchor{stamp: 100, nanos: 5}, perStamp: 0.5}
+	b = appendEvents(appendClock(b, &c), Event{Time: 120, Kind: Done, Index: 4, Task: wire.TaskID{Hi: 2, Lo: 1}, Aux: 9})
+	p, err := Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Event{{Time: 3, Kind: Submit, Task: wire.TaskID{Lo: 1}}, {Time: 15, Kind: Done, Index: 4, Task: wire.TaskID{Hi: 2, Lo: 1}, Aux: 9}}
+	if !slices.Equal(p.Events, want) {
+		t.Fatalf("events %+v, want %+v", p.Events, want)
+	}
+	if nativeLayout {
+		e := want[1]
+		raw := bytes.Clone(unsafe.Slice((*byte)(unsafe.Pointer(&e)), eventSize))
+		clear(raw[9:12]) // the padding after Kind, which a reader skips
+		if !bytes.Equal(raw, appendEventBody(nil, &e)) {
+			t.Fatalf("an event's memory %x, its encoding %x", raw, appendEventBody(nil, &e))
+		}
+	}
+	bad := appendClock(appendHeader(nil, header{PID: 7}), &stampClock{perStamp: math.NaN()})
+	if _, err := Parse(bad); !errors.Is(err, ErrFormat) {
+		t.Errorf("a clock of NaN: %v, want ErrFormat", err)
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	b := appendHeader(nil, header{PID: 1, Role: RoleNode, Label: "n"})
 	b = appendName(b, 1, "f")
-	b = appendEvent(b, &Event{Time: 1, Kind: Submit, Aux: 1})
+	b = appendEvents(b, Event{Time: 1, Kind: Submit, Aux: 1})
+	c := stampClock{from: anchor{stamp: 100, nanos: 5}, perStamp: 0.5}
+	b = appendEvents(appendClock(b, &c), Event{Time: 120, Kind: Done}, Event{Time: 140, Kind: Got})
 	b = appendDropped(b, 3)
 	f.Add(b)
 	f.Add([]byte(magic))
@@ -351,19 +396,21 @@ func TestBreakdown(t *testing.T) {
 }
 
 // The node process's phases are counted as its events are written, in
-// whatever order they come: two tasks' five local phases, one task's in
-// order and the other's backwards.
+// whatever order they come: two sampled tasks' five local phases, one
+// task's in order and the other's backwards; a task out of the sample is
+// not counted.
 func TestPhaseHistograms(t *testing.T) {
 	stampNanoseconds(t)
 	r, _ := recording(t, ringSlots, time.Hour)
 	kinds := []Kind{Submit, Queued, Dispatch, Push, Done, Got}
 	for i, k := range kinds {
-		r.add(Event{Kind: k, Task: wire.TaskID{Lo: 7}}, Stamp(1000+i*i*1000))
+		r.add(Event{Kind: k, Task: wire.TaskID{Lo: PhaseSample}}, Stamp(1000+i*i*1000))
+		r.add(Event{Kind: k, Task: wire.TaskID{Lo: PhaseSample + 1}}, Stamp(1000+i*i*1000)) // not in the sample
 	}
 	for i := len(kinds) - 1; i >= 0; i-- {
-		r.add(Event{Kind: kinds[i], Task: wire.TaskID{Hi: 1, Lo: 7}}, Stamp(1000+i*i*1000))
+		r.add(Event{Kind: kinds[i], Task: wire.TaskID{Hi: 1, Lo: PhaseSample}}, Stamp(1000+i*i*1000))
 	}
-	r.add(Event{Kind: Done, Task: wire.TaskID{Lo: 8}}, 99) // never submitted here: no phase ends at Done
+	r.add(Event{Kind: Done, Task: wire.TaskID{Lo: 2 * PhaseSample}}, 99) // never submitted here: no phase ends at Done
 	if err := r.Flush(); err != nil {
 		t.Fatal(err)
 	}
@@ -381,7 +428,7 @@ func TestPhaseHistograms(t *testing.T) {
 func TestParseSortsByTime(t *testing.T) {
 	b := appendHeader(nil, header{PID: 7, Role: RoleNode})
 	for _, at := range []int64{30, 40, 10, 20, 35} {
-		b = appendEvent(b, &Event{Time: at, Kind: Start, Task: wire.TaskID{Lo: uint64(at)}})
+		b = appendEvents(b, Event{Time: at, Kind: Start, Task: wire.TaskID{Lo: uint64(at)}})
 	}
 	p, err := Parse(b)
 	if err != nil {

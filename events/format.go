@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
+	"unsafe"
 
 	"manta/rpc/wire"
 )
@@ -18,15 +20,28 @@ import (
 const FileExt = ".mev"
 
 // The file: the magic and a header, then records, each a tag byte and a
-// fixed or length-prefixed body, all little-endian.
+// fixed or length-prefixed body, all little-endian. A block's events are
+// stamped (Stamp); the clock record before it turns them into
+// nanoseconds.
 const (
-	magic      = "MANTAEV1"
-	tagEvent   = 'E' // time i64, kind u8, index u32, task hi u64, lo u64, aux u64
+	magic      = "MANTAEV2"
+	tagBlock   = 'B' // count u32, then count events of eventSize bytes: stamp i64, kind u8, 3 unused, index u32, task hi u64, lo u64, aux u64
+	tagClock   = 'C' // the stamp i64 and nanoseconds i64 of an anchor, nanoseconds a stamp f64: the conversion of the blocks after it
 	tagName    = 'N' // id u32, length u16, bytes
 	tagDropped = 'D' // count u64
-	eventBody  = 8 + 1 + 4 + 8 + 8 + 8
+	eventSize  = 40
+	clockBody  = 8 + 8 + 8
 	maxLabel   = 1 << 10
 )
+
+// nativeLayout says an Event in memory is laid out as in a block, so
+// the flusher writes a ring's events as they are: on a little-endian
+// machine, which is every one Go's amd64 and arm64 run on.
+var nativeLayout = func() bool {
+	var e Event
+	return binary.NativeEndian.Uint16([]byte{1, 0}) == 1 && unsafe.Sizeof(e) == eventSize &&
+		unsafe.Offsetof(e.Kind) == 8 && unsafe.Offsetof(e.Index) == 12 && unsafe.Offsetof(e.Task) == 16 && unsafe.Offsetof(e.Aux) == 32
+}()
 
 type header struct {
 	PID   uint32
@@ -45,20 +60,24 @@ func appendHeader(dst []byte, h header) []byte {
 	return append(dst, h.Label...)
 }
 
-// appendEvent grows dst once and stores the fields in place: the flusher
-// writes millions a second.
-func appendEvent(dst []byte, e *Event) []byte {
-	n := len(dst)
-	dst = slices.Grow(dst, 1+eventBody)[:n+1+eventBody]
-	b := dst[n : n+1+eventBody]
-	b[0] = tagEvent
-	binary.LittleEndian.PutUint64(b[1:], uint64(e.Time))
-	b[9] = byte(e.Kind)
-	binary.LittleEndian.PutUint32(b[10:], e.Index)
-	binary.LittleEndian.PutUint64(b[14:], e.Task.Hi)
-	binary.LittleEndian.PutUint64(b[22:], e.Task.Lo)
-	binary.LittleEndian.PutUint64(b[30:], e.Aux)
-	return dst
+// appendBlockHeader begins a block of n events, which follow it.
+func appendBlockHeader(dst []byte, n int) []byte {
+	return binary.LittleEndian.AppendUint32(append(dst, tagBlock), uint32(n))
+}
+
+func appendEventBody(dst []byte, e *Event) []byte {
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(e.Time))
+	dst = append(dst, byte(e.Kind), 0, 0, 0)
+	dst = binary.LittleEndian.AppendUint32(dst, e.Index)
+	dst = binary.LittleEndian.AppendUint64(dst, e.Task.Hi)
+	dst = binary.LittleEndian.AppendUint64(dst, e.Task.Lo)
+	return binary.LittleEndian.AppendUint64(dst, e.Aux)
+}
+
+func appendClock(dst []byte, c *stampClock) []byte {
+	dst = binary.LittleEndian.AppendUint64(append(dst, tagClock), uint64(c.from.stamp))
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(c.from.nanos))
+	return binary.LittleEndian.AppendUint64(dst, math.Float64bits(c.perStamp))
 }
 
 func appendName(dst []byte, id uint32, name string) []byte {
@@ -119,20 +138,43 @@ func parseRecords(b []byte) (*Process, error) {
 		return nil, fmt.Errorf("%w: bad label", ErrFormat)
 	}
 	p.Label, b = string(b[:n]), b[n:]
+	clock := stampClock{perStamp: 1} // stamps are nanoseconds until a clock record says otherwise
 	for len(b) > 0 {
 		switch b[0] {
-		case tagEvent:
-			if len(b) < 1+eventBody {
+		case tagClock:
+			if len(b) < 1+clockBody {
 				p.Truncated = true
 				return p, nil
 			}
-			e := Event{Time: int64(binary.LittleEndian.Uint64(b[1:])), Kind: Kind(b[9]), Index: binary.LittleEndian.Uint32(b[10:]),
-				Task: wire.TaskID{Hi: binary.LittleEndian.Uint64(b[14:]), Lo: binary.LittleEndian.Uint64(b[22:])}, Aux: binary.LittleEndian.Uint64(b[30:])}
-			if e.Kind == 0 || e.Kind >= numKinds {
-				return nil, fmt.Errorf("%w: event kind %d", ErrFormat, e.Kind)
+			clock = stampClock{from: anchor{Stamp(binary.LittleEndian.Uint64(b[1:])), int64(binary.LittleEndian.Uint64(b[9:]))},
+				perStamp: math.Float64frombits(binary.LittleEndian.Uint64(b[17:]))}
+			if !(clock.perStamp > 0 && clock.perStamp < 1e6) { // NaN too
+				return nil, fmt.Errorf("%w: clock of %v ns a stamp", ErrFormat, clock.perStamp)
 			}
-			p.Events = append(p.Events, e)
-			b = b[1+eventBody:]
+			b = b[1+clockBody:]
+		case tagBlock:
+			if len(b) < 5 {
+				p.Truncated = true
+				return p, nil
+			}
+			n := int(binary.LittleEndian.Uint32(b[1:]))
+			body := b[5:]
+			if have := len(body) / eventSize; have < n {
+				p.Truncated, n = true, have // the events written before the cut
+			}
+			for i := range n {
+				e := body[i*eventSize:]
+				ev := Event{Time: clock.nanos(Stamp(binary.LittleEndian.Uint64(e))), Kind: Kind(e[8]), Index: binary.LittleEndian.Uint32(e[12:]),
+					Task: wire.TaskID{Hi: binary.LittleEndian.Uint64(e[16:]), Lo: binary.LittleEndian.Uint64(e[24:])}, Aux: binary.LittleEndian.Uint64(e[32:])}
+				if ev.Kind == 0 || ev.Kind >= numKinds {
+					return nil, fmt.Errorf("%w: event kind %d", ErrFormat, ev.Kind)
+				}
+				p.Events = append(p.Events, ev)
+			}
+			if p.Truncated {
+				return p, nil
+			}
+			b = body[n*eventSize:]
 		case tagName:
 			if len(b) < 7 {
 				p.Truncated = true

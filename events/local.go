@@ -25,11 +25,22 @@ var LocalPhases = [numLocalPhases]LocalPhase{
 
 const numLocalPhases = 5
 
-// trackedBits sizes the table in which a node's recorder
-// pairs its tasks' events: a task whose slot a later task takes (by the
+// PhaseSample is the share of recorded tasks whose phases the
+// histograms count: one in PhaseSample, those whose IDs' low bits are
+// zero (the tasks that recording one in PhaseSample or fewer keeps, so
+// that the two samples agree). Task IDs are hashes, so the sample is
+// independent of a task's timing and its quantiles are the whole's;
+// its counts are a PhaseSample-th of the tasks'. Pairing every task's
+// events cost the flusher a cache miss in its table per event, more
+// than recording them.
+const PhaseSample = 16
+
+// trackedBits sizes the table in which a node's recorder pairs its
+// sampled tasks' events: a task whose slot a later task takes (by the
 // hash of their IDs) loses its phases after that, so tasks whose result
-// no Get waits for cannot grow it.
-const trackedBits = 16
+// no Get waits for cannot grow it. 4096 slots for one task in 16 hold
+// as many tasks in flight as 65536 slots for all of them.
+const trackedBits = 12
 
 // localKinds maps the kinds LocalPhases pair to their place in a
 // tracked task's times; the others are not tracked.
@@ -64,9 +75,11 @@ func newPhaseTracker() *phaseTracker {
 	return &phaseTracker{table: make([]tracked, 1<<trackedBits)}
 }
 
-func (p *phaseTracker) add(e *Event) {
+// add pairs e, stamped, with its task's other events, if the task is in
+// the sample (PhaseSample), a stamp being perStamp nanoseconds.
+func (p *phaseTracker) add(e *Event, perStamp float64) {
 	at := localKinds[e.Kind]
-	if at < 0 {
+	if at < 0 || e.Task.Lo&(PhaseSample-1) != 0 {
 		return
 	}
 	// Task IDs are hashes (wire.TaskID.Child): their top bits will do.
@@ -78,14 +91,15 @@ func (p *phaseTracker) add(e *Event) {
 	for i, ph := range LocalPhases {
 		from, to := t.times[localKinds[ph.From]], t.times[localKinds[ph.To]]
 		if (ph.From == e.Kind || ph.To == e.Kind) && from != 0 && to != 0 {
-			p.hists[i].Observe(time.Duration(to - from))
+			p.hists[i].Observe(time.Duration(float64(to-from) * perStamp))
 		}
 	}
 }
 
 // PhaseHistograms returns the durations of LocalPhases, in order, over
-// the tasks this process recorded (a node process: see LocalPhases),
-// up to its last flush; nil when it does not record or is a worker.
+// a sample of the tasks this process recorded (one in PhaseSample; a
+// node process: see LocalPhases), up to its last flush; nil when it
+// does not record or is a worker.
 func PhaseHistograms() []hist.Snapshot {
 	r := rec.Load()
 	if r == nil || r.phases == nil {

@@ -39,6 +39,8 @@
 // The histograms have microsecond buckets (package metrics/hist: 1 µs to
 // 5 s). The phases (submit_to_queued, scheduler_queue, ring_push,
 // at_worker, driver_wakeup) come from the node's task-life events, so
-// they are there only while it records them (core.Config.EventsDir);
-// the whole breakdown, workers' phases included, is `manta timeline`'s.
+// they are there only while it records them (core.Config.EventsDir),
+// and they count a sample of the tasks (one in 16, by ID:
+// events.PhaseSample), whose quantiles are the whole's but whose counts
+// are a sixteenth of the tasks'; the whole breakdown, workers' phases included, is `manta timeline`'s.
 package metrics

@@ -154,7 +154,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter("manta_pulls_total", "Objects this node pulled from other nodes' stores (arguments and Gets of objects held elsewhere).", float64(s.Pulls))
 	counter("manta_pulled_bytes_total", "Bytes this node pulled from other nodes' stores.", float64(s.PulledBytes))
 	phases := prometheus.NewDesc("manta_task_phase_seconds",
-		"Time tasks spent in each phase of their life that this node sees whole, from its task-life events (only while it records them: core.Config.EventsDir): submit_to_queued, scheduler_queue, ring_push (with the worker's wake-up call), at_worker (its wake-up, run and reply), driver_wakeup (result seen to Get returning).",
+		"Time tasks spent in each phase of their life that this node sees whole, from its task-life events (only while it records them: core.Config.EventsDir), over a sample of one task in 16 by ID: submit_to_queued, scheduler_queue, ring_push (with the worker's wake-up call), at_worker (its wake-up, run and reply), driver_wakeup (result seen to Get returning).",
 		[]string{"phase"}, constLabels)
 	for name, h := range s.Phases {
 		ch <- prometheus.MustNewConstHistogram(phases, h.Count, h.Sum.Seconds(), buckets(h), name)

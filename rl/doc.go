@@ -1,6 +1,7 @@
 // Package rl holds reinforcement-learning algorithms written against
 // manta's core API, for researchers who write RL in Go: PPO and Evolution
-// Strategies, and the small neural networks on gonum they need.
+// Strategies (and A2C, from PPO's parts), and the small neural networks
+// on gonum they need.
 //
 // # Networks
 //
@@ -37,10 +38,20 @@
 // returns; centered-rank fitness shaping; Adam with L2; observation
 // normalisation.
 //
-// # Writing a third algorithm
+// # Environments
 //
-// Both trainers have the same shape, and a new one can copy it: register
-// an actor type at package level (core.RegisterActor1 with
+// The trainers take an env by ID: Gymnasium's (package sims) or one
+// registered with sims.Register at package level, which the rollout
+// workers, being this binary, register too.
+//
+// # A2C, and writing another algorithm
+//
+// TrainA2C is synchronous advantage actor-critic, built from PPO's parts
+// rather than a loop of its own: PPO's rollout actors and learner, run
+// with one epoch of one minibatch on data the weights just made, where
+// the clipped surrogate's gradient is A2C's policy gradient. An
+// algorithm whose update differs more has the trainers' shape to follow:
+// register an actor type at package level (core.RegisterActor1 with
 // core.WithMaxRestarts, so a killed worker comes back) whose constructor
 // builds its envs; register its methods; in the trainer validate the
 // config first (ErrBadConfig, ErrUnsupported), create the actors, then
@@ -50,6 +61,17 @@
 // good weights), and report an Iteration. Seed every random stream from
 // the config seed and the worker index, and assemble results in worker
 // order, so a seed and worker count give the same run.
+//
+// # Checkpoints and timing
+//
+// With CheckpointPath a run writes a Checkpoint every CheckpointEvery
+// iterations and at its end (weights, Adam's moments, the observation
+// and reward normalisers, the curve; atomically, by rename); Resume
+// goes on from one, continuing its curve. ES resumes exactly; PPO's
+// workers start new episodes (see Checkpoint). `manta rl --checkpoint
+// F` and `--resume F` do the same from the command line. Every
+// Iteration splits the learner's time into waiting for samples,
+// learning and sending weights, which the curve's JSON keeps.
 //
 // # Reproducibility and failures
 //

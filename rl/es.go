@@ -38,6 +38,10 @@ type ESConfig struct {
 	EvalEpisodes int
 	MaxWall      time.Duration
 	Progress     func(Iteration)
+	// Resume, CheckpointPath and CheckpointEvery are as PPOConfig's.
+	Resume          *Checkpoint
+	CheckpointPath  string
+	CheckpointEvery int
 }
 
 // ESDefaults returns the hyperparameters used for an env.
@@ -65,6 +69,9 @@ func (c *ESConfig) fill() {
 	}
 	if c.TotalSteps == 0 {
 		c.TotalSteps = d.TotalSteps
+	}
+	if c.CheckpointEvery == 0 {
+		c.CheckpointEvery = 10
 	}
 	if c.Sigma == 0 {
 		c.Sigma = d.Sigma
@@ -350,7 +357,7 @@ func TrainES(ctx context.Context, cfg ESConfig) (*Result, error) {
 	}
 	pol, _ := newESPolicy(cfg.Env, cfg.Hidden)
 	n := pol.net.NumParams()
-	start := time.Now()
+	start := time.Now().Add(-cfg.Resume.wall())
 	res := &Result{Summary: Summary{Algo: "es", Env: cfg.Env, Workers: cfg.Workers, Seed: cfg.Seed}}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0xe5e5))
 	params := make([]float64, n)
@@ -362,6 +369,34 @@ func TrainES(ctx context.Context, cfg ESConfig) (*Result, error) {
 	od := pol.obs.Dim()
 	if cfg.NormObs {
 		obsRMS = NewRunningMeanStd(od)
+	}
+	redone, done := 0, 0
+	if ck := cfg.Resume; ck != nil {
+		if err := ck.check("es", cfg.Env, cfg.Workers, cfg.Hidden, n); err != nil {
+			return nil, err
+		}
+		if err := adam.SetState(ck.Adam); err != nil {
+			return nil, err
+		}
+		if obsRMS != nil {
+			if ck.ObsRMS == nil || len(ck.ObsRMS.Mean) != od {
+				return nil, fmt.Errorf("%w: no observation statistics for a run that normalises observations", ErrCheckpoint)
+			}
+			obsRMS = ck.ObsRMS.clone()
+		}
+		copy(params, ck.Params)
+		copy(good, ck.Params)
+		redone, done = ck.Redone, ck.Iter
+		res.Curve, res.EnvSteps = slices.Clone(ck.Curve), ck.EnvSteps
+	}
+	saver := checkpointer{path: cfg.CheckpointPath, every: cfg.CheckpointEvery}
+	snapshot := func() *Checkpoint {
+		ck := &Checkpoint{Algo: "es", Env: cfg.Env, Seed: cfg.Seed, Workers: cfg.Workers, Hidden: slices.Clone(cfg.Hidden), Iter: len(res.Curve),
+			EnvSteps: res.EnvSteps, Params: slices.Clone(params), Adam: adam.State(), Redone: redone, Curve: slices.Clone(res.Curve)}
+		if obsRMS != nil {
+			ck.ObsRMS = obsRMS.clone()
+		}
+		return ck
 	}
 	noise := makeNoise(cfg.NoiseSize, cfg.Seed)
 	noiseRef, err := core.Put(noise)
@@ -378,19 +413,21 @@ func TrainES(ctx context.Context, cfg ESConfig) (*Result, error) {
 		}
 	}()
 	finish := func() *Result {
+		res.Checkpoint = snapshot()
 		res.Params = params
 		if obsRMS != nil {
 			res.ObsMean, res.ObsVar = obsRMS.Mean, obsRMS.Var
 		}
 		res.WallS = since(start)
+		res.total()
 		if !res.Solved && len(res.Curve) > 0 && !res.Curve[len(res.Curve)-1].Evaluated {
 			res.MeanReturn = res.Curve[len(res.Curve)-1].MeanReturn
 		}
 		return res
 	}
 	grad := make([]float64, n)
-	redone := 0
-	for it := 1; res.EnvSteps < cfg.TotalSteps; it++ {
+	for it := done + 1; res.EnvSteps < cfg.TotalSteps; it++ {
+		launched := time.Now()
 		wref, err := core.Put(params)
 		if err != nil {
 			return finish(), err
@@ -405,6 +442,7 @@ func TrainES(ctx context.Context, cfg ESConfig) (*Result, error) {
 			tasks[i] = esTask{Seed: cfg.Seed*1_000_003 + uint64(it)*4099 + uint64(i), Pairs: cfg.Pairs, Sigma: cfg.Sigma, ObsStats: stats}
 			refs[i] = esEvaluate.Remote(workers[i], wref, tasks[i])
 		}
+		syncS, waited := since(launched), time.Now()
 		// Gather as they arrive; a dead worker's task is redone, exactly
 		// (its seed is in the task), by the restarted actor.
 		results := make([]*esResult, len(workers))
@@ -438,6 +476,7 @@ func TrainES(ctx context.Context, cfg ESConfig) (*Result, error) {
 				left--
 			}
 		}
+		sampleS, learnt := since(waited), time.Now()
 		// Centered ranks over all 2·pairs returns, then the antithetic
 		// gradient estimate read from the learner's copy of the table.
 		var all []float64
@@ -481,7 +520,8 @@ func TrainES(ctx context.Context, cfg ESConfig) (*Result, error) {
 			mr += v
 		}
 		mr /= float64(len(all))
-		rec := Iteration{Iter: it, EnvSteps: res.EnvSteps, MeanReturn: mr, Episodes: len(all), WallS: since(start), Redone: redone, WorkerPIDs: pids}
+		rec := Iteration{Iter: it, EnvSteps: res.EnvSteps, MeanReturn: mr, Episodes: len(all), WallS: since(start),
+			SyncS: syncS, SampleS: sampleS, LearnS: since(learnt), Redone: redone, WorkerPIDs: pids}
 		rec.StepsPerSec = float64(rec.EnvSteps) / rec.WallS
 		if nearTarget(mr, cfg.Target) {
 			var mean, variance []float64
@@ -499,7 +539,13 @@ func TrainES(ctx context.Context, cfg ESConfig) (*Result, error) {
 		if cfg.Progress != nil {
 			cfg.Progress(rec)
 		}
-		if res.Solved || (cfg.MaxWall > 0 && time.Since(start) > cfg.MaxWall) {
+		stop := res.Solved || (cfg.MaxWall > 0 && time.Since(start) > cfg.MaxWall)
+		if saver.due(it, stop || res.EnvSteps >= cfg.TotalSteps) {
+			if err := snapshot().Save(saver.path); err != nil {
+				return finish(), fmt.Errorf("rl: checkpoint: %w", err)
+			}
+		}
+		if stop {
 			break
 		}
 		if err := ctx.Err(); err != nil {
@@ -511,12 +557,18 @@ func TrainES(ctx context.Context, cfg ESConfig) (*Result, error) {
 
 // evaluateES runs episodes episodes of the unperturbed policy, batched.
 func evaluateES(pol *esPolicy, env string, params, mean, variance []float64, episodes int, seed int64) (float64, error) {
+	return meanReturn(env, episodes, seed, pol.obs.Dim(), pol.act.Dim(), mean, variance, esGreedy(pol, params, episodes))
+}
+
+// esGreedy is the policy's action for n normalised observations at a
+// time.
+func esGreedy(pol *esPolicy, params []float64, n int) func(x, act []float64) {
 	ad, outd := pol.act.Dim(), pol.net.Out()
-	ws := pol.net.NewWorkspace(episodes)
-	return meanReturn(env, episodes, seed, pol.obs.Dim(), ad, mean, variance, func(x, act []float64) {
-		out := pol.net.Forward(params, x, episodes, ws)
-		for i := range episodes {
+	ws := pol.net.NewWorkspace(n)
+	return func(x, act []float64) {
+		out := pol.net.Forward(params, x, n, ws)
+		for i := range n {
 			pol.act1(out[i*outd:(i+1)*outd], act[i*ad:(i+1)*ad])
 		}
-	})
+	}
 }

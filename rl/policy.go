@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"manta/sims"
 )
@@ -86,6 +87,11 @@ func NewRunningMeanStd(n int) *RunningMeanStd {
 		r.Var[i] = 1
 	}
 	return r
+}
+
+// clone copies r.
+func (r *RunningMeanStd) clone() *RunningMeanStd {
+	return &RunningMeanStd{Mean: slices.Clone(r.Mean), Var: slices.Clone(r.Var), Count: r.Count}
 }
 
 // Merge folds in a batch's count, mean and (population) variance.

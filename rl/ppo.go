@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -52,6 +53,14 @@ type PPOConfig struct {
 	MaxWall time.Duration
 	// Progress, if set, is called after every iteration.
 	Progress func(Iteration)
+	// Resume, if set, goes on from a checkpoint of PPO on this env with
+	// this worker count and Hidden (ErrCheckpoint otherwise); TotalSteps
+	// counts the checkpoint's steps too.
+	Resume *Checkpoint
+	// CheckpointPath, if set, is where a Checkpoint is written every
+	// CheckpointEvery iterations (default 10) and when the run ends.
+	CheckpointPath  string
+	CheckpointEvery int
 }
 
 // PPODefaults returns the hyperparameters used for an env: CleanRL's
@@ -97,6 +106,7 @@ func (c *PPOConfig) fill() {
 	setI(&c.Minibatches, d.Minibatches)
 	setI(&c.Epochs, d.Epochs)
 	setI(&c.EvalEpisodes, d.EvalEpisodes)
+	setI(&c.CheckpointEvery, 10)
 	setF(&c.LR, d.LR)
 	setF(&c.Gamma, d.Gamma)
 	setF(&c.Lambda, d.Lambda)
@@ -157,12 +167,14 @@ func (c *PPOConfig) Validate() error {
 // ppoLearner is PPO's learner state: the policy, its weights, the
 // optimiser and the scratch of one update.
 type ppoLearner struct {
+	algo   string // "ppo" or "a2c", whose checkpoints are its
 	cfg    PPOConfig
 	pol    *Policy
 	params []float64
 	good   []float64 // weights after the last update that stayed finite
 	grad   []float64
 	adam   *Adam
+	pcg    *rand.PCG // rng's source, whose state a checkpoint keeps
 	rng    *rand.Rand
 	obsRMS *RunningMeanStd
 	mbObs  []float64
@@ -190,20 +202,43 @@ func TrainPPO(ctx context.Context, cfg PPOConfig) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	return trainActorCritic(ctx, cfg, "ppo")
+}
+
+// trainActorCritic is PPO's loop, which A2C runs too, as algo: rollout
+// actors, the learner's update as cfg says, checkpoints, evaluations.
+func trainActorCritic(ctx context.Context, cfg PPOConfig, algo string) (*Result, error) {
 	probe, _ := sims.Make(cfg.Env)
 	pol, err := NewPolicy(probe.ObservationSpace(), probe.ActionSpace(), cfg.Hidden)
 	if err != nil {
 		return nil, err
 	}
 	L := newPPOLearner(cfg, pol)
-	res := &Result{Summary: Summary{Algo: "ppo", Env: cfg.Env, Workers: cfg.Workers, Seed: cfg.Seed}}
-	start := time.Now()
+	L.algo = algo
+	res := &Result{Summary: Summary{Algo: algo, Env: cfg.Env, Workers: cfg.Workers, Seed: cfg.Seed}}
+	eps := &window{n: 100}
+	redone, lastEval, done := 0, -100, 0
+	retRMS := make([]*RunningMeanStd, cfg.Workers) // each worker's latest reward normaliser
+	if ck := cfg.Resume; ck != nil {
+		if err := L.resume(ck); err != nil {
+			return nil, err
+		}
+		if ck.RetRMS != nil && len(ck.RetRMS) != cfg.Workers {
+			return nil, fmt.Errorf("%w: %d reward normalisers for %d workers", ErrCheckpoint, len(ck.RetRMS), cfg.Workers)
+		}
+		copy(retRMS, ck.RetRMS)
+		eps.vals, eps.seen = slices.Clone(ck.Returns), ck.EpisodesSeen
+		redone, done = ck.Redone, ck.Iter
+		res.Curve, res.EnvSteps = slices.Clone(ck.Curve), ck.EnvSteps
+	}
+	start := time.Now().Add(-cfg.Resume.wall())
 
 	workers := make([]core.Actor[ppoWorker], cfg.Workers)
 	for i := range workers {
 		workers[i] = ppoWorkerType.Remote(ppoWorkerSpec{
 			Env: cfg.Env, Envs: cfg.EnvsPerWorker, Steps: cfg.Steps, Seed: cfg.Seed, Index: i,
 			Hidden: cfg.Hidden, Gamma: cfg.Gamma, Lambda: cfg.Lambda, NormReward: cfg.NormReward,
+			RetRMS: retRMS[i], Resumed: done,
 		})
 	}
 	defer func() {
@@ -214,14 +249,15 @@ func TrainPPO(ctx context.Context, cfg PPOConfig) (*Result, error) {
 
 	perIter := cfg.Workers * cfg.EnvsPerWorker * cfg.Steps
 	iters := max(1, cfg.TotalSteps/perIter)
-	eps := &window{n: 100}
-	redone, lastEval := 0, -100
+	saver := checkpointer{path: cfg.CheckpointPath, every: cfg.CheckpointEvery}
 	finish := func() *Result {
+		res.Checkpoint = L.checkpoint(len(res.Curve), res, retRMS, eps, redone)
 		res.Params = L.params
 		if cfg.NormObs {
 			res.ObsMean, res.ObsVar = L.obsRMS.Mean, L.obsRMS.Var
 		}
 		res.WallS = since(start)
+		res.total()
 		if !res.Solved && len(res.Curve) > 0 {
 			last := res.Curve[len(res.Curve)-1]
 			if !last.Evaluated {
@@ -245,20 +281,29 @@ func TrainPPO(ctx context.Context, cfg PPOConfig) (*Result, error) {
 		return c, nil
 	}
 	var next *rolloutCall
-	for it := 1; it <= iters; it++ {
+	var launched time.Duration // the last launch's, which the next iteration waits for
+	for it := done + 1; it <= iters; it++ {
+		syncS := launched.Seconds()
 		if next == nil {
+			t := time.Now()
 			var err error
 			if next, err = launch(); err != nil {
 				return finish(), err
 			}
+			syncS = since(t)
 		}
+		waited := time.Now()
 		batches, pids, n, err := next.gather(ctx, cfg.Sync)
 		next = nil
+		sampleS, learnt := since(waited), time.Now()
 		redone += n
 		if err != nil {
 			return finish(), fmt.Errorf("rl: iteration %d: %w", it, err)
 		}
-		for _, b := range batches {
+		for i, b := range batches {
+			if b.RetRMS != nil {
+				retRMS[i] = b.RetRMS
+			}
 			eps.add(b.EpReturns...)
 			if cfg.NormObs {
 				m := Moments{N: b.ObsN, Sum: b.ObsSum, SumSq: b.ObsSumSq}
@@ -272,17 +317,21 @@ func TrainPPO(ctx context.Context, cfg PPOConfig) (*Result, error) {
 			L.restore()
 			return finish(), fmt.Errorf("%w at iteration %d: %v (the last good weights are kept)", ErrDiverged, it, err)
 		}
+		learnS := since(learnt)
+		launched = 0
 		if !cfg.Sync && it < iters {
 			// Asynchronous: the next rollouts start now, while this
 			// iteration is evaluated and reported.
+			t := time.Now()
 			if next, err = launch(); err != nil {
 				return finish(), err
 			}
+			launched = time.Since(t)
 		}
 		res.EnvSteps = it * perIter
 		rec := Iteration{
 			Iter: it, EnvSteps: res.EnvSteps, MeanReturn: eps.mean(), Episodes: eps.seen,
-			WallS: since(start), Redone: redone, WorkerPIDs: pids,
+			WallS: since(start), SyncS: syncS, SampleS: sampleS, LearnS: learnS, Redone: redone, WorkerPIDs: pids,
 		}
 		rec.StepsPerSec = float64(rec.EnvSteps) / rec.WallS
 		if eps.seen >= 10 && nearTarget(rec.MeanReturn, cfg.Target) && it-lastEval >= 5 {
@@ -300,7 +349,14 @@ func TrainPPO(ctx context.Context, cfg PPOConfig) (*Result, error) {
 		if cfg.Progress != nil {
 			cfg.Progress(rec)
 		}
-		if res.Solved || (cfg.MaxWall > 0 && time.Since(start) > cfg.MaxWall) {
+		stop := res.Solved || (cfg.MaxWall > 0 && time.Since(start) > cfg.MaxWall)
+		if saver.due(it, stop || it == iters) {
+			ck := L.checkpoint(it, res, retRMS, eps, redone)
+			if err := ck.Save(saver.path); err != nil {
+				return finish(), fmt.Errorf("rl: checkpoint: %w", err)
+			}
+		}
+		if stop {
 			break
 		}
 		if err := ctx.Err(); err != nil {
@@ -387,7 +443,8 @@ func (c *rolloutCall) gather(ctx context.Context, sync bool) (out []*rolloutBatc
 }
 
 func newPPOLearner(cfg PPOConfig, pol *Policy) *ppoLearner {
-	L := &ppoLearner{cfg: cfg, pol: pol, rng: rand.New(rand.NewPCG(cfg.Seed, 0x9e3779b9))}
+	L := &ppoLearner{cfg: cfg, pol: pol, pcg: rand.NewPCG(cfg.Seed, 0x9e3779b9)}
+	L.rng = rand.New(L.pcg)
 	L.params = make([]float64, pol.NumParams())
 	pol.Init(L.params, L.rng)
 	L.good = append([]float64(nil), L.params...)
@@ -570,4 +627,40 @@ func (L *ppoLearner) shardGrad(sh *ppoShard, rows []int, obs, adv []float64, mb 
 	}
 	p.Actor.Backward(actor, sh.dout, n, sh.wsA, gA)
 	p.Critic.Backward(critic, sh.dval, n, sh.wsC, gC)
+}
+
+// resume takes the learner's state from a checkpoint.
+func (L *ppoLearner) resume(ck *Checkpoint) error {
+	if err := ck.check(L.algo, L.cfg.Env, L.cfg.Workers, L.cfg.Hidden, len(L.params)); err != nil {
+		return err
+	}
+	if err := L.adam.SetState(ck.Adam); err != nil {
+		return err
+	}
+	if err := L.pcg.UnmarshalBinary(ck.LearnerRNG); err != nil {
+		return fmt.Errorf("%w: the learner's random state: %v", ErrCheckpoint, err)
+	}
+	if L.obsRMS != nil {
+		if ck.ObsRMS == nil || len(ck.ObsRMS.Mean) != len(L.obsRMS.Mean) {
+			return fmt.Errorf("%w: no observation statistics for a run that normalises observations", ErrCheckpoint)
+		}
+		L.obsRMS = ck.ObsRMS.clone()
+	}
+	copy(L.params, ck.Params)
+	copy(L.good, ck.Params)
+	return nil
+}
+
+// checkpoint is the run's state after iteration it.
+func (L *ppoLearner) checkpoint(it int, res *Result, retRMS []*RunningMeanStd, eps *window, redone int) *Checkpoint {
+	ck := &Checkpoint{Algo: L.algo, Env: L.cfg.Env, Seed: L.cfg.Seed, Workers: L.cfg.Workers, Hidden: slices.Clone(L.cfg.Hidden), Iter: it, EnvSteps: res.EnvSteps,
+		Params: slices.Clone(L.params), Adam: L.adam.State(), LearnerRNG: pcgState(L.pcg),
+		Returns: slices.Clone(eps.vals), EpisodesSeen: eps.seen, Redone: redone, Curve: slices.Clone(res.Curve)}
+	if L.obsRMS != nil {
+		ck.ObsRMS = L.obsRMS.clone()
+	}
+	if L.cfg.NormReward {
+		ck.RetRMS = slices.Clone(retRMS)
+	}
+	return ck
 }

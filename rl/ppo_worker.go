@@ -21,6 +21,11 @@ type ppoWorkerSpec struct {
 	Gamma      float64 `json:"gamma"`
 	Lambda     float64 `json:"lambda"`
 	NormReward bool    `json:"norm_reward"`
+	// RetRMS, when resuming, is the reward normaliser to go on from.
+	RetRMS *RunningMeanStd `json:"ret_rms,omitempty"`
+	// Resumed is the iterations done before this run resumed, which
+	// seeds the worker's envs and sampling afresh.
+	Resumed int `json:"resumed,omitempty"`
 }
 
 // rolloutBatch is what one worker returns for one iteration: Steps×Envs
@@ -39,6 +44,9 @@ type rolloutBatch struct {
 	ObsSum    []float64 `json:"obs_sum"`
 	ObsSumSq  []float64 `json:"obs_sumsq"`
 	PID       int       `json:"pid"`
+	// RetRMS is the worker's reward normaliser after the rollout (nil
+	// unless it normalises rewards), for a checkpoint.
+	RetRMS *RunningMeanStd `json:"ret_rms,omitempty"`
 }
 
 // ppoWorker is a rollout actor: a vectorised env, the policy's shape and
@@ -66,20 +74,24 @@ func newPPOWorker(s ppoWorkerSpec) (*ppoWorker, error) {
 	if err != nil {
 		return nil, err
 	}
-	obs, err := vec.Reset(int64(s.Seed)*1_000_003 + int64(s.Index*s.Envs))
+	obs, err := vec.Reset(int64(s.Seed)*1_000_003 + int64(s.Index*s.Envs) + int64(s.Resumed)*7919)
 	if err != nil {
 		return nil, err
 	}
+	retRMS := NewRunningMeanStd(1)
+	if s.RetRMS != nil && len(s.RetRMS.Mean) == 1 {
+		retRMS = s.RetRMS.clone()
+	}
 	return &ppoWorker{
 		spec: s, vec: vec, pol: pol,
-		rng:     rand.New(rand.NewPCG(s.Seed, uint64(s.Index)+1)),
+		rng:     rand.New(rand.NewPCG(s.Seed, uint64(s.Index)+1+uint64(s.Resumed)<<32)),
 		obs:     append([]float32(nil), obs...),
 		wsA:     pol.Actor.NewWorkspace(s.Envs),
 		wsC:     pol.Critic.NewWorkspace(s.Envs),
 		epRet:   make([]float64, s.Envs),
 		epLen:   make([]int, s.Envs),
 		retDisc: make([]float64, s.Envs),
-		retRMS:  NewRunningMeanStd(1),
+		retRMS:  retRMS,
 	}, nil
 }
 
@@ -204,6 +216,9 @@ func (w *ppoWorker) rollout(params, obsStats []float64) (*rolloutBatch, error) {
 			b.Adv[k] = gae[i]
 			b.Ret[k] = gae[i] + b.Val[k]
 		}
+	}
+	if s.NormReward {
+		b.RetRMS = w.retRMS.clone()
 	}
 	return b, nil
 }

@@ -48,8 +48,22 @@ func esBench(env string) func(*testing.B) {
 	}
 }
 
+func a2cBench(env string) func(*testing.B) {
+	return func(b *testing.B) {
+		cfg := A2CDefaults(env)
+		cfg.Seed = 1
+		benchSolve(b, func(ctx context.Context) (*Result, error) { return TrainA2C(ctx, cfg) })
+	}
+}
+
 func BenchmarkSolvePPOCartPole(b *testing.B)              { ppoBench("CartPole-v1")(b) }
 func BenchmarkSolvePPOPendulum(b *testing.B)              { ppoBench("Pendulum-v1")(b) }
+func BenchmarkSolvePPOAcrobot(b *testing.B)               { ppoBench("Acrobot-v1")(b) }
+func BenchmarkSolvePPOMountainCarContinuous(b *testing.B) { ppoBench("MountainCarContinuous-v0")(b) }
 func BenchmarkSolvePPOLunarLanderContinuous(b *testing.B) { ppoBench("LunarLanderContinuous-v3")(b) }
+func BenchmarkSolvePPOBipedalWalker(b *testing.B)         { ppoBench("BipedalWalker-v3")(b) }
 func BenchmarkSolveESCartPole(b *testing.B)               { esBench("CartPole-v1")(b) }
+func BenchmarkSolveESMountainCarContinuous(b *testing.B)  { esBench("MountainCarContinuous-v0")(b) }
 func BenchmarkSolveESLunarLanderContinuous(b *testing.B)  { esBench("LunarLanderContinuous-v3")(b) }
+func BenchmarkSolveESBipedalWalker(b *testing.B)          { esBench("BipedalWalker-v3")(b) }
+func BenchmarkSolveA2CCartPole(b *testing.B)              { a2cBench("CartPole-v1")(b) }

@@ -16,27 +16,62 @@ import (
 type Iteration struct {
 	Iter        int     `json:"iter"`
 	EnvSteps    int     `json:"env_steps"`
-	MeanReturn  float64 `json:"mean_return"` // mean of the last 100 training episodes (ES: of this iteration's perturbations)
-	Episodes    int     `json:"episodes"`    // training episodes finished so far
+	MeanReturn  float64 `json:"-"`        // mean of the last 100 training episodes (ES: of this iteration's perturbations); NaN before the first ends, null in JSON
+	Episodes    int     `json:"episodes"` // training episodes finished so far
 	StepsPerSec float64 `json:"steps_per_s"`
 	WallS       float64 `json:"wall_s"`
 	// EvalReturn is the mean over EvalEpisodes evaluation episodes, set on
 	// iterations that ran an evaluation (NaN otherwise, omitted in JSON).
 	EvalReturn float64 `json:"-"`
 	Evaluated  bool    `json:"evaluated,omitempty"`
+	// The iteration's time on the learner, in seconds, split: SyncS
+	// putting the weights and starting the workers' calls, SampleS
+	// waiting for their results (sampling the learner could not hide
+	// behind its own work), LearnS computing the update. An evaluation's
+	// time is in none of them.
+	SyncS   float64 `json:"sync_s"`
+	SampleS float64 `json:"sample_s"`
+	LearnS  float64 `json:"learn_s"`
 	// Redone counts rollouts redone so far because their worker died.
 	Redone int `json:"redone,omitempty"`
 	// WorkerPIDs are the worker processes of this iteration, by index.
 	WorkerPIDs []int `json:"-"`
 }
 
-// MarshalJSON writes EvalReturn only when an evaluation ran.
+// UnmarshalJSON reads what MarshalJSON wrote (a checkpoint's curve).
+func (it *Iteration) UnmarshalJSON(b []byte) error {
+	type plain Iteration
+	var v struct {
+		plain
+		Mean *float64 `json:"mean_return"`
+		Eval *float64 `json:"eval_return"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*it = Iteration(v.plain)
+	it.MeanReturn, it.EvalReturn = math.NaN(), math.NaN()
+	if v.Mean != nil {
+		it.MeanReturn = *v.Mean
+	}
+	if v.Eval != nil {
+		it.EvalReturn = *v.Eval
+	}
+	return nil
+}
+
+// MarshalJSON writes EvalReturn only when an evaluation ran, and a NaN
+// MeanReturn (no episode has ended yet) as null.
 func (it Iteration) MarshalJSON() ([]byte, error) {
 	type plain Iteration
 	v := struct {
 		plain
+		Mean *float64 `json:"mean_return"`
 		Eval *float64 `json:"eval_return,omitempty"`
 	}{plain: plain(it)}
+	if !math.IsNaN(it.MeanReturn) {
+		v.Mean = &it.MeanReturn
+	}
 	if it.Evaluated {
 		v.Eval = &it.EvalReturn
 	}
@@ -53,6 +88,20 @@ type Summary struct {
 	MeanReturn float64 `json:"mean_return"` // the last evaluation's mean (or the last training mean if none ran)
 	EnvSteps   int     `json:"env_steps"`
 	WallS      float64 `json:"wall_s"`
+	// SyncS, SampleS and LearnS total the iterations' (Iteration).
+	SyncS   float64 `json:"sync_s"`
+	SampleS float64 `json:"sample_s"`
+	LearnS  float64 `json:"learn_s"`
+}
+
+// total sums the iterations' time split into the summary.
+func (r *Result) total() {
+	r.SyncS, r.SampleS, r.LearnS = 0, 0, 0
+	for _, it := range r.Curve {
+		r.SyncS += it.SyncS
+		r.SampleS += it.SampleS
+		r.LearnS += it.LearnS
+	}
 }
 
 // Result is a finished (or stopped) run.
@@ -64,6 +113,9 @@ type Result struct {
 	// ObsMean and ObsVar are the observation statistics the policy expects
 	// (nil when observations were not normalised).
 	ObsMean, ObsVar []float64 `json:"-"`
+	// Checkpoint is the run's state at its end: resume from it, or act
+	// with its policy (Greedy).
+	Checkpoint *Checkpoint `json:"-"`
 }
 
 // SaveJSON writes the result (summary and learning curve) to path.
@@ -92,6 +144,8 @@ func SolveTarget(env string) float64 {
 		return -110
 	case "MountainCarContinuous-v0":
 		return 90
+	case "BipedalWalker-v3":
+		return 300
 	}
 	return math.Inf(1)
 }
@@ -101,23 +155,29 @@ func SolveTarget(env string) float64 {
 // their mean return. Observations are normalised with mean and variance
 // when they are non-nil.
 func evaluate(pol *Policy, env string, params, mean, variance []float64, episodes int, seed int64) (float64, error) {
-	actor, _, _ := pol.Split(params)
 	ad := pol.ActDim
 	if pol.Discrete {
 		ad = 1
 	}
-	ws := pol.Actor.NewWorkspace(episodes)
+	return meanReturn(env, episodes, seed, pol.ObsDim, ad, mean, variance, ppoGreedy(pol, params, episodes))
+}
+
+// ppoGreedy is the actor's greedy action for n normalised observations
+// at a time: the Gaussian's mean, or the most likely discrete action.
+func ppoGreedy(pol *Policy, params []float64, n int) func(x, act []float64) {
+	actor, _, _ := pol.Split(params)
+	ws := pol.Actor.NewWorkspace(n)
 	cat := Categorical{N: pol.ActDim}
-	return meanReturn(env, episodes, seed, pol.ObsDim, ad, mean, variance, func(x, act []float64) {
-		out := pol.Actor.Forward(actor, x, episodes, ws)
+	return func(x, act []float64) {
+		out := pol.Actor.Forward(actor, x, n, ws)
 		if !pol.Discrete {
 			copy(act, out)
 			return
 		}
-		for i := range episodes {
+		for i := range n {
 			act[i] = float64(cat.Mode(out[i*pol.ActDim : (i+1)*pol.ActDim]))
 		}
-	})
+	}
 }
 
 // meanReturn runs episodes copies of env, one episode each, acting with

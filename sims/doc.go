@@ -35,6 +35,17 @@
 // allocate (tests guard it); the Box2D envs allocate inside
 // ByteArena/box2d's World.Step.
 //
+// # Custom environments
+//
+// Register adds an env of the caller's under an ID of its choice: its
+// Model is the dynamics alone (Reset and Step writing into the
+// observation buffer, drawing from the episode's random stream), and the
+// package adds what the built-in envs have — seeding, the time limit,
+// checked actions, Vec and its autoreset — so that Make, NewVec and rl's
+// trainers take it by ID. Register at package level, so that a program's
+// worker processes, which step envs in rl's rollout actors, know it
+// too. ExampleRegister shows one.
+//
 // # Speed
 //
 // go test -run '^$' -bench . ./sims/ reports steps per second and

@@ -1,6 +1,7 @@
 package sims_test
 
 import (
+	"errors"
 	"fmt"
 
 	"manta/sims"
@@ -35,10 +36,10 @@ func Example() {
 			break
 		}
 	}
-	_, err = sims.Make("CartPole-v0")
-	fmt.Println(err)
+	_, err = sims.Make("CartPole-v0") // the error lists the known ids
+	fmt.Println(errors.Is(err, sims.ErrUnknownEnv))
 	// Output:
 	// start [0.027396 -0.006112 0.035860 0.019737]
 	// return 500 terminated false truncated true
-	// sims: unknown env id "CartPole-v0"; known: Acrobot-v1, BipedalWalker-v3, CartPole-v1, LunarLander-v3, LunarLanderContinuous-v3, MountainCar-v0, MountainCarContinuous-v0, Pendulum-v1
+	// true
 }

@@ -27,8 +27,11 @@ func byID(specs ...*spec) map[string]*spec {
 	return m
 }
 
-// IDs lists the registered Gymnasium ids in sorted order.
+// IDs lists the registered ids in sorted order: Gymnasium's, and any
+// added with Register.
 func IDs() []string {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
 	ids := make([]string, 0, len(registry))
 	for id := range registry {
 		ids = append(ids, id)
@@ -47,7 +50,9 @@ func Make(id string) (Env, error) {
 }
 
 func lookup(id string) (*spec, error) {
+	registryMu.RLock()
 	s, ok := registry[id]
+	registryMu.RUnlock()
 	if !ok {
 		return nil, fmt.Errorf("%w %q; known: %s", ErrUnknownEnv, id, strings.Join(IDs(), ", "))
 	}

@@ -47,7 +47,7 @@ commands:
                    SIGKILL, and count wrong results and hangs: manta chaos --tasks 100000
   gcs              run one GCS shard replica (see -h)
   microbenchmark   measure tasks and actor calls (see -h)
-  rl               train with PPO or ES: manta rl ppo --env CartPole-v1 --workers 2 --seed 1
+  rl               train with PPO, ES or A2C: manta rl ppo --env CartPole-v1 --workers 2 --seed 1
   start --head     start a head: the GCS (a monitor, --gcs-shards × --gcs-replicas replica
                    processes), the node watcher and this machine's node
   start --address  start a node that joins the head at HOST:PORT (token from the head's file)

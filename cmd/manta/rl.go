@@ -15,21 +15,23 @@ import (
 	"manta/rl"
 )
 
-const rlUsage = `usage: manta rl <ppo|es> [flags]
+const rlUsage = `usage: manta rl <ppo|es|a2c> [flags]
 
   --env ID        Gymnasium env id (default CartPole-v1)
   --workers N     rollout actors (default 2)
   --seed S        seed; a seed and worker count give the same run
   --steps N       env step budget (default: the algorithm's per env)
-  --sync          PPO: gather rollouts bulk-synchronously (MPI-style)
+  --sync          PPO, A2C: gather rollouts bulk-synchronously (MPI-style)
   --max-wall D    stop after this long (e.g. 60s)
   --out DIR       write the learning curve (JSON) and its plot here (default results/rl)
+  --checkpoint F  save the run's state to F every --checkpoint-every iterations (default 10) and at its end
+  --resume F      go on from checkpoint F (same env, workers and algorithm); --steps counts its steps too
   --json          end with one summary object`
 
 // rlCommand runs `manta rl ppo|es`: a progress line per iteration, the
 // learning curve saved as JSON and drawn, and with --json one summary.
 func rlCommand(args []string, out io.Writer) error {
-	if len(args) == 0 || (args[0] != "ppo" && args[0] != "es") {
+	if len(args) == 0 || (args[0] != "ppo" && args[0] != "es" && args[0] != "a2c") {
 		return fmt.Errorf("%s", rlUsage)
 	}
 	algo := args[0]
@@ -42,8 +44,21 @@ func rlCommand(args []string, out io.Writer) error {
 	maxWall := fs.Duration("max-wall", 0, "stop after this long (0: no limit)")
 	dir := fs.String("out", filepath.Join("results", "rl"), "directory for the curve and plot")
 	asJSON := fs.Bool("json", false, "print one summary object at the end")
+	checkpoint := fs.String("checkpoint", "", "file to save the run's state to")
+	checkpointEvery := fs.Int("checkpoint-every", 10, "iterations between checkpoints")
+	resumeFrom := fs.String("resume", "", "checkpoint file to go on from")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	if *checkpointEvery < 1 {
+		return fmt.Errorf("%w: checkpoint-every = %d, want ≥ 1", rl.ErrBadConfig, *checkpointEvery)
+	}
+	var resume *rl.Checkpoint
+	if *resumeFrom != "" {
+		var err error
+		if resume, err = rl.LoadCheckpoint(*resumeFrom); err != nil {
+			return err
+		}
 	}
 	if *workers < 1 {
 		return fmt.Errorf("%w: workers = %d, want ≥ 1", rl.ErrBadConfig, *workers)
@@ -59,8 +74,8 @@ func rlCommand(args []string, out io.Writer) error {
 		if it.Evaluated {
 			ev = fmt.Sprintf("  eval %.1f", it.EvalReturn)
 		}
-		fmt.Fprintf(out, "iter %4d  steps %9d  mean return %8.2f  %8.0f steps/s  %6.1fs%s\n",
-			it.Iter, it.EnvSteps, it.MeanReturn, it.StepsPerSec, it.WallS, ev)
+		fmt.Fprintf(out, "iter %4d  steps %9d  mean return %8.2f  %8.0f steps/s  %6.1fs  sample %.3fs learn %.3fs sync %.3fs%s\n",
+			it.Iter, it.EnvSteps, it.MeanReturn, it.StepsPerSec, it.WallS, it.SampleS, it.LearnS, it.SyncS, ev)
 	}
 	// Validate before starting anything.
 	var run func(ctx context.Context) (*rl.Result, error)
@@ -68,6 +83,7 @@ func rlCommand(args []string, out io.Writer) error {
 	case "ppo":
 		cfg := rl.PPODefaults(*env)
 		cfg.Workers, cfg.Seed, cfg.Sync, cfg.MaxWall, cfg.Progress = *workers, *seed, *sync, *maxWall, progress
+		cfg.CheckpointPath, cfg.CheckpointEvery, cfg.Resume = *checkpoint, *checkpointEvery, resume
 		if *steps > 0 {
 			cfg.TotalSteps = *steps
 		}
@@ -75,9 +91,21 @@ func rlCommand(args []string, out io.Writer) error {
 			return err
 		}
 		run = func(ctx context.Context) (*rl.Result, error) { return rl.TrainPPO(ctx, cfg) }
+	case "a2c":
+		cfg := rl.A2CDefaults(*env)
+		cfg.Workers, cfg.Seed, cfg.Sync, cfg.MaxWall, cfg.Progress = *workers, *seed, *sync, *maxWall, progress
+		cfg.CheckpointPath, cfg.CheckpointEvery, cfg.Resume = *checkpoint, *checkpointEvery, resume
+		if *steps > 0 {
+			cfg.TotalSteps = *steps
+		}
+		if err := cfg.Validate(); err != nil {
+			return err
+		}
+		run = func(ctx context.Context) (*rl.Result, error) { return rl.TrainA2C(ctx, cfg) }
 	case "es":
 		cfg := rl.ESDefaults(*env)
 		cfg.Workers, cfg.Seed, cfg.MaxWall, cfg.Progress = *workers, *seed, *maxWall, progress
+		cfg.CheckpointPath, cfg.CheckpointEvery, cfg.Resume = *checkpoint, *checkpointEvery, resume
 		if *steps > 0 {
 			cfg.TotalSteps = *steps
 		}
@@ -104,14 +132,14 @@ func rlCommand(args []string, out io.Writer) error {
 		b, _ := json.Marshal(res.Summary)
 		fmt.Fprintln(out, string(b))
 	} else {
-		fmt.Fprintf(out, "%s %s: solved %v, mean return %.2f, %d env steps, %.1f s\n",
-			res.Algo, res.Env, res.Solved, res.MeanReturn, res.EnvSteps, res.WallS)
+		fmt.Fprintf(out, "%s %s: solved %v, mean return %.2f, %d env steps, %.1f s (waiting for samples %.1f s, learning %.1f s, sending weights %.1f s)\n",
+			res.Algo, res.Env, res.Solved, res.MeanReturn, res.EnvSteps, res.WallS, res.SampleS, res.LearnS, res.SyncS)
 	}
 	return runErr
 }
 
 // saveCurve writes DIR/<algo>-<env>-w<workers>-s<seed>.json (summary and
-// curve), its plot, and -weights.json beside them.
+// curve), its plot, and -checkpoint.json beside them.
 func saveCurve(res *rl.Result, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -120,13 +148,9 @@ func saveCurve(res *rl.Result, dir string) error {
 	if err := res.SaveJSON(filepath.Join(dir, name+".json")); err != nil {
 		return err
 	}
-	// The final weights (after a divergence: the last good ones) with the
-	// observation statistics they expect.
-	w, err := json.Marshal(map[string]any{"params": res.Params, "obs_mean": res.ObsMean, "obs_var": res.ObsVar})
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, name+"-weights.json"), w, 0o644); err != nil {
+	// The final state (after a divergence: the last good weights), to
+	// resume from (--resume) or watch (manta rl render --policy).
+	if err := res.Checkpoint.Save(filepath.Join(dir, name+"-checkpoint.json")); err != nil {
 		return err
 	}
 	var s plots.Series
@@ -155,6 +179,6 @@ func saveCurve(res *rl.Result, dir string) error {
 		Name: name, Kind: plots.KindLines, Title: fmt.Sprintf("%s on %s (%d workers, seed %d)", res.Algo, res.Env, res.Workers, res.Seed),
 		XLabel: "env steps", YLabel: "mean return", Series: series, Legend: "bottom-right",
 	}
-	_, err = plots.Render(f, dir)
+	_, err := plots.Render(f, dir)
 	return err
 }
