@@ -25,9 +25,11 @@ func Example() {
 	// fig10b: reproduced
 	// fig11a: reproduced
 	// fig11b: reproduced
-	// fig12b: partial
+	// fig12a: reproduced
+	// fig12b: reproduced
 	// table4: reproduced
-	// fig14a: partial
+	// fig13: reproduced
+	// fig14a: reproduced
 	// fig14b: partial
 	// Table 4, §5.2.3, p. 572: 4030000 timesteps/s
 }

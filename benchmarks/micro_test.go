@@ -57,11 +57,22 @@ func TestMicroFig9Fig12bTiny(t *testing.T) {
 	if err := resolve(out.Metrics, Paper()); err != nil {
 		t.Fatal(err)
 	}
-	if m := out.Metrics[0]; m.Value <= 0 || m.Value > 1000 || m.Ratio == nil {
-		t.Fatalf("fig12b p50: %+v", m)
+	if m := out.Metrics[0]; m.Value <= 0 || !strings.HasPrefix(m.Name, "task ring allreduce") {
+		t.Fatalf("fig12b's first metric: %+v", m)
 	}
-	if err := out.Figures[0].Validate(); err != nil {
-		t.Fatal(err)
+	slowdown := false
+	for _, m := range out.Metrics {
+		if m.Claim == "fig12b.slowdown" {
+			slowdown = m.Value > 0 && m.Ratio != nil
+		}
+	}
+	if !slowdown {
+		t.Fatalf("fig12b has no slowdown compared with the paper's: %+v", out.Metrics)
+	}
+	for _, f := range out.Figures {
+		if err := f.Validate(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

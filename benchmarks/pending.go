@@ -5,20 +5,8 @@ package benchmarks
 // never faked. To build one, move its entry into its own file (fig9.go),
 // give it a Run, set its State and Setup, and keep it in registry.
 
-var fig12a = Experiment{
-	ID: "fig12a", Title: "Ring allreduce against OpenMPI", Paper: "Figure 12a (§5.1)", State: NotBuilt,
-	Setup: "needs fast transfer of 100 MB-1 GB objects between the stores of actors on different nodes (on one node they share a store), and OpenMPI beside it " +
-		"(installable: apt-get install openmpi-bin libopenmpi-dev).",
-}
-
 var table3 = Experiment{
 	ID: "table3", Title: "Embedded serving throughput against Clipper", Paper: "Table 3 (§5.2.2)", State: NotBuilt,
 	Setup: "the actor call path exists, but the serving workload (a residual network and a fully connected policy on 4 KB and 100 KB states in batches of 64, " +
 		"and a Clipper baseline over REST) is not built yet.",
-}
-
-var fig13 = Experiment{
-	ID: "fig13", Title: "Distributed training throughput (ResNet-101 images/s)", Paper: "Figure 13 (§5.2.1)", State: NotBuilt,
-	Setup: "needs GPUs, TensorFlow and Horovod baselines; where it can be adapted it would be data-parallel SGD of a small " +
-		"gonum network on CPU (rl's networks) with actors as replicas and a parameter server.",
 }

@@ -30,6 +30,12 @@
 // makes it a bulk-synchronous, MPI-style loop instead; both give the same
 // weights for a seed).
 //
+// With PPOConfig.Learners ≥ 2 the learning itself is spread too: that
+// many learner actors each compute the gradient of their share of every
+// minibatch, sum it with the others' (collective.Allreduce) and take the
+// same Adam step, so the weights are the single learner's to rounding
+// (tested) while a machine's cores share the learning.
+//
 // # ES
 //
 // TrainES is Salimans et al. 2017 as the Ray paper ran it: a noise table

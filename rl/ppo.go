@@ -51,12 +51,19 @@ type PPOConfig struct {
 	EvalEpisodes int
 	// MaxWall stops training after this long (0: no limit).
 	MaxWall time.Duration
+	// Learners, when 2 or more, computes each minibatch's gradient in
+	// that many learner actors, each over its share of the rows, summed
+	// with a ring allreduce (package collective) before the same Adam
+	// step in every one: the learner of MPI-style PPO, as actors, for
+	// when learning, not sampling, bounds an iteration. The weights are
+	// the single learner's, to rounding. Not with checkpoints yet.
+	Learners int
 	// Progress, if set, is called after every iteration.
-	Progress func(Iteration)
+	Progress func(Iteration) `cbor:"-"`
 	// Resume, if set, goes on from a checkpoint of PPO on this env with
 	// this worker count and Hidden (ErrCheckpoint otherwise); TotalSteps
 	// counts the checkpoint's steps too.
-	Resume *Checkpoint
+	Resume *Checkpoint `cbor:"-"`
 	// CheckpointPath, if set, is where a Checkpoint is written every
 	// CheckpointEvery iterations (default 10) and when the run ends.
 	CheckpointPath  string
@@ -153,6 +160,10 @@ func (c *PPOConfig) Validate() error {
 		return rangeErr("minibatches", c.Minibatches, "between 1 and the batch size")
 	case c.EvalEpisodes < 1:
 		return rangeErr("eval episodes", c.EvalEpisodes, "≥ 1")
+	case c.Learners < 0 || c.Learners > 64:
+		return rangeErr("learners", c.Learners, "0..64")
+	case c.Learners > 1 && (c.Resume != nil || c.CheckpointPath != ""):
+		return fmt.Errorf("%w: checkpoints of a run with %d learner actors (their optimiser state is theirs)", ErrUnsupported, c.Learners)
 	}
 	for _, h := range c.Hidden {
 		if h < 1 || h > 4096 {
@@ -176,6 +187,7 @@ type ppoLearner struct {
 	adam   *Adam
 	pcg    *rand.PCG // rng's source, whose state a checkpoint keeps
 	rng    *rand.Rand
+	part   learnerPart // its share of each minibatch, with several learner actors
 	obsRMS *RunningMeanStd
 	mbObs  []float64
 	shards [learnerShards]*ppoShard
@@ -205,11 +217,19 @@ func TrainPPO(ctx context.Context, cfg PPOConfig) (*Result, error) {
 	return trainActorCritic(ctx, cfg, "ppo")
 }
 
+// policyOf is the policy cfg trains.
+func policyOf(cfg PPOConfig) (*Policy, error) {
+	probe, err := sims.Make(cfg.Env)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnsupported, err)
+	}
+	return NewPolicy(probe.ObservationSpace(), probe.ActionSpace(), cfg.Hidden)
+}
+
 // trainActorCritic is PPO's loop, which A2C runs too, as algo: rollout
 // actors, the learner's update as cfg says, checkpoints, evaluations.
 func trainActorCritic(ctx context.Context, cfg PPOConfig, algo string) (*Result, error) {
-	probe, _ := sims.Make(cfg.Env)
-	pol, err := NewPolicy(probe.ObservationSpace(), probe.ActionSpace(), cfg.Hidden)
+	pol, err := policyOf(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -247,6 +267,29 @@ func trainActorCritic(ctx context.Context, cfg PPOConfig, algo string) (*Result,
 		}
 	}()
 
+	// update is the iteration's learning: here, or on learner actors.
+	update := L.update
+	if cfg.Learners > 1 {
+		actors, err := learnerGroupOf(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			learners.Destroy(ctx, learnerGroup, actors)
+			for _, a := range actors {
+				_ = a.Kill()
+			}
+		}()
+		update = func(batches []*rolloutBatch) error {
+			params, err := updateOn(ctx, actors, batches, L.adam.LR)
+			if err != nil {
+				return err
+			}
+			copy(L.params, params)
+			copy(L.good, params)
+			return nil
+		}
+	}
 	perIter := cfg.Workers * cfg.EnvsPerWorker * cfg.Steps
 	iters := max(1, cfg.TotalSteps/perIter)
 	saver := checkpointer{path: cfg.CheckpointPath, every: cfg.CheckpointEvery}
@@ -313,7 +356,7 @@ func trainActorCritic(ctx context.Context, cfg PPOConfig, algo string) (*Result,
 		if cfg.AnnealLR {
 			L.adam.LR = cfg.LR * (1 - float64(it-1)/float64(iters))
 		}
-		if err := L.update(batches); err != nil {
+		if err := update(batches); err != nil {
 			L.restore()
 			return finish(), fmt.Errorf("%w at iteration %d: %v (the last good weights are kept)", ErrDiverged, it, err)
 		}
@@ -528,10 +571,13 @@ func (L *ppoLearner) update(batches []*rolloutBatch) error {
 					mbAdv[r] = (mbAdv[r] - m) / (sd + 1e-8)
 				}
 			}
+			// This learner's rows of the minibatch (all of them, alone),
+			// split among its goroutines.
+			lo, hi := L.part.rows(mb)
 			var wg sync.WaitGroup
-			per := (mb + learnerShards - 1) / learnerShards
+			per := (hi - lo + learnerShards - 1) / learnerShards
 			for i, sh := range L.shards {
-				r0, r1 := min(i*per, mb), min((i+1)*per, mb)
+				r0, r1 := min(lo+i*per, hi), min(lo+(i+1)*per, hi)
 				wg.Go(func() { L.shardGrad(sh, rows[r0:r1], L.mbObs[r0*od:r1*od], mbAdv[r0:r1], mb, act, logp, val, ret) })
 			}
 			wg.Wait()
@@ -543,6 +589,12 @@ func (L *ppoLearner) update(batches []*rolloutBatch) error {
 			for _, sh := range L.shards[1:] {
 				for i, g := range sh.grad {
 					L.grad[i] += g
+				}
+			}
+			if L.part.reduce != nil {
+				var err error
+				if loss, err = L.part.sum(L.grad, loss); err != nil {
+					return err
 				}
 			}
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {

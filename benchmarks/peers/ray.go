@@ -89,9 +89,9 @@ func RunRay(ctx context.Context, o RayOptions) (*RayResult, error) {
 		o.Dir = d
 	}
 	venv := filepath.Join(o.Dir, "ray-"+RayVersion)
-	python, err := installRay(ctx, venv, o)
+	python, err := installVenv(ctx, venv, o.Python, rayRequirements, o.Log)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("peers: installing Ray: %w", err)
 	}
 	script := filepath.Join(venv, "manta_ray_peer.py")
 	if err := os.WriteFile(script, rayDriver, 0o644); err != nil {
@@ -119,39 +119,6 @@ func RunRay(ctx context.Context, o RayOptions) (*RayResult, error) {
 	r.Machine = fmt.Sprintf("%s, %d CPUs", host, runtime.NumCPU())
 	r.Measured = time.Now().UTC().Truncate(time.Second)
 	return r, nil
-}
-
-// installRay makes the virtual environment at venv with Ray in it,
-// unless a finished install is there, and returns its python.
-func installRay(ctx context.Context, venv string, o RayOptions) (string, error) {
-	python := filepath.Join(venv, "bin", "python")
-	done := filepath.Join(venv, "manta-installed")
-	want := strings.Join(rayRequirements, " ")
-	if b, err := os.ReadFile(done); err == nil && string(b) == want {
-		return python, nil
-	}
-	fmt.Fprintf(o.Log, "peers: installing %s into %s\n", want, venv)
-	if err := os.RemoveAll(venv); err != nil {
-		return "", fmt.Errorf("peers: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(venv), 0o755); err != nil {
-		return "", fmt.Errorf("peers: %w", err)
-	}
-	steps := [][]string{
-		{o.Python, "-m", "venv", venv},
-		append([]string{python, "-m", "pip", "install", "--disable-pip-version-check", "--quiet"}, rayRequirements...),
-	}
-	for _, s := range steps {
-		cmd := exec.CommandContext(ctx, s[0], s[1:]...)
-		cmd.Stdout, cmd.Stderr = o.Log, o.Log
-		if err := cmd.Run(); err != nil {
-			return "", fmt.Errorf("peers: installing Ray: %s: %w", strings.Join(s, " "), err)
-		}
-	}
-	if err := os.WriteFile(done, []byte(want), 0o644); err != nil {
-		return "", fmt.Errorf("peers: %w", err)
-	}
-	return python, nil
 }
 
 // ErrNoResult is wrapped by the error of a run that printed no results.

@@ -22,6 +22,7 @@ const rlUsage = `usage: manta rl <ppo|es|a2c> [flags]
   --seed S        seed; a seed and worker count give the same run
   --steps N       env step budget (default: the algorithm's per env)
   --sync          PPO, A2C: gather rollouts bulk-synchronously (MPI-style)
+  --learners N    PPO: compute each minibatch's gradient on N learner actors, summed by allreduce
   --max-wall D    stop after this long (e.g. 60s)
   --out DIR       write the learning curve (JSON) and its plot here (default results/rl)
   --checkpoint F  save the run's state to F every --checkpoint-every iterations (default 10) and at its end
@@ -41,6 +42,7 @@ func rlCommand(args []string, out io.Writer) error {
 	seed := fs.Uint64("seed", 1, "seed")
 	steps := fs.Int("steps", 0, "env step budget (0: default)")
 	sync := fs.Bool("sync", false, "PPO: bulk-synchronous gathering")
+	learnerActors := fs.Int("learners", 0, "PPO: learner actors (0 or 1: learn in the driver)")
 	maxWall := fs.Duration("max-wall", 0, "stop after this long (0: no limit)")
 	dir := fs.String("out", filepath.Join("results", "rl"), "directory for the curve and plot")
 	asJSON := fs.Bool("json", false, "print one summary object at the end")
@@ -83,6 +85,7 @@ func rlCommand(args []string, out io.Writer) error {
 	case "ppo":
 		cfg := rl.PPODefaults(*env)
 		cfg.Workers, cfg.Seed, cfg.Sync, cfg.MaxWall, cfg.Progress = *workers, *seed, *sync, *maxWall, progress
+		cfg.Learners = *learnerActors
 		cfg.CheckpointPath, cfg.CheckpointEvery, cfg.Resume = *checkpoint, *checkpointEvery, resume
 		if *steps > 0 {
 			cfg.TotalSteps = *steps
