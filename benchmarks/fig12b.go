@@ -43,8 +43,8 @@ var fig12bExperiment = Experiment{
 		"chunks by actor calls, which the injected delay does not hold) on the same ranks and buffer. Also measured: submit-to-start " +
 		"of empty tasks, one at a time and in rounds of 16, and a sync round trip split into phases by the task-life events (recording " +
 		"on, which adds its own cost to each phase).",
-	QuickEstimate: 40 * time.Second,
-	FullEstimate:  4 * time.Minute,
+	QuickEstimate: 20 * time.Second,
+	FullEstimate:  2 * time.Minute,
 	Run:           runFig12b,
 }
 
