@@ -3,7 +3,6 @@ package benchmarks
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"strings"
@@ -146,13 +145,14 @@ func runFig12a(ctx context.Context, env *Env) (*Outcome, error) {
 					break
 				}
 				env.Progress(float64(step-1)/steps, "%s, %d processes: OpenMPI over %s (installed first if missing)", sizeLabel(size), ranks, tr)
-				r, err := peers.RunMPIAllreduce(ctx, peers.MPIOptions{Log: io.Discard, Ranks: ranks, Sizes: []int64{size}, Reps: []int{reps[i]}, Transport: tr})
+				var log tailWriter
+				r, err := peers.RunMPIAllreduce(ctx, peers.MPIOptions{Log: &log, Ranks: ranks, Sizes: []int64{size}, Reps: []int{reps[i]}, Transport: tr})
 				if err != nil {
 					if ctx.Err() != nil {
 						g.close(ctx)
 						return nil, ctx.Err()
 					}
-					d.MPIError = err.Error()
+					d.MPIError = fmt.Sprintf("%v; the output's end: %q", err, log.b)
 					break
 				}
 				d.Library = r.Library
@@ -254,6 +254,19 @@ func fig12aAcrossNodes(ctx context.Context, env *Env, sizes []int64, reps []int,
 		}
 	}
 	return nil
+}
+
+// tailWriter keeps the last tailBytes written to it.
+type tailWriter struct{ b []byte }
+
+const tailBytes = 600
+
+func (w *tailWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	if len(w.b) > tailBytes {
+		w.b = append(w.b[:0], w.b[len(w.b)-tailBytes:]...)
+	}
+	return len(p), nil
 }
 
 // loadAvg is /proc/loadavg's three averages, or why not.
