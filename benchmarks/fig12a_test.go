@@ -150,3 +150,15 @@ func TestCollectiveAcrossNodes(t *testing.T) {
 		t.Fatalf("the member whose peer's node died: %q, %v", o, err)
 	}
 }
+
+// What OpenMPI's install or run printed last goes into the note of a
+// failed run.
+func TestTailWriter(t *testing.T) {
+	var w tailWriter
+	for i := range 100 {
+		fmt.Fprintf(&w, "line %03d\n", i)
+	}
+	if len(w.b) != tailBytes || !strings.HasSuffix(string(w.b), "line 099\n") {
+		t.Fatalf("kept %d bytes ending %q", len(w.b), w.b[len(w.b)-9:])
+	}
+}

@@ -14,7 +14,8 @@ import (
 // MinConcurrency is the least core.WithMaxConcurrency an actor type given
 // to Enable needs: one method call running a collective, one serving the
 // next member's watch of it, and two taking deliveries (a delivery call
-// lasts until its chunk is mapped, pulled first from another node).
+// lasts until its chunk is mapped, pulled first from another node). Add
+// one for each further group the actor is a member of at once.
 const MinConcurrency = 4
 
 // Options tune a group; the zero value is the defaults.

@@ -12,4 +12,11 @@
 //	r, err := peers.RunRay(ctx, peers.RayOptions{Log: os.Stderr})
 //	...
 //	err = r.Save("results/peers/ray.json")
+//
+// RunMPIAllreduce times OpenMPI's MPI_Allreduce for Figure 12a: it
+// installs Debian's openmpi-bin and libopenmpi-dev (as root, with
+// apt-get) and mpi4py (pip, into a virtual environment beside Ray's) where
+// they are missing, and runs an embedded mpi4py driver under mpirun with
+// as many ranks as manta's side has members; an error wrapping
+// ErrMPIUnavailable says what could not be installed.
 package peers
