@@ -147,7 +147,7 @@ type Batcher struct {
 
 	// Owned by the loop: the batch's requests, inputs and outputs.
 	run, gone []*request
-	in, out    []float32
+	in, out   []float32
 }
 
 // NewBatcher starts a batcher that evaluates m under p, timing MaxWait
