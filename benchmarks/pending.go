@@ -11,12 +11,6 @@ var fig12a = Experiment{
 		"(installable: apt-get install openmpi-bin libopenmpi-dev).",
 }
 
-var table3 = Experiment{
-	ID: "table3", Title: "Embedded serving throughput against Clipper", Paper: "Table 3 (§5.2.2)", State: NotBuilt,
-	Setup: "the actor call path exists, but the serving workload (a residual network and a fully connected policy on 4 KB and 100 KB states in batches of 64, " +
-		"and a Clipper baseline over REST) is not built yet.",
-}
-
 var fig13 = Experiment{
 	ID: "fig13", Title: "Distributed training throughput (ResNet-101 images/s)", Paper: "Figure 13 (§5.2.1)", State: NotBuilt,
 	Setup: "needs GPUs, TensorFlow and Horovod baselines; where it can be adapted it would be data-parallel SGD of a small " +
