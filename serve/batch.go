@@ -235,13 +235,26 @@ func (b *Batcher) Close() {
 	<-b.stopped
 }
 
-// loop forms batches as the queue says and evaluates them.
+// loop forms batches as the queue says and evaluates them. Its timer is
+// set for the moment the oldest request's MaxWait ends and left alone
+// while that moment stays the same: arriving requests do not move it, so
+// the wait is not measured again from a later reading of the clock.
 func (b *Batcher) loop() {
 	defer close(b.stopped)
+	var timer clockwork.Timer
+	var timerAt time.Time
+	stopTimer := func() {
+		if timer != nil {
+			timer.Stop()
+			timer = nil
+		}
+	}
+	defer stopTimer()
 	for {
 		b.mu.Lock()
+		now := b.clock.Now()
 		var wait time.Duration
-		b.run, b.gone, wait = b.queue.next(b.clock.Now(), b.run[:0], b.gone[:0])
+		b.run, b.gone, wait = b.queue.next(now, b.run[:0], b.gone[:0])
 		closing := b.closing
 		if closing {
 			b.run = append(b.run, b.queue.pending...)
@@ -264,18 +277,21 @@ func (b *Batcher) loop() {
 			clear(b.run) // keep no request (nor its states) until the next batch
 			continue
 		}
+		switch at := now.Add(wait); {
+		case wait == 0:
+			stopTimer()
+		case timer == nil || !at.Equal(timerAt):
+			stopTimer()
+			timer, timerAt = b.clock.NewTimer(wait), at
+		}
 		var due <-chan time.Time
-		var timer clockwork.Timer
-		if wait > 0 {
-			timer = b.clock.NewTimer(wait)
+		if timer != nil {
 			due = timer.Chan()
 		}
 		select {
 		case <-b.wake:
 		case <-due:
-		}
-		if timer != nil {
-			timer.Stop()
+			timer = nil // fired
 		}
 	}
 }
