@@ -86,11 +86,7 @@ func (m *Residual) Infer(in, out []float32) error {
 	for s := range n {
 		state, p := in[s*m.stateSize:(s+1)*m.stateSize], out[s*f:(s+1)*f]
 		for j := range f {
-			sum := float32(0)
-			for _, x := range state[j*pool : (j+1)*pool] {
-				sum += x
-			}
-			p[j] = sum * inv
+			p[j] = sum(state[j*pool:(j+1)*pool]) * inv
 		}
 		for i := range f {
 			h := m.b1[i]
@@ -112,4 +108,19 @@ func (m *Residual) Infer(in, out []float32) error {
 		// would evaluating the paper's larger network.
 	}
 	return nil
+}
+
+// sum adds xs in four independent running sums, so the additions do not
+// wait on each other: pooling a 100 KB state is bound by memory, not by
+// the latency of one chain of additions.
+func sum(xs []float32) float32 {
+	var s0, s1, s2, s3 float32
+	for len(xs) >= 4 {
+		s0, s1, s2, s3 = s0+xs[0], s1+xs[1], s2+xs[2], s3+xs[3]
+		xs = xs[4:]
+	}
+	for _, x := range xs {
+		s0 += x
+	}
+	return (s0 + s1) + (s2 + s3)
 }
