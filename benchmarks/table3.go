@@ -258,27 +258,30 @@ func table3Run(ctx context.Context, env *Env, p table3Params) (*Outcome, error) 
 	return table3Outcome(data), nil
 }
 
-// table3Fronts starts workload w's replica and REST server and returns
-// what measures a front end's states/s over a window, and what stops them.
+// table3Fronts starts workload w's three front ends (a batcher in the
+// driver, the model actor, the REST server's actor) and returns what
+// measures one's states/s over a window, and what stops them all.
 func table3Fronts(ctx context.Context, wi int, w table3Workload, policy serve.Policy, p table3Params,
 	clients []core.Actor[table3Client]) (measure func(table3Front, time.Duration) (float64, error), stop func(), err error) {
-	replica, err := w.deployment.Deploy(ctx, policy)
-	if err != nil {
-		return nil, nil, err
-	}
-	server := table3ServerType.Remote(wi, policy)
-	url, err := table3ServerURL.Remote(server).Get(ctx)
-	if err != nil {
-		replica.Kill()
-		server.Kill()
-		return nil, nil, err
-	}
 	local, err := w.model()
 	if err != nil {
 		return nil, nil, err
 	}
 	batcher, err := serve.NewBatcher(local, policy, nil)
 	if err != nil {
+		return nil, nil, err
+	}
+	replica, err := w.deployment.Deploy(ctx, policy)
+	if err != nil {
+		batcher.Close()
+		return nil, nil, err
+	}
+	server := table3ServerType.Remote(wi, policy)
+	url, err := table3ServerURL.Remote(server).Get(ctx)
+	if err != nil {
+		batcher.Close()
+		replica.Kill()
+		server.Kill()
 		return nil, nil, err
 	}
 	stop = func() {
