@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -223,7 +224,7 @@ type HTTPClient struct {
 }
 
 // Infer sends states (end to end) and returns their outputs (end to end).
-// A deadline on ctx is sent as timeout_ms too. Errors wrap the sentinel
+// A deadline on ctx is sent as timeout_ms too (at most MaxTimeout). Errors wrap the sentinel
 // the server's status stands for (ErrBadInput, ErrTimeout, ErrModel,
 // ErrClosed), or ErrTimeout/ErrCancelled when ctx ended first.
 func (c *HTTPClient) Infer(ctx context.Context, states []float32) ([]float32, error) {
@@ -232,7 +233,9 @@ func (c *HTTPClient) Infer(ctx context.Context, states []float32) ([]float32, er
 	}
 	req := inferRequest{States: split(states, c.StateSize)}
 	if deadline, ok := ctx.Deadline(); ok {
-		req.TimeoutMS = max(1, time.Until(deadline).Milliseconds())
+		// The server takes at most MaxTimeout; a later deadline still
+		// holds here, through ctx.
+		req.TimeoutMS = min(max(1, time.Until(deadline).Milliseconds()), MaxTimeout.Milliseconds())
 	}
 	body, err := json.Marshal(req)
 	if err != nil {
@@ -258,7 +261,8 @@ func (c *HTTPClient) Infer(ctx context.Context, states []float32) ([]float32, er
 	if resp.StatusCode != http.StatusOK {
 		var e errorResponse
 		_ = json.NewDecoder(resp.Body).Decode(&e) // the status alone says enough
-		return nil, fmt.Errorf("%w: %s (HTTP %d)", sentinelOfStatus(resp.StatusCode), e.Error, resp.StatusCode)
+		sentinel := sentinelOfStatus(resp.StatusCode)
+		return nil, fmt.Errorf("%w%s (HTTP %d)", sentinel, strings.TrimPrefix(e.Error, sentinel.Error()), resp.StatusCode)
 	}
 	var out inferResponse
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {

@@ -53,6 +53,12 @@ func TestServerAnswersWithTheModelsOutputs(t *testing.T) {
 	if err != nil || !slices.Equal(got, want) {
 		t.Fatalf("%v %v, want %v", got, err, want)
 	}
+	// A deadline beyond what the server takes is sent as MaxTimeout.
+	far, cancel := context.WithTimeout(t.Context(), 2*MaxTimeout)
+	defer cancel()
+	if got, err := c.Infer(far, in); err != nil || !slices.Equal(got, want) {
+		t.Fatalf("deadline in two hours: %v %v", got, err)
+	}
 	if _, err := c.Infer(t.Context(), in[:3]); !errors.Is(err, ErrBadInput) {
 		t.Fatalf("partial state from the client: %v", err)
 	}
@@ -187,6 +193,10 @@ func TestHTTPClientMapsStatuses(t *testing.T) {
 	s := newTestServer(t, m, Policy{MaxBatch: 1}, nil)
 	if _, err := (&HTTPClient{URL: s.URL(), StateSize: 1}).Infer(t.Context(), []float32{1}); !errors.Is(err, ErrModel) {
 		t.Fatalf("failing model: %v", err)
+	}
+	_, err := (&HTTPClient{URL: s.URL(), StateSize: 1}).Infer(t.Context(), []float32{1, 2})
+	if !errors.Is(err, ErrBadInput) || strings.Count(err.Error(), ErrBadInput.Error()) != 1 {
+		t.Fatalf("two states, a batch of one: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), -time.Second)
 	defer cancel()
