@@ -15,7 +15,7 @@ import (
 func TestTable3Tiny(t *testing.T) {
 	tiny := table3
 	tiny.Run = func(ctx context.Context, env *Env) (*Outcome, error) {
-		return table3Run(ctx, env, table3Params{Clients: 2, Batch: 4, MaxWait: time.Millisecond, Window: 100 * time.Millisecond, Reps: 2})
+		return table3Run(ctx, env, table3Params{Clients: 2, Batch: 4, MaxWait: time.Millisecond, Streams: 3, Window: 100 * time.Millisecond, Reps: 2})
 	}
 	out := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -42,10 +42,12 @@ func TestTable3Tiny(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range []table3Front{frontActor, frontREST, frontProcess} {
-		for _, w := range table3Workloads {
-			rates := got.Data.Rates[f.key][w.key]
-			if len(rates) != 2 || rates[0] <= 0 || rates[1] <= 0 {
-				t.Errorf("%s, %s: %v", f.key, w.key, rates)
+		for _, sh := range []table3Shape{shapePaper, shapeSingle} {
+			for _, w := range table3Workloads {
+				rates := got.Data.Rates[f.key+sh.key][w.key]
+				if len(rates) != 2 || rates[0] <= 0 || rates[1] <= 0 {
+					t.Errorf("%s%s, %s: %v", f.key, sh.key, w.key, rates)
+				}
 			}
 		}
 	}
