@@ -224,9 +224,10 @@ type HTTPClient struct {
 }
 
 // Infer sends states (end to end) and returns their outputs (end to end).
-// A deadline on ctx is sent as timeout_ms too (at most MaxTimeout). Errors wrap the sentinel
-// the server's status stands for (ErrBadInput, ErrTimeout, ErrModel,
-// ErrClosed), or ErrTimeout/ErrCancelled when ctx ended first.
+// A deadline on ctx is sent as timeout_ms too (at most MaxTimeout).
+// Errors wrap the sentinel the server's status stands for (ErrBadInput,
+// ErrTimeout, ErrModel, ErrClosed), or ErrTimeout/ErrCancelled when ctx
+// ended first.
 func (c *HTTPClient) Infer(ctx context.Context, states []float32) ([]float32, error) {
 	if c.StateSize < 1 || len(states) == 0 || len(states)%c.StateSize != 0 {
 		return nil, fmt.Errorf("%w: %d values are not a whole number of %d-value states", ErrBadInput, len(states), c.StateSize)
