@@ -49,9 +49,6 @@ func Register(name string, load func() (Model, error)) *Deployment {
 	return d
 }
 
-// Name is the name the deployment was registered under.
-func (d *Deployment) Name() string { return d.name }
-
 // Deploy starts a replica (a model actor) batching under p and waits
 // until its model is loaded. The actor takes up to 2 × p.MaxBatch calls
 // at once, so one batch fills while the one before is evaluated; opts

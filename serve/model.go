@@ -70,9 +70,6 @@ func (m *Residual) InputSize() int { return m.stateSize }
 // OutputSize is ResidualFeatures.
 func (m *Residual) OutputSize() int { return ResidualFeatures }
 
-// BatchCost is the time every batch takes.
-func (m *Residual) BatchCost() time.Duration { return m.cost }
-
 // Infer evaluates the batch, then spins until it has taken BatchCost.
 func (m *Residual) Infer(in, out []float32) error {
 	start := time.Now()
