@@ -54,29 +54,3 @@ func TestBenchBadInput(t *testing.T) {
 	}
 }
 
-// Experiments that are not built yet still get a result file and a place
-// in REPORT.md, and do not fail the run.
-func TestBenchNotBuilt(t *testing.T) {
-	dir := t.TempDir()
-	var out bytes.Buffer
-	if err := run([]string{"bench", "--only", "fig13,table3", "--out", dir}, &out); err != nil {
-		t.Fatal(err)
-	}
-	report, err := os.ReadFile(filepath.Join(dir, "REPORT.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{"manta bench --scale quick --out " + dir + " --only fig13,table3", "## fig13:", "## table3:", "not yet reproduced", "Clipper"} {
-		if !strings.Contains(string(report), want) {
-			t.Errorf("REPORT.md lacks %q", want)
-		}
-	}
-	for _, f := range []string{"fig13.json", "table3.json"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-			t.Error(err)
-		}
-	}
-	if !strings.Contains(out.String(), "[1/2] table3: not built") {
-		t.Errorf("progress:\n%s", out.String())
-	}
-}
