@@ -27,6 +27,7 @@ func Example() {
 	// fig11b: reproduced
 	// fig12a: reproduced
 	// fig12b: reproduced
+	// table3: reproduced
 	// table4: reproduced
 	// fig13: reproduced
 	// fig14a: reproduced
