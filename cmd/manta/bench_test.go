@@ -53,4 +53,3 @@ func TestBenchBadInput(t *testing.T) {
 		t.Fatalf("bad input ran something:\n%s", out.String())
 	}
 }
-

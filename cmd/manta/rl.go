@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"image/gif"
 	"io"
 	"os"
 	"os/signal"
@@ -13,9 +14,12 @@ import (
 	"manta/core"
 	"manta/plots"
 	"manta/rl"
+	"manta/sims"
+	"manta/sims/render"
 )
 
 const rlUsage = `usage: manta rl <ppo|es|a2c> [flags]
+       manta rl render --policy FILE [--out episode.gif] [--seed S] [--every N]
 
   --env ID        Gymnasium env id (default CartPole-v1)
   --workers N     rollout actors (default 2)
@@ -32,6 +36,9 @@ const rlUsage = `usage: manta rl <ppo|es|a2c> [flags]
 // rlCommand runs `manta rl ppo|es`: a progress line per iteration, the
 // learning curve saved as JSON and drawn, and with --json one summary.
 func rlCommand(args []string, out io.Writer) error {
+	if len(args) > 0 && args[0] == "render" {
+		return rlRender(args[1:], out)
+	}
 	if len(args) == 0 || (args[0] != "ppo" && args[0] != "es" && args[0] != "a2c") {
 		return fmt.Errorf("%s", rlUsage)
 	}
@@ -184,4 +191,55 @@ func saveCurve(res *rl.Result, dir string) error {
 	}
 	_, err := plots.Render(f, dir)
 	return err
+}
+
+// rlRender is `manta rl render`: one episode of a checkpoint's policy,
+// acting greedily, drawn as an animated GIF.
+func rlRender(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("rl render", flag.ContinueOnError)
+	policy := fs.String("policy", "", "checkpoint that manta rl saved (DIR/NAME-checkpoint.json) or --checkpoint wrote")
+	env := fs.String("env", "", "env id (default: the checkpoint's; another is refused)")
+	file := fs.String("out", "episode.gif", "GIF to write")
+	seed := fs.Int64("seed", 0, "the episode's seed")
+	every := fs.Int("every", 1, "draw every N-th step")
+	width := fs.Int("width", 480, "frame width in pixels")
+	height := fs.Int("height", 320, "frame height in pixels")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *policy == "" {
+		return fmt.Errorf("rl render: --policy FILE is required\n%s", rlUsage)
+	}
+	ck, err := rl.LoadCheckpoint(*policy)
+	if err != nil {
+		return err
+	}
+	if *env != "" && *env != ck.Env {
+		return fmt.Errorf("%w: the policy was trained on %s, not %s", rl.ErrCheckpoint, ck.Env, *env)
+	}
+	act, err := rl.Greedy(ck)
+	if err != nil {
+		return err
+	}
+	e, err := sims.Make(ck.Env)
+	if err != nil {
+		return err
+	}
+	anim, ret, err := render.Episode(e, act, render.Options{Width: *width, Height: *height, Seed: *seed, Every: *every})
+	if err != nil {
+		return err
+	}
+	f, err := os.Create(*file)
+	if err != nil {
+		return err
+	}
+	if err := gif.EncodeAll(f, anim); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s: %s on %s, return %.2f, %d frames\n", *file, ck.Algo, ck.Env, ret, len(anim.Image))
+	return nil
 }

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"image/gif"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"manta/rl"
+)
+
+// manta rl trains and saves its checkpoint; manta rl render draws an
+// episode of that policy; --resume goes on from it; a checkpoint of
+// another env is refused.
+func TestRLTrainRenderResume(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	if err := run([]string{"rl", "es", "--steps", "6000", "--out", dir, "--json"}, &out); err != nil {
+		t.Fatalf("rl es: %v\n%s", err, out.String())
+	}
+	ck := filepath.Join(dir, "es-CartPole-v1-w2-s1-checkpoint.json")
+	file := filepath.Join(dir, "episode.gif")
+	out.Reset()
+	if err := run([]string{"rl", "render", "--policy", ck, "--out", file, "--every", "5", "--width", "120", "--height", "80"}, &out); err != nil {
+		t.Fatalf("rl render: %v", err)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	anim, err := gif.DecodeAll(f)
+	if err != nil || len(anim.Image) < 2 || anim.Image[0].Bounds().Dx() != 120 {
+		t.Fatalf("%s: %v frames, %v", out.String(), len(anim.Image), err)
+	}
+	out.Reset()
+	if err := run([]string{"rl", "es", "--steps", "12000", "--resume", ck, "--out", dir}, &out); err != nil || !strings.Contains(out.String(), "iter") {
+		t.Fatalf("rl es --resume: %v\n%s", err, out.String())
+	}
+	if err := run([]string{"rl", "render", "--policy", ck, "--env", "Pendulum-v1"}, &out); !errors.Is(err, rl.ErrCheckpoint) {
+		t.Fatalf("render on another env: %v, want ErrCheckpoint", err)
+	}
+}
