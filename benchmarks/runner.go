@@ -14,6 +14,7 @@ import (
 
 	"manta/benchmarks/micro"
 	"manta/benchmarks/peers"
+	"manta/internal/atomicfile"
 	"manta/plots"
 )
 
@@ -124,7 +125,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	sum.Elapsed = time.Since(start)
 	sum.Report = filepath.Join(o.Out, "REPORT.md")
 	report := Report(sum.Results, ReportInfo{Scale: o.Scale, Machine: machine, Elapsed: sum.Elapsed, Command: o.Command, Paper: paper})
-	if err := writeFile(sum.Report, []byte(report)); err != nil {
+	if err := atomicfile.Write(sum.Report, []byte(report)); err != nil {
 		return sum, fmt.Errorf("cannot write report: %w", err)
 	}
 	if len(sum.Failed) > 0 {

@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"regexp"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
+
+	"manta/internal/atomicfile"
 )
 
 // Kind is the shape of a figure; each has its own drawing function.
@@ -188,23 +189,7 @@ func save(p *plot.Plot, path, format string) (err error) {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".plot-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = wt.WriteTo(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.WriteFrom(path, wt)
 }
 
 // ReadFigures decodes the figures of a result file: any JSON object with
