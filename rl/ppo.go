@@ -295,6 +295,11 @@ func trainActorCritic(ctx context.Context, cfg PPOConfig, algo string) (*Result,
 	saver := checkpointer{path: cfg.CheckpointPath, every: cfg.CheckpointEvery}
 	finish := func() *Result {
 		res.Checkpoint = L.checkpoint(len(res.Curve), res, retRMS, eps, redone)
+		if cfg.Learners > 1 {
+			// The optimiser's state is the learner actors': this one's
+			// would resume wrongly, so there is none to resume from.
+			res.Checkpoint.Adam, res.Checkpoint.LearnerRNG = AdamState{}, nil
+		}
 		res.Params = L.params
 		if cfg.NormObs {
 			res.ObsMean, res.ObsVar = L.obsRMS.Mean, L.obsRMS.Var

@@ -114,7 +114,9 @@ type Result struct {
 	// (nil when observations were not normalised).
 	ObsMean, ObsVar []float64 `json:"-"`
 	// Checkpoint is the run's state at its end: resume from it, or act
-	// with its policy (Greedy).
+	// with its policy (Greedy). A run with learner actors
+	// (PPOConfig.Learners) leaves out the optimiser's state, theirs, so
+	// its checkpoint is for Greedy only: resuming it is ErrCheckpoint.
 	Checkpoint *Checkpoint `json:"-"`
 }
 
