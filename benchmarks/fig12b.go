@@ -80,11 +80,26 @@ type fig12bDelay struct {
 // fig12bDelays are the injected delays, as the paper's x axis.
 var fig12bDelays = []time.Duration{0, time.Millisecond, 5 * time.Millisecond, 10 * time.Millisecond}
 
+// fig12bParams sizes a run: Seq submit-to-start samples one task at a
+// time and Rounds rounds of 16; the task ring allreduce of Bytes among
+// Ranks, Turns turns of PerTurn allreduces at every delay.
+type fig12bParams struct {
+	Seq, Rounds    int
+	Ranks          int
+	Bytes          int64
+	Turns, PerTurn int
+}
+
 func runFig12b(ctx context.Context, env *Env) (*Outcome, error) {
-	seq, rounds := 2000, 150
+	p := fig12bParams{Seq: 2000, Rounds: 150, Ranks: 8, Bytes: 8 << 20, Turns: 5, PerTurn: 2}
 	if env.Scale == Full {
-		seq, rounds = 20000, 1500
+		p = fig12bParams{Seq: 20000, Rounds: 1500, Ranks: 16, Bytes: 16 << 20, Turns: 5, PerTurn: 4}
 	}
+	return fig12bRun(ctx, env, p)
+}
+
+func fig12bRun(ctx context.Context, env *Env, p fig12bParams) (*Outcome, error) {
+	seq, rounds := p.Seq, p.Rounds
 	c, err := core.Init(core.Config{})
 	if err != nil {
 		return nil, err
@@ -139,11 +154,8 @@ func runFig12b(ctx context.Context, env *Env) (*Outcome, error) {
 	// Each delay needs a node of its own; the delays take turns, a few
 	// allreduces each, so that all see about the same load from whatever
 	// else runs on the machine.
-	turns, perTurn := 5, 2
-	d.Ranks, d.Bytes = 8, 8<<20
-	if env.Scale == Full {
-		d.Ranks, d.Bytes, perTurn = 16, 16<<20, 4
-	}
+	turns, perTurn := p.Turns, p.PerTurn
+	d.Ranks, d.Bytes = p.Ranks, p.Bytes
 	reps := turns * perTurn
 	d.Delays = make([]fig12bDelay, len(fig12bDelays))
 	for turn := range turns {

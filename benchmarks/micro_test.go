@@ -50,7 +50,9 @@ func TestMicroFig9Fig12bTiny(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	out, err = runFig12b(ctx, env)
+	// Figure 12b scaled down from quick, which takes minutes under -race
+	// beside the other packages' tests.
+	out, err = fig12bRun(ctx, env, fig12bParams{Seq: 200, Rounds: 20, Ranks: 4, Bytes: 1 << 20, Turns: 1, PerTurn: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
