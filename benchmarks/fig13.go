@@ -63,7 +63,7 @@ func fig13Workers(s Scale) []int {
 }
 
 func runFig13(ctx context.Context, env *Env) (*Outcome, error) {
-	cfg := sgd.Defaults
+	cfg := sgd.DefaultConfig()
 	cfg.Steps = 30
 	if env.Scale == Full {
 		cfg.Steps = 100

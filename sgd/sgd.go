@@ -14,7 +14,7 @@ import (
 	"manta/rl"
 )
 
-// Config describes a training run. Zero fields take Defaults' values.
+// Config describes a training run. Zero fields take DefaultConfig's values.
 type Config struct {
 	Workers int   // replica actors (Train); TrainLocal ignores it
 	Batch   int   // global batch per step, split evenly among the replicas
@@ -29,15 +29,17 @@ type Config struct {
 	Group collective.Options
 }
 
-// Defaults is an MNIST-shaped task and network: 784-256-256-10, a
-// batch of 512, Adam at 1e-3, 16384 samples.
-var Defaults = Config{Workers: 2, Batch: 512, Steps: 50, Hidden: []int{256, 256}, Inputs: 784, Classes: 10, Samples: 16384, LR: 1e-3, Seed: 1}
+// DefaultConfig is an MNIST-shaped task and network: 784-256-256-10, a
+// batch of 512 over 2 replicas, 50 steps of Adam at 1e-3, 16384 samples.
+func DefaultConfig() Config {
+	return Config{Workers: 2, Batch: 512, Steps: 50, Hidden: []int{256, 256}, Inputs: 784, Classes: 10, Samples: 16384, LR: 1e-3, Seed: 1}
+}
 
 // ErrBadConfig is returned for a configuration out of range.
 var ErrBadConfig = errors.New("sgd: bad config")
 
 func (c *Config) fill() error {
-	d := Defaults
+	d := DefaultConfig()
 	for _, f := range []struct{ p, v *int }{{&c.Workers, &d.Workers}, {&c.Batch, &d.Batch}, {&c.Steps, &d.Steps},
 		{&c.Inputs, &d.Inputs}, {&c.Classes, &d.Classes}, {&c.Samples, &d.Samples}} {
 		if *f.p == 0 {
