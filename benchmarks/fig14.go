@@ -30,8 +30,8 @@ var fig14a = Experiment{
 		"stopped after 3 minutes if unsolved; on this machine's cores, shared with the driver. Stepping the Box2D sim takes most of an " +
 		"iteration, so workers matter, as in the paper. No Humanoid exists in sims, so absolute times are not comparable; the shape " +
 		"(time against workers) is.",
-	QuickEstimate: 4 * time.Minute,
-	FullEstimate:  12 * time.Minute,
+	QuickEstimate: 90 * time.Second,
+	FullEstimate:  6 * time.Minute,
 	Run:           runFig14a,
 }
 
