@@ -426,6 +426,7 @@ func TrainES(ctx context.Context, cfg ESConfig) (*Result, error) {
 		return res
 	}
 	grad := make([]float64, n)
+	lastEval := -100
 	for it := done + 1; res.EnvSteps < cfg.TotalSteps; it++ {
 		launched := time.Now()
 		wref, err := core.Put(params)
@@ -523,7 +524,11 @@ func TrainES(ctx context.Context, cfg ESConfig) (*Result, error) {
 		rec := Iteration{Iter: it, EnvSteps: res.EnvSteps, MeanReturn: mr, Episodes: len(all), WallS: since(start),
 			SyncS: syncS, SampleS: sampleS, LearnS: since(learnt), Redone: redone, WorkerPIDs: pids}
 		rec.StepsPerSec = float64(rec.EnvSteps) / rec.WallS
-		if nearTarget(mr, cfg.Target) {
+		// An evaluation near the target, at most every 5 iterations as
+		// PPO's: on BipedalWalker 100 greedy episodes take 8 s, an
+		// iteration 1 s, and evaluating each one cost 85% of the run.
+		if nearTarget(mr, cfg.Target) && it-lastEval >= 5 {
+			lastEval = it
 			var mean, variance []float64
 			if obsRMS != nil {
 				mean, variance = obsRMS.Mean, obsRMS.Var
