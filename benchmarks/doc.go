@@ -54,7 +54,8 @@
 //
 // Write one file, say fig10a.go, with a package-level Experiment whose
 // Run returns an Outcome (metrics, plots.Figure descriptions, notes, raw
-// data), list it in registry (replacing its entry in pending.go), and add
+// data), list it in registry (an experiment not built yet is an entry with
+// State NotBuilt and no Run, which REPORT.md lists as such), and add
 // its claims to paper.json. Remote functions it uses are registered at
 // package level here, since the manta binary is its own worker; Run starts
 // and shuts down its own embedded cluster with core.Init. Results and

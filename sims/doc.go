@@ -48,6 +48,14 @@
 // worker processes, which step envs in rl's rollout actors, know it
 // too. ExampleRegister shows one.
 //
+// # Drawing
+//
+// Draw describes an env's current state as a Scene: filled polygons,
+// circles and lines in the env's own world coordinates (the classic
+// control envs from their state, the Box2D envs from their worlds'
+// fixtures; a custom env's Model may implement Drawer). Package
+// sims/render turns scenes into GIF frames.
+//
 // # Speed
 //
 // go test -run '^$' -bench . ./sims/ reports steps per second and
