@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"runtime"
 	"slices"
 	"time"
@@ -30,9 +31,11 @@ var microExperiment = Experiment{
 		"Beside Ray's rows, rows Ray does not publish: multi_node_tasks_async (empty tasks from a driver with no CPU, each placed by its " +
 		"global scheduler on one of 2 node processes of a local cluster with 1 CPU each) and multi_node_get_gigabytes (a GetView on the " +
 		"driver of a 100 MB object made on a node, pulled into the driver's store; 1 GB too at full scale), on loopback of this one " +
-		"machine, with loopback TCP baselines (pipelined small requests; one stream).",
-	QuickEstimate: 35 * time.Second,
-	FullEstimate:  5 * time.Minute,
+		"machine, with loopback TCP baselines (pipelined small requests; one stream). " +
+		"Then the cost of recording task-life events, the issue's at most 5%: the task and actor rows (all seven at full scale) with " +
+		"recording off and on in alternating pairs of 100 ms slices of one run, on a node recording every task's events, then one task's in 16.",
+	QuickEstimate: 70 * time.Second,
+	FullEstimate:  8 * time.Minute,
 	Run:           runMicro,
 }
 
@@ -46,6 +49,9 @@ type microData struct {
 	// Cluster describes where the multi-node rows ran; empty if they did
 	// not.
 	Cluster string `json:"cluster,omitempty"`
+	// Events is the cost of recording task-life events, by row and
+	// sampling period.
+	Events []overheadData `json:"events_overhead,omitempty"`
 }
 
 // microOnCluster starts a local cluster and a driver with no CPU, and
@@ -87,11 +93,65 @@ func runMicro(ctx context.Context, env *Env) (*Outcome, error) {
 	}
 	reps, d, queued := 3, 200*time.Millisecond, 100000
 	mc := &microCluster{Manta: manta, GetBytes: []int{micro.MultiNodeGetBytes}}
+	ev := &eventsOverhead{Rows: []string{"single_client_tasks_sync", "single_client_tasks_async", "1_1_actor_calls_sync", "1_1_actor_calls_async"},
+		D: 2 * time.Second, Samples: []int{1, 16}}
 	if env.Scale == Full {
 		reps, d, queued = 5, 2*time.Second, 1000000
 		mc.GetBytes = append(mc.GetBytes, 1e9)
+		ev.Rows = append(ev.Rows, "multi_client_tasks_async", "1_1_actor_calls_concurrent", "n_n_actor_calls_async")
+		ev.D = 6 * time.Second
 	}
-	return microTable(ctx, env, micro.Rows(runtime.NumCPU()), reps, d, queued, mc)
+	return microTable(ctx, env, micro.Rows(runtime.NumCPU()), reps, d, queued, mc, ev)
+}
+
+// eventsOverhead is what the microbenchmark table measures of recording
+// task-life events: Rows, each for D with events off and D on (in
+// micro.OverheadSlice pairs), once for each sampling period in Samples
+// (1: every task).
+type eventsOverhead struct {
+	Rows    []string
+	D       time.Duration
+	Samples []int
+}
+
+// overheadData is one row's events on ÷ off, as micro.Overhead reports it.
+type overheadData struct {
+	Sample int `json:"sample"`
+	micro.Overhead
+}
+
+// measureEventsOverhead runs ev on a node of its own for each sampling
+// period, recording to a temporary directory removed after; each node
+// gets rows of its own (a row keeps the actors it made).
+func measureEventsOverhead(ctx context.Context, ev *eventsOverhead, report func(overheadData)) error {
+	only := map[string]bool{}
+	for _, name := range ev.Rows {
+		only[name] = true
+	}
+	for _, sample := range ev.Samples {
+		err := func() error {
+			dir, err := os.MkdirTemp("", "manta-events-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			c, err := core.Init(core.Config{EventsDir: dir, EventsSample: sample})
+			if err != nil {
+				return err
+			}
+			defer c.Shutdown()
+			if err := micro.RunEventsOverhead(ctx, micro.Rows(runtime.NumCPU()), ev.D, only, c.RecordEvents, func(o micro.Overhead) {
+				report(overheadData{Sample: sample, Overhead: o})
+			}); err != nil {
+				return err
+			}
+			return c.Shutdown()
+		}()
+		if err != nil {
+			return fmt.Errorf("events overhead, 1 task in %d: %w", sample, err)
+		}
+	}
+	return nil
 }
 
 // microCluster is where the multi-node rows (micro.ClusterRows) run: a
@@ -108,8 +168,9 @@ const microClusterNodes = 2
 
 // microTable runs the rows reps times for d each (and again d for each
 // baseline), then the memory row with queued tasks, on an embedded
-// node; then, if cluster is set, the multi-node rows on a local cluster.
-func microTable(ctx context.Context, env *Env, rows []micro.Row, reps int, d time.Duration, queued int, cluster *microCluster) (*Outcome, error) {
+// node; then, if ev is set, the cost of recording events; then, if
+// cluster is set, the multi-node rows on a local cluster.
+func microTable(ctx context.Context, env *Env, rows []micro.Row, reps int, d time.Duration, queued int, cluster *microCluster, ev *eventsOverhead) (*Outcome, error) {
 	data := microData{Reps: reps, Duration: d.String(), Rows: map[string][]float64{}, Baseline: map[string][]float64{}, Units: map[string]string{}}
 	ray := map[string]float64{}
 	var clusterRows []micro.Row
@@ -151,6 +212,13 @@ func microTable(ctx context.Context, env *Env, rows []micro.Row, reps int, d tim
 	}()
 	if err != nil {
 		return nil, err
+	}
+	if ev != nil {
+		env.Progress(done/total, "task-life events off and on")
+		err := measureEventsOverhead(ctx, ev, func(o overheadData) { data.Events = append(data.Events, o) })
+		if err != nil {
+			return nil, err
+		}
 	}
 	// A failure of the multi-node rows fails the experiment but keeps the
 	// rows measured so far in its result.
@@ -222,6 +290,11 @@ func microTable(ctx context.Context, env *Env, rows []micro.Row, reps int, d tim
 	if q := data.Queued; q != nil {
 		metrics = append(metrics, Metric{Name: q.Name, Value: q.Value, Unit: q.Unit,
 			Note: fmt.Sprintf("a Go channel of the same calls takes %.1f MiB; Ray documents 1M+ queued tasks without a memory figure", q.Baseline)})
+	}
+	for _, o := range data.Events {
+		metrics = append(metrics, Metric{Name: fmt.Sprintf("events on ÷ off (1 task in %d recorded): %s", o.Sample, o.Name), Value: o.Ratio, N: o.Pairs, Unit: "x",
+			Note: fmt.Sprintf("median over %d pairs of adjacent %v slices, events off then on (or on then off) in one run; 95%% interval %.3f–%.3f; %s off, %s on",
+				o.Pairs, micro.OverheadSlice, o.Low, o.High, num(o.Off), num(o.On))})
 	}
 	fig.Series = []plots.Series{mantaS, baseS, rayS}
 	return &Outcome{Metrics: metrics, Figures: []plots.Figure{fig}, Data: data, Notes: notes}, clusterErr

@@ -117,8 +117,8 @@ func eventsOverheadRun(rows []micro.Row, d time.Duration, selected map[string]bo
 	defer cluster.Shutdown()
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	if !asJSON {
-		fmt.Fprintf(out, "manta %s microbenchmark on %d CPUs, %v per row, task-life events (of 1 task in %d) off and on in alternating slices\n", version, runtime.NumCPU(), d, sample)
-		fmt.Fprintln(tw, "row\tevents off\tevents on\ton/off\tunit\t")
+		fmt.Fprintf(out, "manta %s microbenchmark on %d CPUs, %v per row, task-life events (of 1 task in %d) off and on in alternating slices of %v\n", version, runtime.NumCPU(), d, sample, micro.OverheadSlice)
+		fmt.Fprintln(tw, "row\tevents off\tevents on\ton/off\t95% interval\tpairs\tunit\t")
 	}
 	enc := json.NewEncoder(out)
 	err = micro.RunEventsOverhead(context.Background(), rows, d, selected, cluster.RecordEvents, func(o micro.Overhead) {
@@ -126,7 +126,7 @@ func eventsOverheadRun(rows []micro.Row, d time.Duration, selected map[string]bo
 			_ = enc.Encode(o)
 			return
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%s\t\n", o.Name, number(o.Off), number(o.On), o.Ratio, o.Unit)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%.3f–%.3f\t%d\t%s\t\n", o.Name, number(o.Off), number(o.On), o.Ratio, o.Low, o.High, o.Pairs, o.Unit)
 	})
 	tw.Flush()
 	return err
