@@ -87,9 +87,9 @@ func TestMedianInterval(t *testing.T) {
 		xs                []float64
 		median, low, high float64
 	}{
-		{[]float64{3, 1, 2}, 2, 1, 3},                  // too few for an interval: the range
-		{[]float64{4, 1, 3, 2}, 2.5, 1, 4},             // even: the middle two's mean
-		{[]float64{6, 5, 4, 3, 2, 1}, 3.5, 1, 6},       // P(Bin(6,½) = 0) = 1.6%: k = 1
+		{[]float64{3, 1, 2}, 2, 1, 3},                   // too few for an interval: the range
+		{[]float64{4, 1, 3, 2}, 2.5, 1, 4},              // even: the middle two's mean
+		{[]float64{6, 5, 4, 3, 2, 1}, 3.5, 1, 6},        // P(Bin(6,½) = 0) = 1.6%: k = 1
 		{[]float64{9, 8, 7, 6, 5, 4, 3, 2, 1}, 5, 2, 8}, // P(Bin(9,½) < 2) = 2.0%: k = 2
 	} {
 		xs := append([]float64(nil), c.xs...)
