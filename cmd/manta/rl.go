@@ -27,6 +27,9 @@ const rlUsage = `usage: manta rl <ppo|es|a2c> [flags]
   --steps N       env step budget (default: the algorithm's per env)
   --sync          PPO, A2C: gather rollouts bulk-synchronously (MPI-style)
   --learners N    PPO: compute each minibatch's gradient on N learner actors, summed by allreduce
+  --lr R          learning rate (default: the algorithm's for the env)
+  --pairs N       ES: antithetic pairs per iteration, split over the workers (default: the env's)
+  --sigma S       ES: the noise's standard deviation (default: the env's); a resumed run may change it
   --max-wall D    stop after this long (e.g. 60s)
   --out DIR       write the learning curve (JSON) and its plot here (default results/rl)
   --checkpoint F  save the run's state to F every --checkpoint-every iterations (default 10) and at its end
@@ -50,6 +53,9 @@ func rlCommand(args []string, out io.Writer) error {
 	steps := fs.Int("steps", 0, "env step budget (0: default)")
 	sync := fs.Bool("sync", false, "PPO: bulk-synchronous gathering")
 	learnerActors := fs.Int("learners", 0, "PPO: learner actors (0 or 1: learn in the driver)")
+	lr := fs.Float64("lr", 0, "learning rate (0: the algorithm's default for the env)")
+	pairs := fs.Int("pairs", 0, "ES: antithetic pairs per iteration (0: the env's default)")
+	sigma := fs.Float64("sigma", 0, "ES: noise standard deviation (0: the env's default)")
 	maxWall := fs.Duration("max-wall", 0, "stop after this long (0: no limit)")
 	dir := fs.String("out", filepath.Join("results", "rl"), "directory for the curve and plot")
 	asJSON := fs.Bool("json", false, "print one summary object at the end")
@@ -75,6 +81,9 @@ func rlCommand(args []string, out io.Writer) error {
 	if *steps < 0 {
 		return fmt.Errorf("%w: steps = %d, want ≥ 0", rl.ErrBadConfig, *steps)
 	}
+	if algo != "es" && (*pairs != 0 || *sigma != 0) {
+		return fmt.Errorf("%w: --pairs and --sigma are ES's", rl.ErrBadConfig)
+	}
 	progress := func(it rl.Iteration) {
 		if *asJSON {
 			return
@@ -97,6 +106,9 @@ func rlCommand(args []string, out io.Writer) error {
 		if *steps > 0 {
 			cfg.TotalSteps = *steps
 		}
+		if *lr != 0 {
+			cfg.LR = *lr
+		}
 		if err := cfg.Validate(); err != nil {
 			return err
 		}
@@ -108,6 +120,9 @@ func rlCommand(args []string, out io.Writer) error {
 		if *steps > 0 {
 			cfg.TotalSteps = *steps
 		}
+		if *lr != 0 {
+			cfg.LR = *lr
+		}
 		if err := cfg.Validate(); err != nil {
 			return err
 		}
@@ -118,6 +133,15 @@ func rlCommand(args []string, out io.Writer) error {
 		cfg.CheckpointPath, cfg.CheckpointEvery, cfg.Resume = *checkpoint, *checkpointEvery, resume
 		if *steps > 0 {
 			cfg.TotalSteps = *steps
+		}
+		if *lr != 0 {
+			cfg.LR = *lr
+		}
+		if *pairs != 0 {
+			cfg.Pairs = *pairs
+		}
+		if *sigma != 0 {
+			cfg.Sigma = *sigma
 		}
 		if err := cfg.Validate(); err != nil {
 			return err

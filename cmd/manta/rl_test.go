@@ -37,8 +37,15 @@ func TestRLTrainRenderResume(t *testing.T) {
 		t.Fatalf("%s: %v frames, %v", out.String(), len(anim.Image), err)
 	}
 	out.Reset()
-	if err := run([]string{"rl", "es", "--steps", "12000", "--resume", ck, "--out", dir}, &out); err != nil || !strings.Contains(out.String(), "iter") {
+	// A resumed run may go on with other hyperparameters (a smaller σ late).
+	if err := run([]string{"rl", "es", "--steps", "12000", "--resume", ck, "--out", dir, "--sigma", "0.05", "--pairs", "4", "--lr", "0.01"}, &out); err != nil || !strings.Contains(out.String(), "iter") {
 		t.Fatalf("rl es --resume: %v\n%s", err, out.String())
+	}
+	if err := run([]string{"rl", "ppo", "--pairs", "4"}, &out); !errors.Is(err, rl.ErrBadConfig) {
+		t.Fatalf("rl ppo --pairs: %v, want ErrBadConfig", err)
+	}
+	if err := run([]string{"rl", "es", "--sigma", "-1"}, &out); !errors.Is(err, rl.ErrBadConfig) {
+		t.Fatalf("rl es --sigma -1: %v, want ErrBadConfig", err)
 	}
 	if err := run([]string{"rl", "render", "--policy", ck, "--env", "Pendulum-v1"}, &out); !errors.Is(err, rl.ErrCheckpoint) {
 		t.Fatalf("render on another env: %v, want ErrCheckpoint", err)
