@@ -1,6 +1,7 @@
 package rl
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -28,8 +29,11 @@ type ESConfig struct {
 	Sigma      float64 // noise standard deviation
 	LR         float64 // Adam step size
 	L2         float64 // weight decay
-	Hidden     []int
-	NoiseSize  int // float32s in the shared noise table
+	// Refine, when its AfterSteps is set, changes Pairs, Sigma and LR for
+	// the rest of the run once it has taken that many env steps.
+	Refine    ESRefine
+	Hidden    []int
+	NoiseSize int // float32s in the shared noise table
 	// EpisodeSteps caps one episode (0: the env's time limit).
 	EpisodeSteps int
 	NormObs      bool
@@ -44,6 +48,18 @@ type ESConfig struct {
 	CheckpointEvery int
 }
 
+// ESRefine is a run's second stage: from the first iteration that starts
+// with AfterSteps env steps taken, each worker evaluates Pairs pairs with
+// noise Sigma and Adam steps by LR (a zero field keeps the first stage's
+// value). A larger population with smaller noise and steps late in a run
+// is what carries BipedalWalker past the plateau that σ = 0.1 reaches
+// around 290, short of its 300.
+type ESRefine struct {
+	AfterSteps int
+	Pairs      int
+	Sigma, LR  float64
+}
+
 // ESDefaults returns the hyperparameters used for an env.
 func ESDefaults(env string) ESConfig {
 	c := ESConfig{
@@ -55,6 +71,9 @@ func ESDefaults(env string) ESConfig {
 		c.Pairs, c.TotalSteps, c.Sigma, c.LR = 24, 30_000_000, 0.05, 0.02
 	case "Pendulum-v1":
 		c.Pairs, c.TotalSteps = 24, 10_000_000
+	case "BipedalWalker-v3":
+		c.TotalSteps = 60_000_000
+		c.Refine = ESRefine{AfterSteps: 20_000_000, Pairs: 24, Sigma: 0.04, LR: 0.01}
 	}
 	return c
 }
@@ -78,6 +97,11 @@ func (c *ESConfig) fill() {
 	}
 	if c.LR == 0 {
 		c.LR = d.LR
+	}
+	if r := &c.Refine; r.AfterSteps > 0 {
+		r.Pairs = cmp.Or(r.Pairs, c.Pairs)
+		r.Sigma = cmp.Or(r.Sigma, c.Sigma)
+		r.LR = cmp.Or(r.LR, c.LR)
 	}
 	if c.Hidden == nil {
 		c.Hidden = d.Hidden
@@ -116,6 +140,14 @@ func (c *ESConfig) Validate() error {
 		return rangeErr("episode steps", c.EpisodeSteps, "≥ 0")
 	case c.EvalEpisodes < 1:
 		return rangeErr("eval episodes", c.EvalEpisodes, "≥ 1")
+	case c.Refine.AfterSteps < 0:
+		return rangeErr("refine after steps", c.Refine.AfterSteps, "≥ 0")
+	case c.Refine.AfterSteps > 0 && c.Refine.Pairs < 1:
+		return rangeErr("refine pairs", c.Refine.Pairs, "≥ 1")
+	case c.Refine.AfterSteps > 0 && !(c.Refine.Sigma > 0 && c.Refine.Sigma < 10):
+		return rangeErr("refine sigma", c.Refine.Sigma, "in (0, 10)")
+	case c.Refine.AfterSteps > 0 && !(c.Refine.LR > 0 && c.Refine.LR <= 1):
+		return rangeErr("refine learning rate", c.Refine.LR, "in (0, 1]")
 	}
 	for _, h := range c.Hidden {
 		if h < 1 || h > 4096 {
@@ -428,6 +460,10 @@ func TrainES(ctx context.Context, cfg ESConfig) (*Result, error) {
 	grad := make([]float64, n)
 	lastEval := -100
 	for it := done + 1; res.EnvSteps < cfg.TotalSteps; it++ {
+		pairs, sigma := cfg.Pairs, cfg.Sigma
+		if r := cfg.Refine; r.AfterSteps > 0 && res.EnvSteps >= r.AfterSteps {
+			pairs, sigma, adam.LR = r.Pairs, r.Sigma, r.LR
+		}
 		launched := time.Now()
 		wref, err := core.Put(params)
 		if err != nil {
@@ -440,7 +476,7 @@ func TrainES(ctx context.Context, cfg ESConfig) (*Result, error) {
 		tasks := make([]esTask, len(workers))
 		refs := make([]core.Ref[*esResult], len(workers))
 		for i := range workers {
-			tasks[i] = esTask{Seed: cfg.Seed*1_000_003 + uint64(it)*4099 + uint64(i), Pairs: cfg.Pairs, Sigma: cfg.Sigma, ObsStats: stats}
+			tasks[i] = esTask{Seed: cfg.Seed*1_000_003 + uint64(it)*4099 + uint64(i), Pairs: pairs, Sigma: sigma, ObsStats: stats}
 			refs[i] = esEvaluate.Remote(workers[i], wref, tasks[i])
 		}
 		syncS, waited := since(launched), time.Now()
@@ -506,7 +542,7 @@ func TrainES(ctx context.Context, cfg ESConfig) (*Result, error) {
 			}
 			k += 2 * np
 		}
-		scale := -1 / (float64(len(offs)) * cfg.Sigma) // ascend: Adam minimises
+		scale := -1 / (float64(len(offs)) * sigma) // ascend: Adam minimises
 		for i := range grad {
 			grad[i] *= scale
 		}

@@ -250,3 +250,36 @@ func TestESWorkerKilled(t *testing.T) {
 	}
 	t.Logf("%d iterations, redone %d", len(res.Curve), res.Curve[len(res.Curve)-1].Redone)
 }
+
+func TestESRefineSwitchesLate(t *testing.T) {
+	startCluster(t)
+	cfg := ESDefaults("CartPole-v1")
+	cfg.Seed, cfg.Workers, cfg.Pairs, cfg.TotalSteps, cfg.NoiseSize = 2, 1, 2, 6000, 1<<18
+	cfg.Refine = ESRefine{AfterSteps: 2000, Pairs: 3, Sigma: 0.05}
+	res, err := TrainES(ctxT(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switched := false
+	for i, it := range res.Curve {
+		before := 0
+		if i > 0 {
+			before = res.Curve[i-1].EnvSteps
+		}
+		want := 2 * cfg.Pairs
+		if before >= cfg.Refine.AfterSteps {
+			want, switched = 2*cfg.Refine.Pairs, true
+		}
+		if it.Episodes != want {
+			t.Fatalf("iteration %d, starting at %d steps: %d episodes, want %d", it.Iter, before, it.Episodes, want)
+		}
+	}
+	if !switched {
+		t.Fatalf("no iteration started after %d steps (the run took %d)", cfg.Refine.AfterSteps, res.EnvSteps)
+	}
+	bad := cfg
+	bad.Refine.Sigma = -1
+	if err := bad.Validate(); !errors.Is(err, ErrBadConfig) {
+		t.Fatalf("refine sigma -1: %v, want ErrBadConfig", err)
+	}
+}

@@ -28,8 +28,9 @@ const rlUsage = `usage: manta rl <ppo|es|a2c> [flags]
   --sync          PPO, A2C: gather rollouts bulk-synchronously (MPI-style)
   --learners N    PPO: compute each minibatch's gradient on N learner actors, summed by allreduce
   --lr R          learning rate (default: the algorithm's for the env)
-  --pairs N       ES: antithetic pairs per iteration, split over the workers (default: the env's)
+  --pairs N       ES: antithetic pairs each worker evaluates per iteration (default: the env's)
   --sigma S       ES: the noise's standard deviation (default: the env's); a resumed run may change it
+                  (an env whose defaults have a second stage, rl.ESRefine, still switches to it)
   --max-wall D    stop after this long (e.g. 60s)
   --out DIR       write the learning curve (JSON) and its plot here (default results/rl)
   --checkpoint F  save the run's state to F every --checkpoint-every iterations (default 10) and at its end
@@ -54,7 +55,7 @@ func rlCommand(args []string, out io.Writer) error {
 	sync := fs.Bool("sync", false, "PPO: bulk-synchronous gathering")
 	learnerActors := fs.Int("learners", 0, "PPO: learner actors (0 or 1: learn in the driver)")
 	lr := fs.Float64("lr", 0, "learning rate (0: the algorithm's default for the env)")
-	pairs := fs.Int("pairs", 0, "ES: antithetic pairs per iteration (0: the env's default)")
+	pairs := fs.Int("pairs", 0, "ES: antithetic pairs each worker evaluates per iteration (0: the env's default)")
 	sigma := fs.Float64("sigma", 0, "ES: noise standard deviation (0: the env's default)")
 	maxWall := fs.Duration("max-wall", 0, "stop after this long (0: no limit)")
 	dir := fs.String("out", filepath.Join("results", "rl"), "directory for the curve and plot")
