@@ -42,7 +42,9 @@
 // put once into the object store, which every worker actor reads as a
 // zero-copy view; antithetic pairs; workers return only noise offsets and
 // returns; centered-rank fitness shaping; Adam with L2; observation
-// normalisation.
+// normalisation. ESConfig.Refine gives a run a second stage (more pairs,
+// smaller noise and steps after some env steps): BipedalWalker-v3's
+// defaults use one to pass 300.
 //
 // # Environments
 //
