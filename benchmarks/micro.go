@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"runtime"
 	"slices"
 	"time"
@@ -121,32 +120,16 @@ type overheadData struct {
 }
 
 // measureEventsOverhead runs ev on a node of its own for each sampling
-// period, recording to a temporary directory removed after; each node
-// gets rows of its own (a row keeps the actors it made).
+// period, each with rows of its own.
 func measureEventsOverhead(ctx context.Context, ev *eventsOverhead, report func(overheadData)) error {
 	only := map[string]bool{}
 	for _, name := range ev.Rows {
 		only[name] = true
 	}
 	for _, sample := range ev.Samples {
-		err := func() error {
-			dir, err := os.MkdirTemp("", "manta-events-")
-			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(dir)
-			c, err := core.Init(core.Config{EventsDir: dir, EventsSample: sample})
-			if err != nil {
-				return err
-			}
-			defer c.Shutdown()
-			if err := micro.RunEventsOverhead(ctx, micro.Rows(runtime.NumCPU()), ev.D, only, c.RecordEvents, func(o micro.Overhead) {
-				report(overheadData{Sample: sample, Overhead: o})
-			}); err != nil {
-				return err
-			}
-			return c.Shutdown()
-		}()
+		err := micro.MeasureEventsOverhead(ctx, micro.Rows(runtime.NumCPU()), ev.D, only, sample, func(o micro.Overhead) {
+			report(overheadData{Sample: sample, Overhead: o})
+		})
 		if err != nil {
 			return fmt.Errorf("events overhead, 1 task in %d: %w", sample, err)
 		}

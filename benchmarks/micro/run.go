@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"slices"
 	"time"
+
+	"manta/core"
 )
 
 // Result is one measured row, in the JSON shape `manta microbenchmark
@@ -97,6 +100,27 @@ func RunEventsOverhead(ctx context.Context, rows []Row, d time.Duration, only ma
 		report(res)
 	}
 	return nil
+}
+
+// MeasureEventsOverhead starts an embedded node recording the events of
+// one task in sample to a temporary directory (removed after), and runs
+// RunEventsOverhead on it. The rows must not have run on another node: a
+// row keeps the actors it made.
+func MeasureEventsOverhead(ctx context.Context, rows []Row, d time.Duration, only map[string]bool, sample int, report func(Overhead)) error {
+	dir, err := os.MkdirTemp("", "manta-events-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	c, err := core.Init(core.Config{EventsDir: dir, EventsSample: sample})
+	if err != nil {
+		return err
+	}
+	defer c.Shutdown()
+	if err := RunEventsOverhead(ctx, rows, d, only, c.RecordEvents, report); err != nil {
+		return err
+	}
+	return c.Shutdown()
 }
 
 // medianInterval returns the median of xs (which it sorts) and a 95%

@@ -105,23 +105,13 @@ func run(args []string, out io.Writer) error {
 
 // eventsOverheadRun is `manta microbenchmark --events-overhead`.
 func eventsOverheadRun(rows []micro.Row, d time.Duration, selected map[string]bool, sample int, asJSON bool, out io.Writer) error {
-	dir, err := os.MkdirTemp("", "manta-events-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	cluster, err := core.Init(core.Config{EventsDir: dir, EventsSample: sample})
-	if err != nil {
-		return err
-	}
-	defer cluster.Shutdown()
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	if !asJSON {
 		fmt.Fprintf(out, "manta %s microbenchmark on %d CPUs, %v per row, task-life events (of 1 task in %d) off and on in alternating slices of %v\n", version, runtime.NumCPU(), d, sample, micro.OverheadSlice)
 		fmt.Fprintln(tw, "row\tevents off\tevents on\ton/off\t95% interval\tpairs\tunit\t")
 	}
 	enc := json.NewEncoder(out)
-	err = micro.RunEventsOverhead(context.Background(), rows, d, selected, cluster.RecordEvents, func(o micro.Overhead) {
+	err := micro.MeasureEventsOverhead(context.Background(), rows, d, selected, sample, func(o micro.Overhead) {
 		if asJSON {
 			_ = enc.Encode(o)
 			return

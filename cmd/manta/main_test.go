@@ -63,3 +63,22 @@ func TestMicrobenchmarkJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestMicrobenchmarkEventsOverhead(t *testing.T) {
+	var out bytes.Buffer
+	err := run([]string{"microbenchmark", "--events-overhead", "--json", "--duration", "50ms", "--only", "1_1_actor_calls_sync"}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o micro.Overhead
+	if err := json.Unmarshal(out.Bytes(), &o); err != nil {
+		t.Fatalf("%q: %v", out.String(), err)
+	}
+	if o.Name != "1_1_actor_calls_sync" || o.Pairs != 5 || !(o.Low <= o.Ratio && o.Ratio <= o.High) || o.Off <= 0 || o.On <= 0 {
+		t.Fatalf("overhead: %+v", o)
+	}
+	out.Reset()
+	if err := run([]string{"microbenchmark", "--events-overhead", "--duration", "50ms", "--only", "1_1_actor_calls_sync"}, &out); err != nil || !strings.Contains(out.String(), "95% interval") {
+		t.Fatalf("table: %v\n%s", err, out.String())
+	}
+}
