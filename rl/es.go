@@ -560,10 +560,7 @@ func TrainES(ctx context.Context, cfg ESConfig) (*Result, error) {
 		rec := Iteration{Iter: it, EnvSteps: res.EnvSteps, MeanReturn: mr, Episodes: len(all), WallS: since(start),
 			SyncS: syncS, SampleS: sampleS, LearnS: since(learnt), Redone: redone, WorkerPIDs: pids}
 		rec.StepsPerSec = float64(rec.EnvSteps) / rec.WallS
-		// An evaluation near the target, at most every 5 iterations as
-		// PPO's: on BipedalWalker 100 greedy episodes take 8 s, an
-		// iteration 1 s, and evaluating each one cost 85% of the run.
-		if nearTarget(mr, cfg.Target) && it-lastEval >= 5 {
+		if evalDue(mr, cfg.Target, it, lastEval) {
 			lastEval = it
 			var mean, variance []float64
 			if obsRMS != nil {

@@ -382,7 +382,7 @@ func trainActorCritic(ctx context.Context, cfg PPOConfig, algo string) (*Result,
 			WallS: since(start), SyncS: syncS, SampleS: sampleS, LearnS: learnS, Redone: redone, WorkerPIDs: pids,
 		}
 		rec.StepsPerSec = float64(rec.EnvSteps) / rec.WallS
-		if eps.seen >= 10 && nearTarget(rec.MeanReturn, cfg.Target) && it-lastEval >= 5 {
+		if eps.seen >= 10 && evalDue(rec.MeanReturn, cfg.Target, it, lastEval) {
 			lastEval = it
 			mean, variance := L.obsMeanVar()
 			ev, err := evaluate(pol, cfg.Env, L.params, mean, variance, cfg.EvalEpisodes, int64(cfg.Seed)*7919+1_000_000)

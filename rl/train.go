@@ -256,12 +256,16 @@ func (w *window) mean() float64 {
 
 func since(t time.Time) float64 { return time.Since(t).Seconds() }
 
-// nearTarget reports whether a training mean is close enough to the
-// target for an evaluation to be worth running: within a quarter of the
-// target's magnitude (training returns come from exploring policies and
-// trail the greedy policy's).
-func nearTarget(mean, target float64) bool {
-	return mean >= target-0.25*math.Abs(target)
+// evalDue reports whether iteration it should evaluate the greedy policy:
+// its training mean is within a quarter of the target's magnitude
+// (training returns come from exploring policies and trail the greedy
+// policy's), and the last evaluation, at iteration last, is at least 5
+// iterations back. The spacing matters: on BipedalWalker 100 greedy
+// episodes take 8 s against an iteration's 1 s, and evaluating after
+// every iteration near the target took 640 of an 18-minute ES run's
+// 1082 s.
+func evalDue(mean, target float64, it, last int) bool {
+	return mean >= target-0.25*math.Abs(target) && it-last >= 5
 }
 
 func rangeErr(name string, v any, want string) error {
