@@ -595,7 +595,9 @@ func TrainES(ctx context.Context, cfg ESConfig) (*Result, error) {
 
 // evaluateES runs episodes episodes of the unperturbed policy, batched.
 func evaluateES(pol *esPolicy, env string, params, mean, variance []float64, episodes int, seed int64) (float64, error) {
-	return meanReturn(env, episodes, seed, pol.obs.Dim(), pol.act.Dim(), mean, variance, esGreedy(pol, params, episodes))
+	return meanReturn(env, episodes, seed, pol.obs.Dim(), pol.act.Dim(), mean, variance, func(n int) func(x, act []float64) {
+		return esGreedy(pol, params, n)
+	})
 }
 
 // esGreedy is the policy's action for n normalised observations at a

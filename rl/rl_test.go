@@ -283,3 +283,43 @@ func TestESRefineSwitchesLate(t *testing.T) {
 		t.Fatalf("refine sigma -1: %v, want ErrBadConfig", err)
 	}
 }
+
+// TestEvaluationSameOnAnyCores checks that splitting the evaluation
+// episodes over goroutines changes nothing: each copy's episode and the
+// mean are those of one shard, on a continuous and a discrete env.
+func TestEvaluationSameOnAnyCores(t *testing.T) {
+	for _, env := range []string{"LunarLanderContinuous-v3", "Acrobot-v1"} {
+		probe, err := sims.Make(env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pol, err := NewPolicy(probe.ObservationSpace(), probe.ActionSpace(), []int{16, 16})
+		if err != nil {
+			t.Fatal(err)
+		}
+		params := make([]float64, pol.NumParams())
+		pol.Init(params, rand.New(rand.NewPCG(3, 4)))
+		ad := pol.ActDim
+		if pol.Discrete {
+			ad = 1
+		}
+		greedy := func(n int) func(x, act []float64) { return ppoGreedy(pol, params, n) }
+		const episodes = 20
+		one, err := meanReturnSharded(env, episodes, 1, 5, pol.ObsDim, ad, nil, nil, greedy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, shards := range []int{2, 3, 7} {
+			got, err := meanReturnSharded(env, episodes, shards, 5, pol.ObsDim, ad, nil, nil, greedy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != one {
+				t.Errorf("%s: %d shards give %v, one gives %v", env, shards, got, one)
+			}
+		}
+		if _, err := meanReturnSharded(env, episodes, 2, -5, pol.ObsDim, ad, nil, nil, greedy); !errors.Is(err, sims.ErrInvalidSeed) {
+			t.Errorf("%s: a negative seed: %v, want ErrInvalidSeed", env, err)
+		}
+	}
+}
