@@ -44,6 +44,14 @@ type PPOConfig struct {
 	// then the learner processes them. Otherwise each rollout is processed
 	// as it arrives (core.Wait). Both give the same result for a seed.
 	Sync bool
+	// Overlap starts each iteration's next rollouts before its update,
+	// with the weights the update starts from, so that the workers sample
+	// while the learner learns: the asynchronous PPO of Ray's RLlib
+	// (sample_async), where every batch comes from weights one update
+	// old and the clipped ratio to the logged probabilities corrects for
+	// it. A run with it is still determined by its seed, but it is not
+	// the run without it. Not with Sync.
+	Overlap bool
 	// Target is the evaluation mean return that stops training as solved
 	// (default SolveTarget(Env)); EvalEpisodes evaluation episodes run
 	// whenever the training mean reaches it (default 100).
@@ -160,6 +168,8 @@ func (c *PPOConfig) Validate() error {
 		return rangeErr("minibatches", c.Minibatches, "between 1 and the batch size")
 	case c.EvalEpisodes < 1:
 		return rangeErr("eval episodes", c.EvalEpisodes, "≥ 1")
+	case c.Overlap && c.Sync:
+		return fmt.Errorf("%w: Overlap with Sync (a barrier and no learning while sampling is MPI-style PPO; Overlap is its opposite)", ErrBadConfig)
 	case c.Learners < 0 || c.Learners > 64:
 		return rangeErr("learners", c.Learners, "0..64")
 	case c.Learners > 1 && (c.Resume != nil || c.CheckpointPath != ""):
@@ -343,7 +353,7 @@ func trainActorCritic(ctx context.Context, cfg PPOConfig, algo string) (*Result,
 		waited := time.Now()
 		batches, pids, n, err := next.gather(ctx, cfg.Sync)
 		next = nil
-		sampleS, learnt := since(waited), time.Now()
+		sampleS := since(waited)
 		redone += n
 		if err != nil {
 			return finish(), fmt.Errorf("rl: iteration %d: %w", it, err)
@@ -358,6 +368,22 @@ func trainActorCritic(ctx context.Context, cfg PPOConfig, algo string) (*Result,
 				m.MergeInto(L.obsRMS)
 			}
 		}
+		launched = 0
+		// launchNext starts the next iteration's rollouts with the current
+		// weights, timing the launch for that iteration's sync share.
+		launchNext := func() (err error) {
+			t := time.Now()
+			next, err = launch()
+			launched = time.Since(t)
+			return err
+		}
+		if cfg.Overlap && it < iters {
+			// The workers sample the next batch while this one is learnt.
+			if err := launchNext(); err != nil {
+				return finish(), err
+			}
+		}
+		learnt := time.Now()
 		if cfg.AnnealLR {
 			L.adam.LR = cfg.LR * (1 - float64(it-1)/float64(iters))
 		}
@@ -366,15 +392,12 @@ func trainActorCritic(ctx context.Context, cfg PPOConfig, algo string) (*Result,
 			return finish(), fmt.Errorf("%w at iteration %d: %v (the last good weights are kept)", ErrDiverged, it, err)
 		}
 		learnS := since(learnt)
-		launched = 0
-		if !cfg.Sync && it < iters {
+		if next == nil && !cfg.Sync && it < iters {
 			// Asynchronous: the next rollouts start now, while this
 			// iteration is evaluated and reported.
-			t := time.Now()
-			if next, err = launch(); err != nil {
+			if err := launchNext(); err != nil {
 				return finish(), err
 			}
-			launched = time.Since(t)
 		}
 		res.EnvSteps = it * perIter
 		rec := Iteration{

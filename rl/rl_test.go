@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -73,6 +74,44 @@ func TestPPOLearnsCartPole(t *testing.T) {
 	t.Logf("random %.1f; after %d steps mean return %.1f (%.1fs)", rnd, res.EnvSteps, last, res.WallS)
 	if last < 3*rnd {
 		t.Fatalf("mean return %.1f after %d steps, want ≥ 3× random (%.1f)", last, res.EnvSteps, 3*rnd)
+	}
+}
+
+// TestPPOOverlapLearns: with Overlap (sampling while learning, every
+// batch one update behind) PPO still learns CartPole, a seed still gives
+// one run, that run is not the run without Overlap, and Overlap with
+// Sync is refused.
+func TestPPOOverlapLearns(t *testing.T) {
+	startCluster(t)
+	rnd := randomReturn(t)
+	cfg := PPODefaults("CartPole-v1")
+	cfg.Seed, cfg.TotalSteps, cfg.Overlap = 1, 40*1024, true
+	a, err := TrainPPO(ctxT(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := a.Curve[len(a.Curve)-1].MeanReturn
+	t.Logf("random %.1f; with Overlap after %d steps mean return %.1f (%.1fs)", rnd, a.EnvSteps, last, a.WallS)
+	if last < 3*rnd {
+		t.Fatalf("mean return %.1f after %d steps, want ≥ 3× random (%.1f)", last, a.EnvSteps, 3*rnd)
+	}
+	cfg.TotalSteps = 4 * 1024
+	runs := make([]*Result, 3)
+	for i, overlap := range []bool{true, true, false} {
+		cfg.Overlap = overlap
+		if runs[i], err = TrainPPO(ctxT(t), cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !slices.Equal(runs[0].Params, runs[1].Params) {
+		t.Error("two runs with Overlap and one seed differ")
+	}
+	if slices.Equal(runs[0].Params, runs[2].Params) {
+		t.Error("Overlap changed nothing: the batches after the first should come from weights one update old")
+	}
+	cfg.Overlap, cfg.Sync = true, true
+	if _, err := TrainPPO(ctxT(t), cfg); !errors.Is(err, ErrBadConfig) {
+		t.Errorf("Overlap with Sync: %v, want ErrBadConfig", err)
 	}
 }
 

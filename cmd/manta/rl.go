@@ -26,6 +26,7 @@ const rlUsage = `usage: manta rl <ppo|es|a2c> [flags]
   --seed S        seed; a seed and worker count give the same run
   --steps N       env step budget (default: the algorithm's per env)
   --sync          PPO, A2C: gather rollouts bulk-synchronously (MPI-style)
+  --overlap       PPO: sample the next rollouts while learning, with weights one update old (RLlib's async sampling)
   --learners N    PPO: compute each minibatch's gradient on N learner actors, summed by allreduce
   --lr R          learning rate (default: the algorithm's for the env)
   --pairs N       ES: antithetic pairs each worker evaluates per iteration (default: the env's)
@@ -53,6 +54,7 @@ func rlCommand(args []string, out io.Writer) error {
 	seed := fs.Uint64("seed", 1, "seed")
 	steps := fs.Int("steps", 0, "env step budget (0: default)")
 	sync := fs.Bool("sync", false, "PPO: bulk-synchronous gathering")
+	overlap := fs.Bool("overlap", false, "PPO: sample while learning, one update behind")
 	learnerActors := fs.Int("learners", 0, "PPO: learner actors (0 or 1: learn in the driver)")
 	lr := fs.Float64("lr", 0, "learning rate (0: the algorithm's default for the env)")
 	pairs := fs.Int("pairs", 0, "ES: antithetic pairs each worker evaluates per iteration (0: the env's default)")
@@ -85,6 +87,9 @@ func rlCommand(args []string, out io.Writer) error {
 	if algo != "es" && (*pairs != 0 || *sigma != 0) {
 		return fmt.Errorf("%w: --pairs and --sigma are ES's", rl.ErrBadConfig)
 	}
+	if algo != "ppo" && *overlap {
+		return fmt.Errorf("%w: --overlap is PPO's", rl.ErrBadConfig)
+	}
 	progress := func(it rl.Iteration) {
 		if *asJSON {
 			return
@@ -102,7 +107,7 @@ func rlCommand(args []string, out io.Writer) error {
 	case "ppo":
 		cfg := rl.PPODefaults(*env)
 		cfg.Workers, cfg.Seed, cfg.Sync, cfg.MaxWall, cfg.Progress = *workers, *seed, *sync, *maxWall, progress
-		cfg.Learners = *learnerActors
+		cfg.Learners, cfg.Overlap = *learnerActors, *overlap
 		cfg.CheckpointPath, cfg.CheckpointEvery, cfg.Resume = *checkpoint, *checkpointEvery, resume
 		if *steps > 0 {
 			cfg.TotalSteps = *steps

@@ -44,6 +44,11 @@ func TestRLTrainRenderResume(t *testing.T) {
 	if err := run([]string{"rl", "ppo", "--pairs", "4"}, &out); !errors.Is(err, rl.ErrBadConfig) {
 		t.Fatalf("rl ppo --pairs: %v, want ErrBadConfig", err)
 	}
+	for _, args := range [][]string{{"rl", "es", "--overlap"}, {"rl", "ppo", "--overlap", "--sync"}} {
+		if err := run(args, &out); !errors.Is(err, rl.ErrBadConfig) {
+			t.Fatalf("%s: %v, want ErrBadConfig", strings.Join(args, " "), err)
+		}
+	}
 	if err := run([]string{"rl", "es", "--sigma", "-1"}, &out); !errors.Is(err, rl.ErrBadConfig) {
 		t.Fatalf("rl es --sigma -1: %v, want ErrBadConfig", err)
 	}
