@@ -28,7 +28,10 @@
 // store; the learner takes the rollouts as they arrive (core.Wait), and
 // starts the next ones before it evaluates and reports (PPOConfig.Sync
 // makes it a bulk-synchronous, MPI-style loop instead; both give the same
-// weights for a seed).
+// weights for a seed). PPOConfig.Overlap starts them before it learns,
+// with the weights the update starts from, so that sampling and learning
+// overlap: a batch is then one update old, as in RLlib's asynchronous
+// sampling, and the run is another (still one per seed).
 //
 // With PPOConfig.Learners ≥ 2 the learning itself is spread too: that
 // many learner actors each compute the gradient of their share of every
