@@ -47,7 +47,8 @@
 // returns; centered-rank fitness shaping; Adam with L2; observation
 // normalisation. ESConfig.Refine gives a run a second stage (more pairs,
 // smaller noise and steps after some env steps): BipedalWalker-v3's
-// defaults use one to pass 300.
+// defaults use one to pass 300. (PPO's BipedalWalker-v3 defaults double
+// its batch instead, and pass 300 on some seeds; see PPODefaults.)
 //
 // # Environments
 //
