@@ -200,11 +200,25 @@ func cborEnc[T any](dst []byte, v *T) ([]byte, error) {
 	return append(append(dst, fmtCBOR), b...), nil
 }
 
+// valueDecMode decodes CBOR values with no limit on an array's elements
+// or a map's pairs but the input's own length: the library's default
+// (131,072) refused values that encoded fine, such as a PPO batch of 16
+// envs × 512 steps × 24 observations, at the Get. An input that claims
+// more elements than it holds fails the well-formedness check that
+// Unmarshal makes before it allocates.
+var valueDecMode = func() cbor.DecMode {
+	dm, err := cbor.DecOptions{MaxArrayElements: math.MaxInt32, MaxMapPairs: math.MaxInt32}.DecMode()
+	if err != nil {
+		panic(err) // the options are constants
+	}
+	return dm
+}()
+
 func cborDec[T any](src []byte, v *T) error {
 	if len(src) < 1 || src[0] != fmtCBOR {
 		return formatError(src, reflect.TypeFor[T]().String())
 	}
-	if err := cbor.Unmarshal(src[1:], v); err != nil {
+	if err := valueDecMode.Unmarshal(src[1:], v); err != nil {
 		return fmt.Errorf("%w into %T: %v", ErrDecode, *v, err)
 	}
 	return nil

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"errors"
 	"testing"
 	"unsafe"
 
@@ -76,6 +77,34 @@ func TestCodecRoundTrips(t *testing.T) {
 	var s string
 	err = codecFor[string]().dec(mustEnc(codecFor[int](), 1), &s)
 	check("int as string is an error", err != nil)
+}
+
+// TestCodecLargeValues: a CBOR-coded value decodes whatever its number
+// of elements (the CBOR library stops at 131,072 by default), and an
+// input claiming 2³¹−1 elements it does not hold is an error, not an
+// allocation of that many.
+func TestCodecLargeValues(t *testing.T) {
+	const n = 300_000
+	big := fuzzValue{Name: "batch", Vals: make([]float64, n)}
+	for i := range big.Vals {
+		big.Vals[i] = float64(i)
+	}
+	var v fuzzValue
+	if err := codecFor[fuzzValue]().dec(mustEnc(codecFor[fuzzValue](), big), &v); err != nil || len(v.Vals) != n || v.Vals[n-1] != n-1 {
+		t.Fatalf("a struct with %d floats: %v, %d back", n, err, len(v.Vals))
+	}
+	m := make(map[int]int, n)
+	for i := range n {
+		m[i] = i
+	}
+	var back map[int]int
+	if err := codecFor[map[int]int]().dec(mustEnc(codecFor[map[int]int](), m), &back); err != nil || len(back) != n {
+		t.Fatalf("a map of %d pairs: %v, %d back", n, err, len(back))
+	}
+	claim := []byte{fmtCBOR, 0x9a, 0x7f, 0xff, 0xff, 0xff, 0x01} // an array of 2³¹−1 elements, one given
+	if err := codecFor[[]int]().dec(claim, new([]int)); !errors.Is(err, ErrDecode) {
+		t.Fatalf("an array claiming 2³¹−1 elements: %v, want ErrDecode", err)
+	}
 }
 
 // Raw slices from alignAbove bytes on take the aligned format, whose
