@@ -219,7 +219,10 @@ func (n *Node) argLostElsewhere(t *task, failed []byte) bool {
 
 // SpillFailed answers Host.Spill: the node it was sent to died or could
 // not be reached. The task is spilled or queued again while it has
-// retries left, as if its worker had died.
+// retries left, as if its worker had died: once its arguments are here
+// again (verifyArgs), for while it was away an argument may have been
+// lost and be in the making again, or have had its only copy on the
+// node that died.
 func (n *Node) SpillFailed(id wire.TaskID, attempt uint32, cause error) {
 	t := n.spilledTask(id, attempt)
 	if t == nil {
@@ -233,7 +236,7 @@ func (n *Node) SpillFailed(id wire.TaskID, attempt uint32, cause error) {
 		n.remoteActorLost(t.actor, cause)
 	case t.retriesLeft > 0 && !n.closed:
 		t.retriesLeft--
-		n.ready(t)
+		n.verifyArgs(t)
 	default:
 		n.finish(t, nil, nil, fmt.Errorf("%s after %d attempts: %w", t.name, t.attempt, cause))
 	}
