@@ -348,15 +348,21 @@ func trainActorCritic(ctx context.Context, cfg PPOConfig, algo string) (*Result,
 	}
 	var next *rolloutCall
 	var launched time.Duration // the last launch's, which the next iteration waits for
+	// launchNext starts the next iteration's rollouts with the current
+	// weights, timing the launch for that iteration's sync share.
+	launchNext := func() (err error) {
+		t := time.Now()
+		next, err = launch()
+		launched = time.Since(t)
+		return err
+	}
 	for it := done + 1; it <= iters; it++ {
 		syncS := launched.Seconds()
 		if next == nil {
-			t := time.Now()
-			var err error
-			if next, err = launch(); err != nil {
+			if err := launchNext(); err != nil {
 				return finish(), err
 			}
-			syncS = since(t)
+			syncS = launched.Seconds()
 		}
 		waited := time.Now()
 		batches, pids, n, err := next.gather(ctx, cfg.Sync)
@@ -377,14 +383,6 @@ func trainActorCritic(ctx context.Context, cfg PPOConfig, algo string) (*Result,
 			}
 		}
 		launched = 0
-		// launchNext starts the next iteration's rollouts with the current
-		// weights, timing the launch for that iteration's sync share.
-		launchNext := func() (err error) {
-			t := time.Now()
-			next, err = launch()
-			launched = time.Since(t)
-			return err
-		}
 		if cfg.Overlap && it < iters {
 			// The workers sample the next batch while this one is learnt.
 			if err := launchNext(); err != nil {
