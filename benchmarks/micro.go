@@ -93,7 +93,7 @@ func runMicro(ctx context.Context, env *Env) (*Outcome, error) {
 	reps, d, queued := 3, 200*time.Millisecond, 100000
 	mc := &microCluster{Manta: manta, GetBytes: []int{micro.MultiNodeGetBytes}}
 	ev := &eventsOverhead{Rows: []string{"single_client_tasks_sync", "single_client_tasks_async", "1_1_actor_calls_sync", "1_1_actor_calls_async"},
-		D: 2 * time.Second, Samples: []int{1, 16}}
+		D: 2 * time.Second, Samples: []int{micro.ControlSample, 1, 16}}
 	if env.Scale == Full {
 		reps, d, queued = 5, 2*time.Second, 1000000
 		mc.GetBytes = append(mc.GetBytes, 1e9)
@@ -106,7 +106,7 @@ func runMicro(ctx context.Context, env *Env) (*Outcome, error) {
 // eventsOverhead is what the microbenchmark table measures of recording
 // task-life events: Rows, each for D with events off and D on (in
 // micro.OverheadSlice pairs), once for each sampling period in Samples
-// (1: every task).
+// (1: every task; micro.ControlSample: none, the method's own spread).
 type eventsOverhead struct {
 	Rows    []string
 	D       time.Duration
@@ -275,7 +275,11 @@ func microTable(ctx context.Context, env *Env, rows []micro.Row, reps int, d tim
 			Note: fmt.Sprintf("a Go channel of the same calls takes %.1f MiB; Ray documents 1M+ queued tasks without a memory figure", q.Baseline)})
 	}
 	for _, o := range data.Events {
-		metrics = append(metrics, Metric{Name: fmt.Sprintf("events on ÷ off (1 task in %d recorded): %s", o.Sample, o.Name), Value: o.Ratio, N: o.Pairs, Unit: "x",
+		name := fmt.Sprintf("events on ÷ off (1 task in %d recorded): %s", o.Sample, o.Name)
+		if o.Sample == micro.ControlSample {
+			name = "events off ÷ off (the control: nothing recorded, the method's own spread): " + o.Name
+		}
+		metrics = append(metrics, Metric{Name: name, Value: o.Ratio, N: o.Pairs, Unit: "x",
 			Note: fmt.Sprintf("median over %d pairs of adjacent %v slices, events off then on (or on then off) in one run; 95%% interval %.3f–%.3f; %s off, %s on",
 				o.Pairs, micro.OverheadSlice, o.Low, o.High, num(o.Off), num(o.On))})
 	}

@@ -25,7 +25,7 @@ func TestMicroFig9Fig12bTiny(t *testing.T) {
 	// No manta binary for the multi-node rows: the experiment fails, and
 	// keeps the rows it measured.
 	missing := &microCluster{Manta: filepath.Join(t.TempDir(), "no-manta"), GetBytes: []int{1e6}}
-	ev := &eventsOverhead{Rows: []string{"1_1_actor_calls_sync"}, D: 50 * time.Millisecond, Samples: []int{1, 4}}
+	ev := &eventsOverhead{Rows: []string{"1_1_actor_calls_sync"}, D: 50 * time.Millisecond, Samples: []int{micro.ControlSample, 4}}
 	out, err := microTable(ctx, env, rows, 2, 5*time.Millisecond, 1000, missing, ev)
 	if err == nil || !strings.Contains(err.Error(), "multi-node rows") || out == nil {
 		t.Fatalf("multi-node rows without a manta binary: %v", err)
@@ -33,8 +33,8 @@ func TestMicroFig9Fig12bTiny(t *testing.T) {
 	if len(out.Metrics) != 5 || len(out.Figures) != 1 || out.Metrics[0].Paper == nil || out.Metrics[0].N != 2 {
 		t.Fatalf("micro outcome: %+v", out.Metrics)
 	}
-	for _, m := range out.Metrics[3:] {
-		if !strings.HasPrefix(m.Name, "events on ÷ off") || !strings.HasSuffix(m.Name, "1_1_actor_calls_sync") || m.Value <= 0 || m.N != 5 {
+	for i, prefix := range []string{"events off ÷ off (the control", "events on ÷ off (1 task in 4"} {
+		if m := out.Metrics[3+i]; !strings.HasPrefix(m.Name, prefix) || !strings.HasSuffix(m.Name, "1_1_actor_calls_sync") || m.Value <= 0 || m.N != 5 {
 			t.Fatalf("events overhead metric: %+v", m)
 		}
 	}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"manta/core"
+	"manta/events"
 )
 
 func TestMain(m *testing.M) {
@@ -97,5 +99,34 @@ func TestMedianInterval(t *testing.T) {
 		if m != c.median || lo != c.low || hi != c.high {
 			t.Errorf("medianInterval(%v) = %v, %v, %v; want %v, %v, %v", c.xs, m, lo, hi, c.median, c.low, c.high)
 		}
+	}
+}
+
+// TestEventsOverheadControl: the control (ControlSample) runs the same
+// alternation with recording off in every slice; sampling 1 turns it on
+// in half of them.
+func TestEventsOverheadControl(t *testing.T) {
+	for _, tc := range []struct {
+		sample int
+		wantOn bool
+	}{{ControlSample, false}, {1, true}} {
+		var sawOn atomic.Bool
+		probe := Row{Name: "probe", Unit: "ops/s", batch: 1, manta: func(context.Context, int) (int, error) {
+			if events.On() {
+				sawOn.Store(true)
+			}
+			return 1, nil
+		}}
+		var got []Overhead
+		err := MeasureEventsOverhead(context.Background(), []Row{probe}, 50*time.Millisecond, nil, tc.sample, func(o Overhead) { got = append(got, o) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sawOn.Load() != tc.wantOn || len(got) != 1 || got[0].Off <= 0 || got[0].On <= 0 || got[0].Pairs != 5 {
+			t.Fatalf("sample %d: recording seen on %v, want %v; reported %+v", tc.sample, sawOn.Load(), tc.wantOn, got)
+		}
+	}
+	if err := MeasureEventsOverhead(context.Background(), nil, time.Millisecond, nil, -1, func(Overhead) {}); err == nil {
+		t.Fatal("a negative sample was accepted")
 	}
 }

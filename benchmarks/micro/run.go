@@ -106,22 +106,38 @@ func RunEventsOverhead(ctx context.Context, rows []Row, d time.Duration, only ma
 // one task in sample to a temporary directory (removed after), and runs
 // RunEventsOverhead on it. The rows must not have run on another node: a
 // row keeps the actors it made.
+//
+// Sample 0 is the control (ControlSample): the same run, recorder and
+// switching, with recording off in both slices of every pair, so that
+// its ratios show how far the method strays from 1 on this machine when
+// nothing differs.
 func MeasureEventsOverhead(ctx context.Context, rows []Row, d time.Duration, only map[string]bool, sample int, report func(Overhead)) error {
+	if sample < 0 {
+		return fmt.Errorf("events sample %d: want 0 (the control) or more", sample)
+	}
 	dir, err := os.MkdirTemp("", "manta-events-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	c, err := core.Init(core.Config{EventsDir: dir, EventsSample: sample})
+	c, err := core.Init(core.Config{EventsDir: dir, EventsSample: max(sample, 1)})
 	if err != nil {
 		return err
 	}
 	defer c.Shutdown()
-	if err := RunEventsOverhead(ctx, rows, d, only, c.RecordEvents, report); err != nil {
+	record := c.RecordEvents
+	if sample == ControlSample {
+		record = func(bool) { c.RecordEvents(false) }
+	}
+	if err := RunEventsOverhead(ctx, rows, d, only, record, report); err != nil {
 		return err
 	}
 	return c.Shutdown()
 }
+
+// ControlSample is the sampling period that makes MeasureEventsOverhead
+// an A/A control: no task's events are recorded in either slice.
+const ControlSample = 0
 
 // medianInterval returns the median of xs (which it sorts) and a 95%
 // confidence interval for it: the order statistics k and n+1-k, with k

@@ -107,7 +107,11 @@ func run(args []string, out io.Writer) error {
 func eventsOverheadRun(rows []micro.Row, d time.Duration, selected map[string]bool, sample int, asJSON bool, out io.Writer) error {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	if !asJSON {
-		fmt.Fprintf(out, "manta %s microbenchmark on %d CPUs, %v per row, task-life events (of 1 task in %d) off and on in alternating slices of %v\n", version, runtime.NumCPU(), d, sample, micro.OverheadSlice)
+		what := fmt.Sprintf("task-life events (of 1 task in %d) off and on", sample)
+		if sample == micro.ControlSample {
+			what = "the control: task-life events off in both" // the columns' "on" is then off too
+		}
+		fmt.Fprintf(out, "manta %s microbenchmark on %d CPUs, %v per row, %s in alternating slices of %v\n", version, runtime.NumCPU(), d, what, micro.OverheadSlice)
 		fmt.Fprintln(tw, "row\tevents off\tevents on\ton/off\t95% interval\tpairs\tunit\t")
 	}
 	enc := json.NewEncoder(out)
@@ -150,7 +154,7 @@ func microbenchmark(args []string, out io.Writer) error {
 	queued := fs.Int("queued", 1000000, "tasks to queue for the memory row (0 skips it)")
 	cpuProfile := fs.String("cpuprofile", "", "write the driver's CPU profile (go tool pprof) to this file")
 	eventsOverhead := fs.Bool("events-overhead", false, "measure each row with task-life events off and on, in alternating slices (recorded to a temporary directory, removed after)")
-	eventsSample := fs.Int("events-sample", 1, "with --events-overhead: record the events of one task in this many (a power of two)")
+	eventsSample := fs.Int("events-sample", 1, "with --events-overhead: record the events of one task in this many (a power of two); 0 is an A/A control, recording off in both slices, that shows the method's own spread")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -81,4 +81,8 @@ func TestMicrobenchmarkEventsOverhead(t *testing.T) {
 	if err := run([]string{"microbenchmark", "--events-overhead", "--duration", "50ms", "--only", "1_1_actor_calls_sync"}, &out); err != nil || !strings.Contains(out.String(), "95% interval") {
 		t.Fatalf("table: %v\n%s", err, out.String())
 	}
+	out.Reset()
+	if err := run([]string{"microbenchmark", "--events-overhead", "--events-sample", "0", "--duration", "50ms", "--only", "1_1_actor_calls_sync"}, &out); err != nil || !strings.Contains(out.String(), "the control: task-life events off in both") {
+		t.Fatalf("control: %v\n%s", err, out.String())
+	}
 }
