@@ -12,5 +12,6 @@
 // what recording task-life events costs each row: events off and on in
 // adjacent 100 ms slices of one run, reported as the median on ÷ off of
 // the pairs with a 95% interval, so that a few percent can be told from
-// a shared machine's noise.
+// a shared machine's noise; ControlSample runs the same with recording
+// off in both slices, to show how much of that noise the interval misses.
 package micro
