@@ -32,7 +32,8 @@ var microExperiment = Experiment{
 		"driver of a 100 MB object made on a node, pulled into the driver's store; 1 GB too at full scale), on loopback of this one " +
 		"machine, with loopback TCP baselines (pipelined small requests; one stream). " +
 		"Then the cost of recording task-life events (the aim: at most 5% lost): the task and actor rows (all seven at full scale) with " +
-		"recording off and on in alternating pairs of 100 ms slices of one run, on a node recording every task's events, then one task's in 16.",
+		"recording off and on in alternating pairs of 100 ms slices of one run: first the control (off in both slices of each pair, so its " +
+		"ratios' distance from 1 is the method's own spread on this machine), then on a node recording every task's events, then one task's in 16.",
 	QuickEstimate: 75 * time.Second,
 	FullEstimate:  8 * time.Minute,
 	Run:           runMicro,
