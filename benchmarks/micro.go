@@ -34,8 +34,8 @@ var microExperiment = Experiment{
 		"Then the cost of recording task-life events (the aim: at most 5% lost): the task and actor rows (all seven at full scale) with " +
 		"recording off and on in alternating pairs of 100 ms slices of one run: first the control (off in both slices of each pair, so its " +
 		"ratios' distance from 1 is the method's own spread on this machine), then on a node recording every task's events, then one task's in 16.",
-	QuickEstimate: 75 * time.Second,
-	FullEstimate:  8 * time.Minute,
+	QuickEstimate: 95 * time.Second,
+	FullEstimate:  9 * time.Minute,
 	Run:           runMicro,
 }
 
