@@ -276,13 +276,13 @@ func microTable(ctx context.Context, env *Env, rows []micro.Row, reps int, d tim
 			Note: fmt.Sprintf("a Go channel of the same calls takes %.1f MiB; Ray documents 1M+ queued tasks without a memory figure", q.Baseline)})
 	}
 	for _, o := range data.Events {
-		name := fmt.Sprintf("events on ÷ off (1 task in %d recorded): %s", o.Sample, o.Name)
+		name, slices := fmt.Sprintf("events on ÷ off (1 task in %d recorded): %s", o.Sample, o.Name), "events off then on (or on then off)"
 		if o.Sample == micro.ControlSample {
-			name = "events off ÷ off (the control: nothing recorded, the method's own spread): " + o.Name
+			name, slices = "events off ÷ off (the control: nothing recorded, the method's own spread): "+o.Name, "events off in both"
 		}
 		metrics = append(metrics, Metric{Name: name, Value: o.Ratio, N: o.Pairs, Unit: "x",
-			Note: fmt.Sprintf("median over %d pairs of adjacent %v slices, events off then on (or on then off) in one run; 95%% interval %.3f–%.3f; %s off, %s on",
-				o.Pairs, micro.OverheadSlice, o.Low, o.High, num(o.Off), num(o.On))})
+			Note: fmt.Sprintf("median over %d pairs of adjacent %v slices, %s, in one run; 95%% interval %.3f–%.3f; %s in the slices off, %s in the slices on (or, in the control, the other half)",
+				o.Pairs, micro.OverheadSlice, slices, o.Low, o.High, num(o.Off), num(o.On))})
 	}
 	fig.Series = []plots.Series{mantaS, baseS, rayS}
 	return &Outcome{Metrics: metrics, Figures: []plots.Figure{fig}, Data: data, Notes: notes}, clusterErr
