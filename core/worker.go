@@ -376,9 +376,14 @@ func (w *workerProc) execute(m *wire.Msg, inline bool, spare **running) {
 	if cancelled {
 		err = run.cancelError()
 	} else {
-		events.Record(events.Start, m.Task, 0)
+		var start events.Stamp
+		if events.Sampled(m.Task) {
+			start = events.Now()
+		}
 		err = w.invoke(m, run, out)
-		events.Record(events.End, m.Task, 0)
+		if start != 0 {
+			events.RecordPair(events.Start, events.End, m.Task, 0, start)
+		}
 	}
 	err = run.classify(err)
 	save := false

@@ -53,9 +53,30 @@ func (k Kind) Object() bool { return k >= ObjCreate && k < numKinds }
 type Event struct {
 	Time  int64 // nanoseconds on the machine's monotonic clock, comparable across its processes (a Stamp until its recorder's flush)
 	Kind  Kind
+	then  Kind   // in a ring only: a second event of the task's (RecordPair), Index stamps after this one
 	Index uint32 // the object's index, for object events
 	Task  wire.TaskID
 	Aux   uint64
+}
+
+// second returns the second event of a ring's pair (see RecordPair),
+// stamped; ok is false when e is a single event.
+func (e *Event) second() (ev Event, ok bool) {
+	if e.then == 0 {
+		return Event{}, false
+	}
+	ev = Event{Time: e.Time + int64(e.Index), Kind: e.then, Task: e.Task}
+	if e.then == Push { // Dispatch's Aux, the worker, is Push's too
+		ev.Aux = e.Aux
+	}
+	return ev, true
+}
+
+// first returns a ring's pair's first event as a single one.
+func (e *Event) first() Event {
+	ev := *e
+	ev.then, ev.Index = 0, 0
+	return ev
 }
 
 // Object returns the object an object event is about.
@@ -135,6 +156,20 @@ func RecordAt(k Kind, task wire.TaskID, aux uint64, at Stamp) {
 	if Sampled(task) {
 		if r := rec.Load(); r != nil {
 			r.add(Event{Kind: k, Task: task, Aux: aux}, at)
+		}
+	}
+}
+
+// RecordPair records two events of a task, the first at firstAt (a Now
+// reading) and the second now, in one slot of the ring where the two are
+// less than 2^32 stamps apart (a second or more): the node's Submit and
+// Queued, or Dispatch and Push, which the same call usually records,
+// and a worker's Start and End. The first event has aux; the second
+// has none, but Push has Dispatch's (the worker).
+func RecordPair(first, second Kind, task wire.TaskID, aux uint64, firstAt Stamp) {
+	if Sampled(task) {
+		if r := rec.Load(); r != nil {
+			r.addPair(Event{Kind: first, then: second, Task: task, Aux: aux}, firstAt)
 		}
 	}
 }

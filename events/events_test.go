@@ -170,7 +170,9 @@ func TestParseTruncatedAndBad(t *testing.T) {
 		t.Fatalf("truncated: %+v, %v", p, err)
 	}
 	for _, bad := range [][]byte{nil, []byte("NOTEVENTSFILE"), append(bytes.Clone(b[:full]), 'Z'),
-		appendEvents(bytes.Clone(b[:full]), Event{Kind: numKinds})} {
+		appendEvents(bytes.Clone(b[:full]), Event{Kind: numKinds}),
+		appendEvents(bytes.Clone(b[:full]), Event{Kind: Start, then: numKinds}),
+		appendEvents(bytes.Clone(b[:full]), Event{Kind: ObjCreate, then: ObjSeal})} {
 		if _, err := Parse(bad); !errors.Is(err, ErrFormat) {
 			t.Errorf("Parse(%q) = %v, want ErrFormat", bad, err)
 		}
@@ -206,7 +208,7 @@ func TestBlocksAndClocks(t *testing.T) {
 	if nativeLayout {
 		e := want[1]
 		raw := bytes.Clone(unsafe.Slice((*byte)(unsafe.Pointer(&e)), eventSize))
-		clear(raw[9:12]) // the padding after Kind, which a reader skips
+		clear(raw[10:12]) // the padding after Kind and then, which a reader skips
 		if !bytes.Equal(raw, appendEventBody(nil, &e)) {
 			t.Fatalf("an event's memory %x, its encoding %x", raw, appendEventBody(nil, &e))
 		}
@@ -223,6 +225,7 @@ func FuzzParse(f *testing.F) {
 	b = appendEvents(b, Event{Time: 1, Kind: Submit, Aux: 1})
 	c := stampClock{from: anchor{stamp: 100, nanos: 5}, perStamp: 0.5}
 	b = appendEvents(appendClock(b, &c), Event{Time: 120, Kind: Done}, Event{Time: 140, Kind: Got})
+	b = appendEvents(b, Event{Time: 150, Kind: Dispatch, then: Push, Index: 7, Aux: 2})
 	b = appendDropped(b, 3)
 	f.Add(b)
 	f.Add([]byte(magic))
@@ -420,6 +423,79 @@ func TestPhaseHistograms(t *testing.T) {
 		if h.Count != 2 || h.Sum != 2*want[i] {
 			t.Errorf("%s: count %d sum %v, want 2 and %v", LocalPhases[i].Name, h.Count, h.Sum, 2*want[i])
 		}
+	}
+}
+
+// A pair (RecordPair) takes one slot of the ring and reads as its two
+// events, the second stamped when it was recorded, with Dispatch's Aux
+// on Push; a pair whose first stamp is 2^32 stamps old or more takes two
+// slots. The node's phase histograms count pairs' events as any others.
+func TestPairs(t *testing.T) {
+	stampNanoseconds(t)
+	r, dir := recording(t, ringSlots, time.Hour)
+	task := wire.TaskID{Hi: 3, Lo: PhaseSample}
+	submitted := Now()
+	RecordPair(Submit, Queued, task, NameKind(Name([]byte("f")), wire.SubmitTask), submitted)
+	queued := Now()
+	dispatched := Now()
+	RecordPair(Dispatch, Push, task, 5, dispatched)
+	pushed := Now()
+	RecordPair(Start, End, task, 0, Now()-math.MaxUint32-1)
+	RecordPair(Submit, Queued, wire.TaskID{Lo: 1}, 0, Now())
+	Sample(2) // task 1 is out of the sample: nothing
+	RecordPair(Submit, Queued, wire.TaskID{Lo: 1}, 0, Now())
+	Enable(true)
+	slots := 0
+	for _, s := range *r.shards.Load() {
+		if s != nil {
+			slots += int(s.head)
+		}
+	}
+	if slots != 5 {
+		t.Errorf("%d slots taken, want 5: one a pair, two for the pair too far apart", slots)
+	}
+	if err := r.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	hs := PhaseHistograms()
+	if hs[0].Count != 1 || hs[0].Sum > time.Duration(queued-submitted) || hs[2].Count != 1 || hs[2].Sum > time.Duration(pushed-dispatched) {
+		t.Errorf("phases from pairs: submit to queued %d in %v (at most %v), ring push %d in %v (at most %v)",
+			hs[0].Count, hs[0].Sum, time.Duration(queued-submitted), hs[2].Count, hs[2].Sum, time.Duration(pushed-dispatched))
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p := readOne(t, dir)
+	var kinds []Kind
+	for _, e := range p.Events {
+		if e.Task != task {
+			continue
+		}
+		kinds = append(kinds, e.Kind)
+		switch e.Kind {
+		case Submit:
+			if e.Time != int64(submitted) || p.Names[e.Aux&math.MaxUint32] != "f" {
+				t.Errorf("submit %+v, at %d", e, submitted)
+			}
+		case Queued:
+			if e.Time < int64(submitted) || e.Time > int64(queued) || e.Aux != 0 || e.Index != 0 {
+				t.Errorf("queued %+v, not in [%d, %d] or with an Aux or Index", e, submitted, queued)
+			}
+		case Dispatch, Push:
+			if e.Aux != 5 || e.Time < int64(dispatched) || e.Time > int64(pushed) {
+				t.Errorf("%v %+v, want Aux 5 in [%d, %d]", e.Kind, e, dispatched, pushed)
+			}
+		case End:
+			if e.Time < int64(pushed) {
+				t.Errorf("end %+v, before %d", e, pushed)
+			}
+		}
+	}
+	if want := []Kind{Start, Submit, Queued, Dispatch, Push, End}; !slices.Equal(kinds, want) {
+		t.Errorf("task's events %v, want %v", kinds, want)
+	}
+	if len(p.Events) != 8 {
+		t.Errorf("%d events, want 8", len(p.Events))
 	}
 }
 

@@ -25,7 +25,7 @@ const FileExt = ".mev"
 // nanoseconds.
 const (
 	magic      = "MANTAEV2"
-	tagBlock   = 'B' // count u32, then count events of eventSize bytes: stamp i64, kind u8, 3 unused, index u32, task hi u64, lo u64, aux u64
+	tagBlock   = 'B' // count u32, then count events of eventSize bytes: stamp i64, kind u8, second kind u8, 2 unused, index u32, task hi u64, lo u64, aux u64 (a pair: index is the second's distance in stamps)
 	tagClock   = 'C' // the stamp i64 and nanoseconds i64 of an anchor, nanoseconds a stamp f64: the conversion of the blocks after it
 	tagName    = 'N' // id u32, length u16, bytes
 	tagDropped = 'D' // count u64
@@ -40,7 +40,7 @@ const (
 var nativeLayout = func() bool {
 	var e Event
 	return binary.NativeEndian.Uint16([]byte{1, 0}) == 1 && unsafe.Sizeof(e) == eventSize &&
-		unsafe.Offsetof(e.Kind) == 8 && unsafe.Offsetof(e.Index) == 12 && unsafe.Offsetof(e.Task) == 16 && unsafe.Offsetof(e.Aux) == 32
+		unsafe.Offsetof(e.Kind) == 8 && unsafe.Offsetof(e.then) == 9 && unsafe.Offsetof(e.Index) == 12 && unsafe.Offsetof(e.Task) == 16 && unsafe.Offsetof(e.Aux) == 32
 }()
 
 type header struct {
@@ -67,7 +67,7 @@ func appendBlockHeader(dst []byte, n int) []byte {
 
 func appendEventBody(dst []byte, e *Event) []byte {
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(e.Time))
-	dst = append(dst, byte(e.Kind), 0, 0, 0)
+	dst = append(dst, byte(e.Kind), byte(e.then), 0, 0)
 	dst = binary.LittleEndian.AppendUint32(dst, e.Index)
 	dst = binary.LittleEndian.AppendUint64(dst, e.Task.Hi)
 	dst = binary.LittleEndian.AppendUint64(dst, e.Task.Lo)
@@ -164,12 +164,22 @@ func parseRecords(b []byte) (*Process, error) {
 			}
 			for i := range n {
 				e := body[i*eventSize:]
-				ev := Event{Time: clock.nanos(Stamp(binary.LittleEndian.Uint64(e))), Kind: Kind(e[8]), Index: binary.LittleEndian.Uint32(e[12:]),
+				stamp := Stamp(binary.LittleEndian.Uint64(e))
+				ev := Event{Time: clock.nanos(stamp), Kind: Kind(e[8]), then: Kind(e[9]), Index: binary.LittleEndian.Uint32(e[12:]),
 					Task: wire.TaskID{Hi: binary.LittleEndian.Uint64(e[16:]), Lo: binary.LittleEndian.Uint64(e[24:])}, Aux: binary.LittleEndian.Uint64(e[32:])}
 				if ev.Kind == 0 || ev.Kind >= numKinds {
 					return nil, fmt.Errorf("%w: event kind %d", ErrFormat, ev.Kind)
 				}
-				p.Events = append(p.Events, ev)
+				if ev.then == 0 {
+					p.Events = append(p.Events, ev)
+					continue
+				}
+				if ev.then >= numKinds || ev.Kind.Object() || ev.then.Object() {
+					return nil, fmt.Errorf("%w: a pair of events %d and %d", ErrFormat, ev.Kind, ev.then)
+				}
+				second, _ := ev.second()
+				second.Time = clock.nanos(stamp + Stamp(ev.Index))
+				p.Events = append(p.Events, ev.first(), second)
 			}
 			if p.Truncated {
 				return p, nil

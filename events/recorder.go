@@ -3,6 +3,7 @@ package events
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -133,7 +134,7 @@ func (r *Recorder) add(ev Event, at Stamp) {
 			// from where its fields were just stored apart, which the CPU
 			// cannot forward from its store buffer (half of add's time).
 			slot := &s.ring[h&uint64(len(s.ring)-1)]
-			slot.Time, slot.Kind, slot.Index = int64(at), ev.Kind, ev.Index
+			slot.Time, slot.Kind, slot.then, slot.Index = int64(at), ev.Kind, ev.then, ev.Index
 			slot.Task.Hi, slot.Task.Lo, slot.Aux = ev.Task.Hi, ev.Task.Lo, ev.Aux
 			release.Store64(&s.head, h+1)
 			procUnpin()
@@ -142,6 +143,21 @@ func (r *Recorder) add(ev Event, at Stamp) {
 		procUnpin()
 		r.addShard(p) // the P's first event: make its ring, unpinned
 	}
+}
+
+// addPair adds ev, a pair (RecordPair) whose first event was stamped
+// at first and whose second is stamped now: in one slot, the second's
+// stamp as Index, the distance to it; in two where it is too far.
+func (r *Recorder) addPair(ev Event, first Stamp) {
+	now := Now()
+	if d := uint64(now - first); d <= math.MaxUint32 {
+		ev.Index = uint32(d)
+		r.add(ev, first)
+		return
+	}
+	second, _ := ev.second()
+	r.add(ev.first(), first)
+	r.add(second, now)
 }
 
 // addShard makes P p's ring.
@@ -222,6 +238,9 @@ func (r *Recorder) drainLocked() {
 				for j := range evs {
 					if evs[j].Task.Lo&(PhaseSample-1) == 0 { // the sample, without a call for the others
 						r.phases.add(&evs[j], r.clock.perStamp)
+						if second, ok := evs[j].second(); ok {
+							r.phases.add(&second, r.clock.perStamp)
+						}
 					}
 				}
 			}

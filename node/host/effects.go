@@ -20,18 +20,58 @@ func (e *effects) Send(p node.ProcID, m *wire.Msg) {
 	if c := e.procs[p]; c != nil {
 		c.send(c.out, m)
 		if events.On() && (m.Kind == wire.KindExecute || m.Kind == wire.KindCreateActor) {
+			h := e.h()
+			if h.held.kind == events.Dispatch && h.held.task == m.Task {
+				events.RecordPair(events.Dispatch, events.Push, m.Task, h.held.aux, h.held.at)
+				h.held = heldEvent{}
+				return
+			}
 			events.Record(events.Push, m.Task, uint64(p))
 		}
 	}
 }
 
+// heldEvent is a Submit or Dispatch the host stamped but has not yet
+// recorded: the task's next event, Queued or Push, usually follows in
+// the same call into the node, and then the two take one slot of the
+// ring (events.RecordPair), which makes recording every task cheaper.
+// Any other event first records what is held, as does unlock, so an
+// event is held only while the host's mutex is.
+type heldEvent struct {
+	kind events.Kind // zero: none
+	task wire.TaskID
+	aux  uint64
+	at   events.Stamp
+}
+
 // observe is the node's Observe when events are on: it names a
-// submission's call once, and stamps the event.
-func observe(k events.Kind, task wire.TaskID, name []byte, aux uint64) {
-	if k == events.Submit && events.Sampled(task) {
-		aux = events.NameKind(events.Name(name), wire.SubmitKind(aux))
+// submission's call once, and stamps the event. Under h.mu.
+func (h *Host) observe(k events.Kind, task wire.TaskID, name []byte, aux uint64) {
+	if !events.Sampled(task) {
+		return
 	}
-	events.Record(k, task, aux) // records only a sampled task's
+	switch {
+	case k == events.Queued && h.held.kind == events.Submit && h.held.task == task:
+		events.RecordPair(events.Submit, events.Queued, task, h.held.aux, h.held.at)
+		h.held = heldEvent{}
+		return
+	case h.held.kind != 0:
+		h.appendHeld()
+	}
+	switch k {
+	case events.Submit:
+		h.held = heldEvent{kind: k, task: task, aux: events.NameKind(events.Name(name), wire.SubmitKind(aux)), at: events.Now()}
+	case events.Dispatch:
+		h.held = heldEvent{kind: k, task: task, aux: aux, at: events.Now()}
+	default:
+		events.Record(k, task, aux)
+	}
+}
+
+// appendHeld records the held event alone. Under h.mu.
+func (h *Host) appendHeld() {
+	events.RecordAt(h.held.kind, h.held.task, h.held.aux, h.held.at)
+	h.held = heldEvent{}
 }
 
 // storeEvent records the store's spills or restores as object events.

@@ -176,6 +176,8 @@ type Host struct {
 	flushers   sync.WaitGroup // overflow flushers running
 
 	pulls, pulledBytes atomic.Int64 // objects pulled from other nodes
+
+	held heldEvent // under mu; see heldEvent
 }
 
 type pinRequest struct {
@@ -198,7 +200,7 @@ func New(cfg Config) (*Host, error) {
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.start = h.clock.Now()
 	if cfg.EventsDir != "" {
-		h.cfg.Node.Observe = observe
+		h.cfg.Node.Observe = h.observe
 		cfg.Store.Spilled = storeEvent(events.ObjSpill)
 		cfg.Store.Restored = storeEvent(events.ObjRestore)
 	}
@@ -251,6 +253,9 @@ func (h *Host) unlock() {
 		h.pinQueue = nil
 		h.storeCalls.Add(1)
 		go h.pin(pins)
+	}
+	if h.held.kind != 0 {
+		h.appendHeld()
 	}
 	woke := h.woke
 	h.woke = false
