@@ -34,7 +34,7 @@ func (e *effects) Send(p node.ProcID, m *wire.Msg) {
 // heldEvent is a Submit or Dispatch the host stamped but has not yet
 // recorded: the task's next event, Queued or Push, usually follows in
 // the same call into the node, and then the two take one slot of the
-// ring (events.RecordPair), which makes recording every task cheaper.
+// ring (events.RecordPair): a recording a third smaller.
 // Any other event first records what is held, as does unlock, so an
 // event is held only while the host's mutex is.
 type heldEvent struct {
