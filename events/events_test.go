@@ -169,7 +169,11 @@ func TestParseTruncatedAndBad(t *testing.T) {
 	if err != nil || !p.Truncated || len(p.Events) != 1 || p.Names[1] != "g" {
 		t.Fatalf("truncated: %+v, %v", p, err)
 	}
-	for _, bad := range [][]byte{nil, []byte("NOTEVENTSFILE"), append(bytes.Clone(b[:full]), 'Z'),
+	v2 := append([]byte(magicV2), b[len(magic):full]...) // a file of the format before pairs
+	if p, err := Parse(v2); err != nil || len(p.Events) != 1 || p.Label != "w" {
+		t.Errorf("a version 2 file: %+v, %v", p, err)
+	}
+	for _, bad := range [][]byte{nil, []byte("NOTEVENTSFILE"), append([]byte("MANTAEV4"), b[len(magic):full]...), append(bytes.Clone(b[:full]), 'Z'),
 		appendEvents(bytes.Clone(b[:full]), Event{Kind: numKinds}),
 		appendEvents(bytes.Clone(b[:full]), Event{Kind: Start, then: numKinds}),
 		appendEvents(bytes.Clone(b[:full]), Event{Kind: ObjCreate, then: ObjSeal})} {

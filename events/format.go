@@ -24,7 +24,8 @@ const FileExt = ".mev"
 // stamped (Stamp); the clock record before it turns them into
 // nanoseconds.
 const (
-	magic      = "MANTAEV2"
+	magic      = "MANTAEV3" // 3: pairs of events in a slot; a version 2 file (magicV2) has none and reads alike
+	magicV2    = "MANTAEV2"
 	tagBlock   = 'B' // count u32, then count events of eventSize bytes: stamp i64, kind u8, second kind u8, 2 unused, index u32, task hi u64, lo u64, aux u64 (a pair: index is the second's distance in stamps)
 	tagClock   = 'C' // the stamp i64 and nanoseconds i64 of an anchor, nanoseconds a stamp f64: the conversion of the blocks after it
 	tagName    = 'N' // id u32, length u16, bytes
@@ -127,7 +128,7 @@ func Parse(b []byte) (*Process, error) {
 }
 
 func parseRecords(b []byte) (*Process, error) {
-	if len(b) < len(magic)+4+1+2 || string(b[:len(magic)]) != magic {
+	if len(b) < len(magic)+4+1+2 || string(b[:len(magic)]) != magic && string(b[:len(magic)]) != magicV2 {
 		return nil, fmt.Errorf("%w: bad header", ErrFormat)
 	}
 	b = b[len(magic):]
