@@ -20,13 +20,9 @@ func (e *effects) Send(p node.ProcID, m *wire.Msg) {
 	if c := e.procs[p]; c != nil {
 		c.send(c.out, m)
 		if events.On() && (m.Kind == wire.KindExecute || m.Kind == wire.KindCreateActor) {
-			h := e.h()
-			if h.held.kind == events.Dispatch && h.held.task == m.Task {
-				events.RecordPair(events.Dispatch, events.Push, m.Task, h.held.aux, h.held.at)
-				h.held = heldEvent{}
-				return
+			if !e.h().pairHeld(events.Dispatch, events.Push, m.Task) {
+				events.Record(events.Push, m.Task, uint64(p))
 			}
-			events.Record(events.Push, m.Task, uint64(p))
 		}
 	}
 }
@@ -50,12 +46,10 @@ func (h *Host) observe(k events.Kind, task wire.TaskID, name []byte, aux uint64)
 	if !events.Sampled(task) {
 		return
 	}
-	switch {
-	case k == events.Queued && h.held.kind == events.Submit && h.held.task == task:
-		events.RecordPair(events.Submit, events.Queued, task, h.held.aux, h.held.at)
-		h.held = heldEvent{}
+	if k == events.Queued && h.pairHeld(events.Submit, events.Queued, task) {
 		return
-	case h.held.kind != 0:
+	}
+	if h.held.kind != 0 {
 		h.appendHeld()
 	}
 	switch k {
@@ -66,6 +60,17 @@ func (h *Host) observe(k events.Kind, task wire.TaskID, name []byte, aux uint64)
 	default:
 		events.Record(k, task, aux)
 	}
+}
+
+// pairHeld records the held event and second, now, as one pair, if what
+// is held is task's first; it reports whether it did. Under h.mu.
+func (h *Host) pairHeld(first, second events.Kind, task wire.TaskID) bool {
+	if h.held.kind != first || h.held.task != task {
+		return false
+	}
+	events.RecordPair(first, second, task, h.held.aux, h.held.at)
+	h.held = heldEvent{}
+	return true
 }
 
 // appendHeld records the held event alone. Under h.mu.
