@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"manta/sims"
@@ -154,5 +156,34 @@ func TestGreedy(t *testing.T) {
 	bad.Hidden = []int{3}
 	if _, err := Greedy(&bad); !errors.Is(err, ErrCheckpoint) {
 		t.Fatalf("weights of another shape: %v, want ErrCheckpoint", err)
+	}
+}
+
+// A run that ended before any episode did (a mean return of NaN) still
+// writes its summary and curve: NaN as null, which encoding/json cannot
+// write as a number.
+func TestResultJSONWithoutEpisodes(t *testing.T) {
+	res := &Result{Summary: Summary{Algo: "a2c", Env: "CartPole-v1", MeanReturn: math.NaN(), EnvSteps: 42},
+		Curve: []Iteration{{Iter: 1, EnvSteps: 42, MeanReturn: math.NaN(), EvalReturn: math.NaN()}}}
+	path := filepath.Join(t.TempDir(), "r.json")
+	if err := res.SaveJSON(path); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back struct {
+		Mean     *float64         `json:"mean_return"`
+		EnvSteps int              `json:"env_steps"`
+		Curve    []map[string]any `json:"curve"`
+	}
+	if err := json.Unmarshal(b, &back); err != nil || back.Mean != nil || back.EnvSteps != 42 || len(back.Curve) != 1 {
+		t.Fatalf("%v: %s", err, b)
+	}
+	res.MeanReturn = 12.5
+	s, err := json.Marshal(res.Summary)
+	if err != nil || !strings.Contains(string(s), `"mean_return":12.5`) || strings.Contains(string(s), "curve") {
+		t.Fatalf("summary: %v, %s", err, s)
 	}
 }

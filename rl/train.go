@@ -83,18 +83,50 @@ func (it Iteration) MarshalJSON() ([]byte, error) {
 
 // Summary is the one-object report of a run (`manta rl ... --json`).
 type Summary struct {
-	Algo       string  `json:"algo"`
-	Env        string  `json:"env"`
-	Workers    int     `json:"workers"`
-	Seed       uint64  `json:"seed"`
-	Solved     bool    `json:"solved"`
-	MeanReturn float64 `json:"mean_return"` // the last evaluation's mean (or the last training mean if none ran)
+	Algo    string `json:"algo"`
+	Env     string `json:"env"`
+	Workers int    `json:"workers"`
+	Seed    uint64 `json:"seed"`
+	Solved  bool   `json:"solved"`
+	// MeanReturn is the last evaluation's mean (or the last training
+	// mean if none ran); NaN, null in JSON, when no episode ended.
+	MeanReturn float64 `json:"mean_return"`
 	EnvSteps   int     `json:"env_steps"`
 	WallS      float64 `json:"wall_s"`
 	// SyncS, SampleS and LearnS total the iterations' (Iteration).
 	SyncS   float64 `json:"sync_s"`
 	SampleS float64 `json:"sample_s"`
 	LearnS  float64 `json:"learn_s"`
+}
+
+// summaryJSON is a Summary as JSON writes it: a NaN MeanReturn as null,
+// which encoding/json refuses to write as a number.
+type summaryJSON struct {
+	plainSummary
+	Mean *float64 `json:"mean_return"` // shadows plainSummary's
+}
+
+// plainSummary is Summary without its MarshalJSON.
+type plainSummary Summary
+
+func (s Summary) asJSON() summaryJSON {
+	v := summaryJSON{plainSummary: plainSummary(s)}
+	if !math.IsNaN(s.MeanReturn) {
+		v.Mean = &v.MeanReturn
+	}
+	return v
+}
+
+// MarshalJSON writes a NaN MeanReturn (no episode ended) as null.
+func (s Summary) MarshalJSON() ([]byte, error) { return json.Marshal(s.asJSON()) }
+
+// MarshalJSON writes the summary (as Summary.MarshalJSON) and the curve;
+// without it Result would take Summary's, and write no curve.
+func (r Result) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		summaryJSON
+		Curve []Iteration `json:"curve"`
+	}{r.Summary.asJSON(), r.Curve})
 }
 
 // total sums the iterations' time split into the summary.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"image/gif"
@@ -57,6 +58,8 @@ func rlCommand(args []string, out io.Writer) error {
 	overlap := fs.Bool("overlap", false, "PPO: sample while learning, one update behind")
 	learnerActors := fs.Int("learners", 0, "PPO: learner actors (0 or 1: learn in the driver)")
 	lr := fs.Float64("lr", 0, "learning rate (0: the algorithm's default for the env)")
+	envs := fs.Int("envs", 0, "PPO, A2C: env copies each worker steps (0: the env's default)")
+	rollout := fs.Int("rollout", 0, "PPO, A2C: steps each copy takes an iteration (0: the env's default)")
 	pairs := fs.Int("pairs", 0, "ES: antithetic pairs each worker evaluates per iteration (0: the env's default)")
 	sigma := fs.Float64("sigma", 0, "ES: noise standard deviation (0: the env's default)")
 	maxWall := fs.Duration("max-wall", 0, "stop after this long (0: no limit)")
@@ -87,6 +90,12 @@ func rlCommand(args []string, out io.Writer) error {
 	if algo != "es" && (*pairs != 0 || *sigma != 0) {
 		return fmt.Errorf("%w: --pairs and --sigma are ES's", rl.ErrBadConfig)
 	}
+	if algo == "es" && (*envs != 0 || *rollout != 0) {
+		return fmt.Errorf("%w: --envs and --rollout are PPO's and A2C's", rl.ErrBadConfig)
+	}
+	if *envs < 0 || *rollout < 0 {
+		return fmt.Errorf("%w: envs = %d, rollout = %d, want ≥ 0", rl.ErrBadConfig, *envs, *rollout)
+	}
 	if algo != "ppo" && *overlap {
 		return fmt.Errorf("%w: --overlap is PPO's", rl.ErrBadConfig)
 	}
@@ -106,6 +115,12 @@ func rlCommand(args []string, out io.Writer) error {
 	switch algo {
 	case "ppo":
 		cfg := rl.PPODefaults(*env)
+		if *envs > 0 {
+			cfg.EnvsPerWorker = *envs
+		}
+		if *rollout > 0 {
+			cfg.Steps = *rollout
+		}
 		cfg.Workers, cfg.Seed, cfg.Sync, cfg.MaxWall, cfg.Progress = *workers, *seed, *sync, *maxWall, progress
 		cfg.Learners, cfg.Overlap = *learnerActors, *overlap
 		cfg.CheckpointPath, cfg.CheckpointEvery, cfg.Resume = *checkpoint, *checkpointEvery, resume
@@ -121,6 +136,12 @@ func rlCommand(args []string, out io.Writer) error {
 		run = func(ctx context.Context) (*rl.Result, error) { return rl.TrainPPO(ctx, cfg) }
 	case "a2c":
 		cfg := rl.A2CDefaults(*env)
+		if *envs > 0 {
+			cfg.EnvsPerWorker = *envs
+		}
+		if *rollout > 0 {
+			cfg.Steps = *rollout
+		}
 		cfg.Workers, cfg.Seed, cfg.Sync, cfg.MaxWall, cfg.Progress = *workers, *seed, *sync, *maxWall, progress
 		cfg.CheckpointPath, cfg.CheckpointEvery, cfg.Resume = *checkpoint, *checkpointEvery, resume
 		if *steps > 0 {
@@ -169,7 +190,10 @@ func rlCommand(args []string, out io.Writer) error {
 		runErr = err
 	}
 	if *asJSON {
-		b, _ := json.Marshal(res.Summary)
+		b, err := json.Marshal(res.Summary)
+		if err != nil {
+			return errors.Join(runErr, err)
+		}
 		fmt.Fprintln(out, string(b))
 	} else {
 		fmt.Fprintf(out, "%s %s: solved %v, mean return %.2f, %d env steps, %.1f s (waiting for samples %.1f s, learning %.1f s, sending weights %.1f s)\n",

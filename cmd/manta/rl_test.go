@@ -44,10 +44,16 @@ func TestRLTrainRenderResume(t *testing.T) {
 	if err := run([]string{"rl", "ppo", "--pairs", "4"}, &out); !errors.Is(err, rl.ErrBadConfig) {
 		t.Fatalf("rl ppo --pairs: %v, want ErrBadConfig", err)
 	}
-	for _, args := range [][]string{{"rl", "es", "--overlap"}, {"rl", "ppo", "--overlap", "--sync"}} {
+	for _, args := range [][]string{{"rl", "es", "--overlap"}, {"rl", "ppo", "--overlap", "--sync"}, {"rl", "es", "--envs", "2"}, {"rl", "ppo", "--rollout", "-1"}} {
 		if err := run(args, &out); !errors.Is(err, rl.ErrBadConfig) {
 			t.Fatalf("%s: %v, want ErrBadConfig", strings.Join(args, " "), err)
 		}
+	}
+	// --envs and --rollout size an iteration: 1 worker × 3 copies × 7 steps.
+	out.Reset()
+	if err := run([]string{"rl", "a2c", "--workers", "1", "--envs", "3", "--rollout", "7", "--steps", "42", "--out", dir}, &out); err != nil ||
+		!strings.Contains(out.String(), "steps        21 ") || !strings.Contains(out.String(), "steps        42 ") {
+		t.Fatalf("rl a2c --envs 3 --rollout 7: %v\n%s", err, out.String())
 	}
 	if err := run([]string{"rl", "es", "--sigma", "-1"}, &out); !errors.Is(err, rl.ErrBadConfig) {
 		t.Fatalf("rl es --sigma -1: %v, want ErrBadConfig", err)
