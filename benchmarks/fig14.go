@@ -18,15 +18,16 @@ import (
 // started before evaluation and reporting) beside an MPI-style
 // bulk-synchronous one (a barrier on every worker's rollout), on the same
 // seeds. The total batch per iteration is the same at every worker count
-// (ES: 20 antithetic pairs; PPO: 8 env copies × 128 steps), so the
-// algorithm is the same and only its distribution changes.
+// (ES: 48 antithetic pairs; PPO: 8 env copies × 128 steps at quick scale,
+// 16 × 256 at full), so the algorithm is the same and only its
+// distribution changes.
 
 var fig14a = Experiment{
 	ID: "fig14a", Title: "Evolution strategies: time to solve against workers", Paper: "Figure 14a (§5.3.1)", State: Reproduced,
 	Setup: "The paper ran ES on MuJoCo Humanoid-v1 with up to 8192 cores. Here: rl.TrainES (Salimans et al.: antithetic pairs, a shared noise " +
 		"table put once into the object store and read zero-copy by every worker actor, centered ranks, Adam with L2, observation " +
 		"normalisation) on sims' LunarLanderContinuous-v3 (solved: mean ≥ 200 over 100 greedy evaluation episodes; 48 antithetic pairs " +
-		"per iteration, split over 1 and 2 worker actors at quick scale, powers of 2 to the cores at full), 3 seeds (5 at full), each run " +
+		"per iteration, split over 1 and 2 worker actors at quick scale, powers of 2 to the cores, at most 16, at full), 3 seeds (5 at full), each run " +
 		"stopped after 3 minutes if unsolved; on this machine's cores, shared with the driver. Stepping the Box2D sim takes most of an " +
 		"iteration, so workers matter, as in the paper. No Humanoid exists in sims, so absolute times are not comparable; the shape " +
 		"(time against workers) is.",
@@ -40,9 +41,9 @@ var fig14b = Experiment{
 	Setup: "The paper ran PPO on Humanoid-v1, Ray against an MPI implementation, on up to 512 CPUs and 64 GPUs. Here: rl.TrainPPO (CleanRL's " +
 		"details: GAE, clipped surrogate and value loss, entropy bonus, advantage normalisation, 4 epochs of 4 minibatches, learning-rate " +
 		"annealing) on sims' CartPole-v1 at quick scale (solved: mean ≥ 475 over 100 greedy evaluation episodes; 8 env copies × 128 steps " +
-		"per iteration) and LunarLanderContinuous-v3 at full scale (≥ 200; 8 copies × 512 steps, 10 epochs of 32 minibatches, each run " +
-		"stopped after 5 minutes if unsolved), the copies split over 1 and 2 rollout actors (more at full scale), each mode on the same " +
-		"seeds. Async is PPOConfig.Overlap: the workers sample the next batch while the learner learns this one, with weights one update " +
+		"per iteration) and LunarLanderContinuous-v3 at full scale (≥ 200; 16 copies × 256 steps, 10 epochs of 32 minibatches, each run " +
+		"stopped after 5 minutes if unsolved), the copies split over 1 and 2 rollout actors (powers of 2 to the cores, at most 16, at " +
+		"full scale), each mode on the same seeds. Async is PPOConfig.Overlap: the workers sample the next batch while the learner learns this one, with weights one update " +
 		"old (RLlib's asynchronous sampling). The MPI program is replaced by the same actors gathered bulk-synchronously (a barrier, then " +
 		"learning, then the next broadcast): the programming model, not MPI's transport. Partial: async can only use cores that " +
 		"bulk-synchronous leaves idle, and on 2 cores the learner's two goroutines already fill both while it learns, so async gains " +
@@ -75,26 +76,37 @@ func fig14RunOf(mode string, workers int, seed uint64, res *rl.Result) fig14Run 
 		SampleS: res.SampleS, LearnS: res.LearnS, SyncS: res.SyncS}
 }
 
+// fig14MaxWorkers is the most workers one iteration's batch is split
+// over: its env copies (PPO at full scale, 16) and antithetic pairs (ES,
+// 48) divide evenly by every power of two up to it, so every worker
+// count runs the same algorithm.
+const fig14MaxWorkers = 16
+
+// fig14Workers is the worker counts: powers of two up to the cores (2 at
+// quick scale), at most fig14MaxWorkers.
 func fig14Workers(s Scale) []int {
 	limit := min(runtime.NumCPU(), 2)
 	if s == Full {
-		limit = runtime.NumCPU()
+		limit = min(runtime.NumCPU(), fig14MaxWorkers)
 	}
 	var ws []int
 	for n := 1; n <= limit; n *= 2 {
 		ws = append(ws, n)
 	}
-	if ws[len(ws)-1] != limit {
-		ws = append(ws, limit)
-	}
 	return ws
 }
 
-func fig14Seeds(s Scale) []uint64 {
-	if s == Full {
-		return []uint64{1, 2, 3, 4, 5}
+// fig14Seeds is the seeds of each point: 3 at quick scale, 5 at full,
+// the first env.Seeds of them where that is set.
+func fig14Seeds(env *Env) []uint64 {
+	seeds := []uint64{1, 2, 3}
+	if env.Scale == Full {
+		seeds = []uint64{1, 2, 3, 4, 5}
 	}
-	return []uint64{1, 2, 3}
+	if env.Seeds > 0 && env.Seeds < len(seeds) {
+		seeds = seeds[:env.Seeds]
+	}
+	return seeds
 }
 
 // inCluster runs f on a fresh embedded node.
@@ -108,17 +120,13 @@ func inCluster(f func() error) error {
 }
 
 func runFig14a(ctx context.Context, env *Env) (*Outcome, error) {
-	workers, seeds := fig14Workers(env.Scale), fig14Seeds(env.Scale)
-	// CartPole takes ES well under a second, mostly start-up; on
-	// LunarLanderContinuous-v3 stepping the envs dominates, as in the paper.
-	const id = "LunarLanderContinuous-v3"
+	workers, seeds := fig14Workers(env.Scale), fig14Seeds(env)
 	var runs []fig14Run
 	total := float64(len(workers) * len(seeds))
 	for _, n := range workers {
 		for _, seed := range seeds {
-			env.Progress(float64(len(runs))/total, "ES %s, %d workers, seed %d", id, n, seed)
-			cfg := rl.ESDefaults(id)
-			cfg.Workers, cfg.Pairs, cfg.Seed, cfg.MaxWall = n, 2*cfg.Pairs/n, seed, 3*time.Minute
+			env.Progress(float64(len(runs))/total, "ES %s, %d workers, seed %d", fig14aEnv, n, seed)
+			cfg := fig14aConfig(n, seed)
 			var res *rl.Result
 			err := inCluster(func() (err error) { res, err = rl.TrainES(ctx, cfg); return err })
 			if err != nil {
@@ -127,25 +135,32 @@ func runFig14a(ctx context.Context, env *Env) (*Outcome, error) {
 			runs = append(runs, fig14RunOf("es", n, seed, res))
 		}
 	}
-	return fig14Outcome("fig14a", "ES on "+id+": time to solve", runs, []string{"es"}), nil
+	return fig14Outcome("fig14a", "ES on "+fig14aEnv+": time to solve", runs, []string{"es"}), nil
+}
+
+// fig14aEnv is fig14a's env: CartPole takes ES well under a second,
+// mostly start-up; on LunarLanderContinuous-v3 stepping the envs
+// dominates, as in the paper.
+const fig14aEnv = "LunarLanderContinuous-v3"
+
+// fig14aConfig is ES's config for n workers: the defaults' 48 antithetic
+// pairs an iteration (2 workers × 24), split n ways.
+func fig14aConfig(n int, seed uint64) rl.ESConfig {
+	cfg := rl.ESDefaults(fig14aEnv)
+	cfg.Workers, cfg.Pairs, cfg.Seed, cfg.MaxWall = n, 2*cfg.Pairs/n, seed, 3*time.Minute
+	return cfg
 }
 
 func runFig14b(ctx context.Context, env *Env) (*Outcome, error) {
-	workers, seeds := fig14Workers(env.Scale), fig14Seeds(env.Scale)
+	workers, seeds := fig14Workers(env.Scale), fig14Seeds(env)
 	modes := []string{"async", "bsp"}
-	id := "CartPole-v1"
-	if env.Scale == Full {
-		id = "LunarLanderContinuous-v3"
-	}
 	var runs []fig14Run
 	total := float64(len(workers) * len(seeds) * len(modes))
 	for _, n := range workers {
 		for _, seed := range seeds {
 			for _, m := range modes {
-				env.Progress(float64(len(runs))/total, "PPO %s, %s, %d workers, seed %d", id, m, n, seed)
-				cfg := rl.PPODefaults(id)
-				cfg.Workers, cfg.EnvsPerWorker, cfg.Seed, cfg.MaxWall = n, 8/n, seed, 5*time.Minute
-				cfg.Sync, cfg.Overlap = m == "bsp", m == "async"
+				env.Progress(float64(len(runs))/total, "PPO %s, %s, %d workers, seed %d", fig14bEnv(env.Scale), m, n, seed)
+				cfg := fig14bConfig(env.Scale, m, n, seed)
 				var res *rl.Result
 				err := inCluster(func() (err error) { res, err = rl.TrainPPO(ctx, cfg); return err })
 				if err != nil {
@@ -155,12 +170,35 @@ func runFig14b(ctx context.Context, env *Env) (*Outcome, error) {
 			}
 		}
 	}
-	out := fig14Outcome("fig14b", "PPO on "+id+": time to solve", runs, modes)
+	out := fig14Outcome("fig14b", "PPO on "+fig14bEnv(env.Scale)+": time to solve", runs, modes)
 	out.Notes = append(out.Notes, "PPO's learner (epochs of minibatches over every sample, forward and backward through two 64-64 MLPs) "+
 		"takes most of each iteration (the learner's time waiting for samples is in the metrics). Async hides that wait by sampling "+
 		"while learning, which needs a core the learner leaves idle: one at 1 worker, none at 2 on this 2-core machine. Its batches "+
 		"come from weights one update old, so it may need more env steps to solve than BSP (the median env steps are in the metrics).")
 	return out, nil
+}
+
+// fig14bEnv is fig14b's env at scale s.
+func fig14bEnv(s Scale) string {
+	if s == Full {
+		return "LunarLanderContinuous-v3"
+	}
+	return "CartPole-v1"
+}
+
+// fig14bConfig is PPO's config for mode ("async" or "bsp") and n workers.
+// Quick: CartPole's 8 copies × 128 steps an iteration. Full: the
+// defaults' batch of 4,096 steps (2 workers × 4 copies × 512) as 16
+// copies × 256, so that 16 workers can share it.
+func fig14bConfig(s Scale, mode string, n int, seed uint64) rl.PPOConfig {
+	copies, steps := 8, 128
+	if s == Full {
+		copies, steps = fig14MaxWorkers, 256
+	}
+	cfg := rl.PPODefaults(fig14bEnv(s))
+	cfg.Workers, cfg.EnvsPerWorker, cfg.Steps, cfg.Seed, cfg.MaxWall = n, copies/n, steps, seed, 5*time.Minute
+	cfg.Sync, cfg.Overlap = mode == "bsp", mode == "async"
+	return cfg
 }
 
 // fig14Outcome summarises runs per mode and worker count: the median time

@@ -95,7 +95,10 @@ type Env struct {
 	Manta string
 	// Out is Options.Out: where peers' results from a `--peers` run are
 	// (peerRayPath); empty in tests.
-	Out      string
+	Out string
+	// Seeds is Options.Seeds: when positive, at most that many seeds a
+	// point.
+	Seeds    int
 	progress func(frac float64, status string)
 }
 

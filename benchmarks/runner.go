@@ -45,6 +45,10 @@ type Options struct {
 	// microbenchmark, about 11 minutes on 2 cores) into Out/peers, which
 	// the experiments compare with, this run and later ones.
 	Peers bool
+	// Seeds, when positive, caps the seeds a point of the experiments
+	// that repeat over seeds (fig14a, fig14b) runs, to fit a time budget;
+	// their outcomes say how many ran.
+	Seeds int
 }
 
 // Summary is what Run did.
@@ -204,7 +208,7 @@ func call(ctx context.Context, e *Experiment, o Options, prog *progress) (out *O
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("not run: %w", err)
 	}
-	env := &Env{Scale: o.Scale, Manta: o.Manta, Out: o.Out, progress: prog.update}
+	env := &Env{Scale: o.Scale, Manta: o.Manta, Out: o.Out, Seeds: o.Seeds, progress: prog.update}
 	return e.Run(ctx, env)
 }
 

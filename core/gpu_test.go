@@ -114,6 +114,61 @@ func TestGPUAssignmentOnFakeDevices(t *testing.T) {
 	}
 }
 
+// sixtyFour asks for more GPUs than any machine here has.
+var sixtyFour = Register2("test.sixtyFourGPUs", lookFromTask, WithResources(map[string]float64{"GPU": 64}))
+
+// On a machine with NVIDIA GPUs (docs/device/check.sh runs this on the
+// device machine; CI has none and skips), a node left to find its own
+// finds them through NVML, offers one GPU each, reads their memory, and
+// runs a call for one GPU with CUDA_VISIBLE_DEVICES naming it and its
+// worker bound to the device's CPUs; a call for more than there are fails at
+// once.
+func TestGPUAssignmentOnRealDevices(t *testing.T) {
+	src, err := gpu.Discover()
+	if err != nil {
+		t.Skipf("no GPU here: %v", err)
+	}
+	devs := src.Devices()
+	if err := src.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range devs {
+		t.Logf("GPU %d: %s %s, %d MiB, CPUs %v, NUMA node %d", d.Index, d.Name, d.UUID, d.MemoryTotal>>20, d.CPUs, d.NUMANode)
+	}
+	c := startCluster(t, Config{Resources: map[string]float64{"CPU": 2}})
+	ctx := ctxT(t)
+	if got := c.Stats().Sched.Available.Get("GPU"); got != float64(len(devs)) {
+		t.Fatalf("the node offers GPU=%v, want %d, one for each device NVML lists", got, len(devs))
+	}
+	read := c.lastGPUs()
+	if len(read) != len(devs) {
+		t.Fatalf("the node read %d GPUs' state, want %d", len(read), len(devs))
+	}
+	for _, g := range read {
+		if g.Lost || g.MemoryTotal == 0 || g.MemoryUsed > g.MemoryTotal || g.Utilization < 0 || g.Utilization > 100 {
+			t.Errorf("GPU %d's reading: %+v", g.Index, g)
+		}
+	}
+	s, err := oneGPU.Remote(ctx, time.Duration(0)).Get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Devices) != 1 || s.Devices[0] < 0 || s.Devices[0] >= len(devs) {
+		t.Fatalf("a call for 1 GPU got devices %v", s.Devices)
+	}
+	d := devs[s.Devices[0]]
+	if want := fmt.Sprint(d.Index); s.Visible != want || s.NVIDIA != want {
+		t.Errorf("a call on GPU %d sees CUDA_VISIBLE_DEVICES=%q NVIDIA_VISIBLE_DEVICES=%q, want %q", d.Index, s.Visible, s.NVIDIA, want)
+	}
+	if len(d.CPUs) > 0 && !slices.Equal(s.CPUs, d.CPUs) {
+		t.Errorf("a call on GPU %d runs on CPUs %v, want the device's %v", d.Index, s.CPUs, d.CPUs)
+	}
+	t.Logf("a call for 1 GPU: %+v", s)
+	if _, err := sixtyFour.Remote(ctx, time.Duration(0)).Get(ctx); !errors.Is(err, ErrInfeasible) {
+		t.Errorf("a call for 64 GPUs on a node of %d: %v; want ErrInfeasible", len(devs), err)
+	}
+}
+
 // A node told GPU=2 without devices (no NVML here) still hands out
 // device indexes, with nothing to bind to.
 func TestGPUResourceWithoutDevices(t *testing.T) {

@@ -25,6 +25,7 @@ func bench(args []string, out io.Writer) error {
 	only := fs.String("only", "", "comma-separated experiment ids to run (default: all)")
 	scale := fs.String("scale", "quick", "quick (minutes on 2 cores) or full")
 	dir := fs.String("out", "results", "output directory for <id>.json, figures and REPORT.md")
+	seeds := fs.Int("seeds", 0, "at most this many seeds a point in the experiments that repeat over seeds (fig14a, fig14b; 0: the scale's)")
 	withPeers := fs.Bool("peers", false, "first install (into manta's cache directory) and run the peers the experiments compare with: Ray "+peers.RayVersion+"'s own microbenchmark, about 11 minutes on 2 cores, kept in OUT/peers")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -58,11 +59,17 @@ func bench(args []string, out io.Writer) error {
 	if *only != "" {
 		cmd += " --only " + *only
 	}
+	if *seeds < 0 {
+		return fmt.Errorf("bench: --seeds %d: want 0 (the scale's) or more", *seeds)
+	}
+	if *seeds > 0 {
+		cmd += fmt.Sprintf(" --seeds %d", *seeds)
+	}
 	if *withPeers {
 		cmd += " --peers"
 	}
 	sum, err := benchmarks.Run(ctx, benchmarks.Options{
-		Only: ids, Scale: s, Out: *dir, Progress: out, Terminal: benchmarks.IsTerminal(out), Command: cmd, Peers: *withPeers,
+		Only: ids, Scale: s, Out: *dir, Progress: out, Terminal: benchmarks.IsTerminal(out), Command: cmd, Peers: *withPeers, Seeds: *seeds,
 	})
 	if sum != nil {
 		fmt.Fprintf(out, "wrote %s (%d experiments in %s)\n", sum.Report, len(sum.Results), sum.Elapsed.Round(1e8))

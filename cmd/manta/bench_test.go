@@ -41,6 +41,9 @@ func TestBenchBadInput(t *testing.T) {
 	if err := run([]string{"bench", "--scale", "medium"}, &out); err == nil || !strings.Contains(err.Error(), "medium") {
 		t.Fatalf("bad scale: %v", err)
 	}
+	if err := run([]string{"bench", "--seeds", "-1"}, &out); err == nil || !strings.Contains(err.Error(), "--seeds -1") {
+		t.Fatalf("negative seeds: %v", err)
+	}
 	if err := run([]string{"bench", "extra"}, &out); err == nil {
 		t.Fatal("stray argument accepted")
 	}
