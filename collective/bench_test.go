@@ -32,42 +32,60 @@ var loop = core.RegisterMethod4(memberType, "loop", func(_ *member, ctx context.
 	return float64(after.Mallocs-before.Mallocs) / float64(max(1, iters)), nil
 })
 
-// BenchmarkAllreduce is a ring allreduce of float32 buffers among members
-// on one node: bytes/s is the buffer's size over the time of one
-// allreduce; member-allocs/op counts the heap allocations of a member's
-// process per allreduce (allocs/op is the driver's, which only waits).
+// BenchmarkAllreduce is an allreduce of float32 buffers among members on
+// one node, round the ring and, for a buffer of at most
+// DefaultDirectBytes, in one round: bytes/s is the buffer's size over the
+// time of one allreduce; member-allocs/op counts the heap allocations of
+// a member's process per allreduce (allocs/op is the driver's, which only
+// waits).
 func BenchmarkAllreduce(b *testing.B) {
 	for _, size := range []int{2, 4} {
-		for _, mb := range []int{1, 16, 64} {
-			b.Run(fmt.Sprintf("members=%d/MB=%d", size, mb), func(b *testing.B) {
-				c, err := core.Init(core.Config{Resources: map[string]float64{"CPU": float64(size + 1)}})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer c.Shutdown()
-				ctx := context.Background()
-				actors := make([]core.Actor[member], size)
-				for i := range actors {
-					actors[i] = memberType.Remote()
-				}
-				if err := members.CreateGroup(ctx, "bench", actors, collective.Options{}); err != nil {
-					b.Fatal(err)
-				}
-				n := mb << 20 / 4
-				b.SetBytes(int64(n * 4))
-				b.ReportAllocs()
-				b.ResetTimer()
-				refs := make([]core.Ref[float64], size)
-				for i, a := range actors {
-					refs[i] = loop.Remote(a, ctx, "bench", n, b.N)
-				}
-				allocs, err := core.GetAll(ctx, refs)
-				b.StopTimer()
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.ReportMetric(allocs[0], "member-allocs/op")
-			})
+		// 64 KiB is a small model's gradient (PPO's learner actors sum one
+		// per minibatch): latency, not bandwidth.
+		for _, kb := range []int{64, 1 << 10, 16 << 10, 64 << 10} {
+			algos := []string{"ring"}
+			if kb<<10 <= collective.DefaultDirectBytes {
+				algos = append(algos, "direct")
+			}
+			for _, algo := range algos {
+				benchAllreduce(b, size, kb, algo)
+			}
 		}
 	}
+}
+
+func benchAllreduce(b *testing.B, size, kb int, algo string) {
+	o := collective.Options{}
+	if algo == "ring" {
+		o.DirectBytes = -1
+	}
+	b.Run(fmt.Sprintf("members=%d/KiB=%d/%s", size, kb, algo), func(b *testing.B) {
+		c, err := core.Init(core.Config{Resources: map[string]float64{"CPU": float64(size + 1)}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Shutdown()
+		ctx := context.Background()
+		actors := make([]core.Actor[member], size)
+		for i := range actors {
+			actors[i] = memberType.Remote()
+		}
+		if err := members.CreateGroup(ctx, "bench", actors, o); err != nil {
+			b.Fatal(err)
+		}
+		n := kb << 10 / 4
+		b.SetBytes(int64(n * 4))
+		b.ReportAllocs()
+		b.ResetTimer()
+		refs := make([]core.Ref[float64], size)
+		for i, a := range actors {
+			refs[i] = loop.Remote(a, ctx, "bench", n, b.N)
+		}
+		allocs, err := core.GetAll(ctx, refs)
+		b.StopTimer()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(allocs[0], "member-allocs/op")
+	})
 }

@@ -30,7 +30,10 @@
 //
 // The collectives are rings: Allreduce is a reduce-scatter phase and an
 // allgather phase of Size()-1 steps each, every member sending one
-// segment of its buffer to the next member at each step. Segments are cut
+// segment of its buffer to the next member at each step. A small buffer
+// (Options.DirectBytes, 256 KiB by default) is bound by each step's
+// latency instead, so Allreduce sends it whole to every other member in
+// one round, and each member reduces them all in rank order. Segments are cut
 // into chunks (Options.ChunkBytes) that follow each other around the
 // ring, so a member reduces one chunk while the next is on its way. A
 // chunk is an object of the object store (core.Put) whose reference

@@ -31,12 +31,19 @@ type Options struct {
 	// has received any (default DefaultWindow); later ones follow one for
 	// each received, so the store holds about Window chunks per member.
 	Window int `cbor:"3,keyasint,omitempty"`
+	// DirectBytes is the largest buffer Allreduce sends whole to every
+	// other member in one round, rather than around the ring in
+	// 2×(Size()-1) (default DefaultDirectBytes; negative: always the
+	// ring). Small buffers are bound by a round's latency, not by
+	// bandwidth: a small model's gradient, summed once a minibatch.
+	DirectBytes int `cbor:"4,keyasint,omitempty"`
 }
 
 // Defaults of Options.
 const (
-	DefaultChunkBytes = 8 << 20
-	DefaultWindow     = 4
+	DefaultChunkBytes  = 8 << 20
+	DefaultWindow      = 4
+	DefaultDirectBytes = 256 << 10
 )
 
 func (o Options) withDefaults() Options {
@@ -45,6 +52,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Window <= 0 {
 		o.Window = DefaultWindow
+	}
+	if o.DirectBytes == 0 {
+		o.DirectBytes = DefaultDirectBytes
 	}
 	return o
 }
@@ -239,8 +249,9 @@ type Group struct {
 	watchPrev func(ctx context.Context) error
 	dropPeers func()
 
-	op  sync.Mutex // one collective at a time
-	seq uint64     // the operations begun, under op
+	op      sync.Mutex // one collective at a time
+	seq     uint64     // the operations begun, under op
+	scratch any        // a []float32 or []float64 the operations reuse, under op
 
 	mu     sync.Mutex
 	cur    uint64             // the operation in flight or last begun
@@ -392,19 +403,28 @@ func (g *Group) begin() (uint64, error) {
 	return seq, nil
 }
 
+// failure is why operation seq cannot succeed (the group broke, or
+// another member gave it up), or nil.
+func (g *Group) failure(seq uint64) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.broken != nil {
+		return g.broken
+	}
+	if err := g.aborts[seq]; err != nil {
+		return err
+	}
+	return nil
+}
+
 // recv waits for the delivery of (seq, step, chunk).
 func (g *Group) recv(ctx context.Context, seq uint64, step, chunk int) (arrival, error) {
 	k := msgKey{seq, step, chunk}
 	for {
-		g.mu.Lock()
-		if g.broken != nil {
-			g.mu.Unlock()
-			return arrival{}, g.broken
-		}
-		if err := g.aborts[seq]; err != nil {
-			g.mu.Unlock()
+		if err := g.failure(seq); err != nil {
 			return arrival{}, err
 		}
+		g.mu.Lock()
 		if a, ok := g.msgs[k]; ok {
 			delete(g.msgs, k)
 			g.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"unsafe"
 
 	"manta/core"
@@ -384,13 +385,82 @@ func sigOf[E Float](op string, red Op, extra string) string {
 	return fmt.Sprintf("%s(%T, %v%s)", op, E(0), red, extra)
 }
 
+// allreduceDirect is Allreduce in one round: the member puts its buffer
+// once, sends it to every other member, and reduces every member's in
+// rank order, so each member computes the same bits.
+func allreduceDirect[E Float](ctx context.Context, o *opRun, buf []E, op Op) error {
+	g := o.g
+	n, r := g.size, g.rank
+	e := envelope{Group: g.name, Seq: o.seq, Step: r, From: r, Sig: o.sig}
+	if err := putChunk(&e, buf); err != nil {
+		return err
+	}
+	var receiving atomic.Int32 // the object lives until every receiver has it
+	receiving.Store(int32(n - 1))
+	delivered := func() {
+		if receiving.Add(-1) == 0 {
+			e.release()
+		}
+	}
+	for k := 1; k < n; k++ {
+		g.send(mod(r+k, n), e, delivered)
+	}
+	mine := buf
+	if r != 0 { // buf is about to take rank 0's elements
+		mine = scratch[E](g, len(buf))
+		copy(mine, buf)
+	}
+	for i := range n {
+		if i == r {
+			if i > 0 {
+				reduce(buf, mine, op)
+			}
+			continue
+		}
+		a, data, err := take[E](ctx, o, i, 0, len(buf))
+		if err != nil {
+			return err
+		}
+		if i == 0 {
+			copy(buf, data)
+		} else {
+			reduce(buf, data, op)
+		}
+		a.release()
+	}
+	// Every buffer was sent before its member could know whether it
+	// would give the operation up (a timeout): if one did and its word
+	// has come, fail as the others did.
+	return g.failure(o.seq)
+}
+
+// scratch returns a buffer of n elements of the group's, reused by its
+// operations (one runs at a time).
+func scratch[E Float](g *Group, n int) []E {
+	s, _ := g.scratch.([]E)
+	if cap(s) < n {
+		s = make([]E, n)
+		g.scratch = s
+	}
+	return s[:n]
+}
+
 // Allreduce reduces buf elementwise across the group with op and leaves
-// the result in buf at every member: a ring in two phases
-// (reduce-scatter, then allgather), each segment cut into chunks that
-// follow each other around the ring. Chunks travel as objects of the
-// store: on one node a member reads its predecessor's chunk in place,
-// from another node it is pulled. Every member must call it with a
-// buffer of the same length, or every member fails with ErrMismatch.
+// the result in buf at every member. A buffer of up to
+// Options.DirectBytes goes to every other member in one round, each
+// reducing all of them in rank order; a larger one goes round a ring in
+// two phases (reduce-scatter, then allgather), each segment cut into
+// chunks that follow each other around the ring. Chunks travel as objects
+// of the store: on one node a member reads another's chunk in place, from
+// another node it is pulled. Every member computes the same bits. Every
+// member must call it with a buffer of the same length, or every member
+// fails with ErrMismatch.
+//
+// In one round every member's buffer is sent at once, so a member that
+// calls late, after the others gave the call up (Options.Timeout), may
+// still complete it with every member's contribution, where round the
+// ring it fails with ErrAborted: it fails too only if their word has
+// come first.
 func Allreduce[E Float](ctx context.Context, g *Group, buf []E, op Op) error {
 	sig := sigOf[E]("allreduce", op, fmt.Sprintf(", %d", len(buf)))
 	return g.do(ctx, "allreduce", sig, func(ctx context.Context, o *opRun) error {
@@ -399,6 +469,9 @@ func Allreduce[E Float](ctx context.Context, g *Group, buf []E, op Op) error {
 		}
 		if g.size == 1 {
 			return nil
+		}
+		if len(buf)*int(unsafe.Sizeof(E(0))) <= g.opts.DirectBytes {
+			return allreduceDirect(ctx, o, buf, op)
 		}
 		next := mod(g.rank+1, g.size)
 		err := reduceScatter(ctx, o, buf, op, func(j int, c span) error {
