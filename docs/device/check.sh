@@ -94,6 +94,10 @@ part1)
 	step gpu-test 60 "$bin/gpu.test" -test.v -test.count 1
 	step core-gpu-test 120 bash -c "'$bin/core.test' -test.v -test.count 1 -test.run GPU | tee /dev/stderr | grep -q -- '--- PASS: TestGPUAssignmentOnRealDevices'"
 	step microbenchmark 150 "$bin/manta" microbenchmark --duration 1s --queued 0 --json
+	# Issue 14's 5%: task-life events' cost, on and off in alternating
+	# slices of one run, on the rows where it shows most (~10% on 2 cores).
+	step events-overhead 90 "$bin/manta" microbenchmark --events-overhead --duration 2s \
+		--only single_client_tasks_async,multi_client_tasks_async,1_1_actor_calls_async,1_1_actor_calls_concurrent
 	step fig14a 240 "$bin/manta" bench --only fig14a --scale full --seeds 3 --out "$res/bench"
 	;;
 part2)
