@@ -33,15 +33,16 @@
 // segment of its buffer to the next member at each step. A small buffer
 // (Options.DirectBytes, 256 KiB by default) is bound by each step's
 // latency instead, so Allreduce sends it whole to every other member in
-// one round, and each member reduces them all in rank order. Segments are cut
-// into chunks (Options.ChunkBytes) that follow each other around the
-// ring, so a member reduces one chunk while the next is on its way. A
-// chunk is an object of the object store (core.Put) whose reference
-// travels in an actor call to the next member: on one node the receiver
-// maps the sender's bytes in place (a core.View; no socket, no copy but
-// the Put), and from another node its node pulls them through the
-// transfer path first. The sender keeps the object until the receiver
-// holds it.
+// one round, and each member reduces them all in rank order. Segments
+// are cut into chunks (Options.ChunkBytes) that follow each other around
+// the ring, so a member reduces one chunk while the next is on its way.
+// A chunk travels in an actor call to its receiver: inside the call
+// where its deliveries carry 96 KiB or less in all (the receiver holds
+// it as the call arrives), else as an object of the store (core.Put)
+// whose reference the call carries: on one node the receiver maps the
+// sender's bytes in place (a core.View; no socket, no copy but the Put),
+// and from another node its node pulls them through the transfer path
+// first. The sender keeps the object until the receiver holds it.
 //
 // # Failures
 //

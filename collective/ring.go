@@ -54,11 +54,15 @@ type envelope struct {
 	Sig string `cbor:"6,keyasint,omitempty"`
 	// Elem is the chunk's element size: 4 (F32), 8 (F64), 0 for none.
 	Elem uint8 `cbor:"7,keyasint,omitempty"`
-	// Small chunks (smallChunk bytes or less) are copied out, not mapped.
-	Small bool                `cbor:"11,keyasint,omitempty"`
-	F32   core.Ref[[]float32] `cbor:"8,keyasint"`
-	F64   core.Ref[[]float64] `cbor:"9,keyasint"`
-	Abort *abortMsg           `cbor:"10,keyasint,omitempty"`
+	// Stored says the chunk is an object of the store, referenced by F32
+	// or F64; else Inline holds a small chunk's (smallChunk bytes or
+	// less) elements' bytes as they lie in memory, carried in the
+	// delivery itself.
+	Stored bool                `cbor:"11,keyasint,omitempty"`
+	Inline []byte              `cbor:"12,keyasint,omitempty"`
+	F32    core.Ref[[]float32] `cbor:"8,keyasint"`
+	F64    core.Ref[[]float64] `cbor:"9,keyasint"`
+	Abort  *abortMsg           `cbor:"10,keyasint,omitempty"`
 }
 
 // abortMsg tells the other members that an operation (or the group)
@@ -95,24 +99,23 @@ func (a arrival) release() {
 }
 
 // pin maps e's chunk: in place when it is in this node's store, pulled
-// into it first when another node holds it.
+// into it first when another node holds it; an inline chunk is read
+// where the delivery put it.
 func pin(ctx context.Context, e envelope) arrival {
 	a := arrival{env: e}
 	switch e.Elem {
 	case 4:
-		a.data, a.view, a.err = pinAs(ctx, e.F32, e.Small)
+		a.data, a.view, a.err = pinAs(ctx, e.F32, e.Stored, e.Inline)
 	case 8:
-		a.data, a.view, a.err = pinAs(ctx, e.F64, e.Small)
+		a.data, a.view, a.err = pinAs(ctx, e.F64, e.Stored, e.Inline)
 	}
 	return a
 }
 
-// pinAs maps r's elements, or copies them if small: a value that small
-// travels inline, and a View of it would be a mapping made for it alone.
-func pinAs[E Float](ctx context.Context, r core.Ref[[]E], small bool) (any, interface{ Release() error }, error) {
-	if small {
-		d, err := r.Get(ctx)
-		return d, nil, err
+// pinAs maps r's elements if stored, or takes inline's.
+func pinAs[E Float](ctx context.Context, r core.Ref[[]E], stored bool, inline []byte) (any, interface{ Release() error }, error) {
+	if !stored {
+		return elementsOf[E](inline), nil, nil
 	}
 	v, err := core.GetView(ctx, r)
 	if err != nil {
@@ -121,22 +124,54 @@ func pinAs[E Float](ctx context.Context, r core.Ref[[]E], small bool) (any, inte
 	return v.Data(), v, nil
 }
 
-// smallChunk is the size up to which a chunk is copied out rather than
-// mapped: below core's default InlineBytes, so such a value travels in
-// the delivery's message.
-const smallChunk = 64 << 10
+// elementsOf reads b as the elements it holds: in place where b is
+// aligned for them (as the decoder's fresh slices are), else copied. A
+// trailing partial element is dropped (the receiver's length check
+// fails).
+func elementsOf[E Float](b []byte) []E {
+	size := int(unsafe.Sizeof(E(0)))
+	n := len(b) / size
+	if n == 0 {
+		return []E{}
+	}
+	if uintptr(unsafe.Pointer(&b[0]))%unsafe.Alignof(E(0)) == 0 {
+		return unsafe.Slice((*E)(unsafe.Pointer(&b[0])), n)
+	}
+	out := make([]E, n)
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(&out[0])), n*size), b)
+	return out
+}
 
-// putChunk stores data and sets the envelope's reference to it.
-func putChunk[E Float](e *envelope, data []E) error {
+// smallChunk is how many bytes a chunk's deliveries may carry in all
+// inside themselves (method calls' arguments) rather than as one object
+// of the store: a receiver then holds the chunk when the call arrives,
+// with no request to the node for it, but each receiver's copy passes
+// through the node. It stays under core's default InlineBytes (100 KiB)
+// with the envelope's other fields, and covers a small model's gradient
+// sent to one other member (PPO's on LunarLanderContinuous, 77 KB).
+const smallChunk = 96 << 10
+
+// putChunk sets the envelope's chunk to data, for the given number of
+// receivers: inline when small, else stored and referenced. Inline
+// bytes alias data: the delivery's call encodes them before it returns.
+func putChunk[E Float](e *envelope, data []E, receivers int) error {
 	var err error
-	e.Small = len(data)*int(unsafe.Sizeof(E(0))) <= smallChunk
+	bytes := len(data) * int(unsafe.Sizeof(E(0)))
+	e.Stored = bytes*receivers > smallChunk
+	if !e.Stored && bytes > 0 {
+		e.Inline = unsafe.Slice((*byte)(unsafe.Pointer(&data[0])), bytes)
+	}
 	switch d := any(data).(type) {
 	case []float32:
 		e.Elem = 4
-		e.F32, err = core.Put(d)
+		if e.Stored {
+			e.F32, err = core.Put(d)
+		}
 	case []float64:
 		e.Elem = 8
-		e.F64, err = core.Put(d)
+		if e.Stored {
+			e.F64, err = core.Put(d)
+		}
 	}
 	return err
 }
@@ -265,11 +300,21 @@ func (o *opRun) mismatch(detail string) error {
 // send stores data and delivers it to the next member as (step, chunk).
 func sendChunk[E Float](o *opRun, to, step, chunk int, data []E) error {
 	e := envelope{Group: o.g.name, Seq: o.seq, Step: step, Chunk: chunk, From: o.g.rank, Sig: o.sig}
-	if err := putChunk(&e, data); err != nil {
+	if err := putChunk(&e, data, 1); err != nil {
 		return err
 	}
-	o.g.send(to, e, e.release) // the object lives until the receiver has it
+	o.g.send(to, e, releaseOnceHeld(e))
 	return nil
+}
+
+// releaseOnceHeld is what a sender of e does once the receiver holds it:
+// release its object (nil where there is none, so the sender need not
+// wait to know).
+func releaseOnceHeld(e envelope) func() {
+	if !e.Stored {
+		return nil
+	}
+	return e.release
 }
 
 // take waits for (step, chunk) and returns its elements, want of them,
@@ -392,14 +437,17 @@ func allreduceDirect[E Float](ctx context.Context, o *opRun, buf []E, op Op) err
 	g := o.g
 	n, r := g.size, g.rank
 	e := envelope{Group: g.name, Seq: o.seq, Step: r, From: r, Sig: o.sig}
-	if err := putChunk(&e, buf); err != nil {
+	if err := putChunk(&e, buf, n-1); err != nil {
 		return err
 	}
-	var receiving atomic.Int32 // the object lives until every receiver has it
-	receiving.Store(int32(n - 1))
-	delivered := func() {
-		if receiving.Add(-1) == 0 {
-			e.release()
+	delivered := releaseOnceHeld(e)
+	if delivered != nil { // the object lives until every receiver has it
+		var receiving atomic.Int32
+		receiving.Store(int32(n - 1))
+		delivered = func() {
+			if receiving.Add(-1) == 0 {
+				e.release()
+			}
 		}
 	}
 	for k := 1; k < n; k++ {
