@@ -430,9 +430,10 @@ func sigOf[E Float](op string, red Op, extra string) string {
 	return fmt.Sprintf("%s(%T, %v%s)", op, E(0), red, extra)
 }
 
-// allreduceDirect is Allreduce in one round: the member puts its buffer
-// once, sends it to every other member, and reduces every member's in
-// rank order, so each member computes the same bits.
+// allreduceDirect is Allreduce in one round: the member sends its buffer
+// to every other member (inline, or put once into the store for all of
+// them), and reduces every member's in rank order, so each member
+// computes the same bits.
 func allreduceDirect[E Float](ctx context.Context, o *opRun, buf []E, op Op) error {
 	g := o.g
 	n, r := g.size, g.rank
@@ -498,8 +499,9 @@ func scratch[E Float](g *Group, n int) []E {
 // Options.DirectBytes goes to every other member in one round, each
 // reducing all of them in rank order; a larger one goes round a ring in
 // two phases (reduce-scatter, then allgather), each segment cut into
-// chunks that follow each other around the ring. Chunks travel as objects
-// of the store: on one node a member reads another's chunk in place, from
+// chunks that follow each other around the ring. Small chunks travel
+// inside the calls that deliver them, larger ones as objects of the
+// store: on one node a member reads another's chunk in place, from
 // another node it is pulled. Every member computes the same bits. Every
 // member must call it with a buffer of the same length, or every member
 // fails with ErrMismatch.
