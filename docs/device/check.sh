@@ -51,8 +51,9 @@ bin=$work/bin
 res=$work/$part
 mkdir -p "$res"
 exec > >(tee "$OUT/$part.log") 2>&1
-# NVML's library comes with the driver; the image keeps it outside the
-# loader's default path.
+# NVML's library comes with the driver, which the image mounts under
+# /usr/local/nvidia (the device tool's KINDS.md): perhaps outside the
+# loader's path.
 for d in /usr/local/nvidia/lib64 /usr/lib/x86_64-linux-gnu; do
 	if [ -e "$d/libnvidia-ml.so.1" ]; then
 		export LD_LIBRARY_PATH=$d${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
