@@ -47,7 +47,7 @@
 // returns; centered-rank fitness shaping; Adam with L2; observation
 // normalisation. ESConfig.Refine gives a run a second stage (more pairs,
 // smaller noise and steps after some env steps): BipedalWalker-v3's
-// defaults use one, and pass 300 on seeds 1 and 3 (not on seed 2). (PPO's
+// defaults use one, and pass 300 on seeds 1, 3 and 4 (not on seed 2). (PPO's
 // BipedalWalker-v3 defaults double its batch instead, and anneal its
 // learning rate over 8M steps; they pass 300 on seeds 0 to 3 and 5, not
 // on seed 4; see PPODefaults.)
