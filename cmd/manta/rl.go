@@ -115,18 +115,12 @@ func rlCommand(args []string, out io.Writer) error {
 	switch algo {
 	case "ppo":
 		cfg := rl.PPODefaults(*env)
-		if *envs > 0 {
-			cfg.EnvsPerWorker = *envs
-		}
-		if *rollout > 0 {
-			cfg.Steps = *rollout
-		}
+		setIfGiven(&cfg.EnvsPerWorker, *envs)
+		setIfGiven(&cfg.Steps, *rollout)
 		cfg.Workers, cfg.Seed, cfg.Sync, cfg.MaxWall, cfg.Progress = *workers, *seed, *sync, *maxWall, progress
 		cfg.Learners, cfg.Overlap = *learnerActors, *overlap
 		cfg.CheckpointPath, cfg.CheckpointEvery, cfg.Resume = *checkpoint, *checkpointEvery, resume
-		if *steps > 0 {
-			cfg.TotalSteps = *steps
-		}
+		setIfGiven(&cfg.TotalSteps, *steps)
 		if *lr != 0 {
 			cfg.LR = *lr
 		}
@@ -136,17 +130,11 @@ func rlCommand(args []string, out io.Writer) error {
 		run = func(ctx context.Context) (*rl.Result, error) { return rl.TrainPPO(ctx, cfg) }
 	case "a2c":
 		cfg := rl.A2CDefaults(*env)
-		if *envs > 0 {
-			cfg.EnvsPerWorker = *envs
-		}
-		if *rollout > 0 {
-			cfg.Steps = *rollout
-		}
+		setIfGiven(&cfg.EnvsPerWorker, *envs)
+		setIfGiven(&cfg.Steps, *rollout)
 		cfg.Workers, cfg.Seed, cfg.Sync, cfg.MaxWall, cfg.Progress = *workers, *seed, *sync, *maxWall, progress
 		cfg.CheckpointPath, cfg.CheckpointEvery, cfg.Resume = *checkpoint, *checkpointEvery, resume
-		if *steps > 0 {
-			cfg.TotalSteps = *steps
-		}
+		setIfGiven(&cfg.TotalSteps, *steps)
 		if *lr != 0 {
 			cfg.LR = *lr
 		}
@@ -158,9 +146,7 @@ func rlCommand(args []string, out io.Writer) error {
 		cfg := rl.ESDefaults(*env)
 		cfg.Workers, cfg.Seed, cfg.MaxWall, cfg.Progress = *workers, *seed, *maxWall, progress
 		cfg.CheckpointPath, cfg.CheckpointEvery, cfg.Resume = *checkpoint, *checkpointEvery, resume
-		if *steps > 0 {
-			cfg.TotalSteps = *steps
-		}
+		setIfGiven(&cfg.TotalSteps, *steps)
 		if *lr != 0 {
 			cfg.LR = *lr
 		}
@@ -296,4 +282,12 @@ func rlRender(args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "%s: %s on %s, return %.2f, %d frames\n", *file, ck.Algo, ck.Env, ret, len(anim.Image))
 	return nil
+}
+
+// setIfGiven sets *field to a flag's value where one was given (positive):
+// 0 keeps the algorithm's default.
+func setIfGiven(field *int, flag int) {
+	if flag > 0 {
+		*field = flag
+	}
 }
