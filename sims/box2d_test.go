@@ -1,9 +1,13 @@
 package sims
 
 import (
+	"encoding/binary"
+	"hash"
 	"hash/fnv"
 	"math"
 	"testing"
+
+	"manta/internal/box2d"
 )
 
 // box2dPinned is what the heuristic controllers scored on seeds 0-9 before
@@ -114,6 +118,66 @@ func TestBox2DHeuristicScoresPinned(t *testing.T) {
 				t.Errorf("%s seed %d: return %v in %d steps, digest %#x; pinned %v in %d, %#x",
 					id, seed, got.ret, got.steps, got.digest, want.ret, want.steps, want.digest)
 			}
+		}
+	}
+}
+
+// box2dRandomPinned is the FNV-1a digest of every body's position, angle
+// and velocities (float64 bits) after each of 20,000 steps of uniformly
+// random actions (episodes reset as BenchmarkStep does), from before the
+// solver's early exits. Random actions reach what the heuristics avoid
+// (falls, hard landings, a leg hitting the ground fast enough for a
+// time-of-impact sub-step), and the digest reads the physics' state
+// itself rather than the observations rounded to float32.
+var box2dRandomPinned = map[string]uint64{
+	"LunarLander-v3":           0x7be4acc53a3d48a9,
+	"LunarLanderContinuous-v3": 0xae1350276554ddfb,
+	"BipedalWalker-v3":         0xb52d80975782bb1b,
+}
+
+// worldDigest hashes the state of every body in w into h.
+func worldDigest(h hash.Hash64, w *box2d.B2World) {
+	var buf [8]byte
+	for b := w.GetBodyList(); b != nil; b = b.GetNext() {
+		p, v := b.GetPosition(), b.GetLinearVelocity()
+		for _, x := range [...]float64{p.X, p.Y, b.GetAngle(), v.X, v.Y, b.GetAngularVelocity()} {
+			binary.LittleEndian.PutUint64(buf[:], math.Float64bits(x))
+			h.Write(buf[:])
+		}
+	}
+}
+
+func TestBox2DRandomActionStatesPinned(t *testing.T) {
+	for _, id := range []string{"LunarLander-v3", "LunarLanderContinuous-v3", "BipedalWalker-v3"} {
+		env := mustMake(t, id)
+		ad := env.ActionSpace().Dim()
+		acts := randomActions(env.ActionSpace(), 1024, 1)
+		if _, err := env.Reset(0); err != nil {
+			t.Fatal(err)
+		}
+		var world *box2d.B2World // made at the first reset, then refilled
+		switch m := env.(*episode).m.(type) {
+		case *lunarLander:
+			world = m.world
+		case *lunarLanderContinuous:
+			world = m.world
+		case *bipedalWalker:
+			world = m.world
+		}
+		h := fnv.New64a()
+		for k := range 20000 {
+			i := k & 1023 * ad
+			_, _, term, trunc, err := env.Step(acts[i : i+ad])
+			if err != nil {
+				t.Fatal(err)
+			}
+			worldDigest(h, world)
+			if term || trunc {
+				env.Reset(NoSeed)
+			}
+		}
+		if got, want := h.Sum64(), box2dRandomPinned[id]; got != want {
+			t.Errorf("%s: digest %#x, pinned %#x", id, got, want)
 		}
 	}
 }
