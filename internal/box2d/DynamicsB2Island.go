@@ -442,9 +442,7 @@ func (island *B2Island) SolveTOI(subStep B2TimeStep, toiIndexA int, toiIndexB in
 	contactSolver.InitializeVelocityConstraints()
 
 	// Solve velocity constraints.
-	for i := 0; i < subStep.VelocityIterations; i++ {
-		contactSolver.SolveVelocityConstraints()
-	}
+	contactSolver.solveVelocityToFixedPoint(subStep.VelocityIterations, island.M_bodyCount)
 
 	// Don't store the TOI contact forces for warm starting
 	// because they can be quite large.
