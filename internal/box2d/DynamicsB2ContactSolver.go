@@ -8,6 +8,7 @@ import (
 type B2VelocityConstraintPoint struct {
 	RA             B2Vec2
 	RB             B2Vec2
+	angularA       B2Vec2 // wA × RA, constant on a still body A: see stillA
 	NormalImpulse  float64
 	TangentImpulse float64
 	NormalMass     float64
@@ -29,6 +30,13 @@ type B2ContactVelocityConstraint struct {
 	TangentSpeed       float64
 	PointCount         int
 	ContactIndex       int
+
+	// staticA is body A's type, set by Init. stillA, set by
+	// InitializeVelocityConstraints, says that body A is static and its
+	// velocity's bits are all zero: they stay +0 through every pass (each
+	// pass subtracts its zero inverse mass times a finite impulse, ±0), so
+	// a one-point contact's pass can skip A's half (solveOnePointOnStill).
+	staticA, stillA bool
 }
 
 type B2ContactSolverDef struct {
@@ -126,6 +134,7 @@ func (solver *B2ContactSolver) Init(def *B2ContactSolverDef) {
 		vc.InvMassB = bodyB.M_invMass
 		vc.InvIA = bodyA.M_invI
 		vc.InvIB = bodyB.M_invI
+		vc.staticA = bodyA.M_type == B2BodyType.B2_staticBody
 		vc.ContactIndex = i
 		vc.PointCount = pointCount
 		vc.K.SetZero()
@@ -227,6 +236,7 @@ func (solver *B2ContactSolver) InitializeVelocityConstraints() {
 		worldManifold.Initialize(manifold, xfA, radiusA, xfB, radiusB)
 
 		vc.Normal = worldManifold.Normal
+		vc.stillA = vc.staticA && math.Float64bits(vA.X)|math.Float64bits(vA.Y)|math.Float64bits(wA) == 0
 
 		pointCount := vc.PointCount
 		for j := 0; j < pointCount; j++ {
@@ -234,6 +244,7 @@ func (solver *B2ContactSolver) InitializeVelocityConstraints() {
 
 			vcp.RA = B2Vec2Sub(worldManifold.Points[j], cA)
 			vcp.RB = B2Vec2Sub(worldManifold.Points[j], cB)
+			vcp.angularA = B2Vec2CrossScalarVector(wA, vcp.RA)
 
 			rnA := B2Vec2Cross(vcp.RA, vc.Normal)
 			rnB := B2Vec2Cross(vcp.RB, vc.Normal)
@@ -393,9 +404,55 @@ func (solver *B2ContactSolver) appendVelocityState(dst []uint64, bodies int) []u
 	return dst
 }
 
+// solveOnePointOnStill is SolveVelocityConstraints' pass over a
+// one-point contact whose body A is still (vc.stillA: a leg or a lander on
+// the ground), bit for bit while velocities are finite. It leaves out A's
+// half of the pass: A's velocity, (+0, +0) and +0, is neither read nor
+// written, since subtracting +0 changes nothing and the update would
+// leave it +0; what it would add, wA × RA, is a pair of signed zeros that
+// depend only on RA's signs, kept as vcp.angularA and subtracted as
+// before, so that a -0 turns +0 exactly where it did.
+func (solver *B2ContactSolver) solveOnePointOnStill(vc *B2ContactVelocityConstraint) {
+	vel := &solver.M_velocities[vc.IndexB]
+	vB, wB := vel.V, vel.W
+	mB, iB := vc.InvMassB, vc.InvIB
+	normal := vc.Normal
+	tangent := B2Vec2CrossVectorScalar(normal, 1.0)
+	vcp := &vc.Points[0]
+
+	// Tangent, as in SolveVelocityConstraints.
+	dv := B2Vec2Add(vB, B2Vec2Sub(B2Vec2CrossScalarVector(wB, vcp.RB), vcp.angularA))
+	vt := B2Vec2Dot(dv, tangent) - vc.TangentSpeed
+	lambda := vcp.TangentMass * (-vt)
+	maxFriction := vc.Friction * vcp.NormalImpulse
+	newImpulse := B2FloatClamp(vcp.TangentImpulse+lambda, -maxFriction, maxFriction)
+	lambda = newImpulse - vcp.TangentImpulse
+	vcp.TangentImpulse = newImpulse
+	P := B2Vec2MulScalar(lambda, tangent)
+	vB = B2Vec2Add(vB, B2Vec2MulScalar(mB, P))
+	wB += iB * B2Vec2Cross(vcp.RB, P)
+
+	// Normal.
+	dv = B2Vec2Add(vB, B2Vec2Sub(B2Vec2CrossScalarVector(wB, vcp.RB), vcp.angularA))
+	vn := B2Vec2Dot(dv, normal)
+	lambda = -vcp.NormalMass * (vn - vcp.VelocityBias)
+	newImpulse = maxZero(vcp.NormalImpulse + lambda)
+	lambda = newImpulse - vcp.NormalImpulse
+	vcp.NormalImpulse = newImpulse
+	P = B2Vec2MulScalar(lambda, normal)
+	vB = B2Vec2Add(vB, B2Vec2MulScalar(mB, P))
+	wB += iB * B2Vec2Cross(vcp.RB, P)
+
+	vel.V, vel.W = vB, wB
+}
+
 func (solver *B2ContactSolver) SolveVelocityConstraints() {
 	for i := 0; i < solver.M_count; i++ {
 		vc := &solver.M_velocityConstraints[i]
+		if vc.stillA && vc.PointCount == 1 {
+			solver.solveOnePointOnStill(vc)
+			continue
+		}
 
 		indexA := vc.IndexA
 		indexB := vc.IndexB
