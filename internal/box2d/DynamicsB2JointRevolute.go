@@ -113,6 +113,13 @@ type B2RevoluteJoint struct {
 	solve33Det  float64
 	solve33EyEz B2Vec3
 	solve22Det  float64
+
+	// What SolveVelocityConstraints does in this step, decided once by
+	// InitVelocityConstraints from what does not change within a step:
+	// whether the motor is solved and up to what impulse, and whether the
+	// limit is (limitState then says which side).
+	solveMotor, solveLimit bool
+	maxMotorImpulse        float64
 }
 
 // / The local anchor point relative to bodyA's origin.
@@ -283,6 +290,10 @@ func (joint *B2RevoluteJoint) InitVelocityConstraints(data *B2SolverData) {
 		joint.M_limitState = B2LimitState.E_inactiveLimit
 	}
 
+	joint.solveMotor = joint.M_enableMotor && joint.M_limitState != B2LimitState.E_equalLimits && !fixedRotation
+	joint.solveLimit = joint.M_enableLimit && joint.M_limitState != B2LimitState.E_inactiveLimit && !fixedRotation
+	joint.maxMotorImpulse = data.Step.Dt * joint.M_maxMotorTorque
+
 	if data.Step.WarmStarting {
 		// Scale impulses to support a variable time step.
 		joint.M_impulse.OperatorScalarMultInplace(data.Step.DtRatio)
@@ -317,14 +328,12 @@ func (joint *B2RevoluteJoint) SolveVelocityConstraints(data *B2SolverData) {
 	iA := joint.M_invIA
 	iB := joint.M_invIB
 
-	fixedRotation := (iA+iB == 0.0)
-
 	// Solve motor constraint.
-	if joint.M_enableMotor && joint.M_limitState != B2LimitState.E_equalLimits && !fixedRotation {
+	if joint.solveMotor {
 		Cdot := wB - wA - joint.M_motorSpeed
 		impulse := -joint.M_motorMass * Cdot
 		oldImpulse := joint.M_motorImpulse
-		maxImpulse := data.Step.Dt * joint.M_maxMotorTorque
+		maxImpulse := joint.maxMotorImpulse
 		joint.M_motorImpulse = B2FloatClamp(joint.M_motorImpulse+impulse, -maxImpulse, maxImpulse)
 		impulse = joint.M_motorImpulse - oldImpulse
 
@@ -333,7 +342,7 @@ func (joint *B2RevoluteJoint) SolveVelocityConstraints(data *B2SolverData) {
 	}
 
 	// Solve limit constraint.
-	if joint.M_enableLimit && joint.M_limitState != B2LimitState.E_inactiveLimit && !fixedRotation {
+	if joint.solveLimit {
 		Cdot1 := B2Vec2Sub(B2Vec2Sub(B2Vec2Add(vB, B2Vec2CrossScalarVector(wB, joint.M_rB)), vA), B2Vec2CrossScalarVector(wA, joint.M_rA))
 		Cdot2 := wB - wA
 		Cdot := MakeB2Vec3(Cdot1.X, Cdot1.Y, Cdot2)
