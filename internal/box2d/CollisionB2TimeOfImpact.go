@@ -61,29 +61,47 @@ var B2SeparationFunction_Type = struct {
 }
 
 type B2SeparationFunction struct {
-	M_proxyA           *B2DistanceProxy
-	M_proxyB           *B2DistanceProxy
-	M_sweepA, M_sweepB B2Sweep
-	M_type             uint8
-	M_localPoint       B2Vec2
-	M_axis             B2Vec2
+	M_proxyA       *B2DistanceProxy
+	M_proxyB       *B2DistanceProxy
+	sweepA, sweepB sweepTransforms // set by B2TimeOfImpact
+	M_type         uint8
+	M_localPoint   B2Vec2
+	M_axis         B2Vec2
+}
+
+// sweepTransforms is a sweep whose last transform is kept: B2TimeOfImpact
+// asks for the same time again and again (t1 for the distance, for
+// Initialize and for the first Evaluate; the root finder's last t as the
+// next FindMinSeparation's t2), and each transform costs a math.Sincos.
+// GetTransform is a function of the sweep and the time alone, so a kept
+// transform is the one it would compute.
+type sweepTransforms struct {
+	sweep B2Sweep
+	beta  float64
+	xf    B2Transform
+	valid bool
+}
+
+// at is sweep.GetTransform at beta, computed unless beta's bits are those
+// of the last call.
+func (s *sweepTransforms) at(beta float64) B2Transform {
+	if !s.valid || math.Float64bits(beta) != math.Float64bits(s.beta) {
+		s.sweep.GetTransform(&s.xf, beta)
+		s.beta, s.valid = beta, true
+	}
+	return s.xf
 }
 
 // TODO_ERIN might not need to return the separation
-func (sepfunc *B2SeparationFunction) Initialize(cache *B2SimplexCache, proxyA *B2DistanceProxy, sweepA B2Sweep, proxyB *B2DistanceProxy, sweepB B2Sweep, t1 float64) float64 {
+func (sepfunc *B2SeparationFunction) Initialize(cache *B2SimplexCache, proxyA *B2DistanceProxy, proxyB *B2DistanceProxy, t1 float64) float64 {
 
 	sepfunc.M_proxyA = proxyA
 	sepfunc.M_proxyB = proxyB
 	count := cache.Count
 	B2Assert(0 < count && count < 3)
 
-	sepfunc.M_sweepA = sweepA
-	sepfunc.M_sweepB = sweepB
-
-	xfA := MakeB2Transform()
-	xfB := MakeB2Transform()
-	sepfunc.M_sweepA.GetTransform(&xfA, t1)
-	sepfunc.M_sweepB.GetTransform(&xfB, t1)
+	xfA := sepfunc.sweepA.at(t1)
+	xfB := sepfunc.sweepB.at(t1)
 
 	if count == 1 {
 		sepfunc.M_type = B2SeparationFunction_Type.E_points
@@ -149,11 +167,8 @@ func (sepfunc *B2SeparationFunction) Initialize(cache *B2SimplexCache, proxyA *B
 
 func (sepfunc *B2SeparationFunction) FindMinSeparation(indexA *int, indexB *int, t float64) float64 {
 
-	xfA := MakeB2Transform()
-	xfB := MakeB2Transform()
-
-	sepfunc.M_sweepA.GetTransform(&xfA, t)
-	sepfunc.M_sweepB.GetTransform(&xfB, t)
+	xfA := sepfunc.sweepA.at(t)
+	xfB := sepfunc.sweepB.at(t)
 
 	switch sepfunc.M_type {
 	case B2SeparationFunction_Type.E_points:
@@ -218,11 +233,8 @@ func (sepfunc *B2SeparationFunction) FindMinSeparation(indexA *int, indexB *int,
 
 func (sepfunc *B2SeparationFunction) Evaluate(indexA int, indexB int, t float64) float64 {
 
-	xfA := MakeB2Transform()
-	xfB := MakeB2Transform()
-
-	sepfunc.M_sweepA.GetTransform(&xfA, t)
-	sepfunc.M_sweepB.GetTransform(&xfB, t)
+	xfA := sepfunc.sweepA.at(t)
+	xfB := sepfunc.sweepB.at(t)
 
 	switch sepfunc.M_type {
 	case B2SeparationFunction_Type.E_points:
@@ -282,13 +294,16 @@ func B2TimeOfImpact(output *B2TOIOutput, input *B2TOIInput) {
 	proxyA := &input.ProxyA
 	proxyB := &input.ProxyB
 
-	sweepA := input.SweepA
-	sweepB := input.SweepB
+	// The separation function is made once, not at each iteration as in
+	// Box2D, so that its sweeps keep their last transforms throughout.
+	var fcn B2SeparationFunction
+	fcn.sweepA.sweep = input.SweepA
+	fcn.sweepB.sweep = input.SweepB
 
 	// Large rotations can make the root finder fail, so we normalize the
 	// sweep angles.
-	sweepA.Normalize()
-	sweepB.Normalize()
+	fcn.sweepA.sweep.Normalize()
+	fcn.sweepB.sweep.Normalize()
 
 	tMax := input.TMax
 
@@ -313,16 +328,10 @@ func B2TimeOfImpact(output *B2TOIOutput, input *B2TOIInput) {
 	// This loop terminates when an axis is repeated (no progress is made).
 	for {
 
-		xfA := MakeB2Transform()
-		xfB := MakeB2Transform()
-
-		sweepA.GetTransform(&xfA, t1)
-		sweepB.GetTransform(&xfB, t1)
-
 		// Get the distance between shapes. We can also use the results
 		// to get a separating axis.
-		distanceInput.TransformA = xfA
-		distanceInput.TransformB = xfB
+		distanceInput.TransformA = fcn.sweepA.at(t1)
+		distanceInput.TransformB = fcn.sweepB.at(t1)
 		distanceOutput := MakeB2DistanceOutput()
 		B2Distance(&distanceOutput, &cache, &distanceInput)
 
@@ -342,8 +351,7 @@ func B2TimeOfImpact(output *B2TOIOutput, input *B2TOIInput) {
 		}
 
 		// Initialize the separating axis.
-		var fcn B2SeparationFunction
-		fcn.Initialize(&cache, proxyA, sweepA, proxyB, sweepB, t1)
+		fcn.Initialize(&cache, proxyA, proxyB, t1)
 
 		// Compute the TOI on the separating axis. We do this by successively
 		// resolving the deepest point. This loop is bounded by the number of vertices.
