@@ -574,6 +574,7 @@ func (body *B2Body) SetType(bodytype uint8) {
 	}
 
 	body.M_type = bodytype
+	body.M_world.movableStale = true
 
 	body.ResetMassData()
 

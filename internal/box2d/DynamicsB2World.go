@@ -1,6 +1,6 @@
 package box2d
 
-import ()
+import "math"
 
 /// The world class manages all physics entities, dynamic simulation,
 /// and asynchronous queries. The world also contains efficient memory
@@ -58,6 +58,14 @@ type B2World struct {
 	island      B2Island
 	toiIsland   B2Island
 	islandStack []*B2Body
+
+	// movableBodies are the bodies that are not static, in the body list's
+	// order, rebuilt when movableStale (see movable). staticAdvanced are
+	// static bodies whose sweep's Alpha0 the time-of-impact solve may
+	// have moved from 0 since it last reset them.
+	movableBodies  []*B2Body
+	movableStale   bool
+	staticAdvanced []*B2Body
 	// toiInput is SolveTOI's: on the stack it would escape, as a distance
 	// proxy of an edge points into itself.
 	toiInput B2TOIInput
@@ -208,6 +216,7 @@ func (world *B2World) CreateBody(def *B2BodyDef) *B2Body {
 	}
 	world.M_bodyList = b
 	world.M_bodyCount++
+	world.movableStale = true
 
 	return b
 }
@@ -279,6 +288,49 @@ func (world *B2World) DestroyBody(b *B2Body) {
 	}
 
 	world.M_bodyCount--
+	world.movableStale = true
+}
+
+// movable returns the world's bodies that are not static, in the body
+// list's order. The step's loops over bodies do nothing to a static one,
+// and static bodies can be most of a world's (BipedalWalker's terrain is
+// 199 of its 204), so the step loops over these instead:
+//   - Solve's seeds and its fixtures' synchronisation skip static bodies;
+//   - a static body's island flag is clear between steps (each island
+//     clears its static bodies' flags after it solves, a time-of-impact
+//     event all of its bodies'), and the rebuild clears it on a body
+//     that has just become static, as Solve's own clearing would;
+//   - a static body's force and torque stay zero (the Apply methods
+//     refuse it, SetType zeroes them), so ClearForces has nothing to do;
+//   - its sweep's Alpha0 can leave 0 only where the time-of-impact solve
+//     advances it, which adds it to staticAdvanced for the next reset
+//     (advancing).
+func (world *B2World) movable() []*B2Body {
+	if !world.movableStale {
+		return world.movableBodies
+	}
+	world.movableBodies = world.movableBodies[:0]
+	for b := world.M_bodyList; b != nil; b = b.M_next {
+		if b.M_type != B2BodyType.B2_staticBody {
+			world.movableBodies = append(world.movableBodies, b)
+			continue
+		}
+		b.M_flags &= ^B2Body_Flags.E_islandFlag
+		if math.Float64bits(b.M_sweep.Alpha0) != 0 {
+			world.staticAdvanced = append(world.staticAdvanced, b)
+		}
+	}
+	world.movableStale = false
+	return world.movableBodies
+}
+
+// advancing notes that the time-of-impact solve advances b's sweep: a
+// static body whose Alpha0 is still 0 is added to staticAdvanced for the
+// next reset of Alpha0s (one with another is there already).
+func (world *B2World) advancing(b *B2Body) {
+	if b.M_type == B2BodyType.B2_staticBody && math.Float64bits(b.M_sweep.Alpha0) == 0 {
+		world.staticAdvanced = append(world.staticAdvanced, b)
+	}
 }
 
 func (world *B2World) CreateJoint(def B2JointDefInterface) B2JointInterface {
@@ -446,8 +498,9 @@ func (world *B2World) Solve(step B2TimeStep) {
 		world.M_contactManager.M_contactListener,
 	)
 
-	// Clear all the island flags.
-	for b := world.M_bodyList; b != nil; b = b.M_next {
+	// Clear all the island flags (static bodies' are: see movable).
+	movable := world.movable()
+	for _, b := range movable {
 		b.M_flags &= ^B2Body_Flags.E_islandFlag
 	}
 	for c := world.M_contactManager.M_contactList; c != nil; c = c.GetNext() {
@@ -463,7 +516,7 @@ func (world *B2World) Solve(step B2TimeStep) {
 	world.islandStack = grow(world.islandStack, stackSize)
 	stack := world.islandStack
 
-	for seed := world.M_bodyList; seed != nil; seed = seed.M_next {
+	for _, seed := range movable {
 		if (seed.M_flags & B2Body_Flags.E_islandFlag) != 0x0000 {
 			continue
 		}
@@ -580,7 +633,7 @@ func (world *B2World) Solve(step B2TimeStep) {
 	}
 
 	// Synchronize fixtures, check for out of range bodies.
-	for b := world.M_bodyList; b != nil; b = b.GetNext() {
+	for _, b := range movable {
 		// If a body was not in an island then it did not move.
 		if (b.M_flags & B2Body_Flags.E_islandFlag) == 0 {
 			continue
@@ -605,10 +658,14 @@ func (world *B2World) SolveTOI(step B2TimeStep) {
 	island.Reset(2*B2_maxTOIContacts, B2_maxTOIContacts, 0, world.M_contactManager.M_contactListener)
 
 	if world.M_stepComplete {
-		for b := world.M_bodyList; b != nil; b = b.M_next {
+		for _, b := range world.movable() {
 			b.M_flags &= ^B2Body_Flags.E_islandFlag
 			b.M_sweep.Alpha0 = 0.0
 		}
+		for _, b := range world.staticAdvanced {
+			b.M_sweep.Alpha0 = 0.0
+		}
+		world.staticAdvanced = world.staticAdvanced[:0]
 
 		for c := world.M_contactManager.M_contactList; c != nil; c = c.GetNext() {
 			// Invalidate TOI
@@ -678,9 +735,11 @@ func (world *B2World) SolveTOI(step B2TimeStep) {
 
 				if bA.M_sweep.Alpha0 < bB.M_sweep.Alpha0 {
 					alpha0 = bB.M_sweep.Alpha0
+					world.advancing(bA)
 					bA.M_sweep.Advance(alpha0)
 				} else if bB.M_sweep.Alpha0 < bA.M_sweep.Alpha0 {
 					alpha0 = bA.M_sweep.Alpha0
+					world.advancing(bB)
 					bB.M_sweep.Advance(alpha0)
 				}
 
@@ -735,6 +794,8 @@ func (world *B2World) SolveTOI(step B2TimeStep) {
 		backup1 := bA.M_sweep
 		backup2 := bB.M_sweep
 
+		world.advancing(bA)
+		world.advancing(bB)
 		bA.Advance(minAlpha)
 		bB.Advance(minAlpha)
 
@@ -805,6 +866,7 @@ func (world *B2World) SolveTOI(step B2TimeStep) {
 					// Tentatively advance the body to the TOI.
 					backup := other.M_sweep
 					if (other.M_flags & B2Body_Flags.E_islandFlag) == 0 {
+						world.advancing(other)
 						other.Advance(minAlpha)
 					}
 
@@ -931,8 +993,10 @@ func (world *B2World) Step(dt float64, velocityIterations int, positionIteration
 	world.M_flags &= ^B2World_Flags.E_locked
 }
 
+// ClearForces zeroes every body's force and torque (a static body's are
+// zero: see movable).
 func (world *B2World) ClearForces() {
-	for body := world.M_bodyList; body != nil; body = body.GetNext() {
+	for _, body := range world.movable() {
 		body.M_force.SetZero()
 		body.M_torque = 0.0
 	}

@@ -34,6 +34,7 @@ func (world *B2World) Reset(gravity B2Vec2) {
 
 	world.M_bodyList, world.M_jointList = nil, nil
 	world.M_bodyCount, world.M_jointCount = 0, 0
+	world.movableStale, world.staticAdvanced = true, world.staticAdvanced[:0]
 	world.M_warmStarting = true
 	world.M_continuousPhysics = true
 	world.M_subStepping = false

@@ -33,6 +33,9 @@
 //     velocity passes stop at their fixed point (a pass that changes no
 //     bit), and the time-of-impact search keeps each sweep's last
 //     transform.
+//   - The step's loops over bodies walk only the bodies that are not
+//     static (B2World.movable), since they do nothing to a static one:
+//     BipedalWalker's terrain is 199 static bodies of its 204.
 //   - The contact registers are filled at package initialisation, not
 //     lazily (a race between worlds on different goroutines).
 //
