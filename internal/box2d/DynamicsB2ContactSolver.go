@@ -35,7 +35,7 @@ type B2ContactVelocityConstraint struct {
 	// InitializeVelocityConstraints, says that body A is static and its
 	// velocity's bits are all zero: they stay +0 through every pass (each
 	// pass subtracts its zero inverse mass times a finite impulse, ±0), so
-	// a one-point contact's pass can skip A's half (solveOnePointOnStill).
+	// the contact's pass can skip A's half (solveOnStill).
 	staticA, stillA bool
 }
 
@@ -75,9 +75,6 @@ type B2ContactSolver struct {
 ///////////////////////////////////////////////////////////////////////////////
 ///////////////////////////////////////////////////////////////////////////////
 ///////////////////////////////////////////////////////////////////////////////
-
-// // Solver debugging is normally disabled because the block solver sometimes has to deal with a poorly conditioned effective mass matrix.
-const B2_DEBUG_SOLVER = 0
 
 var g_blockSolve = true
 
@@ -404,53 +401,112 @@ func (solver *B2ContactSolver) appendVelocityState(dst []uint64, bodies int) []u
 	return dst
 }
 
-// solveOnePointOnStill is SolveVelocityConstraints' pass over a
-// one-point contact whose body A is still (vc.stillA: a leg or a lander on
-// the ground), bit for bit while velocities are finite. It leaves out A's
-// half of the pass: A's velocity, (+0, +0) and +0, is neither read nor
-// written, since subtracting +0 changes nothing and the update would
-// leave it +0; what it would add, wA × RA, is a pair of signed zeros that
-// depend only on RA's signs, kept as vcp.angularA and subtracted as
-// before, so that a -0 turns +0 exactly where it did.
-func (solver *B2ContactSolver) solveOnePointOnStill(vc *B2ContactVelocityConstraint) {
+// solveOnStill is SolveVelocityConstraints' pass over a contact whose
+// body A is still (vc.stillA: a leg or a lander on the ground), bit for
+// bit while velocities are finite. It leaves out A's half of the pass:
+// A's velocity, (+0, +0) and +0, is neither read nor written, since
+// subtracting +0 changes nothing and the update would leave it +0; what
+// it would add, wA × RA, is a pair of signed zeros that depend only on
+// RA's signs, kept as vcp.angularA and subtracted as before, so that a -0
+// turns +0 exactly where it did.
+func (solver *B2ContactSolver) solveOnStill(vc *B2ContactVelocityConstraint) {
 	vel := &solver.M_velocities[vc.IndexB]
 	vB, wB := vel.V, vel.W
 	mB, iB := vc.InvMassB, vc.InvIB
 	normal := vc.Normal
 	tangent := B2Vec2CrossVectorScalar(normal, 1.0)
-	vcp := &vc.Points[0]
 
-	// Tangent, as in SolveVelocityConstraints.
-	dv := B2Vec2Add(vB, B2Vec2Sub(B2Vec2CrossScalarVector(wB, vcp.RB), vcp.angularA))
-	vt := B2Vec2Dot(dv, tangent) - vc.TangentSpeed
-	lambda := vcp.TangentMass * (-vt)
-	maxFriction := vc.Friction * vcp.NormalImpulse
-	newImpulse := B2FloatClamp(vcp.TangentImpulse+lambda, -maxFriction, maxFriction)
-	lambda = newImpulse - vcp.TangentImpulse
-	vcp.TangentImpulse = newImpulse
-	P := B2Vec2MulScalar(lambda, tangent)
-	vB = B2Vec2Add(vB, B2Vec2MulScalar(mB, P))
-	wB += iB * B2Vec2Cross(vcp.RB, P)
+	// Tangents first, as in SolveVelocityConstraints.
+	for j := range vc.PointCount {
+		vcp := &vc.Points[j]
+		dv := B2Vec2Add(vB, B2Vec2Sub(B2Vec2CrossScalarVector(wB, vcp.RB), vcp.angularA))
+		vt := B2Vec2Dot(dv, tangent) - vc.TangentSpeed
+		lambda := vcp.TangentMass * (-vt)
+		maxFriction := vc.Friction * vcp.NormalImpulse
+		newImpulse := B2FloatClamp(vcp.TangentImpulse+lambda, -maxFriction, maxFriction)
+		lambda = newImpulse - vcp.TangentImpulse
+		vcp.TangentImpulse = newImpulse
+		P := B2Vec2MulScalar(lambda, tangent)
+		vB = B2Vec2Add(vB, B2Vec2MulScalar(mB, P))
+		wB += iB * B2Vec2Cross(vcp.RB, P)
+	}
 
-	// Normal.
-	dv = B2Vec2Add(vB, B2Vec2Sub(B2Vec2CrossScalarVector(wB, vcp.RB), vcp.angularA))
-	vn := B2Vec2Dot(dv, normal)
-	lambda = -vcp.NormalMass * (vn - vcp.VelocityBias)
-	newImpulse = maxZero(vcp.NormalImpulse + lambda)
-	lambda = newImpulse - vcp.NormalImpulse
-	vcp.NormalImpulse = newImpulse
-	P = B2Vec2MulScalar(lambda, normal)
-	vB = B2Vec2Add(vB, B2Vec2MulScalar(mB, P))
-	wB += iB * B2Vec2Cross(vcp.RB, P)
+	if vc.PointCount == 1 {
+		vcp := &vc.Points[0]
+		dv := B2Vec2Add(vB, B2Vec2Sub(B2Vec2CrossScalarVector(wB, vcp.RB), vcp.angularA))
+		vn := B2Vec2Dot(dv, normal)
+		lambda := -vcp.NormalMass * (vn - vcp.VelocityBias)
+		newImpulse := maxZero(vcp.NormalImpulse + lambda)
+		lambda = newImpulse - vcp.NormalImpulse
+		vcp.NormalImpulse = newImpulse
+		P := B2Vec2MulScalar(lambda, normal)
+		vB = B2Vec2Add(vB, B2Vec2MulScalar(mB, P))
+		wB += iB * B2Vec2Cross(vcp.RB, P)
+	} else {
+		// The block solver, as in SolveVelocityConstraints.
+		cp1, cp2 := &vc.Points[0], &vc.Points[1]
+		a := MakeB2Vec2(cp1.NormalImpulse, cp2.NormalImpulse)
+		dv1 := B2Vec2Add(vB, B2Vec2Sub(B2Vec2CrossScalarVector(wB, cp1.RB), cp1.angularA))
+		dv2 := B2Vec2Add(vB, B2Vec2Sub(B2Vec2CrossScalarVector(wB, cp2.RB), cp2.angularA))
+		b := MakeB2Vec2(B2Vec2Dot(dv1, normal)-cp1.VelocityBias, B2Vec2Dot(dv2, normal)-cp2.VelocityBias)
+		b = B2Vec2Sub(b, B2Vec2Mat22Mul(vc.K, a))
+		if x, ok := blockImpulses(vc, b); ok {
+			d := B2Vec2Sub(x, a)
+			P1 := B2Vec2MulScalar(d.X, normal)
+			P2 := B2Vec2MulScalar(d.Y, normal)
+			vB = B2Vec2Add(vB, B2Vec2MulScalar(mB, B2Vec2Add(P1, P2)))
+			wB += iB * (B2Vec2Cross(cp1.RB, P1) + B2Vec2Cross(cp2.RB, P2))
+			cp1.NormalImpulse = x.X
+			cp2.NormalImpulse = x.Y
+		}
+	}
 
 	vel.V, vel.W = vB, wB
+}
+
+// blockImpulses is the block solver's choice of a two-point contact's
+// new accumulated normal impulses x, given b' = b - K a (see
+// SolveVelocityConstraints), by total enumeration of the mini LCP's four
+// cases (Murty): the first valid one. ok is false where none is (this is
+// hit sometimes, but it doesn't seem to matter): the impulses stay.
+func blockImpulses(vc *B2ContactVelocityConstraint, b B2Vec2) (x B2Vec2, ok bool) {
+	// Case 1: vn = 0, so 0 = A * x + b' and x = - inv(A) * b'.
+	x = B2Vec2Mat22Mul(vc.NormalMass, b).OperatorNegate()
+	if x.X >= 0.0 && x.Y >= 0.0 {
+		return x, true
+	}
+
+	// Case 2: vn1 = 0 and x2 = 0:
+	//   0 = a11 * x1 + a12 * 0 + b1'
+	// vn2 = a21 * x1 + a22 * 0 + b2'
+	x.X = -vc.Points[0].NormalMass * b.X
+	x.Y = 0.0
+	vn2 := vc.K.Ex.Y*x.X + b.Y
+	if x.X >= 0.0 && vn2 >= 0.0 {
+		return x, true
+	}
+
+	// Case 3: vn2 = 0 and x1 = 0:
+	// vn1 = a11 * 0 + a12 * x2 + b1'
+	//   0 = a21 * 0 + a22 * x2 + b2'
+	x.X = 0.0
+	x.Y = -vc.Points[1].NormalMass * b.Y
+	vn1 := vc.K.Ey.X*x.Y + b.X
+	if x.Y >= 0.0 && vn1 >= 0.0 {
+		return x, true
+	}
+
+	// Case 4: x1 = 0 and x2 = 0: vn1 = b1', vn2 = b2'.
+	x.X = 0.0
+	x.Y = 0.0
+	return x, b.X >= 0.0 && b.Y >= 0.0
 }
 
 func (solver *B2ContactSolver) SolveVelocityConstraints() {
 	for i := 0; i < solver.M_count; i++ {
 		vc := &solver.M_velocityConstraints[i]
-		if vc.stillA && vc.PointCount == 1 {
-			solver.solveOnePointOnStill(vc)
+		if vc.stillA && (vc.PointCount == 1 || g_blockSolve) {
+			solver.solveOnStill(vc)
 			continue
 		}
 
@@ -599,183 +655,19 @@ func (solver *B2ContactSolver) SolveVelocityConstraints() {
 			// Compute b'
 			b = B2Vec2Sub(b, B2Vec2Mat22Mul(vc.K, a))
 
-			const k_errorTol = 0.001
-			// B2_NOT_USED(k_errorTol);
+			if x, ok := blockImpulses(vc, b); ok {
+				// Apply the incremental impulse and accumulate.
+				d := B2Vec2Sub(x, a)
+				P1 := B2Vec2MulScalar(d.X, normal)
+				P2 := B2Vec2MulScalar(d.Y, normal)
+				vA = B2Vec2Sub(vA, B2Vec2MulScalar(mA, B2Vec2Add(P1, P2)))
+				wA -= iA * (B2Vec2Cross(cp1.RA, P1) + B2Vec2Cross(cp2.RA, P2))
 
-			for {
-				//
-				// Case 1: vn = 0
-				//
-				// 0 = A * x + b'
-				//
-				// Solve for x:
-				//
-				// x = - inv(A) * b'
-				//
-				x := B2Vec2Mat22Mul(vc.NormalMass, b).OperatorNegate()
+				vB = B2Vec2Add(vB, B2Vec2MulScalar(mB, B2Vec2Add(P1, P2)))
+				wB += iB * (B2Vec2Cross(cp1.RB, P1) + B2Vec2Cross(cp2.RB, P2))
 
-				if x.X >= 0.0 && x.Y >= 0.0 {
-					// Get the incremental impulse
-					d := B2Vec2Sub(x, a)
-
-					// Apply incremental impulse
-					P1 := B2Vec2MulScalar(d.X, normal)
-					P2 := B2Vec2MulScalar(d.Y, normal)
-					vA = B2Vec2Sub(vA, B2Vec2MulScalar(mA, B2Vec2Add(P1, P2)))
-					wA -= iA * (B2Vec2Cross(cp1.RA, P1) + B2Vec2Cross(cp2.RA, P2))
-
-					vB = B2Vec2Add(vB, B2Vec2MulScalar(mB, B2Vec2Add(P1, P2)))
-					wB += iB * (B2Vec2Cross(cp1.RB, P1) + B2Vec2Cross(cp2.RB, P2))
-
-					// Accumulate
-					cp1.NormalImpulse = x.X
-					cp2.NormalImpulse = x.Y
-
-					if B2_DEBUG_SOLVER == 1 {
-						// Postconditions
-						dv1 = B2Vec2Add(
-							vB,
-							B2Vec2Sub(
-								B2Vec2Sub(
-									B2Vec2CrossScalarVector(wB, cp1.RB),
-									vA,
-								),
-								B2Vec2CrossScalarVector(wA, cp1.RA),
-							),
-						)
-						dv2 = B2Vec2Add(
-							vB,
-							B2Vec2Sub(
-								B2Vec2Sub(
-									B2Vec2CrossScalarVector(wB, cp2.RB),
-									vA,
-								),
-								B2Vec2CrossScalarVector(wA, cp2.RA),
-							),
-						)
-
-						// Compute normal velocity
-						vn1 = B2Vec2Dot(dv1, normal)
-						vn2 = B2Vec2Dot(dv2, normal)
-
-						B2Assert(math.Abs(vn1-cp1.VelocityBias) < k_errorTol)
-						B2Assert(math.Abs(vn2-cp2.VelocityBias) < k_errorTol)
-					}
-					break
-				}
-
-				//
-				// Case 2: vn1 = 0 and x2 = 0
-				//
-				//   0 = a11 * x1 + a12 * 0 + b1'
-				// vn2 = a21 * x1 + a22 * 0 + b2'
-				//
-				x.X = -cp1.NormalMass * b.X
-				x.Y = 0.0
-				vn1 = 0.0
-				vn2 = vc.K.Ex.Y*x.X + b.Y
-				if x.X >= 0.0 && vn2 >= 0.0 {
-					// Get the incremental impulse
-					d := B2Vec2Sub(x, a)
-
-					// Apply incremental impulse
-					P1 := B2Vec2MulScalar(d.X, normal)
-					P2 := B2Vec2MulScalar(d.Y, normal)
-					vA = B2Vec2Sub(vA, B2Vec2MulScalar(mA, B2Vec2Add(P1, P2)))
-					wA -= iA * (B2Vec2Cross(cp1.RA, P1) + B2Vec2Cross(cp2.RA, P2))
-
-					vB = B2Vec2Add(vB, B2Vec2MulScalar(mB, B2Vec2Add(P1, P2)))
-					wB += iB * (B2Vec2Cross(cp1.RB, P1) + B2Vec2Cross(cp2.RB, P2))
-
-					// Accumulate
-					cp1.NormalImpulse = x.X
-					cp2.NormalImpulse = x.Y
-
-					if B2_DEBUG_SOLVER == 1 {
-						// Postconditions
-						dv1 = B2Vec2Add(vB, B2Vec2Sub(B2Vec2Sub(B2Vec2CrossScalarVector(wB, cp1.RB), vA), B2Vec2CrossScalarVector(wA, cp1.RA)))
-
-						// Compute normal velocity
-						vn1 = B2Vec2Dot(dv1, normal)
-
-						B2Assert(math.Abs(vn1-cp1.VelocityBias) < k_errorTol)
-					}
-					break
-				}
-
-				//
-				// Case 3: vn2 = 0 and x1 = 0
-				//
-				// vn1 = a11 * 0 + a12 * x2 + b1'
-				//   0 = a21 * 0 + a22 * x2 + b2'
-				//
-				x.X = 0.0
-				x.Y = -cp2.NormalMass * b.Y
-				vn1 = vc.K.Ey.X*x.Y + b.X
-				vn2 = 0.0
-
-				if x.Y >= 0.0 && vn1 >= 0.0 {
-					// Resubstitute for the incremental impulse
-					d := B2Vec2Sub(x, a)
-
-					// Apply incremental impulse
-					P1 := B2Vec2MulScalar(d.X, normal)
-					P2 := B2Vec2MulScalar(d.Y, normal)
-					vA = B2Vec2Sub(vA, B2Vec2MulScalar(mA, B2Vec2Add(P1, P2)))
-					wA -= iA * (B2Vec2Cross(cp1.RA, P1) + B2Vec2Cross(cp2.RA, P2))
-
-					vB = B2Vec2Add(vB, B2Vec2MulScalar(mB, B2Vec2Add(P1, P2)))
-					wB += iB * (B2Vec2Cross(cp1.RB, P1) + B2Vec2Cross(cp2.RB, P2))
-
-					// Accumulate
-					cp1.NormalImpulse = x.X
-					cp2.NormalImpulse = x.Y
-
-					if B2_DEBUG_SOLVER == 1 {
-						// Postconditions
-						dv2 = B2Vec2Add(vB, B2Vec2Sub(B2Vec2Sub(B2Vec2CrossScalarVector(wB, cp2.RB), vA), B2Vec2CrossScalarVector(wA, cp2.RA)))
-
-						// Compute normal velocity
-						vn2 = B2Vec2Dot(dv2, normal)
-
-						B2Assert(math.Abs(vn2-cp2.VelocityBias) < k_errorTol)
-					}
-
-					break
-				}
-
-				//
-				// Case 4: x1 = 0 and x2 = 0
-				//
-				// vn1 = b1
-				// vn2 = b2;
-				x.X = 0.0
-				x.Y = 0.0
-				vn1 = b.X
-				vn2 = b.Y
-
-				if vn1 >= 0.0 && vn2 >= 0.0 {
-					// Resubstitute for the incremental impulse
-					d := B2Vec2Sub(x, a)
-
-					// Apply incremental impulse
-					P1 := B2Vec2MulScalar(d.X, normal)
-					P2 := B2Vec2MulScalar(d.Y, normal)
-					vA = B2Vec2Sub(vA, B2Vec2MulScalar(mA, B2Vec2Add(P1, P2)))
-					wA -= iA * (B2Vec2Cross(cp1.RA, P1) + B2Vec2Cross(cp2.RA, P2))
-
-					vB = B2Vec2Add(vB, B2Vec2MulScalar(mB, B2Vec2Add(P1, P2)))
-					wB += iB * (B2Vec2Cross(cp1.RB, P1) + B2Vec2Cross(cp2.RB, P2))
-
-					// Accumulate
-					cp1.NormalImpulse = x.X
-					cp2.NormalImpulse = x.Y
-
-					break
-				}
-
-				// No solution, give up. This is hit sometimes, but it doesn't seem to matter.
-				break
+				cp1.NormalImpulse = x.X
+				cp2.NormalImpulse = x.Y
 			}
 		}
 

@@ -27,12 +27,13 @@
 //     math.Sin and math.Cos bit for bit; the island calls its (revolute)
 //     joints directly and skips the contact pass when it has no contacts.
 //     The revolute joint decides once a step whether its passes solve the
-//     motor and the limit. A one-point contact on a still static body
-//     skips that body's half of each pass (its velocity stays +0; the
-//     signed zeros it would add are kept). A time-of-impact sub-step's
-//     velocity passes stop at their fixed point (a pass that changes no
-//     bit), and the time-of-impact search keeps each sweep's last
-//     transform.
+//     motor and the limit. A contact on a still static body skips that
+//     body's half of each pass (its velocity stays +0; the signed zeros
+//     it would add are kept). A time-of-impact sub-step's velocity passes
+//     stop at their fixed point (a pass that changes no bit), and the
+//     time-of-impact search keeps each sweep's last transform. The block
+//     solver's four cases choose the impulses in one function
+//     (blockImpulses) and apply them in one place.
 //   - The step's loops over bodies walk only the bodies that are not
 //     static (B2World.movable), since they do nothing to a static one:
 //     BipedalWalker's terrain is 199 static bodies of its 204.
