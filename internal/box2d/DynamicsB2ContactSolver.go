@@ -90,6 +90,7 @@ type B2ContactPositionConstraint struct {
 	Type                       uint8
 	RadiusA, RadiusB           float64
 	PointCount                 int
+	staticA                    bool // body A's type, as vc.staticA
 }
 
 // Init readies the solver for def's contacts as Box2D's constructor does,
@@ -151,6 +152,7 @@ func (solver *B2ContactSolver) Init(def *B2ContactSolverDef) {
 		pc.PointCount = pointCount
 		pc.RadiusA = radiusA
 		pc.RadiusB = radiusB
+		pc.staticA = vc.staticA
 		pc.Type = manifold.Type
 
 		for j := 0; j < pointCount; j++ {
@@ -741,6 +743,51 @@ func (solvermanifold *B2PositionSolverManifold) Initialize(pc *B2ContactPosition
 }
 
 // Sequential solver.
+// notNegativeZero says x is not -0, the one value that subtracting ±0
+// may change (-0 - -0 is +0).
+func notNegativeZero(x float64) bool { return math.Float64bits(x) != 1<<63 }
+
+// solvePositionOnStatic is SolvePositionConstraints' pass over a contact
+// whose body A is static, with neither -0 in its position nor in its
+// angle, and returns minSeparation updated. A's position and angle then
+// stay as they are (subtracting its zero inverse mass and inertia times a
+// finite impulse subtracts ±0), so its transform is computed once rather
+// than at each point, and its terms of the effective mass (+0 + mB, then
+// adding ±0) leave mB exactly.
+func (solver *B2ContactSolver) solvePositionOnStatic(pc *B2ContactPositionConstraint, minSeparation float64) float64 {
+	posA, posB := solver.M_positions[pc.IndexA], &solver.M_positions[pc.IndexB]
+	mB, iB := pc.InvMassB, pc.InvIB
+	cB, aB := posB.C, posB.A
+	xfA := MakeB2Transform()
+	xfA.Q.Set(posA.A)
+	xfA.P = B2Vec2Sub(posA.C, B2RotVec2Mul(xfA.Q, pc.LocalCenterA))
+	for j := 0; j < pc.PointCount; j++ {
+		xfB := MakeB2Transform()
+		xfB.Q.Set(aB)
+		xfB.P = B2Vec2Sub(cB, B2RotVec2Mul(xfB.Q, pc.LocalCenterB))
+
+		psm := MakeB2PositionSolverManifold()
+		psm.Initialize(pc, xfA, xfB, j)
+		normal := psm.Normal
+		rB := B2Vec2Sub(psm.Point, cB)
+		minSeparation = min(minSeparation, psm.Separation)
+
+		// As SolvePositionConstraints.
+		C := B2FloatClamp(B2_baumgarte*(psm.Separation+B2_linearSlop), -B2_maxLinearCorrection, 0.0)
+		rnB := B2Vec2Cross(rB, normal)
+		K := mB + iB*rnB*rnB
+		impulse := 0.0
+		if K > 0.0 {
+			impulse = -C / K
+		}
+		P := B2Vec2MulScalar(impulse, normal)
+		cB = B2Vec2Add(cB, B2Vec2MulScalar(mB, P))
+		aB += iB * B2Vec2Cross(rB, P)
+	}
+	posB.C, posB.A = cB, aB
+	return minSeparation
+}
+
 func (solver *B2ContactSolver) SolvePositionConstraints() bool {
 
 	minSeparation := 0.0
@@ -763,6 +810,11 @@ func (solver *B2ContactSolver) SolvePositionConstraints() bool {
 
 		cB := solver.M_positions[indexB].C
 		aB := solver.M_positions[indexB].A
+
+		if pc.staticA && notNegativeZero(cA.X) && notNegativeZero(cA.Y) && notNegativeZero(aA) {
+			minSeparation = solver.solvePositionOnStatic(pc, minSeparation)
+			continue
+		}
 
 		// Solve normal constraints
 		for j := 0; j < pointCount; j++ {

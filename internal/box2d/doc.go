@@ -31,7 +31,9 @@
 //     body's half of each pass (its velocity stays +0; the signed zeros
 //     it would add are kept). A time-of-impact sub-step's velocity passes
 //     stop at their fixed point (a pass that changes no bit), and the
-//     time-of-impact search keeps each sweep's last transform. The block
+//     time-of-impact search keeps each sweep's last transform. A
+//     position pass over a contact on a static body computes that body's
+//     transform once and leaves out its terms. The block
 //     solver's four cases choose the impulses in one function
 //     (blockImpulses) and apply them in one place.
 //   - The step's loops over bodies walk only the bodies that are not
