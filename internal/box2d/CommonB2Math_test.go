@@ -38,19 +38,36 @@ func TestClampsMatchBuiltins(t *testing.T) {
 	}
 }
 
-// TestRotationsMatchSinCos: rotations use math.Sincos, which must equal
-// math.Sin and math.Cos bit for bit (checked once on 1.5e8 angles; here
-// on a sample).
+// TestRotationsMatchSinCos: rotations (sincos) must equal math.Sin and
+// math.Cos, and math.Sincos, bit for bit (math.Sincos against the other
+// two checked once on 1.5e8 angles; here on a sample, dense where sincos
+// leaves math.Sincos's path: around ±π/4, and under it).
 func TestRotationsMatchSinCos(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	angles := append([]float64(nil), specials...)
+	for _, edge := range []float64{math.Pi / 4, -math.Pi / 4} {
+		a := edge
+		for range 1000 {
+			a = math.Nextafter(a, 0)
+		}
+		for range 2000 {
+			angles = append(angles, a)
+			a = math.Nextafter(a, 2*edge)
+		}
+	}
 	for range 100000 {
-		angles = append(angles, (r.Float64()*2-1)*10, (r.Float64()*2-1)*1e-3, math.Float64frombits(r.Uint64()))
+		angles = append(angles, (r.Float64()*2-1)*10, (r.Float64()*2-1)*math.Pi/4,
+			(r.Float64()*2-1)*1e-3, math.Float64frombits(r.Uint64()))
 	}
 	for _, a := range angles {
 		q := MakeB2RotFromAngle(a)
-		if !sameBits(q.S, math.Sin(a)) || !sameBits(q.C, math.Cos(a)) {
-			t.Fatalf("rotation of %v: (%v, %v), math.Sin and math.Cos give (%v, %v)", a, q.S, q.C, math.Sin(a), math.Cos(a))
+		var set B2Rot
+		set.Set(a)
+		s, c := math.Sincos(a)
+		if !sameBits(q.S, math.Sin(a)) || !sameBits(q.C, math.Cos(a)) || !sameBits(set.S, q.S) || !sameBits(set.C, q.C) ||
+			!sameBits(q.S, s) || !sameBits(q.C, c) {
+			t.Fatalf("rotation of %v: (%v, %v), Set (%v, %v); math.Sin and math.Cos give (%v, %v), math.Sincos (%v, %v)",
+				a, q.S, q.C, set.S, set.C, math.Sin(a), math.Cos(a), s, c)
 		}
 	}
 }

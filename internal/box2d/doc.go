@@ -24,7 +24,9 @@
 //     rotations in the position solve; B2FloatClamp and the contact
 //     solver's max(x, 0) branch where the builtins' signed-zero and NaN
 //     handling cannot matter; rotations use math.Sincos, which equals
-//     math.Sin and math.Cos bit for bit; the island calls its (revolute)
+//     math.Sin and math.Cos bit for bit, written out without its range
+//     reduction under π/4, where the reduction changes nothing (sincos);
+//     the island calls its (revolute)
 //     joints directly and skips the contact pass when it has no contacts.
 //     The revolute joint decides once a step whether its passes solve the
 //     motor and the limit. A contact on a still static body skips that
