@@ -422,13 +422,7 @@ func (solver *B2ContactSolver) solveOnStill(vc *B2ContactVelocityConstraint) {
 	for j := range vc.PointCount {
 		vcp := &vc.Points[j]
 		dv := B2Vec2Add(vB, B2Vec2Sub(B2Vec2CrossScalarVector(wB, vcp.RB), vcp.angularA))
-		vt := B2Vec2Dot(dv, tangent) - vc.TangentSpeed
-		lambda := vcp.TangentMass * (-vt)
-		maxFriction := vc.Friction * vcp.NormalImpulse
-		newImpulse := B2FloatClamp(vcp.TangentImpulse+lambda, -maxFriction, maxFriction)
-		lambda = newImpulse - vcp.TangentImpulse
-		vcp.TangentImpulse = newImpulse
-		P := B2Vec2MulScalar(lambda, tangent)
+		P := B2Vec2MulScalar(tangentLambda(vcp, B2Vec2Dot(dv, tangent)-vc.TangentSpeed, vc.Friction), tangent)
 		vB = B2Vec2Add(vB, B2Vec2MulScalar(mB, P))
 		wB += iB * B2Vec2Cross(vcp.RB, P)
 	}
@@ -436,12 +430,7 @@ func (solver *B2ContactSolver) solveOnStill(vc *B2ContactVelocityConstraint) {
 	if vc.PointCount == 1 {
 		vcp := &vc.Points[0]
 		dv := B2Vec2Add(vB, B2Vec2Sub(B2Vec2CrossScalarVector(wB, vcp.RB), vcp.angularA))
-		vn := B2Vec2Dot(dv, normal)
-		lambda := -vcp.NormalMass * (vn - vcp.VelocityBias)
-		newImpulse := maxZero(vcp.NormalImpulse + lambda)
-		lambda = newImpulse - vcp.NormalImpulse
-		vcp.NormalImpulse = newImpulse
-		P := B2Vec2MulScalar(lambda, normal)
+		P := B2Vec2MulScalar(normalLambda(vcp, dv, normal), normal)
 		vB = B2Vec2Add(vB, B2Vec2MulScalar(mB, P))
 		wB += iB * B2Vec2Cross(vcp.RB, P)
 	} else {
@@ -451,27 +440,63 @@ func (solver *B2ContactSolver) solveOnStill(vc *B2ContactVelocityConstraint) {
 		dv1 := B2Vec2Add(vB, B2Vec2Sub(B2Vec2CrossScalarVector(wB, cp1.RB), cp1.angularA))
 		dv2 := B2Vec2Add(vB, B2Vec2Sub(B2Vec2CrossScalarVector(wB, cp2.RB), cp2.angularA))
 		b := MakeB2Vec2(B2Vec2Dot(dv1, normal)-cp1.VelocityBias, B2Vec2Dot(dv2, normal)-cp2.VelocityBias)
-		b = B2Vec2Sub(b, B2Vec2Mat22Mul(vc.K, a))
-		if x, ok := blockImpulses(vc, b); ok {
-			d := B2Vec2Sub(x, a)
-			P1 := B2Vec2MulScalar(d.X, normal)
-			P2 := B2Vec2MulScalar(d.Y, normal)
+		if P1, P2, ok := blockImpulses(vc, a, b); ok {
 			vB = B2Vec2Add(vB, B2Vec2MulScalar(mB, B2Vec2Add(P1, P2)))
 			wB += iB * (B2Vec2Cross(cp1.RB, P1) + B2Vec2Cross(cp2.RB, P2))
-			cp1.NormalImpulse = x.X
-			cp2.NormalImpulse = x.Y
 		}
 	}
 
 	vel.V, vel.W = vB, wB
 }
 
-// blockImpulses is the block solver's choice of a two-point contact's
-// new accumulated normal impulses x, given b' = b - K a (see
+// tangentLambda is the change of vcp's accumulated tangent (friction)
+// impulse that stops vt, the relative velocity along the tangent less the
+// tangent speed, within the friction cone; it accumulates it in vcp.
+func tangentLambda(vcp *B2VelocityConstraintPoint, vt, friction float64) float64 {
+	lambda := vcp.TangentMass * (-vt)
+	maxFriction := friction * vcp.NormalImpulse
+	newImpulse := B2FloatClamp(vcp.TangentImpulse+lambda, -maxFriction, maxFriction)
+	lambda = newImpulse - vcp.TangentImpulse
+	vcp.TangentImpulse = newImpulse
+	return lambda
+}
+
+// normalLambda is the change of vcp's accumulated normal impulse that
+// brings the relative velocity dv along normal to the point's velocity
+// bias, the accumulated impulse kept from pulling; it accumulates it in
+// vcp.
+func normalLambda(vcp *B2VelocityConstraintPoint, dv, normal B2Vec2) float64 {
+	vn := B2Vec2Dot(dv, normal)
+	lambda := -vcp.NormalMass * (vn - vcp.VelocityBias)
+	newImpulse := maxZero(vcp.NormalImpulse + lambda)
+	lambda = newImpulse - vcp.NormalImpulse
+	vcp.NormalImpulse = newImpulse
+	return lambda
+}
+
+// blockImpulses is the block solver's step for a two-point contact, given
+// a, its accumulated normal impulses, and b, its points' normal relative
+// velocities less their biases: it chooses the new accumulated impulses
+// (blockCase), keeps them, and returns their increments at the two points
+// as vectors, for the caller to apply. ok is false where no case holds
+// (this is hit sometimes, but it doesn't seem to matter): the impulses
+// stay.
+func blockImpulses(vc *B2ContactVelocityConstraint, a, b B2Vec2) (P1, P2 B2Vec2, ok bool) {
+	x, ok := blockCase(vc, B2Vec2Sub(b, B2Vec2Mat22Mul(vc.K, a))) // b' = b - K a
+	if !ok {
+		return P1, P2, false
+	}
+	d := B2Vec2Sub(x, a)
+	vc.Points[0].NormalImpulse = x.X
+	vc.Points[1].NormalImpulse = x.Y
+	return B2Vec2MulScalar(d.X, vc.Normal), B2Vec2MulScalar(d.Y, vc.Normal), true
+}
+
+// blockCase is the block solver's choice of a two-point contact's new
+// accumulated normal impulses x, given b' = b - K a (see
 // SolveVelocityConstraints), by total enumeration of the mini LCP's four
-// cases (Murty): the first valid one. ok is false where none is (this is
-// hit sometimes, but it doesn't seem to matter): the impulses stay.
-func blockImpulses(vc *B2ContactVelocityConstraint, b B2Vec2) (x B2Vec2, ok bool) {
+// cases (Murty): the first valid one; ok is false where none is.
+func blockCase(vc *B2ContactVelocityConstraint, b B2Vec2) (x B2Vec2, ok bool) {
 	// Case 1: vn = 0, so 0 = A * x + b' and x = - inv(A) * b'.
 	x = B2Vec2Mat22Mul(vc.NormalMass, b).OperatorNegate()
 	if x.X >= 0.0 && x.Y >= 0.0 {
@@ -527,7 +552,6 @@ func (solver *B2ContactSolver) SolveVelocityConstraints() {
 
 		normal := vc.Normal
 		tangent := B2Vec2CrossVectorScalar(normal, 1.0)
-		friction := vc.Friction
 
 		B2Assert(pointCount == 1 || pointCount == 2)
 
@@ -548,18 +572,8 @@ func (solver *B2ContactSolver) SolveVelocityConstraints() {
 				),
 			)
 
-			// Compute tangent force
-			vt := B2Vec2Dot(dv, tangent) - vc.TangentSpeed
-			lambda := vcp.TangentMass * (-vt)
-
-			// b2Clamp the accumulated force
-			maxFriction := friction * vcp.NormalImpulse
-			newImpulse := B2FloatClamp(vcp.TangentImpulse+lambda, -maxFriction, maxFriction)
-			lambda = newImpulse - vcp.TangentImpulse
-			vcp.TangentImpulse = newImpulse
-
 			// Apply contact impulse
-			P := B2Vec2MulScalar(lambda, tangent)
+			P := B2Vec2MulScalar(tangentLambda(vcp, B2Vec2Dot(dv, tangent)-vc.TangentSpeed, vc.Friction), tangent)
 
 			vA = B2Vec2Sub(vA, B2Vec2MulScalar(mA, P))
 			wA -= iA * B2Vec2Cross(vcp.RA, P)
@@ -585,17 +599,8 @@ func (solver *B2ContactSolver) SolveVelocityConstraints() {
 					),
 				)
 
-				// Compute normal impulse
-				vn := B2Vec2Dot(dv, normal)
-				lambda := -vcp.NormalMass * (vn - vcp.VelocityBias)
-
-				// b2Clamp the accumulated impulse
-				newImpulse := maxZero(vcp.NormalImpulse + lambda)
-				lambda = newImpulse - vcp.NormalImpulse
-				vcp.NormalImpulse = newImpulse
-
 				// Apply contact impulse
-				P := B2Vec2MulScalar(lambda, normal)
+				P := B2Vec2MulScalar(normalLambda(vcp, dv, normal), normal)
 				vA = B2Vec2Sub(vA, B2Vec2MulScalar(mA, P))
 				wA -= iA * B2Vec2Cross(vcp.RA, P)
 
@@ -654,22 +659,13 @@ func (solver *B2ContactSolver) SolveVelocityConstraints() {
 			b.X = vn1 - cp1.VelocityBias
 			b.Y = vn2 - cp2.VelocityBias
 
-			// Compute b'
-			b = B2Vec2Sub(b, B2Vec2Mat22Mul(vc.K, a))
-
-			if x, ok := blockImpulses(vc, b); ok {
-				// Apply the incremental impulse and accumulate.
-				d := B2Vec2Sub(x, a)
-				P1 := B2Vec2MulScalar(d.X, normal)
-				P2 := B2Vec2MulScalar(d.Y, normal)
+			if P1, P2, ok := blockImpulses(vc, a, b); ok {
+				// Apply the incremental impulse.
 				vA = B2Vec2Sub(vA, B2Vec2MulScalar(mA, B2Vec2Add(P1, P2)))
 				wA -= iA * (B2Vec2Cross(cp1.RA, P1) + B2Vec2Cross(cp2.RA, P2))
 
 				vB = B2Vec2Add(vB, B2Vec2MulScalar(mB, B2Vec2Add(P1, P2)))
 				wB += iB * (B2Vec2Cross(cp1.RB, P1) + B2Vec2Cross(cp2.RB, P2))
-
-				cp1.NormalImpulse = x.X
-				cp2.NormalImpulse = x.Y
 			}
 		}
 
