@@ -201,6 +201,12 @@ func (n *Node) actorFailed(a *actor, cause error) {
 	calls := append(a.inflight, a.queue...)
 	a.inflight, a.queue = nil, nil
 	for _, t := range calls {
+		if r := t.takeEarly(); r != nil && r.done {
+			n.takeKept(t, r) // it ran: its reply stands
+			continue
+		} else if r != nil {
+			n.dropKept(r)
+		}
 		n.finish(t, nil, nil, a.err)
 	}
 	n.dropLog(a)
@@ -244,6 +250,9 @@ func (n *Node) retryCalls(a *actor, err error) {
 	a.inflight = nil
 	var again []*task
 	for _, t := range calls {
+		if r := t.takeEarly(); r != nil {
+			n.dropKept(r) // run again after the calls before it, as they are
+		}
 		if t.retriesLeft > 0 && t.cancelled() == nil {
 			t.retriesLeft--
 			t.spilled, t.proc = false, nil

@@ -277,14 +277,20 @@ func (s *scriptState) apply(cmd string, args script.Args) (string, error) {
 			var failed []byte
 			if e, err := args.Get("error"); err == nil {
 				err := errors.New(e)
-				if e == "lost" {
+				switch e {
+				case "lost":
 					err = fmt.Errorf("an argument: %w", ErrObjectLost)
+				case "shutdown": // the node it ran on stopped under it
+					err = ErrShutdown
 				}
 				failed = testCodec{}.Encode(err, []byte("f"), t)
 			}
 			contained, err := objList(args, "contained")
 			if err != nil {
 				return "", err
+			}
+			if state, err := args.Get("checkpoint"); err == nil { // as the host gives it, just before
+				s.n.CallCheckpointed(t, s.spillAttempt(t, args), []byte(state))
 			}
 			if !s.n.SpillDone(t, s.spillAttempt(t, args), s.value(args), contained, failed) {
 				fmt.Fprintf(&s.r.out, "not taken\n")

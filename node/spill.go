@@ -119,11 +119,22 @@ func (n *Node) RunHere(id wire.TaskID) {
 // references contained, or the error failed encodes (Config.Errors). It
 // reports whether the node took the result: false when the task was
 // cancelled or the node shut down meanwhile, and the host gives back what
-// it holds of it elsewhere.
+// it holds of it elsewhere. An error saying that the node it ran on shut
+// down (ErrShutdown) is that node's loss, as SpillFailed. A call to an
+// actor that replays is taken in call order (earlyReply).
 func (n *Node) SpillDone(id wire.TaskID, attempt uint32, v Value, contained []wire.ObjectID, failed []byte) bool {
 	t := n.spilledTask(id, attempt)
 	if t == nil {
 		return false
+	}
+	if failed != nil && !n.closed {
+		if err := n.cfg.Errors.Decode(failed); errors.Is(err, ErrShutdown) {
+			// The node that ran it shut down under it (as a job node does
+			// once its node is killed): it did not finish there, as when
+			// that node is lost, and is not this task's own failure.
+			n.SpillFailed(id, attempt, err)
+			return false
+		}
 	}
 	t.spilled = false
 	a := t.actor
@@ -131,6 +142,7 @@ func (n *Node) SpillDone(id wire.TaskID, attempt uint32, v Value, contained []wi
 		n.actorCallDone(t)
 		n.replayed++
 		n.endReplay(t)
+		n.completeEarly(a)
 		n.pumpActor(a)
 		n.processActions()
 		return false // its result is its callers' already
@@ -145,6 +157,13 @@ func (n *Node) SpillDone(id wire.TaskID, attempt uint32, v Value, contained []wi
 	}
 	switch {
 	case t.kind == wire.SubmitActorCall:
+		if n.holdEarly(a, t, v, contained, failed) {
+			n.processActions()
+			return true
+		}
+		if cp := t.takeEarly(); cp != nil { // its checkpoint, come just before
+			n.checkpointed(a, t.id, cp.checkpoint)
+		}
 		n.actorCallDone(t)
 		n.logCall(a, t, failed)
 	case t.kind == wire.SubmitActor && failed != nil:
@@ -167,17 +186,111 @@ func (n *Node) SpillDone(id wire.TaskID, attempt uint32, v Value, contained []wi
 		a.state = actorAlive
 		n.pumpActor(a)
 	case t.kind == wire.SubmitActorCall:
+		n.completeEarly(a)
 		n.pumpActor(a) // room in its window
 	}
 	n.processActions()
 	return true
 }
 
+// earlyReply is the reply to a call to a remote actor that logs its calls
+// (Options.Replay), come while a call sent before it to the same instance
+// is still out: each call has its own request, and their replies come in
+// any order. It is taken in call order, once the calls before are done
+// (completeEarly), so that the log and the restore points hold only calls
+// that ran after every call logged before them. Taken at once, the
+// instance's death could lose the earlier call's reply: a restart would
+// run that call again after the later one it logged (or on top of a
+// checkpoint that has it), on the wrong state.
+type earlyReply struct {
+	checkpoint []byte // the state saved after the call, if it carried one
+	done       bool   // the reply itself came (not just its checkpoint)
+	v          Value
+	contained  []wire.ObjectID // held by the node until the reply is taken
+	failed     []byte
+}
+
+// waitsForEarlier reports whether t, a call to remote actor a, must wait
+// for calls sent before it to a's instance (earlyReply).
+func waitsForEarlier(a *actor, t *task) bool {
+	return a.remote && a.log != nil && len(a.inflight) > 0 && a.inflight[0] != t && slices.Contains(a.inflight, t)
+}
+
+// holdEarly keeps t's reply for later if t waits for earlier calls, and
+// reports whether it did.
+func (n *Node) holdEarly(a *actor, t *task, v Value, contained []wire.ObjectID, failed []byte) bool {
+	if !waitsForEarlier(a, t) {
+		return false
+	}
+	e := t.more()
+	if e.early == nil {
+		e.early = &earlyReply{}
+	}
+	r := e.early
+	r.done, r.failed, r.contained = true, slices.Clone(failed), slices.Clone(contained)
+	r.v = v
+	r.v.Data = slices.Clone(v.Data)
+	for _, id := range contained {
+		n.Hold(id)
+	}
+	return true
+}
+
+// takeEarly removes and returns t's kept reply, if any.
+func (t *task) takeEarly() *earlyReply {
+	if t.ext == nil || t.ext.early == nil {
+		return nil
+	}
+	r := t.ext.early
+	t.ext.early = nil
+	return r
+}
+
+// completeEarly takes the kept replies of a's calls now first among those
+// out, in call order.
+func (n *Node) completeEarly(a *actor) {
+	for len(a.inflight) > 0 {
+		t := a.inflight[0]
+		if t.ext == nil || t.ext.early == nil || !t.ext.early.done {
+			return
+		}
+		r := t.takeEarly()
+		if r.checkpoint != nil {
+			n.checkpointed(a, t.id, r.checkpoint)
+		}
+		n.actorCallDone(t)
+		n.logCall(a, t, r.failed)
+		n.takeKept(t, r)
+	}
+}
+
+// takeKept completes t with its kept reply r and lets go of r's holds.
+func (n *Node) takeKept(t *task, r *earlyReply) {
+	if r.failed != nil {
+		n.complete(t, nil, nil, r.failed)
+	} else {
+		n.complete(t, &r.v, r.contained, nil)
+	}
+	n.dropKept(r)
+}
+
+// dropKept lets go of what kept reply r holds.
+func (n *Node) dropKept(r *earlyReply) {
+	for _, id := range r.contained {
+		n.drop(id)
+	}
+}
+
 // CallCheckpointed records, before SpillDone of the call id's attempt,
 // the state its actor's node saved once it ran (RunReply.Checkpoint): a
 // restart on another node restores it.
 func (n *Node) CallCheckpointed(id wire.TaskID, attempt uint32, state []byte) {
-	if t := n.spilledTask(id, attempt); t != nil && t.actor != nil && !t.replay {
+	t := n.spilledTask(id, attempt)
+	switch {
+	case t == nil || t.actor == nil || t.replay:
+	case waitsForEarlier(t.actor, t):
+		t.more().early = &earlyReply{checkpoint: slices.Clone(state)} // its reply follows
+	default:
 		n.checkpointed(t.actor, id, slices.Clone(state))
 	}
 }

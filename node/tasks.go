@@ -61,6 +61,7 @@ type taskExt struct {
 	watched   bool
 	returns   int
 	callSeq   uint64 // a call to an actor that logs its calls: its number (numberCall)
+	early     *earlyReply
 }
 
 func (t *task) more() *taskExt {
