@@ -65,9 +65,9 @@
 // 24-32M vectorised, Pendulum-v1 about 25M and 15-18M; LunarLander about
 // 110-120K steps/s and BipedalWalker about 26-30K, all without
 // allocating. Beside Gymnasium's bare envs (C++ Box2D behind Python,
-// testdata/gym_speed.py) in the same sitting, best runs against best:
-// LunarLander-v3 3.5 times (120K against 34K), BipedalWalker-v3 4.2
-// times (30K against 7.2K). For
+// testdata/gym_speed.py) in the same sitting, best runs against best, in
+// two sittings: LunarLander-v3 3.45-3.5 times (114-120K against 33-34K),
+// BipedalWalker-v3 4.0-4.2 times (29-30K against 7.2-7.3K). For
 // scale: Gymnasium's CartPole step takes about 2.4 µs (0.42M/s), a Rust
 // port 0.29 µs (3.4M/s), and the Ray paper's Pendulum ran 22.3K steps/s
 // per CPU. The Box2D envs spend most of a step in the 180 velocity
