@@ -194,8 +194,8 @@ func (n *Node) SpillDone(id wire.TaskID, attempt uint32, v Value, contained []wi
 }
 
 // earlyReply is the reply to a call to a remote actor that logs its calls
-// (Options.Replay), come while a call sent before it to the same instance
-// is still out: each call has its own request, and their replies come in
+// (Options.Replay) and runs one at a time, come while a call sent before
+// it to the same instance is still out: each call has its own request, and their replies come in
 // any order. It is taken in call order, once the calls before are done
 // (completeEarly), so that the log and the restore points hold only calls
 // that ran after every call logged before them. Taken at once, the
@@ -211,9 +211,14 @@ type earlyReply struct {
 }
 
 // waitsForEarlier reports whether t, a call to remote actor a, must wait
-// for calls sent before it to a's instance (earlyReply).
+// for calls sent before it to a's instance (earlyReply). Only an actor
+// that runs one call at a time waits: there a later call's reply means
+// the earlier ones ran and their replies are on their way, while calls
+// that run at once finish in any order, and a quick one would wait for a
+// slow one.
 func waitsForEarlier(a *actor, t *task) bool {
-	return a.remote && a.log != nil && len(a.inflight) > 0 && a.inflight[0] != t && slices.Contains(a.inflight, t)
+	return a.remote && a.log != nil && a.opts.MaxConcurrency <= 1 &&
+		len(a.inflight) > 0 && a.inflight[0] != t && slices.Contains(a.inflight, t)
 }
 
 // holdEarly keeps t's reply for later if t waits for earlier calls, and
