@@ -39,7 +39,8 @@ func (n *Node) cancelTask(t *task, cause error) {
 			t.actor.queue = slices.Delete(t.actor.queue, i, i+1)
 		}
 		n.finish(t, nil, nil, err)
-		n.pumpActor(t.actor) // the call behind it may go now
+		n.completeEarly(t.actor) // replies kept behind it are taken now
+		n.pumpActor(t.actor)     // the call behind it may go now
 	case t.pending > 0 || t.class == 0:
 		// Waiting for arguments (or their pins), or not queued yet: never
 		// started.

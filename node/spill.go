@@ -217,8 +217,22 @@ type earlyReply struct {
 // that run at once finish in any order, and a quick one would wait for a
 // slow one.
 func waitsForEarlier(a *actor, t *task) bool {
-	return a.remote && a.log != nil && a.opts.MaxConcurrency <= 1 &&
-		len(a.inflight) > 0 && a.inflight[0] != t && slices.Contains(a.inflight, t)
+	if !a.remote || a.log == nil || a.opts.MaxConcurrency > 1 || !slices.Contains(a.inflight, t) {
+		return false
+	}
+	first := firstOut(a)
+	return first != nil && first != t
+}
+
+// firstOut is the first of a's calls out whose reply is still awaited: a
+// call cancelled while out is done already, and no reply of it is taken.
+func firstOut(a *actor) *task {
+	for _, t := range a.inflight {
+		if !t.done {
+			return t
+		}
+	}
+	return nil
 }
 
 // holdEarly keeps t's reply for later if t waits for earlier calls, and
@@ -254,9 +268,9 @@ func (t *task) takeEarly() *earlyReply {
 // completeEarly takes the kept replies of a's calls now first among those
 // out, in call order.
 func (n *Node) completeEarly(a *actor) {
-	for len(a.inflight) > 0 {
-		t := a.inflight[0]
-		if t.ext == nil || t.ext.early == nil || !t.ext.early.done {
+	for {
+		t := firstOut(a)
+		if t == nil || t.ext == nil || t.ext.early == nil || !t.ext.early.done {
 			return
 		}
 		r := t.takeEarly()

@@ -513,6 +513,10 @@ func (n *Node) complete(t *task, v *Value, contained []wire.ObjectID, failed []b
 			n.host.Finished(t.id)
 		}
 		e.children, e.parent = nil, nil
+		if e.early != nil { // a reply kept for later (a cancelled call): dropped
+			n.dropKept(e.early)
+			e.early = nil
+		}
 	}
 	if !t.resolved {
 		n.resolveResult(t, v, contained, failed)
