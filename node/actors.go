@@ -250,9 +250,7 @@ func (n *Node) retryCalls(a *actor, err error) {
 	a.inflight = nil
 	var again []*task
 	for _, t := range calls {
-		if r := t.takeEarly(); r != nil {
-			n.dropKept(r) // run again after the calls before it, as they are
-		}
+		n.dropEarly(t) // run again after the calls before it, as they are
 		if t.retriesLeft > 0 && t.cancelled() == nil {
 			t.retriesLeft--
 			t.spilled, t.proc = false, nil

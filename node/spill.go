@@ -176,11 +176,7 @@ func (n *Node) SpillDone(id wire.TaskID, attempt uint32, v Value, contained []wi
 		n.processActions()
 		return true
 	}
-	if failed != nil {
-		n.complete(t, nil, nil, failed)
-	} else {
-		n.complete(t, &v, contained, nil)
-	}
+	n.completeReply(t, v, contained, failed)
 	switch {
 	case t.kind == wire.SubmitActor && a.state == actorPending:
 		a.state = actorAlive
@@ -285,12 +281,26 @@ func (n *Node) completeEarly(a *actor) {
 
 // takeKept completes t with its kept reply r and lets go of r's holds.
 func (n *Node) takeKept(t *task, r *earlyReply) {
-	if r.failed != nil {
-		n.complete(t, nil, nil, r.failed)
-	} else {
-		n.complete(t, &r.v, r.contained, nil)
-	}
+	n.completeReply(t, r.v, r.contained, r.failed)
 	n.dropKept(r)
+}
+
+// completeReply completes t with a reply from another node: its value
+// and the references it holds, or its encoded error.
+func (n *Node) completeReply(t *task, v Value, contained []wire.ObjectID, failed []byte) {
+	if failed != nil {
+		n.complete(t, nil, nil, failed)
+		return
+	}
+	n.complete(t, &v, contained, nil)
+}
+
+// dropEarly lets go of t's kept reply, if any: t runs again, or its
+// result is no one's.
+func (n *Node) dropEarly(t *task) {
+	if r := t.takeEarly(); r != nil {
+		n.dropKept(r)
+	}
 }
 
 // dropKept lets go of what kept reply r holds.

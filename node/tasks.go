@@ -60,8 +60,8 @@ type taskExt struct {
 	pins      []wire.ObjectID
 	watched   bool
 	returns   int
-	callSeq   uint64 // a call to an actor that logs its calls: its number (numberCall)
-	early     *earlyReply
+	callSeq   uint64      // a call to an actor that logs its calls: its number (numberCall)
+	early     *earlyReply // its reply, kept until the calls before it are done
 }
 
 func (t *task) more() *taskExt {
@@ -513,10 +513,6 @@ func (n *Node) complete(t *task, v *Value, contained []wire.ObjectID, failed []b
 			n.host.Finished(t.id)
 		}
 		e.children, e.parent = nil, nil
-		if e.early != nil { // a reply kept for later (a cancelled call): dropped
-			n.dropKept(e.early)
-			e.early = nil
-		}
 	}
 	if !t.resolved {
 		n.resolveResult(t, v, contained, failed)
