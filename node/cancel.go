@@ -38,7 +38,8 @@ func (n *Node) cancelTask(t *task, cause error) {
 		if i := slices.Index(t.actor.queue, t); i >= 0 {
 			t.actor.queue = slices.Delete(t.actor.queue, i, i+1)
 		}
-		n.dropEarly(t) // its reply, if kept, is not taken
+		n.actorCallDone(t) // sent to a remote actor: no longer out, nor in its window
+		n.dropEarly(t)     // its reply, if kept, is not taken
 		n.finish(t, nil, nil, err)
 		n.completeEarly(t.actor) // replies kept behind it are taken now
 		n.pumpActor(t.actor)     // the call behind it may go now

@@ -920,6 +920,13 @@ func checkInvariants(n *Node, r *recorder) []string {
 			problems = append(problems, fmt.Sprintf("task %s is done but still in the table", taskName(id)))
 		}
 	}
+	for _, a := range n.actors {
+		for _, t := range a.inflight {
+			if t.done && !t.replay { // a replay's result is its callers' already
+				problems = append(problems, fmt.Sprintf("actor %s has call %s out, done", taskName(a.id), taskName(t.id)))
+			}
+		}
+	}
 	if n.lineage.bytes > n.lineage.cap {
 		problems = append(problems, fmt.Sprintf("lineage %d bytes over its cap %d", n.lineage.bytes, n.lineage.cap))
 	}

@@ -221,7 +221,8 @@ func waitsForEarlier(a *actor, t *task) bool {
 }
 
 // firstOut is the first of a's calls out whose reply is still awaited: a
-// call cancelled while out is done already, and no reply of it is taken.
+// replayed call is done already (its result is its callers'), and its
+// reply is not taken.
 func firstOut(a *actor) *task {
 	for _, t := range a.inflight {
 		if !t.done {
