@@ -950,3 +950,32 @@ func (s *scriptState) lastHeld(w string) (*Object, error) {
 	}
 	return nil, nil
 }
+
+// TestCancelledRemoteCallsFreeTheWindow cancels a full window of calls
+// out to a remote actor: the next call is sent, not held behind calls
+// that are no longer out.
+func TestCancelledRemoteCallsFreeTheWindow(t *testing.T) {
+	s := &scriptState{held: map[wire.ObjectID][]*Object{}, waiters: map[string]*Waiter{}}
+	do := func(line string) string {
+		t.Helper()
+		f := strings.Fields(line)
+		out, err := s.run(f[0], script.Parse(f[1:]))
+		if err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+		return out
+	}
+	do("new cpu=1 spill=8")
+	do("actor t=1 gpu=1")
+	do("spill-done t=1 value=ok")
+	for i := range RemoteCallWindow {
+		do(fmt.Sprintf("call t=%d actor=1", i+2))
+	}
+	for i := range RemoteCallWindow {
+		do(fmt.Sprintf("cancel t=%d", i+2))
+	}
+	next := RemoteCallWindow + 2
+	if out := do(fmt.Sprintf("call t=%d actor=1", next)); !strings.Contains(out, fmt.Sprintf("spill t%d ", next)) {
+		t.Fatalf("the call after %d cancelled ones was not sent: %q", RemoteCallWindow, out)
+	}
+}
