@@ -42,6 +42,7 @@ type router struct {
 
 	mu     sync.Mutex
 	jobs   map[string]*jobNode
+	early  peer.EarlyCancels // for tasks of a job node not started yet
 	closed bool
 }
 
@@ -81,7 +82,38 @@ func (r *router) Execute(ctx context.Context, req *peer.RunRequest) (peer.RunRep
 	if err != nil {
 		return peer.RunReply{}, err
 	}
+	r.mu.Lock()
+	cancelled := r.early.Take(req.Spec.ID)
+	r.mu.Unlock()
+	if cancelled {
+		r.client.Cancel(j.addr, &peer.CancelRequest{Binary: req.Binary, Task: req.Spec.ID})
+	}
 	return r.client.Run(ctx, j.addr, req)
+}
+
+// CancelRun cancels a task of this program here, or passes the cancel
+// on to the job node of its binary, once it is up.
+func (r *router) CancelRun(req *peer.CancelRequest) {
+	if req.Binary == "" || req.Binary == r.c.binary {
+		r.local.CancelRun(req)
+		return
+	}
+	r.mu.Lock()
+	j := r.jobs[req.Binary]
+	if j == nil { // its run, not come yet, starts the job node
+		r.early.Add(req.Task, time.Now())
+	}
+	r.mu.Unlock()
+	if j == nil {
+		return
+	}
+	fwd := *req
+	go func() {
+		<-j.ready
+		if j.err == nil {
+			r.client.Cancel(j.addr, &fwd)
+		}
+	}()
 }
 
 // ReleaseLent gives back this node's own lent objects; a job node's

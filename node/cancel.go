@@ -28,6 +28,9 @@ func (n *Node) cancelTask(t *task, cause error) {
 	err := fmt.Errorf("%s: %w", t.name, cause)
 	children := e.children
 	e.children = nil
+	if t.spilled {
+		n.host.CancelSpilled(t.id) // where it runs, it stops too
+	}
 	switch {
 	case t.proc != nil:
 		// Sent: the worker may be running it, or have it queued. Its result

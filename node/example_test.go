@@ -34,6 +34,7 @@ func (h *loopHost) SetTimer(node.TimerToken, time.Duration) {}
 func (h *loopHost) CancelTimer(node.TimerToken)             {}
 func (h *loopHost) Finished(wire.TaskID)                    {}
 func (h *loopHost) Spill(*node.TaskSpec)                    {}
+func (h *loopHost) CancelSpilled(wire.TaskID)               {}
 
 // textErrors keeps errors as their text.
 type textErrors struct{}

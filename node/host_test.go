@@ -96,6 +96,7 @@ func (r *recorder) Finished(t wire.TaskID)                   { r.printf("finishe
 func (r *recorder) Spill(spec *TaskSpec) {
 	r.printf("spill %s contained=%s", formatSpec(spec), objNames(spec.Contained))
 }
+func (r *recorder) CancelSpilled(t wire.TaskID) { r.printf("cancel-spilled %s", taskName(t)) }
 
 // take returns what was recorded since the last take.
 func (r *recorder) take() string {

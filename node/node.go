@@ -90,6 +90,10 @@ type Host interface {
 	// slices are valid during the call only; its stored arguments' bytes
 	// lie in this node's store or where the host knows them to be.
 	Spill(spec *TaskSpec)
+	// CancelSpilled reports that task, handed to Spill and not answered,
+	// was cancelled: the host asks the node running it to cancel it too.
+	// An answer that still comes for it is not taken.
+	CancelSpilled(task wire.TaskID)
 }
 
 // ProcID names a worker process; it is also the scheduler's ID for the

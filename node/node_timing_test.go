@@ -31,6 +31,7 @@ func (h *benchHost) SetTimer(TimerToken, time.Duration) {}
 func (h *benchHost) CancelTimer(TimerToken)             {}
 func (h *benchHost) Finished(wire.TaskID)               {}
 func (h *benchHost) Spill(*TaskSpec)                    {}
+func (h *benchHost) CancelSpilled(wire.TaskID)          {}
 
 // pathBench runs batches of tasks through a node: Submit, the scheduler's
 // dispatch, the Execute, the worker's Done, the result's Release.

@@ -922,7 +922,7 @@ func checkInvariants(n *Node, r *recorder) []string {
 	}
 	for _, a := range n.actors {
 		for _, t := range a.inflight {
-			if t.done && !t.replay { // a replay's result is its callers' already
+			if t.done {
 				problems = append(problems, fmt.Sprintf("actor %s has call %s out, done", taskName(a.id), taskName(t.id)))
 			}
 		}

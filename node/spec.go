@@ -20,9 +20,9 @@ const specVersion = 2
 // as bytes. Watched, a driver's own concern, does not travel.
 func (s *TaskSpec) AppendBinary(dst []byte) []byte {
 	dst = append(dst, specVersion, byte(s.Kind))
-	dst = appendTaskID(dst, s.ID)
-	dst = appendTaskID(dst, s.Actor)
-	dst = appendTaskID(dst, s.Parent)
+	dst = wire.AppendTaskID(dst, s.ID)
+	dst = wire.AppendTaskID(dst, s.Actor)
+	dst = wire.AppendTaskID(dst, s.Parent)
 	dst = binary.AppendVarint(dst, s.Deadline)
 	dst = binary.AppendUvarint(dst, uint64(s.Attempt))
 	dst = binary.AppendUvarint(dst, uint64(s.Returns))
@@ -78,7 +78,7 @@ func DecodeTaskSpec(src []byte) (TaskSpec, error) {
 	if r.Err() == nil && s.Kind > wire.SubmitActorCall {
 		r.Fail("kind %d", s.Kind)
 	}
-	s.ID, s.Actor, s.Parent = readTaskID(&r), readTaskID(&r), readTaskID(&r)
+	s.ID, s.Actor, s.Parent = r.TaskID("task id"), r.TaskID("task id"), r.TaskID("task id")
 	s.Deadline = r.Varint("deadline")
 	s.Attempt = r.Uint32("attempt")
 	s.Returns = int(r.Uint32("returns"))
@@ -156,15 +156,6 @@ func flags(bits ...bool) byte {
 		}
 	}
 	return f
-}
-
-func appendTaskID(dst []byte, t wire.TaskID) []byte {
-	dst = binary.LittleEndian.AppendUint64(dst, t.Hi)
-	return binary.LittleEndian.AppendUint64(dst, t.Lo)
-}
-
-func readTaskID(r *wire.Reader) wire.TaskID {
-	return wire.TaskID{Hi: r.Fixed64("task id"), Lo: r.Fixed64("task id")}
 }
 
 func readObjectID(r *wire.Reader) wire.ObjectID {

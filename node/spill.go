@@ -220,16 +220,13 @@ func waitsForEarlier(a *actor, t *task) bool {
 	return first != nil && first != t
 }
 
-// firstOut is the first of a's calls out whose reply is still awaited: a
-// replayed call is done already (its result is its callers'), and its
-// reply is not taken.
+// firstOut is the first of a's calls out, nil if none: each awaits its
+// reply (a call cancelled while out is out no longer).
 func firstOut(a *actor) *task {
-	for _, t := range a.inflight {
-		if !t.done {
-			return t
-		}
+	if len(a.inflight) == 0 {
+		return nil
 	}
-	return nil
+	return a.inflight[0]
 }
 
 // holdEarly keeps t's reply for later if t waits for earlier calls, and

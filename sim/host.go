@@ -227,3 +227,6 @@ func (h *host) Finished(wire.TaskID) {}
 func (h *host) Spill(*node.TaskSpec) {
 	panic("sim: a node spilled, but the simulation sets no SpillQueue")
 }
+
+// CancelSpilled: no task is spilled (Spill).
+func (h *host) CancelSpilled(wire.TaskID) {}

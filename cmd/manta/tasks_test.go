@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -173,6 +174,27 @@ func TestTasksOfAnotherBinary(t *testing.T) {
 	if v, err := fibAcross.Remote(ctx, 12).Get(ctx); err != nil || v != 144 {
 		t.Fatalf("fib(12) = %d, %v", v, err)
 	}
+	// Node a passes a cancel on to its job node.
+	path, said := fifoLines(t)
+	r := waitOnA.Remote(context.Background(), path)
+	for _, want := range []string{"started", "cancelled"} {
+		select {
+		case got := <-said:
+			if got != want {
+				t.Fatalf("the task in the job node said %q, want %q", got, want)
+			}
+		case <-ctx.Done():
+			t.Fatalf("the task in the job node never said %q", want)
+		}
+		if want == "started" {
+			if err := core.Cancel(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := r.Get(ctx); !errors.Is(err, core.ErrCancelled) {
+		t.Fatalf("Get of a task cancelled in a job node: %v", err)
+	}
 	// Node a's heartbeats count what its job node runs.
 	slow := slowOnX.Remote(3000)
 	for running := 0; running == 0; {
@@ -238,6 +260,13 @@ var (
 	tallyAdd   = core.RegisterMethod1(tallyOnA, "Add", func(t *tally, k int) (int, error) { t.n += k; return t.n, nil })
 	tallyWhere = core.RegisterMethod0(tallyOnA, "Where", func(*tally) (int, error) { return os.Getppid(), nil })
 	tallyPid   = core.RegisterMethod0(tallyOnA, "Pid", func(*tally) (int, error) { return os.Getpid(), nil })
+	// tallyWait, waitOnB and waitOnA say "started" in the fifo path, and
+	// then "cancelled" once their context ends (waitCancelled).
+	tallyWait = core.RegisterMethod2(tallyOnA, "Wait", func(_ *tally, ctx context.Context, path string) (int, error) {
+		return waitCancelled(ctx, path)
+	})
+	waitOnB = core.Register2("test.waitOnB", waitCancelled, core.WithResources(map[string]float64{"CPU": 1, "b": 1}))
+	waitOnA = core.Register2("test.waitOnA", waitCancelled, core.WithResources(map[string]float64{"CPU": 1, "a": 1}))
 	// addFromB calls the actor from a task on node b, through a handle
 	// that came as an argument.
 	addFromB = core.Register2("test.addFromB", func(h core.Actor[tally], k int) (int, error) {
@@ -245,8 +274,52 @@ var (
 	}, core.WithResources(map[string]float64{"CPU": 1, "b": 1}))
 )
 
+// fifoLines makes a fifo and returns its path and the lines written to
+// it.
+func fifoLines(t *testing.T) (string, <-chan string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "said")
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0) // RDWR: no EOF while writers come and go
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	lines := make(chan string, 16)
+	go func() {
+		defer close(lines)
+		for sc := bufio.NewScanner(f); sc.Scan(); {
+			lines <- sc.Text()
+		}
+	}()
+	return path, lines
+}
+
+// waitCancelled says "started" in the fifo path, waits for ctx to end,
+// and says "cancelled".
+func waitCancelled(ctx context.Context, path string) (int, error) {
+	say := func(line string) {
+		if f, err := os.OpenFile(path, os.O_WRONLY, 0); err == nil {
+			f.WriteString(line + "\n")
+			f.Close()
+		}
+	}
+	say("started")
+	select {
+	case <-ctx.Done():
+		say("cancelled")
+		return 0, ctx.Err()
+	case <-time.After(time.Minute):
+		return 1, nil
+	}
+}
+
 // An actor placed on another node: its calls go there in order, and a
-// task on a third node calls it through a handle it was given.
+// task on a third node calls it through a handle it was given. Cancel
+// reaches a call or task running on another node, and the actor's next
+// call runs.
 func TestActorsAcrossNodes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
@@ -279,6 +352,39 @@ func TestActorsAcrossNodes(t *testing.T) {
 	}
 	if v, err := addFromB.Remote(h, 100).Get(ctx); err != nil || v != 150 {
 		t.Fatalf("a call from a task on node b: %d, %v", v, err)
+	}
+
+	path, said := fifoLines(t)
+	expect := func(what, want string) {
+		t.Helper()
+		select {
+		case got := <-said:
+			if got != want {
+				t.Fatalf("%s said %q, want %q", what, got, want)
+			}
+		case <-ctx.Done():
+			t.Fatalf("%s never said %q", what, want)
+		}
+	}
+	for _, c := range []struct {
+		what string
+		run  func() core.Ref[int]
+	}{
+		{"a call to the actor on node a", func() core.Ref[int] { return tallyWait.Remote(h, context.Background(), path) }},
+		{"a task on node b", func() core.Ref[int] { return waitOnB.Remote(context.Background(), path) }},
+	} {
+		what, r := c.what, c.run()
+		expect(what, "started")
+		if err := core.Cancel(r); err != nil {
+			t.Fatal(err)
+		}
+		expect(what, "cancelled")
+		if _, err := r.Get(ctx); !errors.Is(err, core.ErrCancelled) {
+			t.Fatalf("Get of %s, cancelled: %v", what, err)
+		}
+	}
+	if v, err := tallyAdd.Remote(h, 1).Get(ctx); err != nil || v != 151 {
+		t.Fatalf("the call after a cancelled one: %d, %v; want 151", v, err)
 	}
 
 	// Kill ends the actor on its node, and its calls fail.

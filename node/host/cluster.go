@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"manta/events"
@@ -31,6 +32,9 @@ type Cluster interface {
 	Run(ctx context.Context, addr string, req *peer.RunRequest) (peer.RunReply, error)
 	// Release gives back holds the peer addr lent (see peer.Client.Release).
 	Release(addr string, ids []wire.ObjectID)
+	// Cancel asks the peer addr to cancel task, which this node asked it
+	// to run (see peer.Client.Cancel). It does not wait.
+	Cancel(addr string, task wire.TaskID)
 	// Pull copies the object id, size bytes, into this node's store from
 	// one of from; forGet says a driver or worker waits on it (rather than
 	// a task's argument).
@@ -83,7 +87,8 @@ type lentKey struct {
 // answer happen off the lock.
 func (e *effects) Spill(spec *node.TaskSpec) {
 	h := e.h()
-	s := *spec
+	r := &spillRun{spec: *spec}
+	s := &r.spec
 	s.Name = slices.Clone(spec.Name)
 	s.Args = make([]wire.Arg, len(spec.Args))
 	var objs []peer.Object
@@ -113,8 +118,28 @@ func (e *effects) Spill(spec *node.TaskSpec) {
 		order = callOrder{seq: h.sendSeq[s.Actor], epoch: h.sendEpoch[s.Actor]}
 		addr = h.actorAt[s.Actor]
 	}
+	h.spilling[s.ID] = r
 	h.spills.Add(1)
-	go h.runElsewhere(&s, objs, addr, order)
+	go h.runElsewhere(r, objs, addr, order)
+}
+
+// spillRun is a spilled task's attempt on its way to a peer: its
+// specification, and where it was sent, for CancelSpilled. Spill makes it
+// under Host.mu; its goroutine takes mu, not the host's, to say where
+// it sends the task.
+type spillRun struct {
+	spec      node.TaskSpec
+	mu        sync.Mutex
+	addr      string // the peer it is sent to, once placed
+	cancelled bool   // CancelSpilled came: the task is done
+}
+
+// forgetSpillLocked drops r from the spills in flight, unless a later
+// attempt took its place. Under mu.
+func (h *Host) forgetSpillLocked(r *spillRun) {
+	if h.spilling[r.spec.ID] == r {
+		delete(h.spilling, r.spec.ID)
+	}
 }
 
 // describeLocked says what a peer must know of object id to use it: its
@@ -149,20 +174,22 @@ type callOrder struct {
 
 // runElsewhere places a spilled task and runs it where it was placed; an
 // actor's call goes to the actor's node, addr if known.
-func (h *Host) runElsewhere(spec *node.TaskSpec, objs []peer.Object, addr string, order callOrder) {
+func (h *Host) runElsewhere(r *spillRun, objs []peer.Object, addr string, order callOrder) {
 	defer h.spills.Done()
+	spec := &r.spec
 	cl := h.cluster
 	if spec.Kind == wire.SubmitActorCall {
 		if addr == "" {
 			var err error
 			if addr, err = h.locateActor(spec.Actor); err != nil {
 				h.lock()
+				h.forgetSpillLocked(r)
 				h.n.SpillFailed(spec.ID, spec.Attempt, fmt.Errorf("cannot find the actor's node: %w", err))
 				h.unlock()
 				return
 			}
 		}
-		h.runAt(spec, objs, addr, order)
+		h.runAt(r, objs, addr, order)
 		return
 	}
 	var inputs []peer.Object
@@ -177,22 +204,38 @@ func (h *Host) runElsewhere(spec *node.TaskSpec, objs []peer.Object, addr string
 			err = fmt.Errorf("%w: %v", node.ErrInfeasible, err)
 		}
 		h.lock()
+		h.forgetSpillLocked(r)
 		h.n.SpillDone(spec.ID, spec.Attempt, node.Value{}, nil, h.cfg.Node.Errors.Encode(err, spec.Name, spec.ID))
 		h.unlock()
 		return
 	}
 	if addr == cl.Self().Peer {
 		h.lock()
+		h.forgetSpillLocked(r)
 		h.n.RunHere(spec.ID)
 		h.unlock()
 		return
 	}
-	h.runAt(spec, objs, addr, order)
+	h.runAt(r, objs, addr, order)
 }
 
-// runAt runs spec at the peer addr and gives the node its outcome.
-func (h *Host) runAt(spec *node.TaskSpec, objs []peer.Object, addr string, order callOrder) {
+// runAt runs spec at the peer addr and gives the node its outcome. A
+// task cancelled while it was placed is not sent, but an actor's call
+// is, and cancelled there: the actor's node waits for each of its
+// caller's calls by number.
+func (h *Host) runAt(r *spillRun, objs []peer.Object, addr string, order callOrder) {
+	spec := &r.spec
 	cl := h.cluster
+	r.mu.Lock()
+	r.addr = addr
+	cancelled := r.cancelled
+	r.mu.Unlock()
+	if cancelled {
+		if spec.Kind != wire.SubmitActorCall {
+			return
+		}
+		cl.Cancel(addr, spec.ID)
+	}
 	reply, err := cl.Run(h.ctx, addr, &peer.RunRequest{Spec: *spec, Objects: objs, Caller: cl.Self().Peer, Seq: order.seq, Epoch: order.epoch})
 	if err == nil && reply.From.Peer != "" {
 		addr = reply.From.Peer // a job node of this program ran it (see core)
@@ -206,6 +249,7 @@ func (h *Host) runAt(spec *node.TaskSpec, objs []peer.Object, addr string, order
 	}
 	h.lock()
 	defer h.unlock()
+	h.forgetSpillLocked(r)
 	switch {
 	case errors.Is(err, peer.ErrProgramUnavailable):
 		// No node can run it: they all fetch the binary from one table.
@@ -482,6 +526,9 @@ func (h *Host) Execute(ctx context.Context, req *peer.RunRequest) (peer.RunReply
 	for _, o := range holds {
 		h.n.Release(o) // the task holds its arguments now
 	}
+	if h.early.Take(spec.ID) {
+		h.n.Cancel(spec.ID, errCancelledByCaller)
+	}
 	if !obj.Pending() {
 		h.finishedLocked(spec.ID)
 	}
@@ -501,6 +548,24 @@ func (h *Host) Execute(ctx context.Context, req *peer.RunRequest) (peer.RunReply
 		reply.Checkpoint = slices.Clone(h.n.CheckpointAfter(spec.Actor, spec.ID))
 	}
 	return reply, nil
+}
+
+// errCancelledByCaller is why a peer's task is cancelled here.
+var errCancelledByCaller = fmt.Errorf("%w by its caller", node.ErrCancelled)
+
+// CancelRun cancels a task a peer asked this node to run
+// (peer.Executor): at once if it is here, else when its run comes
+// (peer.EarlyCancels).
+func (h *Host) CancelRun(req *peer.CancelRequest) {
+	h.lock()
+	defer h.unlock()
+	switch {
+	case h.closed:
+	case len(h.serving[req.Task]) > 0:
+		h.n.Cancel(req.Task, errCancelledByCaller)
+	default:
+		h.early.Add(req.Task, h.clock.Now())
+	}
 }
 
 // admitCallLocked checks an actor's call a peer sent: the actor runs

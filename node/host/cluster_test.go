@@ -3,8 +3,13 @@ package host
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"manta/node"
 	"manta/node/peer"
@@ -30,6 +35,7 @@ func (c *loopCluster) Run(context.Context, string, *peer.RunRequest) (peer.RunRe
 	return peer.RunReply{}, errors.New("not sent")
 }
 func (c *loopCluster) Release(string, []wire.ObjectID) {}
+func (c *loopCluster) Cancel(string, wire.TaskID)      {}
 func (c *loopCluster) Pull(context.Context, wire.ObjectID, int64, []peer.Holder, bool) error {
 	return errors.New("no pulls")
 }
@@ -38,15 +44,13 @@ func (c *loopCluster) LocateActor(context.Context, wire.TaskID) (string, error) 
 	return c.self.Peer, nil
 }
 
-// A call a peer sends for an actor this node does not run is refused with
-// ErrActorNotHere, so that its caller finds the actor anew; it is not
-// passed on, which a stale actor table would send back here.
-func TestExecuteRefusesACallForAnActorNotHere(t *testing.T) {
+// newClusterHost starts a host of one CPU in the cluster cl.
+func newClusterHost(t *testing.T, cl Cluster) *Host {
+	t.Helper()
 	total, err := sched.NewResources(map[string]float64{"CPU": 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl := &loopCluster{self: peer.Holder{Peer: "127.0.0.1:1", Transfer: "127.0.0.1:2"}}
 	h, err := New(Config{
 		Node:      node.Config{Errors: textErrors{}, Sched: sched.Config{Total: total, MaxWorkers: 1}},
 		Store:     store.Config{Capacity: 16 << 20},
@@ -57,10 +61,19 @@ func TestExecuteRefusesACallForAnActorNotHere(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { h.Shutdown() })
+	return h
+}
+
+// A call a peer sends for an actor this node does not run is refused with
+// ErrActorNotHere, so that its caller finds the actor anew; it is not
+// passed on, which a stale actor table would send back here.
+func TestExecuteRefusesACallForAnActorNotHere(t *testing.T) {
+	cl := &loopCluster{self: peer.Holder{Peer: "127.0.0.1:1", Transfer: "127.0.0.1:2"}}
+	h := newClusterHost(t, cl)
 	actor := wire.TaskID{Hi: 7, Lo: 1}
 	req := &peer.RunRequest{Caller: "127.0.0.1:3", Seq: 1, Spec: node.TaskSpec{ID: wire.TaskID{Hi: 7, Lo: 2}, Kind: wire.SubmitActorCall,
 		Actor: actor, Name: []byte("Call")}}
-	_, err = h.Execute(context.Background(), req)
+	_, err := h.Execute(context.Background(), req)
 	if !errors.Is(err, peer.ErrActorNotHere) {
 		t.Fatalf("Execute of a call to an actor not here = %v, want ErrActorNotHere", err)
 	}
@@ -69,5 +82,140 @@ func TestExecuteRefusesACallForAnActorNotHere(t *testing.T) {
 	}
 	if s := h.Stats(); s.Node.Objects != 0 {
 		t.Fatalf("a refused call left %d objects", s.Node.Objects)
+	}
+}
+
+// A peer cancels a task it asked this node to run: one running stops,
+// and one whose cancel came before its run does not hang; either run's
+// reply says it was cancelled.
+func TestCancelRunStopsAPeersTask(t *testing.T) {
+	h := newClusterHost(t, &loopCluster{self: peer.Holder{Peer: "127.0.0.1:1", Transfer: "127.0.0.1:2"}})
+	started := filepath.Join(t.TempDir(), "started")
+	if err := syscall.Mkfifo(started, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	execute := func(id wire.TaskID, args ...wire.Arg) <-chan peer.RunReply {
+		replied := make(chan peer.RunReply, 1)
+		go func() {
+			reply, err := h.Execute(context.Background(), &peer.RunRequest{Spec: node.TaskSpec{ID: id, Kind: wire.SubmitTask, Name: []byte("hang"), Args: args}})
+			if err != nil {
+				reply.Failed = []byte(err.Error())
+			}
+			replied <- reply
+		}()
+		return replied
+	}
+	wantCancelled := func(what string, replied <-chan peer.RunReply) {
+		t.Helper()
+		select {
+		case reply := <-replied:
+			if err := (textErrors{}).Decode(reply.Failed); !errors.Is(err, node.ErrCancelled) {
+				t.Fatalf("%s: reply %+v (%v), want one saying it was cancelled", what, reply, err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s: no reply", what)
+		}
+	}
+
+	running := wire.TaskID{Hi: 8, Lo: 1}
+	replied := execute(running, wire.Arg{Data: []byte(started)})
+	if line, err := os.ReadFile(started); err != nil || string(line) != "started\n" { // blocks until the worker writes
+		t.Fatalf("the task never started: %q, %v", line, err)
+	}
+	h.CancelRun(&peer.CancelRequest{Task: running})
+	wantCancelled("a running task", replied)
+
+	early := wire.TaskID{Hi: 8, Lo: 2}
+	h.CancelRun(&peer.CancelRequest{Task: early})
+	wantCancelled("a task cancelled before its run came", execute(early))
+}
+
+// gateCluster places every task at a peer and runs it there: Place and
+// Run wait for the test to let them go, and the cancels are recorded.
+type gateCluster struct {
+	loopCluster
+	placing, running chan wire.TaskID // each Place and Run says its task
+	place, run       chan struct{}    // and waits for a value here
+	cancels          chan string      // "task at addr" for each Cancel
+}
+
+const gatePeer = "127.0.0.1:9"
+
+func (c *gateCluster) Place(spec *node.TaskSpec, _ []peer.Object) (string, error) {
+	c.placing <- spec.ID
+	<-c.place
+	return gatePeer, nil
+}
+func (c *gateCluster) Run(_ context.Context, addr string, req *peer.RunRequest) (peer.RunReply, error) {
+	c.running <- req.Spec.ID
+	<-c.run
+	return peer.RunReply{From: peer.Holder{Peer: addr}, Data: []byte("ran")}, nil
+}
+func (c *gateCluster) Cancel(addr string, task wire.TaskID) {
+	c.cancels <- fmt.Sprintf("%v at %s", task, addr)
+}
+
+// A spilled task cancelled while it runs at a peer is cancelled there
+// too; one cancelled while it is placed is not sent at all.
+func TestCancelSpilledTask(t *testing.T) {
+	cl := &gateCluster{loopCluster: loopCluster{self: peer.Holder{Peer: "127.0.0.1:1", Transfer: "127.0.0.1:2"}},
+		placing: make(chan wire.TaskID, 1), running: make(chan wire.TaskID, 1), place: make(chan struct{}), run: make(chan struct{}),
+		cancels: make(chan string, 1)}
+	h := newClusterHost(t, cl)
+	t.Cleanup(func() { close(cl.place); close(cl.run) }) // before Shutdown, which waits for the runs
+	spill := func(lo uint64) *node.Object {
+		t.Helper()
+		spec := &node.TaskSpec{ID: wire.TaskID{Hi: 9, Lo: lo}, Kind: wire.SubmitTask, Name: []byte("f"),
+			Options: &node.Options{Resources: map[string]float64{"elsewhere": 1}}} // not on this node: spilled
+		o, err := h.Submit(spec, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id := <-cl.placing; id != spec.ID {
+			t.Fatalf("placing %v, want %v", id, spec.ID)
+		}
+		return o
+	}
+
+	running := spill(1)
+	cl.place <- struct{}{}
+	<-cl.running
+	if err := h.Cancel(running.ID().Task, node.ErrCancelled); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-cl.cancels:
+		if want := fmt.Sprintf("%v at %s", running.ID().Task, gatePeer); got != want {
+			t.Fatalf("cancel sent: %q, want %q", got, want)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no cancel was sent to the peer running the task")
+	}
+	if r := get(t, h, running); !errors.Is(r.Err, node.ErrCancelled) {
+		t.Fatalf("Get of the cancelled task: %v", r.Err)
+	}
+	cl.run <- struct{}{} // its late answer is not taken
+
+	placed := spill(2)
+	if err := h.Cancel(placed.ID().Task, node.ErrCancelled); err != nil {
+		t.Fatal(err)
+	}
+	cl.place <- struct{}{}
+	if r := get(t, h, placed); !errors.Is(r.Err, node.ErrCancelled) {
+		t.Fatalf("Get of the task cancelled while placed: %v", r.Err)
+	}
+	ended := make(chan struct{})
+	go func() { h.spills.Wait(); close(ended) }()
+	select {
+	case <-ended: // its run ended without sending it
+	case id := <-cl.running:
+		t.Fatalf("task %v, cancelled while placed, was sent", id)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the spill of a task cancelled while placed never ended")
+	}
+	select {
+	case c := <-cl.cancels:
+		t.Fatalf("a cancel was sent for a task never sent: %s", c)
+	default:
 	}
 }

@@ -155,3 +155,21 @@ func (e *effects) Finished(task wire.TaskID) {
 	}
 	e.h().finishedLocked(task)
 }
+
+// CancelSpilled asks the peer a cancelled spilled task was sent to to
+// cancel it; one not sent yet is not sent (Host.runAt).
+func (e *effects) CancelSpilled(task wire.TaskID) {
+	h := e.h()
+	r := h.spilling[task]
+	if r == nil {
+		return
+	}
+	delete(h.spilling, task)
+	r.mu.Lock()
+	r.cancelled = true
+	addr := r.addr
+	r.mu.Unlock()
+	if addr != "" {
+		h.cluster.Cancel(addr, task)
+	}
+}

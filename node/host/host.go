@@ -142,6 +142,11 @@ type Host struct {
 	remote  map[wire.ObjectID]remoteObject
 	lent    map[lentKey]*lentObject
 	serving map[wire.TaskID][]chan struct{}
+	// spilling are the spills in flight, by task (for
+	// node.Host.CancelSpilled); early, the cancels that came for peers'
+	// tasks before their runs did.
+	spilling map[wire.TaskID]*spillRun
+	early    peer.EarlyCancels
 	// Actors on other nodes: where they live, and the numbers of the
 	// calls sent to them; calls from other nodes: the last number of each
 	// caller's calls submitted, and a channel closed when one is.
@@ -195,7 +200,8 @@ func New(cfg Config) (*Host, error) {
 		timers: map[node.TimerToken]clockwork.Timer{}, watching: map[wire.TaskID]func() bool{},
 		loopDone: make(chan struct{}), stopTick: make(chan struct{}),
 		remote: map[wire.ObjectID]remoteObject{}, lent: map[lentKey]*lentObject{}, serving: map[wire.TaskID][]chan struct{}{},
-		actorAt: map[wire.TaskID]string{}, moved: map[wire.TaskID]movedActor{}, gone: map[string]bool{}, sendSeq: map[wire.TaskID]uint64{}, recvSeq: map[callKey]uint64{},
+		spilling: map[wire.TaskID]*spillRun{},
+		actorAt:  map[wire.TaskID]string{}, moved: map[wire.TaskID]movedActor{}, gone: map[string]bool{}, sendSeq: map[wire.TaskID]uint64{}, recvSeq: map[callKey]uint64{},
 		sendEpoch: map[wire.TaskID]uint32{}, recvEpoch: map[callKey]uint32{}, seqAdvanced: make(chan struct{})}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.start = h.clock.Now()

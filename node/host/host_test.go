@@ -35,7 +35,8 @@ func TestMain(m *testing.M) {
 // fakeWorker serves the protocol as a worker does, for a few functions:
 // echo joins its arguments; big stores 1 MiB of its argument's first byte
 // through the store; die exits on its first attempt; hang returns once
-// cancelled, stuck never.
+// cancelled (first saying "started" in the file its argument names, if
+// it has one), stuck never.
 func fakeWorker() error {
 	end, err := Attach()
 	if err != nil {
@@ -81,6 +82,11 @@ func fakeWorker() error {
 		case "stuck":
 			select {}
 		case "hang":
+			if len(m.Args) > 0 {
+				if err := os.WriteFile(string(m.Args[0].Data), []byte("started\n"), 0); err != nil {
+					return err
+				}
+			}
 			// Until the host cancels it.
 			for {
 				msg, err := end.Control.Pop(nil, time.Second)

@@ -100,16 +100,30 @@ func (c *Client) Run(ctx context.Context, addr string, req *RunRequest) (RunRepl
 // background: a peer that is gone has dropped them anyway, and one that
 // misses the release drops them when member leaves the cluster.
 func (c *Client) Release(addr, member string, ids []wire.ObjectID) {
-	req := AppendRelease(nil, member, ids)
+	c.tell(addr, MethodRelease, AppendRelease(nil, member, ids), "release", "objects", len(ids))
+}
+
+// Cancel asks the peer at addr to cancel a task it runs, or will run,
+// for this caller, in the background: a peer that is gone runs nothing.
+func (c *Client) Cancel(addr string, req *CancelRequest) {
+	c.tell(addr, MethodCancel, req.AppendBinary(nil), "cancel", "task", req.Task)
+}
+
+// tellTimeout bounds a request whose answer is nothing (tell).
+const tellTimeout = 10 * time.Second
+
+// tell sends the request req of method m to addr in the background,
+// logging a failure (what, with the attributes attrs) at debug level.
+func (c *Client) tell(addr string, m rpc.Method, req []byte, what string, attrs ...any) {
 	go func() {
 		conn, err := c.conn(addr) // dialling a dead peer must not hold up the caller
 		if err != nil {
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), tellTimeout)
 		defer cancel()
-		if _, err := conn.Call(ctx, MethodRelease, req, nil); err != nil {
-			c.cfg.Logger.Debug("peer: release failed", "peer", addr, "objects", len(ids), "err", err)
+		if _, err := conn.Call(ctx, m, req, nil); err != nil {
+			c.cfg.Logger.Debug("peer: "+what+" failed", append(attrs, "peer", addr, "err", err)...)
 		}
 	}()
 }

@@ -17,7 +17,9 @@
 //     reply lends (a stored result, an actor's creation) is lent to the
 //     calling member (RunRequest.Member); MethodRelease gives it back, and
 //     a member that leaves the cluster gets it back implicitly.
-//     MethodLoad asks a job node for its load. Every decoder is fuzzed.
+//     MethodLoad asks a job node for its load. MethodCancel (a
+//     CancelRequest) cancels a task a run asked for; one that overtakes
+//     its run is kept for it (EarlyCancels). Every decoder is fuzzed.
 //   - Server serves a node's Executor (node/host's Host) over rpc, with
 //     the cluster token.
 //   - Client calls peers, one connection each; a peer that cannot be

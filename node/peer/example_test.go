@@ -18,6 +18,8 @@ func (echo) Execute(_ context.Context, req *peer.RunRequest) (peer.RunReply, err
 
 func (echo) ReleaseLent(string, []wire.ObjectID) {}
 
+func (echo) CancelRun(*peer.CancelRequest) {}
+
 // A node serves its Executor; another node's Client runs a task there.
 func Example() {
 	token := []byte("cluster token")

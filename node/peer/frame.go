@@ -19,6 +19,10 @@ const (
 	// MethodLoad asks a node that implements LoadReporter for its load,
 	// answered as the node encodes it.
 	MethodLoad = 3
+	// MethodCancel cancels a task a MethodRun asked for (a
+	// CancelRequest), answered with nothing: the run's reply then says
+	// the task was cancelled.
+	MethodCancel = 4
 )
 
 // ErrMalformed is wrapped by every error a decoder of this package
@@ -205,6 +209,33 @@ func DecodeRunReply(src []byte) (RunReply, error) {
 		r.Checkpoint = cp
 	}
 	rd.End("run reply")
+	return r, rd.Err()
+}
+
+// CancelRequest asks a node to cancel a task it runs for the caller
+// (MethodCancel), or will run: a cancel that comes before its run
+// cancels the run when it comes.
+type CancelRequest struct {
+	// Binary is the task's RunRequest.Binary: the program whose job node
+	// runs it.
+	Binary string
+	Task   wire.TaskID
+}
+
+// AppendBinary appends r's encoding.
+func (r *CancelRequest) AppendBinary(dst []byte) []byte {
+	dst = append(dst, frameVersion)
+	dst = appendBytes(dst, []byte(r.Binary))
+	return wire.AppendTaskID(dst, r.Task)
+}
+
+// DecodeCancelRequest decodes what CancelRequest.AppendBinary wrote.
+func DecodeCancelRequest(src []byte) (CancelRequest, error) {
+	rd := wire.NewReader(src, ErrMalformed)
+	version(&rd)
+	r := CancelRequest{Binary: string(rd.Bytes("binary"))}
+	r.Task = rd.TaskID("task id")
+	rd.End("cancel request")
 	return r, rd.Err()
 }
 

@@ -281,6 +281,12 @@ func (n *Network) Release(addr string, ids []wire.ObjectID) {
 	n.client.Release(addr, n.cfg.Self.Node(), ids)
 }
 
+// Cancel asks the peer addr to cancel a task this node asked it to run
+// (see Client.Cancel).
+func (n *Network) Cancel(addr string, task wire.TaskID) {
+	n.client.Cancel(addr, &CancelRequest{Binary: n.cfg.Binary, Task: task})
+}
+
 // removeLocked drops the peer addr from placement. Under mu.
 func (n *Network) removeLocked(addr string) {
 	if id, ok := n.ids[addr]; ok {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+	"time"
 
 	"manta/node"
 	"manta/rpc/wire"
@@ -49,6 +50,10 @@ func TestFramesRoundTrip(t *testing.T) {
 	if member, got, err := DecodeRelease(AppendRelease(nil, "m", ids)); err != nil || member != "m" || !reflect.DeepEqual(got, ids) {
 		t.Fatalf("release: %q %v, %v", member, got, err)
 	}
+	cancel := CancelRequest{Binary: "ab01", Task: wire.TaskID{Hi: 5, Lo: 6}}
+	if got, err := DecodeCancelRequest(cancel.AppendBinary(nil)); err != nil || got != cancel {
+		t.Fatalf("cancel: %+v, %v", got, err)
+	}
 }
 
 func TestMalformedFrames(t *testing.T) {
@@ -58,6 +63,15 @@ func TestMalformedFrames(t *testing.T) {
 		if _, err := DecodeRunRequest(req[:i]); !errors.Is(err, ErrMalformed) {
 			t.Fatalf("a request cut at %d of %d bytes: %v", i, len(req), err)
 		}
+	}
+	cancel := (&CancelRequest{Binary: "ab01", Task: wire.TaskID{Hi: 5}}).AppendBinary(nil)
+	for i := range len(cancel) - 1 {
+		if _, err := DecodeCancelRequest(cancel[:i]); !errors.Is(err, ErrMalformed) {
+			t.Fatalf("a cancel cut at %d of %d bytes: %v", i, len(cancel), err)
+		}
+	}
+	if _, err := DecodeCancelRequest(append(cancel, 0)); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("a cancel with a byte too many: %v", err)
 	}
 	bad := bytes.Clone(req)
 	bad[0] = 9
@@ -105,4 +119,51 @@ func FuzzDecodeRunReply(f *testing.F) {
 			t.Fatalf("ids: error not wrapping ErrMalformed: %v", err)
 		}
 	})
+}
+
+func FuzzDecodeCancelRequest(f *testing.F) {
+	f.Add((&CancelRequest{Binary: "ab01", Task: wire.TaskID{Hi: 1, Lo: 2}}).AppendBinary(nil))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := DecodeCancelRequest(b)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error not wrapping ErrMalformed: %v", err)
+			}
+			return
+		}
+		if again, err := DecodeCancelRequest(r.AppendBinary(nil)); err != nil || again != r {
+			t.Fatalf("a decoded cancel does not round-trip: %+v, %v", again, err)
+		}
+	})
+}
+
+func TestEarlyCancels(t *testing.T) {
+	var e EarlyCancels
+	a, b, c := wire.TaskID{Lo: 1}, wire.TaskID{Lo: 2}, wire.TaskID{Lo: 3}
+	t0 := time.Unix(1000, 0)
+	if e.Take(a) {
+		t.Fatal("an empty set took a cancel")
+	}
+	e.Add(a, t0)
+	if !e.Take(a) || e.Take(a) {
+		t.Fatal("a cancel is taken once")
+	}
+	e.Add(a, t0)
+	e.Add(b, t0.Add(EarlyCancelKeep/2))
+	e.Add(b, t0.Add(EarlyCancelKeep/2+1)) // again, later
+	e.Add(c, t0.Add(EarlyCancelKeep+time.Second))
+	if e.Take(a) {
+		t.Fatal("a cancel kept past EarlyCancelKeep was taken")
+	}
+	if !e.Take(b) || !e.Take(c) {
+		t.Fatal("cancels within EarlyCancelKeep were forgotten")
+	}
+	e.Add(b, t0.Add(2*EarlyCancelKeep)) // forgets b's earlier entries, not this one
+	e.Add(c, t0.Add(2*EarlyCancelKeep+2*time.Second))
+	if !e.Take(b) {
+		t.Fatal("an old entry of a task forgot its newer cancel")
+	}
+	if len(e.order) > 2 {
+		t.Fatalf("%d entries kept, want at most 2", len(e.order))
+	}
 }

@@ -20,6 +20,10 @@ type Executor interface {
 	// ReleaseLent gives back the holds earlier replies lent member on
 	// ids.
 	ReleaseLent(member string, ids []wire.ObjectID)
+	// CancelRun cancels the task of an Execute, running or still to
+	// come: its Execute then returns the reply saying it was cancelled.
+	// req is valid during the call only.
+	CancelRun(req *CancelRequest)
 }
 
 // LoadReporter is an Executor that reports its node's load (MethodLoad):
@@ -90,6 +94,13 @@ func (s *Server) handle(c *rpc.Ctx, m rpc.Method, req, resp []byte) ([]byte, err
 			return resp, err
 		}
 		s.exec.ReleaseLent(member, ids)
+		return resp, nil
+	case MethodCancel:
+		r, err := DecodeCancelRequest(req)
+		if err != nil {
+			return resp, err
+		}
+		s.exec.CancelRun(&r)
 		return resp, nil
 	case MethodLoad:
 		if lr, ok := s.exec.(LoadReporter); ok {

@@ -209,13 +209,13 @@ func Append(dst []byte, m *Msg) []byte {
 	f := fieldsOf[m.Kind]
 	dst = append(dst, byte(m.Kind))
 	if f&fTask != 0 {
-		dst = appendTaskID(dst, m.Task)
+		dst = AppendTaskID(dst, m.Task)
 	}
 	if f&fActor != 0 {
-		dst = appendTaskID(dst, m.Actor)
+		dst = AppendTaskID(dst, m.Actor)
 	}
 	if f&fParent != 0 {
-		dst = appendTaskID(dst, m.Parent)
+		dst = AppendTaskID(dst, m.Parent)
 	}
 	if f&fAttempt != 0 {
 		dst = binary.AppendUvarint(dst, uint64(m.Attempt))
@@ -327,7 +327,9 @@ func appendIDs(dst []byte, ids []ObjectID) []byte {
 	return dst
 }
 
-func appendTaskID(dst []byte, t TaskID) []byte {
+// AppendTaskID appends t in its fixed 16-byte form (Reader.TaskID reads
+// it).
+func AppendTaskID(dst []byte, t TaskID) []byte {
 	dst = binary.LittleEndian.AppendUint64(dst, t.Hi)
 	return binary.LittleEndian.AppendUint64(dst, t.Lo)
 }

@@ -88,6 +88,11 @@ func (r *Reader) Fixed64(what string) uint64 {
 	return 0
 }
 
+// TaskID reads a task ID in AppendTaskID's form.
+func (r *Reader) TaskID(what string) TaskID {
+	return TaskID{Hi: r.Fixed64(what), Lo: r.Fixed64(what)}
+}
+
 // Uvarint reads an unsigned varint.
 func (r *Reader) Uvarint(what string) uint64 {
 	v, ok := r.rawUvarint()
