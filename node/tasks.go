@@ -604,7 +604,7 @@ func (n *Node) Shutdown() {
 	}
 	n.closed = true
 	// In ID order, so that the effects are the same every time.
-	tasks := slices.SortedFunc(maps.Values(n.tasks), func(a, b *task) int { return compareTasks(a.id, b.id) })
+	tasks := slices.SortedFunc(maps.Values(n.tasks), func(a, b *task) int { return wire.CompareTaskIDs(a.id, b.id) })
 	for _, t := range tasks {
 		n.finish(t, nil, nil, ErrShutdown)
 	}
@@ -619,14 +619,10 @@ func (n *Node) Shutdown() {
 	}
 }
 
-func compareTasks(a, b wire.TaskID) int {
-	return cmp.Or(cmp.Compare(a.Hi, b.Hi), cmp.Compare(a.Lo, b.Lo))
-}
-
 // sortedIDs lists the keys of m in ID order: the node's effects must not
 // depend on map order.
 func sortedIDs[V any](m map[wire.ObjectID]V) []wire.ObjectID {
 	return slices.SortedFunc(maps.Keys(m), func(a, b wire.ObjectID) int {
-		return cmp.Or(compareTasks(a.Task, b.Task), cmp.Compare(a.Index, b.Index))
+		return cmp.Or(wire.CompareTaskIDs(a.Task, b.Task), cmp.Compare(a.Index, b.Index))
 	})
 }

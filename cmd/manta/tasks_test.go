@@ -474,7 +474,8 @@ func joinDriver(t *testing.T, dir string, cfg core.Config) context.Context {
 }
 
 // A node holds the stored results and actors it made for a driver until
-// the driver releases them, or leaves the cluster without doing so.
+// the driver releases them, or leaves the cluster without doing so; a
+// task it runs for a driver that leaves is cancelled.
 func TestLentObjectsEndWithTheirOwner(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
@@ -524,7 +525,22 @@ func TestLentObjectsEndWithTheirOwner(t *testing.T) {
 	awaitLent(func(n int) bool { return n >= 2 }, "the blob and the actor")
 	blob.Release()
 	awaitLent(func(n int) bool { return n == 1 }, "the actor only, once the blob is released")
-	driver.Shutdown() // leaves the cluster; the node gives back the rest
+	path, said := fifoLines(t)
+	waitOnA.Remote(context.Background(), path)
+	expectLine := func(want string) {
+		t.Helper()
+		select {
+		case got := <-said:
+			if got != want {
+				t.Fatalf("the driver's task on node a said %q, want %q", got, want)
+			}
+		case <-ctx.Done():
+			t.Fatalf("the driver's task on node a never said %q", want)
+		}
+	}
+	expectLine("started")
+	driver.Shutdown() // leaves the cluster; the node gives back the rest, and cancels its task
+	expectLine("cancelled")
 	awaitLent(func(n int) bool { return n == 0 }, "none once the driver left")
 }
 

@@ -500,6 +500,10 @@ func (h *Host) Execute(ctx context.Context, req *peer.RunRequest) (peer.RunReply
 		h.unlock()
 		return peer.RunReply{}, fmt.Errorf("host: task %v was sent back to the node that spilled it", spec.ID)
 	}
+	if h.gone[req.Member] {
+		h.unlock()
+		return peer.RunReply{}, fmt.Errorf("host: task %v was sent for %s, which left the cluster", spec.ID, req.Member)
+	}
 	if spec.Kind == wire.SubmitActorCall {
 		if err := h.admitCallLocked(ctx, req); err != nil {
 			h.unlock()
@@ -511,7 +515,12 @@ func (h *Host) Execute(ctx context.Context, req *peer.RunRequest) (peer.RunReply
 		holds = append(holds, h.adoptLocked(o, ""))
 	}
 	done := make(chan struct{})
-	h.serving[spec.ID] = append(h.serving[spec.ID], done)
+	s := h.serving[spec.ID]
+	if s == nil {
+		s = &servedRun{}
+		h.serving[spec.ID] = s
+	}
+	s.member, s.done = req.Member, append(s.done, done)
 	obj := h.n.Submit(&spec)
 	switch key := (callKey{req.Caller, spec.Actor}); {
 	case spec.Kind == wire.SubmitActorCall && req.Seq > h.recvSeq[key]:
@@ -550,6 +559,13 @@ func (h *Host) Execute(ctx context.Context, req *peer.RunRequest) (peer.RunReply
 	return reply, nil
 }
 
+// servedRun is a task run here for a peer: the member it is run for,
+// and a channel for each of its runs waiting for it (Execute).
+type servedRun struct {
+	member string
+	done   []chan struct{}
+}
+
 // errCancelledByCaller is why a peer's task is cancelled here.
 var errCancelledByCaller = fmt.Errorf("%w by its caller", node.ErrCancelled)
 
@@ -561,7 +577,7 @@ func (h *Host) CancelRun(req *peer.CancelRequest) {
 	defer h.unlock()
 	switch {
 	case h.closed:
-	case len(h.serving[req.Task]) > 0:
+	case h.serving[req.Task] != nil:
 		h.n.Cancel(req.Task, errCancelledByCaller)
 	default:
 		h.early.Add(req.Task, h.clock.Now())
@@ -678,8 +694,10 @@ func (h *Host) ReleaseLent(member string, ids []wire.ObjectID) {
 }
 
 // MembersGone gives back every hold lent to members, which left the
-// cluster or died (their peer addresses): nobody will release them. An
-// actor whose creation was lent to one ends. An actor of this node's
+// cluster or died (their peer addresses): nobody will release them. The
+// tasks and calls run here for them are cancelled (their results are
+// nobody's), and a run they sent later is refused. An actor whose
+// creation was lent to one ends. An actor of this node's
 // that lived on one is created again elsewhere if it has restarts left
 // (node.ActorNodeLost), before a call finds its node gone.
 func (h *Host) MembersGone(members []string) {
@@ -714,11 +732,23 @@ func (h *Host) MembersGone(members []string) {
 			actors = append(actors, id)
 		}
 	}
-	slices.SortFunc(actors, func(a, b wire.TaskID) int { return cmp.Or(cmp.Compare(a.Hi, b.Hi), cmp.Compare(a.Lo, b.Lo)) })
+	slices.SortFunc(actors, wire.CompareTaskIDs)
 	for _, id := range actors {
 		addr := h.actorAt[id]
 		h.actorLostLocked(id, addr)
 		h.n.ActorNodeLost(id, fmt.Errorf("its node %s left the cluster", addr))
+	}
+	var orphans []wire.TaskID
+	for id, s := range h.serving {
+		if gone[s.member] {
+			orphans = append(orphans, id)
+		}
+	}
+	slices.SortFunc(orphans, wire.CompareTaskIDs)
+	for _, id := range orphans {
+		if s := h.serving[id]; s != nil { // not ended by a cancel before it
+			h.n.Cancel(id, fmt.Errorf("%w: its owner %s left the cluster", node.ErrCancelled, s.member))
+		}
 	}
 }
 
@@ -731,8 +761,10 @@ func (h *Host) Lent() int {
 
 // finishedLocked wakes the peers' requests waiting for task. Under mu.
 func (h *Host) finishedLocked(task wire.TaskID) {
-	for _, ch := range h.serving[task] {
-		close(ch)
+	if s := h.serving[task]; s != nil {
+		for _, ch := range s.done {
+			close(ch)
+		}
 	}
 	delete(h.serving, task)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -87,17 +88,19 @@ func TestExecuteRefusesACallForAnActorNotHere(t *testing.T) {
 
 // A peer cancels a task it asked this node to run: one running stops,
 // and one whose cancel came before its run does not hang; either run's
-// reply says it was cancelled.
-func TestCancelRunStopsAPeersTask(t *testing.T) {
+// reply says it was cancelled. So is a task whose member left.
+func TestPeersTasksCancelled(t *testing.T) {
 	h := newClusterHost(t, &loopCluster{self: peer.Holder{Peer: "127.0.0.1:1", Transfer: "127.0.0.1:2"}})
 	started := filepath.Join(t.TempDir(), "started")
 	if err := syscall.Mkfifo(started, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	const member = "127.0.0.1:3"
 	execute := func(id wire.TaskID, args ...wire.Arg) <-chan peer.RunReply {
 		replied := make(chan peer.RunReply, 1)
 		go func() {
-			reply, err := h.Execute(context.Background(), &peer.RunRequest{Spec: node.TaskSpec{ID: id, Kind: wire.SubmitTask, Name: []byte("hang"), Args: args}})
+			reply, err := h.Execute(context.Background(), &peer.RunRequest{Member: member,
+				Spec: node.TaskSpec{ID: id, Kind: wire.SubmitTask, Name: []byte("hang"), Args: args}})
 			if err != nil {
 				reply.Failed = []byte(err.Error())
 			}
@@ -119,15 +122,38 @@ func TestCancelRunStopsAPeersTask(t *testing.T) {
 
 	running := wire.TaskID{Hi: 8, Lo: 1}
 	replied := execute(running, wire.Arg{Data: []byte(started)})
-	if line, err := os.ReadFile(started); err != nil || string(line) != "started\n" { // blocks until the worker writes
-		t.Fatalf("the task never started: %q, %v", line, err)
-	}
+	awaitStarted(t, started)
 	h.CancelRun(&peer.CancelRequest{Task: running})
 	wantCancelled("a running task", replied)
 
 	early := wire.TaskID{Hi: 8, Lo: 2}
 	h.CancelRun(&peer.CancelRequest{Task: early})
 	wantCancelled("a task cancelled before its run came", execute(early))
+
+	// The member a task runs for leaves the cluster: it is cancelled, and
+	// a run sent for that member later is refused.
+	orphan := wire.TaskID{Hi: 8, Lo: 3}
+	replied = execute(orphan, wire.Arg{Data: []byte(started)})
+	awaitStarted(t, started)
+	h.MembersGone([]string{member})
+	wantCancelled("a task run for a member that left", replied)
+	select {
+	case reply := <-execute(wire.TaskID{Hi: 8, Lo: 4}):
+		if !strings.Contains(string(reply.Failed), "left the cluster") {
+			t.Fatalf("a run sent for a member that left: %+v", reply)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a run sent for a member that left was not refused")
+	}
+}
+
+// awaitStarted waits for the fake worker's hang to say it started in the
+// fifo path.
+func awaitStarted(t *testing.T, path string) {
+	t.Helper()
+	if line, err := os.ReadFile(path); err != nil || string(line) != "started\n" { // blocks until the worker writes
+		t.Fatalf("the task never started: %q, %v", line, err)
+	}
 }
 
 // gateCluster places every task at a peer and runs it there: Place and

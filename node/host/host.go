@@ -141,7 +141,7 @@ type Host struct {
 	cluster Cluster
 	remote  map[wire.ObjectID]remoteObject
 	lent    map[lentKey]*lentObject
-	serving map[wire.TaskID][]chan struct{}
+	serving map[wire.TaskID]*servedRun
 	// spilling are the spills in flight, by task (for
 	// node.Host.CancelSpilled); early, the cancels that came for peers'
 	// tasks before their runs did.
@@ -199,7 +199,7 @@ func New(cfg Config) (*Host, error) {
 	h := &Host{cfg: cfg, clock: cfg.Clock, log: cfg.Logger, procs: map[node.ProcID]*proc{},
 		timers: map[node.TimerToken]clockwork.Timer{}, watching: map[wire.TaskID]func() bool{},
 		loopDone: make(chan struct{}), stopTick: make(chan struct{}),
-		remote: map[wire.ObjectID]remoteObject{}, lent: map[lentKey]*lentObject{}, serving: map[wire.TaskID][]chan struct{}{},
+		remote: map[wire.ObjectID]remoteObject{}, lent: map[lentKey]*lentObject{}, serving: map[wire.TaskID]*servedRun{},
 		spilling: map[wire.TaskID]*spillRun{},
 		actorAt:  map[wire.TaskID]string{}, moved: map[wire.TaskID]movedActor{}, gone: map[string]bool{}, sendSeq: map[wire.TaskID]uint64{}, recvSeq: map[callKey]uint64{},
 		sendEpoch: map[wire.TaskID]uint32{}, recvEpoch: map[callKey]uint32{}, seqAdvanced: make(chan struct{})}

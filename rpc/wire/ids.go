@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"cmp"
 	"encoding/binary"
 	"encoding/hex"
 )
@@ -33,6 +34,11 @@ func mix64(x uint64) uint64 {
 	x *= 0x94d049bb133111eb
 	x ^= x >> 31
 	return x
+}
+
+// CompareTaskIDs orders task IDs by Hi, then Lo (for slices.SortFunc).
+func CompareTaskIDs(a, b TaskID) int {
+	return cmp.Or(cmp.Compare(a.Hi, b.Hi), cmp.Compare(a.Lo, b.Lo))
 }
 
 // String is the ID in 32 hex digits, high half first.
