@@ -502,7 +502,10 @@ func (c *Client) putTimer(t clockwork.Timer) {
 }
 
 func (cl *call) prepare(m Method, req []byte, budget time.Duration, resp []byte) {
-	us := max(1, min(int64(budget/time.Microsecond), math.MaxUint32))
+	us := max(1, int64(budget/time.Microsecond))
+	if us > math.MaxUint32 {
+		us = 0 // past the field's range (71 minutes): the caller's deadline alone
+	}
 	cl.frame = appendRequest(append(cl.frame[:0], 0, 0, 0, 0), m, uint32(us), req)
 	cl.method = m
 	cl.resp = resp

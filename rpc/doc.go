@@ -62,7 +62,7 @@
 // Integers are little-endian. fastrpc puts a 4-byte request ID before each
 // frame; ID 0 (fastrpc's "no response") is never used.
 //
-//	request   method u16 | flags u8 (0) | timeout u32 (µs the caller waits) | length u32 | payload
+//	request   method u16 | flags u8 (0) | timeout u32 (µs the caller waits; 0: more than 2^32) | length u32 | payload
 //	response  status u8 | length u32 | payload
 //
 // Status 0 is a response; 1 a handler error (payload: its message, which
@@ -81,7 +81,9 @@
 //
 // Every call has a deadline: its context's, or ClientConfig.Timeout
 // (10 s). The server is told the time left and skips a request whose
-// deadline has passed. Call returns by the deadline whatever the network
+// deadline has passed; a deadline further off than the frame's field
+// holds (2^32 µs, 71 minutes: a task that runs for hours) is the
+// caller's alone, and the handler sees none. Call returns by the deadline whatever the network
 // does. A call that could not be sent returns ErrUnavailable (safe to
 // retry); one whose connection broke after it was written returns
 // ErrUnavailable and ErrConnectionLost (it may have run). The client

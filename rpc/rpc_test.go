@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"runtime"
 	"strings"
@@ -98,6 +99,12 @@ func (ts *testServer) handle(ctx *Ctx, m Method, req, resp []byte) ([]byte, erro
 	case mPanic:
 		panic("boom")
 	case mDeadline:
+		if ctx.Deadline().IsZero() {
+			if d, ok := ctx.Context().Deadline(); ok {
+				return resp, fmt.Errorf("no Ctx deadline, but a Context deadline %v", d)
+			}
+			return binary.LittleEndian.AppendUint64(resp, math.MaxUint64), nil // none
+		}
 		d, ok := ctx.Context().Deadline()
 		if !ok || !d.Equal(ctx.Deadline()) {
 			return resp, fmt.Errorf("Context deadline %v %v, Ctx deadline %v", d, ok, ctx.Deadline())
@@ -311,6 +318,32 @@ func TestDeadlineTravels(t *testing.T) {
 		}
 		if left := time.Duration(binary.LittleEndian.Uint64(out)) * time.Microsecond; left != tc.deadline {
 			t.Errorf("%s: handler saw %v left, want %v", tc.name, left, tc.deadline)
+		}
+	}
+}
+
+// TestLongDeadlineIsTheCallers: a deadline further off than the frame's
+// timeout holds (2^32 µs, 71 minutes) is not cut to it at the server,
+// which would end a long call early: the handler sees none, and the
+// caller's deadline alone bounds the call.
+func TestLongDeadlineIsTheCallers(t *testing.T) {
+	fc := clockwork.NewFakeClock()
+	ts := startServer(t, ServerConfig{Clock: fc})
+	c := dial(t, ClientConfig{Addr: ts.Addr(), Clock: fc})
+	for _, d := range []time.Duration{math.MaxUint32 * time.Microsecond, 3 * time.Hour} {
+		ctx, cancel := clockwork.WithTimeout(context.Background(), fc, d)
+		out, err := c.Call(ctx, mDeadline, nil, nil)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		left := binary.LittleEndian.Uint64(out)
+		want := uint64(d / time.Microsecond)
+		if d > math.MaxUint32*time.Microsecond {
+			want = math.MaxUint64 // none
+		}
+		if left != want {
+			t.Errorf("a %v deadline: the handler saw %d µs left, want %d", d, left, want)
 		}
 	}
 }
