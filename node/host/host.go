@@ -142,11 +142,6 @@ type Host struct {
 	remote  map[wire.ObjectID]remoteObject
 	lent    map[lentKey]*lentObject
 	serving map[wire.TaskID]*servedRun
-	// spilling are the spills in flight, by task (for
-	// node.Host.CancelSpilled); early, the cancels that came for peers'
-	// tasks before their runs did.
-	spilling map[wire.TaskID]*spillRun
-	early    peer.EarlyCancels
 	// Actors on other nodes: where they live, and the numbers of the
 	// calls sent to them; calls from other nodes: the last number of each
 	// caller's calls submitted, and a channel closed when one is.
@@ -183,6 +178,13 @@ type Host struct {
 	pulls, pulledBytes atomic.Int64 // objects pulled from other nodes
 
 	held heldEvent // under mu; see heldEvent
+
+	// With Config.Cluster, under mu: the spills in flight, by task (for
+	// node.Host.CancelSpilled); early, the cancels that came for peers'
+	// tasks before their runs did. Last: the fields before them keep
+	// the places the task path was measured with.
+	spilling map[wire.TaskID]*spillRun
+	early    peer.EarlyCancels
 }
 
 type pinRequest struct {
