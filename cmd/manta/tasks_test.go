@@ -175,23 +175,13 @@ func TestTasksOfAnotherBinary(t *testing.T) {
 		t.Fatalf("fib(12) = %d, %v", v, err)
 	}
 	// Node a passes a cancel on to its job node.
-	path, said := fifoLines(t)
-	r := waitOnA.Remote(context.Background(), path)
-	for _, want := range []string{"started", "cancelled"} {
-		select {
-		case got := <-said:
-			if got != want {
-				t.Fatalf("the task in the job node said %q, want %q", got, want)
-			}
-		case <-ctx.Done():
-			t.Fatalf("the task in the job node never said %q", want)
-		}
-		if want == "started" {
-			if err := core.Cancel(r); err != nil {
-				t.Fatal(err)
-			}
-		}
+	said := newFifo(t)
+	r := waitOnA.Remote(context.Background(), said.path)
+	said.expect(t, ctx, "the task in the job node", "started")
+	if err := core.Cancel(r); err != nil {
+		t.Fatal(err)
 	}
+	said.expect(t, ctx, "the task in the job node", "cancelled")
 	if _, err := r.Get(ctx); !errors.Is(err, core.ErrCancelled) {
 		t.Fatalf("Get of a task cancelled in a job node: %v", err)
 	}
@@ -274,9 +264,15 @@ var (
 	}, core.WithResources(map[string]float64{"CPU": 1, "b": 1}))
 )
 
-// fifoLines makes a fifo and returns its path and the lines written to
-// it.
-func fifoLines(t *testing.T) (string, <-chan string) {
+// fifo is a named pipe that tasks say lines in (waitCancelled), on this
+// machine, and the lines said.
+type fifo struct {
+	path  string
+	lines <-chan string
+}
+
+// newFifo makes a fifo, read until the test ends.
+func newFifo(t *testing.T) *fifo {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "said")
 	if err := syscall.Mkfifo(path, 0o600); err != nil {
@@ -294,7 +290,21 @@ func fifoLines(t *testing.T) (string, <-chan string) {
 			lines <- sc.Text()
 		}
 	}()
-	return path, lines
+	return &fifo{path: path, lines: lines}
+}
+
+// expect fails the test unless the next line said, before ctx ends, is
+// want; who names the task that says it.
+func (f *fifo) expect(t *testing.T, ctx context.Context, who, want string) {
+	t.Helper()
+	select {
+	case got := <-f.lines:
+		if got != want {
+			t.Fatalf("%s said %q, want %q", who, got, want)
+		}
+	case <-ctx.Done():
+		t.Fatalf("%s never said %q", who, want)
+	}
 }
 
 // waitCancelled says "started" in the fifo path, waits for ctx to end,
@@ -354,31 +364,20 @@ func TestActorsAcrossNodes(t *testing.T) {
 		t.Fatalf("a call from a task on node b: %d, %v", v, err)
 	}
 
-	path, said := fifoLines(t)
-	expect := func(what, want string) {
-		t.Helper()
-		select {
-		case got := <-said:
-			if got != want {
-				t.Fatalf("%s said %q, want %q", what, got, want)
-			}
-		case <-ctx.Done():
-			t.Fatalf("%s never said %q", what, want)
-		}
-	}
+	said := newFifo(t)
 	for _, c := range []struct {
 		what string
 		run  func() core.Ref[int]
 	}{
-		{"a call to the actor on node a", func() core.Ref[int] { return tallyWait.Remote(h, context.Background(), path) }},
-		{"a task on node b", func() core.Ref[int] { return waitOnB.Remote(context.Background(), path) }},
+		{"a call to the actor on node a", func() core.Ref[int] { return tallyWait.Remote(h, context.Background(), said.path) }},
+		{"a task on node b", func() core.Ref[int] { return waitOnB.Remote(context.Background(), said.path) }},
 	} {
 		what, r := c.what, c.run()
-		expect(what, "started")
+		said.expect(t, ctx, what, "started")
 		if err := core.Cancel(r); err != nil {
 			t.Fatal(err)
 		}
-		expect(what, "cancelled")
+		said.expect(t, ctx, what, "cancelled")
 		if _, err := r.Get(ctx); !errors.Is(err, core.ErrCancelled) {
 			t.Fatalf("Get of %s, cancelled: %v", what, err)
 		}
@@ -525,22 +524,11 @@ func TestLentObjectsEndWithTheirOwner(t *testing.T) {
 	awaitLent(func(n int) bool { return n >= 2 }, "the blob and the actor")
 	blob.Release()
 	awaitLent(func(n int) bool { return n == 1 }, "the actor only, once the blob is released")
-	path, said := fifoLines(t)
-	waitOnA.Remote(context.Background(), path)
-	expectLine := func(want string) {
-		t.Helper()
-		select {
-		case got := <-said:
-			if got != want {
-				t.Fatalf("the driver's task on node a said %q, want %q", got, want)
-			}
-		case <-ctx.Done():
-			t.Fatalf("the driver's task on node a never said %q", want)
-		}
-	}
-	expectLine("started")
+	said := newFifo(t)
+	waitOnA.Remote(context.Background(), said.path)
+	said.expect(t, ctx, "the driver's task on node a", "started")
 	driver.Shutdown() // leaves the cluster; the node gives back the rest, and cancels its task
-	expectLine("cancelled")
+	said.expect(t, ctx, "the driver's task on node a", "cancelled")
 	awaitLent(func(n int) bool { return n == 0 }, "none once the driver left")
 }
 
