@@ -22,14 +22,22 @@ type ClientConfig struct {
 	Logger *slog.Logger
 }
 
-// Client calls the Servers of a node's peers, one rpc connection per
-// peer, dialled on first use and dropped when it breaks (the next call
-// dials afresh). It is safe for concurrent use.
+// Client calls the Servers of a node's peers, two rpc connections per
+// peer, dialled on first use and dropped when they break (the next call
+// dials afresh): one for runs, which may take hours and fill its call
+// slots (rpc.DefaultMaxPending), and one for the short requests that
+// must pass them (Cancel, Release, Load). It is safe for concurrent use.
 type Client struct {
 	cfg    ClientConfig
 	mu     sync.Mutex
-	conns  map[string]*rpc.Client
+	conns  map[connKey]*rpc.Client
 	closed bool
+}
+
+// connKey names one of the two connections to a peer.
+type connKey struct {
+	addr  string
+	short bool // Cancel, Release, Load; else runs
 }
 
 // NewClient returns a Client with no connection yet.
@@ -37,7 +45,7 @@ func NewClient(cfg ClientConfig) *Client {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Client{cfg: cfg, conns: map[string]*rpc.Client{}}
+	return &Client{cfg: cfg, conns: map[connKey]*rpc.Client{}}
 }
 
 // ErrPeerLost wraps the error of a Run whose peer could not be reached or
@@ -64,7 +72,8 @@ const runTimeout = 7 * 24 * time.Hour
 // wrapping ErrProgramUnavailable or ErrActorNotHere why it refused; any
 // other, that it refused the request.
 func (c *Client) Run(ctx context.Context, addr string, req *RunRequest) (RunReply, error) {
-	conn, err := c.conn(addr)
+	key := connKey{addr: addr}
+	conn, err := c.conn(key)
 	if err != nil {
 		return RunReply{}, err
 	}
@@ -86,7 +95,7 @@ func (c *Client) Run(ctx context.Context, addr string, req *RunRequest) (RunRepl
 		if errors.As(err, &remote) || ctx.Err() != nil {
 			return RunReply{}, fmt.Errorf("peer %s: %w", addr, err)
 		}
-		c.drop(addr, conn)
+		c.drop(key, conn)
 		return RunReply{}, fmt.Errorf("%w: %s: %w", ErrPeerLost, addr, err)
 	}
 	reply, err := DecodeRunReply(resp)
@@ -116,7 +125,7 @@ const tellTimeout = 10 * time.Second
 // logging a failure (what, with the attributes attrs) at debug level.
 func (c *Client) tell(addr string, m rpc.Method, req []byte, what string, attrs ...any) {
 	go func() {
-		conn, err := c.conn(addr) // dialling a dead peer must not hold up the caller
+		conn, err := c.conn(connKey{addr, true}) // dialling a dead peer must not hold up the caller
 		if err != nil {
 			return
 		}
@@ -130,21 +139,26 @@ func (c *Client) tell(addr string, m rpc.Method, req []byte, what string, attrs 
 
 // Load asks the peer at addr for its load (MethodLoad).
 func (c *Client) Load(ctx context.Context, addr string) ([]byte, error) {
-	conn, err := c.conn(addr)
+	conn, err := c.conn(connKey{addr, true})
 	if err != nil {
 		return nil, err
 	}
 	return conn.Call(ctx, MethodLoad, nil, nil)
 }
 
-// Forget closes the connection to addr, a peer that died: calls in
-// flight on it fail with ErrPeerLost.
+// Forget closes the connections to addr, a peer that died: calls in
+// flight on them fail with ErrPeerLost.
 func (c *Client) Forget(addr string) {
 	c.mu.Lock()
-	conn := c.conns[addr]
-	delete(c.conns, addr)
+	var conns []*rpc.Client
+	for _, key := range []connKey{{addr, false}, {addr, true}} {
+		if conn := c.conns[key]; conn != nil {
+			conns = append(conns, conn)
+			delete(c.conns, key)
+		}
+	}
 	c.mu.Unlock()
-	if conn != nil {
+	for _, conn := range conns {
 		conn.Close()
 	}
 }
@@ -153,7 +167,7 @@ func (c *Client) Forget(addr string) {
 func (c *Client) Close() error {
 	c.mu.Lock()
 	conns := c.conns
-	c.conns, c.closed = map[string]*rpc.Client{}, true
+	c.conns, c.closed = map[connKey]*rpc.Client{}, true
 	c.mu.Unlock()
 	for _, conn := range conns {
 		conn.Close()
@@ -161,27 +175,27 @@ func (c *Client) Close() error {
 	return nil
 }
 
-func (c *Client) conn(addr string) (*rpc.Client, error) {
+func (c *Client) conn(key connKey) (*rpc.Client, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return nil, fmt.Errorf("peer: client closed")
 	}
-	if conn := c.conns[addr]; conn != nil {
+	if conn := c.conns[key]; conn != nil {
 		return conn, nil
 	}
-	conn, err := rpc.Dial(rpc.ClientConfig{Addr: addr, Token: c.cfg.Token, MaxFrame: c.cfg.MaxFrame, FailFast: true})
+	conn, err := rpc.Dial(rpc.ClientConfig{Addr: key.addr, Token: c.cfg.Token, MaxFrame: c.cfg.MaxFrame, FailFast: true})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrPeerLost, addr, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrPeerLost, key.addr, err)
 	}
-	c.conns[addr] = conn
+	c.conns[key] = conn
 	return conn, nil
 }
 
-func (c *Client) drop(addr string, conn *rpc.Client) {
+func (c *Client) drop(key connKey, conn *rpc.Client) {
 	c.mu.Lock()
-	if c.conns[addr] == conn {
-		delete(c.conns, addr)
+	if c.conns[key] == conn {
+		delete(c.conns, key)
 	}
 	c.mu.Unlock()
 	conn.Close()

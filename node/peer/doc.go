@@ -22,7 +22,9 @@
 //     its run is kept for it (EarlyCancels). Every decoder is fuzzed.
 //   - Server serves a node's Executor (node/host's Host) over rpc, with
 //     the cluster token.
-//   - Client calls peers, one connection each; a peer that cannot be
+//   - Client calls peers, two connections each: one for runs, which may
+//     take hours and fill its call slots, and one for the short requests
+//     that must pass them (cancels, releases, loads); a peer that cannot be
 //     reached or dies mid-run gives ErrPeerLost, and the task is retried.
 //   - Network is a node's view of its cluster: a replica of the global
 //     scheduler (sched/global) fed by the nodes' heartbeats through

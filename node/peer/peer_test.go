@@ -2,12 +2,15 @@ package peer
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"maps"
 	"reflect"
 	"testing"
 	"time"
 
 	"manta/node"
+	"manta/rpc"
 	"manta/rpc/wire"
 )
 
@@ -165,5 +168,56 @@ func TestEarlyCancels(t *testing.T) {
 	}
 	if len(e.order) > 2 {
 		t.Fatalf("%d entries kept, want at most 2", len(e.order))
+	}
+}
+
+// blockingExec runs every task until release is closed, and reports
+// each cancel and release it gets.
+type blockingExec struct {
+	started chan struct{}
+	release chan struct{}
+	told    chan string
+}
+
+func (e *blockingExec) Execute(ctx context.Context, req *RunRequest) (RunReply, error) {
+	e.started <- struct{}{}
+	<-e.release
+	return RunReply{}, nil
+}
+func (e *blockingExec) ReleaseLent(member string, _ []wire.ObjectID) { e.told <- "release " + member }
+func (e *blockingExec) CancelRun(req *CancelRequest)                 { e.told <- "cancel " + req.Task.String() }
+
+// A cancel or a release reaches a peer whose runs from this client fill
+// every call slot of the connection (rpc.DefaultMaxPending): long runs
+// do not hold up the short requests that end them.
+func TestCancelPassesLongRuns(t *testing.T) {
+	token := []byte("token")
+	exec := &blockingExec{started: make(chan struct{}), release: make(chan struct{}), told: make(chan string, 2)}
+	srv, err := NewServer(ServerConfig{Exec: exec, Token: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	defer close(exec.release)
+	cl := NewClient(ClientConfig{Token: token})
+	defer cl.Close()
+	for i := range rpc.DefaultMaxPending {
+		go cl.Run(context.Background(), srv.Addr(), &RunRequest{Spec: node.TaskSpec{ID: wire.TaskID{Lo: uint64(i + 1)}, Name: []byte("f")}})
+		<-exec.started
+	}
+	task := wire.TaskID{Hi: 9}
+	cl.Cancel(srv.Addr(), &CancelRequest{Task: task})
+	cl.Release(srv.Addr(), "m", []wire.ObjectID{{Task: task, Index: 1}})
+	told := map[string]bool{}
+	for range 2 {
+		select {
+		case got := <-exec.told:
+			told[got] = true
+		case <-time.After(tellTimeout / 2):
+			t.Fatalf("only %v reached a peer busy with %d runs", told, rpc.DefaultMaxPending)
+		}
+	}
+	if want := map[string]bool{"cancel " + task.String(): true, "release m": true}; !maps.Equal(told, want) {
+		t.Fatalf("the peer was told %v, want %v", told, want)
 	}
 }
