@@ -100,13 +100,12 @@ func (r *router) CancelRun(req *peer.CancelRequest) {
 	}
 	r.mu.Lock()
 	j := r.jobs[req.Binary]
-	if j == nil { // its run, not come yet, starts the job node
-		r.early.Add(req.Task, time.Now())
-	}
-	r.mu.Unlock()
 	if j == nil {
+		r.early.Add(req.Task, time.Now()) // its run, not come yet, starts the job node
+		r.mu.Unlock()
 		return
 	}
+	r.mu.Unlock()
 	fwd := *req
 	go func() {
 		<-j.ready

@@ -692,8 +692,8 @@ func (h *Host) ReleaseLent(member string, ids []wire.ObjectID) {
 // MembersGone gives back every hold lent to members, which left the
 // cluster or died (their peer addresses): nobody will release them. The
 // tasks and calls run here for them are cancelled: their results are
-// nobody's. An actor whose creation was lent to one ends. An actor of this node's
-// that lived on one is created again elsewhere if it has restarts left
+// nobody's. An actor whose creation was lent to one ends. An actor of
+// this node's that lived on one is created again elsewhere if it has restarts left
 // (node.ActorNodeLost), before a call finds its node gone.
 func (h *Host) MembersGone(members []string) {
 	if len(members) == 0 {
@@ -741,12 +741,10 @@ func (h *Host) MembersGone(members []string) {
 	}
 	slices.SortFunc(orphans, wire.CompareTaskIDs)
 	for _, id := range orphans {
-		if s := h.serving[id]; s != nil { // not ended by a cancel before it
-			// ErrShutdown, as when this node stops under a task: should the
-			// owner be alive after all (a node taken for dead that beats
-			// again), it runs the task again rather than fail it.
-			h.n.Cancel(id, fmt.Errorf("%w: its owner %s left the cluster", node.ErrShutdown, s.member))
-		}
+		// ErrShutdown, as when this node stops under a task: should the
+		// owner be alive after all (a node taken for dead that beats
+		// again), it runs the task again rather than fail it.
+		h.n.Cancel(id, fmt.Errorf("%w: its owner left the cluster", node.ErrShutdown))
 	}
 }
 

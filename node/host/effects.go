@@ -156,8 +156,8 @@ func (e *effects) Finished(task wire.TaskID) {
 	e.h().finishedLocked(task)
 }
 
-// CancelSpilled asks the peer a cancelled spilled task was sent to to
-// cancel it; one not sent yet is not sent (Host.runAt).
+// CancelSpilled asks the peer that runs a cancelled spilled task to
+// cancel it too; a task not sent yet is not sent (Host.runAt).
 func (e *effects) CancelSpilled(task wire.TaskID) {
 	h := e.h()
 	r := h.spilling[task]
