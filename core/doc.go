@@ -39,7 +39,8 @@
 // nested inside an argument value stays a reference. Tasks may submit
 // tasks; Get, GetAll, Wait and WaitAny are the synchronisation points.
 // Cancel drops a call that has not started and cancels the context of one
-// that has; Get then fails with ErrCancelled.
+// that has, on whichever node of a cluster it runs; Get then fails with
+// ErrCancelled.
 //
 // Options on a function or actor type sets resources, retries, restarts, a
 // name (GetActor finds the actor from anywhere) or a detached lifetime for
