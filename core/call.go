@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"runtime"
 
 	"manta/node"
 	"manta/rpc/wire"
@@ -32,7 +33,7 @@ type call struct {
 	name  string
 	buf   []byte
 	ends  []int        // end offset in buf of each inline argument
-	holds []*refHandle // keeps argument refs reachable until submitted
+	holds []*refHandle // keeps argument refs (and refs inside arguments) reachable until submitted
 	err   error
 }
 
@@ -72,7 +73,7 @@ func addArg[A any](c *call, i int, a any) {
 		return
 	}
 	if cd.refs {
-		c.contained = refsIn(c.contained, x)
+		c.addContained(x)
 	}
 	c.addEncoded(buf)
 }
@@ -123,8 +124,16 @@ func (c *call) addAny(i int, a any) {
 		c.err = fmt.Errorf("%w: %s argument %d: %v", ErrBadArguments, c.name, i, err)
 		return
 	}
-	c.contained = refsIn(c.contained, a)
+	c.addContained(a)
 	c.addEncoded(buf)
+}
+
+// addContained records the references inside argument v: the task holds
+// their objects, and c.holds keeps them reachable until it is submitted.
+func (c *call) addContained(v any) {
+	n := len(c.holds)
+	c.holds = refsIn(c.holds, v)
+	c.contained = idsOf(c.contained, c.holds[n:])
 }
 
 func (c *call) addRef(i int, h *refHandle) {
@@ -193,6 +202,7 @@ func submit[R any](c *call) Ref[R] {
 		}
 	}
 	h, err := rt.backend.submit(task, c.submission)
+	runtime.KeepAlive(c.holds) // the node holds their objects for the task now
 	if err != nil {
 		return failedRef[R](err)
 	}

@@ -74,6 +74,9 @@ type output struct {
 	data      []byte
 	contained []wire.ObjectID
 	parts     []part
+	// held are the handles of the references inside the value, kept
+	// reachable until the reply naming their objects is sent (see refsIn).
+	held []*refHandle
 }
 
 // part is one of several return values.
@@ -94,7 +97,8 @@ func encodeReturn[R any](c *codec[R], r *R, err error, out *output) error {
 		return err
 	}
 	if c.refs {
-		out.contained = refsIn(nil, *r)
+		out.held = refsIn(out.held, *r)
+		out.contained = idsOf(nil, out.held)
 	}
 	return nil
 }
@@ -108,7 +112,9 @@ func appendPart[T any](out *output, v *T) error {
 		return err
 	}
 	if c.refs {
-		p.contained = refsIn(nil, *v)
+		n := len(out.held)
+		out.held = refsIn(out.held, *v)
+		p.contained = idsOf(nil, out.held[n:])
 	}
 	out.parts = append(out.parts, p)
 	return nil

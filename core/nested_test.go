@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -222,5 +223,49 @@ func TestGetTimesOutWithContext(t *testing.T) {
 	_, err := testSleep.Remote(int64(time.Hour)).Get(ctx)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// refsAndPad is a result that carries references beside enough bytes to
+// go through the store: storing it takes a while after the task returned.
+type refsAndPad struct {
+	Pad  []byte
+	Refs []Ref[int]
+}
+
+var testReturnRefs = Register1("test.returnrefs", func(n int) (refsAndPad, error) {
+	refs := make([]Ref[int], n)
+	for i := range refs {
+		refs[i] = testAdd.Remote(i, 0)
+	}
+	if _, err := GetAll(context.Background(), refs); err != nil {
+		return refsAndPad{}, err
+	}
+	// Collect garbage while the result is encoded and stored, as a busy
+	// worker would: the task's own handles are unreachable from here on.
+	go func() {
+		for end := time.Now().Add(300 * time.Millisecond); time.Now().Before(end); {
+			runtime.GC()
+		}
+	}()
+	return refsAndPad{Pad: make([]byte, 16<<20), Refs: refs}, nil
+})
+
+// References a task returns stay usable: the worker's own handles, which
+// nothing reaches once the task has returned, are not released before the
+// node holds the objects for the result.
+func TestReturnedRefsOutliveTheWorkersHandles(t *testing.T) {
+	startCluster(t, Config{})
+	ctx := ctxT(t)
+	for round := range 30 {
+		out, err := testReturnRefs.Remote(8).Get(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range out.Refs {
+			if v, err := r.Get(ctx); err != nil || v != i {
+				t.Fatalf("round %d: returned ref %d: %d, %v", round, i, v, err)
+			}
+		}
 	}
 }

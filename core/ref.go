@@ -321,10 +321,16 @@ func typeHoldsRefs(t reflect.Type, seen map[reflect.Type]bool) bool {
 	return false
 }
 
-// refsIn appends the IDs of the references inside v, so the node can hold
-// them for as long as the value that carries them. Like CBOR, it looks only
-// at exported fields: unexported ones never travel.
-func refsIn(dst []wire.ObjectID, v any) []wire.ObjectID {
+// refsIn appends the handles of the references inside v, whose objects
+// the node holds for as long as the value that carries them (idsOf names
+// them). Like CBOR, it looks only at exported fields: unexported ones never
+// travel.
+//
+// The caller keeps the handles reachable until the message naming their
+// objects is sent: a handle collected before that releases its object,
+// which the node may free before it learns that v holds it (a task's
+// result often holds the only handles to its children's objects).
+func refsIn(dst []*refHandle, v any) []*refHandle {
 	rv := reflect.ValueOf(v)
 	if !rv.IsValid() || !mayHoldRefs(rv.Type()) {
 		return dst
@@ -332,11 +338,11 @@ func refsIn(dst []wire.ObjectID, v any) []wire.ObjectID {
 	return walkRefs(dst, rv, map[uintptr]bool{})
 }
 
-func walkRefs(dst []wire.ObjectID, v reflect.Value, seen map[uintptr]bool) []wire.ObjectID {
+func walkRefs(dst []*refHandle, v reflect.Value, seen map[uintptr]bool) []*refHandle {
 	t := v.Type()
 	if t.Kind() != reflect.Interface && t.Implements(refValueType) {
 		if h := v.Interface().(refCarrier).handle(); h.usable() == nil {
-			dst = append(dst, h.ID)
+			dst = append(dst, h)
 		}
 		return dst
 	}
@@ -370,6 +376,14 @@ func walkRefs(dst []wire.ObjectID, v reflect.Value, seen map[uintptr]bool) []wir
 				dst = walkRefs(dst, v.Field(i), seen)
 			}
 		}
+	}
+	return dst
+}
+
+// idsOf appends the objects of hs to dst.
+func idsOf(dst []wire.ObjectID, hs []*refHandle) []wire.ObjectID {
+	for _, h := range hs {
+		dst = append(dst, h.ID)
 	}
 	return dst
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -149,11 +150,12 @@ func Put[T any](v T) (Ref[T], error) {
 		}
 		e.data = data
 	}
-	var contained []wire.ObjectID
+	var held []*refHandle
 	if c.refs {
-		contained = refsIn(nil, v)
+		held = refsIn(nil, v)
 	}
-	h, err := rt.backend.put(rt.nextPutID(), e, contained)
+	h, err := rt.backend.put(rt.nextPutID(), e, idsOf(nil, held))
+	runtime.KeepAlive(held) // the node holds their objects for v's now
 	if err != nil {
 		return Ref[T]{}, err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -415,6 +416,7 @@ func (w *workerProc) execute(m *wire.Msg, inline bool, spare **running) {
 		reply.Status, reply.Data, reply.IDs, reply.Stored, reply.Results = wire.StatusError, encodeError(err, string(m.Name), m.Task), nil, false, nil
 	}
 	w.send(&reply)
+	runtime.KeepAlive(out.held) // the node holds their objects for the result now
 	if reuse {
 		run.recycle()
 		*spare = run
@@ -543,7 +545,7 @@ func (w *workerProc) settle(run *running) (reuse bool) {
 // recycle readies a finished call's record for the next call.
 func (run *running) recycle() {
 	run.cancelled, run.checkpoint, run.name, run.stopTimer = false, false, nil, nil
-	run.out.contained, run.out.parts = nil, nil
+	run.out.contained, run.out.parts, run.out.held = nil, nil, nil
 	run.frame.args, run.frame.name = nil, nil
 }
 
