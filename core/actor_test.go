@@ -81,7 +81,14 @@ func TestActorConstructorErrorAndDeath(t *testing.T) {
 	if _, err := testIncr.Remote(h, 1).Get(ctx); !errors.Is(err, ErrActorDied) {
 		t.Fatalf("call after death (no restarts): %v", err)
 	}
+	// An actor no node can place fails at once, saying why as a task would.
+	if err := testHuge.Remote().Ready(ctx); !errors.Is(err, ErrActorDied) || !errors.Is(err, ErrInfeasible) {
+		t.Fatalf("an actor of 64 CPUs: %v; want ErrActorDied and ErrInfeasible", err)
+	}
 }
+
+var testHuge = RegisterActor0("test.Huge", func() (*restartable, error) { return &restartable{}, nil },
+	WithActorResources(map[string]float64{"CPU": 64}))
 
 type restartable struct{ n int }
 

@@ -114,6 +114,8 @@ const (
 	kindCheckpoint
 	kindOwnerDied
 	kindDeviceLost
+	kindActorInfeasible // an actor no node can place
+	kindActorUnknown    // an actor of a type its node's binary lacks
 )
 
 var sentinelOf = [...]error{
@@ -139,6 +141,8 @@ var sentinelOf = [...]error{
 	kindCheckpoint:        ErrCheckpoint,
 	kindOwnerDied:         ErrOwnerDied,
 	kindDeviceLost:        ErrDeviceLost,
+	kindActorInfeasible:   ErrActorDied,
+	kindActorUnknown:      ErrActorDied,
 }
 
 // TaskError is the error Get returns for a task that failed remotely: it
@@ -175,6 +179,10 @@ func (e *TaskError) Unwrap() []error {
 		return []error{ErrObjectLost, ErrRetriesExhausted}
 	case e.Kind == kindOwnerDied:
 		return []error{ErrObjectLost, ErrOwnerDied}
+	case e.Kind == kindActorInfeasible:
+		return []error{ErrActorDied, ErrInfeasible}
+	case e.Kind == kindActorUnknown:
+		return []error{ErrActorDied, ErrUnknownFunction}
 	case int(e.Kind) < len(sentinelOf):
 		return []error{sentinelOf[e.Kind]}
 	}
@@ -196,6 +204,10 @@ func kindOf(err error) errKind {
 		return kindRetriesExhausted
 	case errors.Is(err, ErrOwnerDied):
 		return kindOwnerDied
+	case errors.Is(err, ErrActorDied) && errors.Is(err, ErrInfeasible):
+		return kindActorInfeasible
+	case errors.Is(err, ErrActorDied) && errors.Is(err, ErrUnknownFunction):
+		return kindActorUnknown
 	}
 	for k, s := range sentinelOf {
 		if errors.Is(err, s) {

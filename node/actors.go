@@ -77,12 +77,12 @@ func (n *Node) newActor(t *task, state []byte) error {
 // placeActor asks the scheduler for a dedicated worker.
 func (n *Node) placeActor(a *actor) {
 	if a.opts.Unknown {
-		n.actorFailed(a, fmt.Errorf("%w: actor type %q is not registered", ErrUnknownFunction, a.create.name))
+		n.actorRefused(a, fmt.Errorf("%w: actor type %q is not registered", ErrUnknownFunction, a.create.name))
 		return
 	}
 	class, err := n.classOf(&a.opts)
 	if err != nil {
-		n.actorFailed(a, fmt.Errorf("actor %s: %w", a.create.name, err))
+		n.actorRefused(a, fmt.Errorf("actor %s: %w", a.create.name, err))
 		return
 	}
 	n.nextRef++
@@ -180,13 +180,28 @@ func (n *Node) actorCallDone(t *task) {
 	}
 }
 
-// actorFailed marks a dead for good and fails every call it still has.
+// actorFailed marks a dead for good and fails every call it still has
+// with ErrActorDied, saying cause (whose own sentinels it does not wrap: a
+// remote error's would hide that the actor is gone).
 func (n *Node) actorFailed(a *actor, cause error) {
+	n.actorEnded(a, fmt.Errorf("%w: actor %v (%s): %v", ErrActorDied, a.id, a.name(), cause))
+}
+
+// actorRefused is actorFailed for an actor that can never be placed (an
+// unregistered type, resources no node has): its error wraps cause's
+// sentinel too (ErrUnknownFunction, ErrInfeasible), as a task's would.
+func (n *Node) actorRefused(a *actor, cause error) {
+	n.actorEnded(a, fmt.Errorf("%w: actor %v (%s): %w", ErrActorDied, a.id, a.name(), cause))
+}
+
+// actorEnded marks a dead for good and fails every call it still has
+// with err.
+func (n *Node) actorEnded(a *actor, err error) {
 	if a.state == actorDead {
 		return
 	}
 	a.state = actorDead
-	a.err = fmt.Errorf("%w: actor %v (%s): %v", ErrActorDied, a.id, a.name(), cause)
+	a.err = err
 	if a.placing != 0 {
 		n.sched.CancelActor(a.placing)
 		delete(n.placing, a.placing)
