@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -47,6 +48,8 @@ type Cluster struct {
 	gpus                  gpu.Source
 	stopGPUs, gpusWatched chan struct{}
 	gpuState              atomic.Pointer[[]metrics.GPU]
+	// shutdown makes Shutdown's work happen once.
+	shutdown sync.Once
 }
 
 // Init starts manta in this process. In a worker process started by a
@@ -246,7 +249,14 @@ func (c *Cluster) load() cluster.Load {
 // workers are asked to exit and killed after the grace period, and every
 // shared-memory segment is released. References made by this cluster fail
 // with ErrShutdown from then on. Init may be called again afterwards.
-func (c *Cluster) Shutdown() error {
+// Calling Shutdown again does nothing and returns nil.
+func (c *Cluster) Shutdown() (err error) {
+	c.shutdown.Do(func() { err = c.stop() })
+	return err
+}
+
+// stop is Shutdown's work.
+func (c *Cluster) stop() error {
 	if c.state != nil {
 		c.state.Close()
 	}

@@ -2,6 +2,7 @@ package core
 
 import (
 	"errors"
+	"manta/gpu"
 	"os"
 	"strconv"
 	"strings"
@@ -114,4 +115,19 @@ func TestShutdownWithWorkInFlightLeaksNothing(t *testing.T) {
 		t.Fatalf("after restart: %d, %v", v, err)
 	}
 	_ = c2
+}
+
+// Shutdown called twice (a deferred one after an explicit one) is a no-op
+// the second time, on a node with GPUs too, whose watcher it stops.
+func TestShutdownTwice(t *testing.T) {
+	c, err := Init(Config{Resources: map[string]float64{"CPU": 2}, GPUs: gpu.Fake(gpu.Device{Name: "fake 0"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Shutdown(); err != nil {
+		t.Fatalf("a second Shutdown: %v", err)
+	}
 }
