@@ -19,7 +19,8 @@ var (
 )
 
 // buildBinaries builds, once per test run, the manta command and core's
-// test binary (the program whose Examples a cluster runs).
+// test binary (the program whose Examples a cluster runs), into builtDir,
+// which TestMain removes.
 func buildBinaries(t *testing.T) (manta, coreTest string) {
 	t.Helper()
 	buildOnce.Do(func() {
