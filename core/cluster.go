@@ -48,6 +48,8 @@ type Cluster struct {
 	gpus                  gpu.Source
 	stopGPUs, gpusWatched chan struct{}
 	gpuState              atomic.Pointer[[]metrics.GPU]
+	// spill is the default spill directory, nil with Config.SpillDir.
+	spill *spillDir
 	// shutdown makes Shutdown's work happen once.
 	shutdown sync.Once
 }
@@ -75,6 +77,18 @@ func initNode(cfg Config) (c *Cluster, err error) {
 	total, err := sched.NewResources(cfg.Resources)
 	if err != nil {
 		return nil, fmt.Errorf("manta: node resources: %w", err)
+	}
+	var spill *spillDir
+	if cfg.SpillDir == "" {
+		if spill, err = openSpillDir(); err != nil {
+			return nil, err
+		}
+		cfg.SpillDir = spill.path
+		defer func() {
+			if err != nil {
+				spill.remove()
+			}
+		}()
 	}
 	var net *clusterNode
 	var attach func(*store.Store, peer.Executor) (host.Cluster, error)
@@ -125,18 +139,31 @@ func initNode(cfg Config) (c *Cluster, err error) {
 		}
 		return nil, err
 	}
-	if objs, err = mapStore(h.Store().Segment(), cfg.InlineBytes); err != nil {
+	// abandon undoes what is started from here on, for a failed Init.
+	abandon := func() {
+		if net != nil {
+			net.leave()
+		}
 		h.Shutdown()
+		if net != nil {
+			net.close()
+		}
+		if rec != nil {
+			rec.Close()
+		}
+	}
+	if objs, err = mapStore(h.Store().Segment(), cfg.InlineBytes); err != nil {
+		abandon()
 		return nil, err
 	}
 	objs.st = h.Store()
 	rt := newRuntimeState(&driver{h: h, objs: objs}, objs)
 	if !current.CompareAndSwap(nil, rt) {
-		h.Shutdown()
+		abandon()
 		objs.close()
 		return nil, errors.New("manta: already initialized in this process")
 	}
-	c = &Cluster{rt: rt, h: h, net: net, events: rec, eventsSample: cfg.EventsSample, gpus: cfg.GPUs}
+	c = &Cluster{rt: rt, h: h, net: net, events: rec, eventsSample: cfg.EventsSample, gpus: cfg.GPUs, spill: spill}
 	if devs := devicesOf(cfg.GPUs); len(devs) > 0 {
 		c.stopGPUs, c.gpusWatched = make(chan struct{}), make(chan struct{})
 		clock := cfg.Clock
@@ -269,6 +296,9 @@ func (c *Cluster) stop() error {
 	err := c.h.Shutdown()
 	if c.net != nil {
 		c.net.close()
+	}
+	if c.spill != nil {
+		err = errors.Join(err, c.spill.remove())
 	}
 	if c.events != nil {
 		err = errors.Join(err, c.events.Close())

@@ -175,6 +175,14 @@ func (c *clusterNode) leave() {
 			c.logger().Debug("manta: closing the cluster's connections", "err", err)
 		}
 	}
+	// And the transfer server, whose Close waits for the chunks it is
+	// serving: they are copied out of the store's segment, which the
+	// host's shutdown unmaps (a peer pulling then faulted this process).
+	if c.transfer != nil {
+		if err := c.transfer.Close(); err != nil {
+			c.logger().Debug("manta: closing the transfer server", "err", err)
+		}
+	}
 }
 
 // close stops the servers and connections, after the host shut down.
@@ -187,7 +195,7 @@ func (c *clusterNode) close() {
 		errs = append(errs, c.peers.Close())
 	}
 	if c.transfer != nil {
-		errs = append(errs, c.transfer.Close())
+		errs = append(errs, c.transfer.Close()) // again after leave: a no-op
 	}
 	errs = append(errs, c.api.Close())
 	if err := errors.Join(errs...); err != nil {

@@ -57,7 +57,9 @@ type Config struct {
 	// pinned objects before it fails. Default 10 s.
 	StoreWait time.Duration
 	// SpillDir receives objects spilled when the store is full. Default: a
-	// fresh directory under the system temp directory, removed at Shutdown.
+	// fresh directory in spill/ under $MANTA_DIR (or the system temp
+	// directory's manta-<uid>), removed at Shutdown; a node starting
+	// removes those that nodes killed before they could left there.
 	SpillDir string
 	// ShutdownGrace is how long Shutdown lets workers exit before killing
 	// them; work in flight has already failed by then. Default 100 ms.

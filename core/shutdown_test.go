@@ -2,12 +2,15 @@ package core
 
 import (
 	"errors"
-	"manta/gpu"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"manta/gpu"
 )
 
 // children lists the live processes whose parent is this one.
@@ -129,5 +132,49 @@ func TestShutdownTwice(t *testing.T) {
 	}
 	if err := c.Shutdown(); err != nil {
 		t.Fatalf("a second Shutdown: %v", err)
+	}
+}
+
+// A node's default spill directory lies in $MANTA_DIR/spill, is removed at
+// Shutdown, and a node starting removes those whose nodes are gone (their
+// lock went with them), not a live node's.
+func TestSpillDirsOfGoneNodesAreRemoved(t *testing.T) {
+	state := t.TempDir()
+	t.Setenv("MANTA_DIR", state)
+	parent := filepath.Join(state, spillDirs)
+	gone, live := filepath.Join(parent, "4194304-1"), filepath.Join(parent, "4194305-1")
+	for _, dir := range []string{gone, live} {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "object"), make([]byte, 1<<10), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lock, err := lockDir(live, syscall.LOCK_EX|syscall.LOCK_NB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+
+	c, err := Init(Config{Resources: map[string]float64{"CPU": 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := c.spill.path
+	if filepath.Dir(own) != parent {
+		t.Errorf("the node spills to %s, not in %s", own, parent)
+	}
+	if _, err := os.Stat(gone); !os.IsNotExist(err) {
+		t.Errorf("a gone node's spill directory is left: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(live, "object")); err != nil {
+		t.Errorf("a live node's spill directory was touched: %v", err)
+	}
+	if err := c.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(own); !os.IsNotExist(err) {
+		t.Errorf("the node's own spill directory is left after Shutdown: %v", err)
 	}
 }

@@ -208,11 +208,6 @@ func TestStoredValuesInWorkers(t *testing.T) {
 
 func TestStoreSpillsAndRestoresThreeTimesItsCapacity(t *testing.T) {
 	const capacity, size = 8 << 20, 1 << 20
-	spillDirs := func() []string {
-		m, _ := filepath.Glob(filepath.Join(os.TempDir(), fmt.Sprintf("manta-spill-%d-*", os.Getpid())))
-		return m
-	}
-	before := len(spillDirs())
 	c, err := Init(Config{StoreBytes: capacity})
 	if err != nil {
 		t.Fatal(err)
@@ -227,6 +222,10 @@ func TestStoreSpillsAndRestoresThreeTimesItsCapacity(t *testing.T) {
 		if refs[i], err = Put(b); err != nil {
 			t.Fatalf("put %d: %v", i, err)
 		}
+	}
+	dir := c.spill.path
+	if files, err := os.ReadDir(dir); err != nil || len(files) == 0 {
+		t.Fatalf("the default spill directory %s holds %d files: %v", dir, len(files), err)
 	}
 	for i, r := range refs {
 		b, err := r.Get(ctx)
@@ -243,14 +242,11 @@ func TestStoreSpillsAndRestoresThreeTimesItsCapacity(t *testing.T) {
 		t.Fatalf("no spilling happened: %+v", st)
 	}
 	t.Logf("spill writes %d (%d MB), restores %d (%d MB)", st.SpillWrites, st.SpillWriteBytes>>20, st.Restores, st.RestoreBytes>>20)
-	if len(spillDirs()) <= before {
-		t.Fatal("no default spill directory was made")
-	}
 	if err := c.Shutdown(); err != nil {
 		t.Fatal(err)
 	}
-	if after := len(spillDirs()); after != before {
-		t.Fatalf("Shutdown left %d spill directories behind", after-before)
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("Shutdown left the spill directory %s: %v", dir, err)
 	}
 }
 
