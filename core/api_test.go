@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 var testWhere = Register0("test.where", func() (bool, error) { return IsWorker(), nil })
@@ -217,6 +218,15 @@ var testMethod5 = RegisterMethod5(testCounter, "Add5", func(c *counter, ctx cont
 	return c.n, ctx.Err()
 })
 
+type (
+	celsius float64
+	vec     []float64
+)
+
+var testKinds = Register6("test.kinds", func(d time.Duration, i int32, u uint16, c celsius, f float32, v vec) (string, error) {
+	return fmt.Sprint(d, " ", i, " ", u, " ", float64(c), " ", f, " ", []float64(v)), nil
+})
+
 func TestFiveArgumentsAndAContext(t *testing.T) {
 	startCluster(t, Config{})
 	ctx := ctxT(t)
@@ -228,6 +238,10 @@ func TestFiveArgumentsAndAContext(t *testing.T) {
 	}
 	if _, err := Call[string]("test.six", ctx, 1).Get(ctx); !errors.Is(err, ErrBadArguments) {
 		t.Fatalf("too few arguments: %v", err)
+	}
+	// By name, the types whose typed codecs take the fast formats by kind.
+	if got, err := Call[string]("test.kinds", time.Millisecond, int32(-3), uint16(7), celsius(21.5), float32(0.25), vec{1, 2}).Get(ctx); err != nil || got != "1ms -3 7 21.5 0.25 [1 2]" {
+		t.Fatalf("by name, named and sized types: %q, %v", got, err)
 	}
 	h := testCounter.Remote(0)
 	if v, err := testMethod5.Remote(h, ctx, 1, 2, 3, 4).Get(ctx); err != nil || v != 10 {

@@ -249,6 +249,41 @@ func encodeAny(dst []byte, v any) ([]byte, error) {
 	case []float32:
 		return codecFor[[]float32]().enc(dst, &x)
 	}
+	return encodeByKind(dst, v)
+}
+
+// encodeByKind encodes v in the format the typed codecs choose by its kind
+// (see newCodec), which covers the types encodeAny does not name: int32,
+// time.Duration, type Celsius float64, type Vec []float64. Anything else
+// is CBOR.
+func encodeByKind(dst []byte, v any) ([]byte, error) {
+	rv := reflect.ValueOf(v)
+	if !rv.IsValid() {
+		return cborEnc(dst, &v)
+	}
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return binary.AppendVarint(append(dst, fmtInt), rv.Int()), nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return binary.AppendUvarint(append(dst, fmtUint), rv.Uint()), nil
+	case reflect.Float64:
+		return encodeAny(dst, rv.Float())
+	case reflect.Float32:
+		return encodeAny(dst, float32(rv.Float()))
+	case reflect.Bool:
+		return encodeAny(dst, rv.Bool())
+	case reflect.String:
+		return encodeAny(dst, rv.String())
+	case reflect.Slice:
+		switch rv.Type().Elem().Kind() {
+		case reflect.Uint8:
+			return encodeAny(dst, rv.Bytes())
+		case reflect.Float64:
+			return encodeAny(dst, rv.Convert(reflect.TypeFor[[]float64]()).Interface())
+		case reflect.Float32:
+			return encodeAny(dst, rv.Convert(reflect.TypeFor[[]float32]()).Interface())
+		}
+	}
 	return cborEnc(dst, &v)
 }
 
