@@ -358,3 +358,30 @@ func TestViewArgumentIsNotCopiedIntoTheWorker(t *testing.T) {
 		t.Fatalf("touching a View argument after its call: %q, %v", got, err)
 	}
 }
+
+// point's fields are unexported: CBOR would send it as point{}.
+type point struct{ x, y int }
+
+var (
+	testPointSum  = Register1("test.pointsum", func(p point) (int, error) { return p.x + p.y, nil })
+	testMakePoint = Register0("test.makepoint", func() ([]point, error) { return []point{{1, 2}}, nil })
+)
+
+// A value that would arrive as its zero value (a struct with no exported
+// fields, here or inside a slice) is refused with a clear error, as an
+// argument, by name and as a result, rather than sent as zeros.
+func TestValuesThatWouldArriveEmptyAreRefused(t *testing.T) {
+	startCluster(t, Config{})
+	ctx := ctxT(t)
+	for what, r := range map[string]Ref[int]{
+		"an argument": testPointSum.Remote(point{1, 2}),
+		"by name":     Call[int]("test.pointsum", point{1, 2}),
+	} {
+		if v, err := r.Get(ctx); !errors.Is(err, ErrBadArguments) || !strings.Contains(err.Error(), "no exported fields") {
+			t.Errorf("%s: %d, %v; want ErrBadArguments saying why", what, v, err)
+		}
+	}
+	if v, err := testMakePoint.Remote().Get(ctx); err == nil || !strings.Contains(err.Error(), "no exported fields") {
+		t.Errorf("a result: %v, %v; want an error saying why", v, err)
+	}
+}

@@ -2,11 +2,14 @@ package core
 
 import (
 	"context"
+	"encoding"
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/big"
 	"reflect"
 	"sync"
+	"time"
 	"unsafe"
 
 	"github.com/fxamacker/cbor/v2"
@@ -93,7 +96,7 @@ func newCodec[T any](t reflect.Type) *codec[T] {
 		return c
 	}
 	if c.refs {
-		c.enc, c.dec = cborEnc[T], cborDec[T]
+		setCBOR(c, t)
 		return c
 	}
 	// The fast formats reinterpret *T as its underlying kind, so named
@@ -187,9 +190,77 @@ func newCodec[T any](t reflect.Type) *codec[T] {
 		}
 	}
 	if c.enc == nil {
-		c.enc, c.dec = cborEnc[T], cborDec[T]
+		setCBOR(c, t)
 	}
 	return c
+}
+
+// setCBOR gives c the CBOR format, or, for a type that holds a struct CBOR
+// would send as its zero value, an encoder that says so.
+func setCBOR[T any](c *codec[T], t reflect.Type) {
+	c.enc, c.dec = cborEnc[T], cborDec[T]
+	if err := hiddenFields(t); err != nil {
+		c.enc = func(dst []byte, _ *T) ([]byte, error) { return dst, err }
+	}
+}
+
+var hiddenCache sync.Map // reflect.Type -> error (nil: none)
+
+// hiddenFields says why a value of type t cannot travel: it holds a struct
+// whose fields are all unexported, which CBOR (like encoding/json) would
+// send as its zero value, silently. A type that marshals itself does not
+// count, nor do time.Time and big.Int, which CBOR encodes whole. (A struct
+// with exported fields beside unexported ones sends the exported ones, as
+// encoding/json and gob do.)
+func hiddenFields(t reflect.Type) error {
+	if v, ok := hiddenCache.Load(t); ok {
+		err, _ := v.(error)
+		return err
+	}
+	var err error
+	if h := hiddenStruct(t, map[reflect.Type]bool{}); h != nil {
+		err = fmt.Errorf("manta: cannot encode %v: %v has no exported fields, so it would arrive as its zero value; export them, or give it a MarshalCBOR or MarshalBinary method", t, h)
+	}
+	hiddenCache.Store(t, err)
+	return err
+}
+
+var (
+	cborMarshaler   = reflect.TypeFor[cbor.Marshaler]()
+	binaryMarshaler = reflect.TypeFor[encoding.BinaryMarshaler]()
+	wholeTypes      = map[reflect.Type]bool{reflect.TypeFor[time.Time](): true, reflect.TypeFor[big.Int](): true}
+)
+
+func hiddenStruct(t reflect.Type, seen map[reflect.Type]bool) reflect.Type {
+	if seen[t] || wholeTypes[t] || t.Implements(cborMarshaler) || t.Implements(binaryMarshaler) ||
+		reflect.PointerTo(t).Implements(cborMarshaler) || reflect.PointerTo(t).Implements(binaryMarshaler) {
+		return nil
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		return hiddenStruct(t.Elem(), seen)
+	case reflect.Map:
+		if h := hiddenStruct(t.Key(), seen); h != nil {
+			return h
+		}
+		return hiddenStruct(t.Elem(), seen)
+	case reflect.Struct:
+		exported := 0
+		for i := range t.NumField() {
+			// An embedded struct's exported fields are promoted.
+			if f := t.Field(i); f.IsExported() || f.Anonymous {
+				exported++
+				if h := hiddenStruct(f.Type, seen); h != nil {
+					return h
+				}
+			}
+		}
+		if exported == 0 && t.NumField() > 0 {
+			return t
+		}
+	}
+	return nil
 }
 
 func cborEnc[T any](dst []byte, v *T) ([]byte, error) {
@@ -260,6 +331,9 @@ func encodeByKind(dst []byte, v any) ([]byte, error) {
 	rv := reflect.ValueOf(v)
 	if !rv.IsValid() {
 		return cborEnc(dst, &v)
+	}
+	if err := hiddenFields(rv.Type()); err != nil {
+		return dst, err
 	}
 	switch rv.Kind() {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:

@@ -48,6 +48,13 @@
 //
 // # Values and their lifetimes
 //
+// Arguments and results travel between processes encoded: integers,
+// floats, strings and []byte, []float32 and []float64 (named types of those
+// kinds too) in compact formats of their own, anything else as CBOR, which
+// sends a struct's exported fields only. A value holding a struct with no
+// exported fields (and no MarshalCBOR or MarshalBinary method) would arrive
+// as its zero value, so it is refused with an error that names the type.
+//
 // Get returns values that belong to the caller, however large: they may
 // be written and kept. A large []byte, []float32 or []float64 can instead
 // be read in place with GetView, or by a task whose parameter is a
