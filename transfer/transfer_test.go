@@ -499,3 +499,32 @@ func TestCloseFailsPulls(t *testing.T) {
 		t.Fatalf("Pull after Close = %v, want ErrClosed", err)
 	}
 }
+
+// A cached copy (store.Cache) that a peer pulls stays cached: the
+// server's pins claim nothing, so when the store runs short of memory
+// the copy is dropped, not spilled to a file nobody deletes.
+func TestServedCachedCopyStaysCached(t *testing.T) {
+	const quarter = 16<<10 - store.HeaderSize // four fill a 64 KiB store
+	src, dst := newStore(t, 64<<10), newStore(t, 1<<20)
+	srv := newServer(t, src, nil)
+	p := newPuller(t, PullerConfig{Store: dst, ChunkSize: 4 << 10})
+	id := store.ID{14}
+	data := pattern(quarter, 14)
+	put(t, src, id, data)
+	src.Cache(id)
+	if err := p.Pull(context.Background(), id, quarter, []string{srv.Addr()}, PriorityGet); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, dst, id); !bytes.Equal(got, data) {
+		t.Fatal("bytes differ")
+	}
+	for n := range byte(4) {
+		put(t, src, store.ID{15, n}, pattern(quarter, n))
+	}
+	if st := src.Stats(); st.CachedDropped != 1 || st.SpillWrites != 0 || st.Spilled != 0 {
+		t.Fatalf("cached copies dropped %d, spill writes %d, spilled %d; want 1, 0 and 0", st.CachedDropped, st.SpillWrites, st.Spilled)
+	}
+	if _, err := src.Pin(context.Background(), id); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the cached copy after memory ran short: Pin = %v, want ErrNotFound", err)
+	}
+}

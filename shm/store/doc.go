@@ -57,7 +57,8 @@
 // the most recently used. Cache, in place of Delete, keeps a copy pulled
 // from another node readable after its last reference: it is dropped,
 // not spilled, when memory runs short, and a Create of its ID replaces
-// it.
+// it. A Pin makes it an ordinary object again (its reader's node holds
+// it); PinForPeer, a read for another node, leaves it cached.
 //
 // # Allocation and spilling
 //

@@ -164,7 +164,7 @@ func (s *Store) removeSpill(i int32) {
 
 // restore reads object i back from its spill file into block blk,
 // verifies it and pins it. Called with s.mu held; released during I/O.
-func (s *Store) restore(i, blk int32) (Slot, error) {
+func (s *Store) restore(i, blk int32, claim bool) (Slot, error) {
 	o := &s.objs[i]
 	o.blk = blk
 	o.restoring = true
@@ -206,7 +206,7 @@ func (s *Store) restore(i, blk int32) (Slot, error) {
 	if s.dropIfDone(i) {
 		return Slot{}, fmt.Errorf("store: cannot pin object %v: %w", id, ErrNotFound)
 	}
-	s.pinLocked(i)
+	s.pinLocked(i, claim)
 	return s.slot(i), nil
 }
 
