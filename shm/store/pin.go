@@ -158,9 +158,11 @@ func (s *Store) Unpin(id ID) {
 // copy, where Delete would drop it: it stays readable until memory runs
 // short, when it is dropped rather than spilled. A Pin makes it an
 // ordinary object again, which its reader's node deletes or caches in
-// turn; a PinForPeer does not. A node keeps the copies it pulled from other nodes this way, for
-// the next task that needs them. An object pinned, being written,
-// spilled or restored is deleted instead.
+// turn; a PinForPeer does not. A node keeps the copies it pulled from
+// other nodes this way, for the next task that needs them. A pinned
+// object (a peer reading it) is cached once its last pin goes; one
+// being written, with a spill file, or being spilled or restored is
+// deleted instead.
 func (s *Store) Cache(id ID) { s.letGo(id, true) }
 
 // Delete drops the object: core calls it when the last reference is
@@ -182,7 +184,7 @@ func (s *Store) letGo(id ID, cache bool) {
 		return
 	}
 	o := &s.objs[i]
-	if cache && o.state == stSealed && o.pins == 0 && !o.onDisk && !o.spilling && !o.restoring && o.inMemory() {
+	if cache && o.state == stSealed && !o.onDisk && !o.spilling && !o.restoring && o.inMemory() {
 		o.cached = true
 		return
 	}

@@ -311,3 +311,27 @@ func TestPeerPinLeavesCachedCopyCached(t *testing.T) {
 		}
 	}
 }
+
+// A node that lets go of its copy while a peer reads it (Cache while
+// pinned) keeps it cached: the peer's next chunk still finds it, and
+// once unpinned it is dropped, not spilled, when memory runs short.
+func TestCacheWhilePeerReads(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t, Config{Capacity: 8 << 10})
+	cached, kept := idOf(1), idOf(2)
+	s.put(t, cached, content(1, 3<<10))
+	if _, err := s.PinForPeer(ctx, cached); err != nil {
+		t.Fatal(err)
+	}
+	s.Cache(cached)
+	if _, err := s.PinForPeer(ctx, cached); err != nil {
+		t.Fatalf("the next chunk's pin after Cache: %v", err)
+	}
+	s.Unpin(cached)
+	s.Unpin(cached)
+	s.put(t, kept, content(2, 5<<10)) // no room for both
+	s.checkInvariants(t)
+	if st := s.Stats(); st.CachedDropped != 1 || st.SpillWrites != 0 || st.Objects != 1 {
+		t.Fatalf("cached copies dropped %d, spill writes %d, objects %d; want 1, 0 and 1", st.CachedDropped, st.SpillWrites, st.Objects)
+	}
+}
