@@ -70,7 +70,10 @@
 // appears, or, when the rest is pinned or being written, waits for Unpin,
 // Delete, Abort or Seal until its context ends or Config.PutTimeout passes
 // on Config.Clock. A restored object keeps its file, so evicting it again
-// costs no write. A spill file that is missing, truncated or fails its
+// costs no write. When a spill file cannot be written (a full disk),
+// Create frees only what needs no write (cached copies, restored objects
+// whose file is still there) and, if that is not enough, fails at once
+// with ErrFull wrapping the write's error. A spill file that is missing, truncated or fails its
 // checksum makes the object ErrLost (the node makes it again from
 // lineage where it can, else reports it to readers); the ID can be
 // created again, for the re-run of its task to store it anew.

@@ -13,8 +13,10 @@ var (
 	// no amount of waiting or spilling can store it.
 	ErrTooLarge = errors.New("store: object larger than the store")
 	// ErrFull: no room could be made in time, because what is in memory is
-	// pinned or still being written; or another Pin's restore of the
-	// object did not finish in time.
+	// pinned or still being written; or it could be made only by spilling
+	// and spill files cannot be written (a full disk; the write's error is
+	// wrapped too); or another Pin's restore of the object did not finish
+	// in time. Nothing stored is lost.
 	ErrFull = errors.New("store: full")
 	// ErrSealed: the object is already sealed (Seal twice, Writable after
 	// Seal).

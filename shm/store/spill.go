@@ -55,21 +55,61 @@ func (s *Store) ensureSpillDir() error {
 	return nil
 }
 
-// evict frees object i's memory, spilling it first unless a spill file
-// already holds it. Called with s.mu held; spilling releases it.
+// evict frees object i's memory, spilling it first unless that needs no
+// write. Called with s.mu held; spilling releases it.
 func (s *Store) evict(i int32) error {
-	if o := &s.objs[i]; o.cached {
-		s.st.CachedDropped++
-		s.drop(i)
-		return nil
-	}
-	if o := &s.objs[i]; o.onDisk {
-		s.st.Evicted++
-		s.st.EvictedBytes += o.size
-		s.freeMemory(i)
+	if s.freeUnwritten(i) {
 		return nil
 	}
 	return s.spill(i)
+}
+
+// freeUnwritten frees object i's memory if that needs no write: a cached
+// copy is dropped, and an object whose spill file holds it keeps only
+// the file. It reports whether it did. Called with s.mu held.
+func (s *Store) freeUnwritten(i int32) bool {
+	switch o := &s.objs[i]; {
+	case o.cached:
+		s.st.CachedDropped++
+		s.drop(i)
+	case o.onDisk:
+		s.st.Evicted++
+		s.st.EvictedBytes += o.size
+		s.freeMemory(i)
+	default:
+		return false
+	}
+	return true
+}
+
+// evictUnwritten makes room for need bytes after a spill failed: it
+// frees, least recently used first, the objects whose memory goes
+// without a write, if together with the free bytes they may be enough,
+// and returns the block it then allocates, or noBlock. Called with s.mu
+// held; it is not released.
+func (s *Store) evictUnwritten(need int64) int32 {
+	if blk := s.alloc.alloc(need); blk != noBlock {
+		return blk // freed while the spill was written
+	}
+	avail := s.alloc.free
+	for i := s.lruTail; i != noObject; i = s.objs[i].lruPrev {
+		if o := &s.objs[i]; o.cached || o.onDisk {
+			avail += allocSize(o.size)
+		}
+	}
+	if avail < need {
+		return noBlock // freeing them would not help: keep them
+	}
+	for i := s.lruTail; i != noObject; {
+		prev := s.objs[i].lruPrev // i's record goes if it is dropped
+		if s.freeUnwritten(i) {
+			if blk := s.alloc.alloc(need); blk != noBlock {
+				return blk
+			}
+		}
+		i = prev
+	}
+	return noBlock
 }
 
 // spill writes object i (sealed, in the LRU list) to disk without
