@@ -76,7 +76,9 @@
 // with ErrFull wrapping the write's error. A spill file that is missing, truncated or fails its
 // checksum makes the object ErrLost (the node makes it again from
 // lineage where it can, else reports it to readers); the ID can be
-// created again, for the re-run of its task to store it anew.
+// created again, for the re-run of its task to store it anew. Any other
+// read error (too many open files, a failing disk) fails that Pin with
+// ErrIO and keeps the file and the object, for a later Pin to read.
 //
 // # Concurrency and lock order
 //

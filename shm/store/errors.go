@@ -29,6 +29,11 @@ var (
 	// (else readers get ErrObjectLost). Create with the same ID replaces
 	// the record, so that re-run stores it again.
 	ErrLost = errors.New("store: object lost")
+	// ErrIO: a spill file could not be read for a reason that may pass
+	// (too many open files, an I/O error, permissions). The file and the
+	// object are kept, so a later Pin may read it back; the error wraps
+	// the system's.
+	ErrIO = errors.New("store: spill file I/O failed")
 	// ErrCorrupt: an object header in shared memory is inconsistent, or a
 	// Slot does not point at one. Shared memory is writable by every
 	// worker, so this is reported, never trusted.

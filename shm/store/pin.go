@@ -17,8 +17,9 @@ import (
 // (Cache) pinned becomes an ordinary object again: its reader's node
 // holds it now, and deletes or caches it in turn.
 //
-// Errors: ErrNotFound (unknown or deleted), ErrNotSealed, ErrLost, ErrFull,
-// ErrClosed, or ctx's error (with ErrFull when it ended a wait for room).
+// Errors: ErrNotFound (unknown or deleted), ErrNotSealed, ErrLost, ErrIO
+// (its spill file could not be read this time), ErrFull, ErrClosed, or
+// ctx's error (with ErrFull when it ended a wait for room).
 func (s *Store) Pin(ctx context.Context, id ID) (Slot, error) { return s.pin(ctx, id, true) }
 
 // PinForPeer is Pin for a reader on another node (transfer.Server): it

@@ -458,3 +458,34 @@ func checkFullDisk(t *testing.T, s *testStore, inMemory []uint64) {
 		s.check(t, idOf(n), content(n, quarter))
 	}
 }
+
+// A spill file that cannot be read for a reason that may pass (here too
+// many open files) is kept, and so is its object: the Pin fails with
+// ErrIO, not ErrLost, and the next one reads it back.
+func TestTransientRestoreErrorKeepsFile(t *testing.T) {
+	s, path := spillOne(t)
+	fail := true
+	s.openFile = func(name string) (*os.File, error) {
+		if fail {
+			fail = false
+			return nil, &os.PathError{Op: "open", Path: name, Err: syscall.EMFILE}
+		}
+		return os.Open(name)
+	}
+	_, err := s.Pin(context.Background(), idOf(1))
+	if !errors.Is(err, ErrIO) || errors.Is(err, ErrLost) || !errors.Is(err, syscall.EMFILE) {
+		t.Fatalf("Pin with too many open files: %v; want ErrIO wrapping EMFILE, not ErrLost", err)
+	}
+	if _, serr := os.Stat(path); serr != nil {
+		t.Fatalf("spill file after a transient error: %v", serr)
+	}
+	s.checkInvariants(t)
+	if mem, disk := s.location(t, idOf(1)); mem || !disk {
+		t.Fatalf("object 1 after the failed restore: in memory %v, on disk %v; want on disk", mem, disk)
+	}
+	if st := s.Stats(); st.Lost != 0 || st.Restores != 0 {
+		t.Fatalf("after the failed restore: %+v", st)
+	}
+	s.check(t, idOf(1), content(1, quarter))
+	s.checkInvariants(t)
+}
