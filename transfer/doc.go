@@ -19,8 +19,9 @@
 //     local store already holds sealed is not pulled again.
 //   - Admission: the object is created in the local store first, so a pull
 //     waits for free memory (the store spills what it can, and waits for
-//     pins and writers to let go) until its context ends; an object larger
-//     than the whole store fails at once.
+//     pins and writers to let go) until its context ends or the store's
+//     PutTimeout passes, then fails with store.ErrFull, as a local Create
+//     does; an object larger than the whole store fails at once.
 //   - The object is cut into chunks (DefaultChunkSize) fetched in parallel
 //     over several connections to the peer (DefaultConnsPerPeer), several
 //     requests in flight on each (DefaultDepth); each response is read

@@ -161,8 +161,10 @@ func (p *Puller) Close() error {
 // returns once it is sealed there. It returns nil at once if the local
 // store already holds the object sealed.
 //
-// The object is created first: when the store is full, Pull waits for
-// room until ctx ends (store.ErrTooLarge fails at once). Its chunks are
+// The object is created first, as a local Create would be: when the
+// store is full of pinned objects, Pull waits for room until ctx ends or
+// the store's PutTimeout passes, then fails with store.ErrFull
+// (store.ErrTooLarge fails at once). Its chunks are
 // then fetched in parallel over the peer's connections, written in place
 // and the object sealed; on any failure the object is aborted, so a
 // half-written copy is never visible. A peer that fails or stalls is
@@ -219,7 +221,9 @@ func (p *Puller) Pull(ctx context.Context, id store.ID, size int64, from []strin
 
 // run carries out one pull.
 func (p *Puller) run(ctx context.Context, op *pull, id store.ID, size int64, from []string) error {
-	sl, err := p.create(ctx, id, size)
+	// Waits for room as a local Create does: until ctx ends or the
+	// store's PutTimeout passes, for a pull may be all a Get waits on.
+	sl, err := p.st.Create(ctx, id, size)
 	if errors.Is(err, store.ErrExists) {
 		// Here already, or being written by someone else.
 		if _, perr := p.st.Pin(ctx, id); perr == nil {
@@ -240,31 +244,6 @@ func (p *Puller) run(ctx context.Context, op *pull, id store.ID, size int64, fro
 		return fmt.Errorf("transfer: object %v: %w", id, err)
 	}
 	return nil
-}
-
-// create reserves the object's room, waiting for memory while ctx lasts.
-func (p *Puller) create(ctx context.Context, id store.ID, size int64) (store.Slot, error) {
-	backoff := time.Millisecond
-	for {
-		start := time.Now()
-		sl, err := p.st.Create(ctx, id, size)
-		if err == nil || !errors.Is(err, store.ErrFull) || ctx.Err() != nil {
-			return sl, err
-		}
-		if time.Since(start) > backoff {
-			backoff = time.Millisecond
-			continue // the store waited: try again at once
-		}
-		// A store that does not wait (PutTimeout < 0): back off.
-		t := time.NewTimer(backoff)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return sl, err
-		}
-		backoff = min(2*backoff, 100*time.Millisecond)
-	}
 }
 
 // peerSet tracks the peers of one pull: the one being asked, the causes

@@ -112,8 +112,9 @@ func (s *Server) handle(c *rpc.Ctx, m rpc.Method, req, resp []byte) ([]byte, err
 	}
 	// Pin waits only to restore a spilled object, within the store's
 	// PutTimeout; the server's own context (ended by Close) rather than
-	// the request's saves making a context per chunk.
-	sl, err := s.st.Pin(s.ctx, r.ID)
+	// the request's saves making a context per chunk. PinForPeer: a
+	// cached copy served stays cached, as nobody here holds it after.
+	sl, err := s.st.PinForPeer(s.ctx, r.ID)
 	if err != nil {
 		return resp, pinError(r.ID, err)
 	}

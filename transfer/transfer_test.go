@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"manta/rpc"
 	"manta/shm/store"
 )
@@ -498,4 +500,72 @@ func TestCloseFailsPulls(t *testing.T) {
 	if err := p.Pull(context.Background(), id, 1000, []string{srv.Addr()}, PriorityGet); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Pull after Close = %v, want ErrClosed", err)
 	}
+}
+
+// A cached copy (store.Cache) that a peer pulls stays cached: the
+// server's pins claim nothing, so when the store runs short of memory
+// the copy is dropped, not spilled to a file nobody deletes.
+func TestServedCachedCopyStaysCached(t *testing.T) {
+	const quarter = 16<<10 - store.HeaderSize // four fill a 64 KiB store
+	src, dst := newStore(t, 64<<10), newStore(t, 1<<20)
+	srv := newServer(t, src, nil)
+	p := newPuller(t, PullerConfig{Store: dst, ChunkSize: 4 << 10})
+	id := store.ID{14}
+	data := pattern(quarter, 14)
+	put(t, src, id, data)
+	src.Cache(id)
+	if err := p.Pull(context.Background(), id, quarter, []string{srv.Addr()}, PriorityGet); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, dst, id); !bytes.Equal(got, data) {
+		t.Fatal("bytes differ")
+	}
+	for n := range byte(4) {
+		put(t, src, store.ID{15, n}, pattern(quarter, n))
+	}
+	if st := src.Stats(); st.CachedDropped != 1 || st.SpillWrites != 0 || st.Spilled != 0 {
+		t.Fatalf("cached copies dropped %d, spill writes %d, spilled %d; want 1, 0 and 0", st.CachedDropped, st.SpillWrites, st.Spilled)
+	}
+	if _, err := src.Pin(context.Background(), id); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the cached copy after memory ran short: Pin = %v, want ErrNotFound", err)
+	}
+}
+
+// A pull into a store full of pinned objects gives up, as a local Create
+// does, once the store's PutTimeout has passed on its clock, however
+// long its caller's context lasts.
+func TestFullStoreGivesUpAfterPutTimeout(t *testing.T) {
+	const quarter = 16<<10 - store.HeaderSize // four fill a 64 KiB store
+	fc := clockwork.NewFakeClock()
+	dst, err := store.New(store.Config{Capacity: 64 << 10, SpillDir: t.TempDir(), PutTimeout: 20 * time.Millisecond, Clock: fc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dst.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for n := range byte(4) {
+		id := store.ID{16, n}
+		put(t, dst, id, pattern(quarter, n))
+		if _, err := dst.Pin(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src := newStore(t, 1<<20)
+	srv := newServer(t, src, nil)
+	p := newPuller(t, PullerConfig{Store: dst})
+	id := store.ID{17}
+	put(t, src, id, pattern(quarter, 17))
+
+	errs := make(chan error, 1)
+	go func() { errs <- p.Pull(ctx, id, quarter, []string{srv.Addr()}, PriorityGet) }()
+	if err := fc.BlockUntilContext(ctx, 1); err != nil {
+		t.Fatalf("the pull never waited for room: %v", err)
+	}
+	fc.Advance(20 * time.Millisecond)
+	err = <-errs
+	if !errors.Is(err, store.ErrFull) || ctx.Err() != nil {
+		t.Fatalf("Pull = %v (its context: %v); want store.ErrFull before its context ends", err, ctx.Err())
+	}
+	absent(t, dst, id)
 }

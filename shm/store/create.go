@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"syscall"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -18,9 +20,11 @@ import (
 // An object that cannot fit even in an empty store fails at once with
 // ErrTooLarge; a duplicate ID with ErrExists (a lost object's ID may be
 // created again, so that re-running its task can store it anew, and a
-// cached copy's, Cache, replaces it). A spill
-// that fails makes Create fail with the write error; the object it tried
-// to spill stays in memory.
+// cached copy's, Cache, replaces it). When a spill fails (a full disk),
+// Create frees what needs no write instead (cached copies, objects whose
+// spill file is still there), and if that is not enough fails at once
+// with ErrFull wrapping the write's error; the object it tried to spill
+// stays in memory.
 func (s *Store) Create(ctx context.Context, id ID, size int64) (Slot, error) {
 	if size < 0 {
 		return Slot{}, fmt.Errorf("store: cannot create object %v: negative size %d", id, size)
@@ -146,10 +150,15 @@ func (s *Store) reserveSlow(ctx context.Context, need int64) (int32, error) {
 		// add up to the request; otherwise wait rather than spill in vain.
 		if v := s.lruTail; v != noObject && s.alloc.free+s.lruBytes+s.spillBytes >= need {
 			if err := s.evict(v); err != nil {
+				// The disk refuses spill files (full, most likely), and
+				// another write would fail alike: free what needs none.
 				if timer != nil {
 					timer.Stop()
 				}
-				return noBlock, err
+				if blk := s.evictUnwritten(need); blk != noBlock {
+					return blk, nil
+				}
+				return noBlock, s.spillError(need, err)
 			}
 			continue
 		}
@@ -169,6 +178,18 @@ func (s *Store) reserveSlow(ctx context.Context, need int64) (int32, error) {
 			return noBlock, s.fullError(need, s.clock.Since(start), nil)
 		}
 	}
+}
+
+// spillError says why need bytes could not be found: what is left in
+// memory must be spilled first, and spilling failed with err. It wraps
+// ErrFull, as nothing was lost and freeing memory or disk space may
+// make a later call succeed, and err.
+func (s *Store) spillError(need int64, err error) error {
+	why := "spill files cannot be written"
+	if errors.Is(err, syscall.ENOSPC) {
+		why = "the spill directory's disk is full"
+	}
+	return fmt.Errorf("%w: no room for %d bytes: the objects left in memory must be spilled first, and %s: %w", ErrFull, need, why, err)
 }
 
 func (s *Store) fullError(need int64, waited time.Duration, cause error) error {

@@ -57,7 +57,8 @@
 // the most recently used. Cache, in place of Delete, keeps a copy pulled
 // from another node readable after its last reference: it is dropped,
 // not spilled, when memory runs short, and a Create of its ID replaces
-// it.
+// it. A Pin makes it an ordinary object again (its reader's node holds
+// it); PinForPeer, a read for another node, leaves it cached.
 //
 // # Allocation and spilling
 //
@@ -69,10 +70,15 @@
 // appears, or, when the rest is pinned or being written, waits for Unpin,
 // Delete, Abort or Seal until its context ends or Config.PutTimeout passes
 // on Config.Clock. A restored object keeps its file, so evicting it again
-// costs no write. A spill file that is missing, truncated or fails its
+// costs no write. When a spill file cannot be written (a full disk),
+// Create frees only what needs no write (cached copies, restored objects
+// whose file is still there) and, if that is not enough, fails at once
+// with ErrFull wrapping the write's error. A spill file that is missing, truncated or fails its
 // checksum makes the object ErrLost (the node makes it again from
 // lineage where it can, else reports it to readers); the ID can be
-// created again, for the re-run of its task to store it anew.
+// created again, for the re-run of its task to store it anew. Any other
+// read error (too many open files, a failing disk) fails that Pin with
+// ErrIO and keeps the file and the object, for a later Pin to read.
 //
 // # Concurrency and lock order
 //

@@ -13,8 +13,10 @@ var (
 	// no amount of waiting or spilling can store it.
 	ErrTooLarge = errors.New("store: object larger than the store")
 	// ErrFull: no room could be made in time, because what is in memory is
-	// pinned or still being written; or another Pin's restore of the
-	// object did not finish in time.
+	// pinned or still being written; or it could be made only by spilling
+	// and spill files cannot be written (a full disk; the write's error is
+	// wrapped too); or another Pin's restore of the object did not finish
+	// in time. Nothing stored is lost.
 	ErrFull = errors.New("store: full")
 	// ErrSealed: the object is already sealed (Seal twice, Writable after
 	// Seal).
@@ -27,6 +29,11 @@ var (
 	// (else readers get ErrObjectLost). Create with the same ID replaces
 	// the record, so that re-run stores it again.
 	ErrLost = errors.New("store: object lost")
+	// ErrIO: a spill file could not be read for a reason that may pass
+	// (too many open files, an I/O error, permissions). The file and the
+	// object are kept, so a later Pin may read it back; the error wraps
+	// the system's.
+	ErrIO = errors.New("store: spill file I/O failed")
 	// ErrCorrupt: an object header in shared memory is inconsistent, or a
 	// Slot does not point at one. Shared memory is writable by every
 	// worker, so this is reported, never trusted.

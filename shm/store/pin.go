@@ -13,11 +13,24 @@ import (
 // is read back first, its length and checksum verified (a damaged or
 // missing file gives ErrLost, never wrong bytes); finding room for it
 // may spill others or wait, as in Create. The object becomes the most
-// recently used. Pins nest: each Pin needs one Unpin.
+// recently used. Pins nest: each Pin needs one Unpin. A cached copy
+// (Cache) pinned becomes an ordinary object again: its reader's node
+// holds it now, and deletes or caches it in turn.
 //
-// Errors: ErrNotFound (unknown or deleted), ErrNotSealed, ErrLost, ErrFull,
-// ErrClosed, or ctx's error (with ErrFull when it ended a wait for room).
-func (s *Store) Pin(ctx context.Context, id ID) (Slot, error) {
+// Errors: ErrNotFound (unknown or deleted), ErrNotSealed, ErrLost, ErrIO
+// (its spill file could not be read this time), ErrFull, ErrClosed, or
+// ctx's error (with ErrFull when it ended a wait for room).
+func (s *Store) Pin(ctx context.Context, id ID) (Slot, error) { return s.pin(ctx, id, true) }
+
+// PinForPeer is Pin for a reader on another node (transfer.Server): it
+// leaves a cached copy cached, since nobody here holds it afterwards to
+// delete or cache it again; once unpinned it is still dropped, not
+// spilled, when memory runs short. Unpin releases it like any pin.
+func (s *Store) PinForPeer(ctx context.Context, id ID) (Slot, error) { return s.pin(ctx, id, false) }
+
+// pin is Pin, or PinForPeer unless claim: a claiming pin ends a cached
+// copy's cached state.
+func (s *Store) pin(ctx context.Context, id ID, claim bool) (Slot, error) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -27,21 +40,23 @@ func (s *Store) Pin(ctx context.Context, id ID) (Slot, error) {
 	if ok {
 		// The common case, kept free of the slow path's machinery.
 		if o := &s.objs[i]; o.state == stSealed && !o.deleted && o.inMemory() && !o.restoring {
-			s.pinLocked(i)
+			s.pinLocked(i, claim)
 			s.st.PinHits++
 			sl := s.slot(i)
 			s.mu.Unlock()
 			return sl, nil
 		}
 	}
-	sl, err := s.pinSlow(ctx, id)
+	sl, err := s.pinSlow(ctx, id, claim)
 	s.mu.Unlock()
 	return sl, err
 }
 
-func (s *Store) pinLocked(i int32) {
+func (s *Store) pinLocked(i int32, claim bool) {
 	o := &s.objs[i]
-	o.cached = false // read again: its reader's node holds it now
+	if claim {
+		o.cached = false
+	}
 	if o.pins == 0 {
 		if o.inLRU {
 			s.lruRemove(i)
@@ -54,7 +69,7 @@ func (s *Store) pinLocked(i int32) {
 
 // pinSlow pins an object that is not simply in memory: it waits for a
 // restore in flight or restores it itself. Called with s.mu held.
-func (s *Store) pinSlow(ctx context.Context, id ID) (Slot, error) {
+func (s *Store) pinSlow(ctx context.Context, id ID, claim bool) (Slot, error) {
 	var timer clockwork.Timer
 	defer func() {
 		if timer != nil {
@@ -88,7 +103,7 @@ func (s *Store) pinSlow(ctx context.Context, id ID) (Slot, error) {
 			}
 			continue
 		case o.inMemory():
-			s.pinLocked(i)
+			s.pinLocked(i, claim)
 			return s.slot(i), nil
 		}
 		// On disk only: find memory, then read it back.
@@ -106,7 +121,7 @@ func (s *Store) pinSlow(ctx context.Context, id ID) (Slot, error) {
 				continue
 			}
 		}
-		return s.restore(i, blk)
+		return s.restore(i, blk, claim)
 	}
 }
 
@@ -144,9 +159,11 @@ func (s *Store) Unpin(id ID) {
 // copy, where Delete would drop it: it stays readable until memory runs
 // short, when it is dropped rather than spilled. A Pin makes it an
 // ordinary object again, which its reader's node deletes or caches in
-// turn. A node keeps the copies it pulled from other nodes this way, for
-// the next task that needs them. An object pinned, being written,
-// spilled or restored is deleted instead.
+// turn; a PinForPeer does not. A node keeps the copies it pulled from
+// other nodes this way, for the next task that needs them. A pinned
+// object (a peer reading it) is cached once its last pin goes; one
+// being written, with a spill file, or being spilled or restored is
+// deleted instead.
 func (s *Store) Cache(id ID) { s.letGo(id, true) }
 
 // Delete drops the object: core calls it when the last reference is
@@ -168,7 +185,7 @@ func (s *Store) letGo(id ID, cache bool) {
 		return
 	}
 	o := &s.objs[i]
-	if cache && o.state == stSealed && o.pins == 0 && !o.onDisk && !o.spilling && !o.restoring && o.inMemory() {
+	if cache && o.state == stSealed && !o.onDisk && !o.spilling && !o.restoring && o.inMemory() {
 		o.cached = true
 		return
 	}

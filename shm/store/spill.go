@@ -2,9 +2,11 @@ package store
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -55,21 +57,61 @@ func (s *Store) ensureSpillDir() error {
 	return nil
 }
 
-// evict frees object i's memory, spilling it first unless a spill file
-// already holds it. Called with s.mu held; spilling releases it.
+// evict frees object i's memory, spilling it first unless that needs no
+// write. Called with s.mu held; spilling releases it.
 func (s *Store) evict(i int32) error {
-	if o := &s.objs[i]; o.cached {
-		s.st.CachedDropped++
-		s.drop(i)
-		return nil
-	}
-	if o := &s.objs[i]; o.onDisk {
-		s.st.Evicted++
-		s.st.EvictedBytes += o.size
-		s.freeMemory(i)
+	if s.freeUnwritten(i) {
 		return nil
 	}
 	return s.spill(i)
+}
+
+// freeUnwritten frees object i's memory if that needs no write: a cached
+// copy is dropped, and an object whose spill file holds it keeps only
+// the file. It reports whether it did. Called with s.mu held.
+func (s *Store) freeUnwritten(i int32) bool {
+	switch o := &s.objs[i]; {
+	case o.cached:
+		s.st.CachedDropped++
+		s.drop(i)
+	case o.onDisk:
+		s.st.Evicted++
+		s.st.EvictedBytes += o.size
+		s.freeMemory(i)
+	default:
+		return false
+	}
+	return true
+}
+
+// evictUnwritten makes room for need bytes after a spill failed: it
+// frees, least recently used first, the objects whose memory goes
+// without a write, if together with the free bytes they may be enough,
+// and returns the block it then allocates, or noBlock. Called with s.mu
+// held; it is not released.
+func (s *Store) evictUnwritten(need int64) int32 {
+	if blk := s.alloc.alloc(need); blk != noBlock {
+		return blk // freed while the spill was written
+	}
+	avail := s.alloc.free
+	for i := s.lruTail; i != noObject; i = s.objs[i].lruPrev {
+		if o := &s.objs[i]; o.cached || o.onDisk {
+			avail += allocSize(o.size)
+		}
+	}
+	if avail < need {
+		return noBlock // freeing them would not help: keep them
+	}
+	for i := s.lruTail; i != noObject; {
+		prev := s.objs[i].lruPrev // i's record goes if it is dropped
+		if s.freeUnwritten(i) {
+			if blk := s.alloc.alloc(need); blk != noBlock {
+				return blk
+			}
+		}
+		i = prev
+	}
+	return noBlock
 }
 
 // spill writes object i (sealed, in the LRU list) to disk without
@@ -164,7 +206,7 @@ func (s *Store) removeSpill(i int32) {
 
 // restore reads object i back from its spill file into block blk,
 // verifies it and pins it. Called with s.mu held; released during I/O.
-func (s *Store) restore(i, blk int32) (Slot, error) {
+func (s *Store) restore(i, blk int32, claim bool) (Slot, error) {
 	o := &s.objs[i]
 	o.blk = blk
 	o.restoring = true
@@ -178,7 +220,7 @@ func (s *Store) restore(i, blk int32) (Slot, error) {
 	path := s.spillPath(id)
 
 	s.mu.Unlock()
-	err := readSpill(path, id, dst)
+	err := s.readSpill(path, id, dst)
 	s.mu.Lock()
 
 	s.io--
@@ -189,12 +231,17 @@ func (s *Store) restore(i, blk int32) (Slot, error) {
 		s.alloc.release(blk)
 		o.blk = noBlock
 		s.st.Used -= need
+		if !errors.Is(err, ErrLost) {
+			// The file may be intact: keep it, and the object on disk.
+			s.dropIfDone(i)
+			return Slot{}, fmt.Errorf("store: cannot restore object %v: %w: %w", id, ErrIO, err)
+		}
 		s.removeSpill(i)
 		if !s.dropIfDone(i) {
 			o.state = stLost
 			s.st.Lost++
 		}
-		return Slot{}, fmt.Errorf("store: cannot restore object %v: %w: %w", id, ErrLost, err)
+		return Slot{}, fmt.Errorf("store: cannot restore object %v: %w", id, err)
 	}
 	putHeader(s.mem[off:off+HeaderSize], off, id, size, true)
 	if s.restored != nil {
@@ -206,14 +253,19 @@ func (s *Store) restore(i, blk int32) (Slot, error) {
 	if s.dropIfDone(i) {
 		return Slot{}, fmt.Errorf("store: cannot pin object %v: %w", id, ErrNotFound)
 	}
-	s.pinLocked(i)
+	s.pinLocked(i, claim)
 	return s.slot(i), nil
 }
 
 // readSpill reads the spill file of object id into dst and checks its
-// length, header and checksum.
-func readSpill(path string, id ID, dst []byte) error {
-	f, err := os.Open(path)
+// length, header and checksum. A file missing, of the wrong length or
+// failing those checks gives an error wrapping ErrLost; any other (too
+// many open files, a failing disk) may pass, and leaves the file alone.
+func (s *Store) readSpill(path string, id ID, dst []byte) error {
+	f, err := s.openFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: %w", ErrLost, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -223,25 +275,38 @@ func readSpill(path string, id ID, dst []byte) error {
 		return err
 	}
 	if want := int64(HeaderSize + len(dst) + spillTrailer); fi.Size() != want {
-		return fmt.Errorf("spill file %s has %d bytes, want %d", path, fi.Size(), want)
+		return fmt.Errorf("%w: spill file %s has %d bytes, want %d", ErrLost, path, fi.Size(), want)
 	}
 	buf := make([]byte, HeaderSize+spillTrailer)
-	if _, err := io.ReadFull(f, buf[:HeaderSize]); err != nil {
-		return fmt.Errorf("spill file %s: %w", path, err)
+	if err := readFull(f, path, buf[:HeaderSize]); err != nil {
+		return err
 	}
 	h, ok := parseHeader(buf[:HeaderSize])
 	if !ok || h.id != id || h.size != int64(len(dst)) || !h.sealed {
-		return fmt.Errorf("spill file %s: bad header", path)
+		return fmt.Errorf("%w: spill file %s: bad header", ErrLost, path)
 	}
-	if _, err := io.ReadFull(f, dst); err != nil {
-		return fmt.Errorf("spill file %s: %w", path, err)
+	if err := readFull(f, path, dst); err != nil {
+		return err
 	}
-	if _, err := io.ReadFull(f, buf[HeaderSize:]); err != nil {
-		return fmt.Errorf("spill file %s: %w", path, err)
+	if err := readFull(f, path, buf[HeaderSize:]); err != nil {
+		return err
 	}
 	crc := crc32.Update(crc32.Checksum(buf[:HeaderSize], castagnoli), castagnoli, dst)
 	if got := binary.LittleEndian.Uint32(buf[HeaderSize:]); got != crc {
-		return fmt.Errorf("spill file %s: checksum %08x, want %08x", path, got, crc)
+		return fmt.Errorf("%w: spill file %s: checksum %08x, want %08x", ErrLost, path, got, crc)
+	}
+	return nil
+}
+
+// readFull fills b from the spill file f at path: a file that ends early
+// (truncated since its length was checked) wraps ErrLost.
+func readFull(f io.Reader, path string, b []byte) error {
+	_, err := io.ReadFull(f, b)
+	switch {
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%w: spill file %s: %w", ErrLost, path, err)
+	case err != nil:
+		return fmt.Errorf("spill file %s: %w", path, err)
 	}
 	return nil
 }

@@ -402,3 +402,90 @@ func TestSpillFileFormat(t *testing.T) {
 		}
 	}
 }
+
+// enospc makes every spill write fail as on a full disk.
+func enospc(name string) (spillFile, error) {
+	return nil, &os.PathError{Op: "open", Path: name, Err: syscall.ENOSPC}
+}
+
+// With the disk full, Create still frees what needs no write: a cached
+// copy, or an object restored whose file is still there, further up the
+// LRU list than the object whose spill failed. Once nothing such is
+// left it fails with ErrFull, saying why, and loses nothing.
+func TestFullDiskEvictsWhatNeedsNoWrite(t *testing.T) {
+	t.Run("cached copy", func(t *testing.T) {
+		s := newTestStore(t, Config{Capacity: 64 << 10})
+		for n := uint64(1); n <= 4; n++ {
+			s.put(t, idOf(n), content(n, quarter))
+		}
+		s.Cache(idOf(4)) // the most recently used
+		s.createFile = enospc
+		s.put(t, idOf(5), content(5, quarter))
+		if st := s.Stats(); st.CachedDropped != 1 || st.SpillErrors != 1 || st.Spilled != 0 {
+			t.Fatalf("after Create with a full disk: %+v", st)
+		}
+		checkFullDisk(t, s, []uint64{1, 2, 3, 5})
+	})
+	t.Run("restored object", func(t *testing.T) {
+		s, _ := spillOne(t)                      // 1 on disk; 2 to 5 in memory
+		s.check(t, idOf(1), content(1, quarter)) // read back (2 spilled for it); keeps its file
+		s.createFile = enospc
+		s.put(t, idOf(6), content(6, quarter)) // 3 cannot be written: 1 goes instead
+		if mem, disk := s.location(t, idOf(1)); mem || !disk {
+			t.Fatalf("object 1: in memory %v, on disk %v; want evicted", mem, disk)
+		}
+		if st := s.Stats(); st.SpillErrors != 1 || st.SpillWrites != 2 || st.Evicted != 3 {
+			t.Fatalf("after Create with a full disk: %+v", st)
+		}
+		checkFullDisk(t, s, []uint64{3, 4, 5, 6})
+	})
+}
+
+// checkFullDisk checks that, with nothing left to free without a write,
+// Create fails with ErrFull and the full disk's error, and the objects
+// in memory are intact.
+func checkFullDisk(t *testing.T, s *testStore, inMemory []uint64) {
+	t.Helper()
+	_, err := s.Create(context.Background(), idOf(99), quarter)
+	if !errors.Is(err, ErrFull) || !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "disk is full") {
+		t.Fatalf("Create with a full disk and nothing to drop: %v; want ErrFull wrapping ENOSPC, saying the disk is full", err)
+	}
+	s.checkInvariants(t)
+	for _, n := range inMemory {
+		if mem, _ := s.location(t, idOf(n)); !mem {
+			t.Fatalf("object %d is not in memory", n)
+		}
+		s.check(t, idOf(n), content(n, quarter))
+	}
+}
+
+// A spill file that cannot be read for a reason that may pass (here too
+// many open files) is kept, and so is its object: the Pin fails with
+// ErrIO, not ErrLost, and the next one reads it back.
+func TestTransientRestoreErrorKeepsFile(t *testing.T) {
+	s, path := spillOne(t)
+	fail := true
+	s.openFile = func(name string) (*os.File, error) {
+		if fail {
+			fail = false
+			return nil, &os.PathError{Op: "open", Path: name, Err: syscall.EMFILE}
+		}
+		return os.Open(name)
+	}
+	_, err := s.Pin(context.Background(), idOf(1))
+	if !errors.Is(err, ErrIO) || errors.Is(err, ErrLost) || !errors.Is(err, syscall.EMFILE) {
+		t.Fatalf("Pin with too many open files: %v; want ErrIO wrapping EMFILE, not ErrLost", err)
+	}
+	if _, serr := os.Stat(path); serr != nil {
+		t.Fatalf("spill file after a transient error: %v", serr)
+	}
+	s.checkInvariants(t)
+	if mem, disk := s.location(t, idOf(1)); mem || !disk {
+		t.Fatalf("object 1 after the failed restore: in memory %v, on disk %v; want on disk", mem, disk)
+	}
+	if st := s.Stats(); st.Lost != 0 || st.Restores != 0 {
+		t.Fatalf("after the failed restore: %+v", st)
+	}
+	s.check(t, idOf(1), content(1, quarter))
+	s.checkInvariants(t)
+}

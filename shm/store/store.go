@@ -56,9 +56,10 @@ type Store struct {
 	spilled, restored func(id ID, size int64)
 	clock             clockwork.Clock
 
-	// createFile opens a spill file for writing; tests substitute it to
-	// inject write errors.
+	// createFile opens a spill file for writing, and openFile for
+	// reading; tests substitute them to inject I/O errors.
 	createFile func(name string) (spillFile, error)
+	openFile   func(name string) (*os.File, error)
 
 	mu       sync.Mutex
 	closed   bool
@@ -109,6 +110,7 @@ func New(cfg Config) (*Store, error) {
 		timeout:    cfg.PutTimeout,
 		clock:      cfg.Clock,
 		createFile: createOSFile,
+		openFile:   os.Open,
 		configDir:  cfg.SpillDir,
 		spilled:    cfg.Spilled,
 		restored:   cfg.Restored,

@@ -276,3 +276,62 @@ func TestCachedCopyIsDroppedNotSpilled(t *testing.T) {
 		t.Fatal("a cached copy written again reads the old bytes")
 	}
 }
+
+// A peer's read (PinForPeer) leaves a cached copy cached: nobody here
+// holds it afterwards. A local Pin still makes it ordinary.
+func TestPeerPinLeavesCachedCopyCached(t *testing.T) {
+	ctx := context.Background()
+	for _, local := range []bool{false, true} {
+		s := newTestStore(t, Config{Capacity: 8 << 10})
+		cached, kept := idOf(1), idOf(2)
+		s.put(t, cached, content(1, 3<<10))
+		s.Cache(cached)
+		for range 2 { // nested
+			if _, err := s.PinForPeer(ctx, cached); err != nil {
+				t.Fatalf("a cached copy: %v", err)
+			}
+		}
+		if local {
+			if _, err := s.Pin(ctx, cached); err != nil {
+				t.Fatal(err)
+			}
+			s.Unpin(cached)
+		}
+		s.Unpin(cached)
+		s.Unpin(cached)
+		s.put(t, kept, content(2, 5<<10)) // no room for both
+		s.checkInvariants(t)
+		want := Stats{CachedDropped: 1}
+		if local {
+			want = Stats{SpillWrites: 1, Spilled: 1} // ordinary: spilled, its node deletes it
+		}
+		if st := s.Stats(); st.CachedDropped != want.CachedDropped || st.SpillWrites != want.SpillWrites || st.Spilled != want.Spilled {
+			t.Fatalf("local pin %v: cached copies dropped %d, spill writes %d, spilled %d; want %d, %d and %d",
+				local, st.CachedDropped, st.SpillWrites, st.Spilled, want.CachedDropped, want.SpillWrites, want.Spilled)
+		}
+	}
+}
+
+// A node that lets go of its copy while a peer reads it (Cache while
+// pinned) keeps it cached: the peer's next chunk still finds it, and
+// once unpinned it is dropped, not spilled, when memory runs short.
+func TestCacheWhilePeerReads(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t, Config{Capacity: 8 << 10})
+	cached, kept := idOf(1), idOf(2)
+	s.put(t, cached, content(1, 3<<10))
+	if _, err := s.PinForPeer(ctx, cached); err != nil {
+		t.Fatal(err)
+	}
+	s.Cache(cached)
+	if _, err := s.PinForPeer(ctx, cached); err != nil {
+		t.Fatalf("the next chunk's pin after Cache: %v", err)
+	}
+	s.Unpin(cached)
+	s.Unpin(cached)
+	s.put(t, kept, content(2, 5<<10)) // no room for both
+	s.checkInvariants(t)
+	if st := s.Stats(); st.CachedDropped != 1 || st.SpillWrites != 0 || st.Objects != 1 {
+		t.Fatalf("cached copies dropped %d, spill writes %d, objects %d; want 1, 0 and 1", st.CachedDropped, st.SpillWrites, st.Objects)
+	}
+}
