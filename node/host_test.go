@@ -274,7 +274,7 @@ func (e *codedError) Error() string { return e.msg }
 func (e *codedError) Unwrap() error { return e.kind }
 
 // storeErrors are the errors pin-done may answer with.
-var storeErrors = map[string]error{"notfound": store.ErrNotFound, "lost": store.ErrLost, "closed": store.ErrClosed, "full": store.ErrFull}
+var storeErrors = map[string]error{"notfound": store.ErrNotFound, "lost": store.ErrLost, "closed": store.ErrClosed, "full": store.ErrFull, "io": store.ErrIO}
 
 // objNames lists ids by name, comma-separated; "-" for none.
 func objNames(ids []wire.ObjectID) string {

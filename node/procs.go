@@ -536,9 +536,11 @@ func (n *Node) pinSettled(r pinRequest, slot store.Slot, err error, pinned bool)
 
 // PinError says why stored object id could not be pinned, from the
 // store's error: freed meanwhile (ErrObjectFreed), the node shut down
-// (ErrShutdown), no room to read it back from disk (ErrStoreFull), or its
-// bytes are lost (ErrObjectLost, and whether its lineage could make it
-// again). Hosts use it for pins of their own.
+// (ErrShutdown), no room to read it back from disk (ErrStoreFull), its
+// spill file could not be read this time (store.ErrIO: it is kept, and a
+// later read may succeed), or its bytes are lost (ErrObjectLost, and
+// whether its lineage could make it again). Hosts use it for pins of
+// their own.
 func (n *Node) PinError(id wire.ObjectID, err error) error {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -547,6 +549,8 @@ func (n *Node) PinError(id wire.ObjectID, err error) error {
 		return fmt.Errorf("%v: %w", id, ErrShutdown)
 	case errors.Is(err, store.ErrFull):
 		return fmt.Errorf("%v: %w: %v", id, ErrStoreFull, err)
+	case errors.Is(err, store.ErrIO):
+		return fmt.Errorf("%v: cannot read it back from disk now, its spill file is kept: %w", id, err)
 	}
 	return n.lostError(id, fmt.Errorf("%v: %w: %v", id, ErrObjectLost, err))
 }

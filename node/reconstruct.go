@@ -48,9 +48,11 @@ func (n *Node) lineageEnded(t *task) {
 }
 
 // lostInStore reports whether a store error says the bytes are gone for
-// good (not freed meanwhile, not a shutdown, not a full store).
+// good (not freed meanwhile, not a shutdown, not a full store, not a spill
+// file that could not be read this time).
 func lostInStore(err error) bool {
-	return err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrClosed) && !errors.Is(err, store.ErrFull)
+	return err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrClosed) &&
+		!errors.Is(err, store.ErrFull) && !errors.Is(err, store.ErrIO)
 }
 
 // reconstruct runs the task that made o again, o's value being lost
