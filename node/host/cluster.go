@@ -470,12 +470,22 @@ func (h *Host) pinObject(ctx context.Context, id wire.ObjectID, forGet bool) (st
 	h.pulledBytes.Add(r.size)
 	events.RecordObject(events.ObjTransfer, id, uint64(r.size))
 	h.lock()
-	if r, ok := h.remote[id]; ok && !slices.Contains(r.from, h.cluster.Self()) {
+	r, ok = h.remote[id]
+	if ok && !slices.Contains(r.from, h.cluster.Self()) {
 		// Offered first from now on: the nodes it came from may die.
 		r.from = append([]peer.Holder{h.cluster.Self()}, r.from...)
 		h.remote[id] = r
 	}
+	if !ok {
+		// Freed while it was pulled (the task that needed it cancelled):
+		// the node's Free found nothing in the store to let go of, and
+		// nothing else would.
+		h.st.Delete(StoreID(id))
+	}
 	h.unlock()
+	if !ok {
+		return store.Slot{}, fmt.Errorf("%w: %v was freed while it was pulled", store.ErrNotFound, id)
+	}
 	return h.st.Pin(ctx, StoreID(id))
 }
 

@@ -245,3 +245,77 @@ func TestCancelSpilledTask(t *testing.T) {
 	default:
 	}
 }
+
+// pullCluster is a cluster of one pull, which says it started, waits for
+// the test, then writes the object into the host's store as a Puller does.
+type pullCluster struct {
+	loopCluster
+	st      *store.Store
+	pulling chan wire.ObjectID
+	release chan struct{}
+	pulled  chan struct{} // closed once the pull wrote the object
+}
+
+func (c *pullCluster) Pull(ctx context.Context, id wire.ObjectID, size int64, _ []peer.Holder, _ bool) error {
+	c.pulling <- id
+	<-c.release
+	defer close(c.pulled)
+	if _, err := c.st.Create(ctx, StoreID(id), size); err != nil {
+		return err
+	}
+	return c.st.Seal(StoreID(id))
+}
+
+// A remote argument freed while it is pulled (its task cancelled meanwhile)
+// does not stay in the store once the pull ends: nobody here holds it, and
+// nothing would delete it.
+func TestArgumentFreedWhilePulledIsDropped(t *testing.T) {
+	cl := &pullCluster{loopCluster: loopCluster{self: peer.Holder{Peer: "127.0.0.1:1", Transfer: "127.0.0.1:2"}},
+		pulling: make(chan wire.ObjectID, 1), release: make(chan struct{}), pulled: make(chan struct{})}
+	total, err := sched.NewResources(map[string]float64{"CPU": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(Config{
+		Node:      node.Config{Errors: textErrors{}, Sched: sched.Config{Total: total, MaxWorkers: 1}},
+		Store:     store.Config{Capacity: 16 << 20},
+		RingBytes: 1 << 16,
+		Cluster: func(st *store.Store, _ peer.Executor) (Cluster, error) {
+			cl.st = st
+			return cl, nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Shutdown()
+
+	arg := wire.ObjectID{Task: wire.TaskID{Hi: 9, Lo: 1}, Index: 1}
+	task := wire.TaskID{Hi: 9, Lo: 2}
+	replied := make(chan error, 1)
+	go func() {
+		reply, err := h.Execute(context.Background(), &peer.RunRequest{Member: "127.0.0.1:3",
+			Spec:    node.TaskSpec{ID: task, Kind: wire.SubmitTask, Name: []byte("hang"), Args: []wire.Arg{{IsRef: true, Ref: arg}}},
+			Objects: []peer.Object{{ID: arg, Size: 4096, From: []peer.Holder{{Peer: "127.0.0.1:4", Transfer: "127.0.0.1:5"}}}}})
+		if err == nil {
+			err = (textErrors{}).Decode(reply.Failed)
+		}
+		replied <- err
+	}()
+	if id := <-cl.pulling; id != arg {
+		t.Fatalf("pulled %v, want the argument %v", id, arg)
+	}
+	h.CancelRun(&peer.CancelRequest{Task: task})
+	if err := <-replied; !errors.Is(err, node.ErrCancelled) {
+		t.Fatalf("the task's reply: %v, want ErrCancelled", err)
+	}
+	close(cl.release)
+	<-cl.pulled
+	deadline := time.Now().Add(10 * time.Second)
+	for cl.st.Stats().Objects != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the argument pulled after it was freed stays in the store: %+v", cl.st.Stats())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
