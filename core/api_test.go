@@ -239,9 +239,15 @@ func TestFiveArgumentsAndAContext(t *testing.T) {
 	if _, err := Call[string]("test.six", ctx, 1).Get(ctx); !errors.Is(err, ErrBadArguments) {
 		t.Fatalf("too few arguments: %v", err)
 	}
-	// By name, the types whose typed codecs take the fast formats by kind.
-	if got, err := Call[string]("test.kinds", time.Millisecond, int32(-3), uint16(7), celsius(21.5), float32(0.25), vec{1, 2}).Get(ctx); err != nil || got != "1ms -3 7 21.5 0.25 [1 2]" {
-		t.Fatalf("by name, named and sized types: %q, %v", got, err)
+	// By name as typed, the types whose typed codecs take the fast formats
+	// by kind.
+	for what, r := range map[string]Ref[string]{
+		"typed":   testKinds.Remote(time.Millisecond, int32(-3), uint16(7), celsius(21.5), float32(0.25), vec{1, 2}),
+		"by name": Call[string]("test.kinds", time.Millisecond, int32(-3), uint16(7), celsius(21.5), float32(0.25), vec{1, 2}),
+	} {
+		if got, err := r.Get(ctx); err != nil || got != "1ms -3 7 21.5 0.25 [1 2]" {
+			t.Fatalf("%s, named and sized types: %q, %v", what, got, err)
+		}
 	}
 	h := testCounter.Remote(0)
 	if v, err := testMethod5.Remote(h, ctx, 1, 2, 3, 4).Get(ctx); err != nil || v != 10 {
