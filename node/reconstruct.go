@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"manta/rpc/wire"
 	"manta/shm/store"
@@ -144,7 +145,9 @@ func (n *Node) runAgain(t *task) {
 	for _, c := range t.contained {
 		n.Hold(c)
 	}
-	for _, out := range append([]*Object{t.ret}, t.parts()...) {
+	// The parts go pending before the ret lets go of its holds on them,
+	// so that a part held only through the ret stays, to be made again.
+	for _, out := range slices.Concat(t.parts(), []*Object{t.ret}) {
 		if !out.freed {
 			n.dropValue(out) // what is left of the lost copy
 			out.state = objPending

@@ -905,6 +905,13 @@ func checkInvariants(n *Node, r *recorder) []string {
 		case o.refs == 0 && !o.released && o.state != objPending && (o.made == nil || o.made.done):
 			problems = append(problems, fmt.Sprintf("%s is done and held by nobody, but not freed", objName(id)))
 		}
+		if t := o.made; t != nil && t.ret == o {
+			for _, p := range t.parts() {
+				if p.freed {
+					problems = append(problems, fmt.Sprintf("%s is held, but its part %s is freed", objName(id), objName(p.id)))
+				}
+			}
+		}
 	}
 	released := 0
 	for _, o := range n.objects {
