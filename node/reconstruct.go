@@ -127,19 +127,24 @@ func (n *Node) runAgain(t *task) {
 		}
 		dep.lineageRefs--
 		dep.refs++
-		if dep.released {
-			if dep.keepsValue() {
-				n.unrelease(dep)
-				continue
-			}
+		switch {
+		case !dep.released:
+		case dep.keepsValue():
+			n.unrelease(dep)
+		default:
 			if err := n.remake(dep); err != nil {
 				t.depFailed(n.cfg.Errors.Encode(fmt.Errorf("argument %w", err), t.name, t.id))
 				continue
 			}
 		}
-		if dep.state == objPending {
+		// As holdArgs: an argument that failed since (its own remake
+		// could not be done) fails the run with its error.
+		switch dep.state {
+		case objPending:
 			t.pending++
 			dep.dependents = append(dep.dependents, t)
+		case objFailed:
+			t.depFailed(dep.data)
 		}
 	}
 	for _, c := range t.contained {
