@@ -377,19 +377,30 @@ func (n *Node) taskDone(t *task, m *wire.Msg) {
 	}
 }
 
-// freeStored deletes what a Done that is not kept had put in the store.
+// freeStored deletes what a Done that is not kept had put in the store,
+// but for an ID whose object here is made and holds its bytes: the store
+// kept that first value under the ID (a call replayed, or run again after
+// a stale run, stores the same ID), and it is the object's.
 func (n *Node) freeStored(m *wire.Msg) {
 	if m.Status != wire.StatusOK {
 		return
 	}
 	ret := wire.ReturnID(m.Task)
 	if m.Stored {
-		n.host.Free(ret)
+		n.freeUnheld(ret)
 	}
 	for i, r := range m.Results {
 		if r.Stored {
-			n.host.Free(PartID(ret, i))
+			n.freeUnheld(PartID(ret, i))
 		}
+	}
+}
+
+// freeUnheld frees id in the store unless its object here holds those
+// bytes.
+func (n *Node) freeUnheld(id wire.ObjectID) {
+	if o := n.objects[id]; o == nil || o.state != objReady || !o.holdsBytes() {
+		n.host.Free(id)
 	}
 }
 

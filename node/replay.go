@@ -197,11 +197,9 @@ func (n *Node) endReplay(t *task) {
 
 // replayRan retires replayed call t, which a worker ran (m its Done): what
 // it stored under the call's result ID is freed unless the node's object
-// of that ID is there (the store kept the first value: the same ID).
+// of that ID is there (freeStored).
 func (n *Node) replayRan(t *task, m *wire.Msg) {
-	if o := n.objects[wire.ReturnID(t.id)]; o == nil || !o.stored {
-		n.freeStored(m)
-	}
+	n.freeStored(m)
 	n.replayed++
 	n.endReplay(t)
 }
