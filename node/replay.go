@@ -200,8 +200,18 @@ func (n *Node) endReplay(t *task) {
 // of that ID is there (freeStored).
 func (n *Node) replayRan(t *task, m *wire.Msg) {
 	n.freeStored(m)
+	n.replayDone(t)
+}
+
+// replayDone retires replayed call t, which ran. An actor whose last
+// handle went meanwhile dies once its calls are done, as complete has it
+// for the others (complete leaves a replayed call to endReplay).
+func (n *Node) replayDone(t *task) {
 	n.replayed++
 	n.endReplay(t)
+	if a := t.actor; a.orphaned {
+		n.actorOutOfScope(a)
+	}
 }
 
 // restoreState is the state a's instance being created restores (nil: its

@@ -140,8 +140,7 @@ func (n *Node) SpillDone(id wire.TaskID, attempt uint32, v Value, contained []wi
 	a := t.actor
 	if t.replay {
 		n.actorCallDone(t)
-		n.replayed++
-		n.endReplay(t)
+		n.replayDone(t)
 		n.completeEarly(a)
 		n.pumpActor(a)
 		n.processActions()
