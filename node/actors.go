@@ -241,11 +241,36 @@ func (n *Node) actorProcDied(a *actor, cause error) {
 		n.actorFailed(a, cause)
 		return
 	}
+	if err := n.cannotRecreate(a, cause); err != nil {
+		n.actorEnded(a, err)
+		return
+	}
 	a.restartsLeft--
 	n.retryCalls(a, fmt.Errorf("%w: actor %v restarting after: %v", ErrActorDied, a.id, cause))
 	a.proc, a.state = nil, actorPending
 	n.replayOnRestart(a)
-	n.placeActor(a)
+	if a.create.done {
+		// Its arguments were let go when it was made: they are held and
+		// pinned again, and made again first if they went meanwhile.
+		n.runAgain(a.create)
+	} else {
+		n.placeActor(a) // its constructor, in flight, still holds them
+	}
+}
+
+// cannotRecreate says why the creation of a, whose instance was lost
+// (cause), cannot run again to restart it: its finished record was
+// evicted (ErrLineageEvicted) or went with its last handle, taking its
+// arguments. It returns nil if the creation can run again.
+func (n *Node) cannotRecreate(a *actor, cause error) error {
+	c := a.create
+	switch {
+	case !c.done || c.lin == linKept:
+		return nil
+	case c.lin == linEvicted:
+		return fmt.Errorf("%w: actor %v (%s): %v; its creation cannot be run again (%w)", ErrActorDied, a.id, a.name(), cause, ErrLineageEvicted)
+	}
+	return fmt.Errorf("%w: actor %v (%s): %v; no handle to it is left to restart it for", ErrActorDied, a.id, a.name(), cause)
 }
 
 // callRetries is a call's retry budget from its actor's MaxTaskRetries.
@@ -306,11 +331,9 @@ func (n *Node) remoteActorLost(a *actor, cause error) {
 	case c == nil || a.restartsLeft <= 0:
 		n.actorFailed(a, cause)
 		return
-	case c.done && c.lin == linEvicted:
-		n.actorFailed(a, fmt.Errorf("%v; its creation cannot be run again (%w)", cause, ErrLineageEvicted))
-		return
-	case c.done && c.lin != linKept:
-		n.actorFailed(a, fmt.Errorf("%v; no handle to it is left to restart it for", cause))
+	}
+	if err := n.cannotRecreate(a, cause); err != nil {
+		n.actorEnded(a, err)
 		return
 	}
 	a.restartsLeft--
