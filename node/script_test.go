@@ -931,6 +931,9 @@ func checkInvariants(n *Node, r *recorder) []string {
 		if a.orphaned && a.state != actorDead && len(a.queue) == 0 && len(a.inflight) == 0 {
 			problems = append(problems, fmt.Sprintf("actor %s has no handle and no call left, but lives", taskName(a.id)))
 		}
+		if a.create == nil && len(a.queue) == 0 && len(a.inflight) == 0 {
+			problems = append(problems, fmt.Sprintf("stub of actor %s has no call left, but is kept", taskName(a.id)))
+		}
 		for _, t := range a.inflight {
 			if t.done {
 				problems = append(problems, fmt.Sprintf("actor %s has call %s out, done", taskName(a.id), taskName(t.id)))

@@ -536,8 +536,16 @@ func (n *Node) complete(t *task, v *Value, contained []wire.ObjectID, failed []b
 	if t.ret.refs <= 0 {
 		n.freeObject(t.ret)
 	}
-	if a := t.actor; a != nil && t.kind == wire.SubmitActorCall && a.orphaned {
-		n.actorOutOfScope(a)
+	if a := t.actor; a != nil && t.kind == wire.SubmitActorCall {
+		switch {
+		case a.orphaned:
+			n.actorOutOfScope(a)
+		case a.create == nil && len(a.queue) == 0 && len(a.inflight) == 0 && n.actors[a.id] == a:
+			// A stub keeps nothing between calls, and the node does not
+			// see its handles: it goes with its last call, and the next
+			// call makes it again.
+			delete(n.actors, a.id)
+		}
 	}
 }
 
