@@ -992,3 +992,22 @@ func TestCancelledRemoteCallsFreeTheWindow(t *testing.T) {
 		t.Fatalf("the call after %d cancelled ones was not sent: %q", RemoteCallWindow, out)
 	}
 }
+
+// TestActorRestartEvictedWraps checks why a local actor whose restart
+// found its creation record evicted died: an error that is both
+// ErrActorDied and ErrLineageEvicted (testdata/actor_restart_evicted.txt
+// shows its text; the test codec keeps one sentinel only).
+func TestActorRestartEvictedWraps(t *testing.T) {
+	s := &scriptState{held: map[wire.ObjectID][]*Object{}, waiters: map[string]*Waiter{}}
+	for _, line := range []string{"new cpu=2 lineage=1", "actor t=1 restarts=1 args=seed", "proc-started w=1",
+		"worker w=1 ready t=1", "proc-exited w=1 cause=segfault"} {
+		f := strings.Fields(line)
+		if _, err := s.run(f[0], script.Parse(f[1:])); err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+	}
+	a := s.n.actors[wire.TaskID{Lo: 1}]
+	if a == nil || a.state != actorDead || !errors.Is(a.err, ErrActorDied) || !errors.Is(a.err, ErrLineageEvicted) {
+		t.Fatalf("the actor %+v did not die of ErrActorDied wrapping ErrLineageEvicted", a)
+	}
+}
