@@ -17,7 +17,8 @@
 //     kills them with it.
 //   - NodeWatcher (WatchNodes), run at the head, marks a node dead in
 //     gcs.Nodes when its heartbeats in gcs.Heartbeats stop, using
-//     chain.Liveness.
+//     chain.Liveness; a write that fails is logged and tried again until
+//     it succeeds.
 //
 // Time: every config takes a clockwork.Clock (nil: the real clock) for
 // the ticks of the state machines, leases, probes, waits and retries, so
