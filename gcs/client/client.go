@@ -37,6 +37,8 @@ type Config struct {
 	// the deadlines of the calls that carry them); nil means the real
 	// clock.
 	Clock clockwork.Clock
+	// Fault, if set, delays or drops the calls to replicas (tests).
+	Fault *rpc.FaultInjection
 }
 
 // Client talks to a replicated GCS: writes go to each shard's head, reads
@@ -367,7 +369,7 @@ func (c *Client) conn(addr string) (*rpc.Client, error) {
 		return cl, nil
 	}
 	cl, err := rpc.Dial(rpc.ClientConfig{Addr: addr, Token: c.cfg.Token, FailFast: true, MaxPending: 4 * c.cfg.MaxInflight,
-		DialTimeout: time.Second, Backoff: rpc.Backoff{Min: time.Millisecond, Max: 100 * time.Millisecond}, Clock: c.clock})
+		DialTimeout: time.Second, Backoff: rpc.Backoff{Min: time.Millisecond, Max: 100 * time.Millisecond}, Clock: c.clock, Fault: c.cfg.Fault})
 	if err != nil {
 		return nil, err
 	}

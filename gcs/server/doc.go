@@ -5,7 +5,10 @@
 //   - Replica (StartReplica) serves one replica of one shard: it holds the
 //     shard's gcs.Shard, joins the chain through the monitor, and answers
 //     clients: writes at the head, reads and subscriptions at the tail,
-//     elsewhere a redirect carrying the chain.
+//     elsewhere a redirect carrying the chain. It drops a subscription
+//     nobody polled for 15 to 30 s (a client polls each of its own at
+//     least every second), so that those of clients that died do not
+//     pile up.
 //   - Monitor (StartMonitor) serves the chains: replicas join and
 //     heartbeat through it, clients ask it for the chains, and anyone may
 //     report a replica that seems dead, which it then probes.
