@@ -299,16 +299,39 @@ func (c *Client) chain(shard int) (chain.Chain, uint64) {
 	return c.chains[shard], c.version
 }
 
-// learn takes a chain if it is newer than the one known.
+// learn takes a chain if it is newer than the one known, and closes the
+// connections to replicas no chain holds any more: each would otherwise
+// redial its dead address for as long as the client lives.
 func (c *Client) learn(ch chain.Chain) bool {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if int(ch.Shard) >= len(c.chains) || ch.Epoch <= c.chains[ch.Shard].Epoch {
+		c.mu.Unlock()
 		return false
 	}
 	c.chains[ch.Shard] = ch.Clone()
 	c.version++
+	var gone []*rpc.Client
+	for addr, cl := range c.conns {
+		if !c.holdsLocked(addr) {
+			delete(c.conns, addr)
+			gone = append(gone, cl)
+		}
+	}
+	c.mu.Unlock()
+	for _, cl := range gone {
+		cl.Close() // fails its calls in flight with rpc.ErrClosed: they retry
+	}
 	return true
+}
+
+// holdsLocked reports whether some chain has a replica at addr.
+func (c *Client) holdsLocked(addr string) bool {
+	for _, ch := range c.chains {
+		if _, ok := ch.MemberAt(addr); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // stale reports whether the chains changed since version.
@@ -358,7 +381,11 @@ func (c *Client) askMonitor(ctx context.Context, method rpc.Method, req []byte) 
 	}
 }
 
-// conn returns the connection to a replica.
+// errLeft answers a request for a connection to a replica that left the
+// chains since its caller looked: the caller looks again.
+var errLeft = errors.New("gcs: the replica left its chain")
+
+// conn returns the connection to a replica in the chains.
 func (c *Client) conn(addr string) (*rpc.Client, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -367,6 +394,9 @@ func (c *Client) conn(addr string) (*rpc.Client, error) {
 	}
 	if cl := c.conns[addr]; cl != nil {
 		return cl, nil
+	}
+	if !c.holdsLocked(addr) {
+		return nil, errLeft // a connection made now would never be closed
 	}
 	cl, err := rpc.Dial(rpc.ClientConfig{Addr: addr, Token: c.cfg.Token, FailFast: true, MaxPending: 4 * c.cfg.MaxInflight,
 		DialTimeout: time.Second, Backoff: rpc.Backoff{Min: time.Millisecond, Max: 100 * time.Millisecond}, Clock: c.clock, Fault: c.cfg.Fault})
@@ -476,6 +506,10 @@ func (c *Client) send(shard int, batch []*call, reads bool) {
 			continue
 		}
 		cli, err := c.conn(to.Addr)
+		if errors.Is(err, errLeft) {
+			cancel()
+			continue // the chain changed: go where it says
+		}
 		if err != nil {
 			cancel()
 			c.failAll(pending, reads, err)

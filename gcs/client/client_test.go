@@ -9,6 +9,7 @@ import (
 
 	"manta/gcs"
 	"manta/gcs/chain"
+	"manta/gcs/internal/proto"
 	"manta/gcs/server"
 )
 
@@ -148,5 +149,48 @@ func TestCallerReturnsByItsDeadline(t *testing.T) {
 	c.Close()
 	if err := <-long; !errors.Is(err, gcs.ErrClosed) {
 		t.Fatalf("the long write, once the client closed: %v", err)
+	}
+}
+
+// The tail is replaced again and again; the client keeps connections only
+// to the replicas in the chain, not to every replica it ever used.
+func TestConnectionsFollowTheChain(t *testing.T) {
+	g := startGCS(t, 2)
+	c := g.dial(Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rw := func() {
+		t.Helper()
+		if err := c.Put(ctx, gcs.KV, []byte("k"), []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := c.Get(ctx, gcs.KV, []byte("k"), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rw()
+	for round := 1; round <= 4; round++ {
+		tail := g.mon.Chains()[0].Tail()
+		for _, r := range g.reps {
+			if r.ID() == tail.ID {
+				r.Close()
+			}
+		}
+		rw() // the write commits once the dead tail is out of the chain
+		g.add()
+		g.waitFull(2)
+		// The client learns the new chain (the old tail may serve a read
+		// or two before it hears) and reads at the new tail.
+		c.askMonitor(ctx, proto.MethodChains, nil)
+		rw()
+		c.mu.Lock()
+		conns, ch := len(c.conns), c.chains[0]
+		c.mu.Unlock()
+		if ch.Tail().ID != g.mon.Chains()[0].Tail().ID {
+			t.Fatalf("the client knows chain %v, the monitor %v", ch, g.mon.Chains()[0])
+		}
+		if conns > 2 {
+			t.Fatalf("after replacing the tail %d times the client holds %d connections to replicas, want at most 2 (chain %v)", round, conns, ch)
+		}
 	}
 }

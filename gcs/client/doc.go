@@ -5,7 +5,8 @@
 //
 // The Client batches concurrent operations per shard into frames, sends
 // writes to each chain's head and reads and subscriptions to its tail,
-// follows redirects, reports replicas that do not answer to the monitor,
+// follows redirects (closing its connections to replicas that left the
+// chains), reports replicas that do not answer to the monitor,
 // and retries until the operation's deadline (the context's, or
 // Config.Timeout): a write either completes or fails visibly with
 // gcs.ErrUnavailable, and a retried write is applied once. Each caller

@@ -85,6 +85,9 @@ func (c *Client) subscribeAt(ctx context.Context, shard int, t gcs.Table, key []
 		tail := ch.Tail()
 		if tail.ID != 0 {
 			cli, err := c.conn(tail.Addr)
+			if errors.Is(err, errLeft) {
+				continue // the chain changed: go where it says
+			}
 			if err != nil {
 				return nil, 0, err
 			}
@@ -104,6 +107,9 @@ func (c *Client) subscribeAt(ctx context.Context, shard int, t gcs.Table, key []
 				}
 			case errors.Is(err, rpc.ErrUnavailable):
 				c.refresh(ctx, version, tail.ID)
+			case errors.Is(err, rpc.ErrClosed):
+				// The tail left its chain and its connection was closed
+				// (or the client is closing: conn says so next).
 			case !expired(ctx):
 				return nil, 0, err
 			}

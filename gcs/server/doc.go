@@ -11,7 +11,9 @@
 //     pile up.
 //   - Monitor (StartMonitor) serves the chains: replicas join and
 //     heartbeat through it, clients ask it for the chains, and anyone may
-//     report a replica that seems dead, which it then probes.
+//     report a replica that seems dead, which it then probes. Like the
+//     replicas and the clients, it keeps connections only to replicas in
+//     the chains: those to one removed are closed when the chains change.
 //   - Head (StartHead, `manta start --head --gcs-shards S --gcs-replicas
 //     R`) runs the monitor in its process and S×R replica processes on
 //     loopback (`manta gcs`: RunReplica with ReplicaConfigFromEnv),
