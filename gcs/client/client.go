@@ -37,6 +37,8 @@ type Config struct {
 	// the deadlines of the calls that carry them); nil means the real
 	// clock.
 	Clock clockwork.Clock
+	// Fault, if set, delays or drops the calls to replicas (tests).
+	Fault *rpc.FaultInjection
 }
 
 // Client talks to a replicated GCS: writes go to each shard's head, reads
@@ -46,7 +48,9 @@ type Config struct {
 // redirect, or by reporting the replica to the monitor) and retries, until
 // the operation's deadline: a write either completes or fails visibly,
 // and a retried write is applied once (each carries the client's ID and a
-// request number the replicas remember). It is safe for concurrent use.
+// request number the replicas remember). Each caller returns by its own
+// deadline, or when its context is cancelled, whatever the others sharing
+// its frames wait for. It is safe for concurrent use.
 type Client struct {
 	cfg     Config
 	log     *slog.Logger
@@ -61,6 +65,8 @@ type Client struct {
 	version uint64 // counts chain updates
 	conns   map[string]*rpc.Client
 	closed  bool
+
+	timers sync.Pool // of clockwork.Timer, for callers without a deadline
 
 	reqMu       sync.Mutex
 	nextReq     uint64
@@ -147,14 +153,71 @@ func (c *Client) Apply(ctx context.Context, op gcs.Op) error {
 		return err
 	}
 	shard := gcs.ShardOf(op.Table, op.Key, len(c.writers))
-	cl := getCall()
-	cl.op, cl.deadline = op, c.deadline(ctx)
+	cl := getCall(op)
+	cl.deadline = c.deadline(ctx)
 	cl.req = c.newReq()
-	c.writers[shard].do(cl)
+	c.writers[shard].add(cl)
+	if err := c.wait(ctx, cl); err != nil {
+		return err // abandoned: its sender releases the request
+	}
 	c.doneReq(cl.req)
 	err := cl.err
 	putCall(cl)
 	return err
+}
+
+// wait waits for cl's result until ctx ends or, if ctx has no deadline,
+// until cl's. A caller that stops waiting abandons cl to its sender, which
+// drops it; the error says why.
+func (c *Client) wait(ctx context.Context, cl *call) error {
+	var timerC <-chan time.Time
+	if _, ok := ctx.Deadline(); !ok {
+		t := c.getTimer(c.clock.Until(cl.deadline))
+		defer c.putTimer(t)
+		timerC = t.Chan()
+	}
+	var err error
+	select {
+	case <-cl.done:
+		return nil
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-timerC:
+		err = context.DeadlineExceeded
+	}
+	if !cl.abandon() {
+		<-cl.done // the sender is setting the result
+		return nil
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return errDeadline
+	}
+	return fmt.Errorf("gcs: operation abandoned (a write may still be applied): %w", err)
+}
+
+// errDeadline fails an operation that did not complete by its deadline.
+var errDeadline = fmt.Errorf("%w: no replica completed the operation before its deadline (%w)", gcs.ErrUnavailable, context.DeadlineExceeded)
+
+// getTimer returns a running timer of the Client's clock that fires after
+// d.
+func (c *Client) getTimer(d time.Duration) clockwork.Timer {
+	if t, ok := c.timers.Get().(clockwork.Timer); ok {
+		t.Reset(d)
+		return t
+	}
+	return c.clock.NewTimer(d)
+}
+
+// putTimer stops t and pools it, drained: a fake timer's channel may hold
+// its tick after Stop.
+func (c *Client) putTimer(t clockwork.Timer) {
+	if !t.Stop() {
+		select {
+		case <-t.Chan():
+		default:
+		}
+	}
+	c.timers.Put(t)
 }
 
 // Put sets the value of key in a value table.
@@ -191,9 +254,12 @@ func (c *Client) Get(ctx context.Context, t gcs.Table, key, dst []byte) ([]byte,
 		return dst, false, err
 	}
 	shard := gcs.ShardOf(t, key, len(c.readers))
-	cl := getCall()
-	cl.op.Table, cl.op.Key, cl.dst, cl.deadline = t, key, dst, c.deadline(ctx)
-	c.readers[shard].do(cl)
+	cl := getCall(gcs.Op{Table: t, Key: key})
+	cl.dst, cl.deadline = dst, c.deadline(ctx)
+	c.readers[shard].add(cl)
+	if err := c.wait(ctx, cl); err != nil {
+		return dst, false, err
+	}
 	dst, found, err := cl.dst, cl.found, cl.err
 	putCall(cl)
 	return dst, found, err
@@ -233,16 +299,39 @@ func (c *Client) chain(shard int) (chain.Chain, uint64) {
 	return c.chains[shard], c.version
 }
 
-// learn takes a chain if it is newer than the one known.
+// learn takes a chain if it is newer than the one known, and closes the
+// connections to replicas no chain holds any more: each would otherwise
+// redial its dead address for as long as the client lives.
 func (c *Client) learn(ch chain.Chain) bool {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if int(ch.Shard) >= len(c.chains) || ch.Epoch <= c.chains[ch.Shard].Epoch {
+		c.mu.Unlock()
 		return false
 	}
 	c.chains[ch.Shard] = ch.Clone()
 	c.version++
+	var gone []*rpc.Client
+	for addr, cl := range c.conns {
+		if !c.holdsLocked(addr) {
+			delete(c.conns, addr)
+			gone = append(gone, cl)
+		}
+	}
+	c.mu.Unlock()
+	for _, cl := range gone {
+		cl.Close() // fails its calls in flight with rpc.ErrClosed: they retry
+	}
 	return true
+}
+
+// holdsLocked reports whether some chain has a replica at addr.
+func (c *Client) holdsLocked(addr string) bool {
+	for _, ch := range c.chains {
+		if _, ok := ch.MemberAt(addr); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // stale reports whether the chains changed since version.
@@ -292,7 +381,11 @@ func (c *Client) askMonitor(ctx context.Context, method rpc.Method, req []byte) 
 	}
 }
 
-// conn returns the connection to a replica.
+// errLeft answers a request for a connection to a replica that left the
+// chains since its caller looked: the caller looks again.
+var errLeft = errors.New("gcs: the replica left its chain")
+
+// conn returns the connection to a replica in the chains.
 func (c *Client) conn(addr string) (*rpc.Client, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -302,8 +395,11 @@ func (c *Client) conn(addr string) (*rpc.Client, error) {
 	if cl := c.conns[addr]; cl != nil {
 		return cl, nil
 	}
+	if !c.holdsLocked(addr) {
+		return nil, errLeft // a connection made now would never be closed
+	}
 	cl, err := rpc.Dial(rpc.ClientConfig{Addr: addr, Token: c.cfg.Token, FailFast: true, MaxPending: 4 * c.cfg.MaxInflight,
-		DialTimeout: time.Second, Backoff: rpc.Backoff{Min: time.Millisecond, Max: 100 * time.Millisecond}, Clock: c.clock})
+		DialTimeout: time.Second, Backoff: rpc.Backoff{Min: time.Millisecond, Max: 100 * time.Millisecond}, Clock: c.clock, Fault: c.cfg.Fault})
 	if err != nil {
 		return nil, err
 	}
@@ -343,22 +439,44 @@ func expired(ctx context.Context) bool {
 	}
 }
 
-// expire fails the calls of a batch whose deadline passed and returns the
-// others, with the latest of their deadlines.
-func expire(batch []*call, now time.Time) ([]*call, time.Time) {
+// expire drops the calls of a batch whose callers gave up on them and
+// fails those whose deadline passed, and returns the others, with the
+// latest of their deadlines.
+func (c *Client) expire(batch []*call, reads bool, now time.Time) ([]*call, time.Time) {
 	var latest time.Time
 	live := batch[:0]
 	for _, cl := range batch {
-		if !now.Before(cl.deadline) {
-			cl.err = fmt.Errorf("%w: no replica completed the operation before its deadline", gcs.ErrUnavailable)
-			continue
+		switch {
+		case cl.abandoned():
+			c.drop(cl, reads)
+		case !now.Before(cl.deadline):
+			c.fail(cl, reads, errDeadline)
+		default:
+			if cl.deadline.After(latest) {
+				latest = cl.deadline
+			}
+			live = append(live, cl)
 		}
-		if cl.deadline.After(latest) {
-			latest = cl.deadline
-		}
-		live = append(live, cl)
 	}
 	return live, latest
+}
+
+// fail gives cl its error.
+func (c *Client) fail(cl *call, reads bool, err error) {
+	if !cl.finish() {
+		c.drop(cl, reads)
+		return
+	}
+	cl.err = err
+	cl.wake()
+}
+
+// drop lets go of a call its caller abandoned: no attempt carries its
+// request any more, so the replicas may forget it.
+func (c *Client) drop(cl *call, reads bool) {
+	if !reads {
+		c.doneReq(cl.req)
+	}
 }
 
 // send sends a batch of writes to shard's head, or of reads to its tail,
@@ -372,7 +490,7 @@ func (c *Client) send(shard int, batch []*call, reads bool) {
 	r := retry{clock: c.clock}
 	for {
 		var latest time.Time
-		if pending, latest = expire(pending, c.clock.Now()); len(pending) == 0 {
+		if pending, latest = c.expire(pending, reads, c.clock.Now()); len(pending) == 0 {
 			return
 		}
 		ctx, cancel := clockwork.WithDeadline(context.Background(), c.clock, latest)
@@ -388,9 +506,13 @@ func (c *Client) send(shard int, batch []*call, reads bool) {
 			continue
 		}
 		cli, err := c.conn(to.Addr)
+		if errors.Is(err, errLeft) {
+			cancel()
+			continue // the chain changed: go where it says
+		}
 		if err != nil {
 			cancel()
-			failAll(pending, err)
+			c.failAll(pending, reads, err)
 			return
 		}
 		buf = c.appendRequest(buf[:0], sc, pending, reads)
@@ -403,7 +525,7 @@ func (c *Client) send(shard int, batch []*call, reads bool) {
 				err = fmt.Errorf("%w: %d results for %d operations", gcs.ErrMalformed, len(results), len(pending))
 			}
 		}
-		process, failed := c.settle(ctx, &r, err, redirect, rch, ch, version, shard, to.ID, pending)
+		process, failed := c.settle(ctx, &r, err, redirect, rch, ch, version, shard, to.ID, pending, reads)
 		switch {
 		case failed:
 			cancel()
@@ -416,10 +538,15 @@ func (c *Client) send(shard int, batch []*call, reads bool) {
 				case res.Code == proto.CodeUnavailable:
 					retryable = append(retryable, cl)
 				case res.Code != proto.CodeOK:
-					cl.err = proto.CodeError(res.Code, res.Msg)
-				case res.Found:
-					cl.dst = append(cl.dst, res.Value...)
-					cl.found = true
+					c.fail(cl, reads, proto.CodeError(res.Code, res.Msg))
+				case !cl.finish():
+					c.drop(cl, reads)
+				default:
+					if res.Found {
+						cl.dst = append(cl.dst, res.Value...)
+						cl.found = true
+					}
+					cl.wake()
 				}
 			}
 			pending = retryable
@@ -463,7 +590,7 @@ func (c *Client) appendRequest(dst []byte, sc *scratch, pending []*call, reads b
 // round), another failure (every call fails), or a redirect (learn the
 // newer chain, or wait for one while a change is under way). It reports
 // whether the results are there to process, and whether the batch failed.
-func (c *Client) settle(ctx context.Context, r *retry, err error, redirect bool, rch, ch chain.Chain, version uint64, shard int, to chain.ReplicaID, pending []*call) (process, failed bool) {
+func (c *Client) settle(ctx context.Context, r *retry, err error, redirect bool, rch, ch chain.Chain, version uint64, shard int, to chain.ReplicaID, pending []*call, reads bool) (process, failed bool) {
 	switch {
 	case err != nil && errors.Is(err, rpc.ErrUnavailable):
 		c.refresh(ctx, version, to)
@@ -471,7 +598,7 @@ func (c *Client) settle(ctx context.Context, r *retry, err error, redirect bool,
 		r.sleep(ctx, v != version)
 	case err != nil && (errors.Is(err, rpc.ErrClosed) || expired(ctx)):
 	case err != nil:
-		failAll(pending, err)
+		c.failAll(pending, reads, err)
 		return false, true
 	case redirect:
 		changed := c.learn(rch)
@@ -489,9 +616,9 @@ func (c *Client) settle(ctx context.Context, r *retry, err error, redirect bool,
 	return false, false
 }
 
-func failAll(batch []*call, err error) {
+func (c *Client) failAll(batch []*call, reads bool, err error) {
 	for _, cl := range batch {
-		cl.err = err
+		c.fail(cl, reads, err)
 	}
 }
 

@@ -15,7 +15,9 @@ import (
 )
 
 // Polling: each poll asks for up to pollMax notifications, which the tail
-// waits up to pollWait for; pollTimeout bounds the call.
+// waits up to pollWait for; pollTimeout bounds the call. A healthy
+// subscription so polls at least every pollTimeout; a tail drops one not
+// polled for far longer (see gcs/server).
 const (
 	pollMax     = 1024
 	pollWait    = 200 * time.Millisecond
@@ -83,6 +85,9 @@ func (c *Client) subscribeAt(ctx context.Context, shard int, t gcs.Table, key []
 		tail := ch.Tail()
 		if tail.ID != 0 {
 			cli, err := c.conn(tail.Addr)
+			if errors.Is(err, errLeft) {
+				continue // the chain changed: go where it says
+			}
 			if err != nil {
 				return nil, 0, err
 			}
@@ -102,6 +107,9 @@ func (c *Client) subscribeAt(ctx context.Context, shard int, t gcs.Table, key []
 				}
 			case errors.Is(err, rpc.ErrUnavailable):
 				c.refresh(ctx, version, tail.ID)
+			case errors.Is(err, rpc.ErrClosed):
+				// The tail left its chain and its connection was closed
+				// (or the client is closing: conn says so next).
 			case !expired(ctx):
 				return nil, 0, err
 			}
@@ -120,9 +128,7 @@ func (c *Client) subscribeAt(ctx context.Context, shard int, t gcs.Table, key []
 func (c *Client) poll(ctx context.Context, shard int, t gcs.Table, key []byte, sub *gcs.Subscription, cli *rpc.Client, id uint64) {
 	defer func() {
 		if cli != nil {
-			uctx, cancel := clockwork.WithTimeout(context.Background(), c.clock, 100*time.Millisecond)
-			cli.Call(uctx, proto.MethodUnsubscribe, proto.AppendUvarints(nil, id), nil)
-			cancel()
+			c.unsubscribe(cli, id)
 		}
 	}()
 	req := proto.AppendUvarints(nil, id, pollMax, uint64(pollWait/time.Microsecond))
@@ -153,6 +159,11 @@ func (c *Client) poll(ctx context.Context, shard int, t gcs.Table, key []byte, s
 		}
 		if err != nil || gone {
 			if ctx.Err() == nil {
+				if !gone {
+					// The tail may hold it still (the poll was only slow):
+					// it must not pile up there.
+					c.unsubscribe(cli, id)
+				}
 				cli = nil // resubscribe, wherever the tail now is
 			}
 			continue
@@ -161,4 +172,12 @@ func (c *Client) poll(ctx context.Context, shard int, t gcs.Table, key []byte, s
 			sub.Push(n)
 		}
 	}
+}
+
+// unsubscribe drops subscription id at cli's replica, if it can within a
+// short while: one it cannot reach drops it when it goes unpolled.
+func (c *Client) unsubscribe(cli *rpc.Client, id uint64) {
+	ctx, cancel := clockwork.WithTimeout(context.Background(), c.clock, 100*time.Millisecond)
+	cli.Call(ctx, proto.MethodUnsubscribe, proto.AppendUvarints(nil, id), nil)
+	cancel()
 }

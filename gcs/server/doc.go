@@ -5,10 +5,15 @@
 //   - Replica (StartReplica) serves one replica of one shard: it holds the
 //     shard's gcs.Shard, joins the chain through the monitor, and answers
 //     clients: writes at the head, reads and subscriptions at the tail,
-//     elsewhere a redirect carrying the chain.
+//     elsewhere a redirect carrying the chain. It drops a subscription
+//     nobody polled for 15 to 30 s (a client polls each of its own at
+//     least every second), so that those of clients that died do not
+//     pile up.
 //   - Monitor (StartMonitor) serves the chains: replicas join and
 //     heartbeat through it, clients ask it for the chains, and anyone may
-//     report a replica that seems dead, which it then probes.
+//     report a replica that seems dead, which it then probes. Like the
+//     replicas and the clients, it keeps connections only to replicas in
+//     the chains: those to one removed are closed when the chains change.
 //   - Head (StartHead, `manta start --head --gcs-shards S --gcs-replicas
 //     R`) runs the monitor in its process and S×R replica processes on
 //     loopback (`manta gcs`: RunReplica with ReplicaConfigFromEnv),
@@ -17,7 +22,8 @@
 //     kills them with it.
 //   - NodeWatcher (WatchNodes), run at the head, marks a node dead in
 //     gcs.Nodes when its heartbeats in gcs.Heartbeats stop, using
-//     chain.Liveness.
+//     chain.Liveness; a write that fails is logged and tried again until
+//     it succeeds.
 //
 // Time: every config takes a clockwork.Clock (nil: the real clock) for
 // the ticks of the state machines, leases, probes, waits and retries, so

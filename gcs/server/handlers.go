@@ -179,7 +179,7 @@ func (s *Replica) handleSubscribe(req, resp []byte) ([]byte, error) {
 	s.nextSub++
 	id := s.nextSub
 	s.data.Subscribe(t, key, sub)
-	s.subs[id] = serverSub{sub, t, key}
+	s.subs[id] = &serverSub{sub: sub, t: t, key: key, polled: true}
 	return proto.AppendSubscribed(resp, id), nil
 }
 
@@ -192,11 +192,20 @@ func (s *Replica) handlePoll(ctx *rpc.Ctx, req, resp []byte) ([]byte, error) {
 		return resp, err
 	}
 	s.mu.Lock()
-	sub := s.subs[id].sub
+	ss := s.subs[id]
+	if ss != nil {
+		ss.polled = true
+	}
 	s.mu.Unlock()
-	if sub == nil {
+	if ss == nil {
 		return proto.AppendGone(resp), nil
 	}
+	sub := ss.sub
+	defer func() {
+		s.mu.Lock()
+		ss.polled = true // a long poll counts until it ends
+		s.mu.Unlock()
+	}()
 	wait := min(time.Duration(waitMicros)*time.Microsecond, maxPollWait)
 	if d := ctx.Deadline(); !d.IsZero() {
 		wait = min(wait, s.clock.Until(d)-time.Millisecond) // answer before the caller gives up
@@ -224,9 +233,30 @@ func (s *Replica) handlePoll(ctx *rpc.Ctx, req, resp []byte) ([]byte, error) {
 
 // serverSub is a client's subscription held at this replica.
 type serverSub struct {
-	sub *gcs.Subscription
-	t   gcs.Table
-	key []byte
+	sub    *gcs.Subscription
+	t      gcs.Table
+	key    []byte
+	polled bool // since the last sweep (or subscribed since)
+}
+
+// subSweep is how often a replica drops the subscriptions nobody polled
+// since the previous sweep: one is dropped after 15 to 30 s without a
+// poll. A client polls each one at least every second (its poll timeout),
+// and unsubscribes when it moves on; this reclaims those of a client that
+// died, or whose unsubscribe was lost. A poll of a dropped subscription
+// is answered "gone", and the client subscribes again (with a resync).
+const subSweep = 15 * time.Second
+
+// sweepSubsLocked drops the subscriptions nobody polled since the last
+// sweep, and starts the next period.
+func (s *Replica) sweepSubsLocked() {
+	for id, ss := range s.subs {
+		if !ss.polled {
+			s.dropSubLocked(id)
+			continue
+		}
+		ss.polled = false
+	}
 }
 
 func (s *Replica) dropSubLocked(id uint64) {

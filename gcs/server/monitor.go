@@ -191,11 +191,20 @@ func (m *Monitor) tickLoop() {
 }
 
 // flushLocked sends the monitor's outbox: messages for the replica that is
-// calling (from) go into its response, the rest are pushed.
+// calling (from) go into its response, the rest are pushed to replicas in
+// the chains. A replica removed from its chain is told only in answer to
+// its own messages (chain.Monitor answers a removed replica's heartbeat
+// with its chain): pushing to it would keep a connection to an address
+// that is dead, as a rule. When the chains change, the connections to
+// replicas they no longer hold are closed.
 func (m *Monitor) flushLocked(from chain.ReplicaID, resp []chain.Message) []chain.Message {
 	for _, msg := range m.mon.Outbox() {
 		if from != 0 && msg.To == from {
 			resp = append(resp, msg)
+			continue
+		}
+		if !m.holdsLocked(msg.To) {
+			msg.Discard()
 			continue
 		}
 		if p := m.peerLocked(msg.To); p != nil {
@@ -203,16 +212,49 @@ func (m *Monitor) flushLocked(from chain.ReplicaID, resp []chain.Message) []chai
 		}
 	}
 	m.mon.ClearOutputs()
+	changed := false
 	for s := range m.epochs {
 		c := m.mon.Chain(s)
 		if c.Epoch != m.epochs[s] {
 			m.epochs[s] = c.Epoch
 			m.log.Info("gcs: chain changed", "chain", c.String())
-			close(m.changed)
-			m.changed = make(chan struct{})
+			changed = true
 		}
 	}
+	if changed {
+		m.dropLeftLocked()
+		close(m.changed)
+		m.changed = make(chan struct{})
+	}
 	return resp
+}
+
+// holdsLocked reports whether id is a member or the joiner of a chain.
+func (m *Monitor) holdsLocked(id chain.ReplicaID) bool {
+	for s := range m.mon.Shards() {
+		if m.mon.Chain(s).Contains(id) {
+			return true
+		}
+	}
+	return false
+}
+
+// dropLeftLocked closes the peers and probes of replicas that left the
+// chains; each would otherwise redial a dead address for as long as the
+// monitor runs.
+func (m *Monitor) dropLeftLocked() {
+	for id, p := range m.peers {
+		if !m.holdsLocked(id) {
+			delete(m.peers, id)
+			go p.close()
+		}
+	}
+	for id, c := range m.probes {
+		if !m.holdsLocked(id) {
+			delete(m.probes, id)
+			go c.Close()
+		}
+	}
 }
 
 func (m *Monitor) peerLocked(id chain.ReplicaID) *peer {
@@ -287,6 +329,9 @@ func (m *Monitor) probe(id chain.ReplicaID) {
 	m.mu.Lock()
 	addr := m.addrs[id]
 	cli := m.probes[id]
+	if !m.holdsLocked(id) {
+		cli, addr = nil, "" // removed already: nothing to decide
+	}
 	if cli == nil && addr != "" && !m.closed {
 		var err error
 		cli, err = rpc.Dial(rpc.ClientConfig{Addr: addr, Token: m.cfg.Token, FailFast: true,

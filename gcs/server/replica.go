@@ -82,7 +82,7 @@ type Replica struct {
 	waits      map[uint64]waitRef
 	peers      map[string]*peer
 	monitor    *peer
-	subs       map[uint64]serverSub
+	subs       map[uint64]*serverSub
 	nextSub    uint64
 	canPublish bool
 	peersEpoch uint64
@@ -156,7 +156,7 @@ func StartReplica(cfg ReplicaConfig) (*Replica, error) {
 		data:     data,
 		waits:    map[uint64]waitRef{},
 		peers:    map[string]*peer{},
-		subs:     map[uint64]serverSub{},
+		subs:     map[uint64]*serverSub{},
 		progress: make(chan struct{}),
 	}
 	srv, err := rpc.NewServer(rpc.ServerConfig{Addr: cfg.Addr, Token: cfg.Token, Handler: s.handle, MaxFrame: cfg.MaxFrame, Logger: s.log, Clock: s.clock})
@@ -218,6 +218,8 @@ type ReplicaStatus struct {
 	CanRead   bool
 	CanWrite  bool
 	Stats     gcs.Stats
+	// Subscriptions is how many clients' subscriptions the replica holds.
+	Subscriptions int
 }
 
 // Status returns the replica's current status.
@@ -228,6 +230,7 @@ func (s *Replica) Status() ReplicaStatus {
 		ID: s.cfg.ID, Shard: s.cfg.Shard, Addr: s.srv.Addr(), Chain: s.rep.Chain().Clone(),
 		Applied: s.rep.Applied(), Committed: s.rep.Committed(), Installed: s.rep.Installed(),
 		CanRead: s.rep.CanRead(), CanWrite: s.rep.CanWrite(), Stats: s.data.Stats(),
+		Subscriptions: len(s.subs),
 	}
 }
 
@@ -267,10 +270,16 @@ func (s *Replica) stop(why error) error {
 
 func (s *Replica) tickLoop() {
 	defer s.wg.Done()
+	sweepTicks := max(int(subSweep/s.cfg.Tick), 1)
+	sweepIn := sweepTicks
 	runTicks(s.done, s.clock, s.cfg.Tick, func(n int) bool {
 		s.mu.Lock()
 		for range n {
 			s.rep.Tick()
+		}
+		if sweepIn -= n; sweepIn <= 0 {
+			sweepIn = sweepTicks
+			s.sweepSubsLocked()
 		}
 		s.flushLocked()
 		removed := s.rep.Removed()

@@ -258,3 +258,40 @@ func TestServerSubscribe(t *testing.T) {
 		t.Fatalf("after moving: %q", v)
 	}
 }
+
+// The tail is replaced again and again, found dead by a probe or
+// reported by the head that runs it after a probe found it alive; the
+// monitor keeps connections (peers and probes) only to the replicas in
+// the chain.
+func TestMonitorConnectionsFollowTheChain(t *testing.T) {
+	tc := startCluster(t, 1, 2)
+	c := tc.client(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for round := 1; round <= 6; round++ {
+		tail := tc.mon.Chains()[0].Tail().ID
+		if round%2 == 0 {
+			// Suspected while alive (slow, say), its process then exits.
+			tc.mon.probe(tail)
+			tc.mon.markDead(tail)
+		}
+		tc.replica(tail).Close()
+		// A write commits only once the chain has dropped the dead tail
+		// (its head, forwarding, reports it; the monitor's probe finds it
+		// dead).
+		if err := c.Put(ctx, gcs.KV, []byte("k"), []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tc.mon.WaitChains(ctx, func(cs []chain.Chain) bool { return !cs[0].Contains(tail) }); err != nil {
+			t.Fatal(err)
+		}
+		tc.add(0)
+		tc.waitFull(2)
+		tc.mon.mu.Lock()
+		peers, probes := len(tc.mon.peers), len(tc.mon.probes)
+		tc.mon.mu.Unlock()
+		if peers > 2 || probes > 2 {
+			t.Fatalf("after replacing the tail %d times the monitor holds %d peers and %d probes, want at most 2 of each (chain %v)", round, peers, probes, tc.mon.Chains()[0])
+		}
+	}
+}

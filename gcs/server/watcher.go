@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -18,9 +19,16 @@ type NodeWatcherConfig struct {
 	// Timeout is how long a node may go without a heartbeat before it is
 	// marked dead. Required.
 	Timeout time.Duration
-	// Clock times heartbeats and deaths; nil means the real clock.
+	// Clock times heartbeats, deaths and the retries of failed writes;
+	// nil means the real clock.
 	Clock clockwork.Clock
+	// Logger receives the writes that failed; nil means slog.Default().
+	Logger *slog.Logger
 }
+
+// writeRetry is how long the watcher waits before it tries a failed write
+// to Nodes again.
+const writeRetry = time.Second
 
 // NodeWatcher marks nodes dead in the Nodes table when their heartbeats
 // (Puts into Heartbeats, keyed by node) stop for a timeout, and alive
@@ -35,6 +43,7 @@ type NodeWatcher struct {
 // count. Call Run.
 func WatchNodes(ctx context.Context, cfg NodeWatcherConfig) (*NodeWatcher, error) {
 	cfg.Clock = clockOrReal(cfg.Clock)
+	cfg.Logger = loggerOrDefault(cfg.Logger)
 	sub, err := cfg.GCS.Subscribe(ctx, gcs.Heartbeats, nil)
 	if err != nil {
 		return nil, err
@@ -42,8 +51,12 @@ func WatchNodes(ctx context.Context, cfg NodeWatcherConfig) (*NodeWatcher, error
 	return &NodeWatcher{cfg: cfg, sub: sub}, nil
 }
 
-// Run watches until ctx ends. One timer is set, for the next node that
-// would die if it stays silent.
+// Run watches until ctx ends, and then returns ctx's error. One timer is
+// set, for the next node that would die if it stays silent. A write to
+// Nodes that fails (its shard unavailable for longer than the client's
+// timeout) is logged and tried again every writeRetry, until it succeeds
+// or a newer state of the node replaces it: a death must not go
+// unrecorded, nor end the watching.
 func (w *NodeWatcher) Run(ctx context.Context) error {
 	defer w.sub.Close()
 	l := chain.NewLiveness(w.cfg.Timeout)
@@ -65,15 +78,22 @@ func (w *NodeWatcher) Run(ctx context.Context) error {
 		}
 	}()
 	var expiry clockwork.Timer // set while some node is alive
+	var retry clockwork.Timer  // set while some write failed
+	failed := map[string]gcs.NodeState{}
 	defer func() {
-		if expiry != nil {
-			expiry.Stop()
+		for _, t := range []clockwork.Timer{expiry, retry} {
+			if t != nil {
+				t.Stop()
+			}
 		}
 	}()
 	for {
-		var expired <-chan time.Time
+		var expired, retried <-chan time.Time
 		if expiry != nil {
 			expired = expiry.Chan()
+		}
+		if retry != nil {
+			retried = retry.Chan()
 		}
 		select {
 		case node, ok := <-beats:
@@ -81,23 +101,41 @@ func (w *NodeWatcher) Run(ctx context.Context) error {
 				return ctx.Err()
 			}
 			if l.Beat(node, w.cfg.Clock.Now()) {
-				if err := w.set(ctx, node, gcs.NodeAlive); err != nil {
-					return err
-				}
+				w.write(ctx, failed, node, gcs.NodeAlive)
 			}
 			if expiry == nil {
 				expiry = w.arm(l, nil)
 			}
 		case now := <-expired:
 			for _, node := range l.Expire(now) {
-				if err := w.set(ctx, node, gcs.NodeDead); err != nil {
-					return err
-				}
+				w.write(ctx, failed, node, gcs.NodeDead)
 			}
 			expiry = w.arm(l, expiry)
+		case <-retried:
+			retry = nil
+			for node, state := range failed {
+				w.write(ctx, failed, node, state)
+			}
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+		if len(failed) > 0 && retry == nil {
+			retry = w.cfg.Clock.NewTimer(writeRetry)
+		}
+	}
+}
+
+// write records node's state, or keeps it in failed (replacing an older
+// one) to be tried again.
+func (w *NodeWatcher) write(ctx context.Context, failed map[string]gcs.NodeState, node string, state gcs.NodeState) {
+	err := w.set(ctx, node, state)
+	if err == nil {
+		delete(failed, node)
+		return
+	}
+	failed[node] = state
+	if ctx.Err() == nil {
+		w.cfg.Logger.Warn("gcs: cannot record a node's state; will retry", "node", node, "state", state, "retry", writeRetry, "err", err)
 	}
 }
 
