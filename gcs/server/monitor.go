@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -324,6 +326,20 @@ func (m *Monitor) handle(ctx *rpc.Ctx, method rpc.Method, req, resp []byte) ([]b
 	return resp, fmt.Errorf("gcs: monitor has no method %#x", uint16(method))
 }
 
+// refused reports whether a connection to addr is refused: no process
+// listens there. One that is stalled (a long pause, SIGSTOP) still has its
+// socket, whose backlog accepts, though its handshake never comes: the rpc
+// client's failure to reach it within the probe's timeout is no proof that
+// it is gone.
+func refused(addr string, timeout time.Duration) bool {
+	c, err := net.DialTimeout("tcp", addr, timeout)
+	if err == nil {
+		c.Close()
+		return false
+	}
+	return errors.Is(err, syscall.ECONNREFUSED)
+}
+
 // probe checks a suspected replica and removes it if its process is gone.
 func (m *Monitor) probe(id chain.ReplicaID) {
 	m.mu.Lock()
@@ -347,7 +363,7 @@ func (m *Monitor) probe(id chain.ReplicaID) {
 	ctx, cancel := clockwork.WithTimeout(context.Background(), m.clock, m.cfg.ProbeTimeout)
 	defer cancel()
 	_, err := cli.Call(ctx, proto.MethodPing, nil, nil)
-	if err == nil || !errors.Is(err, rpc.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+	if err == nil || !errors.Is(err, rpc.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) || !refused(addr, m.cfg.ProbeTimeout) {
 		return // alive, or only slow: heartbeats decide
 	}
 	m.mu.Lock()

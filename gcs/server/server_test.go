@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -293,5 +294,48 @@ func TestMonitorConnectionsFollowTheChain(t *testing.T) {
 		if peers > 2 || probes > 2 {
 			t.Fatalf("after replacing the tail %d times the monitor holds %d peers and %d probes, want at most 2 of each (chain %v)", round, peers, probes, tc.mon.Chains()[0])
 		}
+	}
+}
+
+// A suspected replica that is stalled (its port accepts, its handshake
+// never comes) is left to the heartbeats; one whose port refuses is gone.
+func TestProbeRemovesOnlyAReplicaThatIsGone(t *testing.T) {
+	mon, err := StartMonitor(MonitorConfig{Shards: 1, Token: testToken, Logger: quiet, FailTicks: 100000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := &testCluster{t: t, mon: mon}
+	t.Cleanup(tc.close)
+	tc.add(0)
+	tc.add(0)
+	tc.waitFull(2)
+	tail := tc.mon.Chains()[0].Tail().ID
+	addr := tc.replica(tail).Addr()
+	tc.replica(tail).Close()
+	stalled, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("cannot listen again on the tail's address: %v", err)
+	}
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			c, err := stalled.Accept()
+			if err != nil {
+				return
+			}
+			go func() { <-done; c.Close() }() // never answered
+		}
+	}()
+	for range 5 {
+		tc.mon.probe(tail)
+	}
+	if !tc.mon.Chains()[0].Contains(tail) {
+		t.Fatal("a stalled replica (its port accepts) was removed by a probe")
+	}
+	stalled.Close()
+	tc.mon.probe(tail)
+	if tc.mon.Chains()[0].Contains(tail) {
+		t.Fatal("a replica whose port refuses stayed after a probe")
 	}
 }
