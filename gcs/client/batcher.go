@@ -2,7 +2,6 @@ package client
 
 import (
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"manta/gcs"
@@ -10,112 +9,117 @@ import (
 
 // call is one operation of a Client waiting in a batcher.
 type call struct {
-	op       gcs.Op // a write, or for a read its Table and Key; bytes in buf
-	buf      []byte // the op's key and value, copied: the caller may leave first
+	op       gcs.Op // a write, or for a read its Table and Key
 	req      uint64
 	deadline time.Time
 	dst      []byte // reads append the value here
 	found    bool
 	err      error
-	state    atomic.Uint32 // callWaiting, then callDone or callAbandoned
-	done     chan struct{} // receives once the sender has set the result
+	ch       chan bool // true: done; false: lead, sending batch
+	batch    []*call
+	leading  bool // guarded by the batcher's mu: this caller is sending batches
 }
 
-// Call states: a call is waiting until either its sender sets its result
-// (done) or its caller gives up on it (abandoned), whichever comes first;
-// only the winner touches the result fields and dst.
-const (
-	callWaiting = iota
-	callDone
-	callAbandoned
-)
+var callPool = sync.Pool{New: func() any { return &call{ch: make(chan bool, 1)} }}
 
-// maxKeep bounds the buffer a pooled call keeps.
-const maxKeep = 64 << 10
+func getCall() *call { return callPool.Get().(*call) }
 
-var callPool = sync.Pool{New: func() any { return &call{done: make(chan struct{}, 1)} }}
-
-// getCall returns a waiting call for op, holding a copy of its bytes.
-func getCall(op gcs.Op) *call {
-	c := callPool.Get().(*call)
-	c.buf = append(append(c.buf[:0], op.Key...), op.Value...)
-	c.op = op
-	c.op.Key = c.buf[:len(op.Key):len(op.Key)]
-	c.op.Value = nil
-	if op.Value != nil {
-		c.op.Value = c.buf[len(op.Key):]
-	}
-	return c
-}
-
-// putCall pools a call whose result its caller has taken. An abandoned
-// call is never pooled: its sender may still hold it.
 func putCall(c *call) {
-	done, buf := c.done, c.buf[:0]
-	if cap(buf) > maxKeep {
-		buf = nil
-	}
-	*c = call{done: done, buf: buf}
+	ch := c.ch
+	*c = call{ch: ch}
 	callPool.Put(c)
 }
 
-// finish claims c for its sender, which then sets the result and calls
-// wake; false if the caller abandoned it.
-func (c *call) finish() bool { return c.state.CompareAndSwap(callWaiting, callDone) }
-
-// wake tells the caller its result is set.
-func (c *call) wake() { c.done <- struct{}{} }
-
-// abandon gives up on c for its caller; false if the sender set its result
-// first (then done says when it is complete).
-func (c *call) abandon() bool { return c.state.CompareAndSwap(callWaiting, callAbandoned) }
-
-// abandoned reports whether the caller gave up on c.
-func (c *call) abandoned() bool { return c.state.Load() == callAbandoned }
-
-// batcher coalesces concurrent operations into frames: while operations
-// are queued, up to max sender goroutines each take the oldest of them, up
-// to maxBatch, and send them as one batch, then take the next. So under
-// load frames fill with whatever arrived while the previous ones were out
-// (pipelining), and alone a call goes out at once. The senders exit when
-// the queue is empty, and run apart from the callers, each of whom waits
-// for its own result only until its own deadline or cancellation.
+// batcher coalesces concurrent operations into frames without a goroutine
+// of its own (leader/follower): a caller that finds fewer than max frames
+// in flight sends the oldest queued operations itself, up to maxBatch of
+// them; the others wait, and each finishing sender hands the next batch
+// to the oldest waiter. So under load frames fill with whatever arrived
+// while the previous ones were out (pipelining), and alone a call goes
+// out at once.
 type batcher struct {
-	send     func(batch []*call) // sets each waiting call's result
+	send     func(batch []*call) // completes each call's result fields
 	max      int
 	maxBatch int
 
-	mu      sync.Mutex
-	queue   []*call
-	senders int
+	mu       sync.Mutex
+	queue    []*call
+	inflight int
 }
 
-// add queues c for a sender, starting one if fewer than max run.
-func (b *batcher) add(c *call) {
+// do runs c through the batcher and returns once its result is set.
+func (b *batcher) do(c *call) {
 	b.mu.Lock()
 	b.queue = append(b.queue, c)
-	start := b.senders < b.max
-	if start {
-		b.senders++
+	var batch []*call
+	if b.inflight < b.max {
+		b.inflight++
+		c.leading = true
+		batch = b.takeLocked()
 	}
 	b.mu.Unlock()
-	if start {
-		go b.run()
-	}
-}
-
-// run sends batches until the queue is empty.
-func (b *batcher) run() {
 	for {
-		b.mu.Lock()
-		if len(b.queue) == 0 {
-			b.senders--
-			b.mu.Unlock()
-			return
+		if batch == nil {
+			if <-c.ch {
+				return
+			}
+			batch, c.batch = c.batch, nil // c.leading was set by whoever handed it over
 		}
-		batch := b.takeLocked()
-		b.mu.Unlock()
 		b.send(batch)
+		done := false
+		for _, x := range batch {
+			if x == c {
+				done = true
+			} else {
+				x.ch <- true
+			}
+		}
+		if !done {
+			// Another sender may have had c; nobody hands a batch to a
+			// caller that is sending, so what is there says done.
+			select {
+			case <-c.ch:
+				done = true
+			default:
+			}
+		}
+		b.mu.Lock()
+		var next []*call
+		if len(b.queue) > 0 {
+			next = b.takeLocked()
+		}
+		if next == nil {
+			b.inflight--
+			c.leading = false
+			b.mu.Unlock()
+			if done {
+				return
+			}
+			batch = nil
+			continue
+		}
+		var heir *call
+		if done {
+			for _, x := range next {
+				if !x.leading {
+					heir = x
+					break
+				}
+			}
+		}
+		if heir == nil {
+			// Not done yet (or every caller in next is itself sending):
+			// send next too.
+			b.mu.Unlock()
+			batch = next
+			continue
+		}
+		c.leading = false
+		heir.leading = true
+		heir.batch = next
+		b.mu.Unlock()
+		heir.ch <- false
+		return
 	}
 }
 

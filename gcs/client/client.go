@@ -48,9 +48,7 @@ type Config struct {
 // redirect, or by reporting the replica to the monitor) and retries, until
 // the operation's deadline: a write either completes or fails visibly,
 // and a retried write is applied once (each carries the client's ID and a
-// request number the replicas remember). Each caller returns by its own
-// deadline, or when its context is cancelled, whatever the others sharing
-// its frames wait for. It is safe for concurrent use.
+// request number the replicas remember). It is safe for concurrent use.
 type Client struct {
 	cfg     Config
 	log     *slog.Logger
@@ -65,8 +63,6 @@ type Client struct {
 	version uint64 // counts chain updates
 	conns   map[string]*rpc.Client
 	closed  bool
-
-	timers sync.Pool // of clockwork.Timer, for callers without a deadline
 
 	reqMu       sync.Mutex
 	nextReq     uint64
@@ -153,71 +149,14 @@ func (c *Client) Apply(ctx context.Context, op gcs.Op) error {
 		return err
 	}
 	shard := gcs.ShardOf(op.Table, op.Key, len(c.writers))
-	cl := getCall(op)
-	cl.deadline = c.deadline(ctx)
+	cl := getCall()
+	cl.op, cl.deadline = op, c.deadline(ctx)
 	cl.req = c.newReq()
-	c.writers[shard].add(cl)
-	if err := c.wait(ctx, cl); err != nil {
-		return err // abandoned: its sender releases the request
-	}
+	c.writers[shard].do(cl)
 	c.doneReq(cl.req)
 	err := cl.err
 	putCall(cl)
 	return err
-}
-
-// wait waits for cl's result until ctx ends or, if ctx has no deadline,
-// until cl's. A caller that stops waiting abandons cl to its sender, which
-// drops it; the error says why.
-func (c *Client) wait(ctx context.Context, cl *call) error {
-	var timerC <-chan time.Time
-	if _, ok := ctx.Deadline(); !ok {
-		t := c.getTimer(c.clock.Until(cl.deadline))
-		defer c.putTimer(t)
-		timerC = t.Chan()
-	}
-	var err error
-	select {
-	case <-cl.done:
-		return nil
-	case <-ctx.Done():
-		err = ctx.Err()
-	case <-timerC:
-		err = context.DeadlineExceeded
-	}
-	if !cl.abandon() {
-		<-cl.done // the sender is setting the result
-		return nil
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return errDeadline
-	}
-	return fmt.Errorf("gcs: operation abandoned (a write may still be applied): %w", err)
-}
-
-// errDeadline fails an operation that did not complete by its deadline.
-var errDeadline = fmt.Errorf("%w: no replica completed the operation before its deadline (%w)", gcs.ErrUnavailable, context.DeadlineExceeded)
-
-// getTimer returns a running timer of the Client's clock that fires after
-// d.
-func (c *Client) getTimer(d time.Duration) clockwork.Timer {
-	if t, ok := c.timers.Get().(clockwork.Timer); ok {
-		t.Reset(d)
-		return t
-	}
-	return c.clock.NewTimer(d)
-}
-
-// putTimer stops t and pools it, drained: a fake timer's channel may hold
-// its tick after Stop.
-func (c *Client) putTimer(t clockwork.Timer) {
-	if !t.Stop() {
-		select {
-		case <-t.Chan():
-		default:
-		}
-	}
-	c.timers.Put(t)
 }
 
 // Put sets the value of key in a value table.
@@ -254,12 +193,9 @@ func (c *Client) Get(ctx context.Context, t gcs.Table, key, dst []byte) ([]byte,
 		return dst, false, err
 	}
 	shard := gcs.ShardOf(t, key, len(c.readers))
-	cl := getCall(gcs.Op{Table: t, Key: key})
-	cl.dst, cl.deadline = dst, c.deadline(ctx)
-	c.readers[shard].add(cl)
-	if err := c.wait(ctx, cl); err != nil {
-		return dst, false, err
-	}
+	cl := getCall()
+	cl.op.Table, cl.op.Key, cl.dst, cl.deadline = t, key, dst, c.deadline(ctx)
+	c.readers[shard].do(cl)
 	dst, found, err := cl.dst, cl.found, cl.err
 	putCall(cl)
 	return dst, found, err
@@ -439,44 +375,22 @@ func expired(ctx context.Context) bool {
 	}
 }
 
-// expire drops the calls of a batch whose callers gave up on them and
-// fails those whose deadline passed, and returns the others, with the
-// latest of their deadlines.
-func (c *Client) expire(batch []*call, reads bool, now time.Time) ([]*call, time.Time) {
+// expire fails the calls of a batch whose deadline passed and returns the
+// others, with the latest of their deadlines.
+func expire(batch []*call, now time.Time) ([]*call, time.Time) {
 	var latest time.Time
 	live := batch[:0]
 	for _, cl := range batch {
-		switch {
-		case cl.abandoned():
-			c.drop(cl, reads)
-		case !now.Before(cl.deadline):
-			c.fail(cl, reads, errDeadline)
-		default:
-			if cl.deadline.After(latest) {
-				latest = cl.deadline
-			}
-			live = append(live, cl)
+		if !now.Before(cl.deadline) {
+			cl.err = fmt.Errorf("%w: no replica completed the operation before its deadline", gcs.ErrUnavailable)
+			continue
 		}
+		if cl.deadline.After(latest) {
+			latest = cl.deadline
+		}
+		live = append(live, cl)
 	}
 	return live, latest
-}
-
-// fail gives cl its error.
-func (c *Client) fail(cl *call, reads bool, err error) {
-	if !cl.finish() {
-		c.drop(cl, reads)
-		return
-	}
-	cl.err = err
-	cl.wake()
-}
-
-// drop lets go of a call its caller abandoned: no attempt carries its
-// request any more, so the replicas may forget it.
-func (c *Client) drop(cl *call, reads bool) {
-	if !reads {
-		c.doneReq(cl.req)
-	}
 }
 
 // send sends a batch of writes to shard's head, or of reads to its tail,
@@ -490,7 +404,7 @@ func (c *Client) send(shard int, batch []*call, reads bool) {
 	r := retry{clock: c.clock}
 	for {
 		var latest time.Time
-		if pending, latest = c.expire(pending, reads, c.clock.Now()); len(pending) == 0 {
+		if pending, latest = expire(pending, c.clock.Now()); len(pending) == 0 {
 			return
 		}
 		ctx, cancel := clockwork.WithDeadline(context.Background(), c.clock, latest)
@@ -512,7 +426,7 @@ func (c *Client) send(shard int, batch []*call, reads bool) {
 		}
 		if err != nil {
 			cancel()
-			c.failAll(pending, reads, err)
+			failAll(pending, err)
 			return
 		}
 		buf = c.appendRequest(buf[:0], sc, pending, reads)
@@ -525,7 +439,7 @@ func (c *Client) send(shard int, batch []*call, reads bool) {
 				err = fmt.Errorf("%w: %d results for %d operations", gcs.ErrMalformed, len(results), len(pending))
 			}
 		}
-		process, failed := c.settle(ctx, &r, err, redirect, rch, ch, version, shard, to.ID, pending, reads)
+		process, failed := c.settle(ctx, &r, err, redirect, rch, ch, version, shard, to.ID, pending)
 		switch {
 		case failed:
 			cancel()
@@ -538,15 +452,10 @@ func (c *Client) send(shard int, batch []*call, reads bool) {
 				case res.Code == proto.CodeUnavailable:
 					retryable = append(retryable, cl)
 				case res.Code != proto.CodeOK:
-					c.fail(cl, reads, proto.CodeError(res.Code, res.Msg))
-				case !cl.finish():
-					c.drop(cl, reads)
-				default:
-					if res.Found {
-						cl.dst = append(cl.dst, res.Value...)
-						cl.found = true
-					}
-					cl.wake()
+					cl.err = proto.CodeError(res.Code, res.Msg)
+				case res.Found:
+					cl.dst = append(cl.dst, res.Value...)
+					cl.found = true
 				}
 			}
 			pending = retryable
@@ -590,7 +499,7 @@ func (c *Client) appendRequest(dst []byte, sc *scratch, pending []*call, reads b
 // round), another failure (every call fails), or a redirect (learn the
 // newer chain, or wait for one while a change is under way). It reports
 // whether the results are there to process, and whether the batch failed.
-func (c *Client) settle(ctx context.Context, r *retry, err error, redirect bool, rch, ch chain.Chain, version uint64, shard int, to chain.ReplicaID, pending []*call, reads bool) (process, failed bool) {
+func (c *Client) settle(ctx context.Context, r *retry, err error, redirect bool, rch, ch chain.Chain, version uint64, shard int, to chain.ReplicaID, pending []*call) (process, failed bool) {
 	switch {
 	case err != nil && errors.Is(err, rpc.ErrUnavailable):
 		c.refresh(ctx, version, to)
@@ -598,7 +507,7 @@ func (c *Client) settle(ctx context.Context, r *retry, err error, redirect bool,
 		r.sleep(ctx, v != version)
 	case err != nil && (errors.Is(err, rpc.ErrClosed) || expired(ctx)):
 	case err != nil:
-		c.failAll(pending, reads, err)
+		failAll(pending, err)
 		return false, true
 	case redirect:
 		changed := c.learn(rch)
@@ -616,9 +525,9 @@ func (c *Client) settle(ctx context.Context, r *retry, err error, redirect bool,
 	return false, false
 }
 
-func (c *Client) failAll(batch []*call, reads bool, err error) {
+func failAll(batch []*call, err error) {
 	for _, cl := range batch {
-		c.fail(cl, reads, err)
+		cl.err = err
 	}
 }
 

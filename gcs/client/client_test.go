@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"testing"
 	"time"
@@ -79,77 +78,6 @@ func (g *testGCS) dial(cfg Config) *Client {
 	}
 	g.t.Cleanup(func() { c.Close() })
 	return c
-}
-
-// With the shard unavailable and a long write holding its only frame in
-// flight, a write with a short deadline returns by that deadline, and a
-// cancelled one when it is cancelled, each with its context's error;
-// the long write goes on meanwhile.
-func TestCallerReturnsByItsDeadline(t *testing.T) {
-	g := startGCS(t, 1)
-	c := g.dial(Config{MaxInflight: 1})
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := c.Put(ctx, gcs.KV, []byte("k"), []byte("v")); err != nil {
-		t.Fatal(err)
-	}
-	sending := make(chan struct{}, 16)
-	w := c.writers[0]
-	send := w.send
-	w.send = func(batch []*call) {
-		sending <- struct{}{}
-		send(batch)
-	}
-	g.reps[0].Close() // the chain's last member: it stays, unreachable
-
-	long := make(chan error, 1)
-	go func() {
-		lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		long <- c.Put(lctx, gcs.KV, []byte("long"), []byte("v"))
-	}()
-	<-sending // the long write's frame is out
-
-	start := time.Now()
-	sctx, scancel := context.WithTimeout(ctx, 200*time.Millisecond)
-	err := c.Put(sctx, gcs.KV, []byte("short"), []byte("v"))
-	scancel()
-	if took := time.Since(start); took > time.Second {
-		t.Fatalf("a write with a 200 ms deadline returned after %v (%v)", took.Round(time.Millisecond), err)
-	}
-	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, gcs.ErrUnavailable) {
-		t.Fatalf("a write past its deadline: %v, want context.DeadlineExceeded and gcs.ErrUnavailable", err)
-	}
-
-	start = time.Now()
-	cctx, ccancel := context.WithCancel(ctx)
-	time.AfterFunc(200*time.Millisecond, ccancel)
-	_, _, err = c.Get(cctx, gcs.KV, []byte("k"), nil)
-	if took := time.Since(start); took > time.Second {
-		t.Fatalf("a read cancelled after 200 ms returned after %v (%v)", took.Round(time.Millisecond), err)
-	}
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("a cancelled read: %v, want context.Canceled", err)
-	}
-	cctx, ccancel = context.WithCancel(ctx)
-	time.AfterFunc(200*time.Millisecond, ccancel)
-	err = c.Put(cctx, gcs.KV, []byte("cancelled"), []byte("v"))
-	if took := time.Since(start); took > 2*time.Second {
-		t.Fatalf("a write cancelled after 200 ms returned after %v (%v)", took.Round(time.Millisecond), err)
-	}
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("a cancelled write: %v, want context.Canceled", err)
-	}
-
-	select {
-	case err := <-long:
-		t.Fatalf("the long write ended before its deadline: %v", err)
-	default:
-	}
-	c.Close()
-	if err := <-long; !errors.Is(err, gcs.ErrClosed) {
-		t.Fatalf("the long write, once the client closed: %v", err)
-	}
 }
 
 // The tail is replaced again and again; the client keeps connections only

@@ -9,11 +9,7 @@
 // chains), reports replicas that do not answer to the monitor,
 // and retries until the operation's deadline (the context's, or
 // Config.Timeout): a write either completes or fails visibly with
-// gcs.ErrUnavailable, and a retried write is applied once. Each caller
-// returns by its own deadline (gcs.ErrUnavailable wrapping
-// context.DeadlineExceeded) or its context's cancellation (wrapping
-// context.Canceled), even while the operations it shares frames with go
-// on; a write abandoned so may still be applied. A subscription
+// gcs.ErrUnavailable, and a retried write is applied once. A subscription
 // follows its shard's tail when the tail changes, delivering an OpResync
 // first.
 //
