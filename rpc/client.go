@@ -30,6 +30,13 @@ const (
 	// connection attempts, which doubles after each failure.
 	DefaultBackoffMin = 10 * time.Millisecond
 	DefaultBackoffMax = time.Second
+	// DefaultWriteTimeout bounds how long a connection's writer may go
+	// without progress (see ClientConfig.WriteTimeout).
+	DefaultWriteTimeout = 10 * time.Second
+
+	// writeChunk is how much of a large frame the writer writes before it
+	// records progress.
+	writeChunk = 1 << 20
 
 	connBufSize = 64 << 10
 )
@@ -54,6 +61,11 @@ type ClientConfig struct {
 	Timeout time.Duration
 	// DialTimeout bounds one connection attempt. Default DefaultDialTimeout.
 	DialTimeout time.Duration
+	// WriteTimeout bounds how long the connection's writer may be stuck
+	// on the socket without progress (a server that stopped reading): a
+	// call that gives up while the writer has been stuck longer fails
+	// the connection, which is then replaced. Default DefaultWriteTimeout.
+	WriteTimeout time.Duration
 	// Backoff paces reconnection. Defaults DefaultBackoffMin and
 	// DefaultBackoffMax.
 	Backoff Backoff
@@ -118,6 +130,9 @@ func Dial(cfg ClientConfig) (*Client, error) {
 	}
 	if cfg.DialTimeout <= 0 {
 		cfg.DialTimeout = DefaultDialTimeout
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = DefaultWriteTimeout
 	}
 	if cfg.Backoff.Min <= 0 {
 		cfg.Backoff.Min = DefaultBackoffMin
@@ -426,7 +441,7 @@ func (c *Client) connect() (*clientConn, error) {
 		nc.Close()
 		return nil, fmt.Errorf("handshake with %s: %w", c.cfg.Addr, err)
 	}
-	return newClientConn(nc, min(c.cfg.MaxFrame, serverMax), c.cfg.MaxFrame), nil
+	return newClientConn(nc, min(c.cfg.MaxFrame, serverMax), c.cfg.MaxFrame, c.cfg.Clock, c.cfg.WriteTimeout), nil
 }
 
 // Call states, guarded by the connection's pmu.
@@ -544,8 +559,14 @@ type clientConn struct {
 	qmu      sync.Mutex
 	queue    []*call
 	sleeping bool // the writer waits on wake
-	dead     bool // the writer has stopped: send fails
-	wake     chan struct{}
+	// busy is when the writer last made progress while it had calls to
+	// write; zero while it waits for calls. A call that gives up while it
+	// is older than writeTimeout fails the connection (stalled).
+	busy         time.Time
+	clock        clockwork.Clock
+	writeTimeout time.Duration
+	dead         bool // the writer has stopped: send fails
+	wake         chan struct{}
 
 	pmu     sync.Mutex
 	pending map[uint32]*call
@@ -560,16 +581,18 @@ type clientConn struct {
 	wg       sync.WaitGroup
 }
 
-func newClientConn(nc net.Conn, limit, maxFrame int) *clientConn {
+func newClientConn(nc net.Conn, limit, maxFrame int, clock clockwork.Clock, writeTimeout time.Duration) *clientConn {
 	cn := &clientConn{
-		nc:       nc,
-		limit:    limit,
-		maxFrame: maxFrame,
-		bw:       bufio.NewWriterSize(nc, connBufSize),
-		br:       bufio.NewReaderSize(nc, connBufSize),
-		wake:     make(chan struct{}, 1),
-		pending:  make(map[uint32]*call),
-		deadCh:   make(chan struct{}),
+		clock:        clock,
+		writeTimeout: writeTimeout,
+		nc:           nc,
+		limit:        limit,
+		maxFrame:     maxFrame,
+		bw:           bufio.NewWriterSize(nc, connBufSize),
+		br:           bufio.NewReaderSize(nc, connBufSize),
+		wake:         make(chan struct{}, 1),
+		pending:      make(map[uint32]*call),
+		deadCh:       make(chan struct{}),
 	}
 	cn.wg.Add(2)
 	go cn.writeLoop()
@@ -633,6 +656,10 @@ func (cn *clientConn) wait(cl *call, ctx context.Context, ctxDone <-chan struct{
 	switch cl.state {
 	case stateQueued:
 		cl.state = stateAbandoned
+		cn.pmu.Unlock()
+		cn.unqueue(cl)
+		cn.checkStall(err)
+		return cl.resp, fmt.Errorf("rpc: method %d: %w", cl.method, err)
 	case stateSent:
 		delete(cn.pending, cl.id)
 		cl.state = stateAbandoned
@@ -650,7 +677,54 @@ func (cn *clientConn) wait(cl *call, ctx context.Context, ctxDone <-chan struct{
 		return cl.resp, fmt.Errorf("rpc: method %d: %w", cl.method, err)
 	}
 	cn.pmu.Unlock()
+	cn.checkStall(err)
 	return cl.resp, fmt.Errorf("rpc: method %d: %w", cl.method, err)
+}
+
+// unqueue takes cl, abandoned before the writer took it, out of the
+// queue, so that its frame is not kept while the writer is stuck, and
+// drops the writer's reference. If the writer took it meanwhile, the
+// writer skips it and drops its reference itself.
+func (cn *clientConn) unqueue(cl *call) {
+	cn.qmu.Lock()
+	found := false
+	for i, q := range cn.queue {
+		if q == cl {
+			n := len(cn.queue)
+			copy(cn.queue[i:], cn.queue[i+1:])
+			cn.queue[n-1] = nil
+			cn.queue = cn.queue[:n-1]
+			found = true
+			break
+		}
+	}
+	cn.qmu.Unlock()
+	if found {
+		cl.release() // the writer's reference
+	}
+}
+
+// checkStall fails the connection if its writer has been stuck on the
+// socket for longer than writeTimeout, a call having just given up
+// (err): the server stopped reading, and nothing more can be sent.
+func (cn *clientConn) checkStall(err error) {
+	cn.qmu.Lock()
+	busy := cn.busy
+	cn.qmu.Unlock()
+	if busy.IsZero() {
+		return
+	}
+	if stuck := cn.clock.Since(busy); stuck >= cn.writeTimeout {
+		cn.fail(fmt.Errorf("no request written for %v (WriteTimeout %v): the server stopped reading (%w)", stuck, cn.writeTimeout, err))
+	}
+}
+
+// progress records that the writer has made progress.
+func (cn *clientConn) progress() {
+	now := cn.clock.Now()
+	cn.qmu.Lock()
+	cn.busy = now
+	cn.qmu.Unlock()
 }
 
 func (cn *clientConn) writeLoop() {
@@ -674,6 +748,7 @@ func (cn *clientConn) writeBatches() error {
 		cn.qmu.Lock()
 		for len(cn.queue) == 0 {
 			cn.sleeping = true
+			cn.busy = time.Time{}
 			cn.qmu.Unlock()
 			select {
 			case <-cn.wake:
@@ -690,6 +765,7 @@ func (cn *clientConn) writeBatches() error {
 			cn.qmu.Lock()
 		}
 		batch, cn.queue = cn.queue, batch[:0]
+		cn.busy = cn.clock.Now()
 		cn.qmu.Unlock()
 
 		cn.pmu.Lock()
@@ -720,7 +796,7 @@ func (cn *clientConn) writeBatches() error {
 		for i, cl := range batch {
 			if cl.write && err == nil {
 				binary.LittleEndian.PutUint32(cl.frame, cl.id)
-				_, err = cn.bw.Write(cl.frame)
+				err = cn.write(cl.frame)
 			}
 			cl.release() // the writer's reference
 			batch[i] = nil
@@ -737,6 +813,20 @@ func (cn *clientConn) writeBatches() error {
 			}
 		}
 	}
+}
+
+// write writes frame, recording progress after each writeChunk of a
+// large one.
+func (cn *clientConn) write(frame []byte) error {
+	for len(frame) > writeChunk {
+		if _, err := cn.bw.Write(frame[:writeChunk]); err != nil {
+			return err
+		}
+		frame = frame[writeChunk:]
+		cn.progress()
+	}
+	_, err := cn.bw.Write(frame)
+	return err
 }
 
 // finishUnsent completes a queued call that was never written.
