@@ -241,7 +241,7 @@ func (c *Client) Call(ctx context.Context, m Method, req []byte, resp []byte) ([
 			return resp, c.tooLarge(m, len(req), cn.limit, "the server's")
 		}
 		cl := getCall()
-		cl.prepare(m, req, budget, resp)
+		cl.prepare(m, req, deadline, resp)
 		cl.refs.Add(1) // the writer's
 		cn.inflight.Add(1)
 		if !cn.send(cl) {
@@ -457,15 +457,16 @@ const (
 // queued, the connection's writer hold references; the last one returns it
 // to the pool.
 type call struct {
-	refs   atomic.Int32
-	state  uint8
-	write  bool // writer-only: registered by this batch
-	id     uint32
-	method Method
-	frame  []byte // fastrpc's request ID, then the request frame
-	resp   []byte // the caller's buffer, which the reader appends to on success only
-	err    error
-	done   chan struct{} // receives once when the call is completed
+	refs     atomic.Int32
+	state    uint8
+	write    bool // writer-only: registered by this batch
+	id       uint32
+	method   Method
+	frame    []byte    // fastrpc's request ID, then the request frame
+	deadline time.Time // the caller's, for the frame's timeout
+	resp     []byte    // the caller's buffer, which the reader appends to on success only
+	err      error
+	done     chan struct{} // receives once when the call is completed
 }
 
 var callPool = sync.Pool{New: func() any { return &call{done: make(chan struct{}, 1)} }}
@@ -516,16 +517,30 @@ func (c *Client) putTimer(t clockwork.Timer) {
 	c.timers.Put(t)
 }
 
-func (cl *call) prepare(m Method, req []byte, budget time.Duration, resp []byte) {
-	us := max(1, int64(budget/time.Microsecond))
-	if us > math.MaxUint32 {
-		us = 0 // past the field's range (71 minutes): the caller's deadline alone
-	}
-	cl.frame = appendRequest(append(cl.frame[:0], 0, 0, 0, 0), m, uint32(us), req)
+// prepare makes cl's frame; its timeout is set as it is written
+// (setTimeout), to the time left then.
+func (cl *call) prepare(m Method, req []byte, deadline time.Time, resp []byte) {
+	cl.frame = appendRequest(append(cl.frame[:0], 0, 0, 0, 0), m, 0, req)
+	cl.deadline = deadline
 	cl.method = m
 	cl.resp = resp
 	cl.err = nil
 	cl.state = stateQueued
+}
+
+// timeoutOffset is where a request frame's timeout lies, after
+// fastrpc's request ID, the method and the flags.
+const timeoutOffset = 4 + 2 + 1
+
+// setTimeout puts in cl's frame the time left at now until its deadline,
+// in µs: at least 1, and 0 (none) past the field's range (71 minutes),
+// where the caller's deadline alone holds.
+func (cl *call) setTimeout(now time.Time) {
+	us := max(1, int64(cl.deadline.Sub(now)/time.Microsecond))
+	if us > math.MaxUint32 {
+		us = 0
+	}
+	binary.LittleEndian.PutUint32(cl.frame[timeoutOffset:], uint32(us))
 }
 
 // complete records a response.
@@ -765,7 +780,8 @@ func (cn *clientConn) writeBatches() error {
 			cn.qmu.Lock()
 		}
 		batch, cn.queue = cn.queue, batch[:0]
-		cn.busy = cn.clock.Now()
+		now := cn.clock.Now()
+		cn.busy = now
 		cn.qmu.Unlock()
 
 		cn.pmu.Lock()
@@ -796,6 +812,7 @@ func (cn *clientConn) writeBatches() error {
 		for i, cl := range batch {
 			if cl.write && err == nil {
 				binary.LittleEndian.PutUint32(cl.frame, cl.id)
+				cl.setTimeout(now) // the time left, not the budget the call began with
 				err = cn.write(cl.frame)
 			}
 			cl.release() // the writer's reference

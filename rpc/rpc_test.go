@@ -1192,3 +1192,28 @@ func TestStalledServerFailsTheConnection(t *testing.T) {
 	}
 	t.Fatal("the connection to a server that reads nothing is still up after 40 rounds")
 }
+
+// TestServerToldTimeLeft: a call that waited (here for a MaxPending
+// slot) tells the server the time it has left when its request goes, not
+// the budget it began with.
+func TestServerToldTimeLeft(t *testing.T) {
+	fc := clockwork.NewFakeClock()
+	ts := startServer(t, ServerConfig{Clock: fc})
+	c := dial(t, ClientConfig{Addr: ts.Addr(), MaxPending: 1, Timeout: 3 * time.Second, Clock: fc})
+	hold := callAsync(c, ctxTimeout(t, guardTimeout), mBlock, nil, nil) // its deadline is not on fc
+	await(t, ts.entered, "the call holding the slot")
+	res := callAsync(c, context.Background(), mDeadline, nil, nil)
+	blockUntil(t, fc, 1) // its Timeout: it has begun, and waits for the slot
+	fc.Advance(time.Second)
+	close(ts.release)
+	if r := await(t, hold, "the call holding the slot"); r.err != nil {
+		t.Fatal(r.err)
+	}
+	r := await(t, res, "the call that waited")
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if left := time.Duration(binary.LittleEndian.Uint64(r.out)) * time.Microsecond; left != 2*time.Second {
+		t.Fatalf("after waiting 1s of its 3s, the handler saw %v left, want 2s", left)
+	}
+}
