@@ -6,6 +6,7 @@ import (
 	"errors"
 	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"manta/node"
 	"manta/rpc"
 	"manta/rpc/wire"
+	"manta/shm/store"
 )
 
 func sampleRequest() RunRequest {
@@ -357,6 +359,59 @@ func TestShortRequestsPassFullRuns(t *testing.T) {
 	for i, ch := range held {
 		if r := awaitRun(t, ch, "a held run"); r.err != nil {
 			t.Errorf("run %d in flight: %v", i, r.err)
+		}
+	}
+}
+
+// clientConns lists the addresses cl holds connections to.
+func clientConns(cl *Client) []connKey {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	return slices.Collect(maps.Keys(cl.conns))
+}
+
+// A peer a run found lost, and which then leaves the cluster, keeps no
+// connection: its short one (releases, cancels, loads) is closed too,
+// rather than redialled for ever.
+func TestLostPeerThatLeavesIsForgotten(t *testing.T) {
+	token := []byte("token")
+	st, err := store.New(store.Config{Capacity: 1 << 20, SpillDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	exec := &blockingExec{started: make(chan struct{}), release: make(chan struct{}), told: make(chan string, 1)}
+	close(exec.release)
+	srv, err := NewServer(ServerConfig{Exec: exec, Token: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := srv.Addr()
+	n, err := NewNetwork(NetworkConfig{Self: Holder{Peer: "127.0.0.1:1"}, Token: token, Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if _, err := n.Update([]Node{{Peer: a, Total: map[string]float64{"CPU": 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	n.Release(a, []wire.ObjectID{{Index: 1}})
+	select {
+	case <-exec.told: // the short connection is up
+	case <-time.After(tellTimeout):
+		t.Fatal("the release never came")
+	}
+	srv.Close()
+	if _, err := n.Run(context.Background(), a, taskRequest(0, nil)); !errors.Is(err, ErrPeerLost) {
+		t.Fatalf("a run at a closed peer: %v, want ErrPeerLost", err)
+	}
+	left, err := n.Update(nil)
+	if err != nil || !slices.Equal(left, []string{a}) {
+		t.Fatalf("Update(nil): left %v, %v; want [%s]", left, err, a)
+	}
+	for _, key := range clientConns(n.client) {
+		if key.addr == a {
+			t.Errorf("a connection to %s, which left, remains (short: %v)", a, key.short)
 		}
 	}
 }
