@@ -415,3 +415,32 @@ func TestLostPeerThatLeavesIsForgotten(t *testing.T) {
 		}
 	}
 }
+
+// A cancel is kept for a run that comes long after it (one that waited
+// behind hours-long runs for a call slot at its caller), while other
+// cancels come and go; the cancels kept are bounded in number.
+func TestEarlyCancelWaitsForALateRun(t *testing.T) {
+	var e EarlyCancels
+	t0 := time.Unix(1000, 0)
+	late := wire.TaskID{Hi: 1}
+	e.Add(late, t0)
+	for i := range 10000 { // cancels that find their runs, each taken at once
+		task := wire.TaskID{Lo: uint64(i + 1)}
+		e.Add(task, t0.Add(time.Duration(i)*time.Second))
+		if !e.Take(task) {
+			t.Fatalf("cancel %d was not kept", i)
+		}
+	}
+	if !e.Take(late) {
+		t.Fatal("a cancel whose run came 3 hours later, after other cancels, was forgotten: the run went ahead")
+	}
+	if len(e.order) > 2*len(e.at)+16 {
+		t.Fatalf("%d entries for %d cancels kept", len(e.order), len(e.at))
+	}
+	for i := range MaxEarlyCancels + 1 {
+		e.Add(wire.TaskID{Hi: 2, Lo: uint64(i)}, t0)
+	}
+	if len(e.at) != MaxEarlyCancels || e.Take(wire.TaskID{Hi: 2, Lo: 0}) || !e.Take(wire.TaskID{Hi: 2, Lo: 1}) {
+		t.Fatalf("%d cancels kept, want MaxEarlyCancels (%d), the oldest forgotten", len(e.at), MaxEarlyCancels)
+	}
+}
