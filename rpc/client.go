@@ -587,6 +587,9 @@ type clientConn struct {
 	pending map[uint32]*call
 	noMore  bool   // the reader has stopped: register nothing more
 	nextID  uint32 // writer-only
+	// unrecorded counts the bytes written since the writer last recorded
+	// progress (busy). Writer-only.
+	unrecorded int
 
 	inflight atomic.Int32 // calls between send and the end of wait
 
@@ -832,18 +835,21 @@ func (cn *clientConn) writeBatches() error {
 	}
 }
 
-// write writes frame, recording progress after each writeChunk of a
-// large one.
+// write writes frame, recording progress after each writeChunk bytes
+// (within a large frame, or over many small ones).
 func (cn *clientConn) write(frame []byte) error {
-	for len(frame) > writeChunk {
-		if _, err := cn.bw.Write(frame[:writeChunk]); err != nil {
+	for len(frame) > 0 {
+		n := min(len(frame), writeChunk-cn.unrecorded)
+		if _, err := cn.bw.Write(frame[:n]); err != nil {
 			return err
 		}
-		frame = frame[writeChunk:]
-		cn.progress()
+		frame = frame[n:]
+		if cn.unrecorded += n; cn.unrecorded == writeChunk {
+			cn.unrecorded = 0
+			cn.progress()
+		}
 	}
-	_, err := cn.bw.Write(frame)
-	return err
+	return nil
 }
 
 // finishUnsent completes a queued call that was never written.
