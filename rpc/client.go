@@ -30,6 +30,13 @@ const (
 	// connection attempts, which doubles after each failure.
 	DefaultBackoffMin = 10 * time.Millisecond
 	DefaultBackoffMax = time.Second
+	// DefaultWriteTimeout bounds how long a connection's writer may go
+	// without progress (see ClientConfig.WriteTimeout).
+	DefaultWriteTimeout = 10 * time.Second
+
+	// writeChunk is how much of a large frame the writer writes before it
+	// records progress.
+	writeChunk = 1 << 20
 
 	connBufSize = 64 << 10
 )
@@ -54,6 +61,11 @@ type ClientConfig struct {
 	Timeout time.Duration
 	// DialTimeout bounds one connection attempt. Default DefaultDialTimeout.
 	DialTimeout time.Duration
+	// WriteTimeout bounds how long the connection's writer may be stuck
+	// on the socket without progress (a server that stopped reading): a
+	// call that gives up while the writer has been stuck longer fails
+	// the connection, which is then replaced. Default DefaultWriteTimeout.
+	WriteTimeout time.Duration
 	// Backoff paces reconnection. Defaults DefaultBackoffMin and
 	// DefaultBackoffMax.
 	Backoff Backoff
@@ -118,6 +130,9 @@ func Dial(cfg ClientConfig) (*Client, error) {
 	}
 	if cfg.DialTimeout <= 0 {
 		cfg.DialTimeout = DefaultDialTimeout
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = DefaultWriteTimeout
 	}
 	if cfg.Backoff.Min <= 0 {
 		cfg.Backoff.Min = DefaultBackoffMin
@@ -226,7 +241,7 @@ func (c *Client) Call(ctx context.Context, m Method, req []byte, resp []byte) ([
 			return resp, c.tooLarge(m, len(req), cn.limit, "the server's")
 		}
 		cl := getCall()
-		cl.prepare(m, req, budget, resp)
+		cl.prepare(m, req, deadline, resp)
 		cl.refs.Add(1) // the writer's
 		cn.inflight.Add(1)
 		if !cn.send(cl) {
@@ -426,7 +441,7 @@ func (c *Client) connect() (*clientConn, error) {
 		nc.Close()
 		return nil, fmt.Errorf("handshake with %s: %w", c.cfg.Addr, err)
 	}
-	return newClientConn(nc, min(c.cfg.MaxFrame, serverMax), c.cfg.MaxFrame), nil
+	return newClientConn(nc, min(c.cfg.MaxFrame, serverMax), c.cfg.MaxFrame, c.cfg.Clock, c.cfg.WriteTimeout), nil
 }
 
 // Call states, guarded by the connection's pmu.
@@ -442,15 +457,16 @@ const (
 // queued, the connection's writer hold references; the last one returns it
 // to the pool.
 type call struct {
-	refs   atomic.Int32
-	state  uint8
-	write  bool // writer-only: registered by this batch
-	id     uint32
-	method Method
-	frame  []byte // fastrpc's request ID, then the request frame
-	resp   []byte // the caller's buffer, which the reader appends to on success only
-	err    error
-	done   chan struct{} // receives once when the call is completed
+	refs     atomic.Int32
+	state    uint8
+	write    bool // writer-only: registered by this batch
+	id       uint32
+	method   Method
+	frame    []byte    // fastrpc's request ID, then the request frame
+	deadline time.Time // the caller's, for the frame's timeout
+	resp     []byte    // the caller's buffer, which the reader appends to on success only
+	err      error
+	done     chan struct{} // receives once when the call is completed
 }
 
 var callPool = sync.Pool{New: func() any { return &call{done: make(chan struct{}, 1)} }}
@@ -501,16 +517,30 @@ func (c *Client) putTimer(t clockwork.Timer) {
 	c.timers.Put(t)
 }
 
-func (cl *call) prepare(m Method, req []byte, budget time.Duration, resp []byte) {
-	us := max(1, int64(budget/time.Microsecond))
-	if us > math.MaxUint32 {
-		us = 0 // past the field's range (71 minutes): the caller's deadline alone
-	}
-	cl.frame = appendRequest(append(cl.frame[:0], 0, 0, 0, 0), m, uint32(us), req)
+// prepare makes cl's frame; its timeout is set as it is written
+// (setTimeout), to the time left then.
+func (cl *call) prepare(m Method, req []byte, deadline time.Time, resp []byte) {
+	cl.frame = appendRequest(append(cl.frame[:0], 0, 0, 0, 0), m, 0, req)
+	cl.deadline = deadline
 	cl.method = m
 	cl.resp = resp
 	cl.err = nil
 	cl.state = stateQueued
+}
+
+// timeoutOffset is where a request frame's timeout lies, after
+// fastrpc's request ID, the method and the flags.
+const timeoutOffset = 4 + 2 + 1
+
+// setTimeout puts in cl's frame the time left at now until its deadline,
+// in µs: at least 1, and 0 (none) past the field's range (71 minutes),
+// where the caller's deadline alone holds.
+func (cl *call) setTimeout(now time.Time) {
+	us := max(1, int64(cl.deadline.Sub(now)/time.Microsecond))
+	if us > math.MaxUint32 {
+		us = 0
+	}
+	binary.LittleEndian.PutUint32(cl.frame[timeoutOffset:], uint32(us))
 }
 
 // complete records a response.
@@ -544,13 +574,22 @@ type clientConn struct {
 	qmu      sync.Mutex
 	queue    []*call
 	sleeping bool // the writer waits on wake
-	dead     bool // the writer has stopped: send fails
-	wake     chan struct{}
+	// busy is when the writer last made progress while it had calls to
+	// write; zero while it waits for calls. A call that gives up while it
+	// is older than writeTimeout fails the connection (stalled).
+	busy         time.Time
+	clock        clockwork.Clock
+	writeTimeout time.Duration
+	dead         bool // the writer has stopped: send fails
+	wake         chan struct{}
 
 	pmu     sync.Mutex
 	pending map[uint32]*call
 	noMore  bool   // the reader has stopped: register nothing more
 	nextID  uint32 // writer-only
+	// unrecorded counts the bytes written since the writer last recorded
+	// progress (busy). Writer-only.
+	unrecorded int
 
 	inflight atomic.Int32 // calls between send and the end of wait
 
@@ -560,16 +599,18 @@ type clientConn struct {
 	wg       sync.WaitGroup
 }
 
-func newClientConn(nc net.Conn, limit, maxFrame int) *clientConn {
+func newClientConn(nc net.Conn, limit, maxFrame int, clock clockwork.Clock, writeTimeout time.Duration) *clientConn {
 	cn := &clientConn{
-		nc:       nc,
-		limit:    limit,
-		maxFrame: maxFrame,
-		bw:       bufio.NewWriterSize(nc, connBufSize),
-		br:       bufio.NewReaderSize(nc, connBufSize),
-		wake:     make(chan struct{}, 1),
-		pending:  make(map[uint32]*call),
-		deadCh:   make(chan struct{}),
+		clock:        clock,
+		writeTimeout: writeTimeout,
+		nc:           nc,
+		limit:        limit,
+		maxFrame:     maxFrame,
+		bw:           bufio.NewWriterSize(nc, connBufSize),
+		br:           bufio.NewReaderSize(nc, connBufSize),
+		wake:         make(chan struct{}, 1),
+		pending:      make(map[uint32]*call),
+		deadCh:       make(chan struct{}),
 	}
 	cn.wg.Add(2)
 	go cn.writeLoop()
@@ -633,6 +674,10 @@ func (cn *clientConn) wait(cl *call, ctx context.Context, ctxDone <-chan struct{
 	switch cl.state {
 	case stateQueued:
 		cl.state = stateAbandoned
+		cn.pmu.Unlock()
+		cn.unqueue(cl)
+		cn.checkStall(err)
+		return cl.resp, fmt.Errorf("rpc: method %d: %w", cl.method, err)
 	case stateSent:
 		delete(cn.pending, cl.id)
 		cl.state = stateAbandoned
@@ -650,7 +695,54 @@ func (cn *clientConn) wait(cl *call, ctx context.Context, ctxDone <-chan struct{
 		return cl.resp, fmt.Errorf("rpc: method %d: %w", cl.method, err)
 	}
 	cn.pmu.Unlock()
+	cn.checkStall(err)
 	return cl.resp, fmt.Errorf("rpc: method %d: %w", cl.method, err)
+}
+
+// unqueue takes cl, abandoned before the writer took it, out of the
+// queue, so that its frame is not kept while the writer is stuck, and
+// drops the writer's reference. If the writer took it meanwhile, the
+// writer skips it and drops its reference itself.
+func (cn *clientConn) unqueue(cl *call) {
+	cn.qmu.Lock()
+	found := false
+	for i, q := range cn.queue {
+		if q == cl {
+			n := len(cn.queue)
+			copy(cn.queue[i:], cn.queue[i+1:])
+			cn.queue[n-1] = nil
+			cn.queue = cn.queue[:n-1]
+			found = true
+			break
+		}
+	}
+	cn.qmu.Unlock()
+	if found {
+		cl.release() // the writer's reference
+	}
+}
+
+// checkStall fails the connection if its writer has been stuck on the
+// socket for longer than writeTimeout, a call having just given up
+// (err): the server stopped reading, and nothing more can be sent.
+func (cn *clientConn) checkStall(err error) {
+	cn.qmu.Lock()
+	busy := cn.busy
+	cn.qmu.Unlock()
+	if busy.IsZero() {
+		return
+	}
+	if stuck := cn.clock.Since(busy); stuck >= cn.writeTimeout {
+		cn.fail(fmt.Errorf("no request written for %v (WriteTimeout %v): the server stopped reading (%w)", stuck, cn.writeTimeout, err))
+	}
+}
+
+// progress records that the writer has made progress.
+func (cn *clientConn) progress() {
+	now := cn.clock.Now()
+	cn.qmu.Lock()
+	cn.busy = now
+	cn.qmu.Unlock()
 }
 
 func (cn *clientConn) writeLoop() {
@@ -674,6 +766,7 @@ func (cn *clientConn) writeBatches() error {
 		cn.qmu.Lock()
 		for len(cn.queue) == 0 {
 			cn.sleeping = true
+			cn.busy = time.Time{}
 			cn.qmu.Unlock()
 			select {
 			case <-cn.wake:
@@ -690,6 +783,8 @@ func (cn *clientConn) writeBatches() error {
 			cn.qmu.Lock()
 		}
 		batch, cn.queue = cn.queue, batch[:0]
+		now := cn.clock.Now()
+		cn.busy = now
 		cn.qmu.Unlock()
 
 		cn.pmu.Lock()
@@ -720,7 +815,8 @@ func (cn *clientConn) writeBatches() error {
 		for i, cl := range batch {
 			if cl.write && err == nil {
 				binary.LittleEndian.PutUint32(cl.frame, cl.id)
-				_, err = cn.bw.Write(cl.frame)
+				cl.setTimeout(now) // the time left, not the budget the call began with
+				err = cn.write(cl.frame)
 			}
 			cl.release() // the writer's reference
 			batch[i] = nil
@@ -737,6 +833,23 @@ func (cn *clientConn) writeBatches() error {
 			}
 		}
 	}
+}
+
+// write writes frame, recording progress after each writeChunk bytes
+// (within a large frame, or over many small ones).
+func (cn *clientConn) write(frame []byte) error {
+	for len(frame) > 0 {
+		n := min(len(frame), writeChunk-cn.unrecorded)
+		if _, err := cn.bw.Write(frame[:n]); err != nil {
+			return err
+		}
+		frame = frame[n:]
+		if cn.unrecorded += n; cn.unrecorded == writeChunk {
+			cn.unrecorded = 0
+			cn.progress()
+		}
+	}
+	return nil
 }
 
 // finishUnsent completes a queued call that was never written.

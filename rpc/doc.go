@@ -94,11 +94,16 @@
 // ErrUnauthenticated rather than waiting for the deadline, and with
 // ClientConfig.FailFast so does a failed connection attempt
 // (ErrUnavailable), for callers that can turn to another replica.
+// A call that gives up before its request was written leaves the queue
+// with it, so a server that stops reading holds at most MaxPending
+// requests; and once the writer has been stuck on the socket for
+// ClientConfig.WriteTimeout (10 s) without progress, the next call that
+// gives up fails the connection, which is replaced.
 //
 // # Time and logs
 //
 // Every timer the package arms (a call's default Timeout, DialTimeout,
-// reconnection backoff, injected delays, the handshake timeout, the
+// reconnection backoff, injected delays, the WriteTimeout, the handshake timeout, the
 // deadline a handler sees) runs on the Clock in ClientConfig and
 // ServerConfig, so tests drive them with a clockwork.FakeClock instead of
 // sleeping. A context's own deadline stays the context's. The server logs
@@ -112,7 +117,7 @@
 // loopback; all interfaces only when asked ("0.0.0.0:7000"). MaxFrame
 // 64 MiB (at most 1 GiB). Server Concurrency 4096, handshake timeout 5 s,
 // Logger slog.Default(). Client MaxPending 1024, Timeout 10 s, DialTimeout
-// 2 s, backoff 10 ms–1 s. Clock: the real one.
+// 2 s, WriteTimeout 10 s, backoff 10 ms–1 s. Clock: the real one.
 //
 // # Security
 //

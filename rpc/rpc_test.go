@@ -1108,3 +1108,112 @@ func TestStalledLargeResponseKeepsTheDeadline(t *testing.T) {
 		t.Fatalf("stalled response: %d bytes, %v", len(r.out), r.err)
 	}
 }
+
+// stallServer accepts connections, authenticates them, and then never
+// reads a byte: a peer that stopped reading.
+func stallServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	var mu sync.Mutex
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, nc := range conns {
+			nc.Close()
+		}
+	})
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, nc)
+			mu.Unlock()
+			go func() {
+				if _, err := serverHandshake(nc, testToken, DefaultMaxFrame, newNonce()); err == nil {
+					fastrpcHeaders(nc)
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// queuedBytes is the size of the frames c's connection cn holds queued.
+func queuedBytes(cn *clientConn) int {
+	cn.qmu.Lock()
+	defer cn.qmu.Unlock()
+	n := 0
+	for _, cl := range cn.queue {
+		n += len(cl.frame)
+	}
+	return n
+}
+
+// TestStalledServerFailsTheConnection: a server that stops reading
+// blocks the writer on the socket. The calls that time out meanwhile do
+// not leave their frames queued (the queue holds at most MaxPending
+// frames), and once the writer has been stuck for WriteTimeout a call
+// that gives up fails the connection, which is replaced.
+func TestStalledServerFailsTheConnection(t *testing.T) {
+	const maxPending, size = 8, 1 << 20
+	fc := clockwork.NewFakeClock()
+	c := dial(t, ClientConfig{Addr: stallServer(t), MaxPending: maxPending, Timeout: 20 * time.Millisecond,
+		WriteTimeout: 100 * time.Millisecond, Clock: fc})
+	waitState(t, c, "the first connection", func(live bool, _ error) bool { return live })
+	cn := c.cur.Load()
+	req := make([]byte, size)
+	for round := range 40 { // 320 calls of 1 MiB: 315 MiB queued before the fix
+		var res []<-chan result
+		for range maxPending {
+			res = append(res, callAsync(c, context.Background(), mEcho, req, nil))
+		}
+		blockUntil(t, fc, maxPending) // their Timeouts
+		fc.Advance(20 * time.Millisecond)
+		for _, ch := range res {
+			if r := await(t, ch, "a call to a stalled server"); !errors.Is(r.err, context.DeadlineExceeded) {
+				t.Fatalf("round %d: %v, want a deadline error", round, r.err)
+			}
+		}
+		if n := queuedBytes(cn); n > maxPending*(size+64) {
+			t.Fatalf("round %d: %d MiB queued for a server that reads nothing, want at most MaxPending (%d) frames", round, n>>20, maxPending)
+		}
+		if cn.isDead() {
+			t.Logf("the connection failed in round %d: %v", round, cn.cause)
+			return
+		}
+	}
+	t.Fatal("the connection to a server that reads nothing is still up after 40 rounds")
+}
+
+// TestServerToldTimeLeft: a call that waited (here for a MaxPending
+// slot) tells the server the time it has left when its request goes, not
+// the budget it began with.
+func TestServerToldTimeLeft(t *testing.T) {
+	fc := clockwork.NewFakeClock()
+	ts := startServer(t, ServerConfig{Clock: fc})
+	c := dial(t, ClientConfig{Addr: ts.Addr(), MaxPending: 1, Timeout: 3 * time.Second, Clock: fc})
+	hold := callAsync(c, ctxTimeout(t, guardTimeout), mBlock, nil, nil) // its deadline is not on fc
+	await(t, ts.entered, "the call holding the slot")
+	res := callAsync(c, context.Background(), mDeadline, nil, nil)
+	blockUntil(t, fc, 1) // its Timeout: it has begun, and waits for the slot
+	fc.Advance(time.Second)
+	close(ts.release)
+	if r := await(t, hold, "the call holding the slot"); r.err != nil {
+		t.Fatal(r.err)
+	}
+	r := await(t, res, "the call that waited")
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if left := time.Duration(binary.LittleEndian.Uint64(r.out)) * time.Microsecond; left != 2*time.Second {
+		t.Fatalf("after waiting 1s of its 3s, the handler saw %v left, want 2s", left)
+	}
+}

@@ -63,14 +63,25 @@ var ErrProgramUnavailable = errors.New("peer: the program's binary is unavailabl
 // call on, which could send it round in a loop.
 var ErrActorNotHere = errors.New("peer: the actor does not live on this node")
 
+// ErrPeerBusy wraps the error of a Run the peer refused without running
+// it because it has as many runs in flight as it takes (ServerConfig.MaxRuns,
+// or the rpc server's Concurrency): the peer is alive, and the task may be
+// placed elsewhere or sent again later.
+var ErrPeerBusy = errors.New("peer: node busy, the run was not started")
+
 // runTimeout bounds a Run whose context has no deadline: a task may run
 // for long, but a call must end some time.
 const runTimeout = 7 * 24 * time.Hour
 
 // Run asks the peer at addr to run req and returns its reply. An error
-// wrapping ErrPeerLost says the peer died or could not be reached, one
-// wrapping ErrProgramUnavailable or ErrActorNotHere why it refused; any
-// other, that it refused the request.
+// wrapping ErrPeerLost says the peer died or could not be reached (its
+// connection is dropped); one wrapping ErrPeerBusy that it refused the run
+// for want of room, alive (retryable elsewhere); one wrapping
+// rpc.ErrFrameTooLarge that the request or reply is over a MaxFrame limit
+// (the message names the sizes; not retryable); one wrapping
+// ErrProgramUnavailable or ErrActorNotHere why it refused; any other, that
+// it refused the request or the run's deadline passed. Only ErrPeerLost
+// touches the connection: the other runs on it go on.
 func (c *Client) Run(ctx context.Context, addr string, req *RunRequest) (RunReply, error) {
 	key := connKey{addr: addr}
 	conn, err := c.conn(key)
@@ -85,24 +96,43 @@ func (c *Client) Run(ctx context.Context, addr string, req *RunRequest) (RunRepl
 	resp, err := conn.Call(ctx, MethodRun, req.AppendBinary(nil), nil)
 	if err != nil {
 		var remote *rpc.RemoteError
-		if errors.As(err, &remote) {
-			for _, typed := range []error{ErrProgramUnavailable, ErrActorNotHere} {
+		switch {
+		case errors.As(err, &remote):
+			for _, typed := range []error{ErrProgramUnavailable, ErrActorNotHere, ErrPeerBusy} {
 				if strings.Contains(remote.Msg, typed.Error()) {
 					return RunReply{}, fmt.Errorf("%w: peer %s: %s", typed, addr, remote.Msg)
 				}
 			}
-		}
-		if errors.As(err, &remote) || ctx.Err() != nil {
 			return RunReply{}, fmt.Errorf("peer %s: %w", addr, err)
+		case errors.Is(err, rpc.ErrOverloaded):
+			return RunReply{}, fmt.Errorf("%w: peer %s: %w", ErrPeerBusy, addr, err)
+		case errors.Is(err, rpc.ErrFrameTooLarge):
+			return RunReply{}, fmt.Errorf("peer %s: task %v: %w", addr, req.Spec.ID, err)
+		case ctx.Err() != nil:
+			return RunReply{}, fmt.Errorf("peer %s: %w", addr, err)
+		case isLost(err):
+			c.drop(key, conn)
+			return RunReply{}, fmt.Errorf("%w: %s: %w", ErrPeerLost, addr, err)
+		case errors.Is(err, context.DeadlineExceeded):
+			// The server found the deadline passed before the run began
+			// (its clock ahead of this one's): this run alone fails.
+			return RunReply{}, fmt.Errorf("peer %s: task %v: the run's deadline passed before it ran: %w", addr, req.Spec.ID, err)
 		}
-		c.drop(key, conn)
-		return RunReply{}, fmt.Errorf("%w: %s: %w", ErrPeerLost, addr, err)
+		return RunReply{}, fmt.Errorf("peer %s: %w", addr, err)
 	}
 	reply, err := DecodeRunReply(resp)
 	if err != nil {
 		return RunReply{}, fmt.Errorf("peer %s: %w", addr, err)
 	}
 	return reply, nil
+}
+
+// isLost reports whether err, a Call's, means the peer is gone or cannot
+// be reached: the connection broke or could not be made (ErrUnavailable),
+// was closed under the call (Forget, or another run that found the peer
+// lost), or the peer does not hold the cluster token.
+func isLost(err error) bool {
+	return errors.Is(err, rpc.ErrUnavailable) || errors.Is(err, rpc.ErrClosed) || errors.Is(err, rpc.ErrUnauthenticated)
 }
 
 // Release gives back the holds addr lent member on ids, in the

@@ -21,11 +21,16 @@
 //     CancelRequest) cancels a task a run asked for; one that overtakes
 //     its run is kept for it (EarlyCancels). Every decoder is fuzzed.
 //   - Server serves a node's Executor (node/host's Host) over rpc, with
-//     the cluster token.
+//     the cluster token: at most MaxRuns runs at once, with room beyond
+//     them (ShortRequests) so that cancels, releases and loads always
+//     get through.
 //   - Client calls peers, two connections each: one for runs, which may
 //     take hours and fill its call slots, and one for the short requests
 //     that must pass them (cancels, releases, loads); a peer that cannot be
-//     reached or dies mid-run gives ErrPeerLost, and the task is retried.
+//     reached or dies mid-run gives ErrPeerLost, and the task is retried;
+//     a run the peer refuses for want of room gives ErrPeerBusy, and one
+//     over a MaxFrame limit rpc.ErrFrameTooLarge: those fail alone, and
+//     the peer and the other runs on the connection are left be.
 //   - Network is a node's view of its cluster: a replica of the global
 //     scheduler (sched/global) fed by the nodes' heartbeats through
 //     Update, which Place asks; the Client; and a transfer.Puller that

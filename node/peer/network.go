@@ -178,9 +178,14 @@ func (n *Network) Update(live []Node) (left []string, err error) {
 			n.sched.Report(id, load)
 		}
 	}
+	// A peer that is no longer live loses both its connections, however
+	// it left placement: by this Update, or earlier when a run found it
+	// lost (then only its run connection was dropped, and the short one
+	// would redial it for ever).
 	for addr := range n.lost {
 		if !seen[addr] {
 			delete(n.lost, addr)
+			gone = append(gone, addr)
 		}
 	}
 	for addr := range n.ids {
@@ -192,6 +197,7 @@ func (n *Network) Update(live []Node) (left []string, err error) {
 	for addr := range n.members {
 		if !seen[addr] {
 			left = append(left, addr)
+			gone = append(gone, addr) // Forget is idempotent
 		}
 	}
 	n.members = seen

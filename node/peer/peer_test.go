@@ -6,12 +6,16 @@ import (
 	"errors"
 	"maps"
 	"reflect"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"manta/node"
 	"manta/rpc"
 	"manta/rpc/wire"
+	"manta/shm/store"
 )
 
 func sampleRequest() RunRequest {
@@ -219,5 +223,224 @@ func TestCancelPassesLongRuns(t *testing.T) {
 	}
 	if want := map[string]bool{"cancel " + task.String(): true, "release m": true}; !maps.Equal(told, want) {
 		t.Fatalf("the peer was told %v, want %v", told, want)
+	}
+}
+
+// runResult is what a Run returned.
+type runResult struct {
+	reply RunReply
+	err   error
+}
+
+func runAsync(cl *Client, addr string, req *RunRequest) <-chan runResult {
+	ch := make(chan runResult, 1)
+	go func() {
+		reply, err := cl.Run(context.Background(), addr, req)
+		ch <- runResult{reply, err}
+	}()
+	return ch
+}
+
+func awaitRun(t *testing.T, ch <-chan runResult, what string) runResult {
+	t.Helper()
+	select {
+	case r := <-ch:
+		return r
+	case <-time.After(tellTimeout):
+		t.Fatalf("%s: no answer within %v", what, tellTimeout)
+	}
+	return runResult{}
+}
+
+func taskRequest(i int, inline []byte) *RunRequest {
+	return &RunRequest{Spec: node.TaskSpec{ID: wire.TaskID{Lo: uint64(i + 1)}, Name: []byte("f"), Args: []wire.Arg{{Data: inline}}}}
+}
+
+// A run the peer refuses for want of room (rpc.ErrOverloaded), or one
+// whose request or reply is over a MaxFrame limit, fails alone: the peer
+// is not taken for lost, and the runs in flight on the same connection
+// go on.
+func TestBusyOrOversizedRunFailsAlone(t *testing.T) {
+	token := []byte("token")
+	entered, release := make(chan struct{}), make(chan struct{})
+	rs, err := rpc.NewServer(rpc.ServerConfig{Token: token, Concurrency: 2, MaxFrame: 4 << 10,
+		Handler: func(c *rpc.Ctx, m rpc.Method, req, resp []byte) ([]byte, error) {
+			r, err := DecodeRunRequest(req)
+			if err != nil {
+				return resp, err
+			}
+			if string(r.Spec.Args[0].Data) == "big reply" {
+				return (&RunReply{Data: make([]byte, 8<<10)}).AppendBinary(resp), nil
+			}
+			entered <- struct{}{}
+			select {
+			case <-release:
+			case <-c.Done():
+			}
+			return (&RunReply{Data: []byte("done")}).AppendBinary(resp), nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	cl := NewClient(ClientConfig{Token: token})
+	defer cl.Close()
+	var held []<-chan runResult
+	for i := range 2 {
+		held = append(held, runAsync(cl, rs.Addr(), taskRequest(i, nil)))
+		<-entered
+	}
+	_, err = cl.Run(context.Background(), rs.Addr(), taskRequest(2, nil))
+	if !errors.Is(err, ErrPeerBusy) || errors.Is(err, ErrPeerLost) {
+		t.Errorf("a run over the peer's Concurrency: %v, want ErrPeerBusy and not ErrPeerLost", err)
+	}
+	_, err = cl.Run(context.Background(), rs.Addr(), taskRequest(3, make([]byte, 8<<10)))
+	if !errors.Is(err, rpc.ErrFrameTooLarge) || errors.Is(err, ErrPeerLost) || !strings.Contains(err.Error(), "4096-byte limit") {
+		t.Errorf("a request over the peer's MaxFrame: %v, want rpc.ErrFrameTooLarge naming the limit, not ErrPeerLost", err)
+	}
+	close(release)
+	for i, ch := range held {
+		if r := awaitRun(t, ch, "a held run"); r.err != nil || string(r.reply.Data) != "done" {
+			t.Errorf("run %d in flight beside the refused ones: %q, %v", i, r.reply.Data, r.err)
+		}
+	}
+	small := NewClient(ClientConfig{Token: token, MaxFrame: 4 << 10})
+	defer small.Close()
+	_, err = small.Run(context.Background(), rs.Addr(), taskRequest(4, []byte("big reply")))
+	if !errors.Is(err, rpc.ErrFrameTooLarge) || errors.Is(err, ErrPeerLost) || !strings.Contains(err.Error(), "-byte limit") {
+		t.Errorf("a reply over the caller's MaxFrame: %v, want rpc.ErrFrameTooLarge naming the sizes, not ErrPeerLost", err)
+	}
+}
+
+// A peer whose runs fill ServerConfig.MaxRuns refuses one more at once
+// (ErrPeerBusy, alive), while a cancel still reaches its executor and
+// the runs in flight finish.
+func TestShortRequestsPassFullRuns(t *testing.T) {
+	token := []byte("token")
+	exec := &blockingExec{started: make(chan struct{}), release: make(chan struct{}), told: make(chan string, 1)}
+	const maxRuns = 4
+	srv, err := NewServer(ServerConfig{Exec: exec, Token: token, MaxRuns: maxRuns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	var once sync.Once
+	releaseAll := func() { once.Do(func() { close(exec.release) }) }
+	defer releaseAll()
+	cl := NewClient(ClientConfig{Token: token})
+	defer cl.Close()
+	var held []<-chan runResult
+	for i := range maxRuns {
+		held = append(held, runAsync(cl, srv.Addr(), taskRequest(i, nil)))
+		<-exec.started
+	}
+	over := runAsync(cl, srv.Addr(), taskRequest(maxRuns, nil))
+	select {
+	case r := <-over:
+		if !errors.Is(r.err, ErrPeerBusy) || errors.Is(r.err, ErrPeerLost) {
+			t.Errorf("a run over MaxRuns: %v, want ErrPeerBusy and not ErrPeerLost", r.err)
+		}
+	case <-exec.started:
+		t.Fatalf("a run over MaxRuns %d reached the executor", maxRuns)
+	case <-time.After(tellTimeout):
+		t.Fatalf("a run over MaxRuns %d: no answer within %v", maxRuns, tellTimeout)
+	}
+	task := wire.TaskID{Hi: 9}
+	cl.Cancel(srv.Addr(), &CancelRequest{Task: task})
+	select {
+	case got := <-exec.told:
+		if got != "cancel "+task.String() {
+			t.Fatalf("told %q", got)
+		}
+	case <-time.After(tellTimeout):
+		t.Fatal("a cancel did not reach a peer whose runs are full")
+	}
+	releaseAll()
+	for i, ch := range held {
+		if r := awaitRun(t, ch, "a held run"); r.err != nil {
+			t.Errorf("run %d in flight: %v", i, r.err)
+		}
+	}
+}
+
+// clientConns lists the addresses cl holds connections to.
+func clientConns(cl *Client) []connKey {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	return slices.Collect(maps.Keys(cl.conns))
+}
+
+// A peer a run found lost, and which then leaves the cluster, keeps no
+// connection: its short one (releases, cancels, loads) is closed too,
+// rather than redialled for ever.
+func TestLostPeerThatLeavesIsForgotten(t *testing.T) {
+	token := []byte("token")
+	st, err := store.New(store.Config{Capacity: 1 << 20, SpillDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	exec := &blockingExec{started: make(chan struct{}), release: make(chan struct{}), told: make(chan string, 1)}
+	close(exec.release)
+	srv, err := NewServer(ServerConfig{Exec: exec, Token: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := srv.Addr()
+	n, err := NewNetwork(NetworkConfig{Self: Holder{Peer: "127.0.0.1:1"}, Token: token, Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if _, err := n.Update([]Node{{Peer: a, Total: map[string]float64{"CPU": 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	n.Release(a, []wire.ObjectID{{Index: 1}})
+	select {
+	case <-exec.told: // the short connection is up
+	case <-time.After(tellTimeout):
+		t.Fatal("the release never came")
+	}
+	srv.Close()
+	if _, err := n.Run(context.Background(), a, taskRequest(0, nil)); !errors.Is(err, ErrPeerLost) {
+		t.Fatalf("a run at a closed peer: %v, want ErrPeerLost", err)
+	}
+	left, err := n.Update(nil)
+	if err != nil || !slices.Equal(left, []string{a}) {
+		t.Fatalf("Update(nil): left %v, %v; want [%s]", left, err, a)
+	}
+	for _, key := range clientConns(n.client) {
+		if key.addr == a {
+			t.Errorf("a connection to %s, which left, remains (short: %v)", a, key.short)
+		}
+	}
+}
+
+// A cancel is kept for a run that comes long after it (one that waited
+// behind hours-long runs for a call slot at its caller), while other
+// cancels come and go; the cancels kept are bounded in number.
+func TestEarlyCancelWaitsForALateRun(t *testing.T) {
+	var e EarlyCancels
+	t0 := time.Unix(1000, 0)
+	late := wire.TaskID{Hi: 1}
+	e.Add(late, t0)
+	for i := range 10000 { // cancels that find their runs, each taken at once
+		task := wire.TaskID{Lo: uint64(i + 1)}
+		e.Add(task, t0.Add(time.Duration(i)*time.Second))
+		if !e.Take(task) {
+			t.Fatalf("cancel %d was not kept", i)
+		}
+	}
+	if !e.Take(late) {
+		t.Fatal("a cancel whose run came 3 hours later, after other cancels, was forgotten: the run went ahead")
+	}
+	if len(e.order) > 2*len(e.at)+16 {
+		t.Fatalf("%d entries for %d cancels kept", len(e.order), len(e.at))
+	}
+	for i := range MaxEarlyCancels + 1 {
+		e.Add(wire.TaskID{Hi: 2, Lo: uint64(i)}, t0)
+	}
+	if len(e.at) != MaxEarlyCancels || e.Take(wire.TaskID{Hi: 2, Lo: 0}) || !e.Take(wire.TaskID{Hi: 2, Lo: 1}) {
+		t.Fatalf("%d cancels kept, want MaxEarlyCancels (%d), the oldest forgotten", len(e.at), MaxEarlyCancels)
 	}
 }

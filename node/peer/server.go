@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 
 	"manta/rpc"
 	"manta/rpc/wire"
@@ -43,17 +44,35 @@ type ServerConfig struct {
 	// MaxFrame bounds requests and replies (inline arguments and values
 	// travel in them). Default rpc.DefaultMaxFrame.
 	MaxFrame int
+	// MaxRuns bounds the runs (MethodRun) in flight; a run over it is
+	// refused at once with ErrPeerBusy, not run. The rpc server takes
+	// MaxRuns+ShortRequests handlers, so that cancels, releases and loads
+	// always find room while runs fill theirs. Default DefaultMaxRuns.
+	MaxRuns int
 	// Logger receives refused connections and broken frames. Default
 	// slog.Default().
 	Logger *slog.Logger
 }
 
+// Server defaults.
+const (
+	// DefaultMaxRuns is ServerConfig.MaxRuns' default: the rpc server's
+	// default Concurrency less ShortRequests.
+	DefaultMaxRuns = rpc.DefaultConcurrency - ShortRequests
+	// ShortRequests is the room kept for the short requests (Cancel,
+	// Release, Load), on top of MaxRuns: they run at once, so few are
+	// ever in flight.
+	ShortRequests = 256
+)
+
 // Server serves a node's Executor to its peers over rpc, authenticated
 // by the cluster token. Each request runs on its own goroutine: a task
 // may run for long.
 type Server struct {
-	rs   *rpc.Server
-	exec Executor
+	rs      *rpc.Server
+	exec    Executor
+	maxRuns int64
+	runs    atomic.Int64 // runs in flight
 }
 
 // NewServer starts serving cfg.Exec on cfg.Addr.
@@ -61,8 +80,12 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if cfg.Exec == nil {
 		return nil, errors.New("peer: ServerConfig.Exec is required")
 	}
-	s := &Server{exec: cfg.Exec}
-	rs, err := rpc.NewServer(rpc.ServerConfig{Addr: cfg.Addr, Token: cfg.Token, Handler: s.handle, MaxFrame: cfg.MaxFrame, Logger: cfg.Logger})
+	if cfg.MaxRuns <= 0 {
+		cfg.MaxRuns = DefaultMaxRuns
+	}
+	s := &Server{exec: cfg.Exec, maxRuns: int64(cfg.MaxRuns)}
+	rs, err := rpc.NewServer(rpc.ServerConfig{Addr: cfg.Addr, Token: cfg.Token, Handler: s.handle, MaxFrame: cfg.MaxFrame,
+		Concurrency: cfg.MaxRuns + ShortRequests, Logger: cfg.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("peer: %w", err)
 	}
@@ -79,6 +102,11 @@ func (s *Server) Close() error { return s.rs.Close() }
 func (s *Server) handle(c *rpc.Ctx, m rpc.Method, req, resp []byte) ([]byte, error) {
 	switch m {
 	case MethodRun:
+		if n := s.runs.Add(1); n > s.maxRuns {
+			s.runs.Add(-1)
+			return resp, fmt.Errorf("%w: %d runs in flight (MaxRuns)", ErrPeerBusy, s.maxRuns)
+		}
+		defer s.runs.Add(-1)
 		r, err := DecodeRunRequest(req)
 		if err != nil {
 			return resp, err
