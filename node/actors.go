@@ -241,20 +241,23 @@ func (n *Node) actorProcDied(a *actor, cause error) {
 		n.actorFailed(a, cause)
 		return
 	}
-	if err := n.cannotRecreate(a, cause); err != nil {
-		n.actorEnded(a, err)
+	if c := a.create; c.done && c.lin == linEvicted {
+		n.actorEnded(a, n.cannotRecreate(a, cause))
 		return
 	}
 	a.restartsLeft--
 	n.retryCalls(a, fmt.Errorf("%w: actor %v restarting after: %v", ErrActorDied, a.id, cause))
 	a.proc, a.state = nil, actorPending
 	n.replayOnRestart(a)
-	if a.create.done {
+	if c := a.create; c.done && c.lin == linKept {
 		// Its arguments were let go when it was made: they are held and
 		// pinned again, and made again first if they went meanwhile.
-		n.runAgain(a.create)
+		n.runAgain(c)
 	} else {
-		n.placeActor(a) // its constructor, in flight, still holds them
+		// Its constructor in flight still holds its arguments; one this
+		// node ran for another node's owner (whose handles, and lineage,
+		// are there) is sent as it came.
+		n.placeActor(a)
 	}
 }
 
