@@ -138,11 +138,11 @@ func startCommand(args []string, out io.Writer) error {
 			node.Shutdown()
 		}
 	}()
-	pidFile := filepath.Join(dir, pidDir, fmt.Sprintf("%s-%d", role, os.Getpid()))
-	if err := os.WriteFile(pidFile, nil, 0o600); err != nil {
+	pidFile, err := createPidFile(filepath.Join(dir, pidDir), role)
+	if err != nil {
 		return err
 	}
-	defer os.Remove(pidFile)
+	defer removePidFile(pidFile, filepath.Join(dir, pidDir), role)
 	fmt.Fprintf(out, "manta %s: node %s joined with %s (pid %d)\n", role, node.NodeID(), cluster.AppendResources(nil, res), os.Getpid())
 	if addr := node.MetricsAddr(); addr != "" {
 		fmt.Fprintf(out, "manta %s: metrics at http://%s/metrics\n", role, addr)
@@ -290,26 +290,39 @@ func stopCommand(args []string, out io.Writer) error {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	var pids []int
+	// Only a PID whose pid file is locked is still that head or node's:
+	// the lock, unlike the PID, is not reused once its process is gone.
+	var stopping []string
 	for _, e := range entries {
-		_, pidText, ok := strings.Cut(e.Name(), "-")
-		pid, err := strconv.Atoi(pidText)
-		if !ok || err != nil {
+		_, pid, ok := parsePidFileName(e.Name())
+		if !ok {
 			continue
 		}
-		if syscall.Kill(pid, syscall.SIGTERM) != nil {
-			os.Remove(filepath.Join(dir, e.Name())) // gone without cleaning up
+		held, err := pidFileHeld(filepath.Join(dir, e.Name()))
+		if err != nil {
+			fmt.Fprintf(out, "skipping %s: %v\n", e.Name(), err)
 			continue
 		}
-		pids = append(pids, pid)
+		if !held || syscall.Kill(pid, syscall.SIGTERM) != nil {
+			continue
+		}
+		stopping = append(stopping, e.Name())
 		fmt.Fprintf(out, "stopping %s\n", e.Name())
 	}
+	stillHeld := func(name string) bool {
+		held, err := pidFileHeld(filepath.Join(dir, name))
+		return held && err == nil
+	}
 	deadline := time.Now().Add(*wait)
-	for len(pids) > 0 && time.Now().Before(deadline) {
-		pids = slices.DeleteFunc(pids, func(pid int) bool { return syscall.Kill(pid, 0) != nil })
+	for len(stopping) > 0 && time.Now().Before(deadline) {
+		stopping = slices.DeleteFunc(stopping, func(name string) bool { return !stillHeld(name) })
 		time.Sleep(20 * time.Millisecond)
 	}
-	for _, pid := range pids {
+	for _, name := range stopping {
+		_, pid, _ := parsePidFileName(name)
+		if !stillHeld(name) {
+			continue
+		}
 		fmt.Fprintf(out, "pid %d did not stop in %v; killing it\n", pid, *wait)
 		syscall.Kill(pid, syscall.SIGKILL)
 	}

@@ -299,3 +299,51 @@ func TestFormatGPUs(t *testing.T) {
 		t.Fatalf("no GPUs: %q", got)
 	}
 }
+
+// Stop signals only a process that holds its pid file's lock: a file left
+// by a head or node killed with SIGKILL, its PID since reused (here by a
+// sleep), is removed and the process left alone; names that are not
+// ROLE-PID with a PID above 0 are ignored.
+func TestStopSignalsOnlyLockedPidFiles(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, pidDir), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	sleep := exec.Command("sleep", "60")
+	if err := sleep.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { sleep.Wait(); close(exited) }()
+	t.Cleanup(func() { sleep.Process.Kill(); <-exited })
+	stale := pidFileName("node", sleep.Process.Pid)
+	for _, name := range []string{stale, "node-0", "x--1", "head--1", "node-+5", "node-05"} {
+		if err := os.WriteFile(filepath.Join(dir, pidDir, name), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := runIn(t, dir, "stop", "--timeout", "1s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+		t.Fatalf("stop signalled pid %d, whose pid file nobody locks:\n%s", sleep.Process.Pid, out)
+	default:
+	}
+	if _, err := os.Stat(filepath.Join(dir, pidDir, stale)); !os.IsNotExist(err) {
+		t.Errorf("the stale pid file is left (%v)", err)
+	}
+	if strings.Contains(out, "stopping") || strings.Contains(out, "killing") {
+		t.Errorf("stop:\n%s", out)
+	}
+}
+
+func TestParsePidFileName(t *testing.T) {
+	for name, want := range map[string]int{"head-12": 12, "node-1": 1, "node-0": 0, "x--1": 0, "node--1": 0, "node-+5": 0, "node-05": 0, "gcs-3": 0, "node-": 0, ".pid-123": 0} {
+		_, pid, ok := parsePidFileName(name)
+		if ok != (want > 0) || pid != want {
+			t.Errorf("parsePidFileName(%q) = %d, %v", name, pid, ok)
+		}
+	}
+}
