@@ -73,7 +73,10 @@ func startCommand(args []string, out io.Writer) error {
 			res[name] = q
 		}
 	}
-	dir := cluster.StateDir()
+	dir, err := cluster.EnsureStateDir()
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
 	if *tokenFile == "" {
 		*tokenFile = filepath.Join(dir, cluster.TokenFile)
 	}
@@ -173,7 +176,7 @@ func startHead(ctx context.Context, out io.Writer, o headOptions) (*server.Head,
 	if err := os.MkdirAll(filepath.Dir(o.tokenFile), 0o700); err != nil {
 		return nil, nil, err
 	}
-	if err := os.WriteFile(o.tokenFile, []byte(hex.EncodeToString(token)+"\n"), 0o600); err != nil {
+	if err := writeToken(o.tokenFile, token); err != nil {
 		return nil, nil, err
 	}
 	exe, err := os.Executable()
@@ -215,6 +218,27 @@ func startHead(ctx context.Context, out io.Writer, o headOptions) (*server.Head,
 	}
 	fmt.Fprintf(out, ")\ncluster token in %s; nodes join with: manta start --address %s\n", o.tokenFile, head.Addr())
 	return head, api, nil
+}
+
+// writeToken writes token to file, mode 0600, through a new file renamed
+// into place: os.WriteFile would keep the mode (and owner) of a file
+// already there.
+func writeToken(file string, token []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+"-")
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(hex.EncodeToString(token) + "\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), file)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
 }
 
 // statusCommand is `manta status`: every node that joined the cluster,

@@ -347,3 +347,39 @@ func TestParsePidFileName(t *testing.T) {
 		}
 	}
 }
+
+// A head rewrites a token file already there with mode 0600: writing
+// over it kept its mode, 0644 here, and so let others read the new token.
+func TestStartWritesTokenPrivately(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, cluster.TokenFile)
+	if err := os.WriteFile(file, []byte("00\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startProcess(t, dir, "start", "--head", "--dashboard", "").waitJoined(t)
+	fi, err := os.Stat(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("the token file has mode %v, want 0600", fi.Mode().Perm())
+	}
+	if b, err := os.ReadFile(file); err != nil || strings.TrimSpace(string(b)) == "00" || len(b) < 32 {
+		t.Errorf("the token file holds %q (%v), not the head's token", b, err)
+	}
+}
+
+// Start refuses a state directory others may write, saying how to fix it.
+func TestStartRefusesLooseStateDir(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	_, err := runIn(t, dir, "start", "--address", "127.0.0.1:1", "--timeout", "1s")
+	if err == nil || !strings.Contains(err.Error(), "chmod 700") || !strings.Contains(err.Error(), "MANTA_DIR") {
+		t.Fatalf("start in a state directory of mode 0777: %v", err)
+	}
+}
