@@ -83,11 +83,18 @@ func startCommand(args []string, out io.Writer) error {
 	if err := os.MkdirAll(filepath.Join(dir, pidDir), 0o700); err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	role := "node"
 	if *isHead {
 		role = "head"
+	}
+	pidFile, err := createPidFile(filepath.Join(dir, pidDir), role)
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	defer removePidFile(pidFile, filepath.Join(dir, pidDir), role)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if *isHead {
 		head, api, err := startHead(ctx, out, headOptions{shards: *shards, replicas: *replicas, port: *port, bind: *bind,
 			flushDir: *flushDir, memCap: *memCap, nodeTimeout: *nodeTimeout, tokenFile: *tokenFile})
 		if err != nil {
@@ -95,6 +102,8 @@ func startCommand(args []string, out io.Writer) error {
 		}
 		defer head.Close()
 		defer api.Close() // the node watcher's and the dashboard's
+		// Gone with the head, so commands fail at once: no cluster runs.
+		defer os.Remove(filepath.Join(filepath.Dir(*tokenFile), cluster.HeadAddressFile))
 		*address = head.Addr()
 		if *dashboardAddr != "" {
 			srv, err := startDashboard(api, *dashboardAddr, *tokenFile, out)
@@ -141,11 +150,6 @@ func startCommand(args []string, out io.Writer) error {
 			node.Shutdown()
 		}
 	}()
-	pidFile, err := createPidFile(filepath.Join(dir, pidDir), role)
-	if err != nil {
-		return err
-	}
-	defer removePidFile(pidFile, filepath.Join(dir, pidDir), role)
 	fmt.Fprintf(out, "manta %s: node %s joined with %s (pid %d)\n", role, node.NodeID(), cluster.AppendResources(nil, res), os.Getpid())
 	if addr := node.MetricsAddr(); addr != "" {
 		fmt.Fprintf(out, "manta %s: metrics at http://%s/metrics\n", role, addr)
@@ -376,9 +380,16 @@ func (o *reachOptions) dial(ctx context.Context, cmd string) (*client.Client, []
 	if address == "" {
 		b, err := os.ReadFile(filepath.Join(cluster.StateDir(), cluster.HeadAddressFile))
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s: no head started on this machine; give --address HOST:PORT", cmd)
+			return nil, nil, fmt.Errorf("%s: no cluster running: no head started on this machine (manta start --head); or give --address HOST:PORT", cmd)
 		}
 		address = strings.TrimSpace(string(b))
+		// A head killed with SIGKILL leaves its address behind; its pid
+		// file's lock says at once that it is gone, where dialing would
+		// try for the whole timeout. (No probe connection: the head
+		// would log each as a refused one.)
+		if pid, err := runningHead(filepath.Join(cluster.StateDir(), pidDir)); err == nil && pid == 0 {
+			return nil, nil, fmt.Errorf("%s: no cluster running (is a head started? the head that served %s is gone: manta start --head)", cmd, address)
+		}
 	}
 	token, err := cluster.ReadToken(o.tokenFile)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -381,5 +382,77 @@ func TestStartRefusesLooseStateDir(t *testing.T) {
 	_, err := runIn(t, dir, "start", "--address", "127.0.0.1:1", "--timeout", "1s")
 	if err == nil || !strings.Contains(err.Error(), "chmod 700") || !strings.Contains(err.Error(), "MANTA_DIR") {
 		t.Fatalf("start in a state directory of mode 0777: %v", err)
+	}
+}
+
+// Once the head is stopped, status fails at once saying no cluster runs,
+// rather than trying to reach it for its whole timeout; with the address
+// a head killed with SIGKILL leaves (its pid file unlocked) too.
+func TestStatusWithoutCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	dir := t.TempDir()
+	head := startProcess(t, dir, "start", "--head", "--dashboard", "")
+	head.waitJoined(t)
+	if _, err := runIn(t, dir, "stop"); err != nil {
+		t.Fatal(err)
+	}
+	<-head.exited
+	began := time.Now()
+	_, err := runIn(t, dir, "status")
+	if err == nil || !strings.Contains(err.Error(), "no cluster running") || time.Since(began) > 5*time.Second {
+		t.Fatalf("status after stop: %v after %v", err, time.Since(began))
+	}
+
+	// A head killed with SIGKILL: its address names a port nobody
+	// serves, its pid file is left unlocked.
+	if err := os.WriteFile(filepath.Join(dir, pidDir, "head-1"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	if err := os.WriteFile(filepath.Join(dir, cluster.HeadAddressFile), []byte(l.Addr().String()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	began = time.Now()
+	_, err = runIn(t, dir, "list", "tasks")
+	if err == nil || !strings.Contains(err.Error(), "no cluster running") || time.Since(began) > 5*time.Second {
+		t.Fatalf("list with a dead head's address: %v after %v", err, time.Since(began))
+	}
+}
+
+// A second head in the same state directory is refused while the first
+// runs: it would overwrite the first's token and address.
+func TestSecondHeadRefused(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	dir := t.TempDir()
+	startProcess(t, dir, "start", "--head", "--dashboard", "").waitJoined(t)
+	token, err := os.ReadFile(filepath.Join(dir, cluster.TokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	address := headAddress(t, dir)
+	second := startProcess(t, dir, "start", "--head", "--dashboard", "")
+	select {
+	case <-second.joined:
+		t.Fatal("a second head started in the same state directory")
+	case <-second.exited:
+		if second.err == nil {
+			t.Fatal("the second head exited without an error")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the second head neither started nor exited in 30 s")
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, cluster.TokenFile)); err != nil || !bytes.Equal(b, token) || headAddress(t, dir) != address {
+		t.Fatalf("the second head changed the token or address (%v)", err)
+	}
+	if _, err := runIn(t, dir, "status"); err != nil {
+		t.Fatalf("status of the first head: %v", err)
 	}
 }

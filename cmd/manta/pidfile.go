@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -17,8 +18,25 @@ import (
 
 // createPidFile makes and locks dir/ROLE-PID for this process. The file
 // is locked under a temporary name and renamed into place, so stop never
-// finds it unlocked while this process runs.
+// finds it unlocked while this process runs. A head refuses to start
+// while another head's file is locked: it would overwrite the first's
+// token and address and cut its cluster off from this machine.
 func createPidFile(dir, role string) (*os.File, error) {
+	// Holding dir's lock, no other head starts between the check and
+	// this one's file.
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	if err := syscall.Flock(int(d.Fd()), syscall.LOCK_EX); err != nil {
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	if role == "head" {
+		if pid, err := runningHead(dir); err != nil || pid > 0 {
+			return nil, cmp.Or(err, fmt.Errorf("a head (pid %d) runs already with state directory %s: stop it with manta stop, or set MANTA_DIR to another directory", pid, filepath.Dir(dir)))
+		}
+	}
 	f, err := os.CreateTemp(dir, ".pid-")
 	if err != nil {
 		return nil, err
@@ -34,6 +52,28 @@ func createPidFile(dir, role string) (*os.File, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// runningHead returns the PID of a head whose pid file in dir is locked,
+// or 0 for none.
+func runningHead(dir string) (int, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range entries {
+		role, pid, ok := parsePidFileName(e.Name())
+		if !ok || role != "head" {
+			continue
+		}
+		if held, err := pidFileHeld(filepath.Join(dir, e.Name())); err != nil || held {
+			return pid, err
+		}
+	}
+	return 0, nil
 }
 
 // removePidFile removes this process's pid file, then lets go of its lock.
