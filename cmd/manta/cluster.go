@@ -34,6 +34,11 @@ import (
 // machine started, named ROLE-PID: what `manta stop` stops.
 const pidDir = "pids"
 
+// flagVars are the variables of core.Config's environment that `manta
+// start`'s flags decide: --address, --bind and --node-bind, --metrics,
+// --resources, --heartbeat.
+var flagVars = []string{"MANTA_ADDRESS", "MANTA_BIND", "MANTA_METRICS_ADDR", "MANTA_RESOURCES", "MANTA_HEARTBEAT"}
+
 // startCommand is `manta start`: with --head, the GCS (a monitor in this
 // process, S×R replica processes), the node watcher and this machine's
 // node; with --address, a node that joins the head there. Either runs
@@ -57,6 +62,12 @@ func startCommand(args []string, out io.Writer) error {
 	metricsAddr := fs.String("metrics", "127.0.0.1:0", `serve Prometheus metrics at http://ADDR/metrics ("" for none; not behind the token: loopback unless told otherwise)`)
 	nodeBindFlag := fs.String("node-bind", "127.0.0.1", "the host this node's peer and transfer servers listen on (node; a head's use --bind)")
 	dashboardAddr := fs.String("dashboard", "127.0.0.1:0", `serve the cluster's dashboard at ADDR, behind the cluster token ("" for none; head)`)
+	fs.Usage = func() {
+		fmt.Fprintf(out, "usage: manta start --head | --address HOST:PORT [flags]\n\n"+
+			"The flags win over the environment a node reads, as ray start's do: start unsets\n"+
+			"%s,\nso neither its node nor its workers see them.\n\n", strings.Join(flagVars, ", "))
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -139,6 +150,12 @@ func startCommand(args []string, out io.Writer) error {
 	if err != nil {
 		fmt.Fprintf(out, "manta %s: no GPUs: %v\n", role, err)
 		gpus = gpu.Fake()
+	}
+	// core.Init applies the environment over its Config: the flags must
+	// win, a MANTA_ADDRESS left in a shell must not send a head's node
+	// to another cluster.
+	for _, v := range flagVars {
+		os.Unsetenv(v)
 	}
 	node, err := core.Init(core.Config{Address: *address, Resources: res, Heartbeat: *heartbeat, Bind: nodeBind, MetricsAddr: *metricsAddr, GPUs: gpus})
 	if err != nil {

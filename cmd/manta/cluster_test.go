@@ -456,3 +456,19 @@ func TestSecondHeadRefused(t *testing.T) {
 		t.Fatalf("status of the first head: %v", err)
 	}
 }
+
+// Start's flags win over the environment core.Init reads: a head's node
+// joins its own GCS, not MANTA_ADDRESS's, and listens where --bind says.
+func TestStartFlagsWinOverEnvironment(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	t.Setenv("MANTA_ADDRESS", "127.0.0.1:1")
+	t.Setenv("MANTA_BIND", "192.0.2.1")
+	dir := t.TempDir()
+	id := startProcess(t, dir, "start", "--head", "--dashboard", "").waitJoined(t)
+	out, err := runIn(t, dir, "status")
+	if err != nil || !strings.Contains(out, id+"  alive  127.0.0.1:") {
+		t.Fatalf("status (%v):\n%s", err, out)
+	}
+}
