@@ -98,13 +98,15 @@ func startCommand(args []string, out io.Writer) error {
 	if *isHead {
 		role = "head"
 	}
+	// Signals first: stop may signal this process once its pid file is
+	// there, and must find it ready to stop cleanly.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	pidFile, err := createPidFile(filepath.Join(dir, pidDir), role)
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
 	defer removePidFile(pidFile, filepath.Join(dir, pidDir), role)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	if *isHead {
 		head, api, err := startHead(ctx, out, headOptions{shards: *shards, replicas: *replicas, port: *port, bind: *bind,
 			flushDir: *flushDir, memCap: *memCap, nodeTimeout: *nodeTimeout, tokenFile: *tokenFile})
