@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -157,6 +158,42 @@ func TestOffAndFull(t *testing.T) {
 	}
 }
 
+// A file that ends inside its header, empty too (its process was killed
+// before it wrote one), reads as one with no events, not as garbage;
+// ReadDir skips it and reads the others.
+func TestReadDirSkipsFileWithoutHeader(t *testing.T) {
+	b := appendHeader(nil, header{PID: 7, Role: RoleWorker, Label: "w"})
+	for _, cut := range []int{0, 3, len(magic), len(b) - 1} {
+		if p, err := Parse(b[:cut]); err != nil || !p.Truncated || p.PID != 0 || len(p.Events) != 0 {
+			t.Errorf("a header cut at %d: %+v, %v", cut, p, err)
+		}
+	}
+	dir := t.TempDir()
+	good := appendEvents(b, Event{Time: 5, Kind: Pop, Task: wire.TaskID{Lo: 1}})
+	if err := os.WriteFile(filepath.Join(dir, "7"+FileExt), good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "8"+FileExt), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if p := readOne(t, dir); p.PID != 7 || len(p.Events) != 1 {
+		t.Fatalf("the good file read as %+v", p)
+	}
+}
+
+// Open writes the header at once: a process killed before its first
+// flush leaves a file that names it.
+func TestOpenWritesHeader(t *testing.T) {
+	_, dir := recording(t, ringSlots, time.Hour)
+	b, err := os.ReadFile(filepath.Join(dir, strconv.Itoa(os.Getpid())+FileExt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := Parse(b); err != nil || p.PID != os.Getpid() || p.Label != "test" {
+		t.Fatalf("before the first flush: %+v, %v", p, err)
+	}
+}
+
 // A file cut in the middle of a record (its process is writing it) reads
 // up to the cut; garbage is an error.
 func TestParseTruncatedAndBad(t *testing.T) {
@@ -173,7 +210,7 @@ func TestParseTruncatedAndBad(t *testing.T) {
 	if p, err := Parse(v2); err != nil || len(p.Events) != 1 || p.Label != "w" {
 		t.Errorf("a version 2 file: %+v, %v", p, err)
 	}
-	for _, bad := range [][]byte{nil, []byte("NOTEVENTSFILE"), append([]byte("MANTAEV4"), b[len(magic):full]...), append(bytes.Clone(b[:full]), 'Z'),
+	for _, bad := range [][]byte{[]byte("NOTEVENTSFILE"), append([]byte("MANTAEV4"), b[len(magic):full]...), append(bytes.Clone(b[:full]), 'Z'),
 		appendEvents(bytes.Clone(b[:full]), Event{Kind: numKinds}),
 		appendEvents(bytes.Clone(b[:full]), Event{Kind: Start, then: numKinds}),
 		appendEvents(bytes.Clone(b[:full]), Event{Kind: ObjCreate, then: ObjSeal})} {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -113,7 +114,9 @@ var ErrFormat = errors.New("events: not an events file")
 
 // Parse reads one process's events file, its events in time order. A
 // record cut short at the end (the process is still writing) sets
-// Truncated; anything else malformed is an error wrapping ErrFormat.
+// Truncated; anything else malformed is an error wrapping ErrFormat. A
+// file that ends inside its header (its process died before writing it
+// whole) reads as a Process with PID 0, no events and Truncated set.
 func Parse(b []byte) (*Process, error) {
 	p, err := parseRecords(b)
 	if err != nil {
@@ -128,15 +131,23 @@ func Parse(b []byte) (*Process, error) {
 }
 
 func parseRecords(b []byte) (*Process, error) {
-	if len(b) < len(magic)+4+1+2 || string(b[:len(magic)]) != magic && string(b[:len(magic)]) != magicV2 {
+	noHeader := &Process{Names: map[uint64]string{}, Truncated: true}
+	m := b[:min(len(b), len(magic))]
+	if string(m) != magic[:len(m)] && string(m) != magicV2[:len(m)] {
 		return nil, fmt.Errorf("%w: bad header", ErrFormat)
+	}
+	if len(b) < len(magic)+4+1+2 {
+		return noHeader, nil
 	}
 	b = b[len(magic):]
 	p := &Process{PID: int(binary.LittleEndian.Uint32(b)), Role: Role(b[4]), Names: map[uint64]string{}}
 	n := int(binary.LittleEndian.Uint16(b[5:]))
 	b = b[7:]
-	if n > maxLabel || len(b) < n {
+	if n > maxLabel {
 		return nil, fmt.Errorf("%w: bad label", ErrFormat)
+	}
+	if len(b) < n {
+		return noHeader, nil
 	}
 	p.Label, b = string(b[:n]), b[n:]
 	clock := stampClock{perStamp: 1} // stamps are nanoseconds until a clock record says otherwise
@@ -212,7 +223,9 @@ func parseRecords(b []byte) (*Process, error) {
 	return p, nil
 }
 
-// ReadDir parses every events file in dir, ordered by PID.
+// ReadDir parses every events file in dir, ordered by PID. It skips,
+// with a warning, a file without a whole header: a process killed as it
+// began recording, with no events.
 func ReadDir(dir string) ([]*Process, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "*"+FileExt))
 	if err != nil {
@@ -235,6 +248,10 @@ func ReadDir(dir string) ([]*Process, error) {
 		p, err := Parse(b)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if p.PID == 0 {
+			slog.Warn("events: skipping a file without a header (its process died as it began recording)", "file", name)
+			continue
 		}
 		out = append(out, p)
 	}

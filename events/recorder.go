@@ -103,7 +103,12 @@ func open(dir string, role Role, label string, slots int, every time.Duration) (
 		r.phases = newPhaseTracker() // a worker records none of LocalPhases' ends
 	}
 	r.names.ids.Store(&map[string]uint32{})
-	r.buf = appendHeader(nil, header{PID: uint32(pid), Role: role, Label: label})
+	// The header now, not at the first flush: a process killed before
+	// that leaves a file a reader knows (Parse), not an empty one.
+	if _, err := f.Write(appendHeader(nil, header{PID: uint32(pid), Role: role, Label: label})); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("events: %w", err)
+	}
 	if !rec.CompareAndSwap(nil, r) {
 		f.Close()
 		return nil, errors.New("events: this process records already")

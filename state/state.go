@@ -23,7 +23,8 @@ var Kinds = []string{KindTasks, KindActors, KindObjects, KindWorkers}
 // Row is one listed record: a Task, Actor, Object or Worker.
 type Row interface {
 	// Field returns the value of the field named key (its JSON name) as
-	// text, and whether the row has that field.
+	// text, and whether the row has that field, which depends on key
+	// alone: Apply asks the zero row to check filters.
 	Field(key string) (string, bool)
 	// Key orders rows in a listing (their ID).
 	Key() string
@@ -235,13 +236,17 @@ type Page[T Row] struct {
 // limit: filters come before the limit, so Total counts every match. An
 // unknown field is an error, not an empty page.
 func Apply[T Row](rows []T, q Query) (Page[T], error) {
+	// Checked on the zero row, not only on those there are: a mistyped
+	// key must fail on an idle node too.
+	var zero T
+	for _, f := range q.Filters {
+		if _, ok := zero.Field(f.Key); !ok {
+			return Page[T]{}, fmt.Errorf("state: no field %q to filter on", f.Key)
+		}
+	}
 	kept := rows[:0:0]
 	for _, r := range rows {
-		ok, err := matches(r, q.Filters)
-		if err != nil {
-			return Page[T]{}, err
-		}
-		if ok {
+		if matches(r, q.Filters) {
 			kept = append(kept, r)
 		}
 	}
@@ -253,17 +258,13 @@ func Apply[T Row](rows []T, q Query) (Page[T], error) {
 	return p, nil
 }
 
-func matches(r Row, filters []Filter) (bool, error) {
+func matches(r Row, filters []Filter) bool {
 	for _, f := range filters {
-		v, ok := r.Field(f.Key)
-		if !ok {
-			return false, fmt.Errorf("state: no field %q to filter on", f.Key)
-		}
-		if (v == f.Value) == f.Not {
-			return false, nil
+		if v, _ := r.Field(f.Key); (v == f.Value) == f.Not {
+			return false
 		}
 	}
-	return true, nil
+	return true
 }
 
 // TaskSummary counts a node's or a cluster's tasks by function name and

@@ -40,6 +40,20 @@ func TestApply(t *testing.T) {
 	}
 }
 
+// An unknown field is an error with no rows to filter too: on an idle
+// node a mistyped --filter must not list an empty page.
+func TestApplyUnknownFieldOnNoRows(t *testing.T) {
+	if _, err := Apply([]Task{}, Query{Filters: []Filter{{Key: "stat", Value: "RUNNING"}}}); err == nil {
+		t.Error("tasks: an unknown field filtered nothing silently")
+	}
+	if _, err := Apply[Worker](nil, Query{Filters: []Filter{{Key: "state", Value: "IDLE"}, {Key: "colour", Value: "red"}}}); err == nil {
+		t.Error("workers: an unknown field filtered nothing silently")
+	}
+	if p, err := Apply([]Actor{}, Query{Filters: []Filter{{Key: "class_name", Value: "A"}}}); err != nil || p.Total != 0 {
+		t.Errorf("actors: a known field on no rows: %+v, %v", p, err)
+	}
+}
+
 func TestParseFilter(t *testing.T) {
 	for in, want := range map[string]Filter{
 		"state=RUNNING":  {Key: "state", Value: "RUNNING"},

@@ -34,6 +34,11 @@ import (
 // machine started, named ROLE-PID: what `manta stop` stops.
 const pidDir = "pids"
 
+// flagVars are the variables of core.Config's environment that `manta
+// start`'s flags decide: --address, --bind and --node-bind, --metrics,
+// --resources, --heartbeat.
+var flagVars = []string{"MANTA_ADDRESS", "MANTA_BIND", "MANTA_METRICS_ADDR", "MANTA_RESOURCES", "MANTA_HEARTBEAT"}
+
 // startCommand is `manta start`: with --head, the GCS (a monitor in this
 // process, S×R replica processes), the node watcher and this machine's
 // node; with --address, a node that joins the head there. Either runs
@@ -57,6 +62,12 @@ func startCommand(args []string, out io.Writer) error {
 	metricsAddr := fs.String("metrics", "127.0.0.1:0", `serve Prometheus metrics at http://ADDR/metrics ("" for none; not behind the token: loopback unless told otherwise)`)
 	nodeBindFlag := fs.String("node-bind", "127.0.0.1", "the host this node's peer and transfer servers listen on (node; a head's use --bind)")
 	dashboardAddr := fs.String("dashboard", "127.0.0.1:0", `serve the cluster's dashboard at ADDR, behind the cluster token ("" for none; head)`)
+	fs.Usage = func() {
+		fmt.Fprintf(out, "usage: manta start --head | --address HOST:PORT [flags]\n\n"+
+			"The flags win over the environment a node reads, as ray start's do: start unsets\n"+
+			"%s,\nso neither its node nor its workers see them.\n\n", strings.Join(flagVars, ", "))
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -73,18 +84,30 @@ func startCommand(args []string, out io.Writer) error {
 			res[name] = q
 		}
 	}
-	dir := cluster.StateDir()
+	dir, err := cluster.EnsureStateDir()
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
 	if *tokenFile == "" {
 		*tokenFile = filepath.Join(dir, cluster.TokenFile)
 	}
 	if err := os.MkdirAll(filepath.Join(dir, pidDir), 0o700); err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	role := "node"
 	if *isHead {
 		role = "head"
+	}
+	// Signals first: stop may signal this process once its pid file is
+	// there, and must find it ready to stop cleanly.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	pidFile, err := createPidFile(filepath.Join(dir, pidDir), role)
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	defer removePidFile(pidFile, filepath.Join(dir, pidDir), role)
+	if *isHead {
 		head, api, err := startHead(ctx, out, headOptions{shards: *shards, replicas: *replicas, port: *port, bind: *bind,
 			flushDir: *flushDir, memCap: *memCap, nodeTimeout: *nodeTimeout, tokenFile: *tokenFile})
 		if err != nil {
@@ -92,6 +115,8 @@ func startCommand(args []string, out io.Writer) error {
 		}
 		defer head.Close()
 		defer api.Close() // the node watcher's and the dashboard's
+		// Gone with the head, so commands fail at once: no cluster runs.
+		defer os.Remove(filepath.Join(filepath.Dir(*tokenFile), cluster.HeadAddressFile))
 		*address = head.Addr()
 		if *dashboardAddr != "" {
 			srv, err := startDashboard(api, *dashboardAddr, *tokenFile, out)
@@ -128,6 +153,12 @@ func startCommand(args []string, out io.Writer) error {
 		fmt.Fprintf(out, "manta %s: no GPUs: %v\n", role, err)
 		gpus = gpu.Fake()
 	}
+	// core.Init applies the environment over its Config: the flags must
+	// win, a MANTA_ADDRESS left in a shell must not send a head's node
+	// to another cluster.
+	for _, v := range flagVars {
+		os.Unsetenv(v)
+	}
 	node, err := core.Init(core.Config{Address: *address, Resources: res, Heartbeat: *heartbeat, Bind: nodeBind, MetricsAddr: *metricsAddr, GPUs: gpus})
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
@@ -138,11 +169,6 @@ func startCommand(args []string, out io.Writer) error {
 			node.Shutdown()
 		}
 	}()
-	pidFile := filepath.Join(dir, pidDir, fmt.Sprintf("%s-%d", role, os.Getpid()))
-	if err := os.WriteFile(pidFile, nil, 0o600); err != nil {
-		return err
-	}
-	defer os.Remove(pidFile)
 	fmt.Fprintf(out, "manta %s: node %s joined with %s (pid %d)\n", role, node.NodeID(), cluster.AppendResources(nil, res), os.Getpid())
 	if addr := node.MetricsAddr(); addr != "" {
 		fmt.Fprintf(out, "manta %s: metrics at http://%s/metrics\n", role, addr)
@@ -173,7 +199,7 @@ func startHead(ctx context.Context, out io.Writer, o headOptions) (*server.Head,
 	if err := os.MkdirAll(filepath.Dir(o.tokenFile), 0o700); err != nil {
 		return nil, nil, err
 	}
-	if err := os.WriteFile(o.tokenFile, []byte(hex.EncodeToString(token)+"\n"), 0o600); err != nil {
+	if err := writeToken(o.tokenFile, token); err != nil {
 		return nil, nil, err
 	}
 	exe, err := os.Executable()
@@ -215,6 +241,27 @@ func startHead(ctx context.Context, out io.Writer, o headOptions) (*server.Head,
 	}
 	fmt.Fprintf(out, ")\ncluster token in %s; nodes join with: manta start --address %s\n", o.tokenFile, head.Addr())
 	return head, api, nil
+}
+
+// writeToken writes token to file, mode 0600, through a new file renamed
+// into place: os.WriteFile would keep the mode (and owner) of a file
+// already there.
+func writeToken(file string, token []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+"-")
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(hex.EncodeToString(token) + "\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), file)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
 }
 
 // statusCommand is `manta status`: every node that joined the cluster,
@@ -290,26 +337,39 @@ func stopCommand(args []string, out io.Writer) error {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	var pids []int
+	// Only a PID whose pid file is locked is still that head or node's:
+	// the lock, unlike the PID, is not reused once its process is gone.
+	var stopping []string
 	for _, e := range entries {
-		_, pidText, ok := strings.Cut(e.Name(), "-")
-		pid, err := strconv.Atoi(pidText)
-		if !ok || err != nil {
+		_, pid, ok := parsePidFileName(e.Name())
+		if !ok {
 			continue
 		}
-		if syscall.Kill(pid, syscall.SIGTERM) != nil {
-			os.Remove(filepath.Join(dir, e.Name())) // gone without cleaning up
+		held, err := pidFileHeld(filepath.Join(dir, e.Name()))
+		if err != nil {
+			fmt.Fprintf(out, "skipping %s: %v\n", e.Name(), err)
 			continue
 		}
-		pids = append(pids, pid)
+		if !held || syscall.Kill(pid, syscall.SIGTERM) != nil {
+			continue
+		}
+		stopping = append(stopping, e.Name())
 		fmt.Fprintf(out, "stopping %s\n", e.Name())
 	}
+	stillHeld := func(name string) bool {
+		held, err := pidFileHeld(filepath.Join(dir, name))
+		return held && err == nil
+	}
 	deadline := time.Now().Add(*wait)
-	for len(pids) > 0 && time.Now().Before(deadline) {
-		pids = slices.DeleteFunc(pids, func(pid int) bool { return syscall.Kill(pid, 0) != nil })
+	for len(stopping) > 0 && time.Now().Before(deadline) {
+		stopping = slices.DeleteFunc(stopping, func(name string) bool { return !stillHeld(name) })
 		time.Sleep(20 * time.Millisecond)
 	}
-	for _, pid := range pids {
+	for _, name := range stopping {
+		_, pid, _ := parsePidFileName(name)
+		if !stillHeld(name) {
+			continue
+		}
 		fmt.Fprintf(out, "pid %d did not stop in %v; killing it\n", pid, *wait)
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
@@ -339,9 +399,16 @@ func (o *reachOptions) dial(ctx context.Context, cmd string) (*client.Client, []
 	if address == "" {
 		b, err := os.ReadFile(filepath.Join(cluster.StateDir(), cluster.HeadAddressFile))
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s: no head started on this machine; give --address HOST:PORT", cmd)
+			return nil, nil, fmt.Errorf("%s: no cluster running: no head started on this machine (manta start --head); or give --address HOST:PORT", cmd)
 		}
 		address = strings.TrimSpace(string(b))
+		// A head killed with SIGKILL leaves its address behind; its pid
+		// file's lock says at once that it is gone, where dialing would
+		// try for the whole timeout. (No probe connection: the head
+		// would log each as a refused one.)
+		if pid, err := runningHead(filepath.Join(cluster.StateDir(), pidDir)); err == nil && pid == 0 {
+			return nil, nil, fmt.Errorf("%s: no cluster running (is a head started? the head that served %s is gone: manta start --head)", cmd, address)
+		}
 	}
 	token, err := cluster.ReadToken(o.tokenFile)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -297,5 +298,177 @@ func TestFormatGPUs(t *testing.T) {
 	}
 	if got := formatGPUs(nil); got != "-" {
 		t.Fatalf("no GPUs: %q", got)
+	}
+}
+
+// Stop signals only a process that holds its pid file's lock: a file left
+// by a head or node killed with SIGKILL, its PID since reused (here by a
+// sleep), is removed and the process left alone; names that are not
+// ROLE-PID with a PID above 0 are ignored.
+func TestStopSignalsOnlyLockedPidFiles(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, pidDir), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	sleep := exec.Command("sleep", "60")
+	if err := sleep.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { sleep.Wait(); close(exited) }()
+	t.Cleanup(func() { sleep.Process.Kill(); <-exited })
+	stale := pidFileName("node", sleep.Process.Pid)
+	for _, name := range []string{stale, "node-0", "x--1", "head--1", "node-+5", "node-05"} {
+		if err := os.WriteFile(filepath.Join(dir, pidDir, name), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := runIn(t, dir, "stop", "--timeout", "1s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+		t.Fatalf("stop signalled pid %d, whose pid file nobody locks:\n%s", sleep.Process.Pid, out)
+	default:
+	}
+	if _, err := os.Stat(filepath.Join(dir, pidDir, stale)); !os.IsNotExist(err) {
+		t.Errorf("the stale pid file is left (%v)", err)
+	}
+	if strings.Contains(out, "stopping") || strings.Contains(out, "killing") {
+		t.Errorf("stop:\n%s", out)
+	}
+}
+
+func TestParsePidFileName(t *testing.T) {
+	for name, want := range map[string]int{"head-12": 12, "node-1": 1, "node-0": 0, "x--1": 0, "node--1": 0, "node-+5": 0, "node-05": 0, "gcs-3": 0, "node-": 0, ".pid-123": 0} {
+		_, pid, ok := parsePidFileName(name)
+		if ok != (want > 0) || pid != want {
+			t.Errorf("parsePidFileName(%q) = %d, %v", name, pid, ok)
+		}
+	}
+}
+
+// A head rewrites a token file already there with mode 0600: writing
+// over it kept its mode, 0644 here, and so let others read the new token.
+func TestStartWritesTokenPrivately(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, cluster.TokenFile)
+	if err := os.WriteFile(file, []byte("00\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startProcess(t, dir, "start", "--head", "--dashboard", "").waitJoined(t)
+	fi, err := os.Stat(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("the token file has mode %v, want 0600", fi.Mode().Perm())
+	}
+	if b, err := os.ReadFile(file); err != nil || strings.TrimSpace(string(b)) == "00" || len(b) < 32 {
+		t.Errorf("the token file holds %q (%v), not the head's token", b, err)
+	}
+}
+
+// Start refuses a state directory others may write, saying how to fix it.
+func TestStartRefusesLooseStateDir(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	_, err := runIn(t, dir, "start", "--address", "127.0.0.1:1", "--timeout", "1s")
+	if err == nil || !strings.Contains(err.Error(), "chmod 700") || !strings.Contains(err.Error(), "MANTA_DIR") {
+		t.Fatalf("start in a state directory of mode 0777: %v", err)
+	}
+}
+
+// Once the head is stopped, status fails at once saying no cluster runs,
+// rather than trying to reach it for its whole timeout; with the address
+// a head killed with SIGKILL leaves (its pid file unlocked) too.
+func TestStatusWithoutCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	dir := t.TempDir()
+	head := startProcess(t, dir, "start", "--head", "--dashboard", "")
+	head.waitJoined(t)
+	if _, err := runIn(t, dir, "stop"); err != nil {
+		t.Fatal(err)
+	}
+	<-head.exited
+	began := time.Now()
+	_, err := runIn(t, dir, "status")
+	if err == nil || !strings.Contains(err.Error(), "no cluster running") || time.Since(began) > 5*time.Second {
+		t.Fatalf("status after stop: %v after %v", err, time.Since(began))
+	}
+
+	// A head killed with SIGKILL: its address names a port nobody
+	// serves, its pid file is left unlocked.
+	if err := os.WriteFile(filepath.Join(dir, pidDir, "head-1"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	if err := os.WriteFile(filepath.Join(dir, cluster.HeadAddressFile), []byte(l.Addr().String()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	began = time.Now()
+	_, err = runIn(t, dir, "list", "tasks")
+	if err == nil || !strings.Contains(err.Error(), "no cluster running") || time.Since(began) > 5*time.Second {
+		t.Fatalf("list with a dead head's address: %v after %v", err, time.Since(began))
+	}
+}
+
+// A second head in the same state directory is refused while the first
+// runs: it would overwrite the first's token and address.
+func TestSecondHeadRefused(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	dir := t.TempDir()
+	startProcess(t, dir, "start", "--head", "--dashboard", "").waitJoined(t)
+	token, err := os.ReadFile(filepath.Join(dir, cluster.TokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	address := headAddress(t, dir)
+	second := startProcess(t, dir, "start", "--head", "--dashboard", "")
+	select {
+	case <-second.joined:
+		t.Fatal("a second head started in the same state directory")
+	case <-second.exited:
+		if second.err == nil {
+			t.Fatal("the second head exited without an error")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the second head neither started nor exited in 30 s")
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, cluster.TokenFile)); err != nil || !bytes.Equal(b, token) || headAddress(t, dir) != address {
+		t.Fatalf("the second head changed the token or address (%v)", err)
+	}
+	if _, err := runIn(t, dir, "status"); err != nil {
+		t.Fatalf("status of the first head: %v", err)
+	}
+}
+
+// Start's flags win over the environment core.Init reads: a head's node
+// joins its own GCS, not MANTA_ADDRESS's, and listens where --bind says.
+func TestStartFlagsWinOverEnvironment(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	t.Setenv("MANTA_ADDRESS", "127.0.0.1:1")
+	t.Setenv("MANTA_BIND", "192.0.2.1")
+	dir := t.TempDir()
+	id := startProcess(t, dir, "start", "--head", "--dashboard", "").waitJoined(t)
+	out, err := runIn(t, dir, "status")
+	if err != nil || !strings.Contains(out, id+"  alive  127.0.0.1:") {
+		t.Fatalf("status (%v):\n%s", err, out)
 	}
 }
