@@ -13,21 +13,29 @@ import (
 	"manta/gcs"
 )
 
+// openNodes opens an embedded store and subscribes to its Nodes table,
+// both closed when the test ends.
+func openNodes(t *testing.T, ctx context.Context) (*gcs.Store, *gcs.Subscription) {
+	t.Helper()
+	st, err := gcs.Open(gcs.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	nodes, err := st.Subscribe(ctx, gcs.Nodes, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nodes.Close() })
+	return st, nodes
+}
+
 // A node manager's heartbeats stop; a subscriber to Nodes sees it die, and
 // come back when it beats again.
 func TestWatchNodes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	st, err := gcs.Open(gcs.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	nodes, err := st.Subscribe(ctx, gcs.Nodes, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nodes.Close()
+	st, nodes := openNodes(t, ctx)
 	clock := clockwork.NewFakeClock()
 	w, err := WatchNodes(ctx, NodeWatcherConfig{GCS: st, Timeout: time.Second, Clock: clock})
 	if err != nil {
@@ -99,16 +107,7 @@ func (f *failingNodes) Put(ctx context.Context, t gcs.Table, key, value []byte) 
 func TestWatchNodesRetriesFailedWrite(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	st, err := gcs.Open(gcs.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	nodes, err := st.Subscribe(ctx, gcs.Nodes, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nodes.Close()
+	st, nodes := openNodes(t, ctx)
 	api := &failingNodes{Store: st, failed: make(chan struct{})}
 	clock := clockwork.NewFakeClock()
 	w, err := WatchNodes(ctx, NodeWatcherConfig{GCS: api, Timeout: time.Second, Clock: clock, Logger: quiet})

@@ -48,6 +48,13 @@ func (c *loopCluster) LocateActor(context.Context, wire.TaskID) (string, error) 
 // newClusterHost starts a host of one CPU in the cluster cl.
 func newClusterHost(t *testing.T, cl Cluster) *Host {
 	t.Helper()
+	return newClusterHostOf(t, func(*store.Store) Cluster { return cl })
+}
+
+// newClusterHostOf starts a host of one CPU in the cluster attach returns
+// for the host's store.
+func newClusterHostOf(t *testing.T, attach func(*store.Store) Cluster) *Host {
+	t.Helper()
 	total, err := sched.NewResources(map[string]float64{"CPU": 1})
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +63,7 @@ func newClusterHost(t *testing.T, cl Cluster) *Host {
 		Node:      node.Config{Errors: textErrors{}, Sched: sched.Config{Total: total, MaxWorkers: 1}},
 		Store:     store.Config{Capacity: 16 << 20},
 		RingBytes: 1 << 16,
-		Cluster:   func(*store.Store, peer.Executor) (Cluster, error) { return cl, nil },
+		Cluster:   func(st *store.Store, _ peer.Executor) (Cluster, error) { return attach(st), nil },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -272,24 +279,10 @@ func (c *pullCluster) Pull(ctx context.Context, id wire.ObjectID, size int64, _ 
 func TestArgumentFreedWhilePulledIsDropped(t *testing.T) {
 	cl := &pullCluster{loopCluster: loopCluster{self: peer.Holder{Peer: "127.0.0.1:1", Transfer: "127.0.0.1:2"}},
 		pulling: make(chan wire.ObjectID, 1), release: make(chan struct{}), pulled: make(chan struct{})}
-	total, err := sched.NewResources(map[string]float64{"CPU": 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := New(Config{
-		Node:      node.Config{Errors: textErrors{}, Sched: sched.Config{Total: total, MaxWorkers: 1}},
-		Store:     store.Config{Capacity: 16 << 20},
-		RingBytes: 1 << 16,
-		Cluster: func(st *store.Store, _ peer.Executor) (Cluster, error) {
-			cl.st = st
-			return cl, nil
-		},
+	h := newClusterHostOf(t, func(st *store.Store) Cluster {
+		cl.st = st
+		return cl
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Shutdown()
-
 	arg := wire.ObjectID{Task: wire.TaskID{Hi: 9, Lo: 1}, Index: 1}
 	task := wire.TaskID{Hi: 9, Lo: 2}
 	replied := make(chan error, 1)
