@@ -123,6 +123,34 @@ func TestActorRestartsFromConstructor(t *testing.T) {
 	}
 }
 
+var (
+	testForever      = RegisterActor0("test.Forever", func() (*restartable, error) { return &restartable{}, nil }, WithMaxRestarts(-1))
+	testForeverIncr  = RegisterMethod0(testForever, "Incr", func(r *restartable) (int, error) { r.n++; return r.n, nil })
+	testForeverCrash = RegisterMethod0(testForever, "Crash", func(r *restartable) (int, error) {
+		syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		return 0, nil
+	})
+)
+
+// An actor with restarts without limit (-1, as in Ray) comes back after
+// every crash.
+func TestActorRestartsWithoutLimit(t *testing.T) {
+	startCluster(t, Config{})
+	ctx := ctxT(t)
+	h := testForever.Remote()
+	for crash := range 3 {
+		if v, err := testForeverIncr.Remote(h).Get(ctx); err != nil || v != 1 {
+			t.Fatalf("after %d crashes: %d, %v; want 1 from a fresh instance", crash, v, err)
+		}
+		if _, err := testForeverCrash.Remote(h).Get(ctx); !errors.Is(err, ErrActorDied) {
+			t.Fatalf("crash %d: %v", crash+1, err)
+		}
+	}
+	if v, err := testForeverIncr.Remote(h).Get(ctx); err != nil || v != 1 {
+		t.Fatalf("after 3 crashes: %d, %v; want 1 from a fresh instance", v, err)
+	}
+}
+
 type gate struct{ inside atomic.Int32 }
 
 var (

@@ -269,3 +269,23 @@ func TestReturnedRefsOutliveTheWorkersHandles(t *testing.T) {
 		}
 	}
 }
+
+// testDieFourTimes is killed on its first four attempts, one more than
+// the default retries, and asks for retries without limit (Ray's -1).
+var testDieFourTimes = Register1("test.diefour", func(dir string) (int, error) {
+	entries, _ := os.ReadDir(dir)
+	if len(entries) < 4 {
+		os.WriteFile(filepath.Join(dir, fmt.Sprint(len(entries))), nil, 0o600)
+		syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	}
+	return len(entries), nil
+}, WithMaxRetries(-1))
+
+// A task with retries without limit (-1, as in Ray) survives more worker
+// deaths than the default budget.
+func TestRetriesWithoutLimit(t *testing.T) {
+	startCluster(t, Config{})
+	if v, err := testDieFourTimes.Remote(t.TempDir()).Get(ctxT(t)); err != nil || v != 4 {
+		t.Fatalf("a task killed four times with retries without limit: %d, %v; want 4", v, err)
+	}
+}

@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"sync"
 
@@ -108,7 +109,8 @@ type Options struct {
 	// or custom names the node declares. Nil means one CPU.
 	Resources map[string]float64
 	// MaxRetries is how often a task is re-run after its worker process
-	// dies. Errors and panics in the task itself are not retried.
+	// dies (-1: without limit). Errors and panics in the task itself are
+	// not retried.
 	MaxRetries int
 }
 
@@ -119,7 +121,7 @@ type Option func(*Options)
 func WithResources(r map[string]float64) Option { return func(o *Options) { o.Resources = r } }
 
 // WithMaxRetries sets how often a call is retried after its worker dies
-// (default 3; 0 disables).
+// (default 3; 0 disables; -1, as in Ray, retries without limit).
 func WithMaxRetries(n int) Option { return func(o *Options) { o.MaxRetries = n } }
 
 // DefaultMaxRetries is Ray's default for tasks.
@@ -146,7 +148,7 @@ type ActorOptions struct {
 	// one at a time, in submission order).
 	MaxConcurrency int
 	// MaxRestarts is how often the actor is re-created after its process
-	// or its node dies (default 0). A restarted actor starts from its
+	// or its node dies (default 0; -1: without limit). A restarted actor starts from its
 	// constructor, unless it replays.
 	MaxRestarts int
 	// MaxTaskRetries is how often a method call that was running when the
@@ -188,7 +190,7 @@ func WithActorResources(r map[string]float64) ActorOption {
 func WithMaxConcurrency(n int) ActorOption { return func(o *ActorOptions) { o.MaxConcurrency = n } }
 
 // WithMaxRestarts sets how often the actor is re-created after its process
-// dies.
+// dies (-1, as in Ray, without limit).
 func WithMaxRestarts(n int) ActorOption { return func(o *ActorOptions) { o.MaxRestarts = n } }
 
 // WithMaxTaskRetries sets how often a method call running when the actor
@@ -242,8 +244,17 @@ func applyOptions[O any, F ~func(*O)](registered O, current *callOptions, fromCa
 
 func taskOptions(o Options) *callOptions {
 	c := &callOptions{Resources: o.Resources, MaxRetries: o.MaxRetries}
-	c.node = &node.Options{Resources: o.Resources, Key: resourceKey(o.Resources), MaxRetries: o.MaxRetries}
+	c.node = &node.Options{Resources: o.Resources, Key: resourceKey(o.Resources), MaxRetries: withoutLimit(o.MaxRetries)}
 	return c
+}
+
+// withoutLimit is a retry or restart budget as the node counts it: a
+// negative one (Ray's -1) is without limit.
+func withoutLimit(n int) int {
+	if n < 0 {
+		return math.MaxInt32
+	}
+	return n
 }
 
 // resourceKey names a resource request for the node's class cache; maps
@@ -261,7 +272,7 @@ func (c *callOptions) task() Options {
 func actorOptions(o ActorOptions) *callOptions {
 	c := &callOptions{Resources: o.Resources, MaxRestarts: o.MaxRestarts, MaxTaskRetries: o.MaxTaskRetries, MaxConcurrency: o.MaxConcurrency,
 		Replay: o.Replay, CheckpointEvery: o.CheckpointEvery, Name: o.Name, Detached: o.Detached}
-	c.node = &node.Options{Resources: o.Resources, Key: resourceKey(o.Resources), MaxRetries: -1, MaxRestarts: o.MaxRestarts,
+	c.node = &node.Options{Resources: o.Resources, Key: resourceKey(o.Resources), MaxRetries: -1, MaxRestarts: withoutLimit(o.MaxRestarts),
 		MaxTaskRetries: o.MaxTaskRetries, MaxConcurrency: o.MaxConcurrency, Replay: o.Replay || o.CheckpointEvery > 0,
 		CheckpointEvery: max(0, o.CheckpointEvery), Name: o.Name, Detached: o.Detached}
 	return c
