@@ -126,6 +126,9 @@
 // read or alter packets between nodes can read or alter calls. Run
 // clusters on a trusted network or under a VPN such as WireGuard. Anyone
 // who can connect can hold a socket and a goroutine for up to the
-// handshake timeout, but cannot make a handler run without the token.
+// handshake timeout (at most 256 such connections at once, which do not
+// count against an Ordered server's Concurrency, so they take no slot
+// of a client that holds the token), but cannot make a handler run
+// without the token.
 // Request and response sizes are bounded by MaxFrame on both sides.
 package rpc

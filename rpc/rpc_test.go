@@ -1217,3 +1217,37 @@ func TestServerToldTimeLeft(t *testing.T) {
 		t.Fatalf("after waiting 1s of its 3s, the handler saw %v left, want 2s", left)
 	}
 }
+
+// Connections that never authenticate do not take the slots of clients
+// that hold the token: with Ordered, Concurrency bounds the authenticated
+// connections alone.
+func TestUnauthenticatedConnectionsLeaveRoom(t *testing.T) {
+	ts := startServer(t, ServerConfig{Ordered: true, Concurrency: 2, HandshakeTimeout: time.Hour})
+	for range 8 {
+		nc, err := net.Dial("tcp", ts.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close() // says nothing until the test ends
+	}
+	deadline := time.Now().Add(guardTimeout)
+	for {
+		ts.mu.Lock()
+		n := ts.handshaking
+		ts.mu.Unlock()
+		if n == 8 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server tracks %d of the 8 connections", n)
+		}
+		runtime.Gosched()
+	}
+	ctx := ctxTimeout(t, 5*time.Second)
+	for i := range 2 {
+		c := dial(t, ClientConfig{Addr: ts.Addr()})
+		if _, err := c.Call(ctx, mEcho, []byte("x"), nil); err != nil {
+			t.Fatalf("client %d beside 8 connections that never authenticate: %v", i, err)
+		}
+	}
+}

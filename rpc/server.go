@@ -79,6 +79,9 @@ type Server struct {
 	cancel   context.CancelFunc
 	closing  atomic.Bool
 	maxConns int // with Ordered; 0 = unbounded
+	// handshaking counts the connections in s.conns still authenticating,
+	// which count against maxHandshakes rather than maxConns. Under mu.
+	handshaking int
 
 	mu     sync.Mutex
 	closed bool
@@ -258,17 +261,38 @@ func (s *Server) acceptLoop() {
 	}
 }
 
+// maxHandshakes bounds the connections authenticating at once: a client
+// without the token can hold one for HandshakeTimeout, and those must not
+// take the slots (Concurrency, with Ordered) of the clients that hold it.
+const maxHandshakes = 256
+
 func (s *Server) track(c *serverConn) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	switch {
+	case s.closed:
 		return errors.New("server closed")
-	}
-	if s.maxConns > 0 && len(s.conns) >= s.maxConns {
-		return fmt.Errorf("%d connections open (Concurrency)", len(s.conns))
+	case s.handshaking >= maxHandshakes:
+		return fmt.Errorf("%d connections authenticating", s.handshaking)
+	case s.maxConns > 0 && len(s.conns)-s.handshaking >= s.maxConns:
+		return fmt.Errorf("%d connections open (Concurrency)", len(s.conns)-s.handshaking)
 	}
 	s.conns[c] = struct{}{}
+	s.handshaking++
 	return nil
+}
+
+// authenticated ends c's handshake, which err says failed, and reports
+// whether c may serve: there is room for it among the authenticated
+// connections (several handshakes may end at once).
+func (s *Server) authenticated(err error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.handshaking--
+	if err == nil && s.maxConns > 0 && len(s.conns)-s.handshaking > s.maxConns {
+		err = fmt.Errorf("%d connections open (Concurrency)", len(s.conns)-s.handshaking-1)
+	}
+	return err
 }
 
 // authenticate runs the handshake on a new connection and hands it to
@@ -284,7 +308,7 @@ func (s *Server) authenticate(c *serverConn) {
 	if !timer.Stop() && err == nil {
 		err = fmt.Errorf("no handshake within HandshakeTimeout %v", s.cfg.HandshakeTimeout)
 	}
-	if err != nil {
+	if err = s.authenticated(err); err != nil {
 		s.log(slog.LevelWarn, "rpc: refused connection", "remote", c.RemoteAddr(), "err", err)
 		c.Close()
 		return
