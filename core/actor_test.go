@@ -82,13 +82,11 @@ func TestActorConstructorErrorAndDeath(t *testing.T) {
 		t.Fatalf("call after death (no restarts): %v", err)
 	}
 	// An actor no node can place fails at once, saying why as a task would.
-	if err := testHuge.Remote().Ready(ctx); !errors.Is(err, ErrActorDied) || !errors.Is(err, ErrInfeasible) {
+	huge := testRestartable.Options(WithActorResources(map[string]float64{"CPU": 64}))
+	if err := huge.Remote().Ready(ctx); !errors.Is(err, ErrActorDied) || !errors.Is(err, ErrInfeasible) {
 		t.Fatalf("an actor of 64 CPUs: %v; want ErrActorDied and ErrInfeasible", err)
 	}
 }
-
-var testHuge = RegisterActor0("test.Huge", func() (*restartable, error) { return &restartable{}, nil },
-	WithActorResources(map[string]float64{"CPU": 64}))
 
 type restartable struct{ n int }
 
@@ -123,30 +121,21 @@ func TestActorRestartsFromConstructor(t *testing.T) {
 	}
 }
 
-var (
-	testForever      = RegisterActor0("test.Forever", func() (*restartable, error) { return &restartable{}, nil }, WithMaxRestarts(-1))
-	testForeverIncr  = RegisterMethod0(testForever, "Incr", func(r *restartable) (int, error) { r.n++; return r.n, nil })
-	testForeverCrash = RegisterMethod0(testForever, "Crash", func(r *restartable) (int, error) {
-		syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		return 0, nil
-	})
-)
-
 // An actor with restarts without limit (-1, as in Ray) comes back after
 // every crash.
 func TestActorRestartsWithoutLimit(t *testing.T) {
 	startCluster(t, Config{})
 	ctx := ctxT(t)
-	h := testForever.Remote()
+	h := testRestartable.Options(WithMaxRestarts(-1)).Remote()
 	for crash := range 3 {
-		if v, err := testForeverIncr.Remote(h).Get(ctx); err != nil || v != 1 {
+		if v, err := testRIncr.Remote(h).Get(ctx); err != nil || v != 1 {
 			t.Fatalf("after %d crashes: %d, %v; want 1 from a fresh instance", crash, v, err)
 		}
-		if _, err := testForeverCrash.Remote(h).Get(ctx); !errors.Is(err, ErrActorDied) {
+		if _, err := testRCrash.Remote(h).Get(ctx); !errors.Is(err, ErrActorDied) {
 			t.Fatalf("crash %d: %v", crash+1, err)
 		}
 	}
-	if v, err := testForeverIncr.Remote(h).Get(ctx); err != nil || v != 1 {
+	if v, err := testRIncr.Remote(h).Get(ctx); err != nil || v != 1 {
 		t.Fatalf("after 3 crashes: %d, %v; want 1 from a fresh instance", v, err)
 	}
 }

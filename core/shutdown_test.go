@@ -6,11 +6,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"manta/gpu"
+	"manta/internal/flock"
 )
 
 // children lists the live processes whose parent is this one.
@@ -151,7 +151,7 @@ func TestSpillDirsOfGoneNodesAreRemoved(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	lock, err := lockDir(live, syscall.LOCK_EX|syscall.LOCK_NB)
+	lock, err := flock.Open(live, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,9 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
 
 	"manta/cluster"
+	"manta/internal/flock"
 )
 
 // spillDirs is the directory, under the machine's state directory
@@ -35,7 +35,7 @@ func openSpillDir() (*spillDir, error) {
 	}
 	// Holding the parent's lock, no other node sweeps between this
 	// node's making its directory and locking it.
-	p, err := lockDir(parent, syscall.LOCK_EX)
+	p, err := flock.Open(parent, true)
 	if err != nil {
 		return nil, fmt.Errorf("manta: spill directory: %w", err)
 	}
@@ -45,7 +45,7 @@ func openSpillDir() (*spillDir, error) {
 	if err != nil {
 		return nil, fmt.Errorf("manta: spill directory: %w", err)
 	}
-	lock, err := lockDir(path, syscall.LOCK_EX|syscall.LOCK_NB)
+	lock, err := flock.Open(path, false)
 	if err != nil {
 		os.Remove(path)
 		return nil, fmt.Errorf("manta: spill directory: %w", err)
@@ -74,24 +74,11 @@ func sweepSpillDirs(parent string) {
 			continue
 		}
 		path := filepath.Join(parent, e.Name())
-		f, err := lockDir(path, syscall.LOCK_EX|syscall.LOCK_NB)
+		f, err := flock.Open(path, false)
 		if err != nil {
 			continue // a live node's, or unreadable
 		}
 		os.RemoveAll(path)
 		f.Close()
 	}
-}
-
-// lockDir opens dir and takes an flock of kind how on it.
-func lockDir(dir string, how int) (*os.File, error) {
-	f, err := os.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	if err := syscall.Flock(int(f.Fd()), how); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: %w", dir, err)
-	}
-	return f, nil
 }

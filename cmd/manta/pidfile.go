@@ -8,7 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
+
+	"manta/internal/flock"
 )
 
 // A head or node holds an flock on its pid file for as long as it runs:
@@ -24,14 +25,11 @@ import (
 func createPidFile(dir, role string) (*os.File, error) {
 	// Holding dir's lock, no other head starts between the check and
 	// this one's file.
-	d, err := os.Open(dir)
+	d, err := flock.Open(dir, true)
 	if err != nil {
 		return nil, err
 	}
 	defer d.Close()
-	if err := syscall.Flock(int(d.Fd()), syscall.LOCK_EX); err != nil {
-		return nil, fmt.Errorf("lock %s: %w", dir, err)
-	}
 	if role == "head" {
 		if pid, err := runningHead(dir); err != nil || pid > 0 {
 			return nil, cmp.Or(err, fmt.Errorf("a head (pid %d) runs already with state directory %s: stop it with manta stop, or set MANTA_DIR to another directory", pid, filepath.Dir(dir)))
@@ -41,10 +39,10 @@ func createPidFile(dir, role string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := flock.Lock(f, false); err != nil {
 		f.Close()
 		os.Remove(f.Name())
-		return nil, fmt.Errorf("lock %s: %w", f.Name(), err)
+		return nil, err
 	}
 	if err := os.Rename(f.Name(), filepath.Join(dir, pidFileName(role, os.Getpid()))); err != nil {
 		f.Close()
@@ -103,21 +101,16 @@ func parsePidFileName(name string) (role string, pid int, ok bool) {
 // lock. It removes a file nobody holds (its process is gone) and returns
 // false, as it does for a file that is not there.
 func pidFileHeld(path string) (bool, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
+	f, err := flock.Open(path, false)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
 		return false, nil
-	}
-	if err != nil {
+	case errors.Is(err, flock.ErrHeld):
+		return true, nil
+	case err != nil:
 		return false, err
 	}
 	defer f.Close()
-	err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-	if errors.Is(err, syscall.EWOULDBLOCK) {
-		return true, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("lock %s: %w", path, err)
-	}
 	// Remove it only if it is still the file locked: a new process of the
 	// same PID may have renamed its own into place meanwhile.
 	locked, err1 := f.Stat()
